@@ -1,0 +1,42 @@
+"""The national payment hub (payhub v2): messages, checksum, codes and client.
+
+The sandbox that plays the hub lives in ``adapters.payhub.sandbox``.
+"""
+
+from .client import HubRejected, HubUnavailable, OutcomeUnknown, PayhubClient, PayhubConfig, PayhubError
+from .codes import Outcome, Reply
+from .messages import (
+    CallbackRejected,
+    FeeItem,
+    HubResult,
+    InitOrder,
+    ProtocolError,
+    ReceiptInfo,
+    RefundOrder,
+    build_confirm_ack,
+    parse_confirm,
+    peek_reference,
+    read_return,
+)
+
+__all__ = [
+    "CallbackRejected",
+    "FeeItem",
+    "HubRejected",
+    "HubResult",
+    "HubUnavailable",
+    "InitOrder",
+    "Outcome",
+    "OutcomeUnknown",
+    "PayhubClient",
+    "PayhubConfig",
+    "PayhubError",
+    "ProtocolError",
+    "ReceiptInfo",
+    "RefundOrder",
+    "Reply",
+    "build_confirm_ack",
+    "parse_confirm",
+    "peek_reference",
+    "read_return",
+]

@@ -1,0 +1,111 @@
+"""The hub's HTTP client: I/O only. Building, signing and reading messages live in ``messages``.
+
+Errors say what we know: ``HubRejected`` is a definite refusal; ``HubUnavailable`` means the request never
+left (safe to retry at once); ``OutcomeUnknown`` means it may have been acted on, so the caller finds out with a
+query (or a repeat of an idempotent request) before deciding anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from adapters.vntime import now_utc
+
+from . import messages
+from .codes import Reply
+from .messages import HubResult, InitOrder, InitReply, RefundOrder, RefundReply
+
+
+class PayhubError(Exception):
+    """Base of every error of the hub client."""
+
+
+class HubRejected(PayhubError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"hub refused with {code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class HubUnavailable(PayhubError):
+    """The request was not delivered (connection refused, DNS, pool timeout)."""
+
+
+class OutcomeUnknown(PayhubError):
+    """The request was sent but no trustworthy answer came back (timeout, 5xx, unreadable or forged reply)."""
+
+
+@dataclass(frozen=True)
+class PayhubConfig:
+    base_url: str
+    partner_code: str
+    hash_key: str
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+
+    def __repr__(self) -> str:  # never print the key
+        return f"PayhubConfig(base_url={self.base_url!r}, partner_code={self.partner_code!r})"
+
+
+class PayhubClient:
+    def __init__(self, config: PayhubConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.config = config
+        timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
+        self._http = httpx.AsyncClient(
+            base_url=config.base_url.rstrip("/"),
+            timeout=timeout,
+            transport=transport,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            headers={"User-Agent": "dvc-gateway/payhub"},
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def init(self, order: InitOrder) -> InitReply:
+        cfg = self.config
+        body = await self._post("/api/v2/payments/init", messages.build_init(order, cfg.partner_code, cfg.hash_key))
+        reply = self._read(messages.parse_init_reply, body, cfg.hash_key)
+        if reply.MaLoi != Reply.OK:
+            raise HubRejected(reply.MaLoi, reply.MoTaLoi)
+        if reply.MaThamChieu != order.reference or not reply.UrlThanhToan:
+            raise OutcomeUnknown("init reply does not name our reference or a checkout page")
+        return reply
+
+    async def query(self, reference: str, now: datetime | None = None) -> HubResult:
+        cfg = self.config
+        payload = messages.build_query(reference, cfg.partner_code, now or now_utc(), cfg.hash_key)
+        body = await self._post("/api/v2/payments/query", payload)
+        return self._read(messages.parse_query_reply, body, reference, cfg.hash_key)
+
+    async def refund(self, order: RefundOrder) -> RefundReply:
+        cfg = self.config
+        body = await self._post("/api/v2/payments/refund", messages.build_refund(order, cfg.partner_code, cfg.hash_key))
+        reply = self._read(messages.parse_refund_reply, body, order.refund_reference, cfg.hash_key)
+        if reply.MaLoi != Reply.OK:
+            raise HubRejected(reply.MaLoi, reply.MoTaLoi)
+        return reply
+
+    async def _post(self, path: str, payload: dict[str, Any]) -> bytes:
+        try:
+            response = await self._http.post(path, json=payload)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise HubUnavailable(f"{path}: {type(exc).__name__}") from exc
+        except httpx.HTTPError as exc:  # sent, or possibly sent: read timeouts, resets, protocol errors
+            raise OutcomeUnknown(f"{path}: {type(exc).__name__}") from exc
+        if response.status_code >= 500:
+            raise OutcomeUnknown(f"{path}: HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise HubRejected(str(response.status_code), f"HTTP {response.status_code} from {path}")
+        return response.content
+
+    @staticmethod
+    def _read(parse: Any, *args: Any) -> Any:
+        try:
+            return parse(*args)
+        except messages.ProtocolError as exc:
+            raise OutcomeUnknown(str(exc)) from exc

@@ -1,0 +1,46 @@
+"""Vietnam time: the zone every partner protocol writes its times in, and the business day of a moment."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+COMPACT = "%Y%m%d%H%M%S"
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_vn(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: times must carry their zone")
+    return moment.astimezone(VN_TZ)
+
+
+def business_day(moment: datetime) -> date:
+    """The Vietnam calendar day a moment falls on: the unit of settlement, series years and reports."""
+    return to_vn(moment).date()
+
+
+def format_compact(moment: datetime) -> str:
+    """``yyyyMMddHHmmss`` in Vietnam time, no offset written (the payment hub's format)."""
+    return to_vn(moment).strftime(COMPACT)
+
+
+def parse_compact(text: str) -> datetime:
+    """Read ``yyyyMMddHHmmss`` as Vietnam time and return it in UTC."""
+    if len(text) != 14 or not text.isdigit():
+        raise ValueError(f"not a yyyyMMddHHmmss time: {text!r}")
+    return datetime.strptime(text, COMPACT).replace(tzinfo=VN_TZ).astimezone(UTC)
+
+
+def format_local(moment: datetime) -> str:
+    """``yyyy-MM-ddTHH:mm:ss`` in Vietnam time, no offset (the postal service's and the receipt's format)."""
+    return to_vn(moment).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def parse_local(text: str) -> datetime:
+    """Read ``yyyy-MM-ddTHH:mm:ss`` as Vietnam time and return it in UTC."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=VN_TZ).astimezone(UTC)
