@@ -1,0 +1,1 @@
+"""HTML templates of the checkout pages (a package so that the wheel carries them)."""
