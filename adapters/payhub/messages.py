@@ -285,8 +285,9 @@ def parse_query_reply(body: bytes, reference: str, key: str) -> HubResult:
     if not checksum.verify("getbill-reply", msgspec.structs.asdict(reply), key, reply.MaXacThuc):
         raise ProtocolError("query reply checksum does not verify")
     if reply.MaLoi == Reply.UNKNOWN_REFERENCE:
-        return HubResult(reference=reference, outcome=Outcome.UNKNOWN_REFERENCE, amount=None,
-                         raw_code=reply.MaLoi, source="query")
+        return HubResult(
+            reference=reference, outcome=Outcome.UNKNOWN_REFERENCE, amount=None, raw_code=reply.MaLoi, source="query"
+        )
     if reply.MaLoi != Reply.OK:
         raise ProtocolError(f"query answered {reply.MaLoi}")
     if reply.MaThamChieu != reference:

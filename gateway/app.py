@@ -1,0 +1,100 @@
+"""The composition root of the web app: ``create_app()`` wires settings, services, routes and plugins."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from arq.connections import RedisSettings, create_pool
+from litestar import Litestar, Request, Router
+from litestar.config.cors import CORSConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme, Server
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.template.config import TemplateConfig
+
+from gateway import __version__, errors
+from gateway.auth import ApiKeyMiddleware
+from gateway.errors import Problem
+from gateway.health import HealthController
+from gateway.logs import configure as configure_logs
+from gateway.payments.callbacks import HubCallbackController, ReturnPageController
+from gateway.payments.controller import PaymentController
+from gateway.services import Services
+from gateway.settings import Settings
+from gateway.settings import load as load_settings
+
+TEMPLATES = Path(__file__).parent / "templates"
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+async def require_json(request: Request[Any, Any, Any]) -> None:
+    """A body on the portal API must be JSON; an empty body is allowed where the handler takes none."""
+    if request.method in BODY_METHODS:
+        content_type = request.headers.get("content-type", "")
+        length = request.headers.get("content-length")
+        has_body = (length not in (None, "0")) or "transfer-encoding" in request.headers
+        if has_body and content_type.split(";")[0].strip().lower() != "application/json":
+            raise Problem(415, "unsupported_media_type", f"got {content_type or 'no content type'}")
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="DVC payment and postal gateway — portal API",
+        version=__version__,
+        description=(
+            "One API for public-service portals: fee payments through the national payment hub, e-receipts, "
+            "postal pickup and delivery, and status events. Amounts are whole đồng; times are RFC 3339. Errors "
+            "are RFC 9457 problem details with a stable `code`."
+        ),
+        servers=[Server(url="/")],
+        components=Components(
+            security_schemes={"ApiKey": SecurityScheme(type="http", scheme="bearer", description="Portal API key")}
+        ),
+        security=[{"ApiKey": []}],
+        path="/schema",
+        use_handler_docstrings=False,
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    configure_logs(settings.log_level, settings.log_json)
+    svc = Services.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        svc.redis = await create_pool(
+            RedisSettings.from_dsn(settings.redis_url), default_queue_name=settings.queue_name
+        )
+        try:
+            yield
+        finally:
+            await svc.close()
+
+    api = Router(
+        path="/v1",
+        route_handlers=[PaymentController],
+        middleware=[ApiKeyMiddleware],
+        before_request=require_json,
+    )
+    prometheus = PrometheusConfig(app_name="gateway", prefix="gateway", group_path=True, exclude=["/metrics"])
+    app = Litestar(
+        route_handlers=[api, HubCallbackController, ReturnPageController, HealthController, PrometheusController],
+        middleware=[prometheus.middleware],
+        exception_handlers=errors.EXCEPTION_HANDLERS,
+        openapi_config=openapi_config(),
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        cors_config=None,
+        debug=False,
+    )
+    app.state.services = svc
+    return app
+
+
+__all__ = ["CORSConfig", "create_app"]

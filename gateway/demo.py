@@ -1,0 +1,56 @@
+"""The demo data that ``gateway run`` seeds: one portal, one agency with a small fee catalogue."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from gateway.portals import service as portals
+from gateway.portals.service import AgencySpec, Fee, Procedure
+from gateway.store import tables as t
+from gateway.store.db import Database
+
+DEMO_PORTAL = "Cổng dịch vụ công tỉnh (demo)"
+
+DEMO_AGENCY = AgencySpec(
+    code="000.00.01.H26",
+    name="Ủy ban nhân dân phường Hoàn Kiếm",
+    tax_code="0101234567",
+    address="126 Hàng Trống, phường Hoàn Kiếm, thành phố Hà Nội",
+    treasury_account="3511.0.1054321",
+    treasury_bank_code="KBNN-HN",
+    treasury_account_name="UBND phường Hoàn Kiếm",
+    phone="02438253536",
+    province_code="01",
+    commune_code="00070",
+    procedures=(
+        Procedure(
+            code="1.001193",
+            name="Cấp bản sao trích lục hộ tịch",
+            service_code="DVC-HT-01",
+            service_name="Hộ tịch",
+            fees=(Fee(code="LP-HT-01", kind=2, name="Lệ phí cấp bản sao trích lục", amount=8_000),),
+        ),
+        Procedure(
+            code="1.004227",
+            name="Cấp giấy chứng nhận đăng ký hộ kinh doanh",
+            service_code="DVC-KD-01",
+            service_name="Đăng ký kinh doanh",
+            fees=(
+                Fee(code="LP-KD-01", kind=2, name="Lệ phí cấp giấy chứng nhận đăng ký hộ kinh doanh", amount=100_000),
+                Fee(code="PHI-KD-02", kind=1, name="Phí cung cấp thông tin đăng ký", amount=None),
+            ),
+        ),
+    ),
+)
+
+
+async def seed(db: Database, known_key: str | None) -> tuple[str, str]:
+    """Seed once; later runs keep the portal and, when the caller still has it, its key."""
+    await portals.upsert_agency(db, DEMO_AGENCY)
+    async with db.read() as conn:
+        portal_id = (await conn.execute(select(t.portals.c.id).where(t.portals.c.name == DEMO_PORTAL))).scalar()
+    if portal_id is None:
+        return await portals.create_portal(db, DEMO_PORTAL, [DEMO_AGENCY.code], label="demo")
+    if known_key and await portals.authenticate(db, known_key) is not None:
+        return portal_id, known_key
+    return portal_id, await portals.issue_key(db, portal_id, label="demo")

@@ -1,0 +1,148 @@
+"""Errors as RFC 9457 problem details, each with a stable ``code`` that portals can branch on."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger("gateway.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+# Every code the API can answer with: the one catalogue (docs/errors.md is generated from it by a test).
+CODES: dict[str, str] = {
+    "invalid_request": "The request does not match the schema",
+    "malformed_json": "The body is not valid JSON",
+    "unsupported_media_type": "The body must be application/json",
+    "body_too_large": "The body is larger than allowed",
+    "unauthorized": "A valid API key is required",
+    "not_found": "No such resource",
+    "method_not_allowed": "The method is not allowed on this resource",
+    "idempotency_key_required": "POST requests need an Idempotency-Key header",
+    "idempotency_key_invalid": "The Idempotency-Key header is malformed",
+    "idempotency_key_reused": "The Idempotency-Key was used with a different request",
+    "idempotency_in_progress": "A request with this Idempotency-Key is still being processed",
+    "unknown_agency": "The agency does not exist or is not one of the portal's",
+    "unknown_procedure": "The procedure is not in the agency's fee catalogue",
+    "unknown_fee": "A fee line is not in the procedure's catalogue",
+    "fee_amount_mismatch": "A fee line's amount differs from the catalogue's fixed amount",
+    "total_mismatch": "The total does not equal the sum of the fee lines",
+    "hub_unavailable": "The payment hub could not be reached; retry with the same Idempotency-Key",
+    "hub_rejected": "The payment hub refused the request",
+    "payment_not_cancellable": "Only unpaid payments can be cancelled",
+    "payment_not_refundable": "Only paid payments can be refunded",
+    "refund_exceeds_balance": "The refund is larger than what is left to refund",
+    "rate_limited": "Too many requests",
+    "not_ready": "A dependency is not available",
+    "internal_error": "Internal error",
+}
+
+
+class Problem(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str = "",
+        *,
+        field: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        if code not in CODES:
+            raise ValueError(f"unknown problem code {code!r}")
+        super().__init__(detail or CODES[code])
+        self.status = status
+        self.code = code
+        self.detail = detail or CODES[code]
+        self.field = field
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+    def body(self, instance: str = "") -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"urn:dvc-gateway:problem:{self.code}",
+            "title": CODES[self.code],
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.field:
+            body["field"] = self.field
+        if self.errors:
+            body["errors"] = self.errors
+        body.update(self.extra)
+        return body
+
+
+def problem_response(problem: Problem, instance: str = "") -> Response[bytes]:
+    return Response(
+        content=msgspec.json.encode(problem.body(instance)),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )
+
+
+def _field_of(key: str) -> str:
+    # msgspec writes paths like "$.fees[0].amount"; Litestar adds "body" as the key for body errors
+    return key.removeprefix("$.").removeprefix("$")
+
+
+def _validation_problem(exc: ValidationException) -> Problem:
+    errors: list[dict[str, str]] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            message = str(item.get("message", ""))
+            field = _field_of(str(item.get("key", "")))
+            if " - at `" in message:
+                message, _, path = message.partition(" - at `")
+                field = _field_of(path.rstrip("`"))
+            errors.append({"field": field, "message": message})
+    if any("malformed" in e["message"].lower() or "json" in e["message"].lower() for e in errors) and not any(
+        e["field"] and e["field"] != "body" for e in errors
+    ):
+        return Problem(400, "malformed_json", errors[0]["message"] if errors else "")
+    first = errors[0] if errors else {"field": "", "message": str(exc.detail)}
+    return Problem(400, "invalid_request", first["message"], field=first["field"] or None, errors=errors)
+
+
+_STATUS_CODES = {
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "not_ready",
+}
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    instance = request.url.path
+    if isinstance(exc, Problem):
+        return problem_response(exc, instance)
+    if isinstance(exc, ValidationException):
+        return problem_response(_validation_problem(exc), instance)
+    if isinstance(exc, HTTPException):
+        code = _STATUS_CODES.get(exc.status_code)
+        if code is None and exc.status_code < 500:
+            code = "invalid_request"
+        if code is not None:
+            detail = exc.detail if isinstance(exc.detail, str) else ""
+            return problem_response(Problem(exc.status_code, code, detail, headers=dict(exc.headers or {})), instance)
+    log.exception("unhandled error", extra={"path": instance})
+    return problem_response(Problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error"), instance)
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {Exception: handle_exception}
+MEDIA_TYPE = MediaType.JSON

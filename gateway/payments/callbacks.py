@@ -1,0 +1,112 @@
+"""What the hub sends us: the signed result callback, and the citizen's browser coming back from checkout.
+
+The callback is verified and applied once; every reply is signed with the hub's code for the case. The browser
+return only displays: it changes nothing, and shows our record, not what the query string claims.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Template
+
+from adapters.payhub import CallbackRejected, Reply, build_confirm_ack, parse_confirm, peek_reference, read_return
+from adapters.vntime import now_utc
+from gateway import metrics
+from gateway.services import services
+
+from . import results, views
+
+log = logging.getLogger("gateway.callbacks")
+
+STATUS_TEXT = {
+    "created": ("Đang xử lý", "Giao dịch đang được khởi tạo."),
+    "pending": (
+        "Đang chờ xác nhận",
+        "Chúng tôi chưa nhận được xác nhận thanh toán từ cổng thanh toán. "
+        "Kết quả sẽ được cập nhật vào hồ sơ ngay khi có.",
+    ),
+    "paid": ("Thanh toán thành công", "Phí, lệ phí của hồ sơ đã được thanh toán."),
+    "partially_refunded": ("Đã thanh toán (đã hoàn một phần)", "Phí, lệ phí đã được thanh toán và hoàn trả một phần."),
+    "refunded": ("Đã hoàn tiền", "Khoản thanh toán đã được hoàn trả."),
+    "failed": ("Thanh toán không thành công", "Giao dịch không thành công. Bạn có thể thử lại từ cổng dịch vụ công."),
+    "cancelled": ("Giao dịch đã hủy", "Giao dịch đã bị hủy."),
+    "expired": ("Giao dịch đã hết hạn", "Giao dịch đã hết hạn thanh toán."),
+}
+
+
+class HubCallbackController(Controller):
+    path = "/callbacks/payhub"
+    include_in_schema = False
+
+    @post("/", status_code=200)
+    async def receive(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        svc = services(request)
+        cfg = svc.settings
+        body = await request.body()
+        now = now_utc()
+        try:
+            result = parse_confirm(body, cfg.payhub_partner_code, cfg.payhub_hash_key)
+        except CallbackRejected as exc:
+            log.warning("hub callback refused", extra={"reply": exc.reply.value, "reason": exc.reason})
+            metrics.HUB_CALLBACKS.labels(outcome=f"refused_{exc.reply.value}").inc()
+            return _reply(exc.reply, cfg.payhub_partner_code, peek_reference(body), now, cfg.payhub_hash_key)
+        try:
+            disposition = await results.apply(svc.db, result, now)
+        except Exception:
+            log.exception("hub callback not applied", extra={"reference": result.reference})
+            metrics.HUB_CALLBACKS.labels(outcome="error").inc()
+            return _reply(Reply.OTHER, cfg.payhub_partner_code, result.reference, now, cfg.payhub_hash_key)
+        metrics.HUB_CALLBACKS.labels(outcome=disposition.value).inc()
+        reply = results.REPLY_OF[disposition]
+        return _reply(reply, cfg.payhub_partner_code, result.reference, now, cfg.payhub_hash_key)
+
+
+def _reply(reply: Reply, partner: str, reference: str, now: Any, key: str) -> Response[dict[str, Any]]:
+    return Response(content=build_confirm_ack(reply, partner, reference, now, key), status_code=200)
+
+
+class ReturnPageController(Controller):
+    path = "/payments/return"
+    include_in_schema = False
+
+    @get("/")
+    async def show(self, request: Request[Any, Any, Any]) -> Template:
+        svc = services(request)
+        params = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+        info = read_return(params, svc.settings.payhub_hash_key)
+        record = None
+        if info.verified and info.reference:
+            async with svc.db.read() as conn:
+                record = await views.load_by_reference(conn, info.reference)
+        if record is None:
+            return Template(
+                template_name="return.html",
+                context={
+                    "title": "Không tìm thấy giao dịch",
+                    "message": "Liên kết không hợp lệ hoặc đã bị thay đổi.",
+                    "payment": None,
+                    "back_url": None,
+                },
+                status_code=400 if not info.verified else 404,
+            )
+        payment = views.view(record)
+        title, message = STATUS_TEXT[payment.status]
+        return Template(
+            template_name="return.html",
+            context={
+                "title": title,
+                "message": message,
+                "payment": payment,
+                "back_url": _back_url(payment.return_url, payment.id, payment.status),
+            },
+        )
+
+
+def _back_url(return_url: str, payment_id: str, status: str) -> str:
+    parts = urlsplit(return_url)
+    query = [*parse_qsl(parts.query, keep_blank_values=True), ("payment_id", payment_id), ("status", status)]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))

@@ -1,0 +1,93 @@
+"""``/v1/payments``: thin handlers over the payment and refund services."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+
+from gateway import idempotency
+from gateway.errors import Problem
+from gateway.services import services
+from gateway.web import idempotent, portal_of
+
+from . import views
+from .schemas import CancelPayment, CreatePayment, CreateRefund, PaymentOut, PaymentPage, RefundOut
+from .service import Answer
+
+IdempotencyKey = Annotated[
+    str,
+    Parameter(
+        header="Idempotency-Key",
+        description="Unique per request; a retry with the same key replays the first answer",
+        min_length=1,
+        max_length=255,
+    ),
+]
+
+
+class PaymentController(Controller):
+    path = "/payments"
+    tags = ("payments",)
+
+    @post("/", status_code=201, summary="Create a payment for a dossier's fees")
+    async def create(
+        self, request: Request[Any, Any, Any], data: CreatePayment, idempotency_key: IdempotencyKey
+    ) -> Response[PaymentOut]:
+        svc = services(request)
+        portal = portal_of(request)
+        return await idempotent(request, lambda claim: svc.payments.create(portal, claim, data, request.url.path))  # type: ignore[return-value]
+
+    @get("/{payment_id:str}", summary="Get a payment")
+    async def get_one(self, request: Request[Any, Any, Any], payment_id: str) -> PaymentOut:
+        async with services(request).db.read() as conn:
+            record = await views.load(conn, payment_id, portal_of(request).portal_id)
+        if record is None:
+            raise Problem(404, "not_found")
+        return views.view(record)
+
+    @get("/", summary="List payments, newest first")
+    async def list_payments(
+        self,
+        request: Request[Any, Any, Any],
+        dossier_code: Annotated[str | None, Parameter(query="dossier_code", max_length=64)] = None,
+        status: Annotated[str | None, Parameter(query="status", max_length=24)] = None,
+        cursor: Annotated[str | None, Parameter(query="cursor", max_length=40)] = None,
+        limit: Annotated[int, Parameter(query="limit", ge=1, le=200)] = 50,
+    ) -> PaymentPage:
+        async with services(request).db.read() as conn:
+            records, next_cursor = await views.list_page(
+                conn, portal_of(request).portal_id, dossier_code=dossier_code, status=status, cursor=cursor, limit=limit
+            )
+        return PaymentPage(data=[views.view(r) for r in records], next_cursor=next_cursor)
+
+    @post("/{payment_id:str}/cancel", status_code=200, summary="Cancel an unpaid payment")
+    async def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        payment_id: str,
+        idempotency_key: IdempotencyKey,
+        data: CancelPayment | None = None,
+    ) -> Response[PaymentOut]:
+        svc = services(request)
+
+        async def action(claim: idempotency.Claim) -> Answer:
+            record = await svc.payments.cancel(portal_of(request), payment_id)
+            answer = Answer(200, msgspec.json.encode(views.view(record)))
+            async with svc.db.transaction() as tx:
+                await idempotency.complete(tx, claim, answer.status_code, answer.body, payment_id)
+            return answer
+
+        return await idempotent(request, action)  # type: ignore[return-value]
+
+    @post("/{payment_id:str}/refunds", status_code=201, summary="Refund a paid payment, fully or in part")
+    async def refund(
+        self, request: Request[Any, Any, Any], payment_id: str, data: CreateRefund, idempotency_key: IdempotencyKey
+    ) -> Response[RefundOut]:
+        svc = services(request)
+        portal = portal_of(request)
+        return await idempotent(  # type: ignore[return-value]
+            request, lambda claim: svc.refunds.request(portal, claim, payment_id, data, request.url.path)
+        )

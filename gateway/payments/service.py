@@ -1,0 +1,307 @@
+"""Creating and cancelling payments: validation against the catalogue, storing, and the hub's init."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.payhub import (
+    FeeItem,
+    HubRejected,
+    HubUnavailable,
+    InitOrder,
+    Outcome,
+    OutcomeUnknown,
+    PayhubClient,
+    ReceiptInfo,
+)
+from adapters.vntime import now_utc
+from gateway import idempotency
+from gateway.errors import Problem
+from gateway.ids import new_hub_reference, new_id
+from gateway.portals.service import PortalContext
+from gateway.settings import Settings
+from gateway.store import tables as t
+from gateway.store.db import Database
+
+from . import results, transitions, views
+from .schemas import KIND_CODES, CreatePayment
+from .state import UNPAID, Event, Status
+
+log = logging.getLogger("gateway.payments")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A response to store for idempotent replay and to send."""
+
+    status_code: int
+    body: bytes
+
+
+def problem_answer(problem: Problem, instance: str) -> Answer:
+    return Answer(problem.status, msgspec.json.encode(problem.body(instance)))
+
+
+class PaymentService:
+    def __init__(self, db: Database, hub: PayhubClient, settings: Settings) -> None:
+        self.db = db
+        self.hub = hub
+        self.settings = settings
+
+    # ------------------------------------------------------------ create
+
+    async def create(self, portal: PortalContext, claim: idempotency.Claim, data: CreatePayment, path: str) -> Answer:
+        now = now_utc()
+        if claim.resource_id is not None:
+            async with self.db.read() as conn:
+                record = await views.load(conn, claim.resource_id, portal.portal_id)
+            if record is None:  # pragma: no cover - the key row and the payment are written together
+                raise Problem(404, "not_found")
+        else:
+            record = await self._store(portal, claim, data, now)
+        return await self._init_at_hub(claim, record, data.client_ip, path)
+
+    def _ttl(self, data: CreatePayment) -> int:
+        cfg = self.settings
+        ttl = data.expires_in or cfg.payment_ttl_seconds
+        if not cfg.min_payment_ttl_seconds <= ttl <= cfg.max_payment_ttl_seconds:
+            raise Problem(
+                400,
+                "invalid_request",
+                f"expires_in must be between {cfg.min_payment_ttl_seconds} and {cfg.max_payment_ttl_seconds} seconds",
+                field="expires_in",
+            )
+        return ttl
+
+    async def _store(
+        self, portal: PortalContext, claim: idempotency.Claim, data: CreatePayment, now: datetime
+    ) -> views.PaymentRecord:
+        ttl = self._ttl(data)
+        async with self.db.transaction() as tx:
+            agency, procedure, fees = await _catalogue(tx, portal, data)
+            _check_lines(data, fees)
+            payment_id = new_id("pay")
+            await tx.execute(
+                t.payments.insert().values(
+                    id=payment_id,
+                    portal_id=portal.portal_id,
+                    agency_id=agency.id,
+                    reference=new_hub_reference(),
+                    dossier_code=data.dossier_code,
+                    procedure_code=procedure.code,
+                    procedure_name=procedure.name,
+                    service_code=procedure.service_code,
+                    service_name=procedure.service_name,
+                    amount=data.total,
+                    currency="VND",
+                    description=data.description or f"Nộp phí, lệ phí hồ sơ {data.dossier_code}",
+                    status=Status.CREATED.value,
+                    payer_name=data.payer.name,
+                    payer_id_number=data.payer.id_number,
+                    payer_address=data.payer.address,
+                    payer_province=data.payer.province,
+                    payer_email=data.payer.email,
+                    payer_phone=data.payer.phone,
+                    client_ip=data.client_ip,
+                    return_url=data.return_url,
+                    bank_code=data.bank_code,
+                    expires_at=now + timedelta(seconds=ttl),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            await tx.execute(
+                t.payment_lines.insert(),
+                [
+                    {
+                        "payment_id": payment_id,
+                        "position": i,
+                        "kind": KIND_CODES[line.kind],
+                        "code": line.code,
+                        "name": line.name,
+                        "amount": line.amount,
+                    }
+                    for i, line in enumerate(data.fees)
+                ],
+            )
+            k = t.idempotency_keys.c
+            await tx.execute(
+                t.idempotency_keys.update()
+                .where(k.portal_id == claim.portal_id, k.key == claim.key)
+                .values(resource_id=payment_id)
+            )
+            record = await views.load(tx, payment_id)
+        assert record is not None
+        return record
+
+    async def _init_at_hub(
+        self, claim: idempotency.Claim, record: views.PaymentRecord, client_ip: str, path: str
+    ) -> Answer:
+        row = record.row
+        if Status(row.status) is not Status.CREATED:  # resumed after the hub already answered
+            return await self._finish(claim, record.row.id, 201)
+        try:
+            reply = await self.hub.init(await self._init_order(record, client_ip))
+        except HubRejected as exc:
+            log.warning("hub refused init", extra={"payment_id": row.id, "hub_code": exc.code})
+            async with self.db.transaction() as tx:
+                current = await transitions.lock(tx, payment_id=row.id)
+                assert current is not None
+                if Status(current.row.status) is Status.CREATED:
+                    await transitions.move(tx, current, Event.INIT_REJECTED, now_utc(), reason=f"hub_init_{exc.code}")
+                problem = Problem(
+                    502,
+                    "hub_rejected",
+                    f"the hub refused the payment ({exc.code})",
+                    extra={"payment_id": row.id, "hub_code": exc.code},
+                )
+                answer = problem_answer(problem, path)
+                await idempotency.complete(tx, claim, answer.status_code, answer.body, row.id)
+            return answer
+        except (HubUnavailable, OutcomeUnknown) as exc:
+            log.warning("hub init outcome unknown", extra={"payment_id": row.id, "error": str(exc)})
+            await idempotency.release(self.db, claim, row.id)
+            raise Problem(503, "hub_unavailable", headers={"Retry-After": "5"}, extra={"payment_id": row.id}) from exc
+        async with self.db.transaction() as tx:
+            current = await transitions.lock(tx, payment_id=row.id)
+            assert current is not None
+            if Status(current.row.status) is Status.CREATED:
+                await transitions.move(
+                    tx, current, Event.INIT_ACCEPTED, now_utc(), values={"checkout_url": reply.UrlThanhToan}
+                )
+        return await self._finish(claim, row.id, 201)
+
+    async def _finish(self, claim: idempotency.Claim, payment_id: str, status_code: int) -> Answer:
+        async with self.db.transaction() as tx:
+            record = await views.load(tx, payment_id)
+            assert record is not None
+            answer = Answer(status_code, msgspec.json.encode(views.view(record)))
+            await idempotency.complete(tx, claim, answer.status_code, answer.body, payment_id)
+        return answer
+
+    async def _init_order(self, record: views.PaymentRecord, client_ip: str) -> InitOrder:
+        row = record.row
+        async with self.db.read() as conn:
+            agency = (await conn.execute(select(t.agencies).where(t.agencies.c.id == row.agency_id))).one()
+        receipt = ReceiptInfo(
+            MaHoSo=row.dossier_code,
+            MaDonVi=agency.code,
+            TenDonVi=agency.name,
+            PhiLePhi=[
+                FeeItem(LoaiPhiLePhi=x.kind, MaPhiLePhi=x.code, TenPhiLePhi=x.name, SoTien=str(x.amount))
+                for x in record.lines
+            ],
+            MaDVC=row.service_code,
+            TenDVC=row.service_name,
+            MaTTHC=row.procedure_code,
+            TenTTHC=row.procedure_name,
+            TKThuHuong=agency.treasury_account,
+            MaNHThuHuong=agency.treasury_bank_code,
+            TenTKThuHuong=agency.treasury_account_name,
+            HoTenNguoiNop=row.payer_name,
+            SoCMNDNguoiNop=row.payer_id_number,
+            DiaChiNguoiNop=row.payer_address,
+            TinhNguoiNop=row.payer_province,
+            NoiDungThanhToan=row.description,
+        )
+        return InitOrder(
+            reference=row.reference,
+            amount=row.amount,
+            description=row.description,
+            client_ip=client_ip or row.client_ip or "127.0.0.1",
+            receipt=receipt,
+            sent_at=now_utc(),
+            bank_code=row.bank_code,
+        )
+
+    # ------------------------------------------------------------ cancel
+
+    async def cancel(self, portal: PortalContext, payment_id: str) -> views.PaymentRecord:
+        """Cancel an unpaid payment, after a last query so a payment made meanwhile is recorded, not cancelled."""
+        async with self.db.read() as conn:
+            record = await views.load(conn, payment_id, portal.portal_id)
+        if record is None:
+            raise Problem(404, "not_found")
+        if Status(record.row.status) not in UNPAID:
+            if Status(record.row.status) is Status.CANCELLED:
+                return record
+            raise Problem(409, "payment_not_cancellable", f"the payment is {record.row.status}")
+        await self.check(record.row.reference)
+        async with self.db.transaction() as tx:
+            current = await transitions.lock(tx, payment_id=payment_id)
+            assert current is not None
+            if Status(current.row.status) in UNPAID:
+                moved = await transitions.move(
+                    tx, current, Event.PORTAL_CANCEL, now_utc(), reason="cancelled_by_portal"
+                )
+                assert moved is not None
+                return moved
+        if Status(current.row.status) is Status.CANCELLED:
+            return current
+        raise Problem(409, "payment_not_cancellable", f"the payment is {current.row.status}")
+
+    async def check(self, reference: str) -> Outcome:
+        """Ask the hub and apply its answer through the callback's code path."""
+        try:
+            result = await self.hub.query(reference)
+        except (HubUnavailable, OutcomeUnknown) as exc:
+            raise Problem(503, "hub_unavailable", headers={"Retry-After": "5"}) from exc
+        except HubRejected as exc:
+            raise Problem(502, "hub_rejected", f"the hub refused the query ({exc.code})") from exc
+        await results.apply(self.db, result, now_utc())
+        return result.outcome
+
+
+async def _catalogue(
+    tx: AsyncConnection, portal: PortalContext, data: CreatePayment
+) -> tuple[Any, Any, dict[str, Any]]:
+    agency = (await tx.execute(select(t.agencies).where(t.agencies.c.code == data.agency_code))).first()
+    if agency is None or agency.id not in portal.agency_ids:
+        raise Problem(422, "unknown_agency", f"no agency {data.agency_code!r} for this portal", field="agency_code")
+    procedure = (
+        await tx.execute(
+            select(t.procedures).where(
+                t.procedures.c.agency_id == agency.id, t.procedures.c.code == data.procedure_code
+            )
+        )
+    ).first()
+    if procedure is None:
+        raise Problem(
+            422,
+            "unknown_procedure",
+            f"procedure {data.procedure_code!r} is not in the catalogue",
+            field="procedure_code",
+        )
+    fees = {
+        row.code: row
+        for row in await tx.execute(select(t.procedure_fees).where(t.procedure_fees.c.procedure_id == procedure.id))
+    }
+    return agency, procedure, fees
+
+
+def _check_lines(data: CreatePayment, fees: dict[str, Any]) -> None:
+    for i, line in enumerate(data.fees):
+        fee = fees.get(line.code)
+        if fee is None or fee.kind != KIND_CODES[line.kind]:
+            raise Problem(
+                422,
+                "unknown_fee",
+                f"fee {line.code!r} ({line.kind}) is not in the procedure's catalogue",
+                field=f"fees[{i}].code",
+            )
+        if fee.amount is not None and fee.amount != line.amount:
+            raise Problem(
+                422, "fee_amount_mismatch", f"fee {line.code!r} costs {fee.amount} đồng", field=f"fees[{i}].amount"
+            )
+    if len({line.code for line in data.fees}) != len(data.fees):
+        raise Problem(422, "unknown_fee", "a fee code appears twice", field="fees")
+    total = sum(line.amount for line in data.fees)
+    if total != data.total:
+        raise Problem(422, "total_mismatch", f"the fee lines sum to {total}, not {data.total}", field="total")

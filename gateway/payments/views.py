@@ -1,0 +1,125 @@
+"""Reading payments and showing them: the one representation used by the API, the outbox and the pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.logs import mask_id_number
+from gateway.store import tables as t
+
+from .schemas import KIND_NAMES, FeeLineOut, PayerOut, PaymentOut, RefundOut
+
+P = t.payments.c
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    row: Row[Any]
+    agency_code: str
+    lines: list[Row[Any]]
+    refunds: list[Row[Any]]
+
+
+def _payment_query() -> Any:
+    return select(t.payments, t.agencies.c.code.label("agency_code")).join(t.agencies, t.agencies.c.id == P.agency_id)
+
+
+async def load(conn: AsyncConnection, payment_id: str, portal_id: str | None = None) -> PaymentRecord | None:
+    query = _payment_query().where(P.id == payment_id)
+    if portal_id is not None:
+        query = query.where(P.portal_id == portal_id)
+    row = (await conn.execute(query)).first()
+    return None if row is None else await _complete(conn, row)
+
+
+async def load_by_reference(conn: AsyncConnection, reference: str) -> PaymentRecord | None:
+    row = (await conn.execute(_payment_query().where(P.reference == reference))).first()
+    return None if row is None else await _complete(conn, row)
+
+
+async def _complete(conn: AsyncConnection, row: Row[Any]) -> PaymentRecord:
+    lines = (
+        await conn.execute(
+            select(t.payment_lines).where(t.payment_lines.c.payment_id == row.id).order_by(t.payment_lines.c.position)
+        )
+    ).all()
+    refunds = (
+        await conn.execute(
+            select(t.refunds).where(t.refunds.c.payment_id == row.id).order_by(t.refunds.c.created_at, t.refunds.c.id)
+        )
+    ).all()
+    return PaymentRecord(row=row, agency_code=row.agency_code, lines=list(lines), refunds=list(refunds))
+
+
+async def list_page(
+    conn: AsyncConnection,
+    portal_id: str,
+    *,
+    dossier_code: str | None,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[PaymentRecord], str | None]:
+    query = _payment_query().where(P.portal_id == portal_id)
+    if dossier_code:
+        query = query.where(P.dossier_code == dossier_code)
+    if status:
+        query = query.where(P.status == status)
+    if cursor:
+        query = query.where(P.id < cursor)
+    rows = (await conn.execute(query.order_by(P.id.desc()).limit(limit + 1))).all()
+    records = [await _complete(conn, row) for row in rows[:limit]]
+    next_cursor = rows[limit - 1].id if len(rows) > limit else None
+    return records, next_cursor
+
+
+def refund_view(row: Row[Any]) -> RefundOut:
+    return RefundOut(
+        id=row.id,
+        payment_id=row.payment_id,
+        amount=row.amount,
+        reason=row.reason,
+        status=row.status,
+        created_at=row.created_at,
+        completed_at=row.completed_at,
+    )
+
+
+def view(record: PaymentRecord) -> PaymentOut:
+    r = record.row
+    return PaymentOut(
+        id=r.id,
+        status=r.status,
+        status_reason=r.status_reason,
+        dossier_code=r.dossier_code,
+        procedure_code=r.procedure_code,
+        procedure_name=r.procedure_name,
+        agency_code=record.agency_code,
+        reference=r.reference,
+        amount=r.amount,
+        currency=r.currency,
+        fees=[FeeLineOut(kind=KIND_NAMES[x.kind], code=x.code, name=x.name, amount=x.amount) for x in record.lines],  # type: ignore[arg-type]
+        payer=PayerOut(
+            name=r.payer_name,
+            id_number=mask_id_number(r.payer_id_number),
+            address=r.payer_address,
+            province=r.payer_province,
+        ),
+        description=r.description,
+        return_url=r.return_url,
+        checkout_url=r.checkout_url,
+        expires_at=r.expires_at,
+        paid_at=r.paid_at,
+        paid_amount=r.paid_amount,
+        refunded_amount=r.refunded_amount,
+        hub_transaction_id=r.hub_transaction_id,
+        bank_code=r.bank_code,
+        refunds=[refund_view(x) for x in record.refunds],
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )

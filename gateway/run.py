@@ -1,0 +1,139 @@
+"""``gateway run``: the whole system on its embedded defaults, in one command.
+
+SQLite under ``var/``, Redis at ``REDIS_URL`` if one answers (else an embedded one), the hub and postal
+sandboxes, the gateway and the worker as child processes, a seeded demo portal, and the URLs and API key printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from gateway import demo, embedded
+from gateway.settings import load
+from gateway.store.db import Database
+from gateway.store.migrate import upgrade
+
+PORTS = {"gateway": 8000, "hub": 8101, "post": 8102}
+
+
+def _secret(var: Path, name: str) -> str:
+    path = var / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(24) + "\n")
+    return path.read_text().strip()
+
+
+def _wait_http(url: str, process: subprocess.Popen[bytes], name: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{name} exited with {process.returncode}; see its log under var/logs/")
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - our own local URL
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{name} did not answer at {url}")
+
+
+def run_all(var: Path) -> None:
+    var = var.resolve()
+    logs = var / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    ports = {name: int(env.get(f"{name.upper()}_PORT", port)) for name, port in PORTS.items()}
+    env.setdefault("DATABASE_URL", f"sqlite+aiosqlite:///{var / 'gateway.db'}")
+    env.setdefault("PUBLIC_URL", f"http://127.0.0.1:{ports['gateway']}")
+    env.setdefault("PAYHUB_URL", f"http://127.0.0.1:{ports['hub']}")
+    env.setdefault("PAYHUB_PARTNER_CODE", "DVC-DEMO-01")
+    if "PAYHUB_HASH_KEY" not in env and "PAYHUB_HASH_KEY_FILE" not in env:
+        env["PAYHUB_HASH_KEY"] = _secret(var, "payhub-hash-key")
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    if not embedded.answers(env["REDIS_URL"]):
+        port = embedded.free_port()
+        children.append(("redis", embedded.start_redis(var / "redis", port)))
+        env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+    settings = load(env)
+    env.update(
+        {
+            "HUB_PUBLIC_URL": f"http://127.0.0.1:{ports['hub']}",
+            "PAYHUB_CALLBACK_URL": settings.callback_url,
+            "PAYHUB_RETURN_URL": settings.return_url,
+            "POSTAL_WEBHOOK_URL": f"{settings.public_url}/callbacks/postal",
+        }
+    )
+
+    upgrade(settings.database_url)
+
+    key_file = var / "demo-api-key"
+    known = key_file.read_text().strip() if key_file.exists() else None
+
+    async def seed() -> tuple[str, str]:
+        db = Database.from_url(settings.database_url)
+        try:
+            return await demo.seed(db, known)
+        finally:
+            await db.dispose()
+
+    portal_id, api_key = asyncio.run(seed())
+    if api_key != known:
+        key_file.touch(mode=0o600)
+        key_file.write_text(api_key + "\n")
+
+    def spawn(name: str, *args: str) -> subprocess.Popen[bytes]:
+        log = (logs / f"{name}.log").open("ab")
+        process = subprocess.Popen([sys.executable, "-m", "gateway", *args], env=env, stdout=log, stderr=log)  # noqa: S603
+        children.append((name, process))
+        return process
+
+    try:
+        hub = spawn("hub-sandbox", "sandbox", "hub", "--port", str(ports["hub"]))
+        post = spawn("postal-sandbox", "sandbox", "post", "--port", str(ports["post"]))
+        web = spawn("gateway", "serve", "--port", str(ports["gateway"]))
+        spawn("worker", "worker")
+        _wait_http(f"http://127.0.0.1:{ports['hub']}/control/health", hub, "hub sandbox")
+        _wait_http(f"http://127.0.0.1:{ports['post']}/control/health", post, "postal sandbox")
+        _wait_http(f"{settings.public_url}/health/ready", web, "gateway")
+        print(
+            f"""
+Gateway          {settings.public_url}   (OpenAPI: {settings.public_url}/schema)
+Hub sandbox      http://127.0.0.1:{ports["hub"]}
+Postal sandbox   http://127.0.0.1:{ports["post"]}
+Redis            {env["REDIS_URL"]}
+Database         {settings.database_url}
+Demo portal      {portal_id}
+Demo agency      {demo.DEMO_AGENCY.code} ({demo.DEMO_AGENCY.name})
+API key          {api_key}
+Logs             {logs}/
+
+Try it:  see README.md, "A payment by curl". Ctrl-C stops everything.
+""",
+            flush=True,
+        )
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while all(p.poll() is None for _, p in children):
+            time.sleep(0.5)
+        dead = [name for name, p in children if p.poll() is not None]
+        print(f"stopped: {', '.join(dead)} exited; see {logs}/", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for _, process in reversed(children):
+            if process.poll() is None:
+                process.terminate()
+        for _, process in children:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()

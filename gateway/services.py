@@ -1,0 +1,60 @@
+"""The web app's long-lived collaborators, built once from the settings and kept on ``app.state``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from arq.connections import ArqRedis
+from litestar import Request
+
+from adapters.payhub import PayhubClient, PayhubConfig
+from gateway.auth import KeyCache
+from gateway.payments.refunds import RefundService
+from gateway.payments.service import PaymentService
+from gateway.settings import Settings
+from gateway.store.db import Database
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    hub: PayhubClient
+    payments: PaymentService
+    refunds: RefundService
+    key_cache: KeyCache
+    redis: ArqRedis | None = None
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        db = Database.from_url(settings.database_url)
+        hub = PayhubClient(payhub_config(settings))
+        return cls(
+            settings=settings,
+            db=db,
+            hub=hub,
+            payments=PaymentService(db, hub, settings),
+            refunds=RefundService(db, hub),
+            key_cache=KeyCache(settings.auth_cache_seconds),
+        )
+
+    async def close(self) -> None:
+        await self.hub.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.db.dispose()
+
+
+def payhub_config(settings: Settings) -> PayhubConfig:
+    return PayhubConfig(
+        base_url=settings.payhub_url,
+        partner_code=settings.payhub_partner_code,
+        hash_key=settings.payhub_hash_key,
+        connect_timeout=settings.payhub_connect_timeout,
+        read_timeout=settings.payhub_read_timeout,
+    )
+
+
+def services(request: Request[Any, Any, Any]) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]

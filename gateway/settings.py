@@ -1,0 +1,77 @@
+"""Typed settings, read once from the environment (secrets also from ``<NAME>_FILE``) by both composition roots."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+SECRETS = ("payhub_hash_key",)
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    environment: str = "development"
+    database_url: str = "sqlite+aiosqlite:///var/gateway.db"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    public_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    payhub_url: str = "http://127.0.0.1:8101"
+    payhub_partner_code: str = "DVC-DEMO-01"
+    payhub_hash_key: str = ""
+    payhub_connect_timeout: float = 3.0
+    payhub_read_timeout: float = 10.0
+
+    payment_ttl_seconds: int = 3600
+    min_payment_ttl_seconds: int = 300
+    max_payment_ttl_seconds: int = 7 * 86400
+    pending_query_after_seconds: int = 600
+    janitor_interval_seconds: int = 60
+    janitor_batch: int = 200
+    idempotency_ttl_seconds: int = 86400
+
+    max_body_bytes: int = 65536
+    auth_cache_seconds: float = 10.0
+    queue_name: str = "gateway:queue"
+
+    def __repr__(self) -> str:
+        shown = {f: ("***" if f in SECRETS else getattr(self, f)) for f in self.__struct_fields__}
+        return f"Settings({shown})"
+
+    @property
+    def callback_url(self) -> str:
+        return f"{self.public_url.rstrip('/')}/callbacks/payhub"
+
+    @property
+    def return_url(self) -> str:
+        return f"{self.public_url.rstrip('/')}/payments/return"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; raised at start, never at the first request."""
+
+
+def load(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    env = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    for name in Settings.__struct_fields__:
+        key = name.upper()
+        if key in env:
+            raw[name] = env[key]
+        elif f"{key}_FILE" in env:
+            raw[name] = Path(env[f"{key}_FILE"]).read_text(encoding="utf-8").strip()
+    raw.update(overrides)
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"invalid setting: {exc}") from exc
+    if not settings.payhub_hash_key:
+        raise SettingsError("PAYHUB_HASH_KEY (or PAYHUB_HASH_KEY_FILE) is required")
+    return settings

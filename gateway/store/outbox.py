@@ -1,0 +1,59 @@
+"""The transactional outbox: an event row written in the same transaction as the change it announces, with a
+per-dossier ``sequence`` so receivers can order what they get."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.ids import new_id
+
+from . import tables as t
+
+
+async def next_sequence(tx: AsyncConnection, portal_id: str, dossier_code: str) -> int:
+    """Allocate the dossier's next sequence number; the row lock serialises concurrent writers of one dossier."""
+    insert = postgresql.insert if tx.dialect.name == "postgresql" else sqlite.insert
+    seq = t.dossier_sequences
+    statement = (
+        insert(seq)
+        .values(portal_id=portal_id, dossier_code=dossier_code, last_sequence=1)
+        .on_conflict_do_update(
+            index_elements=[seq.c.portal_id, seq.c.dossier_code],
+            set_={"last_sequence": seq.c.last_sequence + 1},
+        )
+        .returning(seq.c.last_sequence)
+    )
+    return int((await tx.execute(statement)).scalar_one())
+
+
+async def record(
+    tx: AsyncConnection,
+    *,
+    portal_id: str,
+    dossier_code: str,
+    type: str,
+    resource_type: str,
+    resource_id: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> str:
+    event_id = new_id("evt")
+    sequence = await next_sequence(tx, portal_id, dossier_code)
+    await tx.execute(
+        t.outbox.insert().values(
+            id=event_id,
+            portal_id=portal_id,
+            dossier_code=dossier_code,
+            sequence=sequence,
+            type=type,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            payload=payload,
+            created_at=now,
+        )
+    )
+    return event_id

@@ -1,0 +1,67 @@
+"""Request plumbing shared by the portal API's controllers: idempotent POSTs and JSON answers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import Request, Response
+from sqlalchemy import and_
+from sqlalchemy.exc import IntegrityError
+
+from adapters.vntime import now_utc
+from gateway import idempotency
+from gateway.errors import PROBLEM_JSON
+from gateway.payments.service import Answer
+from gateway.portals.service import PortalContext
+from gateway.services import services
+from gateway.store import tables as t
+
+JSON = "application/json"
+
+
+def portal_of(request: Request[Any, Any, Any]) -> PortalContext:
+    return request.user  # type: ignore[no-any-return]
+
+
+def answer_response(answer: Answer, *, replayed: bool = False) -> Response[bytes]:
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    media = PROBLEM_JSON if answer.status_code >= 400 else JSON
+    return Response(content=answer.body, status_code=answer.status_code, media_type=media, headers=headers)
+
+
+async def idempotent(
+    request: Request[Any, Any, Any], action: Callable[[idempotency.Claim], Awaitable[Answer]]
+) -> Response[bytes]:
+    """Run ``action`` at most once per ``Idempotency-Key``; replay its stored answer to any repeat."""
+    svc = services(request)
+    portal = portal_of(request)
+    key = idempotency.require_key(request.headers.get("idempotency-key"))
+    digest = idempotency.request_hash(request.method, request.url.path, await request.body())
+    now = now_utc()
+    try:
+        async with svc.db.transaction() as tx:
+            await idempotency.insert(
+                tx, idempotency.new_row(portal.portal_id, key, request.method, request.url.path, digest, now, None)
+            )
+        claim = idempotency.Claim(portal.portal_id, key)
+    except IntegrityError:
+        found = await idempotency.resolve_conflict(svc.db, portal.portal_id, key, digest, now)
+        if isinstance(found, idempotency.Replay):
+            return answer_response(Answer(found.status_code, found.body), replayed=True)
+        claim = found
+    try:
+        answer = await action(claim)
+    except BaseException:
+        await _abandon(request, claim)
+        raise
+    return answer_response(answer)
+
+
+async def _abandon(request: Request[Any, Any, Any], claim: idempotency.Claim) -> None:
+    """A request that failed before it made anything leaves no key; one that made a resource leaves it resumable."""
+    k = t.idempotency_keys.c
+    mine = and_(k.portal_id == claim.portal_id, k.key == claim.key, k.state == idempotency.IN_PROGRESS)
+    async with services(request).db.transaction() as tx:
+        await tx.execute(t.idempotency_keys.delete().where(mine, k.resource_id.is_(None)))
+        await tx.execute(t.idempotency_keys.update().where(mine).values(state=idempotency.RETRYABLE, locked_until=None))

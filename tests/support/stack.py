@@ -1,0 +1,181 @@
+"""The real stack for integration and end-to-end tests: hub sandbox, gateway and worker as processes, on a
+fresh PostgreSQL database or SQLite file, with Redis, talking real HTTP to one another."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gateway.portals import service as portals
+from gateway.portals.service import AgencySpec, Fee, Procedure
+from gateway.store.db import Database
+from gateway.store.migrate import upgrade_async
+
+from .processes import Process
+from .services import free_port
+
+HASH_KEY = "test-hash-key-" + secrets.token_hex(8)
+PARTNER = "DVC-TEST-01"
+
+AGENCY = AgencySpec(
+    code="000.00.01.H26",
+    name="Ủy ban nhân dân phường Hoàn Kiếm",
+    tax_code="0101234567",
+    address="126 Hàng Trống, phường Hoàn Kiếm, thành phố Hà Nội",
+    treasury_account="3511.0.1054321",
+    treasury_bank_code="KBNN-HN",
+    treasury_account_name="UBND phường Hoàn Kiếm",
+    procedures=(
+        Procedure(
+            code="1.001193",
+            name="Cấp bản sao trích lục hộ tịch",
+            service_code="DVC-HT-01",
+            service_name="Hộ tịch",
+            fees=(Fee("LP-HT-01", 2, "Lệ phí cấp bản sao trích lục", 8_000),),
+        ),
+        Procedure(
+            code="1.004227",
+            name="Cấp giấy chứng nhận đăng ký hộ kinh doanh",
+            service_code="DVC-KD-01",
+            service_name="Đăng ký kinh doanh",
+            fees=(
+                Fee("LP-KD-01", 2, "Lệ phí đăng ký hộ kinh doanh", 100_000),
+                Fee("PHI-KD-02", 1, "Phí cung cấp thông tin", None),
+            ),
+        ),
+    ),
+)
+OTHER_AGENCY = AgencySpec(
+    code="000.00.02.H26",
+    name="Ủy ban nhân dân phường Ba Đình",
+    tax_code="0101234568",
+    address="Ba Đình, Hà Nội",
+    treasury_account="3511.0.1054322",
+    treasury_bank_code="KBNN-HN",
+    treasury_account_name="UBND phường Ba Đình",
+    procedures=(
+        Procedure(
+            code="1.001193",
+            name="Cấp bản sao trích lục hộ tịch",
+            fees=(Fee("LP-HT-01", 2, "Lệ phí cấp bản sao trích lục", 8_000),),
+        ),
+    ),
+)
+
+
+def payment_body(dossier: str | None = None, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "dossier_code": dossier or f"000.00.01.H26-{secrets.token_hex(4)}",
+        "procedure_code": "1.004227",
+        "agency_code": AGENCY.code,
+        "fees": [
+            {"kind": "le_phi", "code": "LP-KD-01", "name": "Lệ phí đăng ký hộ kinh doanh", "amount": 100_000},
+            {"kind": "phi", "code": "PHI-KD-02", "name": "Phí cung cấp thông tin", "amount": 50_000},
+        ],
+        "total": 150_000,
+        "payer": {"name": "Nguyễn Thị Hồng Nhung", "id_number": "001203004567", "address": "12 Hàng Bạc, Hà Nội"},
+        "return_url": "https://dichvucong.example.vn/ho-so/ket-qua",
+        "client_ip": "203.0.113.7",
+    }
+    body.update(overrides)
+    return body
+
+
+@dataclass
+class Stack:
+    backend: str
+    database_url: str
+    redis_url: str
+    workdir: Path
+    queue: str = field(default_factory=lambda: f"gwtest:{secrets.token_hex(4)}")
+    gateway_port: int = field(default_factory=free_port)
+    hub_port: int = field(default_factory=free_port)
+    processes: dict[str, Process] = field(default_factory=dict)
+    api_key: str = ""
+    other_api_key: str = ""
+    db: Database | None = None
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def hub_url(self) -> str:
+        return f"http://127.0.0.1:{self.hub_port}"
+
+    def gateway_env(self) -> dict[str, str]:
+        return {
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "PUBLIC_URL": self.gateway_url,
+            "PAYHUB_URL": self.hub_url,
+            "PAYHUB_PARTNER_CODE": PARTNER,
+            "PAYHUB_HASH_KEY": HASH_KEY,
+            "PAYHUB_READ_TIMEOUT": "2",
+            "QUEUE_NAME": self.queue,
+            "PENDING_QUERY_AFTER_SECONDS": "1",
+            "JANITOR_INTERVAL_SECONDS": "1",
+            "MIN_PAYMENT_TTL_SECONDS": "1",
+            "AUTH_CACHE_SECONDS": "0",
+            "LOG_LEVEL": "INFO",
+        }
+
+    def hub_env(self) -> dict[str, str]:
+        return {
+            "PAYHUB_PARTNER_CODE": PARTNER,
+            "PAYHUB_HASH_KEY": HASH_KEY,
+            "PAYHUB_CALLBACK_URL": f"{self.gateway_url}/callbacks/payhub",
+            "PAYHUB_RETURN_URL": f"{self.gateway_url}/payments/return",
+            "HUB_PUBLIC_URL": self.hub_url,
+            "HUB_TIME_SCALE": "0.002",
+            "HUB_CALLBACK_TIMEOUT": "10",
+        }
+
+    async def start(self) -> Stack:
+        await upgrade_async(self.database_url)
+        self.db = Database.from_url(self.database_url)
+        await portals.upsert_agency(self.db, AGENCY)
+        await portals.upsert_agency(self.db, OTHER_AGENCY)
+        _, self.api_key = await portals.create_portal(self.db, "Cổng DVC thử nghiệm", [AGENCY.code])
+        _, self.other_api_key = await portals.create_portal(self.db, "Cổng DVC khác", [OTHER_AGENCY.code])
+        self.processes["hub"] = Process(
+            f"hub-{self.backend}",
+            ["adapters.payhub.sandbox", "--host", "127.0.0.1", "--port", str(self.hub_port)],
+            self.hub_env(),
+            self.workdir,
+        ).start()
+        self.processes["gateway"] = Process(
+            f"gateway-{self.backend}",
+            ["gateway", "serve", "--port", str(self.gateway_port)],
+            self.gateway_env(),
+            self.workdir,
+        ).start()
+        self.start_worker()
+        self.processes["hub"].wait_http(f"{self.hub_url}/control/health")
+        self.processes["gateway"].wait_http(f"{self.gateway_url}/health/live")
+        return self
+
+    def start_worker(self) -> Process:
+        worker = Process(f"worker-{self.backend}", ["gateway", "worker"], self.gateway_env(), self.workdir).start()
+        self.processes["worker"] = worker
+        return worker
+
+    async def stop(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+        if self.db is not None:
+            await self.db.dispose()
+
+    def client(self, api_key: str | None = None) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.gateway_url,
+            timeout=30,
+            headers={"Authorization": f"Bearer {api_key or self.api_key}"},
+        )
+
+    def hub(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.hub_url, timeout=30)
