@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -253,3 +253,24 @@ async def pay(control: httpx.AsyncClient, reference: str, **body: Any) -> dict[s
 
 async def set_faults(control: httpx.AsyncClient, faults: dict[str, Any]) -> None:
     (await control.put("/faults", json=faults)).raise_for_status()
+
+
+async def eventually(
+    fetch: Callable[[], Awaitable[Any]], holds: Callable[[Any], bool], timeout: float = WAIT
+) -> Any:
+    """Fetch until the answer satisfies ``holds``; fail after ``timeout`` seconds with the last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = await fetch()
+        if holds(answer):
+            return answer
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not reached in time; last answer: {answer!r}")
+        await asyncio.sleep(0.01)
+
+
+async def callbacks_of(control: httpx.AsyncClient, reference: str) -> list[dict[str, Any]]:
+    response = await control.get(f"/payments/{reference}")
+    response.raise_for_status()
+    deliveries: list[dict[str, Any]] = response.json()["callbacks"]
+    return deliveries
