@@ -28,6 +28,12 @@ from gateway.settings import Settings
 from gateway.settings import load as load_settings
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -83,7 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     prometheus = PrometheusConfig(app_name="gateway", prefix="gateway", group_path=True, exclude=["/metrics"])
     app = Litestar(
-        route_handlers=[api, HubCallbackController, ReturnPageController, HealthController, PrometheusController],
+        route_handlers=[api, HubCallbackController, ReturnPageController, HealthController, MetricsController],
         middleware=[prometheus.middleware],
         exception_handlers=errors.EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),

@@ -43,6 +43,52 @@ CODES: dict[str, str] = {
 }
 
 
+class FieldError(msgspec.Struct):
+    field: str
+    message: str
+
+
+class ProblemDetails(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details, as documented in the OpenAPI document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str = ""
+    field: str | None = None
+    errors: list[FieldError] | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Invalid request, malformed JSON or a missing Idempotency-Key",
+    401: "Missing or invalid API key",
+    404: "No such resource for this portal",
+    409: "Conflicting state, or an Idempotency-Key reused or in progress",
+    413: "Body too large",
+    415: "Body is not application/json",
+    422: "The request is valid JSON but breaks a business rule",
+    502: "The payment hub refused the request",
+    503: "The payment hub could not be reached; retry with the same Idempotency-Key",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, Any]:
+    """OpenAPI response specs for the problem answers a handler can give."""
+    from litestar.openapi.datastructures import ResponseSpec
+
+    return {
+        status: ResponseSpec(
+            data_container=ProblemDetails,
+            description=_DESCRIPTIONS[status],
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
 class Problem(Exception):
     def __init__(
         self,
@@ -99,6 +145,10 @@ def _field_of(key: str) -> str:
 
 
 def _validation_problem(exc: ValidationException) -> Problem:
+    detail = str(exc.detail)
+    if "'idempotency-key'" in detail.lower():
+        code = "idempotency_key_required" if detail.lower().startswith("missing") else "idempotency_key_invalid"
+        return Problem(400, code, detail, field="Idempotency-Key")
     errors: list[dict[str, str]] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
@@ -112,6 +162,10 @@ def _validation_problem(exc: ValidationException) -> Problem:
         e["field"] and e["field"] != "body" for e in errors
     ):
         return Problem(400, "malformed_json", errors[0]["message"] if errors else "")
+    for e in errors:
+        if e["field"].lower() == "idempotency-key":
+            code = "idempotency_key_required" if "missing" in e["message"].lower() else "idempotency_key_invalid"
+            return Problem(400, code, e["message"], field="Idempotency-Key")
     first = errors[0] if errors else {"field": "", "message": str(exc.detail)}
     return Problem(400, "invalid_request", first["message"], field=first["field"] or None, errors=errors)
 

@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
 from gateway import idempotency
-from gateway.errors import Problem
+from gateway.errors import Problem, problem_responses
 from gateway.services import services
 from gateway.web import idempotent, portal_of
 
@@ -32,7 +32,12 @@ class PaymentController(Controller):
     path = "/payments"
     tags = ("payments",)
 
-    @post("/", status_code=201, summary="Create a payment for a dossier's fees")
+    @post(
+        "/",
+        status_code=201,
+        summary="Create a payment for a dossier's fees",
+        responses=problem_responses(400, 401, 409, 413, 415, 422, 502, 503),
+    )
     async def create(
         self, request: Request[Any, Any, Any], data: CreatePayment, idempotency_key: IdempotencyKey
     ) -> Response[PaymentOut]:
@@ -40,7 +45,7 @@ class PaymentController(Controller):
         portal = portal_of(request)
         return await idempotent(request, lambda claim: svc.payments.create(portal, claim, data, request.url.path))  # type: ignore[return-value]
 
-    @get("/{payment_id:str}", summary="Get a payment")
+    @get("/{payment_id:str}", summary="Get a payment", responses=problem_responses(400, 401, 404))
     async def get_one(self, request: Request[Any, Any, Any], payment_id: str) -> PaymentOut:
         async with services(request).db.read() as conn:
             record = await views.load(conn, payment_id, portal_of(request).portal_id)
@@ -48,7 +53,7 @@ class PaymentController(Controller):
             raise Problem(404, "not_found")
         return views.view(record)
 
-    @get("/", summary="List payments, newest first")
+    @get("/", summary="List payments, newest first", responses=problem_responses(400, 401))
     async def list_payments(
         self,
         request: Request[Any, Any, Any],
@@ -63,7 +68,12 @@ class PaymentController(Controller):
             )
         return PaymentPage(data=[views.view(r) for r in records], next_cursor=next_cursor)
 
-    @post("/{payment_id:str}/cancel", status_code=200, summary="Cancel an unpaid payment")
+    @post(
+        "/{payment_id:str}/cancel",
+        status_code=200,
+        summary="Cancel an unpaid payment",
+        responses=problem_responses(400, 401, 404, 409, 413, 415, 502, 503),
+    )
     async def cancel(
         self,
         request: Request[Any, Any, Any],
@@ -82,7 +92,12 @@ class PaymentController(Controller):
 
         return await idempotent(request, action)  # type: ignore[return-value]
 
-    @post("/{payment_id:str}/refunds", status_code=201, summary="Refund a paid payment, fully or in part")
+    @post(
+        "/{payment_id:str}/refunds",
+        status_code=201,
+        summary="Refund a paid payment, fully or in part",
+        responses=problem_responses(400, 401, 404, 409, 413, 415, 422, 502, 503),
+    )
     async def refund(
         self, request: Request[Any, Any, Any], payment_id: str, data: CreateRefund, idempotency_key: IdempotencyKey
     ) -> Response[RefundOut]:

@@ -1,0 +1,51 @@
+"""Helpers for tests that drive the portal API and the hub sandbox."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from gateway.store import tables as t
+from tests.support.services import wait_for
+from tests.support.stack import Stack, payment_body
+
+COUNTED = (t.payments, t.payment_lines, t.refunds, t.ledger_entries, t.outbox, t.idempotency_keys)
+
+
+def key() -> dict[str, str]:
+    return {"Idempotency-Key": secrets.token_hex(12)}
+
+
+async def create(api: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    response = await api.post("/v1/payments", json=payment_body(**overrides), headers=key())
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def wait_status(api: httpx.AsyncClient, payment_id: str, status: str, timeout: float = 15) -> dict[str, Any]:
+    async def reached() -> dict[str, Any] | None:
+        body = (await api.get(f"/v1/payments/{payment_id}")).json()
+        return body if body["status"] == status else None
+
+    return await wait_for(reached, timeout=timeout, what=f"payment {payment_id} {status}")  # type: ignore[no-any-return]
+
+
+async def pay(hub: httpx.AsyncClient, reference: str, result: str = "00") -> dict[str, Any]:
+    response = await hub.post(f"/control/payments/{reference}/pay", json={"result": result})
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def counts(stack: Stack) -> dict[str, int]:
+    assert stack.db is not None
+    async with stack.db.read() as conn:
+        return {table.name: (await conn.execute(select(func.count()).select_from(table))).scalar_one() for table in COUNTED}
+
+
+async def rows(stack: Stack, table: Any, *where: Any) -> list[Any]:
+    assert stack.db is not None
+    async with stack.db.read() as conn:
+        return list((await conn.execute(select(table).where(*where))).all())
