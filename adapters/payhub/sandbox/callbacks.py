@@ -140,6 +140,11 @@ class CallbackSender:
             delivery.status = GAVE_UP
         return delivery
 
+    @property
+    def active(self) -> int:
+        """Deliveries still running (sending or waiting on the ladder)."""
+        return len(self._tasks)
+
     def for_reference(self, reference: str) -> list[Delivery]:
         return [d for d in self.deliveries if d.reference == reference]
 
