@@ -24,6 +24,8 @@ MAX_LINES = 100
 # Tax codes: 10 digits, 10 digits + "-" + 3 digits for a branch, or a person's 12-digit identity number.
 TAX_CODE_PATTERN = re.compile(r"[0-9]{10}(-[0-9]{3})?|[0-9]{12}")
 ID_NUMBER_PATTERN = re.compile(r"[0-9A-Za-z]{6,20}")  # identity card, citizen id or passport
+# A lookup address: RFC 3986 characters only, every % starting an escape (the schema's anyURI insists).
+URL_PATTERN = re.compile(r"https?://(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+")
 TREASURY_ACCOUNT_PATTERN = re.compile(r"[0-9A-Za-z.\-]{1,30}")
 
 # Maximum lengths of the free-text fields, in characters.
@@ -70,6 +72,10 @@ C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+
+# SigningTime sits in its own namespace, as e-invoice signing tools write it: the XML Signature schema
+# admits only elements of other namespaces inside SignatureProperty.
+SIGNING_TIME_NS = "http://example.org/#signatureProperties"
 
 DATA_ID = "data"  # DLBLai/@Id
 SIGNATURE_ID = "signature-nthu"  # the collecting organisation's ds:Signature/@Id

@@ -156,8 +156,7 @@ class ReceiptData(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
             raise ReceiptError("series", f"{self.series!r} does not match the issue year {year}")
         _text(self, "lookup_code", "", codes.MAX_LOOKUP_CODE)
         url = _text(self, "lookup_url", "", codes.MAX_URL)
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or not url.isascii() or " " in url:
+        if not codes.URL_PATTERN.fullmatch(url) or not urlsplit(url).hostname:
             raise ReceiptError("lookup_url", f"{url!r} is not an http(s) address (percent-encoded ASCII)")
         _text(self, "payment_method", "", codes.MAX_PAYMENT_METHOD)
         for name, kind in (("collector", Organisation), ("payer", Payer)):

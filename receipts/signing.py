@@ -33,7 +33,9 @@ from .schema import parse, validate
 
 _DS = f"{{{codes.DSIG_NS}}}"
 _NSMAP = {None: codes.DSIG_NS}
-_NS = {"ds": codes.DSIG_NS}
+_TIME_NSMAP = {None: codes.SIGNING_TIME_NS}
+_NS = {"ds": codes.DSIG_NS, "st": codes.SIGNING_TIME_NS}
+_ST = f"{{{codes.SIGNING_TIME_NS}}}"
 _NCNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 
 
@@ -84,7 +86,8 @@ _SIGNED_INFO = (
 _SIGNING_TIME = (
     f'<Object{{ns}} Id="{codes.SIGNING_TIME_ID}"><SignatureProperties>'
     f'<SignatureProperty Target="#{codes.SIGNATURE_ID}">'
-    "<SigningTime>{time}</SigningTime></SignatureProperty></SignatureProperties></Object>"
+    f'<SigningTime xmlns="{codes.SIGNING_TIME_NS}">{{time}}</SigningTime>'
+    "</SignatureProperty></SignatureProperties></Object>"
 )
 _SIGNATURE = (
     f'<Signature xmlns="{codes.DSIG_NS}" Id="{codes.SIGNATURE_ID}">{{signed_info}}'
@@ -188,7 +191,7 @@ def _check_namespaces(root: etree._Element) -> None:
     """Only the signature's own namespace may be declared, and no xml: attribute used: anything else in scope
     would enter an independent verifier's canonical form but not ours."""
     for node in root.iter(etree.Element):
-        expected = _NSMAP if node.tag.startswith(_DS) else {}
+        expected = _NSMAP if node.tag.startswith(_DS) else _TIME_NSMAP if node.tag.startswith(_ST) else {}
         if node.nsmap != expected:
             raise _Invalid(f"unexpected namespace declaration in scope at {etree.QName(node).localname}")
         if any(name.startswith("{http://www.w3.org/XML/1998/namespace}") for name in node.attrib):
@@ -224,7 +227,7 @@ def _check(root: etree._Element, trusted: x509.Certificate | None) -> Verificati
     if prop.get("Target") != "#" + (signature.get("Id") or "\0"):
         raise _Invalid("the SignatureProperty does not target this signature")
     try:
-        signing_time = parse_local((_one(prop, "ds:SigningTime", "SigningTime").text or "").strip())
+        signing_time = parse_local((_one(prop, "st:SigningTime", "SigningTime").text or "").strip())
     except ValueError:
         raise _Invalid("the SigningTime is not YYYY-MM-DDThh:mm:ss") from None
 
