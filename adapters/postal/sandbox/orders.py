@@ -6,6 +6,7 @@ order ids and item serials keep counting across ``reset`` so a gateway's feed cu
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
 import secrets
@@ -303,10 +304,11 @@ class PostOffice:
             raise Refusal(codes.INVALID_REQUEST, f"pageSize 1–{codes.MAX_PAGE_SIZE}, lastId ≥ 0")
         if self.faults.take_corrupt_page():
             return {"success": True, "items": [{"id": "x", "status": 99}], "lastId": -1}
-        logged = sorted(self.events, key=lambda e: e.id)
-        page = [e for e in logged if e.id > last_id][:page_size]
-        if self.faults.feed_repeat:
-            page = [e for e in logged if e.id == last_id] + page[: page_size - 1]
+        # the log is in id order: ids are handed out as events are appended
+        start = bisect.bisect_right(self.events, last_id, key=lambda e: e.id)
+        page = self.events[start: start + page_size]
+        if self.faults.feed_repeat and start > 0 and self.events[start - 1].id == last_id:
+            page = [self.events[start - 1], *page[: page_size - 1]]
         cursor = page[-1].id if page else last_id
         return {"success": True, "items": [e.wire() for e in page], "lastId": max(cursor, last_id)}
 

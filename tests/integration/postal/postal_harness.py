@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -99,34 +100,44 @@ def receiver() -> Iterator[Receiver]:
     server.server_close()
 
 
-@pytest.fixture(scope="session")
-def sandbox_url(receiver: Receiver) -> Iterator[str]:
+@contextlib.contextmanager
+def running_sandbox(**settings: str) -> Iterator[str]:
+    """Start ``python -m adapters.postal.sandbox`` on a free port; yield its URL once it answers."""
     port = free_port()
-    env = {
-        **os.environ,
-        "POSTAL_USERNAME": USERNAME, "POSTAL_PASSWORD": PASSWORD, "POSTAL_CUSTOMER_CODE": CUSTOMER,
-        "POSTAL_TOKEN_TTL": "3600", "POSTAL_WEBHOOK_URL": receiver.url, "POSTAL_WEBHOOK_SECRET": SANDBOX_SECRETS,
-        "POSTAL_TIME_SCALE": "0.01", "POSTAL_DRIVER": "off",
-    }
+    env = {**os.environ, "POSTAL_USERNAME": USERNAME, "POSTAL_PASSWORD": PASSWORD,
+           "POSTAL_CUSTOMER_CODE": CUSTOMER, **settings}
     process = subprocess.Popen(
         [sys.executable, "-m", "adapters.postal.sandbox", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
-    while True:  # bounded wait for the server to answer
+    try:
+        while True:  # bounded wait for the server to answer
+            try:
+                if httpx.get(url + "/control/clock", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                error = process.stderr.read().decode() if process.stderr and process.poll() is not None else ""
+                raise RuntimeError(f"sandbox did not start: {error}")
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
         try:
-            if httpx.get(url + "/control/clock", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             process.kill()
-            raise RuntimeError(f"sandbox did not start: {process.stderr.read().decode() if process.stderr else ''}")
-        time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def sandbox_url(receiver: Receiver) -> Iterator[str]:
+    with running_sandbox(POSTAL_TOKEN_TTL="3600", POSTAL_WEBHOOK_URL=receiver.url,
+                         POSTAL_WEBHOOK_SECRET=SANDBOX_SECRETS, POSTAL_TIME_SCALE="0.01",
+                         POSTAL_DRIVER="off") as url:
+        yield url
 
 
 @dataclass
