@@ -34,6 +34,7 @@ class MetricsController(PrometheusController):
     path = "/metrics"
     include_in_schema = False
 
+
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 

@@ -181,6 +181,17 @@ _STATUS_CODES = {
 }
 
 
+def _caused_by_decoding(exc: BaseException) -> bool:
+    from litestar.exceptions import SerializationException
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, msgspec.DecodeError | SerializationException):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     instance = request.url.path
     if isinstance(exc, Problem):
@@ -188,6 +199,8 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     if isinstance(exc, ValidationException):
         return problem_response(_validation_problem(exc), instance)
     if isinstance(exc, HTTPException):
+        if exc.status_code == 400 and _caused_by_decoding(exc):
+            return problem_response(Problem(400, "malformed_json", str(exc.detail)), instance)
         code = _STATUS_CODES.get(exc.status_code)
         if code is None and exc.status_code < 500:
             code = "invalid_request"

@@ -3,21 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from litestar import Request, Response
 from sqlalchemy import and_
 from sqlalchemy.exc import IntegrityError
 
 from adapters.vntime import now_utc
 from gateway import idempotency
-from gateway.errors import PROBLEM_JSON
+from gateway.errors import PROBLEM_JSON, Problem
 from gateway.payments.service import Answer
 from gateway.portals.service import PortalContext
 from gateway.services import services
 from gateway.store import tables as t
 
 JSON = "application/json"
+T = TypeVar("T")
+
+
+async def strict_body(request: Request[Any, Any, Any], kind: type[T]) -> T:
+    """Decode the body again, strictly: Litestar's own decoding is lax and would take "50000" for 50000 đồng."""
+    try:
+        return msgspec.json.decode(await request.body(), type=kind)
+    except msgspec.ValidationError as exc:
+        message, _, path = str(exc).partition(" - at `")
+        field = path.rstrip("`").removeprefix("$.").removeprefix("$") or None
+        raise Problem(
+            400, "invalid_request", message, field=field, errors=[{"field": field or "", "message": message}]
+        ) from exc
+    except msgspec.DecodeError as exc:
+        raise Problem(400, "malformed_json", str(exc)) from exc
 
 
 def portal_of(request: Request[Any, Any, Any]) -> PortalContext:

@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from gateway import idempotency
 from gateway.errors import Problem, problem_responses
 from gateway.services import services
-from gateway.web import idempotent, portal_of
+from gateway.web import idempotent, portal_of, strict_body
 
 from . import views
 from .schemas import CancelPayment, CreatePayment, CreateRefund, PaymentOut, PaymentPage, RefundOut
@@ -43,6 +43,7 @@ class PaymentController(Controller):
     ) -> Response[PaymentOut]:
         svc = services(request)
         portal = portal_of(request)
+        data = await strict_body(request, CreatePayment)
         return await idempotent(request, lambda claim: svc.payments.create(portal, claim, data, request.url.path))  # type: ignore[return-value]
 
     @get("/{payment_id:str}", summary="Get a payment", responses=problem_responses(400, 401, 404))
@@ -103,6 +104,7 @@ class PaymentController(Controller):
     ) -> Response[RefundOut]:
         svc = services(request)
         portal = portal_of(request)
+        data = await strict_body(request, CreateRefund)
         return await idempotent(  # type: ignore[return-value]
             request, lambda claim: svc.refunds.request(portal, claim, payment_id, data, request.url.path)
         )

@@ -42,7 +42,9 @@ async def pay(hub: httpx.AsyncClient, reference: str, result: str = "00") -> dic
 async def counts(stack: Stack) -> dict[str, int]:
     assert stack.db is not None
     async with stack.db.read() as conn:
-        return {table.name: (await conn.execute(select(func.count()).select_from(table))).scalar_one() for table in COUNTED}
+        return {
+            table.name: (await conn.execute(select(func.count()).select_from(table))).scalar_one() for table in COUNTED
+        }
 
 
 async def rows(stack: Stack, table: Any, *where: Any) -> list[Any]:

@@ -8,7 +8,9 @@ from tests.support.api import counts, create, key, pay, wait_status
 from tests.support.stack import Stack, payment_body
 
 
-async def test_create_returns_a_pending_payment_with_the_hubs_checkout_page(api: httpx.AsyncClient, stack: Stack) -> None:
+async def test_create_returns_a_pending_payment_with_the_hubs_checkout_page(
+    api: httpx.AsyncClient, stack: Stack
+) -> None:
     body = payment_body()
     response = await api.post("/v1/payments", json=body, headers=key())
     assert response.status_code == 201
@@ -75,7 +77,9 @@ async def test_cancel_an_unpaid_payment(api: httpx.AsyncClient, hub: httpx.Async
     assert again.status_code == 200 and again.json()["status"] == "cancelled"
 
 
-async def test_cancel_finds_a_payment_made_meanwhile_and_refuses(api: httpx.AsyncClient, hub: httpx.AsyncClient) -> None:
+async def test_cancel_finds_a_payment_made_meanwhile_and_refuses(
+    api: httpx.AsyncClient, hub: httpx.AsyncClient
+) -> None:
     await hub.put("/control/faults", json={"callback": {"drop": 1}})
     payment = await create(api)
     await pay(hub, payment["reference"])  # the callback is lost: only the last query can know
@@ -94,7 +98,9 @@ async def test_a_paid_payment_cannot_be_cancelled(api: httpx.AsyncClient, hub: h
     assert response.json()["code"] == "payment_not_cancellable"
 
 
-async def test_a_citizen_who_cancels_at_checkout_cancels_the_payment(api: httpx.AsyncClient, hub: httpx.AsyncClient) -> None:
+async def test_a_citizen_who_cancels_at_checkout_cancels_the_payment(
+    api: httpx.AsyncClient, hub: httpx.AsyncClient
+) -> None:
     payment = await create(api)
     await pay(hub, payment["reference"], result="24")
     done = await wait_status(api, payment["id"], "cancelled")

@@ -9,7 +9,9 @@ from tests.support.api import counts, create, key
 from tests.support.stack import AGENCY, OTHER_AGENCY, Stack, payment_body
 
 
-@pytest.mark.parametrize("header", [None, "Bearer", "Bearer nope", "Basic abc", "Bearer gwk_0123456789abcdefghjkmnpqrs.x"])
+@pytest.mark.parametrize(
+    "header", [None, "Bearer", "Bearer nope", "Basic abc", "Bearer gwk_0123456789abcdefghjkmnpqrs.x"]
+)
 async def test_requests_without_a_valid_key_are_refused(stack: Stack, header: str | None) -> None:
     headers = {"Authorization": header} if header else {}
     async with httpx.AsyncClient(base_url=stack.gateway_url, headers=headers) as client:
@@ -27,7 +29,9 @@ async def test_another_portals_payment_is_not_found(api: httpx.AsyncClient, stac
         assert listed["data"] == []
         before = await counts(stack)
         cancel = await other.post(f"/v1/payments/{mine['id']}/cancel", headers=key())
-        refund = await other.post(f"/v1/payments/{mine['id']}/refunds", json={"amount": 1, "reason": "x"}, headers=key())
+        refund = await other.post(
+            f"/v1/payments/{mine['id']}/refunds", json={"amount": 1, "reason": "x"}, headers=key()
+        )
         assert cancel.status_code == refund.status_code == 404
         assert await counts(stack) == before
     assert (await api.get(f"/v1/payments/{mine['id']}")).json()["status"] == "pending"
