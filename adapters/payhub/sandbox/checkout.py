@@ -21,7 +21,7 @@ from adapters.payhub.messages import parse_amount
 from . import protocol
 from .config import BANKS, DEFAULT_BANK
 from .hub import AnyRequest, sandbox_of
-from .state import LedgerError, Order
+from .state import OPEN_STATES, LedgerError, Order
 
 FEE_KIND_NAMES = {FEE_KIND_PHI: "Phí", FEE_KIND_LE_PHI: "Lệ phí"}
 RESULT_PAID = "00"
@@ -90,7 +90,7 @@ async def checkout_page(request: AnyRequest, token: FromPath[str]) -> Response[s
     order = sandbox_of(request).ledger.by_token(token)
     if order is None:
         return _missing()
-    if order.result_code:
+    if order.state not in OPEN_STATES:
         return _page(render_notice("Giao dịch đã được xử lý", f"Mã tham chiếu {order.reference}."), 409)
     return _page(render_checkout(order, f"/checkout/{token}"))
 

@@ -97,3 +97,15 @@ async def test_unknown_bank_and_unknown_page_are_refused(client: PayhubClient) -
     assert missing.status_code == 404
     assert "Không tìm thấy giao dịch" in missing.text
     assert (await client.query("REF-PAGE-BANK")).outcome is Outcome.NOT_PAID
+
+
+async def test_expired_order_is_no_longer_offered_for_payment(
+    client: PayhubClient, control: httpx.AsyncClient
+) -> None:
+    url = await open_checkout(client, "REF-PAGE-EXPIRED", 150_000)
+    (await control.post("/payments/REF-PAGE-EXPIRED/expire")).raise_for_status()
+    async with httpx.AsyncClient() as browser:
+        page = await browser.get(url)
+
+    assert page.status_code == 409
+    assert "Giao dịch đã được xử lý" in page.text
