@@ -29,6 +29,12 @@ def _bare(status: int) -> Response[bytes]:
     return Response(content=b"", status_code=status)
 
 
+def _given(message: dict[str, Any], name: str) -> str:
+    """A field echoed in a refusal, if it is text."""
+    value = message.get(name)
+    return value if isinstance(value, str) else ""
+
+
 async def _stall(seconds: float) -> None:
     """An injected slow answer: the work is done, the reply is late."""
     if seconds > 0:
@@ -44,7 +50,7 @@ async def init_payment(request: AnyRequest) -> Response[Any]:
     reference = ""
     try:
         message = protocol.decode(await request.body())
-        reference = message.get("MaThamChieu") if isinstance(message.get("MaThamChieu"), str) else ""
+        reference = _given(message, "MaThamChieu")
         protocol.check_signed("init", message, sandbox.config)
         if faults.fail_code:
             return _json(protocol.init_reply(faults.fail_code, reference, "", now_utc(), key))
@@ -66,7 +72,7 @@ async def query_payment(request: AnyRequest) -> Response[Any]:
     reference = ""
     try:
         message = protocol.decode(await request.body())
-        reference = message.get("MaThamChieu") if isinstance(message.get("MaThamChieu"), str) else ""
+        reference = _given(message, "MaThamChieu")
         protocol.check_signed("getbill", message, sandbox.config)
         reference = protocol.read_query(message)
     except Refused as refused:
@@ -85,8 +91,7 @@ async def refund_payment(request: AnyRequest) -> Response[Any]:
     refund_reference = ""
     try:
         message = protocol.decode(await request.body())
-        given = message.get("MaYeuCauHoan")
-        refund_reference = given if isinstance(given, str) else ""
+        refund_reference = _given(message, "MaYeuCauHoan")
         protocol.check_signed("refund", message, sandbox.config)
         wanted = protocol.read_refund(message)
     except Refused as refused:

@@ -24,6 +24,10 @@ BANKS: dict[str, str] = {
 }
 DEFAULT_BANK = "VCB"
 
+# A scaled callback timeout never drops below this (seconds): a partner needs a moment to record a payment,
+# whatever the scale, or every callback would time out and repeat.
+MIN_CALLBACK_TIMEOUT = 1.0
+
 # What the hub keeps per settled payment; refunds carry no fee.
 TRANSACTION_FEE = 1_100
 # A day's file is published at D+1 01:00 Vietnam time.
@@ -52,7 +56,9 @@ class SandboxConfig:
 
     @property
     def scaled_callback_timeout(self) -> float:
-        return self.callback_timeout * self.time_scale
+        """The timeout times the scale, but not below ``MIN_CALLBACK_TIMEOUT`` (or the unscaled timeout)."""
+        floor = min(self.callback_timeout, MIN_CALLBACK_TIMEOUT)
+        return max(self.callback_timeout * self.time_scale, floor)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, default_public_url: str = "") -> SandboxConfig:

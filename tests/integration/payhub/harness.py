@@ -38,8 +38,8 @@ from adapters.payhub.sandbox import SandboxConfig, create_app
 PARTNER = "DVC-TEST-01"
 KEY = "sandbox-test-key-0001"
 TIME_SCALE = 0.0001  # ladder: 6 ms, 30 ms, 90 ms, 360 ms, 2.16 s
-CALLBACK_TIMEOUT = 5000  # scaled: 0.5 s
-RECEIVER_STALL = 1.0  # longer than the scaled callback timeout
+CALLBACK_TIMEOUT = 10_000  # scaled: 1 s
+RECEIVER_STALL = 1.5  # longer than the scaled callback timeout
 RETURN_URL = "http://127.0.0.1:9/payments/return?portal=demo"
 WAIT = 10.0
 

@@ -40,8 +40,17 @@ def test_config_is_read_from_the_environment(tmp_path: Path) -> None:
     assert config.partner_code == "DVC-DEMO-01"
     assert config.public_url == "http://127.0.0.1:8101"
     assert config.retry_delays == pytest.approx((0.06, 0.3, 0.9, 3.6, 21.6))
-    assert config.scaled_callback_timeout == pytest.approx(0.02)
+    assert config.scaled_callback_timeout == 1.0  # 0.02 s would time out any real partner
     assert "from-a-file" not in repr(config)
+
+
+@pytest.mark.parametrize(("timeout", "scale", "expected"), [
+    (10, 1.0, 10), (10, 0.2, 2), (10, 0.001, 1), (0.3, 0.1, 0.3),
+])
+def test_scaled_callback_timeout_keeps_a_floor(timeout: float, scale: float, expected: float) -> None:
+    config = SandboxConfig(hash_key="k", callback_timeout=timeout, time_scale=scale)
+
+    assert config.scaled_callback_timeout == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("env", [{}, {"PAYHUB_HASH_KEY": "k", "HUB_TIME_SCALE": "0"}])
