@@ -9,10 +9,9 @@ from typing import Any
 
 from arq.connections import RedisSettings, create_pool
 from litestar import Litestar, Request, Router
-from litestar.config.cors import CORSConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.template.config import TemplateConfig
 
@@ -97,11 +96,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
-        cors_config=None,
         debug=False,
     )
     app.state.services = svc
     return app
 
-
-__all__ = ["CORSConfig", "create_app"]

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from gateway import idempotency
 from gateway.errors import Problem, problem_responses
@@ -19,8 +19,8 @@ from .service import Answer
 
 IdempotencyKey = Annotated[
     str,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         description="Unique per request; a retry with the same key replays the first answer",
         min_length=1,
         max_length=255,
@@ -39,7 +39,7 @@ class PaymentController(Controller):
         responses=problem_responses(400, 401, 409, 413, 415, 422, 502, 503),
     )
     async def create(
-        self, request: Request[Any, Any, Any], data: CreatePayment, idempotency_key: IdempotencyKey
+        self, request: Request[Any, Any, Any], data: JSONBody[CreatePayment], idempotency_key: IdempotencyKey
     ) -> Response[PaymentOut]:
         svc = services(request)
         portal = portal_of(request)
@@ -47,7 +47,7 @@ class PaymentController(Controller):
         return await idempotent(request, lambda claim: svc.payments.create(portal, claim, data, request.url.path))  # type: ignore[return-value]
 
     @get("/{payment_id:str}", summary="Get a payment", responses=problem_responses(400, 401, 404))
-    async def get_one(self, request: Request[Any, Any, Any], payment_id: str) -> PaymentOut:
+    async def get_one(self, request: Request[Any, Any, Any], payment_id: FromPath[str]) -> PaymentOut:
         async with services(request).db.read() as conn:
             record = await views.load(conn, payment_id, portal_of(request).portal_id)
         if record is None:
@@ -58,10 +58,10 @@ class PaymentController(Controller):
     async def list_payments(
         self,
         request: Request[Any, Any, Any],
-        dossier_code: Annotated[str | None, Parameter(query="dossier_code", max_length=64)] = None,
-        status: Annotated[str | None, Parameter(query="status", max_length=24)] = None,
-        cursor: Annotated[str | None, Parameter(query="cursor", max_length=40)] = None,
-        limit: Annotated[int, Parameter(query="limit", ge=1, le=200)] = 50,
+        dossier_code: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        status: Annotated[str | None, QueryParameter(max_length=24)] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> PaymentPage:
         async with services(request).db.read() as conn:
             records, next_cursor = await views.list_page(
@@ -78,9 +78,9 @@ class PaymentController(Controller):
     async def cancel(
         self,
         request: Request[Any, Any, Any],
-        payment_id: str,
+        payment_id: FromPath[str],
         idempotency_key: IdempotencyKey,
-        data: CancelPayment | None = None,
+        data: JSONBody[CancelPayment | None] = None,
     ) -> Response[PaymentOut]:
         svc = services(request)
 
@@ -100,7 +100,11 @@ class PaymentController(Controller):
         responses=problem_responses(400, 401, 404, 409, 413, 415, 422, 502, 503),
     )
     async def refund(
-        self, request: Request[Any, Any, Any], payment_id: str, data: CreateRefund, idempotency_key: IdempotencyKey
+        self,
+        request: Request[Any, Any, Any],
+        payment_id: FromPath[str],
+        data: JSONBody[CreateRefund],
+        idempotency_key: IdempotencyKey,
     ) -> Response[RefundOut]:
         svc = services(request)
         portal = portal_of(request)
