@@ -24,8 +24,12 @@ MAX_LINES = 100
 # Tax codes: 10 digits, 10 digits + "-" + 3 digits for a branch, or a person's 12-digit identity number.
 TAX_CODE_PATTERN = re.compile(r"[0-9]{10}(-[0-9]{3})?|[0-9]{12}")
 ID_NUMBER_PATTERN = re.compile(r"[0-9A-Za-z]{6,20}")  # identity card, citizen id or passport
-# A lookup address: RFC 3986 characters only, every % starting an escape (the schema's anyURI insists).
-URL_PATTERN = re.compile(r"https?://(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+")
+# A lookup address: http(s), a host name, then RFC 3986 characters only, every % starting an escape
+# (the schema's anyURI insists).
+URL_PATTERN = re.compile(
+    r"https?://[A-Za-z0-9][A-Za-z0-9.\-]*(?::[0-9]{1,5})?"
+    r"(?:[/?#](?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)?"
+)
 TREASURY_ACCOUNT_PATTERN = re.compile(r"[0-9A-Za-z.\-]{1,30}")
 
 # Maximum lengths of the free-text fields, in characters.

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from urllib.parse import urlsplit
 
 import msgspec
 
@@ -156,7 +155,7 @@ class ReceiptData(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
             raise ReceiptError("series", f"{self.series!r} does not match the issue year {year}")
         _text(self, "lookup_code", "", codes.MAX_LOOKUP_CODE)
         url = _text(self, "lookup_url", "", codes.MAX_URL)
-        if not codes.URL_PATTERN.fullmatch(url) or not urlsplit(url).hostname:
+        if not codes.URL_PATTERN.fullmatch(url):
             raise ReceiptError("lookup_url", f"{url!r} is not an http(s) address (percent-encoded ASCII)")
         _text(self, "payment_method", "", codes.MAX_PAYMENT_METHOD)
         for name, kind in (("collector", Organisation), ("payer", Payer)):
