@@ -50,7 +50,11 @@ def parse(xml: bytes) -> etree._Element:
 
 @cache
 def xml_schema() -> etree.XMLSchema:
-    """The compiled XSD, shared by every validation in this process."""
+    """The compiled XSD, shared by every validation in this process.
+
+    Each validation runs in its own libxml2 context, so threads may share it; only the message of a
+    refusal is read from the schema's last error log.
+    """
     document = etree.parse(str(XSD_PATH), _parser())
     return etree.XMLSchema(document)
 
