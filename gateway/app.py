@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from arq.connections import RedisSettings, create_pool
-from litestar import Litestar, Request, Router
+from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -16,8 +15,6 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.template.config import TemplateConfig
 
 from gateway import __version__, errors
-from gateway.auth import ApiKeyMiddleware
-from gateway.errors import Problem
 from gateway.health import HealthController
 from gateway.logs import configure as configure_logs
 from gateway.payments.callbacks import HubCallbackController, ReturnPageController
@@ -32,19 +29,6 @@ TEMPLATES = Path(__file__).parent / "templates"
 class MetricsController(PrometheusController):
     path = "/metrics"
     include_in_schema = False
-
-
-BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-
-
-async def require_json(request: Request[Any, Any, Any]) -> None:
-    """A body on the portal API must be JSON; an empty body is allowed where the handler takes none."""
-    if request.method in BODY_METHODS:
-        content_type = request.headers.get("content-type", "")
-        length = request.headers.get("content-length")
-        has_body = (length not in (None, "0")) or "transfer-encoding" in request.headers
-        if has_body and content_type.split(";")[0].strip().lower() != "application/json":
-            raise Problem(415, "unsupported_media_type", f"got {content_type or 'no content type'}")
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -81,15 +65,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await svc.close()
 
-    api = Router(
-        path="/v1",
-        route_handlers=[PaymentController],
-        middleware=[ApiKeyMiddleware],
-        before_request=require_json,
-    )
     prometheus = PrometheusConfig(app_name="gateway", prefix="gateway", group_path=True, exclude=["/metrics"])
     app = Litestar(
-        route_handlers=[api, HubCallbackController, ReturnPageController, HealthController, MetricsController],
+        route_handlers=[
+            PaymentController,
+            HubCallbackController,
+            ReturnPageController,
+            HealthController,
+            MetricsController,
+        ],
         middleware=[prometheus.middleware],
         exception_handlers=errors.EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
@@ -100,4 +84,3 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.services = svc
     return app
-

@@ -32,6 +32,7 @@ CODES: dict[str, str] = {
     "unknown_fee": "A fee line is not in the procedure's catalogue",
     "fee_amount_mismatch": "A fee line's amount differs from the catalogue's fixed amount",
     "total_mismatch": "The total does not equal the sum of the fee lines",
+    "expiry_out_of_range": "The requested expiry is outside what the gateway allows",
     "hub_unavailable": "The payment hub could not be reached; retry with the same Idempotency-Key",
     "hub_rejected": "The payment hub refused the request",
     "payment_not_cancellable": "Only unpaid payments can be cancelled",

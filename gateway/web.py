@@ -6,12 +6,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import msgspec
-from litestar import Request, Response
+from litestar import Controller, Request, Response
 from sqlalchemy import and_
 from sqlalchemy.exc import IntegrityError
 
 from adapters.vntime import now_utc
 from gateway import idempotency
+from gateway.auth import ApiKeyMiddleware
 from gateway.errors import PROBLEM_JSON, Problem
 from gateway.payments.service import Answer
 from gateway.portals.service import PortalContext
@@ -19,7 +20,25 @@ from gateway.services import services
 from gateway.store import tables as t
 
 JSON = "application/json"
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 T = TypeVar("T")
+
+
+async def require_json(request: Request[Any, Any, Any]) -> None:
+    """A body on the portal API must be JSON; an empty body is allowed where the handler takes none."""
+    if request.method in BODY_METHODS:
+        content_type = request.headers.get("content-type", "")
+        length = request.headers.get("content-length")
+        has_body = (length not in (None, "0")) or "transfer-encoding" in request.headers
+        if has_body and content_type.split(";")[0].strip().lower() != "application/json":
+            raise Problem(415, "unsupported_media_type", f"got {content_type or 'no content type'}")
+
+
+class PortalApi(Controller):
+    """Base of the portal API's controllers: every route needs an API key, and bodies are JSON."""
+
+    middleware = (ApiKeyMiddleware,)
+    before_request = require_json
 
 
 async def strict_body(request: Request[Any, Any, Any], kind: type[T]) -> T:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from gateway import idempotency
 from gateway.errors import Problem, problem_responses
 from gateway.services import services
-from gateway.web import idempotent, portal_of, strict_body
+from gateway.web import PortalApi, idempotent, portal_of, strict_body
 
 from . import views
 from .schemas import CancelPayment, CreatePayment, CreateRefund, PaymentOut, PaymentPage, RefundOut
@@ -28,8 +28,11 @@ IdempotencyKey = Annotated[
 ]
 
 
-class PaymentController(Controller):
-    path = "/payments"
+LIST_FILTERS = frozenset({"dossier_code", "status", "cursor", "limit"})
+
+
+class PaymentController(PortalApi):
+    path = "/v1/payments"
     tags = ("payments",)
 
     @post(
@@ -63,6 +66,9 @@ class PaymentController(Controller):
         cursor: Annotated[str | None, QueryParameter(max_length=40)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> PaymentPage:
+        unknown = sorted(set(request.query_params) - LIST_FILTERS)
+        if unknown:
+            raise Problem(400, "invalid_request", f"unknown query parameter {unknown[0]!r}", field=unknown[0])
         async with services(request).db.read() as conn:
             records, next_cursor = await views.list_page(
                 conn, portal_of(request).portal_id, dossier_code=dossier_code, status=status, cursor=cursor, limit=limit

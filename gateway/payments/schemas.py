@@ -10,7 +10,7 @@ from msgspec import Meta
 
 MAX_AMOUNT = 1_000_000_000_000  # one trillion đồng: far above any fee; catches unit mistakes
 
-Amount = Annotated[int, Meta(gt=0, le=MAX_AMOUNT, description="Whole đồng, positive")]
+Amount = Annotated[int, Meta(ge=1, le=MAX_AMOUNT, description="Whole đồng, positive")]
 Code = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/\-]+$")]
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
 Text = Annotated[str, Meta(max_length=255)]
@@ -53,7 +53,7 @@ class CreatePayment(msgspec.Struct, forbid_unknown_fields=True):
     bank_code: Annotated[str, Meta(max_length=16, pattern=r"^[A-Z0-9]*$")] = ""
     client_ip: Ip = ""
     language: Literal["vi", "en"] = "vi"
-    expires_in: Annotated[int, Meta(gt=0, le=30 * 86400, description="Seconds the citizen has to pay")] | None = None
+    expires_in: Annotated[int, Meta(ge=1, le=30 * 86400, description="Seconds the citizen has to pay")] | None = None
 
 
 class CreateRefund(msgspec.Struct, forbid_unknown_fields=True):

@@ -73,8 +73,8 @@ class PaymentService:
         ttl = data.expires_in or cfg.payment_ttl_seconds
         if not cfg.min_payment_ttl_seconds <= ttl <= cfg.max_payment_ttl_seconds:
             raise Problem(
-                400,
-                "invalid_request",
+                422,
+                "expiry_out_of_range",
                 f"expires_in must be between {cfg.min_payment_ttl_seconds} and {cfg.max_payment_ttl_seconds} seconds",
                 field="expires_in",
             )

@@ -50,7 +50,8 @@ CASES: list[tuple[str, dict[str, Any], int, str, str]] = [
         "fee_amount_mismatch",
         "fees[0].amount",
     ),
-    ("expiry too short", {"expires_in": 10**9}, 400, "invalid_request", "expires_in"),
+    ("expiry beyond the schema", {"expires_in": 10**9}, 400, "invalid_request", "expires_in"),
+    ("expiry beyond the gateway's range", {"expires_in": 8 * 86400}, 422, "expiry_out_of_range", "expires_in"),
 ]
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
-from tests.support.api import counts, create, key, pay, wait_status
+from gateway.store import tables as t
+from tests.support.api import counts, create, key, pay, rows, wait_status
 from tests.support.stack import Stack, payment_body
 
 
@@ -111,3 +114,13 @@ async def test_insufficient_funds_fails_the_payment(api: httpx.AsyncClient, hub:
     payment = await create(api)
     await pay(hub, payment["reference"], result="51")
     await wait_status(api, payment["id"], "failed")
+
+
+async def test_the_same_key_sent_concurrently_creates_one_payment(api: httpx.AsyncClient, stack: Stack) -> None:
+    body, headers = payment_body(), key()
+    responses = await asyncio.gather(*(api.post("/v1/payments", json=body, headers=headers) for _ in range(10)))
+    created = [r for r in responses if r.status_code == 201]
+    assert created, [r.text for r in responses]
+    assert {r.json()["id"] for r in created} == {created[0].json()["id"]}
+    assert all(r.status_code == 201 or r.json()["code"] == "idempotency_in_progress" for r in responses)
+    assert len(await rows(stack, t.payments, t.payments.c.dossier_code == body["dossier_code"])) == 1

@@ -1,0 +1,73 @@
+"""The browser return page only displays; health and metrics answer."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from adapters.payhub import checksum
+from tests.support.api import counts, create, pay, wait_status
+from tests.support.stack import HASH_KEY, Stack
+
+
+def return_params(reference: str, code: str = "00", key: str = HASH_KEY) -> dict[str, str]:
+    params = {
+        "MaLoi": code,
+        "MaThamChieu": reference,
+        "MaGiaoDich": "HUB-X",
+        "SoTien": "150000",
+        "ThoiGianGD": "20261122083512",
+    }
+    params["MaXacThuc"] = checksum.sign("return", params, key)
+    return params
+
+
+async def test_the_return_page_shows_our_record_and_changes_nothing(api: httpx.AsyncClient, stack: Stack) -> None:
+    payment = await create(api)
+    before = await counts(stack)
+    async with httpx.AsyncClient(base_url=stack.gateway_url) as browser:
+        page = await browser.get("/payments/return", params=return_params(payment["reference"]))
+    assert page.status_code == 200
+    assert "Đang chờ xác nhận" in page.text, "a return claiming success is not a payment"
+    assert payment["dossier_code"] in page.text and "150.000 đồng" in page.text
+    assert await counts(stack) == before
+    assert (await api.get(f"/v1/payments/{payment['id']}")).json()["status"] == "pending"
+
+
+async def test_after_payment_the_return_page_says_so_and_links_back(
+    api: httpx.AsyncClient, hub: httpx.AsyncClient, stack: Stack
+) -> None:
+    payment = await create(api)
+    await pay(hub, payment["reference"])
+    await wait_status(api, payment["id"], "paid")
+    async with httpx.AsyncClient(base_url=stack.gateway_url) as browser:
+        page = await browser.get("/payments/return", params=return_params(payment["reference"]))
+    assert "Thanh toán thành công" in page.text
+    back = page.text.split('id="back" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    query = parse_qs(urlsplit(back).query)
+    assert back.startswith(payment["return_url"])
+    assert query == {"payment_id": [payment["id"]], "status": ["paid"]}
+
+
+async def test_a_tampered_return_is_not_trusted(api: httpx.AsyncClient, stack: Stack) -> None:
+    payment = await create(api)
+    params = return_params(payment["reference"])
+    params["MaLoi"] = "24"
+    async with httpx.AsyncClient(base_url=stack.gateway_url) as browser:
+        page = await browser.get("/payments/return", params=params)
+        unknown = await browser.get("/payments/return", params=return_params("PG000000NOSUCH"))
+    assert page.status_code == 400 and payment["dossier_code"] not in page.text
+    assert unknown.status_code == 404
+
+
+async def test_health_and_metrics(stack: Stack, api: httpx.AsyncClient) -> None:
+    await create(api)
+    async with httpx.AsyncClient(base_url=stack.gateway_url) as client:
+        assert (await client.get("/health/live")).json() == {"status": "ok"}
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
+        metrics = await client.get("/metrics")
+    assert metrics.status_code == 200
+    assert "gateway_requests_total" in metrics.text
