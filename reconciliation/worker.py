@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from typing import Any
 
-from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from adapters.payhub import PayhubClient
-from adapters.vntime import now_utc
 from gateway.logs import configure as configure_logs
-from gateway.payments import janitor as payment_janitor
-from gateway.services import payhub_config
 from gateway.settings import Settings
 from gateway.store.db import Database
+
+from .jobs import AREAS
 
 log = logging.getLogger("reconciliation.worker")
 
@@ -26,35 +22,23 @@ JOB_TIMEOUT_SECONDS = 120
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
     ctx["db"] = Database.from_url(settings.database_url)
-    ctx["hub"] = PayhubClient(payhub_config(settings))
+    for area in AREAS:
+        if hasattr(area, "startup"):
+            await area.startup(ctx)
     log.info("worker started", extra={"queue": settings.queue_name})
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    await ctx["hub"].aclose()
+    for area in reversed(AREAS):
+        if hasattr(area, "shutdown"):
+            await area.shutdown(ctx)
     await ctx["db"].dispose()
-
-
-async def janitor(ctx: dict[str, Any]) -> dict[str, Any]:
-    report = await payment_janitor.run(ctx["db"], ctx["hub"], ctx["settings"], now_utc())
-    return asdict(report)
-
-
-def _every(seconds: int) -> dict[str, Any]:
-    """cron() arguments for 'every ``seconds``' (a divisor of 60 seconds or of 60 minutes)."""
-    if seconds < 60:
-        return {"second": set(range(0, 60, max(1, seconds)))}
-    return {"minute": set(range(0, 60, max(1, seconds // 60))), "second": {0}}
 
 
 def worker_options(settings: Settings) -> dict[str, Any]:
     return {
-        "functions": [janitor],
-        "cron_jobs": [
-            cron(
-                janitor, run_at_startup=False, timeout=JOB_TIMEOUT_SECONDS, **_every(settings.janitor_interval_seconds)
-            )
-        ],
+        "functions": [f for area in AREAS for f in area.FUNCTIONS],
+        "cron_jobs": [job for area in AREAS for job in area.cron_jobs(settings)],
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),

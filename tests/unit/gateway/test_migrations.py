@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 
 from gateway.store.db import create_engine
 from gateway.store.migrate import upgrade_async
-from gateway.store.tables import metadata
+from gateway.store.schema import metadata
 from tests.support.services import create_pg_database, drop_pg_database
 
 

@@ -1,0 +1,10 @@
+"""The worker's jobs, one module per area. Each module exposes ``FUNCTIONS`` (jobs that can be enqueued),
+``cron_jobs(settings)`` (scheduled ones), and optionally ``startup(ctx)`` / ``shutdown(ctx)`` for what it needs."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import payments
+
+AREAS: tuple[ModuleType, ...] = (payments,)
