@@ -35,9 +35,7 @@ from receipts import (
     verify,
 )
 
-COLLECTOR = Organisation(
-    "Ủy ban nhân dân phường Hoàn Kiếm", "0101234567", "Số 1 Hàng Bài, Hà Nội", "3511.0.1057341"
-)
+COLLECTOR = Organisation("Ủy ban nhân dân phường Hoàn Kiếm", "0101234567", "Số 1 Hàng Bài, Hà Nội", "3511.0.1057341")
 
 
 def rate(operation: Callable[[int], object], seconds: float) -> float:
