@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         debug=False,
+        logging_config=None,
     )
     app.state.services = svc
     return app

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
+
+
+def die_with_parent() -> None:
+    """Linux: a child gets SIGTERM when its parent dies, even by SIGKILL, so a stopped run leaves nothing behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def answers(url: str, timeout: float = 0.5) -> bool:
@@ -47,6 +58,7 @@ def start_redis(workdir: Path, port: int) -> subprocess.Popen[bytes]:
         ],
         stdout=(workdir / "redis.log").open("ab"),
         stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent,
     )
     deadline = time.monotonic() + 10
     url = f"redis://127.0.0.1:{port}/0"

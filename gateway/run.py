@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], name: str, timeout: f
         try:
             with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - our own local URL
                 return
+        except urllib.error.HTTPError:
+            return  # it answers
         except OSError:
             time.sleep(0.1)
     raise SystemExit(f"{name} did not answer at {url}")
@@ -93,7 +96,13 @@ def run_all(var: Path) -> None:
 
     def spawn(name: str, *args: str) -> subprocess.Popen[bytes]:
         log = (logs / f"{name}.log").open("ab")
-        process = subprocess.Popen([sys.executable, "-m", "gateway", *args], env=env, stdout=log, stderr=log)  # noqa: S603
+        process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "gateway", *args],
+            env=env,
+            stdout=log,
+            stderr=log,
+            preexec_fn=embedded.die_with_parent,
+        )
         children.append((name, process))
         return process
 
@@ -103,7 +112,7 @@ def run_all(var: Path) -> None:
         web = spawn("gateway", "serve", "--port", str(ports["gateway"]))
         spawn("worker", "worker")
         _wait_http(f"http://127.0.0.1:{ports['hub']}/control/health", hub, "hub sandbox")
-        _wait_http(f"http://127.0.0.1:{ports['post']}/control/health", post, "postal sandbox")
+        _wait_http(f"http://127.0.0.1:{ports['post']}/control/faults", post, "postal sandbox")
         _wait_http(f"{settings.public_url}/health/ready", web, "gateway")
         print(
             f"""
