@@ -10,6 +10,7 @@ from pathlib import Path
 
 import msgspec
 
+from gateway.settings import SettingsError
 from gateway.settings import load as load_settings
 
 
@@ -61,7 +62,10 @@ def _agency_add(args: argparse.Namespace) -> None:
     from gateway.portals.service import AgencySpec, upsert_agency
     from gateway.store.db import Database
 
-    spec = msgspec.json.decode(Path(args.file).read_bytes(), type=AgencySpec)
+    try:
+        spec = msgspec.json.decode(Path(args.file).read_bytes(), type=AgencySpec)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise SystemExit(f"agency file {args.file}: {exc}") from None
 
     async def go() -> str:
         db = Database.from_url(load_settings().database_url)
@@ -133,7 +137,10 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=_run)
 
     args = parser.parse_args(argv)
-    args.func(args)
+    try:
+        args.func(args)
+    except SettingsError as exc:
+        raise SystemExit(f"gateway: {exc}") from None
 
 
 if __name__ == "__main__":
