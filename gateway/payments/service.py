@@ -62,11 +62,12 @@ class PaymentService:
         if claim.resource_id is not None:
             async with self.db.read() as conn:
                 record = await views.load(conn, claim.resource_id, portal.portal_id)
-            if record is None:  # pragma: no cover - the key row and the payment are written together
-                raise Problem(404, "not_found")
+                if record is None:  # pragma: no cover - the key row and the payment are written together
+                    raise Problem(404, "not_found")
+                agency = await _agency(conn, record.row.agency_id)
         else:
-            record = await self._store(portal, claim, data, now)
-        return await self._init_at_hub(claim, record, data.client_ip, path)
+            record, agency = await self._store(portal, claim, data, now)
+        return await self._init_at_hub(claim, record, agency, data.client_ip, path)
 
     def _ttl(self, data: CreatePayment) -> int:
         cfg = self.settings
@@ -82,7 +83,7 @@ class PaymentService:
 
     async def _store(
         self, portal: PortalContext, claim: idempotency.Claim, data: CreatePayment, now: datetime
-    ) -> views.PaymentRecord:
+    ) -> tuple[views.PaymentRecord, Any]:
         ttl = self._ttl(data)
         async with self.db.transaction() as tx:
             agency, procedure, fees = await _catalogue(tx, portal, data)
@@ -139,16 +140,16 @@ class PaymentService:
             )
             record = await views.load(tx, payment_id)
         assert record is not None
-        return record
+        return record, agency
 
     async def _init_at_hub(
-        self, claim: idempotency.Claim, record: views.PaymentRecord, client_ip: str, path: str
+        self, claim: idempotency.Claim, record: views.PaymentRecord, agency: Any, client_ip: str, path: str
     ) -> Answer:
         row = record.row
         if Status(row.status) is not Status.CREATED:  # resumed after the hub already answered
             return await self._finish(claim, record.row.id, 201)
         try:
-            reply = await self.hub.init(await self._init_order(record, client_ip))
+            reply = await self.hub.init(_init_order(record, agency, client_ip))
         except HubRejected as exc:
             log.warning("hub refused init", extra={"payment_id": row.id, "hub_code": exc.code})
             async with self.db.transaction() as tx:
@@ -173,10 +174,13 @@ class PaymentService:
             current = await transitions.lock(tx, payment_id=row.id)
             assert current is not None
             if Status(current.row.status) is Status.CREATED:
-                await transitions.move(
+                moved = await transitions.move(
                     tx, current, Event.INIT_ACCEPTED, now_utc(), values={"checkout_url": reply.UrlThanhToan}
                 )
-        return await self._finish(claim, row.id, 201)
+                current = moved or current
+            answer = Answer(201, msgspec.json.encode(views.view(current)))
+            await idempotency.complete(tx, claim, answer.status_code, answer.body, row.id)
+        return answer
 
     async def _finish(self, claim: idempotency.Claim, payment_id: str, status_code: int) -> Answer:
         async with self.db.transaction() as tx:
@@ -185,41 +189,6 @@ class PaymentService:
             answer = Answer(status_code, msgspec.json.encode(views.view(record)))
             await idempotency.complete(tx, claim, answer.status_code, answer.body, payment_id)
         return answer
-
-    async def _init_order(self, record: views.PaymentRecord, client_ip: str) -> InitOrder:
-        row = record.row
-        async with self.db.read() as conn:
-            agency = (await conn.execute(select(t.agencies).where(t.agencies.c.id == row.agency_id))).one()
-        receipt = ReceiptInfo(
-            MaHoSo=row.dossier_code,
-            MaDonVi=agency.code,
-            TenDonVi=agency.name,
-            PhiLePhi=[
-                FeeItem(LoaiPhiLePhi=x.kind, MaPhiLePhi=x.code, TenPhiLePhi=x.name, SoTien=str(x.amount))
-                for x in record.lines
-            ],
-            MaDVC=row.service_code,
-            TenDVC=row.service_name,
-            MaTTHC=row.procedure_code,
-            TenTTHC=row.procedure_name,
-            TKThuHuong=agency.treasury_account,
-            MaNHThuHuong=agency.treasury_bank_code,
-            TenTKThuHuong=agency.treasury_account_name,
-            HoTenNguoiNop=row.payer_name,
-            SoCMNDNguoiNop=row.payer_id_number,
-            DiaChiNguoiNop=row.payer_address,
-            TinhNguoiNop=row.payer_province,
-            NoiDungThanhToan=row.description,
-        )
-        return InitOrder(
-            reference=row.reference,
-            amount=row.amount,
-            description=row.description,
-            client_ip=client_ip or row.client_ip or "127.0.0.1",
-            receipt=receipt,
-            sent_at=now_utc(),
-            bank_code=row.bank_code,
-        )
 
     # ------------------------------------------------------------ cancel
 
@@ -305,3 +274,41 @@ def _check_lines(data: CreatePayment, fees: dict[str, Any]) -> None:
     total = sum(line.amount for line in data.fees)
     if total != data.total:
         raise Problem(422, "total_mismatch", f"the fee lines sum to {total}, not {data.total}", field="total")
+
+
+def _init_order(record: views.PaymentRecord, agency: Any, client_ip: str) -> InitOrder:
+    row = record.row
+    receipt = ReceiptInfo(
+        MaHoSo=row.dossier_code,
+        MaDonVi=agency.code,
+        TenDonVi=agency.name,
+        PhiLePhi=[
+            FeeItem(LoaiPhiLePhi=x.kind, MaPhiLePhi=x.code, TenPhiLePhi=x.name, SoTien=str(x.amount))
+            for x in record.lines
+        ],
+        MaDVC=row.service_code,
+        TenDVC=row.service_name,
+        MaTTHC=row.procedure_code,
+        TenTTHC=row.procedure_name,
+        TKThuHuong=agency.treasury_account,
+        MaNHThuHuong=agency.treasury_bank_code,
+        TenTKThuHuong=agency.treasury_account_name,
+        HoTenNguoiNop=row.payer_name,
+        SoCMNDNguoiNop=row.payer_id_number,
+        DiaChiNguoiNop=row.payer_address,
+        TinhNguoiNop=row.payer_province,
+        NoiDungThanhToan=row.description,
+    )
+    return InitOrder(
+        reference=row.reference,
+        amount=row.amount,
+        description=row.description,
+        client_ip=client_ip or row.client_ip or "127.0.0.1",
+        receipt=receipt,
+        sent_at=now_utc(),
+        bank_code=row.bank_code,
+    )
+
+
+async def _agency(conn: AsyncConnection, agency_id: str) -> Any:
+    return (await conn.execute(select(t.agencies).where(t.agencies.c.id == agency_id))).one()
