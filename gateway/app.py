@@ -22,6 +22,8 @@ from gateway.payments.controller import PaymentController
 from gateway.services import Services
 from gateway.settings import Settings
 from gateway.settings import load as load_settings
+from gateway.shipments.callbacks import PostalCallbackController
+from gateway.shipments.controller import ShipmentController
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -71,6 +73,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PaymentController,
             HubCallbackController,
             ReturnPageController,
+            ShipmentController,
+            PostalCallbackController,
             HealthController,
             MetricsController,
         ],

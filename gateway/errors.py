@@ -38,6 +38,17 @@ CODES: dict[str, str] = {
     "payment_not_cancellable": "Only unpaid payments can be cancelled",
     "payment_not_refundable": "Only paid payments can be refunded",
     "refund_exceeds_balance": "The refund is larger than what is left to refund",
+    "invalid_address": "The address is not in the 2025 administrative units",
+    "address_ambiguous": "The pre-2025 address maps to several 2025 communes; choose one of the candidates",
+    "invalid_phone": "The phone number is not a Vietnamese number",
+    "cod_limit_exceeded": "The amount to collect on delivery is above the post's limit",
+    "procedure_not_postal": "The procedure may not go by post",
+    "agency_not_postal": "The agency has no postal address or phone configured",
+    "postal_unavailable": "The post could not be reached; retry with the same Idempotency-Key",
+    "postal_rejected": "The post refused the request",
+    "shipment_not_cancellable": "Only shipments not yet picked up can be cancelled",
+    "postal_signature_invalid": "The post's webhook signature is missing, malformed, stale or wrong",
+    "postal_event_malformed": "The post's event cannot be read",
     "rate_limited": "Too many requests",
     "not_ready": "A dependency is not available",
     "internal_error": "Internal error",
@@ -70,8 +81,8 @@ _DESCRIPTIONS = {
     413: "Body too large",
     415: "Body is not application/json",
     422: "The request is valid JSON but breaks a business rule",
-    502: "The payment hub refused the request",
-    503: "The payment hub could not be reached; retry with the same Idempotency-Key",
+    502: "The payment hub or the post refused the request",
+    503: "The payment hub or the post could not be reached; retry with the same Idempotency-Key",
 }
 
 

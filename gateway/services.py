@@ -9,10 +9,12 @@ from arq.connections import ArqRedis
 from litestar import Request
 
 from adapters.payhub import PayhubClient, PayhubConfig
+from adapters.postal import PostalClient, PostalConfig
 from gateway.auth import KeyCache
 from gateway.payments.refunds import RefundService
 from gateway.payments.service import PaymentService
 from gateway.settings import Settings
+from gateway.shipments.service import ShipmentService
 from gateway.store.db import Database
 
 
@@ -24,12 +26,15 @@ class Services:
     payments: PaymentService
     refunds: RefundService
     key_cache: KeyCache
+    post: PostalClient
+    shipments: ShipmentService
     redis: ArqRedis | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         db = Database.from_url(settings.database_url)
         hub = PayhubClient(payhub_config(settings))
+        post = PostalClient(postal_config(settings))
         return cls(
             settings=settings,
             db=db,
@@ -37,10 +42,13 @@ class Services:
             payments=PaymentService(db, hub, settings),
             refunds=RefundService(db, hub),
             key_cache=KeyCache(settings.auth_cache_seconds),
+            post=post,
+            shipments=ShipmentService(db, post),
         )
 
     async def close(self) -> None:
         await self.hub.aclose()
+        await self.post.aclose()
         if self.redis is not None:
             await self.redis.aclose()
         await self.db.dispose()
@@ -53,6 +61,17 @@ def payhub_config(settings: Settings) -> PayhubConfig:
         hash_key=settings.payhub_hash_key,
         connect_timeout=settings.payhub_connect_timeout,
         read_timeout=settings.payhub_read_timeout,
+    )
+
+
+def postal_config(settings: Settings) -> PostalConfig:
+    return PostalConfig(
+        base_url=settings.postal_url,
+        username=settings.postal_username,
+        password=settings.postal_password,
+        customer_code=settings.postal_customer_code,
+        connect_timeout=settings.postal_connect_timeout,
+        read_timeout=settings.postal_read_timeout,
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import msgspec
 
-SECRETS = ("payhub_hash_key",)
+SECRETS = ("payhub_hash_key", "postal_password", "postal_webhook_secret")
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -24,6 +24,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     payhub_hash_key: str = ""
     payhub_connect_timeout: float = 3.0
     payhub_read_timeout: float = 10.0
+
+    # The post: credentials, the webhook's secrets (comma-separated while rotating; none means every push is
+    # refused) and how often the worker polls the status feed.
+    postal_url: str = "http://127.0.0.1:8102"
+    postal_username: str = ""
+    postal_password: str = ""
+    postal_customer_code: str = ""
+    postal_webhook_secret: str = ""
+    postal_connect_timeout: float = 3.0
+    postal_read_timeout: float = 10.0
+    postal_poll_interval_seconds: int = 10
+    postal_page_size: int = 200
+    postal_booking_retry_after_seconds: int = 60
 
     payment_ttl_seconds: int = 3600
     min_payment_ttl_seconds: int = 300
@@ -48,6 +61,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def return_url(self) -> str:
         return f"{self.public_url.rstrip('/')}/payments/return"
+
+    @property
+    def postal_webhook_secrets(self) -> tuple[str, ...]:
+        return tuple(s.strip() for s in self.postal_webhook_secret.split(",") if s.strip())
 
     @property
     def is_sqlite(self) -> bool:

@@ -5,6 +5,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import payments
+from . import payments, shipments
 
-AREAS: tuple[ModuleType, ...] = (payments,)
+AREAS: tuple[ModuleType, ...] = (payments, shipments)

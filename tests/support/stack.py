@@ -20,6 +20,10 @@ from .services import free_port
 
 HASH_KEY = "test-hash-key-" + secrets.token_hex(8)
 PARTNER = "DVC-TEST-01"
+POSTAL_USER, POSTAL_PASSWORD, POSTAL_CUSTOMER = "gw-test", "gw-test-" + secrets.token_hex(8), "GWTEST01"
+# The post signs with the new secret; the gateway accepts the new and the old one (a rotation in progress).
+POSTAL_SECRET, POSTAL_OLD_SECRET = "postal-new-" + secrets.token_hex(8), "postal-old-" + secrets.token_hex(8)
+NOT_POSTAL_PROCEDURE = "2.000123"
 
 AGENCY = AgencySpec(
     code="000.00.01.H26",
@@ -29,6 +33,9 @@ AGENCY = AgencySpec(
     treasury_account="3511.0.1054321",
     treasury_bank_code="KBNN-HN",
     treasury_account_name="UBND phường Hoàn Kiếm",
+    phone="024 3825 3536",
+    province_code="01",
+    commune_code="00070",
     procedures=(
         Procedure(
             code="1.001193",
@@ -36,6 +43,12 @@ AGENCY = AgencySpec(
             service_code="DVC-HT-01",
             service_name="Hộ tịch",
             fees=(Fee("LP-HT-01", 2, "Lệ phí cấp bản sao trích lục", 8_000),),
+        ),
+        Procedure(
+            code=NOT_POSTAL_PROCEDURE,
+            name="Cấp giấy phép mang vũ khí thô sơ",
+            fees=(Fee("LP-VK-01", 2, "Lệ phí cấp giấy phép", 50_000),),
+            postal_allowed=False,
         ),
         Procedure(
             code="1.004227",
@@ -94,6 +107,7 @@ class Stack:
     queue: str = field(default_factory=lambda: f"gwtest:{secrets.token_hex(4)}")
     gateway_port: int = field(default_factory=free_port)
     hub_port: int = field(default_factory=free_port)
+    post_port: int = field(default_factory=free_port)
     processes: dict[str, Process] = field(default_factory=dict)
     api_key: str = ""
     other_api_key: str = ""
@@ -106,6 +120,10 @@ class Stack:
     @property
     def hub_url(self) -> str:
         return f"http://127.0.0.1:{self.hub_port}"
+
+    @property
+    def post_url(self) -> str:
+        return f"http://127.0.0.1:{self.post_port}"
 
     def gateway_env(self) -> dict[str, str]:
         return {
@@ -122,6 +140,14 @@ class Stack:
             "MIN_PAYMENT_TTL_SECONDS": "1",
             "AUTH_CACHE_SECONDS": "0",
             "LOG_LEVEL": "INFO",
+            "POSTAL_URL": self.post_url,
+            "POSTAL_USERNAME": POSTAL_USER,
+            "POSTAL_PASSWORD": POSTAL_PASSWORD,
+            "POSTAL_CUSTOMER_CODE": POSTAL_CUSTOMER,
+            "POSTAL_WEBHOOK_SECRET": f"{POSTAL_SECRET},{POSTAL_OLD_SECRET}",
+            "POSTAL_READ_TIMEOUT": "2",
+            "POSTAL_POLL_INTERVAL_SECONDS": "1",
+            "POSTAL_PAGE_SIZE": "50",
         }
 
     def hub_env(self) -> dict[str, str]:
@@ -133,6 +159,19 @@ class Stack:
             "HUB_PUBLIC_URL": self.hub_url,
             "HUB_TIME_SCALE": "0.002",
             "HUB_CALLBACK_TIMEOUT": "10",
+        }
+
+    def post_env(self) -> dict[str, str]:
+        """The postal sandbox: pushes every event to the gateway; the driver is off, tests move the parcels."""
+        return {
+            "POSTAL_USERNAME": POSTAL_USER,
+            "POSTAL_PASSWORD": POSTAL_PASSWORD,
+            "POSTAL_CUSTOMER_CODE": POSTAL_CUSTOMER,
+            "POSTAL_WEBHOOK_URL": f"{self.gateway_url}/callbacks/postal",
+            "POSTAL_WEBHOOK_SECRET": POSTAL_SECRET,
+            "POSTAL_TOKEN_TTL": "3600",
+            "POSTAL_TIME_SCALE": "0.01",
+            "POSTAL_DRIVER": "off",
         }
 
     async def start(self) -> Stack:
@@ -148,6 +187,12 @@ class Stack:
             self.hub_env(),
             self.workdir,
         ).start()
+        self.processes["post"] = Process(
+            f"post-{self.backend}",
+            ["adapters.postal.sandbox", "--host", "127.0.0.1", "--port", str(self.post_port)],
+            self.post_env(),
+            self.workdir,
+        ).start()
         self.processes["gateway"] = Process(
             f"gateway-{self.backend}",
             ["gateway", "serve", "--port", str(self.gateway_port)],
@@ -156,6 +201,7 @@ class Stack:
         ).start()
         self.start_worker()
         self.processes["hub"].wait_http(f"{self.hub_url}/control/health")
+        self.processes["post"].wait_http(f"{self.post_url}/control/clock")
         self.processes["gateway"].wait_http(f"{self.gateway_url}/health/live")
         return self
 
@@ -179,3 +225,7 @@ class Stack:
 
     def hub(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.hub_url, timeout=30)
+
+    def post(self) -> httpx.AsyncClient:
+        """The postal sandbox (its control API is under ``/control``)."""
+        return httpx.AsyncClient(base_url=self.post_url, timeout=30)

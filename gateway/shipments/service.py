@@ -1,0 +1,270 @@
+"""Booking and cancelling shipments: validation, storing, and the post's CreateOrder and orderCancel.
+
+Booking mirrors the payment's init at the hub: the shipment is stored first (its id is the post's
+``saleOrderCode``), then the post is asked. When the post cannot be reached or does not answer in time, the
+shipment stays ``booking`` and the Idempotency-Key is released: a retry with the same key sends the same
+``saleOrderCode`` again, which the post answers with the order it may already have made, so a parcel is booked
+once. The worker does the same for shipments a portal never retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.postal import OutcomeUnknown, PostalClient, PostalError, PostalRejected, PostalUnavailable
+from adapters.postal import codes as post_codes
+from adapters.vntime import now_utc
+from gateway import idempotency
+from gateway.errors import Problem
+from gateway.ids import new_id
+from gateway.payments.service import Answer, problem_answer
+from gateway.portals.service import PortalContext
+from gateway.store import shipment_tables as st
+from gateway.store import tables as t
+from gateway.store.db import Database
+
+from . import booking, tracking, transitions, views
+from .schemas import CreateShipment
+from .state import BOOKING, REJECTED, cancellable
+from .views import S
+
+log = logging.getLogger("gateway.shipments")
+
+# The post's refusals that say nothing about the parcel: our login, or the post's own trouble. The shipment
+# stays ``booking`` for a retry instead of being marked rejected.
+NOT_ABOUT_THE_PARCEL = frozenset({post_codes.LOGIN_FAILED, post_codes.TOKEN_EXPIRED})
+
+
+class ShipmentService:
+    def __init__(self, db: Database, post: PostalClient) -> None:
+        self.db = db
+        self.post = post
+
+    # ------------------------------------------------------------ create
+
+    async def create(self, portal: PortalContext, claim: idempotency.Claim, data: CreateShipment, path: str) -> Answer:
+        if claim.resource_id is not None:
+            async with self.db.read() as conn:
+                record = await views.load(conn, claim.resource_id, portal.portal_id)
+            if record is None:  # pragma: no cover - the key row and the shipment are written together
+                raise Problem(404, "not_found")
+        else:
+            record = await self._store(portal, claim, data, now_utc())
+        try:
+            await self.book(record.row.id)
+        except PostalRejected as exc:
+            answer = problem_answer(
+                Problem(
+                    502,
+                    "postal_rejected",
+                    f"the post refused the order ({exc.code}: {exc.message})",
+                    extra={"shipment_id": record.row.id, "postal_code": exc.code},
+                ),
+                path,
+            )
+            async with self.db.transaction() as tx:
+                await idempotency.complete(tx, claim, answer.status_code, answer.body, record.row.id)
+            return answer
+        except PostalError as exc:
+            await idempotency.release(self.db, claim, record.row.id)
+            raise Problem(
+                503, "postal_unavailable", headers={"Retry-After": "5"}, extra={"shipment_id": record.row.id}
+            ) from exc
+        async with self.db.transaction() as tx:
+            fresh = await views.load(tx, record.row.id)
+            assert fresh is not None
+            answer = Answer(201, msgspec.json.encode(views.view(fresh)))
+            await idempotency.complete(tx, claim, answer.status_code, answer.body, record.row.id)
+        return answer
+
+    async def _store(
+        self, portal: PortalContext, claim: idempotency.Claim, data: CreateShipment, now: datetime
+    ) -> views.ShipmentRecord:
+        booking.check_limits(data)
+        address = booking.citizen_address(data.citizen.address)
+        phone = booking.citizen_phone(data.citizen.phone)
+        async with self.db.transaction() as tx:
+            agency = await _agency(tx, portal, data)
+            agency_phone, agency_address = booking.agency_party(agency)
+            shipment_id = new_id("shp")
+            await tx.execute(
+                st.shipments.insert().values(
+                    id=shipment_id,
+                    portal_id=portal.portal_id,
+                    agency_id=agency.id,
+                    dossier_code=data.dossier_code,
+                    procedure_code=data.procedure_code or "",
+                    direction=data.direction,
+                    status=BOOKING,
+                    service_code=data.service,
+                    weight_grams=data.weight_grams,
+                    cod_amount=data.cod_amount,
+                    note=data.note,
+                    citizen_name=data.citizen.name.strip(),
+                    citizen_phone=phone,
+                    **booking.address_columns("citizen", address),
+                    agency_name=agency.name,
+                    agency_phone=agency_phone,
+                    **booking.address_columns("agency", agency_address),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            k = t.idempotency_keys.c
+            await tx.execute(
+                t.idempotency_keys.update()
+                .where(k.portal_id == claim.portal_id, k.key == claim.key)
+                .values(resource_id=shipment_id)
+            )
+            record = await views.load(tx, shipment_id)
+        assert record is not None
+        return record
+
+    async def book(self, shipment_id: str) -> None:
+        """Send the shipment's order to the post (again, if need be) and record the answer.
+
+        ``PostalRejected`` for a refusal of the parcel (the shipment is then ``rejected``); any other
+        ``PostalError`` when the outcome is unknown (the shipment stays ``booking``).
+        """
+        async with self.db.read() as conn:
+            record = await views.load(conn, shipment_id)
+        assert record is not None
+        if record.row.status == REJECTED or (record.row.status != BOOKING and record.row.postage is not None):
+            return  # settled; a shipment an event of the post booked is asked once more, for its postage
+        try:
+            created = await self.post.create_order(booking.order_of(record.row))
+        except PostalRejected as exc:
+            if exc.code in NOT_ABOUT_THE_PARCEL or exc.code.startswith("HTTP_"):
+                log.warning("post refused our call", extra={"shipment_id": shipment_id, "postal_code": exc.code})
+                raise PostalUnavailable(f"the post refused our call ({exc.code})") from exc
+            log.warning("post refused the order", extra={"shipment_id": shipment_id, "postal_code": exc.code})
+            await self._settle(shipment_id, REJECTED, {"status_reason": f"post_{exc.code}"[:64]})
+            raise
+        except (PostalUnavailable, OutcomeUnknown) as exc:
+            log.warning("post booking outcome unknown", extra={"shipment_id": shipment_id, "error": str(exc)})
+            raise
+        booked_at = now_utc()
+        await self._settle(
+            shipment_id,
+            "created",
+            {
+                "original_id": created.originalId,
+                "item_code": created.itemCode,
+                "postage": created.totalFee,
+                "status_code": created.status,
+                "status_text": post_codes.status(created.status).name_vi,
+                "status_at": booked_at,
+                "booked_at": booked_at,
+            },
+        )
+
+    async def _settle(self, shipment_id: str, status: str, values: dict[str, Any]) -> None:
+        """Record the post's answer to the booking, unless an event of the post already moved the shipment on."""
+        async with self.db.transaction() as tx:
+            current = (await transitions.lock(tx, [shipment_id]))[shipment_id]
+            if current.row.status == BOOKING:
+                await transitions.move(tx, current, status, now_utc(), values=values)
+            elif status != REJECTED and current.row.postage is None:
+                booked = {k: values[k] for k in ("original_id", "item_code", "postage", "booked_at")}
+                await tx.execute(st.shipments.update().where(S.id == shipment_id).values(**booked))
+
+    async def book_stale(self, older_than: timedelta, limit: int = 50) -> int:
+        """Book shipments left ``booking`` (the post did not answer and the portal never retried)."""
+        cutoff = now_utc() - older_than
+        async with self.db.read() as conn:
+            query = select(S.id).where(S.status == BOOKING, S.updated_at < cutoff).order_by(S.created_at).limit(limit)
+            ids = list((await conn.execute(query)).scalars())
+        booked = 0
+        for shipment_id in ids:
+            try:
+                await self.book(shipment_id)
+                booked += 1
+            except PostalRejected:
+                booked += 1  # settled: rejected
+            except PostalError:
+                break  # the post is still away; try again next time
+        return booked
+
+    # ------------------------------------------------------------ cancel
+
+    async def cancel(self, portal: PortalContext, shipment_id: str) -> views.ShipmentRecord:
+        """Cancel before pickup. The post's word decides: after the cancel, its order history is recorded through
+        the same path as its events, so the timeline shows the cancellation exactly once."""
+        async with self.db.read() as conn:
+            record = await views.load(conn, shipment_id, portal.portal_id)
+        if record is None:
+            raise Problem(404, "not_found")
+        row = record.row
+        if row.status == "cancelled":
+            return record
+        if not cancellable(row.status, row.status_code):
+            raise Problem(409, "shipment_not_cancellable", f"the shipment is {row.status}")
+        try:
+            if row.status == BOOKING:  # find out whether the post has the parcel, booking it if need be
+                await self.book(shipment_id)
+                async with self.db.read() as conn:
+                    record = await views.load(conn, shipment_id)
+                assert record is not None
+                row = record.row
+            await self.post.cancel(row.original_id)
+        except PostalRejected as exc:
+            if exc.code == post_codes.CANNOT_CANCEL:
+                await self.refresh(shipment_id)
+                raise Problem(409, "shipment_not_cancellable", "the post has already picked the parcel up") from exc
+            detail = f"the post refused ({exc.code})"
+            raise Problem(502, "postal_rejected", detail, extra={"postal_code": exc.code}) from exc
+        except PostalError as exc:
+            raise Problem(503, "postal_unavailable", headers={"Retry-After": "5"}) from exc
+        await self.refresh(shipment_id)
+        async with self.db.read() as conn:
+            fresh = await views.load(conn, shipment_id)
+        assert fresh is not None
+        return fresh
+
+    async def refresh(self, shipment_id: str) -> None:
+        """Record the post's history of one order (getOrder); a failure here leaves it to the feed."""
+        async with self.db.read() as conn:
+            record = await views.load(conn, shipment_id)
+        if record is None or record.row.original_id is None:
+            return
+        try:
+            detail = await self.post.get_order(record.row.original_id)
+        except PostalError as exc:
+            log.warning("post order detail unavailable", extra={"shipment_id": shipment_id, "error": str(exc)})
+            return
+        await tracking.record(self.db, detail.history, "order")
+
+
+async def _agency(tx: AsyncConnection, portal: PortalContext, data: CreateShipment) -> Any:
+    agency = (await tx.execute(select(t.agencies).where(t.agencies.c.code == data.agency_code))).first()
+    if agency is None or agency.id not in portal.agency_ids:
+        raise Problem(422, "unknown_agency", f"no agency {data.agency_code!r} for this portal", field="agency_code")
+    if data.procedure_code is not None:
+        procedure = (
+            await tx.execute(
+                select(t.procedures).where(
+                    t.procedures.c.agency_id == agency.id, t.procedures.c.code == data.procedure_code
+                )
+            )
+        ).first()
+        if procedure is None:
+            raise Problem(
+                422,
+                "unknown_procedure",
+                f"procedure {data.procedure_code!r} is not in the catalogue",
+                field="procedure_code",
+            )
+        if not procedure.postal_allowed:
+            raise Problem(
+                422,
+                "procedure_not_postal",
+                f"procedure {data.procedure_code} ({procedure.name}) may not go by post",
+                field="procedure_code",
+            )
+    return agency

@@ -1,0 +1,212 @@
+"""Recording the post's status events: the one code path for the webhook, the polled feed and getOrder's history.
+
+Each event is recorded once (``state.dedupe_key``), kept on the shipment's timeline whatever it says, and moves
+the shipment only forward (``state.moves``). Within a batch, events are applied in the order they happened, so
+the outbox announces changes in that order. The feed's cursor is advanced in the same transaction as the events
+of its page, and only if nobody moved it meanwhile: a page is recorded entirely, with its cursor, or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.postal import PostalClient, StatusEvent
+from adapters.vntime import now_utc
+from gateway.store import shipment_tables as st
+from gateway.store.db import Database
+
+from . import cod, transitions
+from .state import collects_cod, dedupe_key, moves, occurrence
+from .views import S, ShipmentRecord
+
+log = logging.getLogger("gateway.shipments")
+
+FEED_CURSOR = "tracking"
+K = st.postal_cursors.c
+
+
+@dataclass
+class Tally:
+    """What a batch of events did."""
+
+    recorded: int = 0  # new on a timeline
+    applied: int = 0  # of those, moved their shipment
+    duplicates: int = 0  # seen before, by any path
+    unknown: int = 0  # for no shipment of ours (or for another order than the one booked)
+    cod_collected: int = 0
+
+    def add(self, other: Tally) -> None:
+        for name in ("recorded", "applied", "duplicates", "unknown", "cod_collected"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+async def record(db: Database, events: Sequence[StatusEvent], source: str, now: datetime | None = None) -> Tally:
+    async with db.transaction() as tx:
+        return await record_in(tx, events, source, now or now_utc())
+
+
+async def record_in(tx: AsyncConnection, events: Sequence[StatusEvent], source: str, now: datetime) -> Tally:
+    """Record ``events`` (from ``source``: webhook, feed or order) in the caller's transaction."""
+    tally = Tally()
+    owners = await _owners(tx, events)
+    shipments = await transitions.lock(tx, set(owners.values()))
+    for event in sorted(events, key=occurrence):
+        shipment = shipments.get(owners.get(_ref(event), ""))
+        if shipment is None or (shipment.row.original_id not in (None, event.original_id)):
+            tally.unknown += 1
+            log.warning(
+                "postal event for no shipment of ours",
+                extra={"original_id": event.original_id, "sale_order_code": event.sale_order_code, "source": source},
+            )
+            continue
+        applied = moves(shipment.row.status, event)
+        if not await _insert(tx, shipment.row.id, event, source, applied, now):
+            tally.duplicates += 1
+            continue
+        tally.recorded += 1
+        if applied:
+            moved = await transitions.move(
+                tx, shipment, event.state.value, now, values=_values(shipment, event), event=_event_payload(event)
+            )
+            assert moved is not None  # the row is locked
+            shipment = shipments[shipment.row.id] = moved
+            tally.applied += 1
+        if collects_cod(event, shipment.row.cod_amount) and await cod.record(tx, shipment, event, now):
+            tally.cod_collected += 1
+    return tally
+
+
+def _ref(event: StatusEvent) -> str:
+    return event.sale_order_code or f"original:{event.original_id}"
+
+
+async def _owners(tx: AsyncConnection, events: Sequence[StatusEvent]) -> dict[str, str]:
+    """Each event's shipment id: by saleOrderCode (our id, known before the post answers), else by originalId."""
+    sale_codes = {e.sale_order_code for e in events if e.sale_order_code}
+    originals = {e.original_id for e in events if not e.sale_order_code}
+    owners: dict[str, str] = {}
+    if sale_codes:
+        for shipment_id in (await tx.execute(select(S.id).where(S.id.in_(sale_codes)))).scalars():
+            owners[shipment_id] = shipment_id
+    if originals:
+        rows = await tx.execute(select(S.id, S.original_id).where(S.original_id.in_(originals)))
+        for shipment_id, original_id in rows:
+            owners[f"original:{original_id}"] = shipment_id
+    return owners
+
+
+async def _insert(
+    tx: AsyncConnection, shipment_id: str, event: StatusEvent, source: str, applied: bool, now: datetime
+) -> bool:
+    insert = postgresql.insert if tx.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(st.shipment_events)
+        .values(
+            shipment_id=shipment_id,
+            dedupe_key=dedupe_key(event),
+            feed_id=event.event_id,
+            raw_code=event.code,
+            raw_text=event.text[:255],
+            state=event.state.value,
+            occurred_at=event.time,
+            location=event.location[:255],
+            note=event.note[:500],
+            cod_amount=event.cod_amount,
+            source=source,
+            applied=applied,
+            received_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[st.shipment_events.c.dedupe_key])
+        .returning(st.shipment_events.c.id)
+    )
+    return (await tx.execute(statement)).scalar_one_or_none() is not None
+
+
+def _values(shipment: ShipmentRecord, event: StatusEvent) -> dict[str, Any]:
+    values: dict[str, Any] = {"status_code": event.code, "status_text": event.text[:255], "status_at": event.time}
+    if shipment.row.original_id is None:  # the post booked it but its answer never reached us
+        values.update(original_id=event.original_id, item_code=event.item_code)
+    return values
+
+
+def _event_payload(event: StatusEvent) -> dict[str, Any]:
+    return {
+        "code": event.code,
+        "text": event.text,
+        "state": event.state.value,
+        "occurred_at": event.time.isoformat(),
+        "location": event.location,
+        "note": event.note,
+    }
+
+
+# ---------------------------------------------------------------- the polled feed
+
+
+class CursorMoved(Exception):
+    """Another poller advanced the feed cursor first: this page is left to it."""
+
+
+@dataclass
+class PollReport:
+    pages: int = 0
+    cursor: int = 0
+    tally: Tally = field(default_factory=Tally)
+
+
+async def read_cursor(conn: AsyncConnection) -> int:
+    found = (await conn.execute(select(K.last_id).where(K.name == FEED_CURSOR))).scalar_one_or_none()
+    return int(found or 0)
+
+
+async def _advance_cursor(tx: AsyncConnection, seen: int, last_id: int, now: datetime) -> None:
+    if last_id == seen:
+        return
+    result = await tx.execute(
+        update(st.postal_cursors)
+        .where(K.name == FEED_CURSOR, K.last_id == seen)
+        .values(last_id=last_id, updated_at=now)
+    )
+    if result.rowcount == 1:
+        return
+    if seen == 0:
+        insert = postgresql.insert if tx.dialect.name == "postgresql" else sqlite.insert
+        created = await tx.execute(
+            insert(st.postal_cursors)
+            .values(name=FEED_CURSOR, last_id=last_id, updated_at=now)
+            .on_conflict_do_nothing(index_elements=[K.name])
+        )
+        if created.rowcount == 1:
+            return
+    raise CursorMoved(f"the feed cursor is no longer {seen}")
+
+
+async def poll(db: Database, client: PostalClient, *, page_size: int, max_pages: int) -> PollReport:
+    """Read the feed from the durable cursor, page by page, each page recorded with its cursor in one transaction.
+
+    The post's errors propagate (``PostalUnavailable``, ``PostalProtocolError`` for a malformed page): nothing of
+    that page is recorded and the cursor stays where it is, so the next poll asks for the same events again.
+    """
+    report = PollReport()
+    async with db.read() as conn:
+        report.cursor = await read_cursor(conn)
+    for _ in range(max_pages):
+        page = await client.tracking(report.cursor, page_size)
+        now = now_utc()
+        async with db.transaction() as tx:
+            tally = await record_in(tx, page.events, "feed", now)
+            await _advance_cursor(tx, report.cursor, page.last_id, now)
+        report.pages += 1
+        report.cursor = page.last_id
+        report.tally.add(tally)
+        if len(page.events) < page_size:
+            break
+    return report

@@ -1,0 +1,81 @@
+"""Moving a shipment to a new status, with its outbox events, inside the caller's transaction.
+
+This is the only place a shipment's status is written. The update is conditional on the status read under the
+row lock (PostgreSQL) or the write lock (SQLite), so two writers never both move the same shipment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.store import outbox
+from gateway.store import shipment_tables as st
+
+from . import views
+from .state import NAMED_EVENTS
+from .views import S, ShipmentRecord
+
+
+async def lock(tx: AsyncConnection, shipment_ids: Iterable[str]) -> dict[str, ShipmentRecord]:
+    """Load shipments for change, locking them in id order so concurrent writers cannot deadlock."""
+    ids = sorted(set(shipment_ids))
+    if not ids:
+        return {}
+    query = select(S.id).where(S.id.in_(ids)).order_by(S.id)
+    if tx.dialect.name == "postgresql":
+        query = query.with_for_update()
+    found = list((await tx.execute(query)).scalars())
+    records: dict[str, ShipmentRecord] = {}
+    for shipment_id in found:
+        record = await views.load(tx, shipment_id)
+        assert record is not None
+        records[shipment_id] = record
+    return records
+
+
+async def move(
+    tx: AsyncConnection,
+    record: ShipmentRecord,
+    status: str,
+    now: datetime,
+    *,
+    values: dict[str, Any] | None = None,
+    event: dict[str, Any] | None = None,
+) -> ShipmentRecord | None:
+    """Set ``status`` (and ``values``) if the shipment is still as read; announce it. ``None`` if it was not."""
+    previous = record.row.status
+    result = await tx.execute(
+        update(st.shipments)
+        .where(S.id == record.row.id, S.status == previous)
+        .values(status=status, updated_at=now, **(values or {}))
+    )
+    if result.rowcount != 1:
+        return None
+    fresh = await views.load(tx, record.row.id)
+    assert fresh is not None
+    extra = {"previous_status": previous, "event": event}
+    await announce(tx, fresh, "shipment.status_changed", now, extra)
+    if status in NAMED_EVENTS:
+        await announce(tx, fresh, NAMED_EVENTS[status], now, extra)
+    return fresh
+
+
+async def announce(
+    tx: AsyncConnection, record: ShipmentRecord, event_type: str, now: datetime, extra: dict[str, Any] | None = None
+) -> str:
+    """Write the shipment's current snapshot (plus ``extra``) to the outbox under ``event_type``."""
+    return await outbox.record(
+        tx,
+        portal_id=record.row.portal_id,
+        dossier_code=record.row.dossier_code,
+        type=event_type,
+        resource_type="shipment",
+        resource_id=record.row.id,
+        payload={**views.snapshot(record), **(extra or {})},
+        now=now,
+    )

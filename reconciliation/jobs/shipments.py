@@ -1,0 +1,76 @@
+"""Shipment jobs: polling the post's status feed from the durable cursor, and booking shipments the post never
+confirmed (its answer was lost and the portal did not retry)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from arq import cron
+from arq.cron import CronJob
+
+from adapters.postal import PostalClient, PostalError
+from gateway.services import postal_config
+from gateway.settings import Settings
+from gateway.shipments import tracking
+from gateway.shipments.service import ShipmentService
+
+from .schedule import every
+
+log = logging.getLogger("reconciliation.shipments")
+
+FEED_TIMEOUT_SECONDS = 60
+FEED_MAX_PAGES = 20  # per run; the next run continues from the cursor
+BOOKING_TIMEOUT_SECONDS = 60
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    ctx["post"] = PostalClient(postal_config(ctx["settings"]))
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await ctx["post"].aclose()
+
+
+async def poll_postal_feed(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Record the feed's new events; on the post's trouble or a malformed page, keep the cursor and stop."""
+    settings: Settings = ctx["settings"]
+    try:
+        report = await tracking.poll(
+            ctx["db"], ctx["post"], page_size=settings.postal_page_size, max_pages=FEED_MAX_PAGES
+        )
+    except (PostalError, tracking.CursorMoved) as exc:
+        log.warning("postal feed not read", extra={"error": str(exc), "kind": type(exc).__name__})
+        return {"error": type(exc).__name__}
+    if report.tally.recorded:
+        log.info("postal feed read", extra={"cursor": report.cursor, **asdict(report.tally)})
+    return {"pages": report.pages, "cursor": report.cursor, **asdict(report.tally)}
+
+
+async def book_stale_shipments(ctx: dict[str, Any]) -> dict[str, Any]:
+    settings: Settings = ctx["settings"]
+    service = ShipmentService(ctx["db"], ctx["post"])
+    booked = await service.book_stale(timedelta(seconds=settings.postal_booking_retry_after_seconds))
+    return {"booked": booked}
+
+
+FUNCTIONS = [poll_postal_feed, book_stale_shipments]
+
+
+def cron_jobs(settings: Settings) -> list[CronJob]:
+    return [
+        cron(
+            poll_postal_feed,
+            run_at_startup=True,
+            timeout=FEED_TIMEOUT_SECONDS,
+            **every(settings.postal_poll_interval_seconds),
+        ),
+        cron(
+            book_stale_shipments,
+            run_at_startup=False,
+            timeout=BOOKING_TIMEOUT_SECONDS,
+            **every(max(settings.postal_booking_retry_after_seconds, 1)),
+        ),
+    ]
