@@ -44,15 +44,13 @@ async def move(
 ) -> PaymentRecord | None:
     current = Status(record.row.status)
     new = next_status(current, event)
+    changes = {"status": new.value, "status_reason": reason, "updated_at": now, **(values or {})}
     result = await tx.execute(
-        update(t.payments)
-        .where(P.id == record.row.id, P.status == current.value)
-        .values(status=new.value, status_reason=reason, updated_at=now, **(values or {}))
+        update(t.payments).where(P.id == record.row.id, P.status == current.value).values(**changes)
     )
     if result.rowcount != 1:
         return None
-    fresh = await views.load(tx, record.row.id)
-    assert fresh is not None
+    fresh = record.updated(**changes)
     await announce(tx, fresh, f"payment.{new.value}", now)
     return fresh
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
@@ -19,10 +20,15 @@ P = t.payments.c
 
 @dataclass(frozen=True)
 class PaymentRecord:
-    row: Row[Any]
+    row: Any  # a Row of payments joined with the agency code, or the same columns after an update
     agency_code: str
     lines: list[Row[Any]]
     refunds: list[Row[Any]]
+
+    def updated(self, **values: Any) -> PaymentRecord:
+        """The record as it is after an UPDATE that set ``values``: saves reading back what we just wrote."""
+        fields = self.row._asdict() if hasattr(self.row, "_asdict") else vars(self.row)
+        return replace(self, row=SimpleNamespace(**{**fields, **values}))
 
 
 def _payment_query() -> Any:
