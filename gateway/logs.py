@@ -13,7 +13,7 @@ import msgspec
 # A CCCD has 12 digits and an old CMND 9: mask every run of 9 or 12 digits standing alone.
 _ID_NUMBER = re.compile(r"(?<!\d)(\d{9}|\d{12})(?!\d)")
 _RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "taskName"}
-_SECRET_KEYS = ("key", "secret", "password", "token", "authorization", "maxacthuc")
+_SECRET_WORDS = frozenset({"key", "secret", "password", "token", "authorization", "maxacthuc", "signature"})
 
 
 def mask_id_number(text: str) -> str:
@@ -22,7 +22,7 @@ def mask_id_number(text: str) -> str:
 
 
 def _clean(name: str, value: Any) -> Any:
-    if any(s in name.lower() for s in _SECRET_KEYS):
+    if _SECRET_WORDS.intersection(name.lower().replace("-", "_").split("_")):
         return "***"
     if isinstance(value, str):
         return mask_id_number(value)

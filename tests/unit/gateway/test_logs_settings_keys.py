@@ -29,10 +29,12 @@ def test_json_logs_mask_id_numbers_and_hide_secrets() -> None:
     logger = logging.getLogger("test.logs")
     logger.addHandler(handler)
     logger.propagate = False
-    logger.warning("payer 001203004567", extra={"payer": {"id": "001203004567"}, "hash_key": "s3cret"})
+    extra = {"payer": {"id": "001203004567"}, "hash_key": "s3cret", "webhook_secret": "x1", "keys_purged": 3}
+    logger.warning("payer 001203004567", extra=extra)
     entry = json.loads(stream.getvalue())
     assert "001203004567" not in stream.getvalue() and "s3cret" not in stream.getvalue()
-    assert entry["message"] == "payer ********4567" and entry["hash_key"] == "***"
+    assert entry["message"] == "payer ********4567" and entry["hash_key"] == entry["webhook_secret"] == "***"
+    assert entry["keys_purged"] == 3
 
 
 def test_settings_need_the_hub_key_and_never_print_it(tmp_path: Path) -> None:
