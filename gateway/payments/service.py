@@ -22,7 +22,7 @@ from adapters.payhub import (
     ReceiptInfo,
 )
 from adapters.vntime import now_utc
-from gateway import idempotency
+from gateway import idempotency, metrics
 from gateway.errors import Problem
 from gateway.ids import new_hub_reference, new_id
 from gateway.portals.service import PortalContext
@@ -165,10 +165,12 @@ class PaymentService:
                 )
                 answer = problem_answer(problem, path)
                 await idempotency.complete(tx, claim, answer.status_code, answer.body, row.id)
+            metrics.PAYMENTS_CREATED.labels(outcome="hub_rejected").inc()
             return answer
         except (HubUnavailable, OutcomeUnknown) as exc:
             log.warning("hub init outcome unknown", extra={"payment_id": row.id, "error": str(exc)})
             await idempotency.release(self.db, claim, row.id)
+            metrics.PAYMENTS_CREATED.labels(outcome="hub_unavailable").inc()
             raise Problem(503, "hub_unavailable", headers={"Retry-After": "5"}, extra={"payment_id": row.id}) from exc
         async with self.db.transaction() as tx:
             current = await transitions.lock(tx, payment_id=row.id)
@@ -180,6 +182,7 @@ class PaymentService:
                 current = moved or current
             answer = Answer(201, msgspec.json.encode(views.view(current)))
             await idempotency.complete(tx, claim, answer.status_code, answer.body, row.id)
+        metrics.PAYMENTS_CREATED.labels(outcome="pending").inc()
         return answer
 
     async def _finish(self, claim: idempotency.Claim, payment_id: str, status_code: int) -> Answer:

@@ -71,3 +71,4 @@ async def test_health_and_metrics(stack: Stack, api: httpx.AsyncClient) -> None:
         metrics = await client.get("/metrics")
     assert metrics.status_code == 200
     assert "gateway_requests_total" in metrics.text
+    assert 'gateway_payments_created_total{outcome="pending"}' in metrics.text
