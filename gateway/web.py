@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Controller, Request, Response
+from litestar.params import HeaderParameter
 from sqlalchemy import and_
 from sqlalchemy.exc import IntegrityError
 
@@ -20,6 +21,16 @@ from gateway.services import services
 from gateway.store import tables as t
 
 JSON = "application/json"
+
+IdempotencyKey = Annotated[
+    str,
+    HeaderParameter(
+        name="Idempotency-Key",
+        description="Unique per request; a retry with the same key replays the first answer",
+        min_length=1,
+        max_length=255,
+    ),
+]
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 T = TypeVar("T")
 

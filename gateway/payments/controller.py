@@ -6,27 +6,16 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from gateway import idempotency
 from gateway.errors import Problem, problem_responses
 from gateway.services import services
-from gateway.web import PortalApi, idempotent, portal_of, strict_body
+from gateway.web import IdempotencyKey, PortalApi, idempotent, portal_of, strict_body
 
 from . import views
 from .schemas import CancelPayment, CreatePayment, CreateRefund, PaymentOut, PaymentPage, RefundOut
 from .service import Answer
-
-IdempotencyKey = Annotated[
-    str,
-    HeaderParameter(
-        name="Idempotency-Key",
-        description="Unique per request; a retry with the same key replays the first answer",
-        min_length=1,
-        max_length=255,
-    ),
-]
-
 
 LIST_FILTERS = frozenset({"dossier_code", "status", "cursor", "limit"})
 
