@@ -19,6 +19,8 @@ from gateway.health import HealthController
 from gateway.logs import configure as configure_logs
 from gateway.payments.callbacks import HubCallbackController, ReturnPageController
 from gateway.payments.controller import PaymentController
+from gateway.receipts.controller import ReceiptController
+from gateway.receipts.lookup import LookupController
 from gateway.services import Services
 from gateway.settings import Settings
 from gateway.settings import load as load_settings
@@ -71,6 +73,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             PaymentController,
+            ReceiptController,
+            LookupController,
             HubCallbackController,
             ReturnPageController,
             ShipmentController,

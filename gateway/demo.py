@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
 from gateway.portals import service as portals
 from gateway.portals.service import AgencySpec, Fee, Procedure
+from gateway.receipts.keys import ensure_demo_key
 from gateway.store import tables as t
 from gateway.store.db import Database
 
@@ -42,6 +45,11 @@ DEMO_AGENCY = AgencySpec(
         ),
     ),
 )
+
+
+def ensure_signing_key(folder: Path) -> Path:
+    """The demo agency's self-signed receipt signing key (PKCS#12 + password file), made on the first run."""
+    return ensure_demo_key(folder, DEMO_AGENCY.code, DEMO_AGENCY.name)
 
 
 async def seed(db: Database, known_key: str | None) -> tuple[str, str]:

@@ -62,6 +62,7 @@ def run_all(var: Path) -> None:
     if "PAYHUB_HASH_KEY" not in env and "PAYHUB_HASH_KEY_FILE" not in env:
         env["PAYHUB_HASH_KEY"] = _secret(var, "payhub-hash-key")
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+    env.setdefault("RECEIPT_KEYS_DIR", str(var / "receipt-keys"))
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     if not embedded.answers(env["REDIS_URL"]):
         port = embedded.free_port()
@@ -78,6 +79,7 @@ def run_all(var: Path) -> None:
     )
 
     upgrade(settings.database_url)
+    demo.ensure_signing_key(Path(settings.receipt_keys_dir))
 
     key_file = var / "demo-api-key"
     known = key_file.read_text().strip() if key_file.exists() else None

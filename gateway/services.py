@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -13,6 +13,7 @@ from adapters.postal import PostalClient, PostalConfig
 from gateway.auth import KeyCache
 from gateway.payments.refunds import RefundService
 from gateway.payments.service import PaymentService
+from gateway.receipts.keys import AgencyKeys
 from gateway.settings import Settings
 from gateway.shipments.service import ShipmentService
 from gateway.store.db import Database
@@ -29,6 +30,7 @@ class Services:
     post: PostalClient
     shipments: ShipmentService
     redis: ArqRedis | None = None
+    receipt_keys: AgencyKeys = field(default_factory=lambda: AgencyKeys({}))
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -42,6 +44,7 @@ class Services:
             payments=PaymentService(db, hub, settings),
             refunds=RefundService(db, hub),
             key_cache=KeyCache(settings.auth_cache_seconds),
+            receipt_keys=AgencyKeys.load(settings.receipt_keys_dir),
             post=post,
             shipments=ShipmentService(db, post),
         )

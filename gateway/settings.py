@@ -50,6 +50,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     auth_cache_seconds: float = 10.0
     queue_name: str = "gateway:queue"
 
+    receipt_keys_dir: str = "var/receipt-keys"
+    receipt_template: str = "EBL01"
+    receipt_sweep_interval_seconds: int = 30
+    receipt_batch: int = 100
+    lookup_rate_limit: int = 30
+    lookup_rate_window_seconds: int = 60
+
     def __repr__(self) -> str:
         shown = {f: ("***" if f in SECRETS else getattr(self, f)) for f in self.__struct_fields__}
         return f"Settings({shown})"
@@ -65,6 +72,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def postal_webhook_secrets(self) -> tuple[str, ...]:
         return tuple(s.strip() for s in self.postal_webhook_secret.split(",") if s.strip())
+
+    def lookup_url(self, lookup_code: str) -> str:
+        """The public receipt lookup page of one receipt: what its QR code opens."""
+        return f"{self.public_url.rstrip('/')}/tra-cuu/{lookup_code}"
 
     @property
     def is_sqlite(self) -> bool:

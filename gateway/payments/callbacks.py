@@ -13,9 +13,18 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Template
 
-from adapters.payhub import CallbackRejected, Reply, build_confirm_ack, parse_confirm, peek_reference, read_return
+from adapters.payhub import (
+    CallbackRejected,
+    Outcome,
+    Reply,
+    build_confirm_ack,
+    parse_confirm,
+    peek_reference,
+    read_return,
+)
 from adapters.vntime import now_utc
 from gateway import metrics
+from gateway.receipts.queue import payment_collected
 from gateway.services import services
 
 from . import results, views
@@ -61,6 +70,8 @@ class HubCallbackController(Controller):
             metrics.HUB_CALLBACKS.labels(outcome="error").inc()
             return _reply(Reply.OTHER, cfg.payhub_partner_code, result.reference, now, cfg.payhub_hash_key)
         metrics.HUB_CALLBACKS.labels(outcome=disposition.value).inc()
+        if disposition is results.Disposition.APPLIED and result.outcome is Outcome.PAID:
+            await payment_collected(svc.redis, svc.db, result.reference)  # after commit: the receipt's fast path
         reply = results.REPLY_OF[disposition]
         return _reply(reply, cfg.payhub_partner_code, result.reference, now, cfg.payhub_hash_key)
 

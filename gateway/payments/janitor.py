@@ -4,6 +4,7 @@ re-sends refunds whose answer is still missing. Every answer goes through the ca
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -37,7 +38,14 @@ class JanitorReport:
     errors: list[str] = field(default_factory=list)
 
 
-async def run(db: Database, hub: PayhubClient, settings: Settings, now: datetime) -> JanitorReport:
+async def run(
+    db: Database,
+    hub: PayhubClient,
+    settings: Settings,
+    now: datetime,
+    on_paid: Callable[[str], Awaitable[None]] | None = None,
+) -> JanitorReport:
+    """One pass; ``on_paid(reference)`` is called after a payment found paid was committed (to queue its receipt)."""
     report = JanitorReport()
     stale = now - timedelta(seconds=settings.pending_query_after_seconds)
     async with db.read() as conn:
@@ -65,6 +73,8 @@ async def run(db: Database, hub: PayhubClient, settings: Settings, now: datetime
             continue
         disposition = await results.apply(db, result, now)
         report.applied += disposition is results.Disposition.APPLIED
+        if on_paid is not None and disposition is results.Disposition.APPLIED and result.outcome is Outcome.PAID:
+            await on_paid(payment.reference)
         if payment.expires_at <= now and result.outcome in CLOSABLE:
             report.expired += await _expire(db, payment.id, now)
         else:

@@ -1,7 +1,70 @@
-"""The receipt tables (added by migration; see ``migrations/versions``)."""
+"""The receipt tables: the number counters and the receipts themselves (migration ``0002_receipts``).
+
+Two constraints carry the receipt invariants, so they hold whatever the code around them does:
+
+- ``uq_receipts_tax_code_template_series_number``: a number is never given twice in a series;
+- ``uq_receipts_source_type_source_id_revision``: a source (a payment, a COD collection) has exactly one
+  original receipt (revision 0), and each replacement takes the next revision, so a receipt is issued once
+  however many times its job runs, and replaced at most once.
+
+Numbers come from ``receipt_series`` in the transaction that stores the receipt: a rolled-back transaction
+gives its number back, so the series has no gaps.
+"""
 
 from __future__ import annotations
 
-from .tables import metadata
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    UniqueConstraint,
+)
 
-__all__ = ["metadata"]
+from .tables import metadata
+from .types import UTCDateTime
+
+receipt_series = Table(
+    "receipt_series",
+    metadata,
+    Column("tax_code", String(14), primary_key=True),
+    Column("template", String(5), primary_key=True),
+    Column("series", String(3), primary_key=True),
+    Column("last_number", Integer(), nullable=False),
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("portal_id", String(32), ForeignKey("portals.id"), nullable=False),
+    Column("agency_id", String(32), ForeignKey("agencies.id"), nullable=False),
+    Column("source_type", String(16), nullable=False),
+    Column("source_id", String(32), nullable=False),
+    Column("revision", Integer(), nullable=False),
+    Column("dossier_code", String(64), nullable=False),
+    Column("tax_code", String(14), nullable=False),
+    Column("template", String(5), nullable=False),
+    Column("series", String(3), nullable=False),
+    Column("number", Integer(), nullable=False),
+    Column("issued_at", UTCDateTime(), nullable=False),
+    Column("lookup_code", String(20), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("total", BigInteger(), nullable=False),
+    Column("replaces_id", String(32)),
+    Column("replaced_by_id", String(32)),
+    Column("cancel_reason", String(255), nullable=False, server_default=""),
+    Column("cancelled_at", UTCDateTime()),
+    Column("data", JSON(), nullable=False),
+    Column("xml", LargeBinary(), nullable=False),
+    UniqueConstraint("tax_code", "template", "series", "number"),
+    UniqueConstraint("source_type", "source_id", "revision"),
+    Index(None, "portal_id", "dossier_code"),
+)
+
+__all__ = ["metadata", "receipt_series", "receipts"]

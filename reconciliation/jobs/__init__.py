@@ -5,6 +5,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import payments, shipments
+from . import payments, receipts, shipments
 
-AREAS: tuple[ModuleType, ...] = (payments, shipments)
+AREAS: tuple[ModuleType, ...] = (payments, shipments, receipts)

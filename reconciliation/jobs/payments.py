@@ -11,6 +11,7 @@ from arq.cron import CronJob
 from adapters.payhub import PayhubClient
 from adapters.vntime import now_utc
 from gateway.payments import janitor as payment_janitor
+from gateway.receipts.queue import payment_collected
 from gateway.services import payhub_config
 from gateway.settings import Settings
 
@@ -28,7 +29,10 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 async def janitor(ctx: dict[str, Any]) -> dict[str, Any]:
-    report = await payment_janitor.run(ctx["db"], ctx["hub"], ctx["settings"], now_utc())
+    async def on_paid(reference: str) -> None:
+        await payment_collected(ctx["redis"], ctx["db"], reference)
+
+    report = await payment_janitor.run(ctx["db"], ctx["hub"], ctx["settings"], now_utc(), on_paid)
     return asdict(report)
 
 

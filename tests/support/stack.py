@@ -12,6 +12,7 @@ import httpx
 
 from gateway.portals import service as portals
 from gateway.portals.service import AgencySpec, Fee, Procedure
+from gateway.receipts.keys import ensure_demo_key
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade_async
 
@@ -125,8 +126,15 @@ class Stack:
     def post_url(self) -> str:
         return f"http://127.0.0.1:{self.post_port}"
 
+    @property
+    def receipt_keys_dir(self) -> Path:
+        return self.workdir / "receipt-keys"
+
     def gateway_env(self) -> dict[str, str]:
         return {
+            "RECEIPT_KEYS_DIR": str(self.receipt_keys_dir),
+            "RECEIPT_SWEEP_INTERVAL_SECONDS": "2",
+            "LOOKUP_RATE_LIMIT": "100000",
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
             "PUBLIC_URL": self.gateway_url,
@@ -181,6 +189,7 @@ class Stack:
         await portals.upsert_agency(self.db, OTHER_AGENCY)
         _, self.api_key = await portals.create_portal(self.db, "Cổng DVC thử nghiệm", [AGENCY.code])
         _, self.other_api_key = await portals.create_portal(self.db, "Cổng DVC khác", [OTHER_AGENCY.code])
+        ensure_demo_key(self.receipt_keys_dir, AGENCY.code, AGENCY.name)  # OTHER_AGENCY has no key: it cannot issue
         self.processes["hub"] = Process(
             f"hub-{self.backend}",
             ["adapters.payhub.sandbox", "--host", "127.0.0.1", "--port", str(self.hub_port)],

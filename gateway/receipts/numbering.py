@@ -1,0 +1,49 @@
+"""Receipt series and numbers: from 1 each Vietnam calendar year per (agency tax code, template, series),
+without gaps or repeats.
+
+A number is taken by an upsert on the series row inside the transaction that stores the receipt. The row lock
+(PostgreSQL) or the database write lock (SQLite, ``BEGIN IMMEDIATE``) serialises concurrent issuers until
+commit, and a transaction that rolls back (a crash, a failed signature, a lost race for the same source) rolls
+its number back with it: the next receipt takes the same number, so the series stays gap-free.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.vntime import to_vn
+from gateway.store.receipt_tables import receipt_series
+from receipts.codes import MAX_NUMBER
+
+
+class SeriesExhausted(RuntimeError):
+    """The series has no 7-digit number left this year; nothing was allocated."""
+
+
+def series_for(moment: datetime) -> str:
+    """KHBLai: the last two digits of the Vietnam year of ``moment`` and ``T`` (``26T``)."""
+    return f"{to_vn(moment).year % 100:02d}T"
+
+
+async def allocate(tx: AsyncConnection, tax_code: str, template: str, series: str, count: int = 1) -> int:
+    """Take the next ``count`` numbers of the series in ``tx``; returns the first (they run consecutively)."""
+    if count < 1:
+        raise ValueError("allocate at least one number")
+    insert = postgresql.insert if tx.dialect.name == "postgresql" else sqlite.insert
+    row = receipt_series.c
+    statement = (
+        insert(receipt_series)
+        .values(tax_code=tax_code, template=template, series=series, last_number=count)
+        .on_conflict_do_update(
+            index_elements=[row.tax_code, row.template, row.series],
+            set_={"last_number": row.last_number + count},
+        )
+        .returning(row.last_number)
+    )
+    last = int((await tx.execute(statement)).scalar_one())
+    if last > MAX_NUMBER:
+        raise SeriesExhausted(f"series {template} {series} of {tax_code} has no number left after {MAX_NUMBER}")
+    return last - count + 1

@@ -1,0 +1,137 @@
+"""What a receipt is issued for: a source of collected money, read into one shape whatever its kind.
+
+A paid payment is one kind (``payment``); cash collected on delivery by the post will be another (``cod``).
+Each kind registers a ``SourceKind``: how to read one source by id, and how to find collected ones that have no
+receipt yet. Issuance, numbering, storage and the API know only ``ReceiptSource``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.payments.state import COLLECTED
+from gateway.store import tables as t
+from gateway.store.receipt_tables import receipts
+from receipts import PAYMENT_ONLINE, Line, Organisation, Payer, ReceiptError
+
+log = logging.getLogger("gateway.receipts")
+
+PAYMENT = "payment"
+COD = "cod"
+
+
+@dataclass(frozen=True)
+class ReceiptSource:
+    """Money collected for a dossier, with everything its receipt states."""
+
+    type: str
+    id: str
+    portal_id: str
+    agency_id: str
+    agency_code: str
+    dossier_code: str
+    collector: Organisation
+    payer: Payer
+    lines: tuple[Line, ...]
+    payment_method: str
+    procedure_code: str = ""
+    transaction_id: str = ""
+
+
+Loader = Callable[[AsyncConnection, list[str]], Awaitable[list[ReceiptSource]]]
+Finder = Callable[[AsyncConnection, int], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    load: Loader  # the sources with these ids that exist and were collected, in the order asked
+    unreceipted: Finder  # ids of collected sources without an original receipt, oldest first
+
+
+KINDS: dict[str, SourceKind] = {}
+
+
+def register(name: str, kind: SourceKind) -> None:
+    KINDS[name] = kind
+
+
+def without_receipt(source_type: str, id_column: object) -> object:
+    """A NOT EXISTS clause: the source has no original receipt yet."""
+    r = receipts.c
+    return ~(select(r.id).where(and_(r.source_type == source_type, r.source_id == id_column, r.revision == 0)).exists())
+
+
+# ---------------------------------------------------------------- payments
+
+P = t.payments.c
+
+
+async def load_payments(conn: AsyncConnection, payment_ids: list[str]) -> list[ReceiptSource]:
+    """The collected payments among ``payment_ids`` (two queries, however many)."""
+    found = (
+        await conn.execute(
+            select(
+                *t.payments.c,
+                t.agencies.c.code.label("agency_code"),
+                t.agencies.c.name.label("agency_name"),
+                t.agencies.c.tax_code.label("agency_tax_code"),
+                t.agencies.c.address.label("agency_address"),
+                t.agencies.c.treasury_account.label("agency_treasury_account"),
+            )
+            .join(t.agencies, t.agencies.c.id == P.agency_id)
+            .where(P.id.in_(payment_ids), P.status.in_([s.value for s in COLLECTED]))
+        )
+    ).all()
+    lines: dict[str, list[Line]] = {row.id: [] for row in found}
+    if found:
+        line = t.payment_lines.c
+        for x in await conn.execute(
+            select(t.payment_lines).where(line.payment_id.in_(list(lines))).order_by(line.payment_id, line.position)
+        ):
+            lines[x.payment_id].append(Line(kind=x.kind, code=x.code, name=x.name, amount=x.amount))
+    order = {payment_id: i for i, payment_id in enumerate(payment_ids)}
+    sources = []
+    for row in sorted(found, key=lambda r: order[r.id]):
+        try:
+            sources.append(
+                ReceiptSource(
+                    type=PAYMENT,
+                    id=row.id,
+                    portal_id=row.portal_id,
+                    agency_id=row.agency_id,
+                    agency_code=row.agency_code,
+                    dossier_code=row.dossier_code,
+                    collector=Organisation(
+                        name=row.agency_name,
+                        tax_code=row.agency_tax_code,
+                        address=row.agency_address,
+                        treasury_account=row.agency_treasury_account,
+                    ),
+                    payer=Payer(name=row.payer_name, id_number=row.payer_id_number, address=row.payer_address),
+                    lines=tuple(lines[row.id]),
+                    payment_method=PAYMENT_ONLINE,
+                    procedure_code=row.procedure_code,
+                    transaction_id=row.hub_transaction_id or "",
+                )
+            )
+        except ReceiptError as error:  # stored data a receipt cannot carry: staff must correct it
+            log.error("payment cannot be receipted", extra={"payment_id": row.id, "problem": str(error)})
+    return sources
+
+
+async def unreceipted_payments(conn: AsyncConnection, limit: int) -> list[str]:
+    query = (
+        select(P.id)
+        .where(P.status.in_([s.value for s in COLLECTED]), without_receipt(PAYMENT, P.id))
+        .order_by(P.paid_at, P.id)
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).scalars())
+
+
+register(PAYMENT, SourceKind(load=load_payments, unreceipted=unreceipted_payments))

@@ -1,0 +1,60 @@
+"""Receipt jobs: issue the receipt of a collected source (queued when a payment becomes paid), and a sweeper that
+issues any collected source still without one and cancels the receipts of payments refunded in full.
+
+Both run ``ReceiptIssuer``, whose unique original per source makes a job that runs twice, or a worker killed
+half-way, end with exactly one receipt. The signing keys are loaded and checked once, when the worker starts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import cron
+from arq.cron import CronJob
+from arq.worker import func
+
+from gateway.receipts import corrections
+from gateway.receipts.issuance import CannotIssue, ReceiptIssuer
+from gateway.receipts.keys import AgencyKeys
+from gateway.receipts.queue import ISSUE_JOB
+from gateway.settings import Settings
+
+from .schedule import every
+
+ISSUE_TIMEOUT_SECONDS = 30  # short: a killed worker's job is retried only after it expires
+SWEEP_TIMEOUT_SECONDS = 60
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx["settings"]
+    ctx["receipt_issuer"] = ReceiptIssuer(ctx["db"], AgencyKeys.load(settings.receipt_keys_dir), settings)
+
+
+async def issue_receipt(ctx: dict[str, Any], source_type: str, source_id: str) -> str | None:
+    """The source's receipt id (issued now, or found from an earlier run); None when nothing was collected."""
+    issuer: ReceiptIssuer = ctx["receipt_issuer"]
+    try:
+        return await issuer.issue(source_type, source_id)
+    except CannotIssue as error:  # no key or bad data: the sweeper retries after the operator fixes it
+        return f"not issued: {error}"
+
+
+async def sweep_receipts(ctx: dict[str, Any]) -> dict[str, int]:
+    issuer: ReceiptIssuer = ctx["receipt_issuer"]
+    issued = await issuer.issue_pending()
+    cancelled = await corrections.cancel_refunded(ctx["db"], ctx["settings"].receipt_batch)
+    return {"issued": issued, "cancelled": cancelled}
+
+
+FUNCTIONS = [func(issue_receipt, name=ISSUE_JOB, timeout=ISSUE_TIMEOUT_SECONDS), sweep_receipts]
+
+
+def cron_jobs(settings: Settings) -> list[CronJob]:
+    return [
+        cron(
+            sweep_receipts,
+            run_at_startup=True,
+            timeout=SWEEP_TIMEOUT_SECONDS,
+            **every(settings.receipt_sweep_interval_seconds),
+        )
+    ]

@@ -1,0 +1,72 @@
+"""Helpers for the receipt tests: a paid payment and its receipt, checks of whole series, libxmlsec1's verdict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import xmlsec
+from lxml import etree
+from sqlalchemy import select
+
+from adapters.vntime import now_utc
+from gateway.store.receipt_tables import receipts
+from tests.support.api import create, pay, wait_status
+from tests.support.services import wait_for
+from tests.support.stack import Stack
+
+
+async def paid_payment(api: httpx.AsyncClient, hub: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    payment = await create(api, **overrides)
+    await pay(hub, payment["reference"])
+    return await wait_status(api, payment["id"], "paid")
+
+
+async def receipt_of(api: httpx.AsyncClient, payment_id: str, timeout: float = 20) -> dict[str, Any]:
+    """The payment's original receipt, once the worker has issued it."""
+
+    async def issued() -> dict[str, Any] | None:
+        found = (await api.get(f"/v1/payments/{payment_id}/receipts")).json()
+        return found[0] if found else None
+
+    return await wait_for(issued, timeout=timeout, what=f"the receipt of {payment_id}")  # type: ignore[no-any-return]
+
+
+async def receipt_rows(stack: Stack, *where: Any) -> list[Any]:
+    assert stack.db is not None
+    async with stack.db.read() as conn:
+        return list((await conn.execute(select(receipts).where(*where))).all())
+
+
+async def assert_series_gap_free(stack: Stack) -> None:
+    """Every series of every agency holds exactly the numbers 1..n, each once."""
+    by_series: dict[tuple[str, str, str], list[int]] = {}
+    for row in await receipt_rows(stack):
+        by_series.setdefault((row.tax_code, row.template, row.series), []).append(row.number)
+    for series, numbers in by_series.items():
+        assert sorted(numbers) == list(range(1, len(numbers) + 1)), f"gap or repeat in {series}"
+
+
+def xmlsec_verifies(document: bytes, cert_pem: bytes) -> bool:
+    """libxmlsec1's verdict (an implementation independent of ours), trusting only ``cert_pem``'s key."""
+    root = etree.fromstring(document, etree.XMLParser(resolve_entities=False, no_network=True))
+    xmlsec.tree.add_ids(root, ["Id"])
+    node = xmlsec.tree.find_node(root, xmlsec.constants.NodeSignature)
+    if node is None:
+        return False
+    context = xmlsec.SignatureContext()
+    context.key = xmlsec.Key.from_memory(cert_pem, xmlsec.constants.KeyDataFormatCertPem)
+    try:
+        context.verify(node)
+    except xmlsec.Error:
+        return False
+    return True
+
+
+def agency_certificate_pem(stack: Stack, agency_code: str) -> bytes:
+    """The certificate the stack's agency signs with, read from its PKCS#12 file as an operator would."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from gateway.receipts.keys import load_one
+
+    return load_one(stack.receipt_keys_dir, agency_code, now_utc()).certificate.public_bytes(Encoding.PEM)

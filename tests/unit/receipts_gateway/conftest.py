@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from gateway.store.db import Database, create_engine
+from gateway.store.migrate import upgrade_async
+from tests.support.services import create_pg_database, drop_pg_database
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A freshly migrated database on each engine."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'receipts.db'}"
+        await upgrade_async(url)
+        yield url
+        return
+    url = await create_pg_database()
+    try:
+        await upgrade_async(url)
+        yield url
+    finally:
+        await drop_pg_database(url)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(create_engine(database_url, pool_size=25))
+    try:
+        yield database
+    finally:
+        await database.dispose()
