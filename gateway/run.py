@@ -59,6 +59,12 @@ def run_all(var: Path) -> None:
     env.setdefault("PUBLIC_URL", f"http://127.0.0.1:{ports['gateway']}")
     env.setdefault("PAYHUB_URL", f"http://127.0.0.1:{ports['hub']}")
     env.setdefault("PAYHUB_PARTNER_CODE", "DVC-DEMO-01")
+    # The postal sandbox and the gateway read the same POSTAL_* names: one login and one webhook secret for both.
+    env.setdefault("POSTAL_URL", f"http://127.0.0.1:{ports['post']}")
+    env.setdefault("POSTAL_USERNAME", "dvc-demo")
+    env.setdefault("POSTAL_CUSTOMER_CODE", "DVC0001")
+    env.setdefault("POSTAL_PASSWORD", _secret(var, "postal-password"))
+    env.setdefault("POSTAL_WEBHOOK_SECRET", _secret(var, "postal-webhook-secret"))
     if "PAYHUB_HASH_KEY" not in env and "PAYHUB_HASH_KEY_FILE" not in env:
         env["PAYHUB_HASH_KEY"] = _secret(var, "payhub-hash-key")
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")

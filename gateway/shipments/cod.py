@@ -55,7 +55,7 @@ async def record(tx: AsyncConnection, shipment: ShipmentRecord, event: StatusEve
     collection_id = (await tx.execute(statement)).scalar_one_or_none()
     if collection_id is None:
         return False
-    fresh = await views.load(tx, row.id)
+    fresh = await views.load(tx, row.id, timeline=False)
     assert fresh is not None and fresh.collection is not None
     await transitions.announce(
         tx,

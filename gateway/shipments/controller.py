@@ -10,10 +10,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from gateway import idempotency
 from gateway.errors import Problem, problem_responses
-from gateway.payments.controller import IdempotencyKey
 from gateway.payments.service import Answer
 from gateway.services import services
-from gateway.web import PortalApi, idempotent, portal_of, strict_body
+from gateway.web import IdempotencyKey, PortalApi, idempotent, portal_of, strict_body
 
 from . import views
 from .schemas import CancelShipment, CreateShipment, ShipmentOut, ShipmentPage

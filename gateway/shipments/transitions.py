@@ -32,7 +32,7 @@ async def lock(tx: AsyncConnection, shipment_ids: Iterable[str]) -> dict[str, Sh
     found = list((await tx.execute(query)).scalars())
     records: dict[str, ShipmentRecord] = {}
     for shipment_id in found:
-        record = await views.load(tx, shipment_id)
+        record = await views.load(tx, shipment_id, timeline=False)
         assert record is not None
         records[shipment_id] = record
     return records
@@ -49,15 +49,17 @@ async def move(
 ) -> ShipmentRecord | None:
     """Set ``status`` (and ``values``) if the shipment is still as read; announce it. ``None`` if it was not."""
     previous = record.row.status
-    result = await tx.execute(
-        update(st.shipments)
-        .where(S.id == record.row.id, S.status == previous)
-        .values(status=status, updated_at=now, **(values or {}))
-    )
-    if result.rowcount != 1:
+    row = (
+        await tx.execute(
+            update(st.shipments)
+            .where(S.id == record.row.id, S.status == previous)
+            .values(status=status, updated_at=now, **(values or {}))
+            .returning(*st.shipments.c)
+        )
+    ).first()
+    if row is None:
         return None
-    fresh = await views.load(tx, record.row.id)
-    assert fresh is not None
+    fresh = ShipmentRecord(row, record.agency_code, [], record.collection)
     extra = {"previous_status": previous, "event": event}
     await announce(tx, fresh, "shipment.status_changed", now, extra)
     if status in NAMED_EVENTS:

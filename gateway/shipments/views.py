@@ -33,14 +33,17 @@ def _query() -> Any:
     return select(st.shipments, t.agencies.c.code.label("agency_code")).join(t.agencies, t.agencies.c.id == S.agency_id)
 
 
-async def load(conn: AsyncConnection, shipment_id: str, portal_id: str | None = None) -> ShipmentRecord | None:
+async def load(
+    conn: AsyncConnection, shipment_id: str, portal_id: str | None = None, *, timeline: bool = True
+) -> ShipmentRecord | None:
+    """One shipment; ``timeline=False`` skips its events where only the shipment is needed (outbox snapshots)."""
     query = _query().where(S.id == shipment_id)
     if portal_id is not None:
         query = query.where(S.portal_id == portal_id)
     row = (await conn.execute(query)).first()
     if row is None:
         return None
-    return (await _complete(conn, [row]))[0]
+    return (await _complete(conn, [row], timeline=timeline))[0]
 
 
 async def list_page(
@@ -65,15 +68,16 @@ async def list_page(
     return await _complete(conn, rows[:limit]), next_cursor
 
 
-async def _complete(conn: AsyncConnection, rows: list[Row[Any]]) -> list[ShipmentRecord]:
+async def _complete(conn: AsyncConnection, rows: list[Row[Any]], *, timeline: bool = True) -> list[ShipmentRecord]:
     """The rows with their timelines and COD collections, in two queries whatever the page size."""
     ids = [row.id for row in rows]
     if not ids:
         return []
     events: dict[str, list[Row[Any]]] = {i: [] for i in ids}
-    timeline = select(st.shipment_events).where(E.shipment_id.in_(ids)).order_by(E.occurred_at, E.id)
-    for event in await conn.execute(timeline):
-        events[event.shipment_id].append(event)
+    if timeline:
+        query = select(st.shipment_events).where(E.shipment_id.in_(ids)).order_by(E.occurred_at, E.id)
+        for event in await conn.execute(query):
+            events[event.shipment_id].append(event)
     collections = {
         c.shipment_id: c for c in await conn.execute(select(st.cod_collections).where(C.shipment_id.in_(ids)))
     }

@@ -1,0 +1,211 @@
+"""Properties of recording the post's events in the real store (SQLite, migrated): whatever the arrival order,
+the repeats and the batches (webhook one by one, feed pages, order history), each event is recorded once, the
+timeline is in the order things happened, the shipment ends where the in-order events take it and never moved
+backwards on the way, and a COD delivery is collected once."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from adapters.postal import StatusEvent
+from adapters.postal.codes import RANK, STATUSES, ShipmentState, state_of
+from adapters.vntime import now_utc
+from gateway.shipments import tracking
+from gateway.store import shipment_tables as sh
+from gateway.store import tables as t
+from gateway.store.db import Database
+from gateway.store.migrate import upgrade
+
+from .test_shipment_rules import SCENARIOS, fold
+
+START = datetime(2026, 7, 1, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite+aiosqlite:///{Path(tmp_path_factory.mktemp('events')) / 'events.db'}"
+    upgrade(url)
+
+    async def seed() -> None:
+        db = Database.from_url(url)
+        now = now_utc()
+        async with db.transaction() as tx:
+            await tx.execute(t.portals.insert().values(id="ptl_1", name="Cổng", created_at=now))
+            await tx.execute(
+                t.agencies.insert().values(
+                    id="agy_1",
+                    code="A1",
+                    name="UBND",
+                    tax_code="0101234567",
+                    address="1 Phố",
+                    treasury_account="1",
+                    treasury_bank_code="K",
+                    treasury_account_name="UBND",
+                    created_at=now,
+                )
+            )
+        await db.dispose()
+
+    asyncio.run(seed())
+    return url
+
+
+def shipment_row(shipment_id: str, cod: int) -> dict[str, object]:
+    now = now_utc()
+    row: dict[str, object] = {
+        "id": shipment_id,
+        "portal_id": "ptl_1",
+        "agency_id": "agy_1",
+        "dossier_code": f"D-{shipment_id}",
+        "direction": "deliver_result",
+        "status": "created",
+        "status_code": 1,
+        "service_code": "HCC",
+        "weight_grams": 300,
+        "cod_amount": cod,
+        "citizen_name": "An",
+        "citizen_phone": "0912345678",
+        "agency_name": "UBND",
+        "agency_phone": "02438253536",
+        "original_id": f"OD-{shipment_id}",
+        "item_code": "EB100000003VN",
+        "postage": 16_500,
+        "created_at": now,
+        "updated_at": now,
+    }
+    for side in ("citizen", "agency"):
+        row.update(
+            {
+                f"{side}_street": "1 Phố",
+                f"{side}_province_code": "01",
+                f"{side}_province_name": "Hà Nội",
+                f"{side}_commune_code": "00070",
+                f"{side}_commune_name": "Hoàn Kiếm",
+                f"{side}_admin_version": "2025-07",
+            }
+        )
+    return row
+
+
+def events(shipment_id: str, codes: tuple[int, ...], cod: int) -> list[StatusEvent]:
+    return [
+        StatusEvent(
+            original_id=f"OD-{shipment_id}",
+            item_code="EB100000003VN",
+            sale_order_code=shipment_id,
+            code=code,
+            text=STATUSES[code].name_vi,
+            state=state_of(code),
+            time=START + timedelta(seconds=n),
+            cod_amount=cod,
+            event_id=n + 1,
+        )
+        for n, code in enumerate(codes)
+    ]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.sampled_from(sorted(SCENARIOS)),
+    cod=st.sampled_from([0, 150_000]),
+    rnd=st.randoms(use_true_random=False),
+    repeats=st.integers(0, 6),
+    batches=st.integers(1, 5),
+)
+def test_any_arrival_gives_one_timeline_and_the_in_order_status(
+    database_url: str,
+    name: str,
+    cod: int,
+    rnd,
+    repeats: int,
+    batches: int,  # type: ignore[no-untyped-def]
+) -> None:
+    asyncio.run(_check(database_url, name, cod, rnd, repeats, batches))
+
+
+async def _check(url: str, name: str, cod: int, rnd, repeats: int, batches: int) -> None:  # type: ignore[no-untyped-def]
+    db = Database.from_url(url)
+    try:
+        shipment_id = f"shp_{secrets.token_hex(8)}"
+        async with db.transaction() as tx:
+            await tx.execute(sh.shipments.insert().values(**shipment_row(shipment_id, cod)))
+        happened = events(shipment_id, SCENARIOS[name], cod)
+        arrived = happened + [rnd.choice(happened) for _ in range(repeats)]
+        rnd.shuffle(arrived)
+        cuts = sorted(rnd.sample(range(1, len(arrived)), min(batches - 1, len(arrived) - 1)))
+        total = tracking.Tally()
+        for start, end in zip([0, *cuts], [*cuts, len(arrived)], strict=True):
+            total.add(await tracking.record(db, arrived[start:end], rnd.choice(["webhook", "feed", "order"])))
+        assert (total.recorded, total.duplicates, total.unknown) == (len(happened), repeats, 0)
+
+        async with db.read() as conn:
+            shipment = (await conn.execute(select(sh.shipments).where(sh.shipments.c.id == shipment_id))).one()
+            timeline = (
+                (
+                    await conn.execute(
+                        select(sh.shipment_events.c.raw_code)
+                        .where(sh.shipment_events.c.shipment_id == shipment_id)
+                        .order_by(sh.shipment_events.c.occurred_at, sh.shipment_events.c.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            changes = (
+                (
+                    await conn.execute(
+                        select(t.outbox.c.payload)
+                        .where(t.outbox.c.resource_id == shipment_id, t.outbox.c.type == "shipment.status_changed")
+                        .order_by(t.outbox.c.sequence)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            collections = (
+                await conn.execute(select(sh.cod_collections).where(sh.cod_collections.c.shipment_id == shipment_id))
+            ).all()
+        assert list(timeline) == list(SCENARIOS[name])
+        expected = fold("created", happened)
+        assert shipment.status == expected
+        ranks = [RANK[ShipmentState(c["status"])] for c in changes]
+        assert ranks == sorted(ranks) and len(set(ranks)) == len(ranks)
+        delivered = 14 in SCENARIOS[name]
+        assert len(collections) == (1 if delivered and cod else 0)
+        if collections:
+            assert (
+                collections[0].amount == cod and collections[0].collected_at == happened[SCENARIOS[name].index(14)].time
+            )
+    finally:
+        await db.dispose()
+
+
+def test_an_event_for_another_order_is_not_recorded(database_url: str) -> None:
+    async def go() -> None:
+        db = Database.from_url(database_url)
+        try:
+            shipment_id = f"shp_{secrets.token_hex(8)}"
+            async with db.transaction() as tx:
+                await tx.execute(sh.shipments.insert().values(**shipment_row(shipment_id, 0)))
+            stray = events(shipment_id, (2,), 0)[0]
+            foreign = StatusEvent(**{**stray.__dict__, "original_id": "OD-someone-else"})
+            unknown = StatusEvent(**{**stray.__dict__, "sale_order_code": "", "original_id": "OD-nobody"})
+            tally = await tracking.record(db, [foreign, unknown], "webhook")
+            assert (tally.recorded, tally.unknown) == (0, 2)
+            async with db.read() as conn:
+                stored = await conn.execute(
+                    select(sh.shipment_events).where(sh.shipment_events.c.shipment_id == shipment_id)
+                )
+                assert stored.all() == []
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())
