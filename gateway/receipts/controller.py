@@ -18,11 +18,10 @@ from sqlalchemy import select
 from adapters.vntime import now_utc
 from gateway import idempotency
 from gateway.errors import Problem, problem_responses
-from gateway.payments.controller import IdempotencyKey
 from gateway.payments.service import Answer
 from gateway.services import services
 from gateway.store import tables as t
-from gateway.web import PortalApi, idempotent, portal_of, strict_body
+from gateway.web import IdempotencyKey, PortalApi, idempotent, portal_of, strict_body
 from receipts import to_pdf, verify
 
 from . import corrections, views

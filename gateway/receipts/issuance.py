@@ -57,6 +57,7 @@ class Prepared:
     """A receipt signed and ready to insert, with the row that stores it."""
 
     row: dict[str, Any]
+    data: ReceiptData
 
     def as_row(self) -> Any:
         return SimpleNamespace(**self.row)
@@ -107,24 +108,29 @@ def prepare(
             "cancelled_at": None,
             "data": msgspec.to_builtins(data),
             "xml": xml,
-        }
+        },
+        data,
     )
 
 
 async def store(tx: AsyncConnection, prepared: Sequence[Prepared], now: datetime) -> None:
     """Insert the receipts and write a ``receipt.issued`` event for each, in ``tx``."""
     await tx.execute(receipts.insert(), [p.row for p in prepared])
-    for p in prepared:
-        await outbox.record(
-            tx,
-            portal_id=p.row["portal_id"],
-            dossier_code=p.row["dossier_code"],
-            type="receipt.issued",
-            resource_type="receipt",
-            resource_id=p.row["id"],
-            payload=views.payload(p.as_row()),
-            now=now,
-        )
+    await outbox.record_many(
+        tx,
+        [
+            {
+                "portal_id": p.row["portal_id"],
+                "dossier_code": p.row["dossier_code"],
+                "type": "receipt.issued",
+                "resource_type": "receipt",
+                "resource_id": p.row["id"],
+                "payload": views.payload(p.as_row(), p.data),
+            }
+            for p in prepared
+        ],
+        now,
+    )
 
 
 class ReceiptIssuer:
@@ -183,19 +189,15 @@ class ReceiptIssuer:
     async def issue(self, source_type: str, source_id: str, now: datetime | None = None) -> str | None:
         """The id of the source's original receipt, issued now unless it exists; None if nothing is collected."""
         kind = sources.KINDS[source_type]
-        async with self.db.read() as conn:
-            existing = await views.original_of(conn, source_type, source_id)
-            if existing is not None:
-                return str(existing.id)
-            found = await kind.load(conn, [source_id])
-        if not found:
-            return None
         moment = now or now_utc()
         try:
-            async with self.db.transaction() as tx:
+            async with self.db.transaction() as tx:  # one transaction: read, number, sign, store, announce
                 existing = await views.original_of(tx, source_type, source_id)
                 if existing is not None:
                     return str(existing.id)
+                found = await kind.load(tx, [source_id])
+                if not found:
+                    return None
                 (receipt_id,) = await self._issue_batch(tx, found, moment)
         except IntegrityError:  # a concurrent issuer stored it first; our number went back with the rollback
             async with self.db.read() as conn:

@@ -26,8 +26,9 @@ def data_of(row: Row[Any]) -> ReceiptData:
     return msgspec.convert(row.data, ReceiptData)
 
 
-def view(row: Row[Any]) -> ReceiptOut:
-    data = data_of(row)
+def view(row: Row[Any], data: ReceiptData | None = None) -> ReceiptOut:
+    """``data`` is the row's content when the caller has it in hand (just issued), saving a re-read."""
+    data = data or data_of(row)
     return ReceiptOut(
         id=row.id,
         status=row.status,
@@ -68,9 +69,9 @@ def view(row: Row[Any]) -> ReceiptOut:
     )
 
 
-def payload(row: Row[Any]) -> dict[str, Any]:
+def payload(row: Row[Any], data: ReceiptData | None = None) -> dict[str, Any]:
     """The receipt as an outbox event carries it."""
-    return msgspec.to_builtins(view(row))  # type: ignore[no-any-return]
+    return msgspec.to_builtins(view(row, data))  # type: ignore[no-any-return]
 
 
 async def load(conn: AsyncConnection, receipt_id: str, portal_id: str | None = None) -> Row[Any] | None:
