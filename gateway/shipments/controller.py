@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import msgspec
@@ -19,6 +20,17 @@ from .schemas import CancelShipment, CreateShipment, ShipmentOut, ShipmentPage
 from .state import STATUSES
 
 LIST_FILTERS = frozenset({"dossier_code", "status", "cursor", "limit"})
+# What a dossier code and a shipment id can look like; anything else (a NUL byte, say) never reaches the database.
+DOSSIER_CODE = r"^[A-Za-z0-9._/\-]+$"
+CURSOR = r"^shp_[0-9a-z]{26}$"
+_SHIPMENT_ID = re.compile(CURSOR)
+
+
+def _shipment_id(value: str) -> str:
+    """A path id that cannot be a shipment's is simply not found (and never sent to the database)."""
+    if not _SHIPMENT_ID.match(value):
+        raise Problem(404, "not_found")
+    return value
 
 
 class ShipmentController(PortalApi):
@@ -42,7 +54,7 @@ class ShipmentController(PortalApi):
     @get("/{shipment_id:str}", summary="Get a shipment with its timeline", responses=problem_responses(400, 401, 404))
     async def get_one(self, request: Request[Any, Any, Any], shipment_id: FromPath[str]) -> ShipmentOut:
         async with services(request).db.read() as conn:
-            record = await views.load(conn, shipment_id, portal_of(request).portal_id)
+            record = await views.load(conn, _shipment_id(shipment_id), portal_of(request).portal_id)
         if record is None:
             raise Problem(404, "not_found")
         return views.view(record)
@@ -51,9 +63,9 @@ class ShipmentController(PortalApi):
     async def list_shipments(
         self,
         request: Request[Any, Any, Any],
-        dossier_code: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        dossier_code: Annotated[str | None, QueryParameter(max_length=64, pattern=DOSSIER_CODE)] = None,
         status: Annotated[str | None, QueryParameter(max_length=24)] = None,
-        cursor: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=40, pattern=CURSOR)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> ShipmentPage:
         unknown = sorted(set(request.query_params) - LIST_FILTERS)
@@ -85,7 +97,7 @@ class ShipmentController(PortalApi):
             await strict_body(request, CancelShipment)
 
         async def action(claim: idempotency.Claim) -> Answer:
-            record = await svc.shipments.cancel(portal_of(request), shipment_id)
+            record = await svc.shipments.cancel(portal_of(request), _shipment_id(shipment_id))
             answer = Answer(200, msgspec.json.encode(views.view(record)))
             async with svc.db.transaction() as tx:
                 await idempotency.complete(tx, claim, answer.status_code, answer.body, shipment_id)

@@ -89,13 +89,10 @@ def _ref(event: StatusEvent) -> str:
 
 
 async def _owners(tx: AsyncConnection, events: Sequence[StatusEvent]) -> dict[str, str]:
-    """Each event's shipment id: by saleOrderCode (our id, known before the post answers), else by originalId."""
-    sale_codes = {e.sale_order_code for e in events if e.sale_order_code}
+    """Each event's shipment id: its saleOrderCode (our id, known before the post answers), else found by
+    originalId. A saleOrderCode that is no shipment of ours simply finds nothing to lock."""
+    owners = {e.sale_order_code: e.sale_order_code for e in events if e.sale_order_code}
     originals = {e.original_id for e in events if not e.sale_order_code}
-    owners: dict[str, str] = {}
-    if sale_codes:
-        for shipment_id in (await tx.execute(select(S.id).where(S.id.in_(sale_codes)))).scalars():
-            owners[shipment_id] = shipment_id
     if originals:
         rows = await tx.execute(select(S.id, S.original_id).where(S.original_id.in_(originals)))
         for shipment_id, original_id in rows:

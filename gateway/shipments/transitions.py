@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store import outbox
@@ -23,19 +23,7 @@ from .views import S, ShipmentRecord
 
 async def lock(tx: AsyncConnection, shipment_ids: Iterable[str]) -> dict[str, ShipmentRecord]:
     """Load shipments for change, locking them in id order so concurrent writers cannot deadlock."""
-    ids = sorted(set(shipment_ids))
-    if not ids:
-        return {}
-    query = select(S.id).where(S.id.in_(ids)).order_by(S.id)
-    if tx.dialect.name == "postgresql":
-        query = query.with_for_update()
-    found = list((await tx.execute(query)).scalars())
-    records: dict[str, ShipmentRecord] = {}
-    for shipment_id in found:
-        record = await views.load(tx, shipment_id, timeline=False)
-        assert record is not None
-        records[shipment_id] = record
-    return records
+    return await views.load_many(tx, sorted(set(shipment_ids)), for_update=True)
 
 
 async def move(

@@ -46,6 +46,20 @@ async def load(
     return (await _complete(conn, [row], timeline=timeline))[0]
 
 
+async def load_many(
+    conn: AsyncConnection, shipment_ids: list[str], *, for_update: bool = False
+) -> dict[str, ShipmentRecord]:
+    """Several shipments without their timelines, in two queries; ``for_update`` locks their rows in id order
+    (PostgreSQL; SQLite's transactions already hold the write lock)."""
+    if not shipment_ids:
+        return {}
+    query = _query().where(S.id.in_(shipment_ids)).order_by(S.id)
+    if for_update and conn.dialect.name == "postgresql":
+        query = query.with_for_update(of=st.shipments)
+    rows = (await conn.execute(query)).all()
+    return {record.row.id: record for record in await _complete(conn, rows, timeline=False)}
+
+
 async def list_page(
     conn: AsyncConnection,
     portal_id: str,
