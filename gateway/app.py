@@ -15,6 +15,9 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.template.config import TemplateConfig
 
 from gateway import __version__, errors
+from gateway.deliveries.controller import EventReplayController, WebhookController
+from gateway.dossiers.controller import DossierController
+from gateway.events.controller import EventFeedController
 from gateway.health import HealthController
 from gateway.logs import configure as configure_logs
 from gateway.payments.callbacks import HubCallbackController, ReturnPageController
@@ -79,6 +82,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReturnPageController,
             ShipmentController,
             PostalCallbackController,
+            WebhookController,
+            EventFeedController,
+            EventReplayController,
+            DossierController,
             HealthController,
             MetricsController,
         ],

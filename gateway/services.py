@@ -11,6 +11,7 @@ from litestar import Request
 from adapters.payhub import PayhubClient, PayhubConfig
 from adapters.postal import PostalClient, PostalConfig
 from gateway.auth import KeyCache
+from gateway.deliveries.tools import WebhookTools
 from gateway.payments.refunds import RefundService
 from gateway.payments.service import PaymentService
 from gateway.receipts.keys import AgencyKeys
@@ -30,6 +31,7 @@ class Services:
     post: PostalClient
     shipments: ShipmentService
     redis: ArqRedis | None = None
+    webhooks: WebhookTools | None = None
     receipt_keys: AgencyKeys = field(default_factory=lambda: AgencyKeys({}))
 
     @classmethod
@@ -44,6 +46,7 @@ class Services:
             payments=PaymentService(db, hub, settings),
             refunds=RefundService(db, hub),
             key_cache=KeyCache(settings.auth_cache_seconds),
+            webhooks=WebhookTools.build(settings),
             receipt_keys=AgencyKeys.load(settings.receipt_keys_dir),
             post=post,
             shipments=ShipmentService(db, post),
@@ -51,6 +54,8 @@ class Services:
 
     async def close(self) -> None:
         await self.hub.aclose()
+        if self.webhooks is not None:
+            await self.webhooks.aclose()
         await self.post.aclose()
         if self.redis is not None:
             await self.redis.aclose()

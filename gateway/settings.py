@@ -8,7 +8,7 @@ from pathlib import Path
 
 import msgspec
 
-SECRETS = ("payhub_hash_key", "postal_password", "postal_webhook_secret")
+SECRETS = ("webhook_secrets_key", "payhub_hash_key", "postal_password", "postal_webhook_secret")
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,6 +50,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     auth_cache_seconds: float = 10.0
     queue_name: str = "gateway:queue"
 
+    # Event delivery to the portals' webhooks. The key encrypts their signing secrets at rest (32 bytes, base64;
+    # when empty one is derived from PAYHUB_HASH_KEY). Retry delays are in seconds, multiplied by the time scale
+    # (tests shrink a day of retries to seconds); a portal's circuit opens after a run of failures.
+    webhook_secrets_key: str = ""
+    webhook_connect_timeout: float = 3.0
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_response_bytes: int = 65536
+    webhook_secret_overlap_seconds: int = 86400
+    delivery_retry_schedule: str = "60,300,300,600,600,600,600,600,3600,3600,3600,3600,3600,21600,21600,21600"
+    delivery_time_scale: float = 1.0
+    delivery_relay_interval_seconds: int = 1
+    delivery_claim_limit: int = 500
+    delivery_batch_size: int = 50
+    delivery_lease_seconds: int = 120
+    delivery_breaker_threshold: int = 5
+    delivery_breaker_cooldown_seconds: int = 30
+    delivery_breaker_max_cooldown_seconds: int = 600
+
     receipt_keys_dir: str = "var/receipt-keys"
     receipt_template: str = "EBL01"
     receipt_sweep_interval_seconds: int = 30
@@ -69,13 +87,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def return_url(self) -> str:
         return f"{self.public_url.rstrip('/')}/payments/return"
 
-    @property
-    def postal_webhook_secrets(self) -> tuple[str, ...]:
-        return tuple(s.strip() for s in self.postal_webhook_secret.split(",") if s.strip())
-
     def lookup_url(self, lookup_code: str) -> str:
         """The public receipt lookup page of one receipt: what its QR code opens."""
         return f"{self.public_url.rstrip('/')}/tra-cuu/{lookup_code}"
+
+    @property
+    def postal_webhook_secrets(self) -> tuple[str, ...]:
+        return tuple(s.strip() for s in self.postal_webhook_secret.split(",") if s.strip())
 
     @property
     def is_sqlite(self) -> bool:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from arq.connections import RedisSettings
 from arq.worker import Worker
+from redis.exceptions import RedisError
 
 from gateway.logs import configure as configure_logs
 from gateway.settings import Settings
@@ -17,6 +19,7 @@ from .jobs import AREAS
 log = logging.getLogger("reconciliation.worker")
 
 JOB_TIMEOUT_SECONDS = 120
+REDIS_RETRY_SECONDS = 1.0
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -58,5 +61,13 @@ def create_worker(settings: Settings) -> Worker:
 
 
 def run(settings: Settings) -> None:
+    """Run until stopped. Losing Redis stops an arq worker; this one starts again once Redis answers (state is in
+    the database, and the relays re-claim whatever jobs Redis lost)."""
     configure_logs(settings.log_level, settings.log_json)
-    create_worker(settings).run()
+    while True:
+        try:
+            create_worker(settings).run()
+            return
+        except (RedisError, OSError) as exc:
+            log.warning("redis lost; the worker starts again", extra={"error": str(exc)})
+            time.sleep(REDIS_RETRY_SECONDS)

@@ -188,6 +188,12 @@ ledger_entries = Table(
     UniqueConstraint("entry_group", "account"),
 )
 
+# The outbox. Writers fill the event columns (``outbox.record``). The columns after ``created_at`` belong to event
+# delivery (gateway/deliveries, migration 0004) and have defaults, so writers never set them:
+# ``txid`` is the writing transaction's id on PostgreSQL (its default, set by migration 0004, is
+# ``pg_current_xact_id()``; 0 on SQLite, whose single writer commits in ``position`` order): the feed orders by
+# ``(txid, position)`` and serves only transactions older than every running one, so no event is skipped.
+# ``dispatch_state`` is pending → delivered | dead | skipped (no webhook); the claim columns lease a row to a worker.
 outbox = Table(
     "outbox",
     metadata,
@@ -201,7 +207,18 @@ outbox = Table(
     Column("resource_id", String(32), nullable=False),
     Column("payload", JSON(), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("txid", BigInteger(), nullable=False, server_default="0"),
+    Column("dispatch_state", String(16), nullable=False, server_default="pending"),
+    Column("attempts", SmallInteger(), nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime()),
+    Column("claim_token", String(32)),
+    Column("claimed_until", UTCDateTime()),
+    Column("delivered_at", UTCDateTime()),
+    Column("last_error", String(255), nullable=False, server_default=""),
     UniqueConstraint("portal_id", "dossier_code", "sequence"),
+    Index(None, "dispatch_state", "position"),
+    Index(None, "portal_id", "txid", "position"),
+    Index(None, "portal_id", "dispatch_state", "position"),
 )
 
 dossier_sequences = Table(

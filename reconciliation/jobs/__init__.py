@@ -5,6 +5,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import payments, receipts, shipments
+from . import deliveries, payments, receipts, shipments
 
-AREAS: tuple[ModuleType, ...] = (payments, shipments, receipts)
+AREAS: tuple[ModuleType, ...] = (payments, shipments, receipts, deliveries)

@@ -1,0 +1,83 @@
+"""Reading a portal's delivery log and dead letters, newest first, by cursor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.errors import Problem
+from gateway.events.model import COLUMNS, envelope
+from gateway.store import delivery_tables as d
+from gateway.store import tables as t
+
+from .relay import DEAD
+from .schemas import AttemptOut, DeadLetter, DeliveryStatus
+
+A = d.delivery_attempts.c
+OB = t.outbox.c
+STATUS_COLUMNS = (OB.dispatch_state, OB.attempts, OB.next_attempt_at, OB.delivered_at, OB.last_error)
+
+
+def int_cursor(cursor: str | None, field: str = "cursor") -> int | None:
+    if cursor is None:
+        return None
+    if not cursor.isdigit() or len(cursor) > 19:
+        raise Problem(400, "invalid_request", "the cursor is not one this API gave", field=field)
+    return int(cursor)
+
+
+async def attempts(
+    conn: AsyncConnection, portal_id: str, *, event_id: str | None, cursor: str | None, limit: int
+) -> tuple[list[AttemptOut], str | None]:
+    query = select(d.delivery_attempts).where(A.portal_id == portal_id)
+    if event_id:
+        query = query.where(A.event_id == event_id)
+    before = int_cursor(cursor)
+    if before is not None:
+        query = query.where(A.id < before)
+    rows = (await conn.execute(query.order_by(A.id.desc()).limit(limit + 1))).all()
+    page = [
+        AttemptOut(
+            id=r.id,
+            event_id=r.event_id,
+            attempt=r.attempt,
+            url=r.url,
+            outcome=r.outcome,
+            status_code=r.status_code,
+            latency_ms=r.latency_ms,
+            error=r.error,
+            attempted_at=r.attempted_at,
+        )
+        for r in rows[:limit]
+    ]
+    return page, (str(rows[limit - 1].id) if len(rows) > limit else None)
+
+
+def status(row: Row[Any]) -> DeliveryStatus:
+    return DeliveryStatus(
+        state=row.dispatch_state,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        delivered_at=row.delivered_at,
+        last_error=row.last_error,
+    )
+
+
+async def dead_letters(
+    conn: AsyncConnection, portal_id: str, *, cursor: str | None, limit: int
+) -> tuple[list[DeadLetter], str | None]:
+    query = select(*COLUMNS, *STATUS_COLUMNS).where(OB.portal_id == portal_id, OB.dispatch_state == DEAD)
+    before = int_cursor(cursor)
+    if before is not None:
+        query = query.where(OB.position < before)
+    rows = (await conn.execute(query.order_by(OB.position.desc()).limit(limit + 1))).all()
+    page = [DeadLetter(event=envelope(r), delivery=status(r)) for r in rows[:limit]]
+    return page, (str(rows[limit - 1].position) if len(rows) > limit else None)
+
+
+async def event_with_status(conn: AsyncConnection, portal_id: str, event_id: str) -> Row[Any] | None:
+    query = select(*COLUMNS, *STATUS_COLUMNS).where(OB.portal_id == portal_id, OB.id == event_id)
+    return (await conn.execute(query)).first()

@@ -1,0 +1,1 @@
+"""The dossier view: everything the gateway knows about one dossier, in one answer."""

@@ -1,0 +1,46 @@
+"""``GET /v1/events``: the feed, for portals that prefer to pull (the same events the webhooks carry)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, get
+from litestar.params import QueryParameter
+
+from gateway.errors import Problem, problem_responses
+from gateway.services import services
+from gateway.web import PortalApi, portal_of
+
+from . import feed
+from .model import EventOut, envelope
+
+FILTERS = frozenset({"after", "dossier_code", "type", "limit"})
+
+
+class EventPage(msgspec.Struct):
+    data: list[EventOut]
+    next_cursor: str | None  # pass as ``after`` next time; unchanged when nothing new has been written
+
+
+class EventFeedController(PortalApi):
+    path = "/v1/events"
+    tags = ("events",)
+
+    @get("/", summary="Read the portal's events in order, after a cursor", responses=problem_responses(400, 401))
+    async def list_events(
+        self,
+        request: Request[Any, Any, Any],
+        after: Annotated[str | None, QueryParameter(max_length=40, description="next_cursor of the last page")] = None,
+        dossier_code: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        type: Annotated[str | None, QueryParameter(max_length=48, description="e.g. payment.paid")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> EventPage:
+        unknown = sorted(set(request.query_params) - FILTERS)
+        if unknown:
+            raise Problem(400, "invalid_request", f"unknown query parameter {unknown[0]!r}", field=unknown[0])
+        async with services(request).db.read() as conn:
+            rows, next_cursor = await feed.page(
+                conn, portal_of(request).portal_id, after=after, dossier_code=dossier_code, event_type=type, limit=limit
+            )
+        return EventPage(data=[envelope(r) for r in rows], next_cursor=next_cursor)

@@ -1,0 +1,54 @@
+"""The event envelope. A webhook body and a feed entry are the same bytes of the same Struct, so a portal can
+switch between push and pull, or use both, and dedupe by ``id``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy.engine import Row
+
+from gateway.store import tables as t
+
+TEST_TYPE = "webhook.test"
+
+
+class EventOut(msgspec.Struct):
+    """One change of a payment, receipt or shipment, with the resource's snapshot at that change."""
+
+    id: str
+    type: str
+    created_at: datetime
+    dossier_code: str
+    sequence: int
+    data: dict[str, Any]
+
+
+# The outbox columns an envelope needs (the rest are delivery bookkeeping).
+COLUMNS = (
+    t.outbox.c.position,
+    t.outbox.c.txid,
+    t.outbox.c.id,
+    t.outbox.c.portal_id,
+    t.outbox.c.dossier_code,
+    t.outbox.c.sequence,
+    t.outbox.c.type,
+    t.outbox.c.payload,
+    t.outbox.c.created_at,
+)
+
+
+def envelope(row: Row[Any]) -> EventOut:
+    return EventOut(
+        id=row.id,
+        type=row.type,
+        created_at=row.created_at,
+        dossier_code=row.dossier_code,
+        sequence=row.sequence,
+        data=row.payload,
+    )
+
+
+def body(event: EventOut) -> bytes:
+    return msgspec.json.encode(event)

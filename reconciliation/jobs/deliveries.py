@@ -1,0 +1,71 @@
+"""Event delivery jobs: the relay (cron, every second by default) claims due outbox events and enqueues one
+``deliver_events`` job per portal batch; each delivers its batch in order. Both are safe to run more than once:
+the claim token makes a re-run of a batch whose lease was taken over a no-op."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from arq import cron, func
+from arq.cron import CronJob
+
+from adapters.vntime import now_utc
+from gateway.deliveries import relay, sender
+from gateway.deliveries.dispatch import Delivery
+from gateway.deliveries.secret_box import SecretBox
+from gateway.settings import Settings
+
+from .schedule import every
+
+log = logging.getLogger("reconciliation.deliveries")
+
+RELAY_TIMEOUT_SECONDS = 60
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx["settings"]
+    ctx["webhook_http"] = sender.client(settings)
+    ctx["delivery"] = Delivery(ctx["db"], ctx["webhook_http"], SecretBox.from_settings(settings), settings)
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await ctx["webhook_http"].aclose()
+
+
+async def relay_events(ctx: dict[str, Any]) -> dict[str, Any]:
+    report = await relay.claim(ctx["db"], ctx["settings"], now_utc())
+    for i, chunk in enumerate(report.chunks):
+        await ctx["redis"].enqueue_job(
+            "deliver_events", chunk.portal_id, chunk.token, chunk.positions, _job_id=f"deliver:{chunk.token}:{i}"
+        )
+    if report.full:  # a backlog: claim the next slice now rather than at the next tick
+        await ctx["redis"].enqueue_job("relay_events")
+    return {"claimed": report.claimed, "jobs": len(report.chunks), "skipped": report.skipped}
+
+
+async def deliver_events(ctx: dict[str, Any], portal_id: str, token: str, positions: list[int]) -> dict[str, Any]:
+    report = await ctx["delivery"].run(portal_id, token, positions)
+    return asdict(report)
+
+
+# A batch job stops sending before its lease ends (see dispatch.py); this bound only stops a stuck one.
+DELIVER_TIMEOUT_SECONDS = 300
+
+FUNCTIONS: list[Any] = [
+    func(relay_events, timeout=RELAY_TIMEOUT_SECONDS, keep_result=0),
+    func(deliver_events, timeout=DELIVER_TIMEOUT_SECONDS),
+]
+
+
+def cron_jobs(settings: Settings) -> list[CronJob]:
+    return [
+        cron(
+            relay_events,
+            run_at_startup=True,
+            timeout=RELAY_TIMEOUT_SECONDS,
+            keep_result=0,
+            **every(settings.delivery_relay_interval_seconds),
+        )
+    ]
