@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the project needs when they are missing: fonts for PDFs, chromium for browser tests.
+# Installs the Debian packages the project needs when they are missing: fonts for PDFs, chromium for browser tests,
+# a JDK and PHP for the webhook examples of the integration guide.
 set -euo pipefail
 need=()
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# the integration guide's Java and PHP webhook examples run in the tests
+command -v java >/dev/null 2>&1 || need+=(default-jdk-headless)
+command -v php >/dev/null 2>&1 || need+=(php-cli)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
 echo "installing ${need[*]}"

@@ -148,6 +148,11 @@ class Stack:
             "MIN_PAYMENT_TTL_SECONDS": "1",
             "AUTH_CACHE_SECONDS": "0",
             "LOG_LEVEL": "INFO",
+            # event delivery on a compressed clock: the day of retries takes ~17 s, a lease 10 s
+            "DELIVERY_TIME_SCALE": "0.0002",
+            "DELIVERY_LEASE_SECONDS": "10",
+            "WEBHOOK_TIMEOUT_SECONDS": "2",
+            "WEBHOOK_CONNECT_TIMEOUT": "1",
             "POSTAL_URL": self.post_url,
             "POSTAL_USERNAME": POSTAL_USER,
             "POSTAL_PASSWORD": POSTAL_PASSWORD,
@@ -156,6 +161,7 @@ class Stack:
             "POSTAL_READ_TIMEOUT": "2",
             "POSTAL_POLL_INTERVAL_SECONDS": "1",
             "POSTAL_PAGE_SIZE": "50",
+            "POSTAL_BOOKING_RETRY_AFTER_SECONDS": "2",
         }
 
     def hub_env(self) -> dict[str, str]:
