@@ -61,6 +61,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     delivery_retry_schedule: str = "60,300,300,600,600,600,600,600,3600,3600,3600,3600,3600,21600,21600,21600"
     delivery_time_scale: float = 1.0
     delivery_relay_interval_seconds: int = 1
+    delivery_poll_seconds: float = 0.1
     delivery_claim_limit: int = 500
     delivery_batch_size: int = 50
     delivery_lease_seconds: int = 120
