@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any
 
 from arq.connections import RedisSettings
+from arq.cron import CronJob
 from arq.worker import Worker
 from redis.exceptions import RedisError
 
@@ -38,10 +40,17 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await ctx["db"].dispose()
 
 
+def scoped(job: CronJob, queue_name: str) -> CronJob:
+    """Name a cron job after the queue. arq gives each scheduled run the id ``<name>:<time>``, and ids are global
+    in Redis: two deployments (or test stacks) sharing a Redis would otherwise take each other's runs, and the
+    run lands in the other one's queue. The workers of one queue still run each tick once."""
+    return dataclasses.replace(job, name=f"cron:{queue_name}:{job.coroutine.__qualname__}")
+
+
 def worker_options(settings: Settings) -> dict[str, Any]:
     return {
         "functions": [f for area in AREAS for f in area.FUNCTIONS],
-        "cron_jobs": [job for area in AREAS for job in area.cron_jobs(settings)],
+        "cron_jobs": [scoped(job, settings.queue_name) for area in AREAS for job in area.cron_jobs(settings)],
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),

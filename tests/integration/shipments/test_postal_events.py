@@ -247,3 +247,18 @@ async def _booked_once(stack: Stack, shipment_id: str, original_id: str | None =
     assert len(created) == 1, "the post made more than one order"
     if original_id is not None:
         assert created[0].original_id == original_id
+
+
+async def test_a_booking_the_portal_never_retried_is_completed_by_the_worker(
+    api: httpx.AsyncClient, post: httpx.AsyncClient, stack: Stack
+) -> None:
+    await faults(post, http_status=502, calls=1_000_000)
+    response = await api.post("/v1/shipments", json=shipment_body(), headers=key())
+    assert response.status_code == 503
+    shipment_id = response.json()["shipment_id"]
+    await post.delete("/control/faults")
+    booked = await wait_shipment(
+        api, shipment_id, lambda s: s["status"] == "created" and len(s["timeline"]) == 1, "booked by the worker"
+    )
+    assert booked["original_id"] and booked["postage"] == 16_500
+    await _booked_once(stack, shipment_id, booked["original_id"])
