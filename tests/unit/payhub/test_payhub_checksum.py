@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.payhub import checksum
+from tests.support import vectors as vectors_file
 
-VECTORS = Path("/work/shared/specs/vectors/protocols.json")
+VECTORS = vectors_file.PATH
 KINDS = sorted(checksum.FIELDS)
 
 
@@ -87,7 +87,7 @@ def test_any_one_character_change_of_a_field_fails(case: tuple[str, dict[str, An
     text = str(message[name])
     position = data.draw(st.integers(0, len(text)))
     replacement = data.draw(st.characters(codec="utf-8", exclude_categories=("Cs",)))
-    changed_text = text[:position] + replacement + text[position + 1:]
+    changed_text = text[:position] + replacement + text[position + 1 :]
     if changed_text == text:
         changed_text = text + replacement
     changed = {**message, name: changed_text}
@@ -104,7 +104,7 @@ def test_any_one_character_change_of_the_checksum_fails(
     position = data.draw(st.integers(0, len(mac) - 1))
     other = data.draw(st.sampled_from([c for c in "0123456789abcdef" if c != mac[position]]))
 
-    assert not checksum.verify(kind, message, key, mac[:position] + other + mac[position + 1:])
+    assert not checksum.verify(kind, message, key, mac[:position] + other + mac[position + 1 :])
 
 
 @given(signed_messages(), st.text(min_size=1, max_size=40))

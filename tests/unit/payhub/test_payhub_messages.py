@@ -39,15 +39,22 @@ names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), m
 
 
 def receipt_with(amounts: list[int], fee_name: str = "Lệ phí") -> ReceiptInfo:
-    lines = [FeeItem(LoaiPhiLePhi=1 + i % 2, MaPhiLePhi=f"F{i}", TenPhiLePhi=fee_name, SoTien=a)
-             for i, a in enumerate(amounts)]
+    lines = [
+        FeeItem(LoaiPhiLePhi=1 + i % 2, MaPhiLePhi=f"F{i}", TenPhiLePhi=fee_name, SoTien=a)
+        for i, a in enumerate(amounts)
+    ]
     return ReceiptInfo(MaHoSo="H26-0001", MaDonVi="000.00.01.H26", TenDonVi="Sở Tư pháp", PhiLePhi=lines)
 
 
 def init_of(reference: str, amounts: list[int], total: int | None = None, fee_name: str = "Lệ phí") -> InitOrder:
-    return InitOrder(reference=reference, amount=sum(amounts) if total is None else total,
-                     description="Nộp lệ phí", client_ip="203.0.113.7", receipt=receipt_with(amounts, fee_name),
-                     sent_at=NOW)
+    return InitOrder(
+        reference=reference,
+        amount=sum(amounts) if total is None else total,
+        description="Nộp lệ phí",
+        client_ip="203.0.113.7",
+        receipt=receipt_with(amounts, fee_name),
+        sent_at=NOW,
+    )
 
 
 def hub_reads_init(order: InitOrder) -> OrderRequest:
@@ -163,7 +170,11 @@ def test_bill_reply_signed_by_the_hub_is_read_by_the_adapter(result: str, outcom
     read = wire.parse_query_reply(msgspec.json.encode(protocol.bill_reply("REF-1", order, KEY)), "REF-1", KEY)
 
     assert (read.outcome, read.amount, read.transaction_id, read.occurred_at) == (
-        outcome, 150_000, order.transaction_id, NOW)
+        outcome,
+        150_000,
+        order.transaction_id,
+        NOW,
+    )
 
 
 def test_unknown_reference_bill_reply_is_read_as_such() -> None:
@@ -216,8 +227,15 @@ def test_amounts_read_alike_in_both_wire_forms(amount: int) -> None:
     assert wire.parse_amount(amount) == wire.parse_amount(str(amount)) == amount
 
 
-@given(st.one_of(st.text().filter(lambda s: not (s.isascii() and s.isdigit())), st.integers(max_value=-1),
-                 st.booleans(), st.floats(), st.none()))
+@given(
+    st.one_of(
+        st.text().filter(lambda s: not (s.isascii() and s.isdigit())),
+        st.integers(max_value=-1),
+        st.booleans(),
+        st.floats(),
+        st.none(),
+    )
+)
 def test_anything_but_whole_dong_is_not_an_amount(value: object) -> None:
     with pytest.raises(wire.ProtocolError):
         wire.parse_amount(value)  # type: ignore[arg-type]

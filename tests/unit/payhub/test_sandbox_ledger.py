@@ -24,10 +24,12 @@ from adapters.payhub.sandbox.state import (
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 
 
-def request(reference: str = "REF-1", amount: int = 150_000, dossier: str = "H26-0001",
-            fee_amount: int | str | None = None) -> OrderRequest:
-    line = FeeItem(LoaiPhiLePhi=2, MaPhiLePhi="LP1", TenPhiLePhi="Lệ phí",
-                   SoTien=amount if fee_amount is None else fee_amount)
+def request(
+    reference: str = "REF-1", amount: int = 150_000, dossier: str = "H26-0001", fee_amount: int | str | None = None
+) -> OrderRequest:
+    line = FeeItem(
+        LoaiPhiLePhi=2, MaPhiLePhi="LP1", TenPhiLePhi="Lệ phí", SoTien=amount if fee_amount is None else fee_amount
+    )
     receipt = ReceiptInfo(MaHoSo=dossier, MaDonVi="000.00.01.H26", TenDonVi="Sở Tư pháp", PhiLePhi=[line])
     return OrderRequest(reference=reference, amount=amount, receipt=receipt)
 

@@ -20,21 +20,37 @@ KEY = "unit-key"
 
 
 def confirm_body(amount: int = 150_000) -> dict[str, object]:
-    return signed("confirm", {
-        "LoaiBanTin": "CONFIRM", "MaLoi": "00", "MaDoiTac": "P", "MaThamChieu": "REF-1", "SoTien": amount,
-        "MaTienTe": "VND", "MaGiaoDich": "HUB1", "MaNganHang": "VCB", "ThoiGianGD": "20261122083512",
-        "ThongTinGiaoDich": "",
-    }, KEY)
+    return signed(
+        "confirm",
+        {
+            "LoaiBanTin": "CONFIRM",
+            "MaLoi": "00",
+            "MaDoiTac": "P",
+            "MaThamChieu": "REF-1",
+            "SoTien": amount,
+            "MaTienTe": "VND",
+            "MaGiaoDich": "HUB1",
+            "MaNganHang": "VCB",
+            "ThoiGianGD": "20261122083512",
+            "ThongTinGiaoDich": "",
+        },
+        KEY,
+    )
 
 
 def test_config_is_read_from_the_environment(tmp_path: Path) -> None:
     key_file = tmp_path / "key"
     key_file.write_text("from-a-file\n", encoding="utf-8")
 
-    config = SandboxConfig.from_env({
-        "PAYHUB_HASH_KEY_FILE": str(key_file), "PAYHUB_CALLBACK_URL": "http://127.0.0.1:8000/cb",
-        "HUB_TIME_SCALE": "0.001", "HUB_CALLBACK_TIMEOUT": "20",
-    }, default_public_url="http://127.0.0.1:8101/")
+    config = SandboxConfig.from_env(
+        {
+            "PAYHUB_HASH_KEY_FILE": str(key_file),
+            "PAYHUB_CALLBACK_URL": "http://127.0.0.1:8000/cb",
+            "HUB_TIME_SCALE": "0.001",
+            "HUB_CALLBACK_TIMEOUT": "20",
+        },
+        default_public_url="http://127.0.0.1:8101/",
+    )
 
     assert config.hash_key == "from-a-file"
     assert config.partner_code == "DVC-DEMO-01"
@@ -44,9 +60,15 @@ def test_config_is_read_from_the_environment(tmp_path: Path) -> None:
     assert "from-a-file" not in repr(config)
 
 
-@pytest.mark.parametrize(("timeout", "scale", "expected"), [
-    (10, 1.0, 10), (10, 0.2, 2), (10, 0.001, 1), (0.3, 0.1, 0.3),
-])
+@pytest.mark.parametrize(
+    ("timeout", "scale", "expected"),
+    [
+        (10, 1.0, 10),
+        (10, 0.2, 2),
+        (10, 0.001, 1),
+        (0.3, 0.1, 0.3),
+    ],
+)
 def test_scaled_callback_timeout_keeps_a_floor(timeout: float, scale: float, expected: float) -> None:
     config = SandboxConfig(hash_key="k", callback_timeout=timeout, time_scale=scale)
 
@@ -68,9 +90,14 @@ def test_amount_fault_is_signed_and_checksum_fault_is_not() -> None:
     assert len(corrupted["MaXacThuc"]) == 64
 
 
-@pytest.mark.parametrize("faults", [
-    {"callback": {"repeat": 0}}, {"callback": {"drop": -1}}, {"init": {"http_status": 42}},
-])
+@pytest.mark.parametrize(
+    "faults",
+    [
+        {"callback": {"repeat": 0}},
+        {"callback": {"drop": -1}},
+        {"init": {"http_status": 42}},
+    ],
+)
 def test_impossible_faults_are_refused(faults: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         msgspec.convert(faults, Faults).validate()

@@ -116,13 +116,16 @@ def test_edits_change_the_file() -> None:
     assert rows[0]["SoTien"] == "150000"  # the original is untouched
 
 
-@pytest.mark.parametrize("edit", [
-    Edit("drop", MaGiaoDich="nope"),
-    Edit("alter", MaGiaoDich="nope", changes={"SoTien": 1}),
-    Edit("add", row={"SoTien": 1}),
-    Edit("add", row={"MaGiaoDich": "X", "SoTien": 1, "Extra": "?"}),
-    Edit("shuffle"),
-])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        Edit("drop", MaGiaoDich="nope"),
+        Edit("alter", MaGiaoDich="nope", changes={"SoTien": 1}),
+        Edit("add", row={"SoTien": 1}),
+        Edit("add", row={"MaGiaoDich": "X", "SoTien": 1, "Extra": "?"}),
+        Edit("shuffle"),
+    ],
+)
 def test_bad_edits_are_refused(edit: Edit) -> None:
     with pytest.raises(EditError):
         apply_edit([], edit, DAY)

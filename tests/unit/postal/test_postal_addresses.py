@@ -22,8 +22,12 @@ def test_the_2025_units_are_complete() -> None:
 def test_a_valid_address_carries_names_and_the_version() -> None:
     address = validate_address("79", "25747", "  12  Yersin ")
     assert address == Address(
-        province_code="79", province_name="Thành phố Hồ Chí Minh", commune_code="25747",
-        commune_name="Phường Thủ Dầu Một", street="12 Yersin", admin_version="2025-07",
+        province_code="79",
+        province_name="Thành phố Hồ Chí Minh",
+        commune_code="25747",
+        commune_name="Phường Thủ Dầu Một",
+        street="12 Yersin",
+        admin_version="2025-07",
     )
 
 
@@ -66,9 +70,12 @@ def test_a_legacy_address_is_converted_when_unambiguous() -> None:
 
 def test_a_legacy_province_that_was_merged_converts_into_the_new_province() -> None:
     data = units()
-    ward = next(w for w in data.legacy_wards.values()
-                if data.legacy_districts[w.district_code].province_code == "02"
-                and len(data.conversion[(w.district_code, w.code)]) == 1)
+    ward = next(
+        w
+        for w in data.legacy_wards.values()
+        if data.legacy_districts[w.district_code].province_code == "02"
+        and len(data.conversion[(w.district_code, w.code)]) == 1
+    )
     address = convert_legacy("02", ward.district_code, ward.code, "Thôn 1")
     assert address.province_code == "08"  # Hà Giang became part of Tuyên Quang
 
@@ -79,15 +86,21 @@ def test_an_ambiguous_legacy_address_is_refused_with_candidates() -> None:
     error = caught.value
     assert error.field == "ward"
     assert len(error.candidates) == 4
-    assert all(isinstance(c, Address) and c.province_code == "01" and c.street == "1 Điện Biên Phủ"
-               for c in error.candidates)
+    assert all(
+        isinstance(c, Address) and c.province_code == "01" and c.street == "1 Điện Biên Phủ" for c in error.candidates
+    )
     assert "Phường Ba Đình" in str(error)
 
 
 @pytest.mark.parametrize(
     ("province", "district", "ward", "field"),
-    [("99", "001", "00001", "province"), ("01", "760", "00001", "district"), ("01", "002", "00001", "ward"),
-     ("01", "001", "", "ward"), ("01", "001", "abc", "ward")],
+    [
+        ("99", "001", "00001", "province"),
+        ("01", "760", "00001", "district"),
+        ("01", "002", "00001", "ward"),
+        ("01", "001", "", "ward"),
+        ("01", "001", "abc", "ward"),
+    ],
 )
 def test_bad_legacy_codes_name_the_field(province: str, district: str, ward: str, field: str) -> None:
     with pytest.raises(AddressError) as caught:
@@ -115,24 +128,46 @@ def test_every_legacy_ward_converts_or_lists_its_candidates() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("0912345678", "0912345678"), ("+84 912 345 678", "0912345678"), ("84912345678", "0912345678"),
-     ("091.234.5678", "0912345678"), ("(024) 3825 1234", "02438251234"), ("+84-24-3825-1234", "02438251234"),
-     ("0868 123 456", "0868123456")],
+    [
+        ("0912345678", "0912345678"),
+        ("+84 912 345 678", "0912345678"),
+        ("84912345678", "0912345678"),
+        ("091.234.5678", "0912345678"),
+        ("(024) 3825 1234", "02438251234"),
+        ("+84-24-3825-1234", "02438251234"),
+        ("0868 123 456", "0868123456"),
+    ],
 )
 def test_phones_are_normalised(text: str, expected: str) -> None:
     assert normalise_phone(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "12345", "0123456789", "0952345678", "091234567", "09123456789",
-                                  "+1 415 555 0100", "09x2345678", "0800123456", "1900 1234"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "12345",
+        "0123456789",
+        "0952345678",
+        "091234567",
+        "09123456789",
+        "+1 415 555 0100",
+        "09x2345678",
+        "0800123456",
+        "1900 1234",
+    ],
+)
 def test_non_vietnamese_numbers_are_refused(text: str) -> None:
     with pytest.raises(PhoneError) as caught:
         normalise_phone(text, "receiver.phone")
     assert caught.value.field == "receiver.phone"
 
 
-@given(st.sampled_from(sorted(MOBILE_PREFIXES)), st.text(alphabet="0123456789", min_size=7, max_size=7),
-       st.sampled_from(["0", "+84", "84", "+84 "]))
+@given(
+    st.sampled_from(sorted(MOBILE_PREFIXES)),
+    st.text(alphabet="0123456789", min_size=7, max_size=7),
+    st.sampled_from(["0", "+84", "84", "+84 "]),
+)
 def test_every_mobile_number_normalises_the_same_from_any_prefix(prefix: str, rest: str, lead: str) -> None:
     national = prefix + rest
     assert normalise_phone(lead + national[1:]) == national

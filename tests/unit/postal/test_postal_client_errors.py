@@ -45,8 +45,11 @@ async def test_a_token_refused_twice_is_not_retried_a_third_time() -> None:
         (httpx.ReadTimeout("slow"), OutcomeUnknown, PostalUnavailable),
         (httpx.ConnectError("refused"), PostalUnavailable, PostalUnavailable),
         (httpx.Response(200, content=b"<html>"), OutcomeUnknown, PostalProtocolError),
-        (httpx.Response(400, json={"success": False, "errorCode": "X", "message": "m"}), PostalRejected,
-         PostalRejected),
+        (
+            httpx.Response(400, json={"success": False, "errorCode": "X", "message": "m"}),
+            PostalRejected,
+            PostalRejected,
+        ),
         (httpx.Response(404, content=b"not found"), PostalRejected, PostalRejected),
     ],
 )

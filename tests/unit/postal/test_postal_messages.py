@@ -20,8 +20,13 @@ AGENCY = Party("Sở Tư pháp Hà Nội", "024 3825 1234", validate_address("01
 
 
 def order(**changes: object) -> CreateOrder:
-    fields: dict[str, object] = {"sale_order_code": "SHP-0001", "sender": AGENCY, "receiver": CITIZEN,
-                                 "weight_grams": 350, "content_note": "Kết quả hồ sơ H01.23"}
+    fields: dict[str, object] = {
+        "sale_order_code": "SHP-0001",
+        "sender": AGENCY,
+        "receiver": CITIZEN,
+        "weight_grams": 350,
+        "content_note": "Kết quả hồ sơ H01.23",
+    }
     fields.update(changes)
     return CreateOrder(**fields)  # type: ignore[arg-type]
 
@@ -36,14 +41,25 @@ def test_create_order_is_built_exactly() -> None:
         "orderCreationStatus": 1,
         "type": "GUI",
         "informationOrder": {
-            "saleOrderCode": "SHP-0001", "serviceCode": "HCC",
-            "senderName": "Sở Tư pháp Hà Nội", "senderPhone": "02438251234", "senderAddress": "1 Phạm Hùng",
-            "senderProvinceCode": "01", "senderCommuneCode": "00004",
-            "senderProvinceName": "Thành phố Hà Nội", "senderCommuneName": "Phường Ba Đình",
-            "receiverName": "Nguyễn Văn An", "receiverPhone": "0912345678", "receiverAddress": "12 Liễu Giai",
-            "receiverProvinceCode": "01", "receiverCommuneCode": "00008",
-            "receiverProvinceName": "Thành phố Hà Nội", "receiverCommuneName": "Phường Ngọc Hà",
-            "weight": "350", "contentNote": "Kết quả hồ sơ H01.23", "deliveryInstruction": "",
+            "saleOrderCode": "SHP-0001",
+            "serviceCode": "HCC",
+            "senderName": "Sở Tư pháp Hà Nội",
+            "senderPhone": "02438251234",
+            "senderAddress": "1 Phạm Hùng",
+            "senderProvinceCode": "01",
+            "senderCommuneCode": "00004",
+            "senderProvinceName": "Thành phố Hà Nội",
+            "senderCommuneName": "Phường Ba Đình",
+            "receiverName": "Nguyễn Văn An",
+            "receiverPhone": "0912345678",
+            "receiverAddress": "12 Liễu Giai",
+            "receiverProvinceCode": "01",
+            "receiverCommuneCode": "00008",
+            "receiverProvinceName": "Thành phố Hà Nội",
+            "receiverCommuneName": "Phường Ngọc Hà",
+            "weight": "350",
+            "contentNote": "Kết quả hồ sơ H01.23",
+            "deliveryInstruction": "",
             "addonService": [{"code": "COD", "propValue": "150000"}],
         },
     }
@@ -88,15 +104,28 @@ def test_token_reply_is_read_and_refusals_raised() -> None:
     with pytest.raises(PostalRejected) as refused:
         messages.parse_token_reply(b'{"success":false,"errorCode":"LOGIN_FAILED","message":"sai"}')
     assert refused.value.code == "LOGIN_FAILED"
-    for bad in (b"", b"[]", b'{"success":true}', b'{"success":"yes","token":"a","expiresIn":1}',
-                b'{"success":true,"token":"","expiresIn":60}'):
+    for bad in (
+        b"",
+        b"[]",
+        b'{"success":true}',
+        b'{"success":"yes","token":"a","expiresIn":1}',
+        b'{"success":true,"token":"","expiresIn":60}',
+    ):
         with pytest.raises(PostalProtocolError):
             messages.parse_token_reply(bad)
 
 
 def test_create_reply_checks_the_item_code_and_the_reference() -> None:
-    good = {"success": True, "data": {"originalId": "OD1", "itemCode": "EB123456785VN",
-                                      "saleOrderCode": "SHP-0001", "totalFee": 16500, "status": 1}}
+    good = {
+        "success": True,
+        "data": {
+            "originalId": "OD1",
+            "itemCode": "EB123456785VN",
+            "saleOrderCode": "SHP-0001",
+            "totalFee": 16500,
+            "status": 1,
+        },
+    }
     assert messages.parse_create_reply(encode(good), "SHP-0001").itemCode == "EB123456785VN"
     with pytest.raises(PostalProtocolError):
         messages.parse_create_reply(encode(good), "SHP-0002")
@@ -109,10 +138,18 @@ def test_create_reply_checks_the_item_code_and_the_reference() -> None:
 
 
 def item(id_: int, status: int = 12, **changes: object) -> dict[str, object]:
-    base: dict[str, object] = {"id": id_, "originalId": "OD1", "itemCode": "EB123456785VN",
-                               "saleOrderCode": "SHP-0001", "status": status, "statusName": "Đang phát",
-                               "time": "2025-08-01T09:30:00", "location": "Bưu cục Ba Đình", "note": "",
-                               "codAmount": 150000}
+    base: dict[str, object] = {
+        "id": id_,
+        "originalId": "OD1",
+        "itemCode": "EB123456785VN",
+        "saleOrderCode": "SHP-0001",
+        "status": status,
+        "statusName": "Đang phát",
+        "time": "2025-08-01T09:30:00",
+        "location": "Bưu cục Ba Đình",
+        "note": "",
+        "codAmount": 150000,
+    }
     base.update(changes)
     return base
 
@@ -168,10 +205,21 @@ def test_a_pushed_event_is_read_like_a_feed_item() -> None:
 
 
 def test_order_detail_keeps_the_history() -> None:
-    body = {"success": True, "data": {"originalId": "OD1", "itemCode": "EB123456785VN", "saleOrderCode": "S",
-                                      "status": 6, "codAmount": "0", "totalFee": 16500, "history": [
-                                          {"status": 1, "time": "2025-08-01T08:00:00"},
-                                          {"status": 6, "statusName": "Đã nhận", "time": "2025-08-01T09:00:00"}]}}
+    body = {
+        "success": True,
+        "data": {
+            "originalId": "OD1",
+            "itemCode": "EB123456785VN",
+            "saleOrderCode": "S",
+            "status": 6,
+            "codAmount": "0",
+            "totalFee": 16500,
+            "history": [
+                {"status": 1, "time": "2025-08-01T08:00:00"},
+                {"status": 6, "statusName": "Đã nhận", "time": "2025-08-01T09:00:00"},
+            ],
+        },
+    }
     detail = messages.parse_order_reply(encode(body), "OD1")
     assert (detail.code, detail.state, detail.total_fee) == (6, ShipmentState.PICKED_UP, 16500)
     assert [h.code for h in detail.history] == [1, 6] and detail.history[1].text == "Đã nhận"
@@ -181,12 +229,26 @@ def test_order_detail_keeps_the_history() -> None:
 
 def statement(**changes: object) -> dict[str, object]:
     base: dict[str, object] = {
-        "batchId": "COD-1", "date": "20250801", "totalCod": 350000, "totalFee": 20000, "totalRemitted": 330000,
+        "batchId": "COD-1",
+        "date": "20250801",
+        "totalCod": 350000,
+        "totalFee": 20000,
+        "totalRemitted": 330000,
         "items": [
-            {"itemCode": "EB123456785VN", "saleOrderCode": "A", "codAmount": 150000,
-             "collectedAt": "2025-08-01T10:00:00", "fee": 10000},
-            {"itemCode": "EB000000014VN", "saleOrderCode": "B", "codAmount": "200000",
-             "collectedAt": "2025-08-01T11:00:00", "fee": 10000},
+            {
+                "itemCode": "EB123456785VN",
+                "saleOrderCode": "A",
+                "codAmount": 150000,
+                "collectedAt": "2025-08-01T10:00:00",
+                "fee": 10000,
+            },
+            {
+                "itemCode": "EB000000014VN",
+                "saleOrderCode": "B",
+                "codAmount": "200000",
+                "collectedAt": "2025-08-01T11:00:00",
+                "fee": 10000,
+            },
         ],
     }
     base.update(changes)
@@ -202,8 +264,14 @@ def test_a_cod_statement_is_read_and_its_totals_checked() -> None:
 
 @pytest.mark.parametrize(
     "changes",
-    [{"totalCod": 350001}, {"totalFee": 1}, {"totalRemitted": 350000}, {"date": "20250802"}, {"batchId": ""},
-     {"date": "2025-08-01"}],
+    [
+        {"totalCod": 350001},
+        {"totalFee": 1},
+        {"totalRemitted": 350000},
+        {"date": "20250802"},
+        {"batchId": ""},
+        {"date": "2025-08-01"},
+    ],
 )
 def test_an_inconsistent_statement_is_refused(changes: dict[str, object]) -> None:
     with pytest.raises(PostalProtocolError):

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.postal import s10
 from adapters.postal.errors import OrderError
+from tests.support import vectors
 
-VECTORS = [v for v in json.loads(Path("/work/shared/specs/vectors/protocols.json").read_text())
-           if v.get("message") == "s10"]
+VECTORS = vectors.load("s10")
 
 prefixes = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=2, max_size=2)
 serials = st.integers(min_value=0, max_value=10**8 - 1)
@@ -49,7 +46,7 @@ def test_every_made_code_validates(prefix: str, serial: int) -> None:
 def test_a_single_digit_change_fails(prefix: str, serial: int, position: int, shift: int) -> None:
     code = s10.make(prefix, serial)
     changed_digit = str((int(code[position]) + shift) % 10)
-    changed = code[:position] + changed_digit + code[position + 1:]
+    changed = code[:position] + changed_digit + code[position + 1 :]
     if position == 10 or code[10] != "5":
         assert not s10.is_valid(changed)
         with pytest.raises(OrderError) as caught:
@@ -62,8 +59,19 @@ def test_a_single_digit_change_fails(prefix: str, serial: int, position: int, sh
         assert s10.is_valid(changed) == (remainder in (0, 6))
 
 
-@pytest.mark.parametrize("code", ["", "EB12345678VN", "EB123456785V", "eb123456785VN", "EB12345678XVN",
-                                  "EB1234567855VN", "1B123456785VN", "EB123456784VN"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "",
+        "EB12345678VN",
+        "EB123456785V",
+        "eb123456785VN",
+        "EB12345678XVN",
+        "EB1234567855VN",
+        "1B123456785VN",
+        "EB123456784VN",
+    ],
+)
 def test_malformed_codes_are_refused(code: str) -> None:
     assert not s10.is_valid(code)
     with pytest.raises(OrderError):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -12,9 +10,9 @@ from hypothesis import strategies as st
 
 from adapters.postal import webhook
 from adapters.postal.errors import WebhookRejected
+from tests.support import vectors
 
-VECTOR = next(v for v in json.loads(Path("/work/shared/specs/vectors/protocols.json").read_text())
-              if v.get("message") == "postal-webhook")
+VECTOR = vectors.load("postal-webhook")[0]
 BODY = VECTOR["body"].encode()
 T = VECTOR["t"]
 
@@ -62,7 +60,8 @@ def test_a_changed_t_is_refused() -> None:
     assert reason(forged, BODY, [VECTOR["secret"]], T) == "bad_signature"
 
 
-@pytest.mark.parametrize("header", ["", "v1=abc", f"t={T}", "t=abc,v1=00", f"t={T},t={T},v1=00", "garbage",
-                                    "t=1" + "0" * 3000])
+@pytest.mark.parametrize(
+    "header", ["", "v1=abc", f"t={T}", "t=abc,v1=00", f"t={T},t={T},v1=00", "garbage", "t=1" + "0" * 3000]
+)
 def test_malformed_headers_are_refused(header: str) -> None:
     assert reason(header, BODY, [VECTOR["secret"]], T) == "malformed"
