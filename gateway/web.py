@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -35,14 +36,22 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 T = TypeVar("T")
 
 
+_NUL = re.compile(rb"\x00|\\u0000", re.IGNORECASE)
+
+
 async def require_json(request: Request[Any, Any, Any]) -> None:
-    """A body on the portal API must be JSON; an empty body is allowed where the handler takes none."""
+    """A body on the portal API must be JSON; an empty body is allowed where the handler takes none. No text we
+    store may hold a NUL character (PostgreSQL cannot), in the path, the query or the body."""
+    if "\x00" in request.url.path or "%00" in request.url.query.lower() or "\x00" in request.url.query:
+        raise Problem(400, "invalid_request", "NUL characters are not allowed")
     if request.method in BODY_METHODS:
         content_type = request.headers.get("content-type", "")
         length = request.headers.get("content-length")
         has_body = (length not in (None, "0")) or "transfer-encoding" in request.headers
         if has_body and content_type.split(";")[0].strip().lower() != "application/json":
             raise Problem(415, "unsupported_media_type", f"got {content_type or 'no content type'}")
+        if has_body and _NUL.search(await request.body()):
+            raise Problem(400, "invalid_request", "NUL characters are not allowed")
 
 
 class PortalApi(Controller):

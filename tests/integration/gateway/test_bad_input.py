@@ -102,6 +102,22 @@ async def test_a_refused_request_leaves_its_key_free_for_a_corrected_retry(api: 
     assert good.status_code == 201
 
 
+async def test_nul_characters_are_refused_wherever_they_come(api: httpx.AsyncClient, stack: Stack) -> None:
+    before = await counts(stack)
+    body = payment_body()
+    body["payer"]["name"] = "Nguyễn\u0000"
+    for response in (
+        await api.post("/v1/payments", json=body, headers=key()),
+        await api.get("/v1/payments", params={"dossier_code": "a\x00b"}),
+        await api.get("/v1/payments", params={"cursor": "\x00"}),
+        await api.get("/v1/payments/pay_%00"),
+        await api.post("/v1/payments/pay_x/cancel", json={"reason": "\u0000"}, headers=key()),
+    ):
+        assert response.status_code == 400, response.text
+        assert response.json()["code"] == "invalid_request"
+    assert await counts(stack) == before
+
+
 async def test_unknown_routes_and_methods_answer_problems(api: httpx.AsyncClient) -> None:
     missing = await api.get("/v1/nothing-here")
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
