@@ -34,7 +34,7 @@ from gateway.store.db import Database
 from gateway.store.receipt_tables import receipts
 from receipts import ReceiptData, ReceiptError, SchemaError, SigningKeyError, issue
 
-from . import numbering, sources, views
+from . import cod_source, numbering, sources, views  # noqa: F401 - cod_source registers the COD kind
 from .keys import AgencyKeys
 from .sources import ReceiptSource
 
@@ -184,7 +184,11 @@ class ReceiptIssuer:
         first = await numbering.allocate(tx, tax_code, self.settings.receipt_template, series, len(batch))
         prepared = [self._prepare(source, first + i, now) for i, source in enumerate(batch)]
         await store(tx, prepared, now)
-        return [p.row["id"] for p in prepared]
+        issued = [p.row["id"] for p in prepared]
+        kind = sources.KINDS[batch[0].type]
+        if kind.on_issued is not None:
+            await kind.on_issued(tx, [(s.id, receipt_id) for s, receipt_id in zip(batch, issued, strict=True)])
+        return issued
 
     async def issue(self, source_type: str, source_id: str, now: datetime | None = None) -> str | None:
         """The id of the source's original receipt, issued now unless it exists; None if nothing is collected."""

@@ -8,7 +8,7 @@ receipt yet. Issuance, numbering, storage and the API know only ``ReceiptSource`
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, select
@@ -47,10 +47,14 @@ Loader = Callable[[AsyncConnection, list[str]], Awaitable[list[ReceiptSource]]]
 Finder = Callable[[AsyncConnection, int], Awaitable[list[str]]]
 
 
+Linker = Callable[[AsyncConnection, Sequence[tuple[str, str]]], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class SourceKind:
     load: Loader  # the sources with these ids that exist and were collected, in the order asked
     unreceipted: Finder  # ids of collected sources without an original receipt, oldest first
+    on_issued: Linker | None = None  # told (source id, receipt id) in the transaction that stores the receipts
 
 
 KINDS: dict[str, SourceKind] = {}

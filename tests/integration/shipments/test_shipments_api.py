@@ -9,6 +9,7 @@ from sqlalchemy import select
 from gateway.shipments import cod
 from gateway.store import shipment_tables as st
 from tests.support.api import key
+from tests.support.services import wait_for
 from tests.support.stack import Stack
 
 from .shipping import advance, book, counts, outbox_types, shipment_body, wait_status
@@ -43,7 +44,7 @@ async def test_delivering_a_result_with_cod_records_the_collection_once(
     assert [e["code"] for e in done["timeline"]] == [1, 2, 4, 6, 7, 10, 11, 12, 15, 12, 14]
     assert [e["applied"] for e in done["timeline"]][8:] == [True, False, True]  # a retry after failure stays failed
     collection = done["cod_collection"]
-    assert collection["amount"] == 150_000 and collection["receipt_id"] is None
+    assert collection["amount"] == 150_000
     assert collection["collected_at"] == done["timeline"][-1]["occurred_at"]
     types = await outbox_types(stack, shipment["id"])
     assert types.count("shipment.cod_collected") == 1
@@ -51,14 +52,25 @@ async def test_delivering_a_result_with_cod_records_the_collection_once(
     rows = await _collections(stack, shipment["id"])
     assert len(rows) == 1 and rows[0].dossier_code == shipment["dossier_code"]
     assert rows[0].procedure_code == "1.004227"
+
+    # The fee the post collected gets its receipt, like a fee paid online.
+    async def receipted() -> str | None:
+        return (await _collections(stack, shipment["id"]))[0].receipt_id
+
+    receipt_id = await wait_for(receipted, timeout=20, what="a receipt for the COD collected")
+    receipt = (await api.get(f"/v1/receipts/{receipt_id}")).json()
+    assert receipt["source_type"] == "cod" and receipt["source_id"] == rows[0].id
+    assert receipt["payment_method"] == "Thu hộ qua bưu chính" and receipt["total"] == 150_000
+    assert receipt["dossier_code"] == shipment["dossier_code"]
+    assert sum(line["amount"] for line in receipt["lines"]) == 150_000
     assert stack.db is not None
     async with stack.db.read() as conn:
         pending = {c.shipment_id for c in await cod.without_receipt(conn, limit=10_000)}
-    assert shipment["id"] in pending
+    assert shipment["id"] not in pending
 
     await advance(post, shipment["original_id"], to=21)  # the post remits the collected fee
     remitted = await wait_status(api, shipment["id"], "cod_remitted", events=12)
-    assert remitted["cod_collection"] == collection
+    assert remitted["cod_collection"] == {**collection, "receipt_id": receipt_id}
     assert (await outbox_types(stack, shipment["id"])).count("shipment.cod_collected") == 1
 
 
@@ -148,3 +160,19 @@ async def _collections(stack: Stack, shipment_id: str) -> list:  # type: ignore[
     async with stack.db.read() as conn:
         query = select(st.cod_collections).where(st.cod_collections.c.shipment_id == shipment_id)
         return list((await conn.execute(query)).all())
+
+
+async def test_a_cod_receipt_lists_the_catalogue_fees_when_they_add_up(
+    api: httpx.AsyncClient, post: httpx.AsyncClient, stack: Stack
+) -> None:
+    shipment = await book(api, cod_amount=8_000, procedure_code="1.001193")  # one fixed fee of 8,000 đ
+    await advance(post, shipment["original_id"], scenario="deliver")
+    await wait_status(api, shipment["id"], "delivered", events=9)
+
+    async def receipted() -> str | None:
+        found = await _collections(stack, shipment["id"])
+        return found[0].receipt_id if found else None
+
+    receipt_id = await wait_for(receipted, timeout=20, what="a receipt for the COD collected")
+    receipt = (await api.get(f"/v1/receipts/{receipt_id}")).json()
+    assert [(x["kind"], x["code"], x["amount"]) for x in receipt["lines"]] == [("le_phi", "LP-HT-01", 8_000)]

@@ -1,0 +1,112 @@
+"""Cash the post collected on delivery (COD) as a receipt source: the same receipt, paid ``Thu hộ qua bưu chính``.
+
+The post collects one amount for the dossier's fees. When the procedure's catalogue has fixed fees that add up to
+that amount, the receipt lists them; otherwise it carries one line for the fees collected by the post, so its total
+is always what the citizen paid.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.store import shipment_tables as st
+from gateway.store import tables as t
+from receipts import PAYMENT_COD, Line, Organisation, Payer, ReceiptError
+
+from .sources import COD, ReceiptSource, SourceKind, register, without_receipt
+
+log = logging.getLogger("gateway.receipts")
+
+C = st.cod_collections.c
+S = st.shipments.c
+LE_PHI = 2
+COD_LINE_CODE = "COD"
+
+
+async def load_collections(conn: AsyncConnection, collection_ids: list[str]) -> list[ReceiptSource]:
+    found = (
+        await conn.execute(
+            select(
+                *st.cod_collections.c,
+                S.citizen_name,
+                S.citizen_street,
+                S.citizen_commune_name,
+                S.citizen_province_name,
+                t.agencies.c.code.label("agency_code"),
+                t.agencies.c.name.label("agency_name"),
+                t.agencies.c.tax_code.label("agency_tax_code"),
+                t.agencies.c.address.label("agency_address"),
+                t.agencies.c.treasury_account.label("agency_treasury_account"),
+            )
+            .join(st.shipments, S.id == C.shipment_id)
+            .join(t.agencies, t.agencies.c.id == C.agency_id)
+            .where(C.id.in_(collection_ids))
+        )
+    ).all()
+    order = {collection_id: i for i, collection_id in enumerate(collection_ids)}
+    result = []
+    for row in sorted(found, key=lambda r: order[r.id]):
+        try:
+            result.append(
+                ReceiptSource(
+                    type=COD,
+                    id=row.id,
+                    portal_id=row.portal_id,
+                    agency_id=row.agency_id,
+                    agency_code=row.agency_code,
+                    dossier_code=row.dossier_code,
+                    collector=Organisation(
+                        name=row.agency_name,
+                        tax_code=row.agency_tax_code,
+                        address=row.agency_address,
+                        treasury_account=row.agency_treasury_account,
+                    ),
+                    payer=Payer(
+                        name=row.citizen_name,
+                        address=", ".join(
+                            p for p in (row.citizen_street, row.citizen_commune_name, row.citizen_province_name) if p
+                        ),
+                    ),
+                    lines=await _lines(conn, row),
+                    payment_method=PAYMENT_COD,
+                    procedure_code=row.procedure_code,
+                    transaction_id=row.shipment_id,
+                )
+            )
+        except ReceiptError as error:
+            log.error("COD collection cannot be receipted", extra={"collection_id": row.id, "problem": str(error)})
+    return result
+
+
+async def _lines(conn: AsyncConnection, row: Any) -> tuple[Line, ...]:
+    fees = (
+        await conn.execute(
+            select(t.procedure_fees)
+            .join(t.procedures, t.procedures.c.id == t.procedure_fees.c.procedure_id)
+            .where(t.procedures.c.agency_id == row.agency_id, t.procedures.c.code == row.procedure_code)
+            .order_by(t.procedure_fees.c.code)
+        )
+    ).all()
+    if fees and all(f.amount is not None for f in fees) and sum(f.amount for f in fees) == row.amount:
+        return tuple(Line(kind=f.kind, code=f.code, name=f.name, amount=f.amount) for f in fees)
+    name = f"Phí, lệ phí hồ sơ {row.dossier_code} thu hộ qua bưu chính"
+    return (Line(kind=LE_PHI, code=COD_LINE_CODE, name=name[:255], amount=row.amount),)
+
+
+async def unreceipted_collections(conn: AsyncConnection, limit: int) -> list[str]:
+    query = select(C.id).where(without_receipt(COD, C.id)).order_by(C.collected_at, C.id).limit(limit)
+    return list((await conn.execute(query)).scalars())
+
+
+async def link_receipts(tx: AsyncConnection, issued: Sequence[tuple[str, str]]) -> None:
+    """Point each collection at its receipt, so the shipment shows it."""
+    for collection_id, receipt_id in issued:
+        await tx.execute(update(st.cod_collections).where(C.id == collection_id).values(receipt_id=receipt_id))
+
+
+register(COD, SourceKind(load=load_collections, unreceipted=unreceipted_collections, on_issued=link_receipts))
