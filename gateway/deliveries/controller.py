@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post, put
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from adapters.vntime import now_utc
 from gateway import idempotency
@@ -18,7 +18,7 @@ from gateway.ids import new_id
 from gateway.payments.service import Answer
 from gateway.services import Services, services
 from gateway.store import delivery_tables as d
-from gateway.web import JSON, PortalApi, idempotent, portal_of, strict_body
+from gateway.web import JSON, IdempotencyKey, PortalApi, idempotent, portal_of, strict_body
 
 from . import endpoints, replay, sender, urls, views
 from .policy import Breaker
@@ -35,15 +35,6 @@ from .schemas import (
 )
 from .tools import WebhookTools
 
-IdempotencyKey = Annotated[
-    str,
-    HeaderParameter(
-        name="Idempotency-Key",
-        description="Unique per request; a retry with the same key replays the first answer",
-        min_length=1,
-        max_length=255,
-    ),
-]
 PAGE = frozenset({"cursor", "limit"})
 
 

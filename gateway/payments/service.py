@@ -25,6 +25,7 @@ from adapters.vntime import now_utc
 from gateway import idempotency, metrics
 from gateway.errors import Problem
 from gateway.ids import new_hub_reference, new_id
+from gateway.portals import catalogue
 from gateway.portals.service import PortalContext
 from gateway.settings import Settings
 from gateway.store import tables as t
@@ -234,23 +235,8 @@ class PaymentService:
 async def _catalogue(
     tx: AsyncConnection, portal: PortalContext, data: CreatePayment
 ) -> tuple[Any, Any, dict[str, Any]]:
-    agency = (await tx.execute(select(t.agencies).where(t.agencies.c.code == data.agency_code))).first()
-    if agency is None or agency.id not in portal.agency_ids:
-        raise Problem(422, "unknown_agency", f"no agency {data.agency_code!r} for this portal", field="agency_code")
-    procedure = (
-        await tx.execute(
-            select(t.procedures).where(
-                t.procedures.c.agency_id == agency.id, t.procedures.c.code == data.procedure_code
-            )
-        )
-    ).first()
-    if procedure is None:
-        raise Problem(
-            422,
-            "unknown_procedure",
-            f"procedure {data.procedure_code!r} is not in the catalogue",
-            field="procedure_code",
-        )
+    agency = await catalogue.agency_of(tx, portal, data.agency_code)
+    procedure = await catalogue.procedure_of(tx, agency.id, data.procedure_code)
     fees = {
         row.code: row
         for row in await tx.execute(select(t.procedure_fees).where(t.procedure_fees.c.procedure_id == procedure.id))

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store import shipment_tables as st
 from gateway.store import tables as t
-from receipts import PAYMENT_COD, Line, Organisation, Payer, ReceiptError
+from receipts import PAYMENT_COD, Line, Payer, ReceiptError
 
-from .sources import COD, ReceiptSource, SourceKind, register, without_receipt
+from .sources import AGENCY_COLUMNS, COD, ReceiptSource, SourceKind, collector_of, register, without_receipt
 
 log = logging.getLogger("gateway.receipts")
 
@@ -37,11 +37,7 @@ async def load_collections(conn: AsyncConnection, collection_ids: list[str]) -> 
                 S.citizen_street,
                 S.citizen_commune_name,
                 S.citizen_province_name,
-                t.agencies.c.code.label("agency_code"),
-                t.agencies.c.name.label("agency_name"),
-                t.agencies.c.tax_code.label("agency_tax_code"),
-                t.agencies.c.address.label("agency_address"),
-                t.agencies.c.treasury_account.label("agency_treasury_account"),
+                *AGENCY_COLUMNS,
             )
             .join(st.shipments, S.id == C.shipment_id)
             .join(t.agencies, t.agencies.c.id == C.agency_id)
@@ -60,12 +56,7 @@ async def load_collections(conn: AsyncConnection, collection_ids: list[str]) -> 
                     agency_id=row.agency_id,
                     agency_code=row.agency_code,
                     dossier_code=row.dossier_code,
-                    collector=Organisation(
-                        name=row.agency_name,
-                        tax_code=row.agency_tax_code,
-                        address=row.agency_address,
-                        treasury_account=row.agency_treasury_account,
-                    ),
+                    collector=collector_of(row),
                     payer=Payer(
                         name=row.citizen_name,
                         address=", ".join(

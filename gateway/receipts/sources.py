@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -70,6 +71,25 @@ def without_receipt(source_type: str, id_column: object) -> object:
     return ~(select(r.id).where(and_(r.source_type == source_type, r.source_id == id_column, r.revision == 0)).exists())
 
 
+AGENCY_COLUMNS = (
+    t.agencies.c.code.label("agency_code"),
+    t.agencies.c.name.label("agency_name"),
+    t.agencies.c.tax_code.label("agency_tax_code"),
+    t.agencies.c.address.label("agency_address"),
+    t.agencies.c.treasury_account.label("agency_treasury_account"),
+)
+
+
+def collector_of(row: Any) -> Organisation:
+    """The collecting organisation from a row selected with ``AGENCY_COLUMNS``."""
+    return Organisation(
+        name=row.agency_name,
+        tax_code=row.agency_tax_code,
+        address=row.agency_address,
+        treasury_account=row.agency_treasury_account,
+    )
+
+
 # ---------------------------------------------------------------- payments
 
 P = t.payments.c
@@ -79,14 +99,7 @@ async def load_payments(conn: AsyncConnection, payment_ids: list[str]) -> list[R
     """The collected payments among ``payment_ids`` (two queries, however many)."""
     found = (
         await conn.execute(
-            select(
-                *t.payments.c,
-                t.agencies.c.code.label("agency_code"),
-                t.agencies.c.name.label("agency_name"),
-                t.agencies.c.tax_code.label("agency_tax_code"),
-                t.agencies.c.address.label("agency_address"),
-                t.agencies.c.treasury_account.label("agency_treasury_account"),
-            )
+            select(*t.payments.c, *AGENCY_COLUMNS)
             .join(t.agencies, t.agencies.c.id == P.agency_id)
             .where(P.id.in_(payment_ids), P.status.in_([s.value for s in COLLECTED]))
         )
@@ -110,12 +123,7 @@ async def load_payments(conn: AsyncConnection, payment_ids: list[str]) -> list[R
                     agency_id=row.agency_id,
                     agency_code=row.agency_code,
                     dossier_code=row.dossier_code,
-                    collector=Organisation(
-                        name=row.agency_name,
-                        tax_code=row.agency_tax_code,
-                        address=row.agency_address,
-                        treasury_account=row.agency_treasury_account,
-                    ),
+                    collector=collector_of(row),
                     payer=Payer(name=row.payer_name, id_number=row.payer_id_number, address=row.payer_address),
                     lines=tuple(lines[row.id]),
                     payment_method=PAYMENT_ONLINE,

@@ -24,6 +24,7 @@ from gateway import idempotency
 from gateway.errors import Problem
 from gateway.ids import new_id
 from gateway.payments.service import Answer, problem_answer
+from gateway.portals import catalogue
 from gateway.portals.service import PortalContext
 from gateway.store import shipment_tables as st
 from gateway.store import tables as t
@@ -242,24 +243,9 @@ class ShipmentService:
 
 
 async def _agency(tx: AsyncConnection, portal: PortalContext, data: CreateShipment) -> Any:
-    agency = (await tx.execute(select(t.agencies).where(t.agencies.c.code == data.agency_code))).first()
-    if agency is None or agency.id not in portal.agency_ids:
-        raise Problem(422, "unknown_agency", f"no agency {data.agency_code!r} for this portal", field="agency_code")
+    agency = await catalogue.agency_of(tx, portal, data.agency_code)
     if data.procedure_code is not None:
-        procedure = (
-            await tx.execute(
-                select(t.procedures).where(
-                    t.procedures.c.agency_id == agency.id, t.procedures.c.code == data.procedure_code
-                )
-            )
-        ).first()
-        if procedure is None:
-            raise Problem(
-                422,
-                "unknown_procedure",
-                f"procedure {data.procedure_code!r} is not in the catalogue",
-                field="procedure_code",
-            )
+        procedure = await catalogue.procedure_of(tx, agency.id, data.procedure_code)
         if not procedure.postal_allowed:
             raise Problem(
                 422,
