@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from adapters.vntime import now_utc
+from bench import bare
 from bench.harness import Figures, closed_loop, median_of, spread
 from gateway.portals import service as portals
 from gateway.store import outbox
@@ -102,6 +103,7 @@ async def main() -> None:
     url = await create_pg_database()
     stack = BenchStack(backend="postgres", database_url=url, redis_url=REDIS_URL, workdir=workdir)
     receiver = await Receiver().start()
+    litestar_process = None
     try:
         await stack.start()
         assert stack.db is not None
@@ -111,20 +113,30 @@ async def main() -> None:
         receiver.secrets.append(secret)
         await bare_run(receiver, 300)  # warm up both
         await delivery_run(stack, receiver, portal_id, 300, None)
-        bares, bursts, paced = [], [], []
+        litestar_process, litestar_url = bare.serve(workdir)
+        event_body = {"id": "evt_x", "type": "payment.paid", "dossier_code": "HS-1", "sequence": 1, "data": {}}
+        bares, litestars, bursts, paced = [], [], [], []
         for _ in range(args.runs):
             receiver.deliveries.clear()
+            litestars.append(await bare.measure(litestar_url, lambda _i: event_body, args.events, 16))
             bares.append(await bare_run(receiver, args.events))
             bursts.append(await delivery_run(stack, receiver, portal_id, args.events, None))
             paced.append(
                 await delivery_run(stack, receiver, portal_id, min(args.events, int(args.rate * 10)), args.rate)
             )
-        baseline = median_of(bares)
+        baseline, litestar = median_of(bares), median_of(litestars)
         print(f"PostgreSQL, {args.events} events a burst, {args.rate:g}/s paced, median of {args.runs} runs")
+        print(litestar.line(), spread(litestars), "(the bare endpoint of every benchmark, 16 clients)")
         print(baseline.line(), spread(bares))
         print(median_of(bursts).line(baseline), spread(bursts), "(latency: row written → arrival)")
+        print(
+            f"  burst delivery as a ratio to the bare Litestar endpoint: "
+            f"{median_of(bursts).per_second / litestar.per_second:.3f}"
+        )
         print(median_of(paced).line(), spread(paced), "(latency: row written → arrival)")
     finally:
+        if litestar_process is not None:
+            litestar_process.stop()
         await receiver.stop()
         await stack.stop()
         await drop_pg_database(url)

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import httpx
 
+from bench import bare
 from bench.harness import Figures, closed_loop, median_of, spread
 from tests.support.processes import Process
-from tests.support.services import REDIS_URL, create_pg_database, drop_pg_database, free_port
+from tests.support.services import REDIS_URL, create_pg_database, drop_pg_database
 from tests.support.stack import Stack, payment_body
 
 
@@ -29,15 +30,6 @@ class BenchStack(Stack):
 
     def start_worker(self) -> Process:  # the worker plays no part in these figures
         return Process("noop", ["gateway", "--help"], {}, self.workdir)
-
-
-async def bare_run(url: str, requests: int, concurrency: int) -> Figures:
-    body = payment_body()
-
-    async def one(client: httpx.AsyncClient, _i: int) -> bool:
-        return (await client.post(url, json=body)).status_code == 201
-
-    return await closed_loop("bare Litestar endpoint", one, concurrency=concurrency, requests=requests)
 
 
 async def create_run(stack: BenchStack, requests: int, concurrency: int) -> tuple[Figures, list[dict[str, str]]]:
@@ -83,17 +75,15 @@ async def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="gwbench-"))
     url = await create_pg_database()
     stack = BenchStack(backend="postgres", database_url=url, redis_url=REDIS_URL, workdir=workdir)
-    bare_port = free_port()
-    bare = Process(
-        "bare",
-        ["uvicorn", "bench.bare:app", "--port", str(bare_port), "--log-level", "warning", "--no-access-log"],
-        {},
-        workdir,
-    )
+    bare_process: Process | None = None
+    body = payment_body()
     try:
         await stack.start()
-        bare.start().wait_http(f"http://127.0.0.1:{bare_port}/bare")
-        bare_url = f"http://127.0.0.1:{bare_port}/bare"
+        bare_process, bare_url = bare.serve(workdir)
+
+        async def bare_run(url: str, requests: int, concurrency: int) -> Figures:
+            return await bare.measure(url, lambda _i: body, requests, concurrency)
+
         await bare_run(bare_url, 200, args.concurrency)  # warm up both
         await create_run(stack, 200, args.concurrency)
         baselines, creations, callbacks = [], [], []
@@ -108,7 +98,8 @@ async def main() -> None:
         print(median_of(creations).line(baseline), spread(creations))
         print(median_of(callbacks).line(baseline), spread(callbacks))
     finally:
-        bare.stop()
+        if bare_process is not None:
+            bare_process.stop()
         await stack.stop()
         await drop_pg_database(url)
 

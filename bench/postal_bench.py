@@ -24,10 +24,11 @@ import msgspec
 
 from adapters.postal import PostalClient, PostalConfig
 from adapters.postal import webhook as signatures
+from bench import bare
 from bench.harness import Figures, closed_loop, median_of, spread
 from gateway.shipments import tracking
 from tests.support.processes import Process
-from tests.support.services import REDIS_URL, create_pg_database, drop_pg_database, free_port
+from tests.support.services import REDIS_URL, create_pg_database, drop_pg_database
 from tests.support.stack import POSTAL_CUSTOMER, POSTAL_PASSWORD, POSTAL_SECRET, POSTAL_USER, Stack
 
 FEED_PAGE = 500
@@ -122,10 +123,7 @@ async def token(post: httpx.AsyncClient) -> str:
 
 
 async def bare_run(url: str, requests: int, concurrency: int) -> Figures:
-    async def one(client: httpx.AsyncClient, i: int) -> bool:
-        return (await client.post(url, json=event_item(i))).status_code == 201
-
-    return await closed_loop("bare Litestar endpoint", one, concurrency=concurrency, requests=requests)
+    return await bare.measure(url, event_item, requests, concurrency)
 
 
 async def webhook_run(stack: BenchStack, items: list[dict[str, Any]], concurrency: int) -> Figures:
@@ -161,20 +159,13 @@ async def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="gwbench-"))
     url = await create_pg_database()
     stack = BenchStack(backend="postgres", database_url=url, redis_url=REDIS_URL, workdir=workdir)
-    bare_port = free_port()
-    bare = Process(
-        "bare",
-        ["uvicorn", "bench.bare:app", "--port", str(bare_port), "--log-level", "warning", "--no-access-log"],
-        {},
-        workdir,
-    )
+    bare_process: Process | None = None
     config = PostalConfig(
         base_url=stack.post_url, username=POSTAL_USER, password=POSTAL_PASSWORD, customer_code=POSTAL_CUSTOMER
     )
     try:
         await stack.start()
-        bare.start().wait_http(f"http://127.0.0.1:{bare_port}/bare")
-        bare_url = f"http://127.0.0.1:{bare_port}/bare"
+        bare_process, bare_url = bare.serve(workdir)
         async with PostalClient(config) as client:
             await bare_run(bare_url, 200, args.concurrency)  # warm up both paths
             await webhook_run(stack, await parcels(stack, 10), args.concurrency)
@@ -196,7 +187,8 @@ async def main() -> None:
         print(median_of(pushes).line(baseline), spread(pushes))
         print(median_of(feeds).line(baseline), spread(feeds))
     finally:
-        bare.stop()
+        if bare_process is not None:
+            bare_process.stop()
         await stack.stop()
         await drop_pg_database(url)
 
