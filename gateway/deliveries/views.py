@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.errors import Problem
 from gateway.events.model import COLUMNS, envelope
 from gateway.store import delivery_tables as d
+from gateway.store import pages
 from gateway.store import tables as t
 
 from .relay import DEAD
@@ -35,10 +36,7 @@ async def attempts(
     query = select(d.delivery_attempts).where(A.portal_id == portal_id)
     if event_id:
         query = query.where(A.event_id == event_id)
-    before = int_cursor(cursor)
-    if before is not None:
-        query = query.where(A.id < before)
-    rows = (await conn.execute(query.order_by(A.id.desc()).limit(limit + 1))).all()
+    rows, next_cursor = await pages.newest_first(conn, query, A.id, int_cursor(cursor), limit)
     page = [
         AttemptOut(
             id=r.id,
@@ -51,9 +49,9 @@ async def attempts(
             error=r.error,
             attempted_at=r.attempted_at,
         )
-        for r in rows[:limit]
+        for r in rows
     ]
-    return page, (str(rows[limit - 1].id) if len(rows) > limit else None)
+    return page, next_cursor
 
 
 def status(row: Row[Any]) -> DeliveryStatus:
@@ -70,12 +68,8 @@ async def dead_letters(
     conn: AsyncConnection, portal_id: str, *, cursor: str | None, limit: int
 ) -> tuple[list[DeadLetter], str | None]:
     query = select(*COLUMNS, *STATUS_COLUMNS).where(OB.portal_id == portal_id, OB.dispatch_state == DEAD)
-    before = int_cursor(cursor)
-    if before is not None:
-        query = query.where(OB.position < before)
-    rows = (await conn.execute(query.order_by(OB.position.desc()).limit(limit + 1))).all()
-    page = [DeadLetter(event=envelope(r), delivery=status(r)) for r in rows[:limit]]
-    return page, (str(rows[limit - 1].position) if len(rows) > limit else None)
+    rows, next_cursor = await pages.newest_first(conn, query, OB.position, int_cursor(cursor), limit)
+    return [DeadLetter(event=envelope(r), delivery=status(r)) for r in rows], next_cursor
 
 
 async def event_with_status(conn: AsyncConnection, portal_id: str, event_id: str) -> Row[Any] | None:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.logs import mask_id_number
+from gateway.store import pages
 from gateway.store import tables as t
 
 from .schemas import KIND_NAMES, FeeLineOut, PayerOut, PaymentOut, RefundOut
@@ -76,12 +77,8 @@ async def list_page(
         query = query.where(P.dossier_code == dossier_code)
     if status:
         query = query.where(P.status == status)
-    if cursor:
-        query = query.where(P.id < cursor)
-    rows = (await conn.execute(query.order_by(P.id.desc()).limit(limit + 1))).all()
-    records = [await _complete(conn, row) for row in rows[:limit]]
-    next_cursor = rows[limit - 1].id if len(rows) > limit else None
-    return records, next_cursor
+    rows, next_cursor = await pages.newest_first(conn, query, P.id, cursor or None, limit)
+    return [await _complete(conn, row) for row in rows], next_cursor
 
 
 def refund_view(row: Row[Any]) -> RefundOut:

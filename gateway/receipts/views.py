@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.logs import mask_id_number
 from gateway.payments.schemas import KIND_NAMES
+from gateway.store import pages
 from gateway.store.receipt_tables import receipts
 from receipts import ReceiptData, amount_in_words
 
@@ -114,7 +115,4 @@ async def list_page(
     query = select(receipts).where(R.portal_id == portal_id)
     if dossier_code:
         query = query.where(R.dossier_code == dossier_code)
-    if cursor:
-        query = query.where(R.id < cursor)
-    rows = (await conn.execute(query.order_by(R.id.desc()).limit(limit + 1))).all()
-    return list(rows[:limit]), (rows[limit - 1].id if len(rows) > limit else None)
+    return await pages.newest_first(conn, query, R.id, cursor or None, limit)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.store import pages
 from gateway.store import shipment_tables as st
 from gateway.store import tables as t
 
@@ -75,11 +76,8 @@ async def list_page(
         query = query.where(S.dossier_code == dossier_code)
     if status:
         query = query.where(S.status == status)
-    if cursor:
-        query = query.where(S.id < cursor)
-    rows = (await conn.execute(query.order_by(S.id.desc()).limit(limit + 1))).all()
-    next_cursor = rows[limit - 1].id if len(rows) > limit else None
-    return await _complete(conn, rows[:limit]), next_cursor
+    rows, next_cursor = await pages.newest_first(conn, query, S.id, cursor or None, limit)
+    return await _complete(conn, rows), next_cursor
 
 
 async def _complete(conn: AsyncConnection, rows: list[Row[Any]], *, timeline: bool = True) -> list[ShipmentRecord]:
