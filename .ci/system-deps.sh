@@ -6,7 +6,7 @@ need=()
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # the integration guide's Java and PHP webhook examples run in the tests
-command -v java >/dev/null 2>&1 || need+=(default-jdk-headless)
+command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)  # `java File.java` needs the compiler
 command -v php >/dev/null 2>&1 || need+=(php-cli)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
