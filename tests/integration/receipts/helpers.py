@@ -13,7 +13,7 @@ from adapters.vntime import now_utc
 from gateway.store.receipt_tables import receipts
 from tests.support.api import create, pay, wait_status
 from tests.support.services import wait_for
-from tests.support.stack import Stack
+from tests.support.stack import AGENCY, Stack
 
 
 async def paid_payment(api: httpx.AsyncClient, hub: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
@@ -70,3 +70,38 @@ def agency_certificate_pem(stack: Stack, agency_code: str) -> bytes:
     from gateway.receipts.keys import load_one
 
     return load_one(stack.receipt_keys_dir, agency_code, now_utc()).certificate.public_bytes(Encoding.PEM)
+
+
+async def background_settled(stack: Stack, timeout: float = 30) -> None:
+    """Wait until the worker's receipt sweeper has nothing left to do for the test agency: every collected payment
+    has its receipt and no fully refunded payment's receipt is still in force. Snapshots taken then are stable."""
+    from sqlalchemy import and_, func
+
+    from gateway.store import tables as t
+
+    p, r = t.payments.c, receipts.c
+    agency = select(t.agencies.c.id).where(t.agencies.c.code == AGENCY.code).scalar_subquery()
+    original = and_(r.source_type == "payment", r.source_id == p.id, r.revision == 0)
+    unreceipted = (
+        select(func.count())
+        .select_from(t.payments)
+        .where(
+            p.agency_id == agency,
+            p.status.in_(["paid", "partially_refunded", "refunded"]),
+            ~select(r.id).where(original).exists(),
+        )
+    )
+    refunded_in_force = (
+        select(func.count())
+        .select_from(t.payments.join(receipts, and_(r.source_type == "payment", r.source_id == p.id)))
+        .where(p.agency_id == agency, p.status == "refunded", r.status == "issued")
+    )
+
+    async def idle() -> bool:
+        assert stack.db is not None
+        async with stack.db.read() as conn:
+            return (await conn.execute(unreceipted)).scalar_one() == 0 and (
+                await conn.execute(refunded_in_force)
+            ).scalar_one() == 0
+
+    await wait_for(idle, timeout=timeout, what="the receipt sweeper to settle")

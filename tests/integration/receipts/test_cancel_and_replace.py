@@ -16,11 +16,19 @@ from tests.support.api import counts, key
 from tests.support.services import wait_for
 from tests.support.stack import AGENCY, Stack
 
-from .helpers import agency_certificate_pem, assert_series_gap_free, paid_payment, receipt_of, xmlsec_verifies
+from .helpers import (
+    agency_certificate_pem,
+    assert_series_gap_free,
+    background_settled,
+    paid_payment,
+    receipt_of,
+    xmlsec_verifies,
+)
 
 
 async def state(stack: Stack) -> dict[str, Any]:
-    """Everything a refused request must leave as it was."""
+    """Everything a refused request must leave as it was, once the background sweeper has settled."""
+    await background_settled(stack)
     assert stack.db is not None
     async with stack.db.read() as conn:
         rows = (await conn.execute(select(receipts.c.id, receipts.c.status, receipts.c.replaced_by_id))).all()
