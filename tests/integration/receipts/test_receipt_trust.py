@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 import pypdf
+import pytest
+from playwright.async_api import async_playwright
 from sqlalchemy import update
 
 from adapters.vntime import now_utc
@@ -26,6 +28,7 @@ from tests.support.stack import AGENCY, Stack
 
 from .forgery import amount_changed, impostor_key, resign, signer_certificate
 from .helpers import paid_payment, receipt_of
+from .test_lookup_pages import CHROMIUM_ARGS
 
 FORGED_TOTAL = 9_950_000
 NOT_THE_AGENCYS = "không được ký bằng chứng thư số của đơn vị thu"
@@ -184,3 +187,36 @@ async def test_a_rotated_certificate_keeps_verifying_the_receipts_it_signed(
         assert "Tệp hợp lệ" in verdict.text and "có trong hệ thống và đang có hiệu lực" in verdict.text
     finally:
         rotated.stop()
+
+
+@pytest.mark.browser
+async def test_a_citizen_uploads_a_forgery_in_a_browser_and_reads_which_check_failed(
+    api: httpx.AsyncClient, hub: httpx.AsyncClient, stack: Stack, tmp_path: Path
+) -> None:
+    _, xml = await a_receipt(api, hub)
+    forged = tmp_path / "bien-lai.xml"
+    forged.write_bytes(resign(xml, impostor_key(xml), amount_changed(FORGED_TOTAL, 9_900_000)))
+    genuine = tmp_path / "that-bien-lai.xml"
+    genuine.write_bytes(xml)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{stack.gateway_url}/tra-cuu")
+            await page.set_input_files("#tep", str(forged))
+            await page.click("#verify")
+            await page.wait_for_url("**/tra-cuu/kiem-tra")
+            assert NOT_THE_AGENCYS in await page.inner_text("#verdict")
+            states = {k: await page.get_attribute(f"#check-{k}", "data-state") for k in ("signature", "certificate")}
+            assert states == {"signature": "passed", "certificate": "failed"}
+            assert await page.get_attribute("#check-registry", "data-state") == "not_checked"
+
+            await page.goto(f"{stack.gateway_url}/tra-cuu")
+            await page.set_input_files("#tep", str(genuine))
+            await page.click("#verify")
+            await page.wait_for_url("**/tra-cuu/kiem-tra")
+            assert (await page.inner_text("#verdict")).startswith("Tệp hợp lệ")
+            await page.click("#registered a")
+            assert "Chữ ký số hợp lệ" in await page.inner_text("#signature")
+        finally:
+            await browser.close()
