@@ -9,19 +9,23 @@ from pathlib import Path
 from arq.connections import RedisSettings, create_pool
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.template.config import TemplateConfig
 
+from adapters.vntime import now_utc
 from gateway import __version__, errors
 from gateway.deliveries.controller import EventReplayController, WebhookController
 from gateway.dossiers.controller import DossierController
 from gateway.events.controller import EventFeedController
 from gateway.health import HealthController
 from gateway.logs import configure as configure_logs
+from gateway.pages import security_headers
 from gateway.payments.callbacks import HubCallbackController, ReturnPageController
 from gateway.payments.controller import PaymentController
+from gateway.receipts import trust
 from gateway.receipts.controller import ReceiptController
 from gateway.receipts.lookup import LookupController
 from gateway.services import Services
@@ -54,6 +58,9 @@ def openapi_config() -> OpenAPIConfig:
         security=[{"ApiKey": []}],
         path="/schema",
         use_handler_docstrings=False,
+        # The document only, as JSON (also at /schema) and YAML: the interactive viewers would run third-party
+        # scripts on the gateway's own origin, where portal developers might paste their API keys.
+        render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
     )
 
 
@@ -67,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         svc.redis = await create_pool(
             RedisSettings.from_dsn(settings.redis_url), default_queue_name=settings.queue_name
         )
+        await trust.record_loaded(svc.db, svc.receipt_keys, now_utc())
         try:
             yield
         finally:
@@ -89,7 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             MetricsController,
         ],
-        middleware=[prometheus.middleware],
+        middleware=[prometheus.middleware, security_headers],
         exception_handlers=errors.EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),

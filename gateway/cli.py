@@ -77,6 +77,32 @@ def _agency_add(args: argparse.Namespace) -> None:
     print(json.dumps({"agency_id": asyncio.run(go()), "code": spec.code}))
 
 
+def _agency_certificate(args: argparse.Namespace) -> None:
+    from cryptography import x509
+
+    from adapters.vntime import now_utc
+    from gateway.receipts.trust import import_certificates
+    from gateway.store.db import Database
+
+    try:
+        certificates = x509.load_pem_x509_certificates(Path(args.file).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"certificate file {args.file}: {exc}") from None
+
+    async def go() -> list[dict[str, str]]:
+        db = Database.from_url(load_settings().database_url)
+        try:
+            return await import_certificates(db, args.code, certificates, now_utc())
+        finally:
+            await db.dispose()
+
+    try:
+        kept = asyncio.run(go())
+    except LookupError as exc:
+        raise SystemExit(f"gateway: {exc}") from None
+    print(json.dumps({"code": args.code, "certificates": kept}, ensure_ascii=False))
+
+
 def _openapi(args: argparse.Namespace) -> None:
     from gateway.openapi import export
 
@@ -121,6 +147,12 @@ def main(argv: list[str] | None = None) -> None:
     p = agency.add_parser("add", help="add or update an agency with its treasury account and fee catalogue")
     p.add_argument("--file", required=True, help="JSON: code, name, tax_code, address, treasury_*, procedures[]")
     p.set_defaults(func=_agency_add)
+    p = agency.add_parser(
+        "certificate", help="keep certificates the agency signed receipts with before (renewed, not loaded now)"
+    )
+    p.add_argument("--code", required=True, help="the agency's code")
+    p.add_argument("--file", required=True, help="PEM file with one or more certificates")
+    p.set_defaults(func=_agency_certificate)
 
     p = sub.add_parser("openapi", help="export the portal API's OpenAPI document")
     p.add_argument("--output", default="openapi/openapi.json")

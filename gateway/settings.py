@@ -42,6 +42,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     min_payment_ttl_seconds: int = 300
     max_payment_ttl_seconds: int = 7 * 86400
     pending_query_after_seconds: int = 600
+    # The payment return page asks the hub itself when the citizen is back before the hub's callback: within this
+    # bound (seconds), and at most once per payment per interval across all processes.
+    return_query_timeout_seconds: float = 3.0
+    return_query_interval_seconds: int = 5
     janitor_interval_seconds: int = 60
     janitor_batch: int = 200
     idempotency_ttl_seconds: int = 86400

@@ -1,7 +1,9 @@
 """The receipt for people: an HTML page and a PDF, both in Vietnamese, both with the lookup QR code.
 
 Both renderings say the same things in the same words (the labels and formats below), and both show whether
-the signature was checked: a rendering never claims a signature it was not given a verification for.
+the signature was checked: a rendering never claims a signature it was not given a verification for. A rendering
+made with ``masked=True`` shows at most the last four characters of the payer's identity number (for pages
+anyone with the lookup code can open); the signed XML stays the whole document.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def signature_status(verification: Verification | None) -> str:
     if verification is None:
         return "Chữ ký số: chưa được kiểm tra"
     if not verification.valid:
-        return f"Chữ ký số: KHÔNG HỢP LỆ ({verification.reason})"
+        return f"Chữ ký số: KHÔNG HỢP LỆ ({verification.explanation})"
     when = ""
     if verification.signing_time is not None:
         when = f" lúc {to_vn(verification.signing_time).strftime('%H:%M:%S %d/%m/%Y')}"
@@ -62,15 +64,22 @@ def _related_text(data: ReceiptData) -> str:
     )
 
 
-def _facts(data: ReceiptData) -> list[tuple[str, str]]:
+def masked_id_number(id_number: str) -> str:
+    """``001203004567`` → ``********4567``: enough for the payer to recognise, too little to misuse."""
+    shown = min(4, len(id_number) // 3)
+    return "*" * (len(id_number) - shown) + id_number[len(id_number) - shown :]
+
+
+def _facts(data: ReceiptData, masked: bool = False) -> list[tuple[str, str]]:
     """The labelled facts printed above the lines, in reading order, empty ones left out."""
+    id_number = masked_id_number(data.payer.id_number) if masked and data.payer.id_number else data.payer.id_number
     facts = [
         ("Đơn vị thu", data.collector.name),
         ("Mã số thuế", data.collector.tax_code),
         ("Địa chỉ", data.collector.address),
         ("Tài khoản", data.collector.treasury_account),
         ("Người nộp", data.payer.name),
-        ("Số giấy tờ tùy thân", data.payer.id_number),
+        ("Số giấy tờ tùy thân", id_number),
         ("Mã số thuế người nộp", data.payer.tax_code),
         ("Địa chỉ người nộp", data.payer.address),
         ("Hình thức thanh toán", data.payment_method),
@@ -105,10 +114,10 @@ _STYLE = (
 )
 
 
-def to_html(data: ReceiptData, verification: Verification | None = None) -> str:
+def to_html(data: ReceiptData, verification: Verification | None = None, *, masked: bool = False) -> str:
     """A complete HTML page for the receipt; every value from the data is escaped."""
     e = escape
-    facts = "".join(f"<dt>{e(label)}</dt><dd>{e(value)}</dd>" for label, value in _facts(data))
+    facts = "".join(f"<dt>{e(label)}</dt><dd>{e(value)}</dd>" for label, value in _facts(data, masked))
     rows = "".join(
         "<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in row[:-1]) + f'<td class="money">{e(row[-1])}</td></tr>'
         for row in _line_rows(data)
@@ -146,6 +155,7 @@ def to_pdf(
     data: ReceiptData,
     verification: Verification | None = None,
     *,
+    masked: bool = False,
     font: str | Path = FONT,
     bold_font: str | Path = BOLD_FONT,
 ) -> bytes:
@@ -174,7 +184,7 @@ def to_pdf(
         pdf.multi_cell(width - 32, 6, related, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(max(pdf.get_y(), pdf.t_margin + 32))
 
-    for label, value in _facts(data):
+    for label, value in _facts(data, masked):
         pdf.set_font("Receipt", "B", 10)
         pdf.cell(55, 6, f"{label}:")
         pdf.set_font("Receipt", "", 10)

@@ -5,6 +5,10 @@ with two references: the business data ``DLBLai`` (enveloped-signature and C14N 
 whose ``SignatureProperty`` carries the ``SigningTime``. ``KeyInfo`` names the signer and carries the
 certificate. Building it here rather than through a general XML-signature library keeps the cost of a receipt
 close to the cost of its RSA signature; libxmlsec1 verifies what we sign in the tests.
+
+Verifying needs the certificates each collector holds or held (``Trusted``): the certificate a document carries
+is only used once it is found among those, so a receipt re-signed with any other certificate, whatever name it
+bears, is not a valid receipt.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import enum
 import hashlib
 import hmac
 import re
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
 import msgspec
@@ -39,16 +45,53 @@ _ST = f"{{{codes.SIGNING_TIME_NS}}}"
 _NCNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 
 
+# The certificates each collector holds or has held, by the collector's tax code (``NThu/MST``): what we keep,
+# never what a document brings.
+Trusted = Mapping[str, Collection[x509.Certificate]]
+
+
+class Failure(enum.StrEnum):
+    """Which check a receipt failed, in the order they are made."""
+
+    UNREADABLE = "unreadable"  # not XML, or not a receipt by the schema
+    UNSIGNED = "unsigned"
+    BROKEN = "broken"  # the signature does not verify, or the signed data was changed
+    UNTRUSTED = "untrusted"  # signed with a certificate the collector does not hold
+    NOT_VALID_AT_SIGNING = "not_valid_at_signing"  # the collector's certificate was not valid at the signing time
+
+
+# What a citizen is told: plain Vietnamese, one sentence per failed check.
+FAILURE_TEXT = {
+    Failure.UNREADABLE: "tệp không phải là biên lai điện tử đúng định dạng",
+    Failure.UNSIGNED: "biên lai chưa được ký số",
+    Failure.BROKEN: "chữ ký số không đúng: nội dung biên lai đã bị thay đổi sau khi ký hoặc chữ ký bị hỏng",
+    Failure.UNTRUSTED: (
+        "biên lai không được ký bằng chứng thư số của đơn vị thu mà hệ thống lưu giữ, dù chứng thư có thể mang tên "
+        "đơn vị thu"
+    ),
+    Failure.NOT_VALID_AT_SIGNING: "chứng thư số của đơn vị thu không có hiệu lực tại thời điểm ký",
+}
+
+
 class Verification(msgspec.Struct, frozen=True):
-    """The outcome of checking a signed receipt. ``valid`` says only that the document is intact and signed by
-    the certificate it carries; whether that certificate is the agency's is for the caller to compare
-    (``certificate_fingerprint``, SHA-256 of the certificate, hex) or to pass to ``verify``."""
+    """The outcome of checking a signed receipt. ``valid`` means intact, signed with a certificate its collector
+    holds or held, within that certificate's validity; otherwise ``failure`` says which check failed, ``reason``
+    (English, for logs) how. The signed facts are filled in only for a valid receipt."""
 
     valid: bool
+    failure: Failure | None = None
     reason: str = ""
     subject: str = ""
     signing_time: datetime | None = None
-    certificate_fingerprint: str = ""
+    certificate_fingerprint: str = ""  # SHA-256 of the signing certificate, hex
+    collector_tax_code: str = ""
+    lookup_code: str = ""
+    data_digest: str = ""  # SHA-256 (base64) of the signed business data, DLBLai: equal digests, equal receipts
+
+    @property
+    def explanation(self) -> str:
+        """The failed check in Vietnamese, for people; empty when valid."""
+        return FAILURE_TEXT[self.failure] if self.failure is not None else ""
 
 
 def _canonical(node: etree._Element) -> bytes:
@@ -142,7 +185,9 @@ def sign(xml: bytes, key: SigningKey, signing_time: datetime) -> bytes:
 
 
 class _Invalid(Exception):
-    pass
+    def __init__(self, reason: str, failure: Failure = Failure.BROKEN) -> None:
+        super().__init__(reason)
+        self.failure = failure
 
 
 def _one(parent: etree._Element, path: str, what: str) -> etree._Element:
@@ -198,12 +243,13 @@ def _check_namespaces(root: etree._Element) -> None:
             raise _Invalid("xml: attributes are not allowed in a receipt")
 
 
-def _check(root: etree._Element, trusted: x509.Certificate | None) -> Verification:
+def _signed_parts(root: etree._Element) -> tuple[etree._Element, etree._Element, datetime]:
+    """The signature, the business data and the signing time, once both references are checked."""
     _check_namespaces(root)
     signatures = root.findall(".//ds:Signature", _NS)
     signature = root.find("DSCKS/NThu/ds:Signature", _NS)
     if signature is None:
-        raise _Invalid("the receipt is not signed")
+        raise _Invalid("the receipt is not signed", Failure.UNSIGNED)
     if len(signatures) != 1:
         raise _Invalid("a receipt carries exactly one signature")
     signed_info = _one(signature, "ds:SignedInfo", "SignedInfo")
@@ -230,10 +276,11 @@ def _check(root: etree._Element, trusted: x509.Certificate | None) -> Verificati
         signing_time = parse_local((_one(prop, "st:SigningTime", "SigningTime").text or "").strip())
     except ValueError:
         raise _Invalid("the SigningTime is not YYYY-MM-DDThh:mm:ss") from None
+    return signature, body, signing_time
 
-    certificate = _certificate(signature)
-    if trusted is not None and certificate != trusted:
-        raise _Invalid("signed with another certificate than the expected one")
+
+def _check_value(signature: etree._Element, certificate: x509.Certificate) -> None:
+    """The SignatureValue against the certificate's key (which says nothing yet about whose key it is)."""
     subject = certificate.subject.rfc4514_string()
     named = _one(signature, "ds:KeyInfo/ds:X509Data/ds:X509SubjectName", "X509SubjectName").text
     if named != subject:
@@ -242,29 +289,55 @@ def _check(root: etree._Element, trusted: x509.Certificate | None) -> Verificati
     if not isinstance(public, rsa.RSAPublicKey) or public.key_size < codes.MIN_RSA_BITS:
         raise _Invalid(f"the certificate's key is not RSA of at least {codes.MIN_RSA_BITS} bits")
     value = "".join((_one(signature, "ds:SignatureValue", "SignatureValue").text or "").split())
-    canonical = _canonical(signed_info)
+    canonical = _canonical(_one(signature, "ds:SignedInfo", "SignedInfo"))
     try:
         public.verify(base64.b64decode(value, validate=True), canonical, padding.PKCS1v15(), hashes.SHA256())
     except (InvalidSignature, binascii.Error, ValueError):
         raise _Invalid("the signature value does not match the signed information") from None
+
+
+def _check(root: etree._Element, trusted: Trusted) -> Verification:
+    signature, body, signing_time = _signed_parts(root)
+    certificate = _certificate(signature)
+    _check_value(signature, certificate)
+    collector = (body.findtext("NDBLai/NThu/MST") or "").strip()
+    if certificate not in trusted.get(collector, ()):
+        raise _Invalid(f"signed with a certificate that collector {collector!r} does not hold", Failure.UNTRUSTED)
     try:
         check_validity(certificate, signing_time)
     except SigningKeyError as error:
-        raise _Invalid(f"signed outside the certificate's validity: {error}") from None
+        raise _Invalid(f"signed outside the certificate's validity: {error}", Failure.NOT_VALID_AT_SIGNING) from None
+    digest = signature.findtext("ds:SignedInfo/ds:Reference/ds:DigestValue", namespaces=_NS) or ""  # DLBLai's
     return Verification(
         valid=True,
-        subject=subject,
+        subject=certificate.subject.rfc4514_string(),
         signing_time=signing_time,
         certificate_fingerprint=certificate.fingerprint(hashes.SHA256()).hex(),
+        collector_tax_code=collector,
+        lookup_code=(body.findtext("TTChung/MTCuu") or "").strip(),
+        data_digest=digest.strip(),
     )
 
 
-def verify(xml: bytes, *, certificate: x509.Certificate | None = None) -> Verification:
-    """Check a signed receipt against the profile, its schema and its signature; never raises on bad input.
+def verify(xml: bytes, *, trusted: Trusted) -> Verification:
+    """Check a signed receipt against the profile, its schema, its signature and ``trusted``, the certificates
+    each collector holds or held; never raises on bad input.
 
-    With ``certificate``, the receipt must also have been signed with exactly that certificate.
+    ``trusted`` is required: a signature counts only against a certificate the caller holds for the collector
+    the receipt names, never against the one the document carries alone.
     """
     try:
-        return _check(validate(xml), certificate)
-    except (_Invalid, SchemaError) as error:
-        return Verification(valid=False, reason=str(error))
+        return _check(validate(xml), trusted)
+    except SchemaError as error:
+        return Verification(valid=False, failure=Failure.UNREADABLE, reason=str(error))
+    except _Invalid as error:
+        return Verification(valid=False, failure=error.failure, reason=str(error))
+
+
+def claimed_collector(xml: bytes) -> str:
+    """The collector's tax code as the document states it, unverified: only to choose whose certificates to pass
+    to ``verify``, which decides. Empty when the document cannot be read."""
+    try:
+        return (parse(xml).findtext("DLBLai/NDBLai/NThu/MST") or "").strip()
+    except SchemaError:
+        return ""

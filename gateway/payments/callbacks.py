@@ -1,33 +1,42 @@
 """What the hub sends us: the signed result callback, and the citizen's browser coming back from checkout.
 
 The callback is verified and applied once; every reply is signed with the hub's code for the case. The browser
-return only displays: it changes nothing, and shows our record, not what the query string claims.
+return shows our record, not what the query string claims; but when its verified query says the hub concluded
+while our record is still unpaid (the callback is late or lost), it first asks the hub, as the janitor would,
+within ``RETURN_QUERY_TIMEOUT_SECONDS``, and shows the answer. Without one, the page says what we know: pending.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Template
+from redis.exceptions import RedisError
 
 from adapters.payhub import (
     CallbackRejected,
+    HubRejected,
+    HubUnavailable,
     Outcome,
+    OutcomeUnknown,
     Reply,
     build_confirm_ack,
     parse_confirm,
     peek_reference,
     read_return,
 )
+from adapters.payhub.codes import CONFIRM_OUTCOMES
 from adapters.vntime import now_utc
 from gateway import metrics
 from gateway.receipts.queue import payment_collected
-from gateway.services import services
+from gateway.services import Services, services
 
 from . import results, views
+from .state import UNPAID, Status
 
 log = logging.getLogger("gateway.callbacks")
 
@@ -93,6 +102,10 @@ class ReturnPageController(Controller):
         if info.verified and info.reference:
             async with svc.db.read() as conn:
                 record = await views.load_by_reference(conn, info.reference)
+            if record is not None and info.code in CONFIRM_OUTCOMES and Status(record.row.status) in UNPAID:
+                if await _ask_hub(svc, info.reference):
+                    async with svc.db.read() as conn:
+                        record = await views.load_by_reference(conn, info.reference)
         if record is None:
             return Template(
                 template_name="return.html",
@@ -115,6 +128,37 @@ class ReturnPageController(Controller):
                 "back_url": _back_url(payment.return_url, payment.id, payment.status),
             },
         )
+
+
+async def _ask_hub(svc: Services, reference: str) -> bool:
+    """Query the hub and apply its answer through the callback's code path; False if it did not answer in time.
+    At most one query per payment per ``RETURN_QUERY_INTERVAL_SECONDS``, shared by every process: reloading
+    the page does not hammer the hub."""
+    cfg = svc.settings
+    if not await _first_in_interval(svc, reference):
+        return False
+    try:
+        result = await asyncio.wait_for(svc.hub.query(reference), cfg.return_query_timeout_seconds)
+    except (TimeoutError, HubUnavailable, OutcomeUnknown, HubRejected) as exc:
+        log.info("hub not answering the return page's query", extra={"reference": reference, "error": repr(exc)})
+        return False
+    disposition = await results.apply(svc.db, result, now_utc())
+    if disposition is results.Disposition.APPLIED and result.outcome is Outcome.PAID:
+        await payment_collected(svc.redis, svc.db, reference)  # after commit: the receipt's fast path
+    return True
+
+
+async def _first_in_interval(svc: Services, reference: str) -> bool:
+    if svc.redis is None:
+        return True
+    cfg = svc.settings
+    try:
+        claimed = await svc.redis.set(
+            f"{cfg.queue_name}:return-query:{reference}", "1", nx=True, ex=max(1, cfg.return_query_interval_seconds)
+        )
+    except (RedisError, OSError):
+        return True  # Redis holds only the throttle: the page still asks
+    return bool(claimed)
 
 
 def _back_url(return_url: str, payment_id: str, status: str) -> str:

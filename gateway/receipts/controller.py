@@ -18,13 +18,14 @@ from sqlalchemy import select
 from adapters.vntime import now_utc
 from gateway import idempotency
 from gateway.errors import Problem, problem_responses
+from gateway.pages import DOCUMENT_HEADERS
 from gateway.payments.service import Answer
 from gateway.services import services
 from gateway.store import tables as t
 from gateway.web import IdempotencyKey, PortalApi, idempotent, portal_of, strict_body
-from receipts import to_pdf, verify
+from receipts import Verification, to_pdf
 
-from . import corrections, views
+from . import corrections, trust, views
 from .schemas import CancelReceipt, ReceiptOut, ReceiptPage, ReplaceReceipt
 from .sources import PAYMENT
 
@@ -33,16 +34,18 @@ XML = "application/xml"
 PDF = "application/pdf"
 
 
-def pdf_of(row: Any) -> bytes:
-    """The PDF of a stored receipt, stating whether its stored signature verifies (CPU-bound: run in a thread)."""
-    return to_pdf(views.data_of(row), verify(row.xml))
+def pdf_of(row: Any, verification: Verification) -> bytes:
+    """The PDF of a stored receipt, stating whether its signature verifies against its agency's certificates
+    (``trust.verify_stored``), with the payer's id number masked (CPU-bound: run in a thread)."""
+    return to_pdf(views.data_of(row), verification, masked=True)
 
 
 def document_response(row: Any, kind: str, pdf: bytes | None = None, *, disposition: str = "inline") -> Response[bytes]:
     """The signed XML or the PDF of a receipt, named after its series and number."""
     name = f"bien-lai-{row.series}-{row.number:07d}.{kind}"
     content, media = (row.xml, XML) if kind == "xml" else (pdf or b"", PDF)
-    return Response(content, media_type=media, headers={"Content-Disposition": f'{disposition}; filename="{name}"'})
+    headers = {**DOCUMENT_HEADERS, "Content-Disposition": f'{disposition}; filename="{name}"'}
+    return Response(content, media_type=media, headers=headers)
 
 
 class ReceiptController(PortalApi):
@@ -60,12 +63,14 @@ class ReceiptController(PortalApi):
             raise Problem(404, "not_found")
         async with services(request).db.read() as conn:
             row = await views.load(conn, receipt_id, portal_of(request).portal_id)
+            verification = await trust.verify_stored(conn, row) if row is not None and kind == "pdf" else None
         if row is None:
             raise Problem(404, "not_found")
         if kind == "xml":
             return document_response(row, kind)  # type: ignore[return-value]
-        if kind == "pdf":
-            return document_response(row, kind, await asyncio.to_thread(pdf_of, row))  # type: ignore[return-value]
+        if verification is not None:
+            pdf = await asyncio.to_thread(pdf_of, row, verification)
+            return document_response(row, kind, pdf)  # type: ignore[return-value]
         return Response(views.view(row))
 
     @get("/receipts", summary="List receipts, newest first", responses=problem_responses(400, 401))

@@ -23,6 +23,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import msgspec
+from cryptography import x509
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,7 +35,7 @@ from gateway.store.db import Database
 from gateway.store.receipt_tables import receipts
 from receipts import ReceiptData, ReceiptError, SchemaError, SigningKeyError, issue
 
-from . import cod_source, numbering, sources, views  # noqa: F401 - cod_source registers the COD kind
+from . import cod_source, numbering, sources, trust, views  # noqa: F401 - cod_source registers the COD kind
 from .keys import AgencyKeys
 from .sources import ReceiptSource
 
@@ -54,10 +55,11 @@ def new_lookup_code() -> str:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A receipt signed and ready to insert, with the row that stores it."""
+    """A receipt signed and ready to insert, with the row that stores it and the certificate it was signed with."""
 
     row: dict[str, Any]
     data: ReceiptData
+    certificate: x509.Certificate
 
     def as_row(self) -> Any:
         return SimpleNamespace(**self.row)
@@ -110,11 +112,14 @@ def prepare(
             "xml": xml,
         },
         data,
+        key.certificate,
     )
 
 
 async def store(tx: AsyncConnection, prepared: Sequence[Prepared], now: datetime) -> None:
-    """Insert the receipts and write a ``receipt.issued`` event for each, in ``tx``."""
+    """Insert the receipts, keep their signing certificates as their agencies', and write a ``receipt.issued``
+    event for each, in ``tx``."""
+    await trust.record_signers(tx, [(p.row["agency_id"], p.certificate) for p in prepared], now)
     await tx.execute(receipts.insert(), [p.row for p in prepared])
     await outbox.record_many(
         tx,

@@ -1,10 +1,12 @@
 """The public receipt lookup (tra cứu biên lai), in Vietnamese, for anyone holding a receipt's lookup code.
 
 ``/tra-cuu`` offers a form for the code and one for checking an XML file; ``/tra-cuu/{code}`` shows the receipt,
-whether its signature verifies, whether it was cancelled or replaced (and by which), with the XML and the PDF.
-A wrong code, well-formed or not, gets the same 404 page: the page says nothing without the right code. Every
-route is rate limited per client address (``RateLimiter``), and an uploaded file is read by the hardened parser
-and checked by ``receipts.verify``, which answers "invalid" rather than failing on anything it is given.
+whether its signature verifies against its agency's certificates, whether it was cancelled or replaced (and by
+which), with the XML and the PDF. A code is read the same way wherever it is typed (``lookup_code``); a wrong code,
+well-formed or not, gets the same 404 page. An uploaded file is read by the hardened parser, checked against the
+certificates we hold for the agency it names, and, only once its signature holds, compared with our record under
+the lookup code it signed. Every route is rate limited per client address (``RateLimiter``). Renderings mask the
+payer's id number; the signed XML is served as it was signed.
 """
 
 from __future__ import annotations
@@ -18,39 +20,45 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath
 from litestar.response import Redirect
 
+from gateway.pages import HTML
 from gateway.services import services
-from receipts import Verification, parse, to_html, verify
+from receipts import Verification, to_html
 from receipts.schema import MAX_DOCUMENT_BYTES
 
-from . import views
+from . import trust, verdict, views
 from .controller import document_response, pdf_of
 from .ratelimit import RateLimiter
 
 log = logging.getLogger("gateway.receipts")
 
 LOOKUP_CODE = re.compile(r"[A-Z2-7]{16}")
-HTML = "text/html; charset=utf-8"
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
+# A receipt file may be as large as the receipt format allows, plus the multipart form around it.
+UPLOAD_LIMIT = MAX_DOCUMENT_BYTES + 64 * 1024
 NOT_FOUND = "Không tìm thấy biên lai với mã tra cứu này. Vui lòng kiểm tra lại mã in trên biên lai."
+TOO_LARGE = (
+    f"tệp quá lớn: một biên lai điện tử không vượt quá {MAX_DOCUMENT_BYTES // 1_000_000} MB. "
+    "Vui lòng chọn đúng tệp XML của biên lai"
+)
+CHECK_TITLE = "Kết quả kiểm tra biên lai điện tử"
 
 _pages = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])
 )
 
 
+def lookup_code(text: str) -> str | None:
+    """The lookup code as printed, typed or scanned (any case, spaces and hyphens allowed); None if it is not one."""
+    code = re.sub(r"[\s-]", "", text[:64]).upper()
+    return code if LOOKUP_CODE.fullmatch(code) else None
+
+
 def page(template: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any) -> Response[str]:
     html = _pages.get_template(template).render(**context)
-    return Response(html, status_code=status, media_type=HTML, headers={**HEADERS, **(headers or {})})
+    return Response(html, status_code=status, media_type=HTML, headers=headers)
 
 
 def not_found() -> Response[str]:
@@ -85,15 +93,24 @@ def _state(row: Any) -> str:
 
 def _signature(verification: Verification) -> str:
     if verification.valid:
-        return f"Chữ ký số hợp lệ: biên lai do {verification.subject} ký, nội dung không bị thay đổi."
-    return f"Chữ ký số không hợp lệ: {verification.reason}"
+        return (
+            f"Chữ ký số hợp lệ: biên lai do {verification.subject} ký bằng chứng thư số của đơn vị thu, "
+            "nội dung không bị thay đổi."
+        )
+    return f"Chữ ký số không hợp lệ: {verification.explanation}."
 
 
-async def _row(request: Request[Any, Any, Any], code: str) -> Any:
-    if not LOOKUP_CODE.fullmatch(code):
+async def _row(request: Request[Any, Any, Any], text: str) -> Any:
+    code = lookup_code(text)
+    if code is None:
         return None
     async with services(request).db.read() as conn:
         return await views.by_lookup_code(conn, code)
+
+
+async def _verified(request: Request[Any, Any, Any], row: Any) -> Verification:
+    async with services(request).db.read() as conn:
+        return await trust.verify_stored(conn, row)
 
 
 class LookupController(Controller):
@@ -103,12 +120,10 @@ class LookupController(Controller):
 
     @get("/")
     async def form(self, request: Request[Any, Any, Any]) -> Response[str] | Redirect:
-        code = request.query_params.get("ma")
-        if isinstance(code, str) and code.strip():
-            normal = re.sub(r"[\s-]", "", code).upper()
-            if LOOKUP_CODE.fullmatch(normal):
-                return Redirect(f"/tra-cuu/{normal}", status_code=303)
-            return not_found()
+        text = request.query_params.get("ma")
+        if isinstance(text, str) and text.strip():
+            code = lookup_code(text)
+            return Redirect(f"/tra-cuu/{code}", status_code=303) if code else not_found()
         return page("lookup.html", title="Tra cứu biên lai điện tử", message="")
 
     @get("/{code:str}")
@@ -119,8 +134,8 @@ class LookupController(Controller):
         async with services(request).db.read() as conn:
             replacement = await views.load(conn, row.replaced_by_id) if row.replaced_by_id else None
             replaces = await views.load(conn, row.replaces_id) if row.replaces_id else None
-        verification = verify(row.xml)
-        receipt_html = await asyncio.to_thread(to_html, views.data_of(row), verification)
+        verification = await _verified(request, row)
+        receipt_html = await asyncio.to_thread(to_html, views.data_of(row), verification, masked=True)
         banner = _pages.get_template("banner.html").render(
             code=row.lookup_code,
             live=row.status == views.ISSUED,
@@ -131,7 +146,7 @@ class LookupController(Controller):
             replaces=replaces,
         )
         html = receipt_html.replace("<body>", f"<body>{banner}", 1)
-        return Response(html, media_type=HTML, headers=HEADERS)
+        return Response(html, media_type=HTML)
 
     @get("/{code:str}/bien-lai.xml")
     async def xml(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Response[Any]:
@@ -145,41 +160,51 @@ class LookupController(Controller):
         row = await _row(request, code)
         if row is None:
             return not_found()  # type: ignore[return-value]
-        return document_response(row, "pdf", await asyncio.to_thread(pdf_of, row), disposition="attachment")
+        pdf = await asyncio.to_thread(pdf_of, row, await _verified(request, row))
+        return document_response(row, "pdf", pdf, disposition="attachment")
 
-    @post("/kiem-tra", status_code=200)
+    @post("/kiem-tra", status_code=200, request_max_body_size=UPLOAD_LIMIT)
     async def check(self, request: Request[Any, Any, Any]) -> Response[str]:
         """Verify an uploaded receipt XML; any file at all gets a verdict page, never a server error."""
-        title = "Kết quả kiểm tra biên lai điện tử"
         try:
-            form = await request.form()
-            upload = form.get("tep")
-            document = await upload.read(MAX_DOCUMENT_BYTES + 1) if isinstance(upload, UploadFile) else b""
-        except Exception:  # a malformed form is the sender's problem, answered like a bad file
-            document = b""
+            document = await _upload(request)
+        except RequestEntityTooLarge:
+            return page("verified.html", 413, title=CHECK_TITLE, verdict=verdict.refused(TOO_LARGE))
+        if document is None:
+            return page("verified.html", 400, title=CHECK_TITLE, verdict=verdict.refused(verdict.UNREADABLE_FORM))
         if not document:
-            return page("verified.html", 400, title=title, verification=Verification(False), reason="không có tệp")
-        verification, code = await asyncio.to_thread(_verify_upload, document)
-        receipt = await _row(request, code) if code else None
-        registered = ""
-        if receipt is not None:
-            registered = "có trong hệ thống" + ("" if receipt.status == views.ISSUED else " nhưng đã bị hủy")
-        return page(
-            "verified.html",
-            title=title,
-            verification=verification,
-            reason=verification.reason,
-            receipt=receipt,
-            registered=registered,
-        )
+            return page("verified.html", 400, title=CHECK_TITLE, verdict=verdict.refused(verdict.NO_FILE))
+        return page("verified.html", title=CHECK_TITLE, verdict=await _judge(request, document))
 
 
-def _verify_upload(document: bytes) -> tuple[Verification, str]:
-    """The verdict on an uploaded file, and its lookup code when the signature holds."""
+async def _upload(request: Request[Any, Any, Any]) -> bytes | None:
+    """The uploaded file (empty if none was sent), None if the form cannot be read; raises RequestEntityTooLarge
+    for a body over the route's limit or a file over the receipt format's."""
     try:
-        verification = verify(document)
-        code = (parse(document).findtext("DLBLai/TTChung/MTCuu") or "") if verification.valid else ""
-    except Exception as error:  # verify() answers invalid for bad input; this guards the page against the rest
-        log.warning("uploaded receipt not readable", extra={"error": str(error)})
-        return Verification(False, reason="không đọc được tệp"), ""
-    return verification, code
+        upload = (await request.form()).get("tep")
+        document = await upload.read(MAX_DOCUMENT_BYTES + 1) if isinstance(upload, UploadFile) else b""
+    except RequestEntityTooLarge:
+        raise
+    except Exception as error:  # a malformed form is the sender's problem, answered like a bad file
+        log.info("unreadable receipt upload", extra={"error": type(error).__name__})
+        return None
+    if len(document) > MAX_DOCUMENT_BYTES:
+        raise RequestEntityTooLarge
+    return document
+
+
+async def _judge(request: Request[Any, Any, Any], document: bytes) -> verdict.Verdict:
+    """The file checked against our certificates, then, under the lookup code it signed, against our record."""
+    db = services(request).db
+    verification = await trust.verify_document(db, document)
+    if not verification.valid:
+        return verdict.judge(verification)
+    row = await _row(request, verification.lookup_code)
+    if row is None:
+        return verdict.judge(verification)
+    stored = await _verified(request, row)
+    replacement = None
+    if row.replaced_by_id:
+        async with db.read() as conn:
+            replacement = await views.load(conn, row.replaced_by_id)
+    return verdict.judge(verification, row, stored, replacement)

@@ -9,6 +9,9 @@ Two constraints carry the receipt invariants, so they hold whatever the code aro
 
 Numbers come from ``receipt_series`` in the transaction that stores the receipt: a rolled-back transaction
 gives its number back, so the series has no gaps.
+
+``agency_certificates`` (migration ``0005_agency_certificates``) keeps every certificate an agency has signed
+receipts with, current and rotated out: the only certificates a receipt's signature is checked against.
 """
 
 from __future__ import annotations
@@ -67,4 +70,17 @@ receipts = Table(
     Index(None, "portal_id", "dossier_code"),
 )
 
-__all__ = ["metadata", "receipt_series", "receipts"]
+agency_certificates = Table(
+    "agency_certificates",
+    metadata,
+    Column("agency_id", String(32), ForeignKey("agencies.id"), primary_key=True),
+    Column("fingerprint", String(64), primary_key=True),  # SHA-256 of the DER certificate, hex
+    Column("subject", String(1000), nullable=False),
+    Column("not_before", UTCDateTime(), nullable=False),
+    Column("not_after", UTCDateTime(), nullable=False),
+    Column("certificate", LargeBinary(), nullable=False),  # DER
+    Column("origin", String(16), nullable=False),  # "loaded" from the keys folder, or "imported" by an operator
+    Column("recorded_at", UTCDateTime(), nullable=False),
+)
+
+__all__ = ["agency_certificates", "metadata", "receipt_series", "receipts"]

@@ -13,7 +13,8 @@ from arq import cron
 from arq.cron import CronJob
 from arq.worker import func
 
-from gateway.receipts import corrections
+from adapters.vntime import now_utc
+from gateway.receipts import corrections, trust
 from gateway.receipts.issuance import CannotIssue, ReceiptIssuer
 from gateway.receipts.keys import AgencyKeys
 from gateway.receipts.queue import ISSUE_JOB
@@ -27,7 +28,9 @@ SWEEP_TIMEOUT_SECONDS = 60
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
-    ctx["receipt_issuer"] = ReceiptIssuer(ctx["db"], AgencyKeys.load(settings.receipt_keys_dir), settings)
+    keys = AgencyKeys.load(settings.receipt_keys_dir)
+    await trust.record_loaded(ctx["db"], keys, now_utc())
+    ctx["receipt_issuer"] = ReceiptIssuer(ctx["db"], keys, settings)
 
 
 async def issue_receipt(ctx: dict[str, Any], source_type: str, source_id: str) -> str | None:

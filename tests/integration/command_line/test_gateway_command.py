@@ -74,3 +74,43 @@ def test_a_missing_setting_is_reported_plainly(tmp_path: Path) -> None:
     result = gateway("migrate", env={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", "PAYHUB_HASH_KEY": ""})
     assert result.returncode != 0
     assert "PAYHUB_HASH_KEY" in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_an_operator_keeps_a_certificate_the_agency_signed_with_before(tmp_path: Path) -> None:
+    """A certificate used before this gateway kept certificates is added from the agency's records and becomes
+    one receipts are checked against; an unknown agency or an unreadable file is refused."""
+    from cryptography import x509
+
+    from gateway.receipts import trust
+    from receipts import generate_demo
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'certs.db'}"
+    env = {"DATABASE_URL": url, "PAYHUB_HASH_KEY": "cli-test"}
+    assert gateway("migrate", env=env).returncode == 0
+    spec = tmp_path / "agency.json"
+    spec.write_text(json.dumps(AGENCY, ensure_ascii=False), encoding="utf-8")
+    assert gateway("agency", "add", "--file", str(spec), env=env).returncode == 0
+    old, older = generate_demo("Cũ", AGENCY["name"])[1], generate_demo("Cũ hơn", AGENCY["name"])[1]
+    pem = tmp_path / "old.pem"
+    pem.write_bytes(old + older)
+
+    kept = gateway("agency", "certificate", "--code", AGENCY["code"], "--file", str(pem), env=env)
+    assert kept.returncode == 0, kept.stderr
+    listed = json.loads(kept.stdout)["certificates"]
+    assert {c["origin"] for c in listed} == {"imported"} and len(listed) == 2
+    again = gateway("agency", "certificate", "--code", AGENCY["code"], "--file", str(pem), env=env)
+    assert len(json.loads(again.stdout)["certificates"]) == 2, "adding the same certificate twice keeps one"
+
+    db = Database.from_url(url)
+    try:
+        async with db.read() as conn:
+            trusted = await trust.of_collector(conn, AGENCY["tax_code"])
+    finally:
+        await db.dispose()
+    assert set(trusted[AGENCY["tax_code"]]) == {x509.load_pem_x509_certificate(c) for c in (old, older)}
+
+    unknown = gateway("agency", "certificate", "--code", "000.00.99.H26", "--file", str(pem), env=env)
+    assert unknown.returncode != 0 and "no agency" in unknown.stderr
+    (tmp_path / "bad.pem").write_text("not a certificate")
+    bad = gateway("agency", "certificate", "--code", AGENCY["code"], "--file", str(tmp_path / "bad.pem"), env=env)
+    assert bad.returncode != 0 and "bad.pem" in bad.stderr

@@ -63,6 +63,13 @@ def xmlsec_verifies(document: bytes, cert_pem: bytes) -> bool:
     return True
 
 
+def agency_trust(stack: Stack) -> dict[str, list[Any]]:
+    """What ``receipts.verify`` is to trust: the certificate the stack's agency signs with, from its own file."""
+    from gateway.receipts.keys import load_one
+
+    return {AGENCY.tax_code: [load_one(stack.receipt_keys_dir, AGENCY.code, now_utc()).certificate]}
+
+
 def agency_certificate_pem(stack: Stack, agency_code: str) -> bytes:
     """The certificate the stack's agency signs with, read from its PKCS#12 file as an operator would."""
     from cryptography.hazmat.primitives.serialization import Encoding

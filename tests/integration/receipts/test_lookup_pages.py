@@ -143,3 +143,73 @@ async def test_the_lookup_is_rate_limited_per_client(stack: Stack) -> None:
             assert "Quá nhiều yêu cầu" in limited.text
     finally:
         gateway.stop()
+
+
+async def test_a_file_over_the_limit_is_said_to_be_too_large(
+    api: httpx.AsyncClient, hub: httpx.AsyncClient, public: httpx.AsyncClient
+) -> None:
+    """A file larger than any receipt gets 413 and says so; a receipt file larger than the API's body limit is
+    still checked."""
+    too_large = b"<BLai>" + b"x" * 2_100_000 + b"</BLai>"
+    page = await public.post("/tra-cuu/kiem-tra", files={"tep": ("bien-lai.xml", too_large, "application/xml")})
+    assert page.status_code == 413 and "quá lớn" in page.text and "không có tệp" not in page.text
+
+    payment = await paid_payment(api, hub)
+    receipt = await receipt_of(api, payment["id"])
+    xml = (await api.get(f"/v1/receipts/{receipt['id']}.xml")).content
+    large = xml + b"<!--" + b" " * 100_000 + b"-->"  # a comment after the receipt: the signed data is unchanged
+    page = await public.post("/tra-cuu/kiem-tra", files={"tep": ("bien-lai.xml", large, "application/xml")})
+    assert page.status_code == 200 and "Tệp hợp lệ" in page.text
+
+
+async def test_a_code_is_read_the_same_way_in_the_path_and_the_form(
+    api: httpx.AsyncClient, hub: httpx.AsyncClient, public: httpx.AsyncClient
+) -> None:
+    payment = await paid_payment(api, hub)
+    code = (await receipt_of(api, payment["id"]))["lookup_code"]
+    grouped = "-".join(code[i : i + 4] for i in range(0, 16, 4)).lower()
+    for written in (code.lower(), grouped, f" {code[:8]} {code[8:]} ".lower()):
+        by_form = await public.get("/tra-cuu", params={"ma": written}, follow_redirects=True)
+        assert by_form.status_code == 200 and f"/tra-cuu/{code}/bien-lai.xml" in by_form.text, written
+        by_path = await public.get(f"/tra-cuu/{written.strip()}")
+        assert by_path.status_code == 200 and f"/tra-cuu/{code}/bien-lai.xml" in by_path.text, written
+    assert (await public.get(f"/tra-cuu/{code.lower()}/bien-lai.xml")).status_code == 200
+    assert (await public.get(f"/tra-cuu/{code.lower()}/bien-lai.pdf")).status_code == 200
+
+
+async def test_reasons_are_given_in_vietnamese(
+    api: httpx.AsyncClient, hub: httpx.AsyncClient, public: httpx.AsyncClient
+) -> None:
+    payment = await paid_payment(api, hub)
+    receipt = await receipt_of(api, payment["id"])
+    xml = (await api.get(f"/v1/receipts/{receipt['id']}.xml")).content
+    tampered = xml.replace(b"<TgTien>150000</TgTien>", b"<TgTien>150001</TgTien>")
+    answers = {
+        "tampered": (tampered, "chữ ký số không đúng"),
+        "unsigned": (xml.split(b"<DSCKS>")[0] + b"<DSCKS><NThu/></DSCKS></BLai>", "chưa được ký số"),
+        "not a receipt": (b"<BLai/>", "không phải là biên lai điện tử đúng định dạng"),
+        "not xml": (b"\xff\xfe not xml", "không phải là biên lai điện tử đúng định dạng"),
+    }
+    for what, (document, vietnamese) in answers.items():
+        page = await public.post("/tra-cuu/kiem-tra", files={"tep": ("x.xml", document, "application/xml")})
+        verdict = page.text.split('id="verdict"', 1)[1].split("</p>", 1)[0]
+        assert vietnamese in verdict, what
+        for english in ("signature", "changed", "reference", "expected", "schema", "XML", "not "):
+            assert english not in verdict, (what, english)
+
+
+async def test_the_public_renderings_mask_the_id_number_and_the_xml_stays_signed(
+    api: httpx.AsyncClient, hub: httpx.AsyncClient, public: httpx.AsyncClient
+) -> None:
+    import io
+
+    import pypdf
+
+    payment = await paid_payment(api, hub)
+    code = (await receipt_of(api, payment["id"]))["lookup_code"]
+    page = await public.get(f"/tra-cuu/{code}")
+    pdf = await public.get(f"/tra-cuu/{code}/bien-lai.pdf")
+    pdf_text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf.content)).pages)
+    for rendering in (page.text, pdf_text):
+        assert "001203004567" not in rendering and "********4567" in rendering
+    assert b"<MDDanh>001203004567</MDDanh>" in (await public.get(f"/tra-cuu/{code}/bien-lai.xml")).content

@@ -10,10 +10,21 @@ import pypdf
 from sqlalchemy import select
 
 from gateway.store import tables as t
+from gateway.store.receipt_tables import agency_certificates
 from receipts import validate, verify
+from tests.support.api import rows
 from tests.support.stack import AGENCY, Stack
 
-from .helpers import agency_certificate_pem, assert_series_gap_free, paid_payment, receipt_of, xmlsec_verifies
+from .helpers import (
+    agency_certificate_pem,
+    agency_trust,
+    assert_series_gap_free,
+    paid_payment,
+    receipt_of,
+    xmlsec_verifies,
+)
+
+K = agency_certificates.c
 
 
 async def test_a_paid_payment_gets_one_signed_receipt(
@@ -39,7 +50,10 @@ async def test_a_paid_payment_gets_one_signed_receipt(
     assert root.findtext("DLBLai/TTChung/SBLai") == str(receipt["number"])
     assert root.findtext("DLBLai/TTChung/MTCuu") == receipt["lookup_code"]
     assert root.findtext("DLBLai/NDBLai/TTKhac/MGDich") == payment["hub_transaction_id"]
-    assert verify(xml.content).valid
+    verification = verify(xml.content, trusted=agency_trust(stack))
+    assert verification.valid
+    kept = await rows(stack, agency_certificates, K.fingerprint == verification.certificate_fingerprint)
+    assert len(kept) == 1, "the certificate a stored receipt was signed with is kept as its agency's"
     assert xmlsec_verifies(xml.content, agency_certificate_pem(stack, AGENCY.code))
 
     events = await _events(stack, receipt["id"])

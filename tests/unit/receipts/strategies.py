@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from adapters.vntime import VN_TZ, to_vn
-from receipts import codes
+from receipts import SigningKey, codes
 from receipts.model import Line, Organisation, Payer, ReceiptData, Related
 
 COLLECTOR_NAME = "Ủy ban nhân dân phường Hoàn Kiếm"
@@ -40,6 +40,11 @@ def receipt_fields(**changes: Any) -> dict[str, Any]:
 
 def sample_receipt(**changes: Any) -> ReceiptData:
     return ReceiptData(**receipt_fields(**changes))
+
+
+def trusting(key: SigningKey, data: ReceiptData | None = None) -> dict[str, list[Any]]:
+    """What ``verify`` trusts: ``key``'s certificate for the collector of ``data`` (of the sample receipt)."""
+    return {(data or sample_receipt()).collector.tax_code: [key.certificate]}
 
 
 def texts(max_size: int, min_size: int = 1) -> st.SearchStrategy[str]:

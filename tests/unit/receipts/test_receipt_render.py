@@ -13,7 +13,7 @@ import segno
 
 from receipts import Line, Payer, Related, SigningKey, issue, to_html, to_pdf, verify
 
-from .strategies import COLLECTOR_NAME, LINE_NAME, PAYER_NAME, sample_receipt
+from .strategies import COLLECTOR_NAME, LINE_NAME, PAYER_NAME, sample_receipt, trusting
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -21,7 +21,7 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 @pytest.fixture(scope="module")
 def pdf(signing_key: SigningKey) -> pypdf.PdfReader:
     data = sample_receipt(related=Related(1, "EBL01", "26T", 41, date(2026, 11, 21)))
-    return pypdf.PdfReader(io.BytesIO(to_pdf(data, verify(issue(data, signing_key)))))
+    return pypdf.PdfReader(io.BytesIO(to_pdf(data, verify(issue(data, signing_key), trusted=trusting(signing_key)))))
 
 
 def test_pdf_text_carries_the_vietnamese_names_exactly(pdf: pypdf.PdfReader) -> None:
@@ -68,7 +68,7 @@ def test_pdf_font_path_can_be_overridden_and_a_missing_font_is_explained(tmp_pat
 
 def test_html_shows_the_receipt(signing_key: SigningKey) -> None:
     data = sample_receipt()
-    page = to_html(data, verify(issue(data, signing_key)))
+    page = to_html(data, verify(issue(data, signing_key), trusted=trusting(signing_key)))
     tree = lxml.html.fromstring(page)
     text = tree.text_content()
     for expected in ("BIÊN LAI THU PHÍ, LỆ PHÍ", COLLECTOR_NAME, PAYER_NAME, LINE_NAME, "150.000",
@@ -91,3 +91,29 @@ def test_html_escapes_hostile_input() -> None:
     tree = lxml.html.fromstring(page)
     assert not tree.xpath("//script|//img|//b")
     assert tree.text_content().count(HOSTILE) == 3
+
+
+def test_a_masked_rendering_shows_only_the_end_of_the_id_number(signing_key: SigningKey) -> None:
+    data = sample_receipt()
+    assert data.payer.id_number == "001190012345"
+    page = lxml.html.fromstring(to_html(data, masked=True)).text_content()
+    text = pypdf.PdfReader(io.BytesIO(to_pdf(data, masked=True))).pages[0].extract_text()
+    for rendering in (page, text):
+        assert "********2345" in rendering and "001190012345" not in rendering
+    assert "001190012345" in lxml.html.fromstring(to_html(data)).text_content()
+
+
+def test_a_failed_check_is_explained_in_vietnamese(signing_key: SigningKey) -> None:
+    """The reason shown to people is the failed check's Vietnamese sentence, never the verifier's English."""
+    data = sample_receipt()
+    signed = issue(data, signing_key)
+    for verification in (
+        verify(signed.replace(b"<TgTien>150000<", b"<TgTien>150001<"), trusted=trusting(signing_key)),
+        verify(signed, trusted={}),
+    ):
+        assert not verification.valid and verification.reason
+        page = lxml.html.fromstring(to_html(data, verification)).text_content()
+        text = pypdf.PdfReader(io.BytesIO(to_pdf(data, verification))).pages[0].extract_text()
+        for rendering in (page, text):
+            assert f"KHÔNG HỢP LỆ ({verification.explanation})" in " ".join(rendering.split())
+            assert verification.reason not in rendering
