@@ -1,8 +1,9 @@
 """What a receipt is issued for: a source of collected money, read into one shape whatever its kind.
 
-A paid payment is one kind (``payment``); cash collected on delivery by the post will be another (``cod``).
-Each kind registers a ``SourceKind``: how to read one source by id, and how to find collected ones that have no
-receipt yet. Issuance, numbering, storage and the API know only ``ReceiptSource``.
+A paid payment is one kind (``payment``); cash collected on delivery by the post is another (``cod``). Each kind
+registers a ``SourceKind``: how to read one source by id, and how to find collected ones that have no receipt yet
+(skipping those held back by ``unissued``). Issuance, numbering, storage and the API know only ``ReceiptSource``; a
+stored source a receipt cannot carry is read as an ``Unissued`` with the reason, never dropped silently.
 """
 
 from __future__ import annotations
