@@ -191,7 +191,10 @@ class ReceiptIssuer:
         """Issue every source of ``batch`` (all of one collector) in ``tx``, with consecutive numbers."""
         series = numbering.series_for(now)
         tax_code = batch[0].collector.tax_code
-        first = await numbering.allocate(tx, tax_code, self.settings.receipt_template, series, len(batch))
+        try:
+            first = await numbering.allocate(tx, tax_code, self.settings.receipt_template, series, len(batch))
+        except numbering.SeriesExhausted as error:  # this collector's sources wait; the others go on
+            raise CannotIssue(str(error)) from error
         prepared = [self._prepare(source, first + i, now) for i, source in enumerate(batch)]
         await store(tx, prepared, now)
         await unissued.release(tx, batch[0].type, [source.id for source in batch])

@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.logs import mask_id_number
 from gateway.store import tables as t
 from gateway.store.db import Database
 from gateway.store.receipt_tables import unissued_receipts
@@ -75,7 +76,7 @@ async def hold(db: Database, failed: Sequence[Unissued], now: datetime, first: i
                 "portal_id": f.portal_id,
                 "agency_id": f.agency_id,
                 "dossier_code": f.dossier_code,
-                "reason": f.reason[:MAX_REASON],
+                "reason": mask_id_number(f.reason)[:MAX_REASON],
                 "attempts": attempts,
                 "first_failed_at": before.first_failed_at if before is not None else now,
                 "last_failed_at": now,
