@@ -76,6 +76,7 @@ async def parcels(stack: BenchStack, count: int) -> list[dict[str, Any]]:
                 "dossier_code": f"000.00.01.H26-{secrets.token_hex(5)}",
                 "direction": "deliver_result",
                 "agency_code": "000.00.01.H26",
+                "procedure_code": "1.001193",  # the agency has procedures that may not go by post: name it
                 "weight_grams": 300,
                 "citizen": {
                     "name": "Trần Văn Bình",

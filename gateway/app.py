@@ -16,7 +16,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.template.config import TemplateConfig
 
 from adapters.vntime import now_utc
-from gateway import __version__, errors
+from gateway import __version__, errors, gauges
 from gateway.deliveries.controller import EventReplayController, WebhookController
 from gateway.dossiers.controller import DossierController
 from gateway.events.controller import EventFeedController
@@ -40,6 +40,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 class MetricsController(PrometheusController):
     path = "/metrics"
     include_in_schema = False
+    before_request = gauges.refresh
 
 
 def openapi_config() -> OpenAPIConfig:

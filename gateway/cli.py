@@ -1,4 +1,5 @@
-"""The ``gateway`` command: serve, worker, migrate, portals and agencies, OpenAPI export, sandboxes, and ``run``."""
+"""The ``gateway`` command: serve, worker, migrate, portals and agencies, what operators must act on (receipts not
+issued, COD reports held), OpenAPI export, sandboxes, and ``run``."""
 
 from __future__ import annotations
 
@@ -6,12 +7,18 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import msgspec
 
 from gateway.settings import SettingsError
 from gateway.settings import load as load_settings
+from gateway.store.db import Database
+
+T = TypeVar("T")
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -74,7 +81,92 @@ def _agency_add(args: argparse.Namespace) -> None:
         finally:
             await db.dispose()
 
-    print(json.dumps({"agency_id": asyncio.run(go()), "code": spec.code}))
+    try:
+        agency_id = asyncio.run(go())
+    except ValueError as exc:  # data its receipts could not carry
+        raise SystemExit(f"agency file {args.file}: {exc}") from None
+    print(json.dumps({"agency_id": agency_id, "code": spec.code}))
+
+
+def _on_database(work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run ``work`` against the configured database, then close it."""
+
+    async def go() -> T:
+        db = Database.from_url(load_settings().database_url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def _print_rows(rows: list[Any], fields: tuple[str, ...]) -> None:
+    """One JSON object per line (times in RFC 3339), so the list reads and greps alike."""
+    for row in rows:
+        print(json.dumps({f: _plain(getattr(row, f)) for f in fields}, ensure_ascii=False))
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _receipts_unissued(_args: argparse.Namespace) -> None:
+    from gateway.receipts import unissued
+
+    async def work(db: Database) -> list[Any]:
+        async with db.read() as conn:
+            return await unissued.listing(conn)
+
+    rows = _on_database(work)
+    _print_rows(rows, UNISSUED_FIELDS)
+    print(f"{len(rows)} collected source(s) without a receipt", file=sys.stderr)
+
+
+def _receipts_retry(args: argparse.Namespace) -> None:
+    from adapters.vntime import now_utc
+    from gateway.receipts import unissued
+
+    count = _on_database(lambda db: unissued.retry_now(db, now_utc(), args.agency))
+    print(f"{count} source(s) will be tried again at the next sweep", file=sys.stderr)
+
+
+def _cod_exceptions(_args: argparse.Namespace) -> None:
+    from gateway.shipments import cod
+
+    async def work(db: Database) -> list[Any]:
+        async with db.read() as conn:
+            return await cod.open_exceptions(conn)
+
+    rows = _on_database(work)
+    _print_rows(rows, COD_EXCEPTION_FIELDS)
+    print(f"{len(rows)} COD report(s) held for reconciliation", file=sys.stderr)
+
+
+UNISSUED_FIELDS = (
+    "source_type",
+    "source_id",
+    "agency_code",
+    "dossier_code",
+    "reason",
+    "attempts",
+    "first_failed_at",
+    "last_failed_at",
+    "retry_at",
+)
+COD_EXCEPTION_FIELDS = (
+    "id",
+    "shipment_id",
+    "item_code",
+    "agency_code",
+    "dossier_code",
+    "reason",
+    "booked_amount",
+    "reported_amount",
+    "shipment_status",
+    "reported_at",
+    "source",
+)
 
 
 def _agency_certificate(args: argparse.Namespace) -> None:
@@ -153,6 +245,21 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--code", required=True, help="the agency's code")
     p.add_argument("--file", required=True, help="PEM file with one or more certificates")
     p.set_defaults(func=_agency_certificate)
+
+    receipts = sub.add_parser("receipts", help="receipts for operators").add_subparsers(dest="action", required=True)
+    receipts.add_parser(
+        "unissued", help="list collected sources held without a receipt, with the reason (JSON lines)"
+    ).set_defaults(func=_receipts_unissued)
+    p = receipts.add_parser("retry", help="try the held sources again at the next sweep (after installing a key)")
+    p.add_argument("--agency", help="only this agency's (its code)")
+    p.set_defaults(func=_receipts_retry)
+
+    shipments = sub.add_parser("shipments", help="shipments for operators").add_subparsers(
+        dest="action", required=True
+    )
+    shipments.add_parser(
+        "cod-exceptions", help="list COD reports of the post held for reconciliation (JSON lines)"
+    ).set_defaults(func=_cod_exceptions)
 
     p = sub.add_parser("openapi", help="export the portal API's OpenAPI document")
     p.add_argument("--output", default="openapi/openapi.json")

@@ -73,10 +73,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     delivery_breaker_cooldown_seconds: int = 30
     delivery_breaker_max_cooldown_seconds: int = 600
 
+    # Receipts: signing keys (one per agency), the sweeper that issues what the queued jobs missed, and the back-off
+    # of a source it cannot issue yet (no key, data a receipt cannot carry): the first wait, doubling per failed
+    # attempt up to the ceiling. Such sources are listed by ``gateway receipts unissued``.
     receipt_keys_dir: str = "var/receipt-keys"
     receipt_template: str = "EBL01"
     receipt_sweep_interval_seconds: int = 30
     receipt_batch: int = 100
+    receipt_retry_seconds: int = 300
+    receipt_retry_max_seconds: int = 6 * 3600
     lookup_rate_limit: int = 30
     lookup_rate_window_seconds: int = 60
 

@@ -42,8 +42,10 @@ MAX_LOOKUP_CODE = 50
 MAX_URL = 500
 MAX_QR = 500
 
-# Characters refused in any text: XML 1.0 cannot carry most controls, and none belongs in a receipt.
-NOT_XML_TEXT = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+# Characters refused in any text: XML 1.0 cannot carry most controls, and none belongs in a receipt. Written as
+# regex escapes so that other checks (the gateway's API schema) can build their patterns from the same class.
+REFUSED_CHARS = r"\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff"
+NOT_XML_TEXT = re.compile(f"[{REFUSED_CHARS}]")
 
 
 class LineKind(IntEnum):

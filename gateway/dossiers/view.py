@@ -34,6 +34,7 @@ class Totals(msgspec.Struct):
     net_paid: int  # paid - refunded
     cod_due: int  # to be collected by the post on delivery, not yet collected
     cod_collected: int
+    cod_held: int  # reported by the post but not taken as received: held for reconciliation, in no other total
 
 
 class LastEvent(msgspec.Struct):
@@ -61,10 +62,15 @@ def totals(payments: list[PaymentOut], shipments: list[dict[str, Any]]) -> Total
     refunded = sum(p.refunded_amount for p in payments)
     cod_collected = 0
     cod_due = 0
+    cod_held = 0
     for shipment in shipments:
         collection = shipment.get("cod_collection")
         collected = _amount(collection.get("amount")) if isinstance(collection, dict) else 0
         cod_collected += collected
+        held = shipment.get("cod_exceptions")
+        for exception in held if isinstance(held, list) else []:
+            if isinstance(exception, dict) and exception.get("status") == "open":
+                cod_held += _amount(exception.get("reported_amount"))
         if shipment.get("status") not in COD_NOT_OWED and not collected:
             cod_due += _amount(shipment.get("cod_amount"))
     return Totals(
@@ -74,6 +80,7 @@ def totals(payments: list[PaymentOut], shipments: list[dict[str, Any]]) -> Total
         net_paid=paid - refunded,
         cod_due=cod_due,
         cod_collected=cod_collected,
+        cod_held=cod_held,
     )
 
 

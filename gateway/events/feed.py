@@ -34,7 +34,7 @@ def cursor_of(row: Row[Any]) -> str:
 def parse_cursor(value: str | None) -> tuple[int, int]:
     if value is None:
         return (-1, 0)
-    found = _CURSOR.match(value)
+    found = _CURSOR.fullmatch(value)  # `$` alone would take a trailing newline
     if found is None:
         raise Problem(400, "invalid_request", "the cursor is not one this API gave", field="after")
     return int(found[1]), int(found[2])

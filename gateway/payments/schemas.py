@@ -1,4 +1,4 @@
-"""The portal API's payment messages. Field constraints here are the first line of validation."""
+"""The portal API's payment messages: field types from ``gateway.fields``, checked as their receipt will be."""
 
 from __future__ import annotations
 
@@ -8,17 +8,13 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from gateway.fields import BankCode, Code, Email, IdNumber, Ip, Name, Phone, Province, TaxCode, Text, Url
+from gateway.receipts import content
+
 MAX_AMOUNT = 1_000_000_000_000  # one trillion đồng: far above any fee; catches unit mistakes
 
 Amount = Annotated[int, Meta(ge=1, le=MAX_AMOUNT, description="Whole đồng, positive")]
-Code = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/\-]+$")]
-Name = Annotated[str, Meta(min_length=1, max_length=255)]
-Text = Annotated[str, Meta(max_length=255)]
-Url = Annotated[str, Meta(min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")]
 FeeKind = Literal["phi", "le_phi"]
-IdNumber = Annotated[str, Meta(pattern=r"^(\d{9}|\d{12})?$", description="CCCD (12 digits) or CMND (9 digits)")]
-TaxCode = Annotated[str, Meta(pattern=r"^(\d{10}|\d{10}-\d{3})?$")]
-Ip = Annotated[str, Meta(max_length=45, pattern=r"^[0-9A-Fa-f:.]*$")]
 
 KIND_CODES: dict[str, int] = {"phi": 1, "le_phi": 2}
 KIND_NAMES: dict[int, str] = {v: k for k, v in KIND_CODES.items()}
@@ -30,15 +26,21 @@ class FeeLineIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     amount: Amount
 
+    def __post_init__(self) -> None:
+        content.line(KIND_CODES[self.kind], self.code, self.name, self.amount)  # what its receipt line can carry
+
 
 class PayerIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     id_number: IdNumber = ""
     tax_code: TaxCode = ""
     address: Text = ""
-    province: Annotated[str, Meta(max_length=100)] = ""
-    email: Annotated[str, Meta(max_length=255, pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")] = ""
-    phone: Annotated[str, Meta(max_length=20, pattern=r"^[0-9+ ]*$")] = ""
+    province: Province = ""
+    email: Email = ""
+    phone: Phone = ""
+
+    def __post_init__(self) -> None:
+        content.payer(self.name, self.id_number, self.tax_code, self.address)  # what its receipt can carry
 
 
 class CreatePayment(msgspec.Struct, forbid_unknown_fields=True):
@@ -50,7 +52,7 @@ class CreatePayment(msgspec.Struct, forbid_unknown_fields=True):
     payer: PayerIn
     return_url: Url
     description: Text = ""
-    bank_code: Annotated[str, Meta(max_length=16, pattern=r"^[A-Z0-9]*$")] = ""
+    bank_code: BankCode = ""
     client_ip: Ip = ""
     language: Literal["vi", "en"] = "vi"
     expires_in: Annotated[int, Meta(ge=1, le=30 * 86400, description="Seconds the citizen has to pay")] | None = None

@@ -27,12 +27,14 @@ from gateway.errors import Problem
 from gateway.ids import new_hub_reference, new_id
 from gateway.portals import catalogue
 from gateway.portals.service import PortalContext
+from gateway.receipts import content
 from gateway.settings import Settings
 from gateway.store import tables as t
 from gateway.store.db import Database
+from receipts import Line
 
 from . import results, transitions, views
-from .schemas import KIND_CODES, CreatePayment
+from .schemas import KIND_CODES, CreatePayment, FeeLineIn
 from .state import UNPAID, Event, Status
 
 log = logging.getLogger("gateway.payments")
@@ -96,43 +98,19 @@ class PaymentService:
                     portal_id=portal.portal_id,
                     agency_id=agency.id,
                     reference=new_hub_reference(),
-                    dossier_code=data.dossier_code,
                     procedure_code=procedure.code,
                     procedure_name=procedure.name,
                     service_code=procedure.service_code,
                     service_name=procedure.service_name,
-                    amount=data.total,
                     currency="VND",
-                    description=data.description or f"Nộp phí, lệ phí hồ sơ {data.dossier_code}",
                     status=Status.CREATED.value,
-                    payer_name=data.payer.name,
-                    payer_id_number=data.payer.id_number,
-                    payer_address=data.payer.address,
-                    payer_province=data.payer.province,
-                    payer_email=data.payer.email,
-                    payer_phone=data.payer.phone,
-                    client_ip=data.client_ip,
-                    return_url=data.return_url,
-                    bank_code=data.bank_code,
                     expires_at=now + timedelta(seconds=ttl),
                     created_at=now,
                     updated_at=now,
+                    **request_columns(data),
                 )
             )
-            await tx.execute(
-                t.payment_lines.insert(),
-                [
-                    {
-                        "payment_id": payment_id,
-                        "position": i,
-                        "kind": KIND_CODES[line.kind],
-                        "code": line.code,
-                        "name": line.name,
-                        "amount": line.amount,
-                    }
-                    for i, line in enumerate(data.fees)
-                ],
-            )
+            await tx.execute(t.payment_lines.insert(), line_rows(payment_id, data))
             k = t.idempotency_keys.c
             await tx.execute(
                 t.idempotency_keys.update()
@@ -237,32 +215,51 @@ async def _catalogue(
 ) -> tuple[Any, Any, dict[str, Any]]:
     agency = await catalogue.agency_of(tx, portal, data.agency_code)
     procedure = await catalogue.procedure_of(tx, agency.id, data.procedure_code)
-    fees = {
-        row.code: row
-        for row in await tx.execute(select(t.procedure_fees).where(t.procedure_fees.c.procedure_id == procedure.id))
+    return agency, procedure, await catalogue.fees_of(tx, procedure.id)
+
+
+def request_columns(data: CreatePayment) -> dict[str, Any]:
+    """The columns a payment takes from its request; its receipt is built from them (``receipts.sources``)."""
+    return {
+        "dossier_code": data.dossier_code,
+        "amount": data.total,
+        "description": data.description or f"Nộp phí, lệ phí hồ sơ {data.dossier_code}",
+        "payer_name": data.payer.name,
+        "payer_id_number": data.payer.id_number,
+        "payer_address": data.payer.address,
+        "payer_province": data.payer.province,
+        "payer_email": data.payer.email,
+        "payer_phone": data.payer.phone,
+        "client_ip": data.client_ip,
+        "return_url": data.return_url,
+        "bank_code": data.bank_code,
     }
-    return agency, procedure, fees
+
+
+def line_rows(payment_id: str, data: CreatePayment) -> list[dict[str, Any]]:
+    return [
+        {
+            "payment_id": payment_id,
+            "position": i,
+            "kind": KIND_CODES[line.kind],
+            "code": line.code,
+            "name": line.name,
+            "amount": line.amount,
+        }
+        for i, line in enumerate(data.fees)
+    ]
 
 
 def _check_lines(data: CreatePayment, fees: dict[str, Any]) -> None:
-    for i, line in enumerate(data.fees):
-        fee = fees.get(line.code)
-        if fee is None or fee.kind != KIND_CODES[line.kind]:
-            raise Problem(
-                422,
-                "unknown_fee",
-                f"fee {line.code!r} ({line.kind}) is not in the procedure's catalogue",
-                field=f"fees[{i}].code",
-            )
-        if fee.amount is not None and fee.amount != line.amount:
-            raise Problem(
-                422, "fee_amount_mismatch", f"fee {line.code!r} costs {fee.amount} đồng", field=f"fees[{i}].amount"
-            )
-    if len({line.code for line in data.fees}) != len(data.fees):
-        raise Problem(422, "unknown_fee", "a fee code appears twice", field="fees")
+    catalogue.check_fee_lines([line_of(x) for x in data.fees], fees, "fees")
     total = sum(line.amount for line in data.fees)
     if total != data.total:
         raise Problem(422, "total_mismatch", f"the fee lines sum to {total}, not {data.total}", field="total")
+
+
+def line_of(line: FeeLineIn) -> Line:
+    """A requested fee line as its receipt will state it."""
+    return content.line(KIND_CODES[line.kind], line.code, line.name, line.amount)
 
 
 def _init_order(record: views.PaymentRecord, agency: Any, client_ip: str) -> InitOrder:

@@ -3,7 +3,8 @@ not there: one place for the rule, used by payments and shipments alike."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,3 +32,64 @@ async def procedure_of(conn: AsyncConnection, agency_id: str, code: str) -> Any:
     if procedure is None:
         raise Problem(422, "unknown_procedure", f"procedure {code!r} is not in the catalogue", field="procedure_code")
     return procedure
+
+
+async def check_postal(conn: AsyncConnection, agency: Any, code: str | None) -> None:
+    """A shipment's procedure may go by post. Leaving it out does not skip the rule: when any procedure of the agency
+    may not go by post, the shipment must name its procedure (``procedure_required``)."""
+    if code is not None:
+        procedure = await procedure_of(conn, agency.id, code)
+        if not procedure.postal_allowed:
+            raise Problem(
+                422,
+                "procedure_not_postal",
+                f"procedure {code} ({procedure.name}) may not go by post",
+                field="procedure_code",
+            )
+        return
+    pr = t.procedures.c
+    query = select(pr.code).where(pr.agency_id == agency.id, pr.postal_allowed.is_(False)).limit(1)
+    if (await conn.execute(query)).first() is not None:
+        raise Problem(
+            422,
+            "procedure_required",
+            f"agency {agency.code} has procedures that may not go by post: name the dossier's procedure",
+            field="procedure_code",
+        )
+
+
+class FeeLine(Protocol):
+    """A fee line as a request states it: its kind (1 phí, 2 lệ phí), catalogue code and amount."""
+
+    @property
+    def kind(self) -> int: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
+
+
+async def fees_of(conn: AsyncConnection, procedure_id: str) -> dict[str, Any]:
+    """The procedure's fee catalogue, by fee code."""
+    query = select(t.procedure_fees).where(t.procedure_fees.c.procedure_id == procedure_id)
+    return {row.code: row for row in await conn.execute(query)}
+
+
+def check_fee_lines(lines: Sequence[FeeLine], fees: dict[str, Any], field: str) -> None:
+    """Every line is a fee of the catalogue, of its kind, at its fixed amount if it has one, and at most once."""
+    for i, line in enumerate(lines):
+        fee = fees.get(line.code)
+        if fee is None or fee.kind != line.kind:
+            kind = "phí" if line.kind == 1 else "lệ phí"
+            raise Problem(
+                422,
+                "unknown_fee",
+                f"fee {line.code!r} ({kind}) is not in the procedure's catalogue",
+                field=f"{field}[{i}].code",
+            )
+        if fee.amount is not None and fee.amount != line.amount:
+            raise Problem(
+                422, "fee_amount_mismatch", f"fee {line.code!r} costs {fee.amount} đồng", field=f"{field}[{i}].amount"
+            )
+    if len({line.code for line in lines}) != len(lines):
+        raise Problem(422, "unknown_fee", "a fee code appears twice", field=field)

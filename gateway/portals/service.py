@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.vntime import now_utc
+from gateway.fields import CODE_CHARS
 from gateway.ids import new_id
+from gateway.receipts import content
 from gateway.store import tables as t
 from gateway.store.db import Database
+from receipts import Organisation
+from receipts.codes import MAX_CODE
 
 from . import keys
 
@@ -104,8 +109,22 @@ async def grant_agency(tx: AsyncConnection, portal_id: str, agency_code: str) ->
         await tx.execute(t.portal_agencies.insert().values(portal_id=portal_id, agency_id=agency_id))
 
 
+def check_agency(spec: AgencySpec) -> None:
+    """Refuse (``ValueError`` naming the field) an agency its receipts could not carry: the collecting organisation,
+    its procedure codes and its fees are checked with the receipt's own rules, as a portal's request is."""
+    Organisation(spec.name, spec.tax_code, spec.address, spec.treasury_account)
+    for procedure in spec.procedures:
+        if not re.fullmatch(CODE_CHARS, procedure.code) or len(procedure.code) > MAX_CODE:
+            raise ValueError(f"procedure code {procedure.code!r}: 1 to {MAX_CODE} of A-Z a-z 0-9 . _ / -")
+        for fee in procedure.fees:
+            if not re.fullmatch(CODE_CHARS, fee.code):
+                raise ValueError(f"fee code {fee.code!r} of {procedure.code}: A-Z a-z 0-9 . _ / - only")
+            content.line(fee.kind, fee.code, fee.name, 1 if fee.amount is None else fee.amount)
+
+
 async def upsert_agency(db: Database, spec: AgencySpec) -> str:
     """Add an agency, or update it and replace its catalogue; returns its id."""
+    check_agency(spec)
     now = now_utc()
     values = {
         "name": spec.name,

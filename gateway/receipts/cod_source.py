@@ -7,8 +7,8 @@ is always what the citizen paid.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -16,19 +16,47 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store import shipment_tables as st
 from gateway.store import tables as t
-from receipts import PAYMENT_COD, Line, Payer, ReceiptError
+from receipts import PAYMENT_COD, Line, ReceiptError
 
-from .sources import AGENCY_COLUMNS, COD, ReceiptSource, SourceKind, collector_of, register, without_receipt
-
-log = logging.getLogger("gateway.receipts")
+from . import content
+from .sources import (
+    AGENCY_COLUMNS,
+    COD,
+    Loaded,
+    ReceiptSource,
+    SourceKind,
+    collector_of,
+    register,
+    unissued,
+    without_receipt,
+)
+from .unissued import not_held
 
 C = st.cod_collections.c
 S = st.shipments.c
-LE_PHI = 2
-COD_LINE_CODE = "COD"
 
 
-async def load_collections(conn: AsyncConnection, collection_ids: list[str]) -> list[ReceiptSource]:
+def collection_source(row: Any, lines: Sequence[Line]) -> ReceiptSource:
+    """The receipt source of a collection row joined with its shipment's citizen and its agency."""
+    return ReceiptSource(
+        type=COD,
+        id=row.id,
+        portal_id=row.portal_id,
+        agency_id=row.agency_id,
+        agency_code=row.agency_code,
+        dossier_code=row.dossier_code,
+        collector=collector_of(row),
+        payer=content.cod_payer(
+            row.citizen_name, row.citizen_street, row.citizen_commune_name, row.citizen_province_name
+        ),
+        lines=tuple(lines),
+        payment_method=PAYMENT_COD,
+        procedure_code=row.procedure_code,
+        transaction_id=row.shipment_id,
+    )
+
+
+async def load_collections(conn: AsyncConnection, collection_ids: list[str]) -> list[Loaded]:
     found = (
         await conn.execute(
             select(
@@ -45,33 +73,13 @@ async def load_collections(conn: AsyncConnection, collection_ids: list[str]) -> 
         )
     ).all()
     order = {collection_id: i for i, collection_id in enumerate(collection_ids)}
-    result = []
+    loaded: list[Loaded] = []
     for row in sorted(found, key=lambda r: order[r.id]):
         try:
-            result.append(
-                ReceiptSource(
-                    type=COD,
-                    id=row.id,
-                    portal_id=row.portal_id,
-                    agency_id=row.agency_id,
-                    agency_code=row.agency_code,
-                    dossier_code=row.dossier_code,
-                    collector=collector_of(row),
-                    payer=Payer(
-                        name=row.citizen_name,
-                        address=", ".join(
-                            p for p in (row.citizen_street, row.citizen_commune_name, row.citizen_province_name) if p
-                        ),
-                    ),
-                    lines=await _lines(conn, row),
-                    payment_method=PAYMENT_COD,
-                    procedure_code=row.procedure_code,
-                    transaction_id=row.shipment_id,
-                )
-            )
+            loaded.append(collection_source(row, await _lines(conn, row)))
         except ReceiptError as error:
-            log.error("COD collection cannot be receipted", extra={"collection_id": row.id, "problem": str(error)})
-    return result
+            loaded.append(unissued(COD, row, error))
+    return loaded
 
 
 async def _lines(conn: AsyncConnection, row: Any) -> tuple[Line, ...]:
@@ -84,13 +92,17 @@ async def _lines(conn: AsyncConnection, row: Any) -> tuple[Line, ...]:
         )
     ).all()
     if fees and all(f.amount is not None for f in fees) and sum(f.amount for f in fees) == row.amount:
-        return tuple(Line(kind=f.kind, code=f.code, name=f.name, amount=f.amount) for f in fees)
-    name = f"Phí, lệ phí hồ sơ {row.dossier_code} thu hộ qua bưu chính"
-    return (Line(kind=LE_PHI, code=COD_LINE_CODE, name=name[:255], amount=row.amount),)
+        return tuple(content.line(f.kind, f.code, f.name, f.amount) for f in fees)
+    return (content.cod_line(row.dossier_code, row.amount),)
 
 
-async def unreceipted_collections(conn: AsyncConnection, limit: int) -> list[str]:
-    query = select(C.id).where(without_receipt(COD, C.id)).order_by(C.collected_at, C.id).limit(limit)
+async def unreceipted_collections(conn: AsyncConnection, limit: int, now: datetime) -> list[str]:
+    query = (
+        select(C.id)
+        .where(without_receipt(COD, C.id), not_held(COD, C.id, now))
+        .order_by(C.collected_at, C.id)
+        .limit(limit)
+    )
     return list((await conn.execute(query)).scalars())
 
 

@@ -1,6 +1,6 @@
 """A wrong receipt is never edited: it is cancelled with a reason, or replaced by a new receipt that refers to it
 (TTBLLQuan, TCBLai 1) while the original is marked cancelled, in one transaction with the events that say so.
-A receipt whose payment was refunded in full is cancelled the same way."""
+What a refund does to a receipt (cancel, or replace with the amount kept) is in ``refunded``."""
 
 from __future__ import annotations
 
@@ -12,29 +12,25 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.vntime import now_utc
 from gateway.errors import Problem
 from gateway.ids import new_id
 from gateway.payments.schemas import KIND_CODES
-from gateway.payments.state import Status
+from gateway.portals import catalogue
 from gateway.settings import Settings
 from gateway.store import outbox
 from gateway.store import tables as t
-from gateway.store.db import Database
 from gateway.store.receipt_tables import receipts
 from receipts import Line, Payer, ReceiptError, Related, RelatedKind
 
-from . import numbering, views
+from . import content, numbering, views
 from .issuance import CannotIssue, new_lookup_code, prepare, store
 from .keys import AgencyKeys
 from .schemas import ReplaceReceipt
-from .sources import PAYMENT
 
 R = receipts.c
-REFUNDED_REASON = "Khoản thu đã được hoàn trả toàn bộ"
 
 
-async def _announce(tx: AsyncConnection, row: Row[Any], event_type: str, now: datetime) -> None:
+async def announce(tx: AsyncConnection, row: Row[Any], event_type: str, now: datetime) -> None:
     await outbox.record(
         tx,
         portal_id=row.portal_id,
@@ -53,7 +49,7 @@ def _refuse_if_cancelled(row: Row[Any]) -> None:
         raise Problem(409, "receipt_cancelled", f"the receipt was cancelled ({row.cancel_reason}){by}")
 
 
-async def _mark_cancelled(
+async def mark_cancelled(
     tx: AsyncConnection, row: Row[Any], reason: str, now: datetime, replaced_by: str | None = None
 ) -> Row[Any]:
     moved = await tx.execute(
@@ -74,15 +70,25 @@ async def cancel(tx: AsyncConnection, receipt_id: str, portal_id: str, reason: s
     if row is None:
         raise Problem(404, "not_found")
     _refuse_if_cancelled(row)
-    cancelled = await _mark_cancelled(tx, row, reason, now)
-    await _announce(tx, cancelled, "receipt.cancelled", now)
+    cancelled = await mark_cancelled(tx, row, reason, now)
+    await announce(tx, cancelled, "receipt.cancelled", now)
     return cancelled
 
 
-def _corrected_lines(original: list[Line], data: ReplaceReceipt) -> list[Line]:
+def corrected_payer(before: Payer, data: ReplaceReceipt) -> Payer:
+    if data.payer is None:
+        return before
+    p = data.payer
+    return content.payer(p.name, p.id_number, p.tax_code, p.address)
+
+
+def corrected_lines(original: list[Line], data: ReplaceReceipt, fees: dict[str, Any]) -> list[Line]:
+    """The corrected lines: fees of the procedure's catalogue, checked as a payment's are, adding up to what was
+    collected. ``fees`` is the catalogue of the receipt's procedure (empty when it has none)."""
     if data.lines is None:
         return original
-    lines = [Line(kind=KIND_CODES[x.kind], code=x.code, name=x.name, amount=x.amount) for x in data.lines]
+    lines = [content.line(KIND_CODES[x.kind], x.code, x.name, x.amount) for x in data.lines]
+    catalogue.check_fee_lines(lines, fees, "lines")
     total, before = sum(x.amount for x in lines), sum(x.amount for x in original)
     if total != before:
         raise Problem(
@@ -92,6 +98,26 @@ def _corrected_lines(original: list[Line], data: ReplaceReceipt) -> list[Line]:
             field="lines",
         )
     return lines
+
+
+def kept_lines(lines: list[Line], kept: int) -> list[Line]:
+    """The lines of a receipt for the ``kept`` đồng left after a partial refund: the refund comes off the last lines
+    first, and a line that reaches zero is left out."""
+    result = []
+    left = kept
+    for line in lines:
+        amount = min(line.amount, left)
+        if amount > 0:
+            result.append(content.line(line.kind, line.code, line.name, amount))
+            left -= amount
+    return result
+
+
+async def _catalogue_fees(tx: AsyncConnection, agency_id: str, procedure_code: str) -> dict[str, Any]:
+    pr = t.procedures.c
+    query = select(pr.id).where(pr.agency_id == agency_id, pr.code == procedure_code)
+    procedure = (await tx.execute(query)).scalar_one_or_none()
+    return {} if procedure is None else await catalogue.fees_of(tx, procedure)
 
 
 async def replace(
@@ -109,78 +135,68 @@ async def replace(
         raise Problem(404, "not_found")
     _refuse_if_cancelled(original)
     before = views.data_of(original)
+    fees = await _catalogue_fees(tx, original.agency_id, before.procedure_code) if data.lines is not None else {}
+    try:
+        payer, lines = corrected_payer(before.payer, data), corrected_lines(list(before.lines), data, fees)
+        return await reissue(tx, original, payer, lines, data.reason, keys, settings, now)
+    except ReceiptError as error:
+        raise Problem(422, "invalid_receipt", str(error), field=error.field) from error
+    except CannotIssue as error:
+        raise Problem(503, "receipt_signing_unavailable", str(error)) from error
+
+
+async def reissue(
+    tx: AsyncConnection,
+    original: Row[Any],
+    payer: Payer,
+    lines: list[Line],
+    reason: str,
+    keys: AgencyKeys,
+    settings: Settings,
+    now: datetime,
+) -> Row[Any]:
+    """Issue a receipt replacing ``original`` (locked, in force) with this payer and these lines, numbered in the
+    current series and referring to it (TTBLLQuan, TCBLai 1); cancel the original with ``reason``. Raises
+    CannotIssue (no key) or ReceiptError, in which case ``tx`` must be rolled back."""
+    before = views.data_of(original)
     agency_code = (
         await tx.execute(select(t.agencies.c.code).where(t.agencies.c.id == original.agency_id))
     ).scalar_one()
     code = new_lookup_code()
     series = numbering.series_for(now)
-    try:
-        payer = before.payer if data.payer is None else Payer(**msgspec.structs.asdict(data.payer))
-        corrected = msgspec.structs.replace(
-            before,
-            series=series,
-            number=await numbering.allocate(tx, original.tax_code, original.template, series),
-            issued_at=now,
-            lookup_code=code,
-            lookup_url=settings.lookup_url(code),
-            payer=payer,
-            lines=_corrected_lines(list(before.lines), data),
-            related=Related(
-                kind=RelatedKind.REPLACE,
-                template=original.template,
-                series=original.series,
-                number=original.number,
-                issued_on=before.issued_on,
-            ),
-        )
-        new = prepare(
-            corrected,
-            agency_code,
-            keys,
-            receipt_id=new_id("rcp"),
-            portal_id=original.portal_id,
-            agency_id=original.agency_id,
-            source_type=original.source_type,
-            source_id=original.source_id,
-            revision=original.revision + 1,
-            dossier_code=original.dossier_code,
-            replaces_id=original.id,
-        )
-    except ReceiptError as error:
-        raise Problem(422, "invalid_receipt", str(error), field=error.field) from error
-    except CannotIssue as error:
-        raise Problem(503, "receipt_signing_unavailable", str(error)) from error
-    cancelled = await _mark_cancelled(tx, original, data.reason, now, replaced_by=new.row["id"])
-    await _announce(tx, cancelled, "receipt.replaced", now)
+    corrected = msgspec.structs.replace(
+        before,
+        series=series,
+        number=await numbering.allocate(tx, original.tax_code, original.template, series),
+        issued_at=now,
+        lookup_code=code,
+        lookup_url=settings.lookup_url(code),
+        payer=payer,
+        lines=lines,
+        related=Related(
+            kind=RelatedKind.REPLACE,
+            template=original.template,
+            series=original.series,
+            number=original.number,
+            issued_on=before.issued_on,
+        ),
+    )
+    new = prepare(
+        corrected,
+        agency_code,
+        keys,
+        receipt_id=new_id("rcp"),
+        portal_id=original.portal_id,
+        agency_id=original.agency_id,
+        source_type=original.source_type,
+        source_id=original.source_id,
+        revision=original.revision + 1,
+        dossier_code=original.dossier_code,
+        replaces_id=original.id,
+    )
+    cancelled = await mark_cancelled(tx, original, reason, now, replaced_by=new.row["id"])
+    await announce(tx, cancelled, "receipt.replaced", now)
     await store(tx, [new], now)
     fresh = await views.load(tx, new.row["id"])
     assert fresh is not None
     return fresh
-
-
-async def cancel_refunded(db: Database, limit: int, now: datetime | None = None) -> int:
-    """Cancel the live receipts of payments refunded in full; returns how many were cancelled."""
-    moment = now or now_utc()
-    async with db.read() as conn:
-        due = (
-            await conn.execute(
-                select(R.id, R.portal_id)
-                .join(t.payments, t.payments.c.id == R.source_id)
-                .where(
-                    R.source_type == PAYMENT,
-                    R.status == views.ISSUED,
-                    t.payments.c.status == Status.REFUNDED.value,
-                )
-                .limit(limit)
-            )
-        ).all()
-    done = 0
-    for receipt in due:
-        async with db.transaction() as tx:
-            row = await views.lock(tx, receipt.id, receipt.portal_id)
-            if row is not None and row.status == views.ISSUED:
-                await _announce(
-                    tx, await _mark_cancelled(tx, row, REFUNDED_REASON, moment), "receipt.cancelled", moment
-                )
-                done += 1
-    return done

@@ -33,11 +33,12 @@ from gateway.settings import Settings
 from gateway.store import outbox
 from gateway.store.db import Database
 from gateway.store.receipt_tables import receipts
-from receipts import ReceiptData, ReceiptError, SchemaError, SigningKeyError, issue
+from receipts import ReceiptData, ReceiptError, SchemaError, SigningKey, SigningKeyError, issue
 
-from . import cod_source, numbering, sources, trust, views  # noqa: F401 - cod_source registers the COD kind
-from .keys import AgencyKeys
-from .sources import ReceiptSource
+from . import cod_source, numbering, sources, trust, unissued, views  # noqa: F401 - cod_source registers the COD kind
+from .keys import AgencyKeys, ReceiptKeysError
+from .sources import Loaded, ReceiptSource
+from .unissued import Unissued
 
 log = logging.getLogger("gateway.receipts")
 
@@ -65,6 +66,17 @@ class Prepared:
         return SimpleNamespace(**self.row)
 
 
+def signing_key(keys: AgencyKeys, agency_code: str) -> SigningKey:
+    """The agency's signing key (one installed since start included), or CannotIssue saying why there is none."""
+    try:
+        key = keys.find(agency_code)
+    except ReceiptKeysError as error:
+        raise CannotIssue(str(error)) from error
+    if key is None:
+        raise CannotIssue(f"no receipt signing key for agency {agency_code}")
+    return key
+
+
 def prepare(
     data: ReceiptData,
     key_agency: str,
@@ -80,9 +92,7 @@ def prepare(
     replaces_id: str | None = None,
 ) -> Prepared:
     """Sign ``data`` with the agency's key and lay out its row; raises CannotIssue when it cannot be signed."""
-    key = keys.get(key_agency)
-    if key is None:
-        raise CannotIssue(f"no receipt signing key for agency {key_agency}")
+    key = signing_key(keys, key_agency)
     try:
         xml = issue(data, key, data.issued_at)
     except (SigningKeyError, SchemaError, ReceiptError) as error:
@@ -186,9 +196,13 @@ class ReceiptIssuer:
         """Issue every source of ``batch`` (all of one collector) in ``tx``, with consecutive numbers."""
         series = numbering.series_for(now)
         tax_code = batch[0].collector.tax_code
-        first = await numbering.allocate(tx, tax_code, self.settings.receipt_template, series, len(batch))
+        try:
+            first = await numbering.allocate(tx, tax_code, self.settings.receipt_template, series, len(batch))
+        except numbering.SeriesExhausted as error:  # this collector's sources wait; the others go on
+            raise CannotIssue(str(error)) from error
         prepared = [self._prepare(source, first + i, now) for i, source in enumerate(batch)]
         await store(tx, prepared, now)
+        await unissued.release(tx, batch[0].type, [source.id for source in batch])
         issued = [p.row["id"] for p in prepared]
         kind = sources.KINDS[batch[0].type]
         if kind.on_issued is not None:
@@ -196,7 +210,9 @@ class ReceiptIssuer:
         return issued
 
     async def issue(self, source_type: str, source_id: str, now: datetime | None = None) -> str | None:
-        """The id of the source's original receipt, issued now unless it exists; None if nothing is collected."""
+        """The id of the source's original receipt, issued now unless it exists; None if nothing is collected.
+
+        Raises CannotIssue when the source cannot be receipted now (no key, data a receipt cannot carry)."""
         kind = sources.KINDS[source_type]
         moment = now or now_utc()
         try:
@@ -207,7 +223,9 @@ class ReceiptIssuer:
                 found = await kind.load(tx, [source_id])
                 if not found:
                     return None
-                (receipt_id,) = await self._issue_batch(tx, found, moment)
+                if isinstance(found[0], Unissued):
+                    raise CannotIssue(found[0].reason)
+                (receipt_id,) = await self._issue_batch(tx, [found[0]], moment)
         except IntegrityError:  # a concurrent issuer stored it first; our number went back with the rollback
             async with self.db.read() as conn:
                 existing = await views.original_of(conn, source_type, source_id)
@@ -218,32 +236,73 @@ class ReceiptIssuer:
         return receipt_id
 
     async def issue_pending(self, now: datetime | None = None, limit: int | None = None) -> int:
-        """Issue receipts for every kind of collected source that has none yet; returns how many were issued."""
-        issued = 0
+        """Issue receipts for every kind of collected source that has none yet; returns how many were issued.
+
+        A source that cannot be receipted is held (``unissued``) with its reason and a back-off, and the next batch
+        is read past it: however many are held, the sources behind them are issued in the same sweep."""
         batch_size = limit or self.settings.receipt_batch
+        issued = 0
         for name, kind in sources.KINDS.items():
-            async with self.db.read() as conn:
-                found = await kind.load(conn, await kind.unreceipted(conn, batch_size))
-            by_collector: dict[str, list[ReceiptSource]] = {}
-            for source in found:
-                if source.agency_code in self.keys:
-                    by_collector.setdefault(source.collector.tax_code, []).append(source)
-                else:
-                    log.error("no receipt signing key", extra={"agency": source.agency_code, "source_id": source.id})
-            for batch in by_collector.values():
-                issued += await self._issue_or_split(name, batch, now or now_utc())
+            for _ in range(MAX_BATCHES_PER_SWEEP):
+                moment = now or now_utc()
+                async with self.db.read() as conn:
+                    ids = await kind.unreceipted(conn, batch_size, moment)
+                    found = await kind.load(conn, ids) if ids else []
+                ready, failed = self._sort_out(found)
+                for batch in _by_collector(ready):
+                    done, refused = await self._issue_or_split(name, batch, moment)
+                    issued += done
+                    failed.extend(refused)
+                retry = (self.settings.receipt_retry_seconds, self.settings.receipt_retry_max_seconds)
+                await unissued.hold(self.db, failed, moment, *retry)
+                if len(ids) < batch_size:
+                    break
         return issued
 
-    async def _issue_or_split(self, source_type: str, batch: list[ReceiptSource], now: datetime) -> int:
+    def _sort_out(self, found: Sequence[Loaded]) -> tuple[list[ReceiptSource], list[Unissued]]:
+        """The sources that can be signed now, and the others with the reason."""
+        ready: list[ReceiptSource] = []
+        failed: list[Unissued] = []
+        for source in found:
+            if isinstance(source, Unissued):
+                failed.append(source)
+                continue
+            try:
+                signing_key(self.keys, source.agency_code)
+            except CannotIssue as error:
+                failed.append(_unissued(source, str(error)))
+                continue
+            ready.append(source)
+        return ready, failed
+
+    async def _issue_or_split(
+        self, source_type: str, batch: list[ReceiptSource], now: datetime
+    ) -> tuple[int, list[Unissued]]:
         try:
             async with self.db.transaction() as tx:
-                return len(await self._issue_batch(tx, batch, now))
+                return len(await self._issue_batch(tx, batch, now)), []
         except (IntegrityError, CannotIssue) as error:
             log.warning("receipt batch rolled back; issuing one by one", extra={"error": str(error)})
         issued = 0
+        failed: list[Unissued] = []
         for source in batch:
             try:
                 issued += await self.issue(source_type, source.id, now) is not None
             except CannotIssue as error:
-                log.error("receipt not issued", extra={"source_id": source.id, "error": str(error)})
-        return issued
+                failed.append(_unissued(source, str(error)))
+        return issued, failed
+
+
+MAX_BATCHES_PER_SWEEP = 20  # a sweep stops after this many full batches; the next one carries on
+
+
+def _by_collector(ready: Sequence[ReceiptSource]) -> list[list[ReceiptSource]]:
+    """Batches of one collector each: a batch takes consecutive numbers of one series."""
+    batches: dict[str, list[ReceiptSource]] = {}
+    for source in ready:
+        batches.setdefault(source.collector.tax_code, []).append(source)
+    return list(batches.values())
+
+
+def _unissued(source: ReceiptSource, reason: str) -> Unissued:
+    return Unissued(source.type, source.id, source.portal_id, source.agency_id, source.dossier_code, reason)

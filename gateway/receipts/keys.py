@@ -3,7 +3,9 @@
 The folder holds, per agency code, either ``<code>.p12`` with its password in ``<code>.password``, or the PEM pair
 ``<code>.key.pem`` + ``<code>.cert.pem`` (the key may be encrypted with the same ``<code>.password``). Every file
 is read and checked when the web app or the worker starts: an expired, not yet valid, weak or mismatched
-certificate stops the process with a message naming the file, rather than failing at the first receipt.
+certificate stops the process with a message naming the file, rather than failing at the first receipt. A key
+installed for a new agency later is picked up when that agency next needs one (``AgencyKeys.find``), so its held
+receipts are issued without a restart.
 """
 
 from __future__ import annotations
@@ -45,11 +47,19 @@ def load_one(folder: Path, code: str, at: datetime) -> SigningKey:
         raise ReceiptKeysError(f"receipt signing key of agency {code} in {folder}: {error}") from None
 
 
+def _installed(folder: Path, code: str) -> bool:
+    """Whether ``folder`` holds a key for agency ``code`` (an agency code is never a path)."""
+    if not code or "/" in code or "\\" in code or code.startswith("."):
+        return False
+    return (folder / f"{code}{PKCS12}").is_file() or (folder / f"{code}{PEM_KEY}").is_file()
+
+
 class AgencyKeys:
     """The signing keys of the agencies this deployment issues receipts for, by agency code."""
 
-    def __init__(self, keys: dict[str, SigningKey]) -> None:
+    def __init__(self, keys: dict[str, SigningKey], folder: Path | None = None) -> None:
         self._keys = keys
+        self._folder = folder
 
     @classmethod
     def load(cls, folder: str | Path, at: datetime | None = None) -> AgencyKeys:
@@ -58,15 +68,24 @@ class AgencyKeys:
         moment = at or now_utc()
         if not path.is_dir():
             log.warning("no receipt keys folder: receipts cannot be signed", extra={"folder": str(path)})
-            return cls({})
+            return cls({}, path)
         codes = {p.name[: -len(PKCS12)] for p in path.glob(f"*{PKCS12}")}
         codes |= {p.name[: -len(PEM_KEY)] for p in path.glob(f"*{PEM_KEY}")}
         keys = {code: load_one(path, code, moment) for code in sorted(codes)}
         log.info("receipt keys loaded", extra={"agencies": sorted(keys), "folder": str(path)})
-        return cls(keys)
+        return cls(keys, path)
 
     def get(self, agency_code: str) -> SigningKey | None:
         return self._keys.get(agency_code)
+
+    def find(self, agency_code: str) -> SigningKey | None:
+        """The agency's key, loaded from the folder if it was installed since start (checked like the others);
+        ``None`` while there is none. A key file that cannot be used raises ``ReceiptKeysError``."""
+        key = self._keys.get(agency_code)
+        if key is None and self._folder is not None and _installed(self._folder, agency_code):
+            key = self._keys[agency_code] = load_one(self._folder, agency_code, now_utc())
+            log.info("receipt key installed", extra={"agency": agency_code, "folder": str(self._folder)})
+        return key
 
     def __contains__(self, agency_code: object) -> bool:
         return agency_code in self._keys

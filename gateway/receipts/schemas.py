@@ -8,9 +8,14 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from gateway.payments.schemas import Amount, Code, FeeKind, IdNumber, Name, TaxCode, Text
+from gateway.fields import REQUIRED_TEXT, Code, IdNumber, Name, TaxCode, Text
+from gateway.payments.schemas import KIND_CODES, Amount, FeeKind
 
-Reason = Annotated[str, Meta(min_length=1, max_length=255, description="Why, in words the citizen may read")]
+from . import content
+
+Reason = Annotated[
+    str, Meta(min_length=1, max_length=255, pattern=REQUIRED_TEXT, description="Why, in words the citizen may read")
+]
 
 
 class CollectorOut(msgspec.Struct):
@@ -75,12 +80,18 @@ class PayerCorrection(msgspec.Struct, forbid_unknown_fields=True):
     tax_code: TaxCode = ""
     address: Text = ""
 
+    def __post_init__(self) -> None:
+        content.payer(self.name, self.id_number, self.tax_code, self.address)  # what the receipt can carry
+
 
 class LineCorrection(msgspec.Struct, forbid_unknown_fields=True):
     kind: FeeKind
     code: Code
     name: Name
     amount: Amount
+
+    def __post_init__(self) -> None:
+        content.line(KIND_CODES[self.kind], self.code, self.name, self.amount)  # what the receipt can carry
 
 
 class ReplaceReceipt(msgspec.Struct, forbid_unknown_fields=True):

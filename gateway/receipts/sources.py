@@ -1,15 +1,16 @@
 """What a receipt is issued for: a source of collected money, read into one shape whatever its kind.
 
-A paid payment is one kind (``payment``); cash collected on delivery by the post will be another (``cod``).
-Each kind registers a ``SourceKind``: how to read one source by id, and how to find collected ones that have no
-receipt yet. Issuance, numbering, storage and the API know only ``ReceiptSource``.
+A paid payment is one kind (``payment``); cash collected on delivery by the post is another (``cod``). Each kind
+registers a ``SourceKind``: how to read one source by id, and how to find collected ones that have no receipt yet
+(skipping those held back by ``unissued``). Issuance, numbering, storage and the API know only ``ReceiptSource``; a
+stored source a receipt cannot carry is read as an ``Unissued`` with the reason, never dropped silently.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -20,7 +21,8 @@ from gateway.store import tables as t
 from gateway.store.receipt_tables import receipts
 from receipts import PAYMENT_ONLINE, Line, Organisation, Payer, ReceiptError
 
-log = logging.getLogger("gateway.receipts")
+from . import content
+from .unissued import Unissued, not_held
 
 PAYMENT = "payment"
 COD = "cod"
@@ -44,17 +46,16 @@ class ReceiptSource:
     transaction_id: str = ""
 
 
-Loader = Callable[[AsyncConnection, list[str]], Awaitable[list[ReceiptSource]]]
-Finder = Callable[[AsyncConnection, int], Awaitable[list[str]]]
-
-
+Loaded = ReceiptSource | Unissued  # a source with everything its receipt states, or why it cannot have one
+Loader = Callable[[AsyncConnection, list[str]], Awaitable[list[Loaded]]]
+Finder = Callable[[AsyncConnection, int, datetime], Awaitable[list[str]]]
 Linker = Callable[[AsyncConnection, Sequence[tuple[str, str]]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class SourceKind:
     load: Loader  # the sources with these ids that exist and were collected, in the order asked
-    unreceipted: Finder  # ids of collected sources without an original receipt, oldest first
+    unreceipted: Finder  # ids of collected sources without an original receipt and not held back, oldest first
     on_issued: Linker | None = None  # told (source id, receipt id) in the transaction that stores the receipts
 
 
@@ -95,7 +96,30 @@ def collector_of(row: Any) -> Organisation:
 P = t.payments.c
 
 
-async def load_payments(conn: AsyncConnection, payment_ids: list[str]) -> list[ReceiptSource]:
+def payment_source(row: Any, lines: Sequence[Any]) -> ReceiptSource:
+    """The receipt source of a payment row (selected with ``AGENCY_COLUMNS``) and its line rows."""
+    return ReceiptSource(
+        type=PAYMENT,
+        id=row.id,
+        portal_id=row.portal_id,
+        agency_id=row.agency_id,
+        agency_code=row.agency_code,
+        dossier_code=row.dossier_code,
+        collector=collector_of(row),
+        payer=content.payer(row.payer_name, row.payer_id_number, address=row.payer_address),
+        lines=tuple(content.line(x.kind, x.code, x.name, x.amount) for x in lines),
+        payment_method=PAYMENT_ONLINE,
+        procedure_code=row.procedure_code,
+        transaction_id=row.hub_transaction_id or "",
+    )
+
+
+def unissued(source_type: str, row: Any, error: Exception) -> Unissued:
+    """Stored data a receipt cannot carry: held until staff correct it."""
+    return Unissued(source_type, row.id, row.portal_id, row.agency_id, row.dossier_code, f"invalid data: {error}")
+
+
+async def load_payments(conn: AsyncConnection, payment_ids: list[str]) -> list[Loaded]:
     """The collected payments among ``payment_ids`` (two queries, however many)."""
     found = (
         await conn.execute(
@@ -104,42 +128,31 @@ async def load_payments(conn: AsyncConnection, payment_ids: list[str]) -> list[R
             .where(P.id.in_(payment_ids), P.status.in_([s.value for s in COLLECTED]))
         )
     ).all()
-    lines: dict[str, list[Line]] = {row.id: [] for row in found}
+    lines: dict[str, list[Any]] = {row.id: [] for row in found}
     if found:
         line = t.payment_lines.c
         for x in await conn.execute(
             select(t.payment_lines).where(line.payment_id.in_(list(lines))).order_by(line.payment_id, line.position)
         ):
-            lines[x.payment_id].append(Line(kind=x.kind, code=x.code, name=x.name, amount=x.amount))
+            lines[x.payment_id].append(x)
     order = {payment_id: i for i, payment_id in enumerate(payment_ids)}
-    sources = []
+    loaded: list[Loaded] = []
     for row in sorted(found, key=lambda r: order[r.id]):
         try:
-            sources.append(
-                ReceiptSource(
-                    type=PAYMENT,
-                    id=row.id,
-                    portal_id=row.portal_id,
-                    agency_id=row.agency_id,
-                    agency_code=row.agency_code,
-                    dossier_code=row.dossier_code,
-                    collector=collector_of(row),
-                    payer=Payer(name=row.payer_name, id_number=row.payer_id_number, address=row.payer_address),
-                    lines=tuple(lines[row.id]),
-                    payment_method=PAYMENT_ONLINE,
-                    procedure_code=row.procedure_code,
-                    transaction_id=row.hub_transaction_id or "",
-                )
-            )
-        except ReceiptError as error:  # stored data a receipt cannot carry: staff must correct it
-            log.error("payment cannot be receipted", extra={"payment_id": row.id, "problem": str(error)})
-    return sources
+            loaded.append(payment_source(row, lines[row.id]))
+        except ReceiptError as error:
+            loaded.append(unissued(PAYMENT, row, error))
+    return loaded
 
 
-async def unreceipted_payments(conn: AsyncConnection, limit: int) -> list[str]:
+async def unreceipted_payments(conn: AsyncConnection, limit: int, now: datetime) -> list[str]:
     query = (
         select(P.id)
-        .where(P.status.in_([s.value for s in COLLECTED]), without_receipt(PAYMENT, P.id))
+        .where(
+            P.status.in_([s.value for s in COLLECTED]),
+            without_receipt(PAYMENT, P.id),
+            not_held(PAYMENT, P.id, now),
+        )
         .order_by(P.paid_at, P.id)
         .limit(limit)
     )

@@ -24,6 +24,8 @@ from adapters.postal import (
 from adapters.postal import codes as post_codes
 from adapters.postal.addresses import Address
 from gateway.errors import Problem
+from gateway.receipts import content
+from receipts import ReceiptError
 
 from .schemas import AddressIn, CreateShipment
 from .state import Direction
@@ -79,6 +81,14 @@ def citizen_phone(phone: str) -> str:
 
 
 def check_limits(data: CreateShipment) -> None:
+    if data.cod_amount and data.direction != Direction.DELIVER_RESULT:
+        # the post collects COD from the receiver: on a dossier sent to the agency, that is the agency itself
+        raise Problem(
+            422,
+            "cod_not_allowed",
+            "fees are collected on delivery only when the result is delivered to the citizen",
+            field="cod_amount",
+        )
     if data.cod_amount > post_codes.COD_LIMIT_DONG:
         raise Problem(
             422,
@@ -86,6 +96,31 @@ def check_limits(data: CreateShipment) -> None:
             f"{data.cod_amount:,} đ is above the post's COD limit of {post_codes.COD_LIMIT_DONG:,} đ",
             field="cod_amount",
         )
+
+
+def request_columns(data: CreateShipment) -> dict[str, Any]:
+    """The columns a shipment takes from its request, every one checked: the post's limits, the citizen's address in
+    the 2025 units and phone, and the citizen as the payer of a COD receipt (``gateway.receipts.content``)."""
+    check_limits(data)
+    address = citizen_address(data.citizen.address)
+    phone = citizen_phone(data.citizen.phone)
+    name = data.citizen.name.strip()
+    try:
+        content.cod_payer(name, address.street, address.commune_name, address.province_name)
+    except ReceiptError as exc:
+        raise Problem(422, "invalid_address", f"a receipt cannot carry it: {exc}", field=f"{CITIZEN}.address") from exc
+    return {
+        "dossier_code": data.dossier_code,
+        "procedure_code": data.procedure_code or "",
+        "direction": data.direction,
+        "service_code": data.service,
+        "weight_grams": data.weight_grams,
+        "cod_amount": data.cod_amount,
+        "note": data.note,
+        "citizen_name": name,
+        "citizen_phone": phone,
+        **address_columns(CITIZEN, address),
+    }
 
 
 def agency_party(agency: Row[Any]) -> tuple[str, Address]:

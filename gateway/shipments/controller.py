@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from gateway import idempotency
 from gateway.errors import Problem, problem_responses
+from gateway.fields import CODE_CHARS, exact
 from gateway.payments.service import Answer
 from gateway.services import services
 from gateway.web import IdempotencyKey, PortalApi, idempotent, portal_of, strict_body
@@ -21,14 +22,15 @@ from .state import STATUSES
 
 LIST_FILTERS = frozenset({"dossier_code", "status", "cursor", "limit"})
 # What a dossier code and a shipment id can look like; anything else (a NUL byte, say) never reaches the database.
-DOSSIER_CODE = r"^[A-Za-z0-9._/\-]+$"
-CURSOR = r"^shp_[0-9a-z]{26}$"
-_SHIPMENT_ID = re.compile(CURSOR)
+DOSSIER_CODE = exact(CODE_CHARS)
+SHIPMENT_ID = "shp_[0-9a-z]{26}"
+CURSOR = exact(SHIPMENT_ID)
+_SHIPMENT_ID = re.compile(SHIPMENT_ID)
 
 
 def _shipment_id(value: str) -> str:
     """A path id that cannot be a shipment's is simply not found (and never sent to the database)."""
-    if not _SHIPMENT_ID.match(value):
+    if not _SHIPMENT_ID.fullmatch(value):
         raise Problem(404, "not_found")
     return value
 

@@ -1,5 +1,5 @@
-"""The portal API's shipment messages. Field constraints here are the first line of validation; addresses,
-phones and the post's limits are checked by the service, which names the field it refuses."""
+"""The portal API's shipment messages: field types from ``gateway.fields``, checked as the COD receipt and the post's
+order will be; addresses, phones and the post's limits are checked by the service, which names the field it refuses."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import msgspec
 from msgspec import Meta
 
 from adapters.postal import codes as post_codes
+from gateway.fields import TEXT, Code, Name, Note, Text
+from gateway.receipts import content
 
-Code = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/\-]+$")]
-Name = Annotated[str, Meta(min_length=1, max_length=255)]
 Direction = Literal["collect_dossier", "deliver_result"]
 Service = Literal["HCC", "HCC-EXP"]
 Status = Literal[
@@ -38,7 +38,7 @@ class AddressIn(msgspec.Struct, forbid_unknown_fields=True):
     """A 2025 address (``province_code`` + ``commune_code``), or a pre-2025 one (``province`` + ``district`` +
     ``ward`` codes) that the gateway converts when the published conversion table gives a single commune."""
 
-    street: Annotated[str, Meta(min_length=1, max_length=255)]
+    street: Annotated[str, Meta(min_length=1, max_length=255, pattern=TEXT)]  # blank: the post's rule, 422
     province_code: Annotated[str, Meta(max_length=2)] | None = None
     commune_code: Annotated[str, Meta(max_length=5)] | None = None
     province: Annotated[str, Meta(max_length=2, description="pre-2025 province code")] | None = None
@@ -51,6 +51,9 @@ class CitizenIn(msgspec.Struct, forbid_unknown_fields=True):
     phone: Annotated[str, Meta(min_length=1, max_length=20)]
     address: AddressIn
 
+    def __post_init__(self) -> None:
+        content.payer(self.name)  # the payer of a COD receipt, and the post's sender or receiver
+
 
 class CreateShipment(msgspec.Struct, forbid_unknown_fields=True):
     dossier_code: Code
@@ -61,11 +64,11 @@ class CreateShipment(msgspec.Struct, forbid_unknown_fields=True):
     procedure_code: Code | None = None
     cod_amount: Annotated[int, Meta(ge=0, le=MAX_COD_FIELD, description="Fees collected on delivery, đồng")] = 0
     service: Service = "HCC"
-    note: Annotated[str, Meta(max_length=500)] = ""
+    note: Note = ""
 
 
 class CancelShipment(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, Meta(max_length=255)] = ""
+    reason: Text = ""
 
 
 class AddressOut(msgspec.Struct):
@@ -102,6 +105,19 @@ class CodCollectionOut(msgspec.Struct):
     receipt_id: str | None
 
 
+class CodExceptionOut(msgspec.Struct):
+    """A collection the post reported that was not taken as received: held for reconciliation."""
+
+    id: str
+    reason: str  # amount_mismatch, no_cod_booked, shipment_cancelled, shipment_returned, shipment_returning, …
+    booked_amount: int
+    reported_amount: int
+    shipment_status: str  # the shipment's status when the report came
+    reported_at: datetime
+    source: Literal["webhook", "feed", "order"]
+    status: Literal["open"]
+
+
 class ShipmentOut(msgspec.Struct):
     id: str
     status: Status
@@ -124,6 +140,7 @@ class ShipmentOut(msgspec.Struct):
     item_code: str | None
     postage: int | None
     cod_collection: CodCollectionOut | None
+    cod_exceptions: list[CodExceptionOut]
     timeline: list[EventOut]
     booked_at: datetime | None
     created_at: datetime

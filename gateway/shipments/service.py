@@ -15,7 +15,6 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.postal import OutcomeUnknown, PostalClient, PostalError, PostalRejected, PostalUnavailable
 from adapters.postal import codes as post_codes
@@ -87,34 +86,24 @@ class ShipmentService:
     async def _store(
         self, portal: PortalContext, claim: idempotency.Claim, data: CreateShipment, now: datetime
     ) -> views.ShipmentRecord:
-        booking.check_limits(data)
-        address = booking.citizen_address(data.citizen.address)
-        phone = booking.citizen_phone(data.citizen.phone)
+        columns = booking.request_columns(data)
         async with self.db.transaction() as tx:
-            agency = await _agency(tx, portal, data)
+            agency = await catalogue.agency_of(tx, portal, data.agency_code)
             agency_phone, agency_address = booking.agency_party(agency)
+            await catalogue.check_postal(tx, agency, data.procedure_code)
             shipment_id = new_id("shp")
             await tx.execute(
                 st.shipments.insert().values(
                     id=shipment_id,
                     portal_id=portal.portal_id,
                     agency_id=agency.id,
-                    dossier_code=data.dossier_code,
-                    procedure_code=data.procedure_code or "",
-                    direction=data.direction,
                     status=BOOKING,
-                    service_code=data.service,
-                    weight_grams=data.weight_grams,
-                    cod_amount=data.cod_amount,
-                    note=data.note,
-                    citizen_name=data.citizen.name.strip(),
-                    citizen_phone=phone,
-                    **booking.address_columns("citizen", address),
                     agency_name=agency.name,
                     agency_phone=agency_phone,
                     **booking.address_columns("agency", agency_address),
                     created_at=now,
                     updated_at=now,
+                    **columns,
                 )
             )
             k = t.idempotency_keys.c
@@ -240,17 +229,3 @@ class ShipmentService:
             log.warning("post order detail unavailable", extra={"shipment_id": shipment_id, "error": str(exc)})
             return
         await tracking.record(self.db, detail.history, "order")
-
-
-async def _agency(tx: AsyncConnection, portal: PortalContext, data: CreateShipment) -> Any:
-    agency = await catalogue.agency_of(tx, portal, data.agency_code)
-    if data.procedure_code is not None:
-        procedure = await catalogue.procedure_of(tx, agency.id, data.procedure_code)
-        if not procedure.postal_allowed:
-            raise Problem(
-                422,
-                "procedure_not_postal",
-                f"procedure {data.procedure_code} ({procedure.name}) may not go by post",
-                field="procedure_code",
-            )
-    return agency

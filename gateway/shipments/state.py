@@ -77,6 +77,29 @@ def occurrence(event: StatusEvent) -> tuple[object, ...]:
     return (event.time, event.event_id or 0, event.code)
 
 
-def collects_cod(event: StatusEvent, shipment_cod: int) -> bool:
-    """A delivered event of a parcel with COD: the post took the fee from the citizen."""
-    return event.code == post_codes.DELIVERED and shipment_cod > 0 and event.cod_amount > 0
+# Why a collection the post reports is held for reconciliation instead of taken as money received.
+NO_COD_BOOKED = "no_cod_booked"  # the shipment was booked without COD
+AMOUNT_MISMATCH = "amount_mismatch"  # another amount than the one booked (none included)
+# A shipment in one of these statuses cannot collect: the reason is ``shipment_<status>``.
+CANNOT_COLLECT = frozenset(
+    {REJECTED, ShipmentState.CANCELLED.value, ShipmentState.RETURNED.value, ShipmentState.RETURNING.value}
+)
+COLLECT = ""  # the verdict for a collection taken as received
+
+
+def cod_verdict(status: str, status_code: int | None, booked: int, event: StatusEvent) -> str | None:
+    """What a delivered event's ``codAmount`` means for a shipment in ``status`` (before the event) booked with
+    ``booked`` đồng of COD: ``None`` when it reports no collection, ``COLLECT`` for money received, else the
+    reason it is held. The post's word alone never makes money received: the amount must be the one booked, on a
+    shipment that can still collect."""
+    if event.code != post_codes.DELIVERED or (booked == 0 and event.cod_amount == 0):
+        return None
+    if booked == 0:
+        return NO_COD_BOOKED
+    if status in CANNOT_COLLECT:
+        return f"shipment_{status}"
+    if status_code == post_codes.PICKUP_FAILED_FINAL:
+        return "shipment_never_picked_up"
+    if event.cod_amount != booked:
+        return AMOUNT_MISMATCH
+    return COLLECT

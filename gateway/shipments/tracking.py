@@ -24,7 +24,7 @@ from gateway.store import shipment_tables as st
 from gateway.store.db import Database
 
 from . import cod, transitions
-from .state import collects_cod, dedupe_key, moves, occurrence
+from .state import COLLECT, cod_verdict, dedupe_key, moves, occurrence
 from .views import S, ShipmentRecord
 
 log = logging.getLogger("gateway.shipments")
@@ -42,9 +42,10 @@ class Tally:
     duplicates: int = 0  # seen before, by any path
     unknown: int = 0  # for no shipment of ours (or for another order than the one booked)
     cod_collected: int = 0
+    cod_held: int = 0  # reported collections held for reconciliation, not taken as received
 
     def add(self, other: Tally) -> None:
-        for name in ("recorded", "applied", "duplicates", "unknown", "cod_collected"):
+        for name in ("recorded", "applied", "duplicates", "unknown", "cod_collected", "cod_held"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -67,7 +68,8 @@ async def record_in(tx: AsyncConnection, events: Sequence[StatusEvent], source: 
                 extra={"original_id": event.original_id, "sale_order_code": event.sale_order_code, "source": source},
             )
             continue
-        applied = moves(shipment.row.status, event)
+        before = shipment.row
+        applied = moves(before.status, event)
         if not await _insert(tx, shipment.row.id, event, source, applied, now):
             tally.duplicates += 1
             continue
@@ -79,8 +81,11 @@ async def record_in(tx: AsyncConnection, events: Sequence[StatusEvent], source: 
             assert moved is not None  # the row is locked
             shipment = shipments[shipment.row.id] = moved
             tally.applied += 1
-        if collects_cod(event, shipment.row.cod_amount) and await cod.record(tx, shipment, event, now):
+        verdict = cod_verdict(before.status, before.status_code, before.cod_amount, event)
+        if verdict == COLLECT and await cod.record(tx, shipment, event, now):
             tally.cod_collected += 1
+        elif verdict and await cod.hold(tx, shipment, event, verdict, before.status, source, now):
+            tally.cod_held += 1
     return tally
 
 

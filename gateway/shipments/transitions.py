@@ -47,7 +47,7 @@ async def move(
     ).first()
     if row is None:
         return None
-    fresh = ShipmentRecord(row, record.agency_code, [], record.collection)
+    fresh = ShipmentRecord(row, record.agency_code, [], record.collection, record.cod_exceptions)
     extra = {"previous_status": previous, "event": event}
     await announce(tx, fresh, "shipment.status_changed", now, extra)
     if status in NAMED_EVENTS:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -14,12 +14,13 @@ from gateway.store import pages
 from gateway.store import shipment_tables as st
 from gateway.store import tables as t
 
-from .schemas import AddressOut, CodCollectionOut, EventOut, PartyOut, ShipmentOut
+from .schemas import AddressOut, CodCollectionOut, CodExceptionOut, EventOut, PartyOut, ShipmentOut
 from .state import Direction
 
 S = st.shipments.c
 E = st.shipment_events.c
 C = st.cod_collections.c
+X = st.cod_exceptions.c
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class ShipmentRecord:
     agency_code: str
     events: list[Row[Any]]
     collection: Row[Any] | None
+    cod_exceptions: list[Row[Any]] = field(default_factory=list)  # collections reported but held (``cod``)
 
 
 def _query() -> Any:
@@ -81,7 +83,7 @@ async def list_page(
 
 
 async def _complete(conn: AsyncConnection, rows: list[Row[Any]], *, timeline: bool = True) -> list[ShipmentRecord]:
-    """The rows with their timelines and COD collections, in two queries whatever the page size."""
+    """The rows with their timelines, COD collections and held COD reports, in three queries whatever the page size."""
     ids = [row.id for row in rows]
     if not ids:
         return []
@@ -93,7 +95,12 @@ async def _complete(conn: AsyncConnection, rows: list[Row[Any]], *, timeline: bo
     collections = {
         c.shipment_id: c for c in await conn.execute(select(st.cod_collections).where(C.shipment_id.in_(ids)))
     }
-    return [ShipmentRecord(row, row.agency_code, events[row.id], collections.get(row.id)) for row in rows]
+    held: dict[str, list[Row[Any]]] = {i: [] for i in ids}
+    for x in await conn.execute(select(st.cod_exceptions).where(X.shipment_id.in_(ids)).order_by(X.created_at, X.id)):
+        held[x.shipment_id].append(x)
+    return [
+        ShipmentRecord(row, row.agency_code, events[row.id], collections.get(row.id), held[row.id]) for row in rows
+    ]
 
 
 def _party(r: Row[Any], side: str) -> PartyOut:
@@ -129,6 +136,19 @@ def collection_view(c: Row[Any]) -> CodCollectionOut:
     return CodCollectionOut(id=c.id, amount=c.amount, collected_at=c.collected_at, receipt_id=c.receipt_id)
 
 
+def exception_view(x: Row[Any]) -> CodExceptionOut:
+    return CodExceptionOut(
+        id=x.id,
+        reason=x.reason,
+        booked_amount=x.booked_amount,
+        reported_amount=x.reported_amount,
+        shipment_status=x.shipment_status,
+        reported_at=x.reported_at,
+        source=x.source,
+        status=x.status,
+    )
+
+
 def view(record: ShipmentRecord) -> ShipmentOut:
     r = record.row
     return ShipmentOut(
@@ -153,6 +173,7 @@ def view(record: ShipmentRecord) -> ShipmentOut:
         item_code=r.item_code,
         postage=r.postage,
         cod_collection=collection_view(record.collection) if record.collection is not None else None,
+        cod_exceptions=[exception_view(x) for x in record.cod_exceptions],
         timeline=[event_view(e) for e in record.events],
         booked_at=r.booked_at,
         created_at=r.created_at,

@@ -1,4 +1,5 @@
-"""The receipt tables: the number counters and the receipts themselves (migration ``0002_receipts``).
+"""The receipt tables: the number counters, the receipts themselves (migration ``0002_receipts``) and the collected
+sources that could not be receipted yet (migration ``0006``).
 
 Two constraints carry the receipt invariants, so they hold whatever the code around them does:
 
@@ -83,4 +84,24 @@ agency_certificates = Table(
     Column("recorded_at", UTCDateTime(), nullable=False),
 )
 
-__all__ = ["agency_certificates", "metadata", "receipt_series", "receipts"]
+
+# A collected source the sweeper could not receipt (no signing key yet, data a receipt cannot carry): why, how often,
+# and when to try again. The sweeper skips it until ``retry_at``, so it never holds back the sources behind it; the
+# row goes when the receipt is issued. Operators list these with ``gateway receipts unissued``.
+unissued_receipts = Table(
+    "unissued_receipts",
+    metadata,
+    Column("source_type", String(16), primary_key=True),
+    Column("source_id", String(32), primary_key=True),
+    Column("portal_id", String(32), ForeignKey("portals.id"), nullable=False),
+    Column("agency_id", String(32), ForeignKey("agencies.id"), nullable=False),
+    Column("dossier_code", String(64), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Column("first_failed_at", UTCDateTime(), nullable=False),
+    Column("last_failed_at", UTCDateTime(), nullable=False),
+    Column("retry_at", UTCDateTime(), nullable=False),
+    Index(None, "retry_at"),
+)
+
+__all__ = ["agency_certificates", "metadata", "receipt_series", "receipts", "unissued_receipts"]

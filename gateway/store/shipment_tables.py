@@ -98,4 +98,29 @@ cod_collections = Table(
     Index(None, "receipt_id", "collected_at"),
 )
 
-__all__ = ["cod_collections", "metadata", "postal_cursors", "shipment_events", "shipments"]
+# Money the post reported collecting that we do not take as received (migration 0006): an amount other than the one
+# booked, or a collection on a shipment that cannot collect (no COD booked, cancelled, returned). Held for
+# reconciliation, once per event of the post; never a ``cod_collections`` row, never receipted, never in a total.
+cod_exceptions = Table(
+    "cod_exceptions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("shipment_id", String(32), ForeignKey("shipments.id"), nullable=False),
+    Column("portal_id", String(32), ForeignKey("portals.id"), nullable=False),
+    Column("agency_id", String(32), ForeignKey("agencies.id"), nullable=False),
+    Column("dossier_code", String(64), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("booked_amount", BigInteger(), nullable=False),
+    Column("reported_amount", BigInteger(), nullable=False),
+    Column("shipment_status", String(24), nullable=False),  # the shipment's status when the report came
+    Column("event_key", String(120), nullable=False, unique=True),  # the reporting event's ``dedupe_key``
+    Column("raw_code", SmallInteger(), nullable=False),
+    Column("reported_at", UTCDateTime(), nullable=False),  # when the post says it collected
+    Column("source", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # open until reconciled
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index(None, "shipment_id"),
+    Index(None, "status", "created_at"),
+)
+
+__all__ = ["cod_collections", "cod_exceptions", "metadata", "postal_cursors", "shipment_events", "shipments"]

@@ -1,5 +1,6 @@
 """Receipt jobs: issue the receipt of a collected source (queued when a payment becomes paid), and a sweeper that
-issues any collected source still without one and cancels the receipts of payments refunded in full.
+issues any collected source still without one and follows refunds (cancel after a full one, replace after a partial
+one).
 
 Both run ``ReceiptIssuer``, whose unique original per source makes a job that runs twice, or a worker killed
 half-way, end with exactly one receipt. The signing keys are loaded and checked once, when the worker starts.
@@ -14,7 +15,7 @@ from arq.cron import CronJob
 from arq.worker import func
 
 from adapters.vntime import now_utc
-from gateway.receipts import corrections, trust
+from gateway.receipts import refunded, trust
 from gateway.receipts.issuance import CannotIssue, ReceiptIssuer
 from gateway.receipts.keys import AgencyKeys
 from gateway.receipts.queue import ISSUE_JOB
@@ -43,10 +44,14 @@ async def issue_receipt(ctx: dict[str, Any], source_type: str, source_id: str) -
 
 
 async def sweep_receipts(ctx: dict[str, Any]) -> dict[str, int]:
+    """Issue what the jobs missed (holding what cannot be issued yet), then follow refunds: a receipt refunded in
+    full is cancelled, one refunded in part replaced by a receipt for the amount kept."""
     issuer: ReceiptIssuer = ctx["receipt_issuer"]
+    settings: Settings = ctx["settings"]
     issued = await issuer.issue_pending()
-    cancelled = await corrections.cancel_refunded(ctx["db"], ctx["settings"].receipt_batch)
-    return {"issued": issued, "cancelled": cancelled}
+    cancelled = await refunded.cancel_refunded(ctx["db"], settings.receipt_batch)
+    replaced = await refunded.replace_partly_refunded(ctx["db"], issuer.keys, settings, settings.receipt_batch)
+    return {"issued": issued, "cancelled": cancelled, "replaced": replaced}
 
 
 FUNCTIONS = [func(issue_receipt, name=ISSUE_JOB, timeout=ISSUE_TIMEOUT_SECONDS), sweep_receipts]

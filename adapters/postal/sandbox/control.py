@@ -43,6 +43,22 @@ async def advance(request: Request[Any, Any, Any], original_id: str) -> Response
     return reply({"order": office.get(original_id).view(), "events": [e.wire() for e in events]})
 
 
+@post("/control/orders/{original_id:str}/misreport", status_code=200)
+async def misreport(request: Request[Any, Any, Any], original_id: str) -> Response[bytes]:
+    """``{"status": 14, "codAmount": 9999999, "note"?}``: one event a faulty post would send, whatever the order's
+    state; it is pushed and in the feed like any other."""
+    office = office_of(request)
+    try:
+        message = await _body(request)
+        status, amount = message.get("status"), message.get("codAmount")
+        if not isinstance(status, int) or not isinstance(amount, int) or isinstance(amount, bool):
+            raise Refusal("INVALID_REQUEST", "give 'status' (0–22) and 'codAmount' (whole đồng)", 422)
+        events = office.misreport(original_id, status, amount, str(message.get("note", "")))
+    except Refusal as exc:
+        return refusal(exc)
+    return reply({"order": office.get(original_id).view(), "events": [e.wire() for e in events]})
+
+
 @get("/control/orders/{original_id:str}")
 async def order_view(request: Request[Any, Any, Any], original_id: str) -> Response[bytes]:
     try:
@@ -115,5 +131,5 @@ async def get_clock(request: Request[Any, Any, Any]) -> Response[bytes]:
     return reply({"now": office_of(request).now().isoformat()})
 
 
-ROUTES: list[Any] = [advance, order_view, set_faults, get_faults, clear_faults, webhook_attempts, reset,
+ROUTES: list[Any] = [advance, misreport, order_view, set_faults, get_faults, clear_faults, webhook_attempts, reset,
                      set_clock, get_clock]

@@ -61,6 +61,7 @@ class Event:
     time: datetime
     location: str
     note: str
+    cod_amount: int | None = None  # what the event reports collecting, when not the order's own amount
 
     def wire(self) -> dict[str, Any]:
         """The feed item (and the pushed body) of this event."""
@@ -74,7 +75,7 @@ class Event:
             "time": format_local(self.time),
             "location": self.location,
             "note": self.note,
-            "codAmount": self.order.cod_amount,
+            "codAmount": self.order.cod_amount if self.cod_amount is None else self.cod_amount,
         }
 
 
@@ -262,6 +263,15 @@ class PostOffice:
         order.plan, order.pos = plan, start
         return self._emit(order, rest, moved=len(rest))
 
+    def misreport(self, original_id: str, status: int, cod_amount: int, note: str = "") -> list[Event]:
+        """One event the post should never send (a faulty or compromised post): ``status`` reporting ``cod_amount``
+        whatever the order's state and amount. It is pushed and logged like any other, but the post collected
+        nothing: its COD statement stays as it was."""
+        order = self.get(original_id)
+        if status not in codes.STATUSES or cod_amount < 0:
+            raise Refusal(codes.INVALID_REQUEST, "status must be 0–22 and codAmount not negative", 422)
+        return self._emit(order, [status], note=note, cod_amount=cod_amount)
+
     def step(self, order: Order) -> list[Event]:
         """The driver's move: one step along the plan, if any is left."""
         closed = order.status in FINAL_STATUSES or order.status == codes.DELIVERED
@@ -276,16 +286,17 @@ class PostOffice:
             raise Refusal("CANNOT_ADVANCE", "a delivered order can only have its COD remitted", 409)
 
     def _emit(self, order: Order, statuses: list[int], note: str = "", moved: int = 0,
-              plan_done: bool = False) -> list[Event]:
+              plan_done: bool = False, cod_amount: int | None = None) -> list[Event]:
         batch: list[Event] = []
         at = self.now()
         for n, status in enumerate(statuses):
             previous = order.history[-1].time if order.history else at
             when = max(at, previous + timedelta(seconds=1))
             text = note if note and n == len(statuses) - 1 else NOTES.get(status, "")
-            event = Event(0, order, status, when, _location(order, status), text)
+            event = Event(0, order, status, when, _location(order, status), text, cod_amount)
             order.history.append(event)
-            if status == codes.DELIVERED and order.cod_amount and order.collected_at is None:
+            collected = cod_amount is None and order.cod_amount
+            if status == codes.DELIVERED and collected and order.collected_at is None:
                 order.collected_at = when
             batch.append(event)
         order.pos = len(order.plan) if plan_done else order.pos + moved

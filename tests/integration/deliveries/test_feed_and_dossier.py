@@ -118,6 +118,7 @@ async def test_the_dossier_view_shows_payments_receipts_shipments_and_totals(sta
         "net_paid": 100_000,
         "cod_due": 30_000,
         "cod_collected": 0,
+        "cod_held": 0,
     }
     assert all(r["source_id"] == paid["id"] for r in view["receipts"])
     assert view["last_event"]["sequence"] >= 5

@@ -62,6 +62,20 @@ async def test_a_refund_above_the_balance_is_refused(
     assert await counts(stack) == before
 
 
+async def test_a_refund_reason_the_hub_cannot_carry_is_refused(
+    api: httpx.AsyncClient, hub: httpx.AsyncClient, stack: Stack
+) -> None:
+    payment = await paid_payment(api, hub)
+    before = await counts(stack)
+    for reason in ("   ", "Thu thừa\u0007", "\u3000"):
+        response = await api.post(
+            f"/v1/payments/{payment['id']}/refunds", json={"amount": 1_000, "reason": reason}, headers=key()
+        )
+        assert response.status_code == 400, (reason, response.text)
+        assert response.json()["code"] == "invalid_request" and response.json()["field"] == "reason"
+    assert await counts(stack) == before
+
+
 async def test_an_unpaid_payment_cannot_be_refunded(api: httpx.AsyncClient, stack: Stack) -> None:
     payment = await create(api)
     response = await api.post(f"/v1/payments/{payment['id']}/refunds", json={"amount": 1, "reason": "x"}, headers=key())

@@ -26,6 +26,8 @@ from .helpers import (
     xmlsec_verifies,
 )
 
+INVALID = "invalid_request"
+
 
 async def state(stack: Stack) -> dict[str, Any]:
     """Everything a refused request must leave as it was, once the background sweeper has settled."""
@@ -128,6 +130,34 @@ async def test_corrected_lines_must_keep_the_collected_total(
     assert fixed.status_code == 201 and fixed.json()["lines"][1]["name"] == "Phí cung cấp thông tin đăng ký"
 
 
+async def test_corrected_lines_must_be_in_the_procedures_catalogue(
+    api: httpx.AsyncClient, hub: httpx.AsyncClient, stack: Stack
+) -> None:
+    """A replacement states fees as a payment does: from the procedure's catalogue, checked the same way."""
+    receipt = await issued_receipt(api, hub)
+    fixed = {"kind": "le_phi", "code": "LP-KD-01", "name": "Lệ phí đăng ký hộ kinh doanh", "amount": 100_000}
+    open_fee = {"kind": "phi", "code": "PHI-KD-02", "name": "Phí cung cấp thông tin", "amount": 50_000}
+    cases = [
+        ("not in the catalogue", [fixed, {**open_fee, "code": "PHI-LA"}], "unknown_fee", "lines[1].code"),
+        ("of another kind", [fixed, {**open_fee, "kind": "le_phi"}], "unknown_fee", "lines[1].code"),
+        (
+            "fixed amount changed",
+            [{**fixed, "amount": 90_000}, {**open_fee, "amount": 60_000}],
+            "fee_amount_mismatch",
+            "lines[0].amount",
+        ),
+        ("twice", [fixed, {**open_fee, "amount": 25_000}, {**open_fee, "amount": 25_000}], "unknown_fee", "lines"),
+    ]
+    before = await state(stack)
+    for case, lines, code, field in cases:
+        response = await api.post(
+            f"/v1/receipts/{receipt['id']}/replace", json={"reason": "Sửa", "lines": lines}, headers=key()
+        )
+        assert response.status_code == 422, (case, response.text)
+        assert (response.json()["code"], response.json()["field"]) == (code, field), case
+    assert await state(stack) == before
+
+
 async def test_bad_requests_change_nothing(api: httpx.AsyncClient, hub: httpx.AsyncClient, stack: Stack) -> None:
     receipt = await issued_receipt(api, hub)
     before = await state(stack)
@@ -139,12 +169,16 @@ async def test_bad_requests_change_nothing(api: httpx.AsyncClient, hub: httpx.As
         (f"/v1/receipts/{receipt['id']}/cancel", {"reason": "x", "extra": 1}, 400, "invalid_request"),
         (f"/v1/receipts/{receipt['id']}/replace", {"reason": "x", "payer": {"name": ""}}, 400, "invalid_request"),
         (f"/v1/receipts/{receipt['id']}/replace", {"reason": "x", "lines": []}, 400, "invalid_request"),
+        (f"/v1/receipts/{receipt['id']}/replace", {"reason": "x", "payer": {"name": "A\u0007"}}, 400, INVALID),
+        (f"/v1/receipts/{receipt['id']}/replace", {"reason": "x", "payer": {"name": " \u3000"}}, 400, INVALID),
         (
             f"/v1/receipts/{receipt['id']}/replace",
-            {"reason": "x", "payer": {"name": "A\u0007B"}},
-            422,
-            "invalid_receipt",
+            {"reason": "x", "payer": {"name": "A", "id_number": "001203004567\n"}},
+            400,
+            "invalid_request",
         ),
+        (f"/v1/receipts/{receipt['id']}/cancel", {"reason": "  "}, 400, "invalid_request"),
+        (f"/v1/receipts/{receipt['id']}/cancel", {"reason": "Thu nhầm\u0007"}, 400, "invalid_request"),
     ]
     for path, body, status, code in cases:
         response = await api.post(path, json=body, headers=key())
@@ -178,3 +212,72 @@ async def test_a_refunded_payment_has_its_receipt_cancelled(
 
     body = await wait_for(cancelled, timeout=20, what="the refunded payment's receipt cancelled")
     assert body["cancel_reason"] == "Khoản thu đã được hoàn trả toàn bộ" and body["replaced_by_id"] is None
+
+
+async def test_a_partial_refund_replaces_the_receipt_with_the_amount_kept(
+    api: httpx.AsyncClient, hub: httpx.AsyncClient, stack: Stack
+) -> None:
+    payment = await paid_payment(api, hub)  # 100,000 đ lệ phí + 50,000 đ phí
+    original = await receipt_of(api, payment["id"])
+
+    first = await refund(api, payment["id"], 30_000)
+    replaced = await replaced_receipt(api, original["id"])
+    new = (await api.get(f"/v1/receipts/{replaced['replaced_by_id']}")).json()
+    assert replaced["status"] == "cancelled" and replaced["cancel_reason"] == "Khoản thu đã được hoàn trả một phần"
+    assert new["status"] == "issued" and new["replaces_id"] == original["id"] and first["status"] == "succeeded"
+    assert new["total"] == 120_000 and new["total_in_words"] == "Một trăm hai mươi nghìn đồng"
+    assert [(x["kind"], x["code"], x["amount"]) for x in new["lines"]] == [
+        ("le_phi", "LP-KD-01", 100_000),
+        ("phi", "PHI-KD-02", 20_000),
+    ]
+    assert new["payer"] == original["payer"] and new["source_id"] == payment["id"]
+    xml = (await api.get(f"/v1/receipts/{new['id']}.xml")).content
+    related = validate(xml).find("DLBLai/TTChung/TTBLLQuan")
+    assert related is not None and related.findtext("TCBLai") == "1"
+    assert (related.findtext("KHBLCLQuan"), related.findtext("SBLCLQuan")) == (
+        original["series"],
+        str(original["number"]),
+    )
+    assert validate(xml).findtext("DLBLai/NDBLai/TgTien") == "120000"
+    assert verify(xml).valid and xmlsec_verifies(xml, agency_certificate_pem(stack, AGENCY.code))
+
+    await refund(api, payment["id"], 60_000)  # 60,000 đ kept: the refund comes off the last lines first
+    again = await replaced_receipt(api, new["id"])
+    latest = (await api.get(f"/v1/receipts/{again['replaced_by_id']}")).json()
+    assert latest["replaces_id"] == new["id"] and latest["total"] == 60_000
+    assert [(x["code"], x["amount"]) for x in latest["lines"]] == [("LP-KD-01", 60_000)]
+
+    await refund(api, payment["id"], 60_000)  # the rest: refunded in full, the receipt in force is cancelled
+
+    async def cancelled() -> dict[str, Any] | None:
+        body = (await api.get(f"/v1/receipts/{latest['id']}")).json()
+        return body if body["status"] == "cancelled" else None
+
+    gone = await wait_for(cancelled, timeout=20, what="the last receipt cancelled after the full refund")
+    assert gone["cancel_reason"] == "Khoản thu đã được hoàn trả toàn bộ" and gone["replaced_by_id"] is None
+    chain = (await api.get(f"/v1/payments/{payment['id']}/receipts")).json()
+    assert [r["id"] for r in chain] == [original["id"], new["id"], latest["id"]]
+    assert all(r["status"] == "cancelled" for r in chain)
+    assert stack.db is not None
+    async with stack.db.read() as conn:
+        types = (await conn.execute(select(t.outbox.c.type).where(t.outbox.c.resource_id == new["id"]))).scalars()
+        assert sorted(types) == ["receipt.issued", "receipt.replaced"]
+    await assert_series_gap_free(stack)
+
+
+async def refund(api: httpx.AsyncClient, payment_id: str, amount: int) -> dict[str, Any]:
+    response = await api.post(
+        f"/v1/payments/{payment_id}/refunds", json={"amount": amount, "reason": "Thu thừa"}, headers=key()
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def replaced_receipt(api: httpx.AsyncClient, receipt_id: str) -> dict[str, Any]:
+    """The receipt once the worker has replaced it."""
+
+    async def replaced() -> dict[str, Any] | None:
+        body = (await api.get(f"/v1/receipts/{receipt_id}")).json()
+        return body if body["replaced_by_id"] else None
+
+    return await wait_for(replaced, timeout=20, what=f"receipt {receipt_id} replaced")  # type: ignore[no-any-return]

@@ -14,6 +14,7 @@ from tests.support.api import BACKGROUND_EVENTS, key
 from tests.support.services import wait_for
 from tests.support.stack import AGENCY, Stack
 
+POSTAL_PROCEDURE = "1.001193"  # in the test agency's catalogue, allowed by post
 COUNTED = (st.shipments, st.shipment_events, st.cod_collections, st.postal_cursors, t.idempotency_keys)
 
 
@@ -22,6 +23,7 @@ def shipment_body(**overrides: Any) -> dict[str, Any]:
         "dossier_code": f"000.00.01.H26-{secrets.token_hex(4)}",
         "direction": "deliver_result",
         "agency_code": AGENCY.code,
+        "procedure_code": POSTAL_PROCEDURE,
         "citizen": {
             "name": "Trần Văn Bình",
             "phone": "+84 912 345 678",

@@ -93,12 +93,38 @@ BAD: list[tuple[str, dict[str, Any], int, str, str | None]] = [
     ("weight as text", {"weight_grams": "300"}, 400, "invalid_request", "weight_grams"),
     ("negative COD", {"cod_amount": -1}, 400, "invalid_request", "cod_amount"),
     ("COD above the post's limit", {"cod_amount": 50_000_001}, 422, "cod_limit_exceeded", "cod_amount"),
+    (
+        "COD on a dossier sent to the agency",
+        {"direction": "collect_dossier", "cod_amount": 8_000},
+        422,
+        "cod_not_allowed",
+        "cod_amount",
+    ),
     ("unknown service", {"service": "EMS"}, 400, "invalid_request", "service"),
     ("unknown direction", {"direction": "both"}, 400, "invalid_request", "direction"),
     ("unknown agency", {"agency_code": "000.00.99.H26"}, 422, "unknown_agency", "agency_code"),
     ("unknown procedure", {"procedure_code": "9.999999"}, 422, "unknown_procedure", "procedure_code"),
     ("procedure not by post", {"procedure_code": NOT_POSTAL_PROCEDURE}, 422, "procedure_not_postal", "procedure_code"),
     ("unknown field", {"colour": "red"}, 400, "invalid_request", None),
+    # what the COD receipt or the post cannot carry is refused here, not found after the citizen paid
+    ("dossier code longer than a receipt's", {"dossier_code": "X" * 51}, 400, "invalid_request", "dossier_code"),
+    ("procedure code longer than a receipt's", {"procedure_code": "1" * 51}, 400, "invalid_request", "procedure_code"),
+    ("blank citizen name", {"citizen": {**citizen(), "name": " \u3000 "}}, 400, "invalid_request", "citizen.name"),
+    (
+        "control character in the citizen's name",
+        {"citizen": {**citizen(), "name": "Lê\u0007Mai"}},
+        400,
+        "invalid_request",
+        "citizen.name",
+    ),
+    (
+        "control character in the street",
+        {"citizen": citizen({"province_code": "01", "commune_code": "00070", "street": "5 Hàng\u0001Bạc"})},
+        400,
+        "invalid_request",
+        "citizen.address.street",
+    ),
+    ("control character in the note", {"note": "Gọi trước\u001b"}, 400, "invalid_request", "note"),
 ]
 
 
@@ -121,6 +147,48 @@ async def test_bad_requests_are_refused_and_change_nothing(
     if field is not None:
         assert problem["field"] == field
     assert await counts(stack) == before
+
+
+async def test_a_procedure_is_required_when_the_agency_has_some_that_may_not_go_by_post(
+    stack: Stack, api: httpx.AsyncClient
+) -> None:
+    """Leaving the procedure out must not skip the rule it carries: the test agency has a procedure that may not go
+    by post, so a shipment of that agency names its procedure."""
+    body = shipment_body()
+    del body["procedure_code"]
+    before = await counts(stack)
+    response = await api.post("/v1/shipments", json=body, headers=key())
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "procedure_required" and response.json()["field"] == "procedure_code"
+    assert await counts(stack) == before
+
+
+async def test_an_agency_whose_procedures_all_go_by_post_needs_no_procedure(stack: Stack) -> None:
+    from gateway.portals import service as portals
+    from gateway.portals.service import AgencySpec, Fee, Procedure
+
+    assert stack.db is not None
+    spec = AgencySpec(
+        code="000.00.04.H26",
+        name="UBND phường thử bưu chính",
+        tax_code="0101234570",
+        address="1 Tràng Tiền, Hà Nội",
+        treasury_account="3511.0.2",
+        treasury_bank_code="KBNN-HN",
+        treasury_account_name="UBND phường",
+        phone="024 3825 0000",
+        province_code="01",
+        commune_code="00070",
+        procedures=(Procedure(code="1.001193", name="Cấp bản sao", fees=(Fee("LP-HT-01", 2, "Lệ phí", 8_000),)),),
+    )
+    await portals.upsert_agency(stack.db, spec)
+    _, api_key = await portals.create_portal(stack.db, "Cổng chỉ thủ tục bưu chính", [spec.code])
+    body = shipment_body(agency_code=spec.code)
+    del body["procedure_code"]
+    async with stack.client(api_key) as api:
+        response = await api.post("/v1/shipments", json=body, headers=key())
+    assert response.status_code == 201, response.text
+    assert response.json()["procedure_code"] == ""
 
 
 async def test_the_post_limit_is_accepted_at_exactly_fifty_million(api: httpx.AsyncClient) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import pytest
 
 from gateway.store.db import Database, create_engine
 from gateway.store.migrate import upgrade_async
+from receipts import SigningKey, generate_demo
 from tests.support.services import create_pg_database, drop_pg_database
 
 
@@ -33,3 +35,13 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> SigningKey:
+    """A demo agency's signing key, made once."""
+    key_pem, cert_pem = generate_demo("Demo ký biên lai", "Ủy ban nhân dân phường Hoàn Kiếm", 365 * 30)
+    folder = Path(tempfile.mkdtemp(prefix="gwkey-"))
+    (folder / "key.pem").write_bytes(key_pem)
+    (folder / "cert.pem").write_bytes(cert_pem)
+    return SigningKey.from_pem(folder / "key.pem", folder / "cert.pem")

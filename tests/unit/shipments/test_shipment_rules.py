@@ -4,6 +4,7 @@ be cancelled, and how a request becomes the post's order."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -18,7 +19,18 @@ from adapters.vntime import format_local
 from gateway.errors import Problem
 from gateway.shipments import booking
 from gateway.shipments.schemas import AddressIn
-from gateway.shipments.state import BOOKING, REJECTED, cancellable, dedupe_key, moves, occurrence
+from gateway.shipments.state import (
+    AMOUNT_MISMATCH,
+    BOOKING,
+    COLLECT,
+    NO_COD_BOOKED,
+    REJECTED,
+    cancellable,
+    cod_verdict,
+    dedupe_key,
+    moves,
+    occurrence,
+)
 
 SCENARIOS = {
     "deliver": (1, 2, 4, 6, 7, 10, 11, 12, 14),
@@ -212,3 +224,32 @@ class _Row:
             )
         values.update(changes)
         self.__dict__.update(values)
+
+
+COD_CASES = [
+    # status before the event, its raw code, booked COD, reported event code and amount, verdict
+    ("out_for_delivery", 12, 150_000, 14, 150_000, COLLECT),
+    ("cod_remitted", 21, 150_000, 14, 150_000, COLLECT),  # the remittance arrived first
+    ("booking", None, 150_000, 14, 150_000, COLLECT),  # the post's booking answer was lost
+    ("out_for_delivery", 12, 150_000, 14, 120_000, AMOUNT_MISMATCH),
+    ("out_for_delivery", 12, 150_000, 14, 0, AMOUNT_MISMATCH),  # delivered without collecting what was booked
+    ("out_for_delivery", 12, 0, 14, 50_000, NO_COD_BOOKED),
+    ("cancelled", 9, 150_000, 14, 9_999_999, "shipment_cancelled"),
+    ("cancelled", 9, 150_000, 14, 150_000, "shipment_cancelled"),
+    ("returned", 20, 150_000, 14, 150_000, "shipment_returned"),
+    ("returning", 17, 150_000, 14, 150_000, "shipment_returning"),
+    ("rejected", None, 150_000, 14, 150_000, "shipment_rejected"),
+    ("pickup_failed", 8, 150_000, 14, 150_000, "shipment_never_picked_up"),
+    ("out_for_delivery", 12, 0, 14, 0, None),  # no COD, none reported
+    ("out_for_delivery", 12, 150_000, 15, 150_000, None),  # a failed attempt collects nothing
+    ("delivered", 14, 150_000, 21, 150_000, None),  # remitting is not collecting
+]
+
+
+@pytest.mark.parametrize(("status", "status_code", "booked", "code", "reported", "verdict"), COD_CASES)
+def test_money_the_post_reports_is_received_only_as_booked_on_a_shipment_that_can_collect(
+    status: str, status_code: int | None, booked: int, code: int, reported: int, verdict: str | None
+) -> None:
+    (event,) = events_of((code,))
+    event = replace(event, cod_amount=reported)
+    assert cod_verdict(status, status_code, booked, event) == verdict
