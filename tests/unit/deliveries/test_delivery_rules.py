@@ -132,3 +132,24 @@ def test_a_feed_cursor_is_parsed_or_refused_with_a_problem(value: str) -> None:
         assert exc.code == "invalid_request" and exc.field == "after"
     else:
         assert value == f"{txid}-{position}" or value.lstrip("0") != value
+
+
+@given(header=st.text(max_size=300))
+def test_a_malformed_signature_header_is_simply_not_valid(header: str) -> None:
+    body = b'{"id":"evt_1"}'
+    good = signing.header(["whsec_x"], 1_790_000_000, body)
+    for candidate in (header, good + header, header + "," + good, good.replace("t=", "t=" + header, 1)):
+        result = signing.verify(candidate, body, "whsec_x", now=1_790_000_000)
+        assert isinstance(result, bool)
+        if not (candidate.isascii() and candidate.isprintable()):
+            assert result is False
+        if result:
+            assert candidate.replace(" ", "").startswith(good)
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["t=1790000000²,v1=" + "0" * 64, "t=١٢٣,v1=abc", "t=1790000000,v1=é", "t=1,t=1790000000,v1=" + "0" * 64],
+)
+def test_non_ascii_or_repeated_parts_are_not_valid(header: str) -> None:
+    assert signing.verify(header, b"{}", "whsec_x", now=1_790_000_000) is False
