@@ -19,7 +19,7 @@ import pytest
 
 from tests.support.processes import Process
 from tests.support.services import free_port, missing, wait_for
-from tests.support.stack import Stack
+from tests.support.stack import RECEIVER_HOST, Stack
 
 from .conftest import Portal, states, write_events
 
@@ -166,11 +166,11 @@ async def test_the_sample_receiver_stores_real_deliveries_once_with_the_latest_s
     assert stack.db is not None
     port = free_port()
     store = tmp_path / "receiver.db"
-    configured = await portal.api.put("/v1/webhook", json={"url": f"http://127.0.0.1:{port}/hooks"})
+    configured = await portal.api.put("/v1/webhook", json={"url": f"http://{RECEIVER_HOST}:{port}/hooks"})
     assert configured.status_code == 201, configured.text
     receiver = Process(
         "sample-receiver",
-        ["receiver", "--port", str(port), "--db", str(store)],
+        ["receiver", "--host", RECEIVER_HOST, "--port", str(port), "--db", str(store)],
         {"WEBHOOK_SECRET": configured.json()["secret"], "PYTHONPATH": str(EXAMPLES)},
         tmp_path,
     ).start()
