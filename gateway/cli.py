@@ -144,25 +144,8 @@ def _run(args: argparse.Namespace) -> None:
     run_all(Path(args.var))
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("serve", help="serve the web app")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=1)
-    p.set_defaults(func=_serve)
-
-    sub.add_parser("worker", help="run the arq worker").set_defaults(func=_worker)
-    sub.add_parser("migrate", help="migrate the database to the latest schema").set_defaults(func=_migrate)
-
-    portal = sub.add_parser("portal", help="manage portals").add_subparsers(dest="action", required=True)
-    p = portal.add_parser("create", help="create a portal and print its API key once")
-    p.add_argument("--name", required=True)
-    p.add_argument("--agency", action="append", default=[], help="agency code the portal acts for (repeatable)")
-    p.set_defaults(func=_portal_create)
-
+def _webhook_commands(sub: argparse._SubParsersAction, portal: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """An operator's controls of webhooks: private networks per portal, and the key of the stored secrets."""
     for action, text in (
         ("allow-private-webhooks", "let the portal's webhook reach private networks (RFC 1918, ULA, CGNAT, listed)"),
         ("deny-private-webhooks", "public internet addresses only for the portal's webhook (the default)"),
@@ -182,6 +165,28 @@ def main(argv: list[str] | None = None) -> None:
         help="also open secrets an older version sealed with a key derived from PAYHUB_HASH_KEY",
     )
     p.set_defaults(func=_reencrypt_webhook_secrets)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve the web app")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=_serve)
+
+    sub.add_parser("worker", help="run the arq worker").set_defaults(func=_worker)
+    sub.add_parser("migrate", help="migrate the database to the latest schema").set_defaults(func=_migrate)
+
+    portal = sub.add_parser("portal", help="manage portals").add_subparsers(dest="action", required=True)
+    p = portal.add_parser("create", help="create a portal and print its API key once")
+    p.add_argument("--name", required=True)
+    p.add_argument("--agency", action="append", default=[], help="agency code the portal acts for (repeatable)")
+    p.set_defaults(func=_portal_create)
+
+    _webhook_commands(sub, portal)
 
     agency = sub.add_parser("agency", help="manage agencies").add_subparsers(dest="action", required=True)
     p = agency.add_parser("add", help="add or update an agency with its treasury account and fee catalogue")

@@ -46,6 +46,14 @@ def _webhook_key(var: Path) -> str:
     return path.read_text().strip()
 
 
+def _webhook_env(env: dict[str, str], var: Path) -> None:
+    """The demo's own key for webhook secrets, and loopback counted as private: the demo portal's receivers run
+    on this machine (docs/examples/receiver.py) and it is allowed private webhooks. Never production settings."""
+    if "WEBHOOK_SECRETS_KEY" not in env and "WEBHOOK_SECRETS_KEY_FILE" not in env:
+        env["WEBHOOK_SECRETS_KEY"] = _webhook_key(var)
+    env.setdefault("WEBHOOK_PRIVATE_NETWORKS", "127.0.0.0/8")
+
+
 def _wait_http(url: str, process: subprocess.Popen[bytes], name: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -79,11 +87,7 @@ def run_all(var: Path) -> None:
     env.setdefault("POSTAL_WEBHOOK_SECRET", _secret(var, "postal-webhook-secret"))
     if "PAYHUB_HASH_KEY" not in env and "PAYHUB_HASH_KEY_FILE" not in env:
         env["PAYHUB_HASH_KEY"] = _secret(var, "payhub-hash-key")
-    if "WEBHOOK_SECRETS_KEY" not in env and "WEBHOOK_SECRETS_KEY_FILE" not in env:
-        env["WEBHOOK_SECRETS_KEY"] = _webhook_key(var)
-    # The demo portal's receivers run on this machine (docs/examples/receiver.py): loopback is private here, and
-    # the demo portal is allowed private webhooks. Never a production setting.
-    env.setdefault("WEBHOOK_PRIVATE_NETWORKS", "127.0.0.0/8")
+    _webhook_env(env, var)
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     env.setdefault("RECEIPT_KEYS_DIR", str(var / "receipt-keys"))
     children: list[tuple[str, subprocess.Popen[bytes]]] = []

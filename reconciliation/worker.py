@@ -31,7 +31,10 @@ _metrics_served: list[int] = []
 def serve_metrics(settings: Settings) -> None:
     """The worker's Prometheus metrics, once per process (the worker itself starts again after losing Redis)."""
     if settings.worker_metrics_port and not _metrics_served:
-        start_http_server(settings.worker_metrics_port, settings.worker_metrics_host)
+        try:
+            start_http_server(settings.worker_metrics_port, settings.worker_metrics_host)
+        except OSError as exc:  # the worker's work matters more than its metrics: say so, and go on
+            log.error("worker metrics not served", extra={"port": settings.worker_metrics_port, "error": str(exc)})
         _metrics_served.append(settings.worker_metrics_port)
 
 
