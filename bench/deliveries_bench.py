@@ -20,6 +20,7 @@ import httpx
 from adapters.vntime import now_utc
 from bench import bare
 from bench.harness import Figures, closed_loop, median_of, spread
+from gateway.deliveries.endpoints import set_private
 from gateway.portals import service as portals
 from gateway.store import outbox
 from tests.integration.deliveries.receiver import Receiver
@@ -108,6 +109,7 @@ async def main() -> None:
         await stack.start()
         assert stack.db is not None
         portal_id, api_key = await portals.create_portal(stack.db, "Cổng đo", [AGENCY.code])
+        await set_private(stack.db, portal_id, True)  # the receiver listens on the test stack's private address
         async with stack.client(api_key) as api:
             secret = (await api.put("/v1/webhook", json={"url": receiver.url})).json()["secret"]
         receiver.secrets.append(secret)

@@ -65,6 +65,52 @@ def _portal_create(args: argparse.Namespace) -> None:
     print("The API key is shown only now: store it in the portal's secret store.", file=sys.stderr)
 
 
+def _private_webhooks(args: argparse.Namespace) -> None:
+    from gateway.deliveries.endpoints import set_private
+    from gateway.store.db import Database
+
+    allowed = args.action == "allow-private-webhooks"
+
+    async def go() -> bool:
+        db = Database.from_url(load_settings().database_url)
+        try:
+            return await set_private(db, args.portal_id, allowed)
+        finally:
+            await db.dispose()
+
+    if not asyncio.run(go()):
+        raise SystemExit(f"gateway: no portal {args.portal_id!r}")
+    print(json.dumps({"portal_id": args.portal_id, "allow_private_webhooks": allowed}))
+
+
+def _new_webhook_key(_args: argparse.Namespace) -> None:
+    from gateway.deliveries.secret_box import new_key
+
+    print(new_key())
+
+
+def _reencrypt_webhook_secrets(args: argparse.Namespace) -> None:
+    from gateway.deliveries.reseal import reseal
+    from gateway.deliveries.secret_box import SecretBox, legacy_hub_key
+    from gateway.store.db import Database
+
+    settings = load_settings()
+    legacy = [legacy_hub_key(settings.payhub_hash_key)] if args.from_hub_key else []
+    box = SecretBox.from_settings(settings, legacy)
+
+    async def go() -> dict[str, object]:
+        db = Database.from_url(settings.database_url)
+        try:
+            return (await reseal(db, box)).as_dict()
+        finally:
+            await db.dispose()
+
+    report = asyncio.run(go())
+    print(json.dumps({"key_id": box.current_key_id, **report}))
+    if report["unreadable"]:
+        raise SystemExit("gateway: some secrets open with no configured key (see above); their portals must rotate")
+
+
 def _agency_add(args: argparse.Namespace) -> None:
     from gateway.portals.service import AgencySpec, upsert_agency
     from gateway.store.db import Database
@@ -216,6 +262,29 @@ def _run(args: argparse.Namespace) -> None:
     run_all(Path(args.var))
 
 
+def _webhook_commands(sub: argparse._SubParsersAction, portal: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """An operator's controls of webhooks: private networks per portal, and the key of the stored secrets."""
+    for action, text in (
+        ("allow-private-webhooks", "let the portal's webhook reach private networks (RFC 1918, ULA, CGNAT, listed)"),
+        ("deny-private-webhooks", "public internet addresses only for the portal's webhook (the default)"),
+    ):
+        p = portal.add_parser(action, help=text)
+        p.add_argument("portal_id")
+        p.set_defaults(func=_private_webhooks)
+
+    hooks = sub.add_parser("webhook-secrets", help="the key that encrypts webhook secrets").add_subparsers(
+        dest="action", required=True
+    )
+    hooks.add_parser("new-key", help="print a fresh key for WEBHOOK_SECRETS_KEY").set_defaults(func=_new_webhook_key)
+    p = hooks.add_parser("reencrypt", help="reseal every stored webhook secret under the first WEBHOOK_SECRETS_KEY")
+    p.add_argument(
+        "--from-hub-key",
+        action="store_true",
+        help="also open secrets an older version sealed with a key derived from PAYHUB_HASH_KEY",
+    )
+    p.set_defaults(func=_reencrypt_webhook_secrets)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -234,6 +303,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--agency", action="append", default=[], help="agency code the portal acts for (repeatable)")
     p.set_defaults(func=_portal_create)
+
+    _webhook_commands(sub, portal)
 
     agency = sub.add_parser("agency", help="manage agencies").add_subparsers(dest="action", required=True)
     p = agency.add_parser("add", help="add or update an agency with its treasury account and fee catalogue")

@@ -55,7 +55,7 @@ CODES: dict[str, str] = {
     "receipt_total_mismatch": "A corrected receipt must state the amount that was collected",
     "invalid_receipt": "The corrected receipt data cannot be put on a receipt",
     "receipt_signing_unavailable": "The agency's receipt signing key is not available",
-    "webhook_url_refused": "The webhook URL is not http(s), or points at the gateway itself",
+    "webhook_url_refused": "The webhook URL cannot be used: not http(s), unreadable, or not a public address",
     "webhook_not_configured": "The portal has no enabled webhook endpoint",
     "rate_limited": "Too many requests",
     "not_ready": "A dependency is not available",

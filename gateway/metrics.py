@@ -20,3 +20,9 @@ COD_EXCEPTIONS_OPEN = Gauge(
     "COD collections the post reported that were not taken as received (amount mismatch, shipment that cannot "
     "collect), held for reconciliation; listed by `gateway shipments cod-exceptions`",
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "gateway_webhook_attempts_total",
+    "Webhook delivery attempts by outcome: delivered, http_status, could_not_connect, no_answer, no_valid_answer, "
+    "too_large, not_signed (a stored secret no configured key opens)",
+    ["outcome"],
+)

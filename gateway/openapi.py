@@ -11,8 +11,10 @@ from gateway.settings import load
 
 def document() -> dict[str, Any]:
     from gateway.app import create_app
+    from gateway.deliveries.secret_box import new_key
 
-    app = create_app(load({"PAYHUB_HASH_KEY": "openapi-export"}, log_json=False))
+    settings = load({"PAYHUB_HASH_KEY": "openapi-export", "WEBHOOK_SECRETS_KEY": new_key()}, log_json=False)
+    app = create_app(settings)
     return app.openapi_schema.to_schema()
 
 

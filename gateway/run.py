@@ -18,6 +18,8 @@ import urllib.request
 from pathlib import Path
 
 from gateway import demo, embedded
+from gateway.deliveries.reseal import reseal
+from gateway.deliveries.secret_box import SecretBox, legacy_hub_key, new_key
 from gateway.settings import load
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade
@@ -32,6 +34,24 @@ def _secret(var: Path, name: str) -> str:
         path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(24) + "\n")
     return path.read_text().strip()
+
+
+def _webhook_key(var: Path) -> str:
+    """The demo's own key for webhook secrets, made once like the other demo secrets."""
+    path = var / "webhook-secrets-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(new_key() + "\n")
+    return path.read_text().strip()
+
+
+def _webhook_env(env: dict[str, str], var: Path) -> None:
+    """The demo's own key for webhook secrets, and loopback counted as private: the demo portal's receivers run
+    on this machine (docs/examples/receiver.py) and it is allowed private webhooks. Never production settings."""
+    if "WEBHOOK_SECRETS_KEY" not in env and "WEBHOOK_SECRETS_KEY_FILE" not in env:
+        env["WEBHOOK_SECRETS_KEY"] = _webhook_key(var)
+    env.setdefault("WEBHOOK_PRIVATE_NETWORKS", "127.0.0.0/8")
 
 
 def _wait_http(url: str, process: subprocess.Popen[bytes], name: str, timeout: float = 30) -> None:
@@ -67,6 +87,7 @@ def run_all(var: Path) -> None:
     env.setdefault("POSTAL_WEBHOOK_SECRET", _secret(var, "postal-webhook-secret"))
     if "PAYHUB_HASH_KEY" not in env and "PAYHUB_HASH_KEY_FILE" not in env:
         env["PAYHUB_HASH_KEY"] = _secret(var, "payhub-hash-key")
+    _webhook_env(env, var)
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     env.setdefault("RECEIPT_KEYS_DIR", str(var / "receipt-keys"))
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -93,6 +114,8 @@ def run_all(var: Path) -> None:
     async def seed() -> tuple[str, str]:
         db = Database.from_url(settings.database_url)
         try:
+            # secrets an older version sealed with a key derived from the hub's move to the demo's own key
+            await reseal(db, SecretBox.from_settings(settings, [legacy_hub_key(settings.payhub_hash_key)]))
             return await demo.seed(db, known)
         finally:
             await db.dispose()

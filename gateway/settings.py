@@ -50,14 +50,28 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     janitor_batch: int = 200
     idempotency_ttl_seconds: int = 86400
 
+    # The worker's Prometheus metrics (webhook attempts by outcome, among others): served on this address and
+    # port when the port is not 0.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = 0
+
     max_body_bytes: int = 65536
     auth_cache_seconds: float = 10.0
     queue_name: str = "gateway:queue"
 
-    # Event delivery to the portals' webhooks. The key encrypts their signing secrets at rest (32 bytes, base64;
-    # when empty one is derived from PAYHUB_HASH_KEY). Retry delays are in seconds, multiplied by the time scale
-    # (tests shrink a day of retries to seconds); a portal's circuit opens after a run of failures.
+    # Event delivery to the portals' webhooks. The key encrypts their signing secrets at rest and serves nothing
+    # else: base64 of 32 random bytes, required by the web app and the worker (`gateway run` makes one under var/).
+    # While replacing it, list the new key first and the old after it, comma-separated (the first seals, all
+    # open), run `gateway webhook-secrets reencrypt`, then drop the old one. Retry delays are in seconds,
+    # multiplied by the time scale (tests shrink a day of retries to seconds); a portal's circuit opens after a
+    # run of failures. A portal has at most `delivery_portal_jobs` delivery jobs at once, so a slow or backlogged
+    # portal leaves the worker's other job slots to the others.
     webhook_secrets_key: str = ""
+    # Networks counted as private for webhooks (comma-separated CIDRs), in addition to RFC 1918, unique local
+    # IPv6 and carrier-grade NAT: reachable only by portals an operator allowed private webhooks
+    # (`gateway portal allow-private-webhooks`). For a demo or test stack whose receivers run on loopback; empty
+    # (the default) keeps loopback, like link-local and metadata addresses, always refused.
+    webhook_private_networks: str = ""
     webhook_connect_timeout: float = 3.0
     webhook_timeout_seconds: float = 10.0
     webhook_max_response_bytes: int = 65536
@@ -68,6 +82,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     delivery_poll_seconds: float = 0.1
     delivery_claim_limit: int = 500
     delivery_batch_size: int = 50
+    delivery_portal_jobs: int = 4
     delivery_lease_seconds: int = 120
     delivery_breaker_threshold: int = 5
     delivery_breaker_cooldown_seconds: int = 30

@@ -10,6 +10,7 @@ from typing import Any
 from arq.connections import RedisSettings
 from arq.cron import CronJob
 from arq.worker import Worker
+from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
 from gateway.logs import configure as configure_logs
@@ -24,8 +25,22 @@ JOB_TIMEOUT_SECONDS = 120
 REDIS_RETRY_SECONDS = 1.0
 
 
+_metrics_served: list[int] = []
+
+
+def serve_metrics(settings: Settings) -> None:
+    """The worker's Prometheus metrics, once per process (the worker itself starts again after losing Redis)."""
+    if settings.worker_metrics_port and not _metrics_served:
+        try:
+            start_http_server(settings.worker_metrics_port, settings.worker_metrics_host)
+        except OSError as exc:  # the worker's work matters more than its metrics: say so, and go on
+            log.error("worker metrics not served", extra={"port": settings.worker_metrics_port, "error": str(exc)})
+        _metrics_served.append(settings.worker_metrics_port)
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
+    serve_metrics(settings)
     ctx["db"] = Database.from_url(settings.database_url)
     for area in AREAS:
         if hasattr(area, "startup"):

@@ -35,7 +35,10 @@ def open_store(path: str) -> sqlite3.Connection:
 def make_handler(db: sqlite3.Connection, secrets: list):
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # the http.server name
-            length = int(self.headers.get("Content-Length") or 0)
+            declared = self.headers.get("Content-Length") or "0"
+            if not (declared.isascii() and declared.isdigit()):
+                return self._answer(400)
+            length = int(declared)
             if length > MAX_BODY:
                 return self._answer(413)
             raw = self.rfile.read(length)
@@ -71,13 +74,14 @@ def make_handler(db: sqlite3.Connection, secrets: list):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
     parser.add_argument("--db", default="receiver.db")
     args = parser.parse_args()
     # during a rotation, list both secrets: WEBHOOK_SECRET="whsec_new,whsec_old"
     secrets = [s for s in os.environ["WEBHOOK_SECRET"].split(",") if s]
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(open_store(args.db), secrets))
-    print(f"listening on http://127.0.0.1:{args.port}/", flush=True)
+    server = ThreadingHTTPServer((args.host, args.port), make_handler(open_store(args.db), secrets))
+    print(f"listening on http://{args.host}:{args.port}/", flush=True)
     server.serve_forever()
 
 

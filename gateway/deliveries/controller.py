@@ -3,6 +3,8 @@ log and the dead letters, and replay events. Thin handlers over ``endpoints``, `
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -20,7 +22,7 @@ from gateway.services import Services, services
 from gateway.store import delivery_tables as d
 from gateway.web import JSON, IdempotencyKey, PortalApi, idempotent, portal_of, strict_body
 
-from . import endpoints, replay, sender, urls, views
+from . import addresses, endpoints, replay, sender, urls, views
 from .policy import Breaker
 from .schemas import (
     AttemptPage,
@@ -34,6 +36,8 @@ from .schemas import (
     WebhookOut,
 )
 from .tools import WebhookTools
+
+log = logging.getLogger("gateway.deliveries")
 
 PAGE = frozenset({"cursor", "limit"})
 
@@ -59,6 +63,26 @@ def _encode(value: msgspec.Struct) -> bytes:
     return msgspec.json.encode(value)
 
 
+async def _allowed_url(svc: Services, portal_id: str, url: str) -> str:
+    """The save's check, with the sender's parser and the sender's address rules (the sender checks again at every
+    connection: what a name resolves to may change)."""
+    try:
+        found = urls.parse(url)
+        if urls.is_gateway(found, svc.settings.public_url):
+            raise urls.BadUrl("the URL points at the gateway itself")
+    except urls.BadUrl as exc:
+        raise Problem(422, "webhook_url_refused", str(exc), field="url") from exc
+    async with svc.db.read() as conn:
+        allow_private = await endpoints.allows_private(conn, portal_id)
+    try:
+        async with asyncio.timeout(svc.settings.webhook_connect_timeout):
+            await addresses.checked(found.host, found.port, _tools(svc).http.policy, allow_private)
+    except (addresses.AddressRefused, TimeoutError) as exc:
+        log.info("webhook URL refused", extra={"portal_id": portal_id, "host": found.host, "detail": str(exc)})
+        raise Problem(422, "webhook_url_refused", addresses.REFUSED, field="url") from exc
+    return url
+
+
 class WebhookController(PortalApi):
     path = "/v1/webhook"
     tags = ("webhooks",)
@@ -81,15 +105,11 @@ class WebhookController(PortalApi):
     async def configure(self, request: Request[Any, Any, Any], data: JSONBody[PutWebhook]) -> Response[WebhookOut]:
         svc = services(request)
         data = await strict_body(request, PutWebhook)
-        try:
-            url = urls.check(data.url, svc.settings.public_url)
-        except urls.BadUrl as exc:
-            raise Problem(422, "webhook_url_refused", str(exc), field="url") from exc
+        portal_id = portal_of(request).portal_id
+        url = await _allowed_url(svc, portal_id, data.url)
         now = now_utc()
         async with svc.db.transaction() as tx:
-            found, secret = await endpoints.put(
-                tx, _tools(svc).box, portal_of(request).portal_id, url, data.enabled, now
-            )
+            found, secret = await endpoints.put(tx, _tools(svc).box, portal_id, url, data.enabled, now)
         out = endpoints.view(found, Breaker.from_settings(svc.settings), now, secret)
         return Response(content=out, status_code=201 if secret else 200, media_type=JSON)
 
@@ -146,17 +166,20 @@ class WebhookController(PortalApi):
             if target is None:
                 raise Problem(404, "webhook_not_configured", "no enabled webhook endpoint")
             event = EventOut(id=new_id("evt"), type=TEST_TYPE, created_at=now, dossier_code="", sequence=0, data={})
-            result = await sender.send(
-                tools.http,
-                target.url,
-                target.secrets,
-                event.id,
-                body(event),
-                timeout=svc.settings.webhook_timeout_seconds,
-                max_response_bytes=svc.settings.webhook_max_response_bytes,
-            )
-            outcome = "delivered" if result.ok else "failed"
-            out = TestDelivery(event.id, outcome, result.status_code, result.latency_ms, result.error)  # type: ignore[arg-type]
+            if target.secrets:
+                result = await sender.send(
+                    tools.http.client(target.allow_private),
+                    target.url,
+                    target.secrets,
+                    event.id,
+                    body(event),
+                    timeout=svc.settings.webhook_timeout_seconds,
+                    max_response_bytes=svc.settings.webhook_max_response_bytes,
+                )
+            else:
+                result = sender.not_signed(target.unsigned)
+            sender.record(result, portal_id, event.id)
+            out = TestDelivery(event.id, result.outcome, result.status_code, result.latency_ms, result.error)  # type: ignore[arg-type]
             answer = Answer(200, _encode(out))
             async with svc.db.transaction() as tx:
                 await tx.execute(
@@ -165,7 +188,7 @@ class WebhookController(PortalApi):
                         event_id=event.id,
                         attempt=1,
                         url=target.url,
-                        outcome=outcome,
+                        outcome=result.outcome,
                         status_code=result.status_code,
                         latency_ms=result.latency_ms,
                         error=result.error,

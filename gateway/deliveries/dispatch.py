@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import httpx
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,6 +28,7 @@ from .policy import Breaker, RetryPolicy
 from .relay import DEAD, DELIVERED, PENDING, SKIPPED, mine, released
 from .secret_box import SecretBox
 from .sender import AttemptResult
+from .transport import WebhookHttp
 
 log = logging.getLogger("gateway.deliveries")
 
@@ -52,7 +52,7 @@ class BatchReport:
 @dataclass
 class Delivery:
     db: Database
-    http: httpx.AsyncClient
+    http: WebhookHttp
     box: SecretBox
     settings: Settings
     clock: Callable[[], datetime] = now_utc
@@ -91,15 +91,7 @@ class Delivery:
             if stop or row.dossier_code in blocked or time.monotonic() > deadline:
                 untried.append(row.position)
                 continue
-            result = await sender.send(
-                self.http,
-                target.url,
-                target.secrets,
-                row.id,
-                body(envelope(row)),
-                timeout=self.settings.webhook_timeout_seconds,
-                max_response_bytes=self.settings.webhook_max_response_bytes,
-            )
+            result = await self._attempt(target, row)
             if result.ok:
                 done.append((row, result, self.clock()))
                 if len(done) >= FLUSH_EVERY:
@@ -117,6 +109,30 @@ class Delivery:
             report.released = result.rowcount or 0
         return report
 
+    async def _attempt(self, target: endpoints.Target, row: Row[Any]) -> AttemptResult:
+        """One attempt; whatever goes wrong is a failed attempt to record, never an exception that would leave the
+        event pending with nothing in the delivery log."""
+        if not target.secrets:
+            result = sender.not_signed(target.unsigned)
+        else:
+            try:
+                content = body(envelope(row))
+            except Exception as exc:  # recorded as a failed attempt, with the detail in the log
+                log.exception("webhook event cannot be encoded", extra={"event_id": row.id})
+                result = sender.not_prepared(f"{type(exc).__name__}: {exc}")
+            else:
+                result = await sender.send(
+                    self.http.client(target.allow_private),
+                    target.url,
+                    target.secrets,
+                    row.id,
+                    content,
+                    timeout=self.settings.webhook_timeout_seconds,
+                    max_response_bytes=self.settings.webhook_max_response_bytes,
+                )
+        sender.record(result, target.portal_id, row.id)
+        return result
+
     async def _delivered(
         self,
         target: endpoints.Target,
@@ -129,7 +145,7 @@ class Delivery:
         async with self.db.transaction() as tx:
             await tx.execute(
                 d.delivery_attempts.insert(),
-                [_attempt(target, row, result, at) for row, result, at in done],
+                [_attempt_row(target, row, result, at) for row, result, at in done],
             )
             for row, _, at in done:
                 await tx.execute(
@@ -161,7 +177,7 @@ class Delivery:
         attempts = row.attempts + 1
         retry_at = self.retry.next_attempt(attempts, now)
         async with self.db.transaction() as tx:
-            await tx.execute(d.delivery_attempts.insert().values(**_attempt(target, row, result, now)))
+            await tx.execute(d.delivery_attempts.insert().values(**_attempt_row(target, row, result, now)))
             await tx.execute(
                 update(t.outbox)
                 .where(mine(token, [row.position]))
@@ -177,10 +193,6 @@ class Delivery:
         report.failed += 1
         report.dead += retry_at is None
         report.circuit_opened |= opened
-        log.info(
-            "webhook delivery failed",
-            extra={"portal_id": target.portal_id, "event_id": row.id, "attempt": attempts, "error": result.error},
-        )
         return opened
 
     async def _trip(self, tx: AsyncConnection, portal_id: str, now: datetime) -> bool:
@@ -214,13 +226,13 @@ class Delivery:
         return True
 
 
-def _attempt(target: endpoints.Target, row: Row[Any], result: AttemptResult, at: datetime) -> dict[str, Any]:
+def _attempt_row(target: endpoints.Target, row: Row[Any], result: AttemptResult, at: datetime) -> dict[str, Any]:
     return {
         "portal_id": target.portal_id,
         "event_id": row.id,
         "attempt": min(row.attempts + 1, 32767),
         "url": target.url,
-        "outcome": "delivered" if result.ok else "failed",
+        "outcome": result.outcome,
         "status_code": result.status_code,
         "latency_ms": result.latency_ms,
         "error": result.error,

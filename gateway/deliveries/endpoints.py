@@ -1,33 +1,43 @@
 """A portal's webhook endpoint: its URL, its signing secrets (current, and the previous one while it still
-signs), and its circuit breaker state. One endpoint per portal."""
+signs), its circuit breaker state, and whether an operator allowed it private networks. One endpoint per
+portal."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store import delivery_tables as d
+from gateway.store import tables as t
+from gateway.store.db import Database
 
 from .policy import Breaker
 from .schemas import Circuit, WebhookOut
-from .secret_box import SecretBox, new_secret
+from .secret_box import SecretBox, SecretUnavailable, new_secret
+
+log = logging.getLogger("gateway.deliveries")
 
 E = d.webhook_endpoints.c
+P = t.portals.c
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where and how to send one portal's events."""
+    """Where and how to send one portal's events. No secret (``unsigned`` says why, for the log) means no event
+    can be signed: each attempt is a recorded failure, not a crash."""
 
     portal_id: str
     url: str
     secrets: tuple[str, ...]  # every secret that signs now, newest first
     consecutive_failures: int
+    allow_private: bool = False
+    unsigned: str = ""
 
 
 async def row(conn: AsyncConnection, portal_id: str, *, lock: bool = False) -> Row[Any] | None:
@@ -41,10 +51,30 @@ async def target(conn: AsyncConnection, box: SecretBox, portal_id: str, now: dat
     found = await row(conn, portal_id)
     if found is None or not found.enabled:
         return None
-    secrets = [box.open(found.secret)]
+    allow_private = await allows_private(conn, portal_id)
+    try:
+        secrets = [box.open(found.secret, portal_id)]
+    except SecretUnavailable as exc:
+        log.error("webhook secret cannot be opened", extra={"portal_id": portal_id, "detail": str(exc)})
+        return Target(portal_id, found.url, (), found.consecutive_failures, allow_private, str(exc))
     if found.previous_secret and found.previous_expires_at and found.previous_expires_at > now:
-        secrets.append(box.open(found.previous_secret))
-    return Target(portal_id, found.url, tuple(secrets), found.consecutive_failures)
+        try:
+            secrets.append(box.open(found.previous_secret, portal_id))
+        except SecretUnavailable as exc:  # the current secret still signs: deliver, and tell the operator
+            log.warning("previous webhook secret cannot be opened", extra={"portal_id": portal_id, "detail": str(exc)})
+    return Target(portal_id, found.url, tuple(secrets), found.consecutive_failures, allow_private)
+
+
+async def allows_private(conn: AsyncConnection, portal_id: str) -> bool:
+    query = select(P.allow_private_webhooks).where(P.id == portal_id)
+    return bool((await conn.execute(query)).scalar())
+
+
+async def set_private(db: Database, portal_id: str, allowed: bool) -> bool:
+    """An operator's decision (``gateway portal allow-private-webhooks``); False if there is no such portal."""
+    async with db.transaction() as tx:
+        result = await tx.execute(update(t.portals).where(P.id == portal_id).values(allow_private_webhooks=allowed))
+    return bool(result.rowcount)
 
 
 async def put(
@@ -57,7 +87,12 @@ async def put(
         secret = new_secret()
         await tx.execute(
             d.webhook_endpoints.insert().values(
-                portal_id=portal_id, url=url, enabled=enabled, secret=box.seal(secret), created_at=now, updated_at=now
+                portal_id=portal_id,
+                url=url,
+                enabled=enabled,
+                secret=box.seal(secret, portal_id),
+                created_at=now,
+                updated_at=now,
             )
         )
     else:
@@ -83,7 +118,7 @@ async def rotate(
         d.webhook_endpoints.update()
         .where(E.portal_id == portal_id)
         .values(
-            secret=box.seal(secret),
+            secret=box.seal(secret, portal_id),
             previous_secret=current.secret if overlap.total_seconds() > 0 else None,
             previous_expires_at=now + overlap if overlap.total_seconds() > 0 else None,
             updated_at=now,

@@ -7,6 +7,9 @@ twice only when a worker died after sending and before recording (receivers dedu
 
 Ordering: an event waits while an earlier event of its dossier is leased or waiting to be retried, so a portal
 does not get sequence N+1 long before N; events of one dossier claimed together travel in one job, in order.
+
+Fairness: claims are made per portal, each capped at ``delivery_portal_jobs`` jobs' worth of events in flight,
+and shared round-robin; one portal's backlog or slow endpoint holds its own jobs, never the others' turn.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, or_, select, union_all, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.settings import Settings
 from gateway.store import delivery_tables as d
@@ -26,10 +31,16 @@ from gateway.store.db import Database
 from .policy import Breaker
 
 PENDING, DELIVERED, DEAD, SKIPPED = "pending", "delivered", "dead", "skipped"
-PER_PORTAL_CHUNKS = 4  # a portal with a backlog gets at most this many jobs in flight, so others keep their turn
+PORTALS_PER_QUERY = 50  # portals whose due events one statement reads (SQLite allows 500 parts in a UNION)
 
 OB = t.outbox.c
 E = d.webhook_endpoints.c
+
+
+class Candidate(NamedTuple):
+    position: int
+    dossier_code: str
+    sequence: int
 
 
 @dataclass(frozen=True)
@@ -92,35 +103,15 @@ async def _held_back(db: Database, now: datetime) -> tuple[dict[tuple[str, str],
 
 
 async def claim(db: Database, settings: Settings, now: datetime) -> ClaimReport:
+    """Lease due events portal by portal: each portal gets at most its room (its job cap minus what it has in
+    flight), and the claim limit is shared round-robin, oldest portal first. A portal's backlog or slow endpoint
+    so fills its own jobs only; another portal's events are claimed on the next poll."""
     skipped = await skip_unaddressed(db)
-    breaker = Breaker.from_settings(settings)
-    limit = settings.delivery_claim_limit
-    per_portal = settings.delivery_batch_size * PER_PORTAL_CHUNKS
     waiting_for, in_flight = await _held_back(db, now)
     async with db.read() as conn:
-        candidates = (
-            await conn.execute(
-                select(OB.position, OB.portal_id, OB.dossier_code, OB.sequence, E.consecutive_failures)
-                .join(d.webhook_endpoints, E.portal_id == OB.portal_id)
-                .where(
-                    *_due(now),
-                    E.enabled.is_(True),
-                    or_(E.circuit_open_until.is_(None), E.circuit_open_until <= now),
-                )
-                .order_by(OB.position)
-                .limit(limit)
-            )
-        ).all()
-    chosen: list[int] = []
-    taken: dict[str, int] = defaultdict(int)
-    for position, portal_id, dossier_code, sequence, failures in candidates:
-        earlier = waiting_for.get((portal_id, dossier_code))
-        if earlier is not None and earlier < sequence:
-            continue
-        room = (1 if breaker.half_open(failures) else per_portal) - in_flight.get(portal_id, 0)
-        if taken[portal_id] < room:
-            taken[portal_id] += 1
-            chosen.append(position)
+        rooms = await _rooms(conn, settings, in_flight, now)
+        candidates = await _oldest_due(conn, rooms, settings, now)
+    chosen = fair_share(candidates, waiting_for, rooms, settings.delivery_claim_limit)
     if not chosen:
         return ClaimReport([], 0, skipped, False)
     token = secrets.token_hex(16)
@@ -134,7 +125,77 @@ async def claim(db: Database, settings: Settings, now: datetime) -> ClaimReport:
             )
         ).all()
     chunks = pack(sorted(rows), token, settings.delivery_batch_size)
-    return ClaimReport(chunks, len(rows), skipped, len(candidates) >= limit and len(chosen) == len(candidates))
+    return ClaimReport(chunks, len(rows), skipped, len(chosen) >= settings.delivery_claim_limit)
+
+
+async def _rooms(conn: AsyncConnection, settings: Settings, in_flight: dict[str, int], now: datetime) -> dict[str, int]:
+    """How many more events each portal with an enabled endpoint and a closed circuit may have in flight: its
+    jobs' worth, or one probe while its circuit is half open."""
+    breaker = Breaker.from_settings(settings)
+    per_portal = settings.delivery_batch_size * max(settings.delivery_portal_jobs, 1)
+    endpoints = await conn.execute(
+        select(E.portal_id, E.consecutive_failures).where(
+            E.enabled.is_(True), or_(E.circuit_open_until.is_(None), E.circuit_open_until <= now)
+        )
+    )
+    rooms: dict[str, int] = {}
+    for portal_id, failures in endpoints:
+        room = (1 if breaker.half_open(failures) else per_portal) - in_flight.get(portal_id, 0)
+        if room > 0:
+            rooms[portal_id] = room
+    return rooms
+
+
+async def _oldest_due(
+    conn: AsyncConnection, rooms: dict[str, int], settings: Settings, now: datetime
+) -> dict[str, list[Candidate]]:
+    """Each portal's oldest due events, a window a little larger than its room (some may wait behind an earlier
+    event of their dossier): one indexed range per portal, several portals per statement."""
+    found: dict[str, list[Candidate]] = defaultdict(list)
+    portals = sorted(rooms)
+    extra = settings.delivery_batch_size * max(settings.delivery_portal_jobs, 1)
+    for start in range(0, len(portals), PORTALS_PER_QUERY):
+        parts = [
+            select(OB.position, OB.portal_id, OB.dossier_code, OB.sequence)
+            .where(OB.portal_id == portal_id, *_due(now))
+            .order_by(OB.position)
+            .limit(rooms[portal_id] + extra)
+            .subquery()
+            for portal_id in portals[start : start + PORTALS_PER_QUERY]
+        ]
+        query = union_all(*(select(part) for part in parts)) if len(parts) > 1 else select(parts[0])
+        for position, portal_id, dossier_code, sequence in await conn.execute(query):
+            found[portal_id].append(Candidate(position, dossier_code, sequence))
+    return found
+
+
+def fair_share(
+    candidates: dict[str, list[Candidate]],
+    waiting_for: dict[tuple[str, str], int],
+    rooms: dict[str, int],
+    limit: int,
+) -> list[int]:
+    """The positions to lease: per portal, its due events in order that do not wait behind an earlier event of
+    their dossier, up to its room; then one from each portal in turn (the portal with the oldest event first)
+    until ``limit``. Pure, so fairness is tested without a database."""
+    queues: dict[str, list[int]] = {}
+    for portal_id, rows in candidates.items():
+        eligible = []
+        for row in sorted(rows):
+            earlier = waiting_for.get((portal_id, row.dossier_code))
+            if earlier is None or earlier >= row.sequence:
+                eligible.append(row.position)
+        if eligible:
+            queues[portal_id] = eligible[: rooms.get(portal_id, 0)]
+    order = sorted((p for p in queues if queues[p]), key=lambda p: queues[p][0])
+    chosen: list[int] = []
+    depth = 0
+    while len(chosen) < limit and order:
+        order = [p for p in order if depth < len(queues[p])]
+        for portal_id in order[: limit - len(chosen)]:
+            chosen.append(queues[portal_id][depth])
+        depth += 1
+    return chosen
 
 
 def pack(rows: list[tuple[int, str, str]], token: str, size: int) -> list[Chunk]:

@@ -1,59 +1,61 @@
-"""Which webhook URLs a portal may configure: http(s) only, no credentials in the URL, and never the gateway
-itself (its public address, or loopback on its own port): a loop would deliver events to our own API."""
+"""Reading a webhook URL the way the sender will use it: one parser (httpx's, which sends the request) for the
+save and for every send, so a URL that was accepted is one the sender can read. Whether its host may be reached
+is a question of addresses, answered where the connection is made (``addresses``, ``transport``)."""
 
 from __future__ import annotations
 
-import ipaddress
-from urllib.parse import SplitResult, urlsplit
+from dataclasses import dataclass
+
+import httpx
 
 MAX_LENGTH = 2000
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
 class BadUrl(ValueError):
     """The URL is refused; the message says why."""
 
 
-def _port(parts: SplitResult) -> int:
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise BadUrl("the port is not a number between 0 and 65535") from exc
-    return port or (443 if parts.scheme == "https" else 80)
+@dataclass(frozen=True)
+class WebhookUrl:
+    url: str  # as the portal gave it (and as it is stored)
+    scheme: str
+    host: str  # as the sender connects to it: IDNA-encoded, lower-case, IPv6 without brackets
+    port: int
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower().rstrip(".") in LOOPBACK_NAMES or host.lower().endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_unspecified
+def _port(url: httpx.URL) -> int:
+    return url.port if url.port is not None else (443 if url.scheme == "https" else 80)
 
 
-def check(url: str, public_url: str, listen_port: int | None = None) -> str:
-    """Return the URL if a portal may use it, else raise :class:`BadUrl`."""
+def parse(url: str) -> WebhookUrl:
+    """Return the parts of a URL a portal may use, else raise :class:`BadUrl`."""
     if len(url) > MAX_LENGTH:
         raise BadUrl(f"at most {MAX_LENGTH} characters")
-    if any(c.isspace() or ord(c) < 32 for c in url):
+    if any(c.isspace() or not c.isprintable() for c in url):
         raise BadUrl("the URL contains spaces or control characters")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
+    try:
+        parsed = httpx.URL(url)
+        parsed.host  # noqa: B018 - decoding the IDNA name back refuses names no resolver could look up
+        host = parsed.raw_host.decode("ascii")
+        port = _port(parsed)
+    except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+        raise BadUrl("the URL cannot be read (check the host name and the port)") from exc
+    if parsed.scheme not in ("http", "https") or not url.lower().startswith(parsed.scheme + "://"):
         raise BadUrl("only http and https URLs are allowed")
-    host = (parts.hostname or "").strip("[]")
     if not host:
         raise BadUrl("the URL has no host")
-    if parts.username is not None or parts.password is not None:
+    if parsed.userinfo:
         raise BadUrl("credentials in the URL are not allowed; the signature authenticates the gateway")
-    if parts.fragment:
+    if parsed.fragment or "#" in url:
         raise BadUrl("a fragment is never sent; remove it")
-    port = _port(parts)
-    own = urlsplit(public_url)
-    own_host = (own.hostname or "").lower()
-    own_port = _port(own)
-    if host.lower() == own_host and port == own_port:
-        raise BadUrl("the URL points at the gateway itself")
-    if _is_loopback(host) and port in {own_port, listen_port}:
-        raise BadUrl("the URL points at the gateway itself")
-    return url
+    if not 0 < port < 65536:
+        raise BadUrl("the port is not a number between 1 and 65535")
+    if "%" in host:
+        raise BadUrl("the URL cannot be read (check the host name and the port)")
+    return WebhookUrl(url=url, scheme=parsed.scheme, host=host.lower(), port=port)
+
+
+def is_gateway(found: WebhookUrl, public_url: str) -> bool:
+    """The gateway's own public address, by name: a loop would deliver events to our own API."""
+    own = httpx.URL(public_url)
+    return found.host.rstrip(".") == own.host.lower().rstrip(".") and found.port == _port(own)

@@ -35,6 +35,8 @@ portals = Table(
     Column("id", String(32), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Set by an operator only: the portal's webhook may reach private networks (gateway/deliveries/addresses.py).
+    Column("allow_private_webhooks", Boolean(), nullable=False, server_default="0"),
 )
 
 api_keys = Table(

@@ -13,9 +13,10 @@ from arq import cron, func
 from arq.cron import CronJob
 
 from adapters.vntime import now_utc
-from gateway.deliveries import relay, sender
+from gateway.deliveries import relay
 from gateway.deliveries.dispatch import Delivery
 from gateway.deliveries.secret_box import SecretBox
+from gateway.deliveries.transport import WebhookHttp
 from gateway.settings import Settings
 
 from .schedule import every
@@ -26,9 +27,12 @@ RELAY_TIMEOUT_SECONDS = 60
 
 
 async def startup(ctx: dict[str, Any]) -> None:
+    """The key and the address rules are checked here, at start: a missing key stops the worker with a plain
+    message instead of failing every delivery."""
     settings: Settings = ctx["settings"]
-    ctx["webhook_http"] = sender.client(settings)
-    ctx["delivery"] = Delivery(ctx["db"], ctx["webhook_http"], SecretBox.from_settings(settings), settings)
+    box = SecretBox.from_settings(settings)
+    ctx["webhook_http"] = WebhookHttp.build(settings)
+    ctx["delivery"] = Delivery(ctx["db"], ctx["webhook_http"], box, settings)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

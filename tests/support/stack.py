@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from gateway.deliveries.secret_box import new_key
 from gateway.portals import service as portals
 from gateway.portals.service import AgencySpec, Fee, Procedure
 from gateway.receipts.keys import ensure_demo_key
@@ -25,6 +26,10 @@ POSTAL_USER, POSTAL_PASSWORD, POSTAL_CUSTOMER = "gw-test", "gw-test-" + secrets.
 # The post signs with the new secret; the gateway accepts the new and the old one (a rotation in progress).
 POSTAL_SECRET, POSTAL_OLD_SECRET = "postal-new-" + secrets.token_hex(8), "postal-old-" + secrets.token_hex(8)
 NOT_POSTAL_PROCEDURE = "2.000123"
+WEBHOOK_SECRETS_KEY = new_key()
+# Test receivers listen on 127.0.0.2 (tests/integration/deliveries/receiver.py): the operator's setting makes that
+# one address private, for portals allowed private webhooks; the rest of loopback stays refused, as in production.
+RECEIVER_HOST = "127.0.0.2"
 
 AGENCY = AgencySpec(
     code="000.00.01.H26",
@@ -109,6 +114,7 @@ class Stack:
     gateway_port: int = field(default_factory=free_port)
     hub_port: int = field(default_factory=free_port)
     post_port: int = field(default_factory=free_port)
+    worker_metrics_port: int = field(default_factory=free_port)
     processes: dict[str, Process] = field(default_factory=dict)
     api_key: str = ""
     other_api_key: str = ""
@@ -154,6 +160,9 @@ class Stack:
             "DELIVERY_LEASE_SECONDS": "10",
             "WEBHOOK_TIMEOUT_SECONDS": "2",
             "WEBHOOK_CONNECT_TIMEOUT": "1",
+            "WEBHOOK_SECRETS_KEY": WEBHOOK_SECRETS_KEY,
+            "WEBHOOK_PRIVATE_NETWORKS": f"{RECEIVER_HOST}/32",
+            "WORKER_METRICS_PORT": str(self.worker_metrics_port),
             "POSTAL_URL": self.post_url,
             "POSTAL_USERNAME": POSTAL_USER,
             "POSTAL_PASSWORD": POSTAL_PASSWORD,

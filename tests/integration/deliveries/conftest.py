@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -10,11 +13,13 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.vntime import now_utc
+from gateway.deliveries import endpoints
 from gateway.portals import service as portals
 from gateway.store import delivery_tables as d
 from gateway.store import outbox
 from gateway.store import tables as t
 from gateway.store.db import Database
+from tests.support.processes import ROOT
 from tests.support.stack import AGENCY, Stack
 
 from .receiver import Receiver
@@ -26,11 +31,27 @@ class Portal:
     api: httpx.AsyncClient
 
 
+async def new_portal(stack: Stack, name: str = "Cổng thử", *, private: bool = True) -> tuple[str, str]:
+    """A portal and its API key; ``private``: an operator allowed it private webhooks (the test receivers)."""
+    assert stack.db is not None
+    portal_id, api_key = await portals.create_portal(stack.db, f"{name} {secrets.token_hex(3)}", [AGENCY.code])
+    if private:
+        assert await endpoints.set_private(stack.db, portal_id, True)
+    return portal_id, api_key
+
+
 @pytest.fixture
 async def portal(stack: Stack) -> AsyncIterator[Portal]:
     """A portal of its own per test, so one test's webhook never receives another's events."""
-    assert stack.db is not None
-    portal_id, api_key = await portals.create_portal(stack.db, f"Cổng thử {secrets.token_hex(3)}", [AGENCY.code])
+    portal_id, api_key = await new_portal(stack)
+    async with stack.client(api_key) as api:
+        yield Portal(portal_id, api)
+
+
+@pytest.fixture
+async def public_portal(stack: Stack) -> AsyncIterator[Portal]:
+    """A portal with the default policy: its webhook may reach public internet addresses only."""
+    portal_id, api_key = await new_portal(stack, "Cổng công khai", private=False)
     async with stack.client(api_key) as api:
         yield Portal(portal_id, api)
 
@@ -90,3 +111,16 @@ async def states(db: Database, portal_id: str) -> dict[str, int]:
 async def endpoint_count(db: Database) -> int:
     async with db.read() as conn:
         return (await conn.execute(select(func.count()).select_from(d.webhook_endpoints))).scalar_one()  # type: ignore[no-any-return]
+
+
+def gateway_command(stack: Stack, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The ``gateway`` command as an operator runs it against the stack (its settings, plus ``env``)."""
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        cwd=ROOT,
+        env={**os.environ, **stack.gateway_env(), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

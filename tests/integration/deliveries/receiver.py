@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.support.stack import RECEIVER_HOST
+
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
 FAIL = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\ndown"
 
@@ -41,20 +43,26 @@ class Delivery:
 
 @dataclass
 class Receiver:
-    """``answer(delivery)`` returns the mode for that request: ok, fail, slow, huge, trickle, malformed, close."""
+    """``answer(delivery)`` returns the mode for that request: ok, fail, delay (200 after ``delay`` s), slow,
+    huge, trickle, malformed, close, or ``redirect:<url>``. ``host`` may be any loopback address; the test stack
+    lets portals allowed private webhooks reach ``RECEIVER_HOST`` only."""
 
     secrets: list[str] = field(default_factory=list)
     answer: Callable[[Delivery], str] = lambda _d: "ok"
     deliveries: list[Delivery] = field(default_factory=list)
     server: asyncio.base_events.Server | None = None
     port: int = 0
+    delay: float = 0.25
+
+    host: str = RECEIVER_HOST
+    connections: int = 0
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/dvc"
+        return f"http://{self.host}:{self.port}/hooks/dvc"
 
     async def start(self) -> Receiver:
-        self.server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
+        self.server = await asyncio.start_server(self._connection, self.host, 0)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
 
@@ -75,6 +83,7 @@ class Receiver:
         return seen
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -99,6 +108,12 @@ class Receiver:
             writer.write(OK)
         elif mode == "fail":
             writer.write(FAIL)
+        elif mode.startswith("redirect:"):  # a redirect the gateway must not follow
+            location = mode.removeprefix("redirect:").encode()
+            writer.write(b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\n\r\n")
+        elif mode == "delay":  # a slow but working portal: answers 200 after a while
+            await asyncio.sleep(self.delay)
+            writer.write(OK)
         elif mode == "slow":
             await asyncio.sleep(30)
             return False

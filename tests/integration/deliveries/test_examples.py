@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -18,11 +19,12 @@ import pytest
 
 from tests.support.processes import Process
 from tests.support.services import free_port, missing, wait_for
-from tests.support.stack import Stack
+from tests.support.stack import RECEIVER_HOST, Stack
 
 from .conftest import Portal, states, write_events
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "examples"
+HARNESSES = Path(__file__).resolve().parent / "verifiers"
 SECRET = "whsec_example-secret"
 BODY = json.dumps(
     {
@@ -62,7 +64,7 @@ def test_the_verifier_examples_accept_only_fresh_untouched_deliveries(language: 
         path = tmp_path / "body.json"
         path.write_bytes(body)
         done = subprocess.run([*run, secret, header, str(path)], capture_output=True, timeout=60)
-        assert done.returncode in (0, 1), done.stderr.decode()
+        assert done.returncode in (0, 1) and done.stderr == b"", done.stderr.decode()
         return done.returncode == 0
 
     assert verdict(signed(BODY, SECRET, now), BODY)
@@ -73,6 +75,89 @@ def test_the_verifier_examples_accept_only_fresh_untouched_deliveries(language: 
     assert not verdict(signed(BODY, SECRET, now - 600), BODY)
     assert not verdict(f"t={now},v1=" + "0" * 64, BODY)
     assert not verdict("v1=abc", BODY)
+    assert not verdict(f"{signed(BODY, SECRET, now)}é", BODY)
+    assert not verdict(f"t={now}²,v1=" + "0" * 64, BODY)
+
+
+def malformed_headers(body: bytes, now: int) -> list[str]:
+    """Headers a verifier must call invalid, calmly: each carries a valid signature somewhere in it."""
+    good = signed(body, SECRET, now)
+    digest = good.split("v1=")[1]
+    return [
+        "",
+        ",,,",
+        "t",
+        "v1",
+        "=",
+        good.replace(f"t={now}", "t="),
+        good.replace(f"t={now}", f"t={now}²"),
+        good.replace(f"t={now}", "t=" + "".join(chr(0x0660 + int(c)) for c in str(now))),  # Arabic-Indic digits
+        good.replace(f"t={now}", "t=" + "".join(chr(0xFF10 + int(c)) for c in str(now))),  # full-width digits
+        good.replace(f"t={now}", f"t=+{now}"),
+        good.replace(f"t={now}", f"t=-{now}"),
+        good.replace(f"t={now}", f"t= {now}"),
+        good.replace(f"t={now}", "t=" + "9" * 40),
+        f"{good}é",
+        f"{good},v1=é",
+        f"t={now},v1=é{digest[1:]}",
+        f"t={now},v1={digest}€",
+        f"t={now},v1={digest.upper()}",
+        f"t={now},v1={digest[:-1]}",
+        f"t={now},t={now - 1000},v1={digest}",  # two timestamps: which one was signed?
+        f"t={now - 1000},{good}",
+        f"t={now},v1=Nguyễn Thị Hồng Nhung",
+        f"t={now},v1={'ư' * 64}",
+        "t=١٢٣,v1=abc",
+        f"{good}\u0000",
+        "t=" + "1" * 5000 + ",v1=" + "a" * 5000,
+    ]
+
+
+def harness(language: str, tmp_path: Path) -> list[str]:
+    """A loop around the example's own verify function: one header a line on stdin, one verdict a line out."""
+    if language == "python":
+        code = "import sys; from verify_webhook import verify; " + PY_LOOP
+        return [sys.executable, "-c", code]
+    if language == "java":
+        command("java")
+        if shutil.which("javac") is None:
+            missing("javac (default-jdk-headless)")
+        classes = tmp_path / "classes"
+        subprocess.run(
+            ["javac", "-d", str(classes), str(EXAMPLES / "VerifyWebhook.java"), str(HARNESSES / "VerifyHarness.java")],
+            check=True,
+            timeout=120,
+        )
+        return ["java", "-cp", str(classes), "VerifyHarness"]
+    command("php")
+    return ["php", str(HARNESSES / "verify_harness.php"), str(EXAMPLES / "verify_webhook.php")]
+
+
+PY_LOOP = (
+    "secret, path, now = sys.argv[1], sys.argv[2], int(sys.argv[3]); body = open(path, 'rb').read(); "
+    "[print('valid' if verify(line.rstrip('\\n'), body, secret, now) else 'invalid') "
+    "for line in sys.stdin.buffer.read().decode('utf-8').split('\\n')]"
+)
+
+
+@pytest.mark.parametrize("language", ["python", "java", "php"])
+def test_the_verifier_examples_answer_invalid_to_any_malformed_header(language: str, tmp_path: Path) -> None:
+    run = harness(language, tmp_path)
+    now = int(time.time())
+    path = tmp_path / "body.json"
+    path.write_bytes(BODY)
+    headers = [signed(BODY, SECRET, now), *malformed_headers(BODY, now)]
+    env = {**os.environ, "PYTHONPATH": str(EXAMPLES)}
+    done = subprocess.run(
+        [*run, SECRET, str(path), str(now)],
+        input="\n".join(headers).encode(),
+        capture_output=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0 and done.stderr == b"", done.stderr.decode(errors="replace")
+    verdicts = done.stdout.decode().split()
+    assert verdicts == ["valid"] + ["invalid"] * (len(headers) - 1), list(zip(headers, verdicts, strict=False))
 
 
 async def test_the_sample_receiver_stores_real_deliveries_once_with_the_latest_state(
@@ -81,11 +166,11 @@ async def test_the_sample_receiver_stores_real_deliveries_once_with_the_latest_s
     assert stack.db is not None
     port = free_port()
     store = tmp_path / "receiver.db"
-    configured = await portal.api.put("/v1/webhook", json={"url": f"http://127.0.0.1:{port}/hooks"})
+    configured = await portal.api.put("/v1/webhook", json={"url": f"http://{RECEIVER_HOST}:{port}/hooks"})
     assert configured.status_code == 201, configured.text
     receiver = Process(
         "sample-receiver",
-        ["receiver", "--port", str(port), "--db", str(store)],
+        ["receiver", "--host", RECEIVER_HOST, "--port", str(port), "--db", str(store)],
         {"WEBHOOK_SECRET": configured.json()["secret"], "PYTHONPATH": str(EXAMPLES)},
         tmp_path,
     ).start()

@@ -11,11 +11,10 @@ import pytest
 import redis
 
 from gateway import embedded
-from gateway.portals import service as portals
 from tests.support.services import create_pg_database, drop_pg_database, free_port, wait_for
-from tests.support.stack import AGENCY, Stack
+from tests.support.stack import Stack
 
-from .conftest import Portal, point, states, write_events
+from .conftest import Portal, new_portal, point, states, write_events
 from .receiver import Receiver
 
 
@@ -70,7 +69,7 @@ async def test_stopping_redis_mid_run_and_starting_it_again_loses_no_event(
 ) -> None:
     own, port = own_redis_stack
     assert own.db is not None
-    portal_id, api_key = await portals.create_portal(own.db, "Cổng Redis", [AGENCY.code])
+    portal_id, api_key = await new_portal(own, "Cổng Redis")
     async with own.client(api_key) as api:
         await point(Portal(portal_id, api), receiver)
     ids = await write_events(own.db, portal_id, 3_000, dossiers=300)

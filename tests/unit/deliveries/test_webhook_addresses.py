@@ -1,0 +1,180 @@
+"""Which webhook URLs and addresses the gateway may reach: one parser for the save and the send, the address
+rules, and the guarded connection itself (resolve, check every address, connect to a checked one)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gateway.deliveries import addresses, urls
+from gateway.deliveries.addresses import AddressRefused, Kind, NetworkPolicy, checked
+from gateway.settings import load
+
+SETTINGS = load({"PAYHUB_HASH_KEY": "unit", "PUBLIC_URL": "https://gateway.example.vn"})
+OWN = ipaddress.ip_address("93.184.216.34")
+POLICY = NetworkPolicy(own_addresses=frozenset({OWN}), own_port=443)
+
+# Every form of an internal address found to pass before, and their relatives: refused even for a portal that an
+# operator allowed private networks.
+ALWAYS_REFUSED = [
+    ("http://127.0.0.1:9/", Kind.LOOPBACK),
+    ("http://127.1:9/", Kind.LOOPBACK),
+    ("http://127.0.1.3:9/", Kind.LOOPBACK),
+    ("http://2130706433:9/", Kind.LOOPBACK),
+    ("http://0x7f000001:9/", Kind.LOOPBACK),
+    ("http://0x7f.1:9/", Kind.LOOPBACK),
+    ("http://0177.1:9/", Kind.LOOPBACK),
+    ("http://[::1]:9/", Kind.LOOPBACK),
+    ("http://[::ffff:127.0.0.1]:9/", Kind.LOOPBACK),
+    ("http://[::ffff:7f00:1]:9/", Kind.LOOPBACK),
+    ("http://[::127.0.0.1]:9/", Kind.LOOPBACK),
+    ("http://[64:ff9b::7f00:1]:9/", Kind.LOOPBACK),
+    ("http://[2002:7f00:1::]:9/", Kind.LOOPBACK),
+    ("http://localhost:9/", Kind.LOOPBACK),
+    ("http://LOCALHOST:9/", Kind.LOOPBACK),
+    ("http://0:9/", Kind.UNSPECIFIED),
+    ("http://0.0.0.0:9/", Kind.UNSPECIFIED),
+    ("http://0.1.2.3:9/", Kind.UNSPECIFIED),
+    ("http://[::]:9/", Kind.UNSPECIFIED),
+    ("http://169.254.169.254/latest/meta-data/", Kind.METADATA),
+    ("http://[::ffff:169.254.169.254]/", Kind.METADATA),
+    ("http://[fd00:ec2::254]/latest/meta-data/", Kind.METADATA),
+    ("http://100.100.100.200/", Kind.METADATA),
+    ("http://169.254.170.2/v2/credentials", Kind.METADATA),
+    ("http://168.63.129.16/", Kind.METADATA),
+    ("http://169.254.1.1/", Kind.LINK_LOCAL),
+    ("http://[fe80::1]/", Kind.LINK_LOCAL),
+    ("http://224.0.0.1/", Kind.MULTICAST),
+    ("http://[ff02::1]/", Kind.MULTICAST),
+    ("http://255.255.255.255/", Kind.MULTICAST),
+    ("http://240.0.0.1/", Kind.RESERVED),
+    ("http://192.0.2.2/", Kind.RESERVED),
+    ("http://198.18.0.1/", Kind.RESERVED),
+    ("http://[2001:db8::1]/", Kind.RESERVED),
+    ("https://93.184.216.34/", Kind.GATEWAY),
+    ("http://93.184.216.34:8080/", Kind.GATEWAY),
+    ("http://a.localhost:9/", Kind.UNRESOLVED),
+    ("http://nowhere.invalid/", Kind.UNRESOLVED),
+]
+PRIVATE = ["http://10.0.0.5/", "http://172.16.0.1/", "http://192.168.1.1/", "http://100.64.0.1/", "http://[fc00::1]/"]
+PUBLIC = ["https://93.184.216.35/hooks", "http://[2606:4700:4700::1111]:8443/x", "http://8.8.8.8/"]
+
+
+async def verdict(url: str, allow_private: bool, policy: NetworkPolicy = POLICY) -> Kind | None:
+    found = urls.parse(url)
+    try:
+        await checked(found.host, found.port, policy, allow_private)
+    except AddressRefused as exc:
+        return exc.reason
+    return None
+
+
+@pytest.mark.parametrize(("url", "reason"), ALWAYS_REFUSED)
+@pytest.mark.parametrize("allow_private", [False, True])
+async def test_internal_addresses_are_refused_in_every_form(url: str, reason: Kind, allow_private: bool) -> None:
+    assert await verdict(url, allow_private) is reason
+
+
+@pytest.mark.parametrize("url", PRIVATE)
+async def test_private_networks_only_for_a_portal_allowed_them(url: str) -> None:
+    assert await verdict(url, allow_private=False) is Kind.PRIVATE
+    assert await verdict(url, allow_private=True) is None
+
+
+@pytest.mark.parametrize("url", PUBLIC)
+async def test_public_addresses_are_reachable(url: str) -> None:
+    assert await verdict(url, allow_private=False) is None
+
+
+async def test_networks_an_operator_lists_are_private_and_never_open_metadata_or_the_gateway() -> None:
+    listed = NetworkPolicy(
+        private_networks=(ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("169.254.0.0/16")),
+        own_addresses=frozenset({ipaddress.ip_address("127.0.0.1")}),
+        own_port=8000,
+    )
+    assert await verdict("http://127.0.0.2:9/", False, listed) is Kind.PRIVATE
+    assert await verdict("http://127.0.0.2:9/", True, listed) is None
+    assert await verdict("http://[::ffff:127.0.0.2]:9/", True, listed) is None
+    assert await verdict("http://127.0.0.1:9000/", True, listed) is None  # the demo's receiver next to it
+    assert await verdict("http://127.0.0.1:8000/", True, listed) is Kind.GATEWAY
+    assert await verdict("http://localhost:8000/", True, listed) is Kind.GATEWAY
+    assert await verdict("http://169.254.169.254/", True, listed) is Kind.METADATA
+    assert await verdict("http://169.254.1.1/", True, listed) is None
+
+
+async def test_a_name_with_any_refused_address_is_refused() -> None:
+    async def mixed(host: str, port: int) -> list[addresses.Address]:
+        return [ipaddress.ip_address("8.8.8.8"), ipaddress.ip_address("10.1.2.3")]
+
+    with pytest.raises(AddressRefused) as refused:
+        await checked("portal.example.vn", 443, POLICY, False, mixed)
+    assert refused.value.reason is Kind.PRIVATE
+    assert await checked("portal.example.vn", 443, POLICY, True, mixed) == [
+        ipaddress.ip_address("8.8.8.8"),
+        ipaddress.ip_address("10.1.2.3"),
+    ]
+
+
+def test_the_settings_give_the_operators_networks_and_refuse_a_malformed_one() -> None:
+    policy = NetworkPolicy.from_settings(
+        load({"PAYHUB_HASH_KEY": "u", "WEBHOOK_PRIVATE_NETWORKS": "127.0.0.2/32, 10.9.0.0/16"})
+    )
+    assert policy.private_networks == (ipaddress.ip_network("127.0.0.2/32"), ipaddress.ip_network("10.9.0.0/16"))
+    assert policy.own_addresses == {ipaddress.ip_address("127.0.0.1")} and policy.own_port == 8000
+    assert NetworkPolicy.from_settings(SETTINGS).private_networks == ()
+    with pytest.raises(Exception, match="WEBHOOK_PRIVATE_NETWORKS"):
+        NetworkPolicy.from_settings(load({"PAYHUB_HASH_KEY": "u", "WEBHOOK_PRIVATE_NETWORKS": "127.0.0.300/8"}))
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("ftp://portal.example.vn/x", "only http"),
+        ("file:///etc/passwd", "only http"),
+        ("javascript:alert(1)", "only http"),
+        ("http:portal.example.vn", "only http"),
+        ("http://u:p@portal.example.vn/x", "credentials"),
+        ("http://u@portal.example.vn/x", "credentials"),
+        ("https://portal.example.vn/x#y", "fragment"),
+        ("http:///x", "no host"),
+        ("http://portal.example.vn/a b", "spaces"),
+        ("http://portal.example.vn/\x00", "control"),
+        ("http://portal.example.vn:70000/", "port"),
+        ("http://portal.example.vn:0/", "port"),
+        ("http://\u2488.example/hooks", "cannot be read"),  # the invalid IDNA name that used to pass
+        ("http://\ufdd0.example/", "control"),
+        ("http://0177.0.0.1:9/", "cannot be read"),  # the sender's parser refuses this form of 127.0.0.1
+        ("http://xn--zz.example/", "cannot be read"),
+        ("http://\u0661\u0662\u0663/", "cannot be read"),
+        ("http://[1.2.3.4]/", "cannot be read"),
+        ("http://[::1%25eth0]/", "cannot be read"),
+        ("http://%31%32%37.0.0.1/", "cannot be read"),
+        ("http://" + "a" * 1995 + ".vn/", "at most"),
+    ],
+)
+def test_refused_webhook_urls_say_why(url: str, reason: str) -> None:
+    with pytest.raises(urls.BadUrl, match=reason):
+        urls.parse(url)
+
+
+def test_the_gateway_itself_is_recognised_by_name() -> None:
+    public = "https://gateway.example.vn"
+    assert urls.is_gateway(urls.parse("https://GATEWAY.example.vn:443/v1/events"), public)
+    assert urls.is_gateway(urls.parse("https://gateway.example.vn./"), public)
+    assert not urls.is_gateway(urls.parse("https://gateway.example.vn:8443/"), public)
+
+
+@given(st.text(max_size=120))
+def test_what_the_parser_accepts_the_sender_reads_the_same_way(text: str) -> None:
+    for url in (text, f"http://{text}/hooks", f"https://{text}:8443/"):
+        try:
+            found = urls.parse(url)
+        except urls.BadUrl:
+            continue
+        parsed = httpx.URL(url)
+        assert parsed.raw_host.decode("ascii").lower() == found.host
+        assert parsed.scheme == found.scheme and (parsed.port or found.port) == found.port
