@@ -3,6 +3,8 @@ expired, not the certificate's own, or locked with another password; the process
 
 from __future__ import annotations
 
+import base64
+
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -81,6 +83,7 @@ def test_the_gateway_and_the_worker_refuse_to_start_with_an_expired_key(tmp_path
     env = {
         "PATH": "/usr/bin:/bin",
         "PAYHUB_HASH_KEY": "k",
+        "WEBHOOK_SECRETS_KEY": base64.b64encode(bytes(32)).decode(),
         "RECEIPT_KEYS_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
         "REDIS_URL": "redis://127.0.0.1:6379/15",
