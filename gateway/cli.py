@@ -15,8 +15,11 @@ from gateway.settings import load as load_settings
 
 
 def _serve(args: argparse.Namespace) -> None:
+    """On SIGTERM uvicorn stops accepting connections, lets the requests under way finish within the grace
+    period (then cancels them), and closes the app's connections before the process exits."""
     import uvicorn
 
+    settings = load_settings()
     uvicorn.run(
         "gateway.app:create_app",
         factory=True,
@@ -26,6 +29,7 @@ def _serve(args: argparse.Namespace) -> None:
         log_level="warning",
         access_log=False,
         proxy_headers=False,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 

@@ -1,6 +1,7 @@
 """What the hub sends us: the signed result callback, and the citizen's browser coming back from checkout.
 
-The callback is verified and applied once; every reply is signed with the hub's code for the case. The browser
+The callback is verified and applied once; every reply is signed with the hub's code for the case. When the
+database is unavailable the reply is ``99`` (other error), which the hub retries on its schedule. The browser
 return only displays: it changes nothing, and shows our record, not what the query string claims.
 """
 
@@ -26,6 +27,7 @@ from adapters.vntime import now_utc
 from gateway import metrics
 from gateway.receipts.queue import payment_collected
 from gateway.services import services
+from gateway.store.db import DatabaseUnavailable
 
 from . import results, views
 
@@ -65,6 +67,13 @@ class HubCallbackController(Controller):
             return _reply(exc.reply, cfg.payhub_partner_code, peek_reference(body), now, cfg.payhub_hash_key)
         try:
             disposition = await results.apply(svc.db, result, now)
+        except DatabaseUnavailable as exc:  # "other error": the hub sends the callback again later
+            log.warning(
+                "hub callback not applied: database unavailable",
+                extra={"reference": result.reference, "error": str(exc)},
+            )
+            metrics.HUB_CALLBACKS.labels(outcome="unavailable").inc()
+            return _reply(Reply.OTHER, cfg.payhub_partner_code, result.reference, now, cfg.payhub_hash_key)
         except Exception:
             log.exception("hub callback not applied", extra={"reference": result.reference})
             metrics.HUB_CALLBACKS.labels(outcome="error").inc()

@@ -18,6 +18,7 @@ from gateway.deliveries.dispatch import Delivery
 from gateway.deliveries.secret_box import SecretBox
 from gateway.settings import Settings
 
+from .outages import MAX_TRIES, retried, scheduled
 from .schedule import every
 
 log = logging.getLogger("reconciliation.deliveries")
@@ -35,6 +36,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await ctx["webhook_http"].aclose()
 
 
+@scheduled
 async def relay_events(ctx: dict[str, Any]) -> dict[str, Any]:
     """Claim and enqueue, again every ``delivery_poll_seconds`` until the next tick is due: events wait a fraction
     of a second, not a whole tick, and a backlog is fed to the delivery jobs as fast as they free up."""
@@ -57,6 +59,7 @@ async def relay_events(ctx: dict[str, Any]) -> dict[str, Any]:
             await asyncio.sleep(settings.delivery_poll_seconds)
 
 
+@retried
 async def deliver_events(ctx: dict[str, Any], portal_id: str, token: str, positions: list[int]) -> dict[str, Any]:
     report = await ctx["delivery"].run(portal_id, token, positions)
     return asdict(report)
@@ -67,7 +70,7 @@ DELIVER_TIMEOUT_SECONDS = 300
 
 FUNCTIONS: list[Any] = [
     func(relay_events, timeout=RELAY_TIMEOUT_SECONDS, keep_result=0),
-    func(deliver_events, timeout=DELIVER_TIMEOUT_SECONDS),
+    func(deliver_events, timeout=DELIVER_TIMEOUT_SECONDS, max_tries=MAX_TRIES),
 ]
 
 

@@ -19,6 +19,7 @@ from gateway.receipts.keys import AgencyKeys
 from gateway.receipts.queue import ISSUE_JOB
 from gateway.settings import Settings
 
+from .outages import MAX_TRIES, retried, scheduled
 from .schedule import every
 
 ISSUE_TIMEOUT_SECONDS = 30  # short: a killed worker's job is retried only after it expires
@@ -30,6 +31,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["receipt_issuer"] = ReceiptIssuer(ctx["db"], AgencyKeys.load(settings.receipt_keys_dir), settings)
 
 
+@retried
 async def issue_receipt(ctx: dict[str, Any], source_type: str, source_id: str) -> str | None:
     """The source's receipt id (issued now, or found from an earlier run); None when nothing was collected."""
     issuer: ReceiptIssuer = ctx["receipt_issuer"]
@@ -39,6 +41,7 @@ async def issue_receipt(ctx: dict[str, Any], source_type: str, source_id: str) -
         return f"not issued: {error}"
 
 
+@scheduled
 async def sweep_receipts(ctx: dict[str, Any]) -> dict[str, int]:
     issuer: ReceiptIssuer = ctx["receipt_issuer"]
     issued = await issuer.issue_pending()
@@ -46,7 +49,7 @@ async def sweep_receipts(ctx: dict[str, Any]) -> dict[str, int]:
     return {"issued": issued, "cancelled": cancelled}
 
 
-FUNCTIONS = [func(issue_receipt, name=ISSUE_JOB, timeout=ISSUE_TIMEOUT_SECONDS), sweep_receipts]
+FUNCTIONS = [func(issue_receipt, name=ISSUE_JOB, timeout=ISSUE_TIMEOUT_SECONDS, max_tries=MAX_TRIES), sweep_receipts]
 
 
 def cron_jobs(settings: Settings) -> list[CronJob]:
