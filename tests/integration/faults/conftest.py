@@ -37,7 +37,19 @@ FAULT_SETTINGS = {
     "REDIS_TIMEOUT_SECONDS": "1",
     "SHUTDOWN_GRACE_SECONDS": "8",
     "HEALTH_CHECK_TIMEOUT": "1.5",
+    "IDEMPOTENCY_LOCK_SECONDS": "20",
 }
+DELAY_SECONDS = 1.0  # the receiver's "delay" answer (the stack's webhook timeout is 2 s)
+
+
+class FaultReceiver(Receiver):
+    """The webhook receiver, with one more way to answer: ``delay`` answers 200 after DELAY_SECONDS."""
+
+    async def _reply(self, mode: str, writer: asyncio.StreamWriter) -> bool:
+        if mode == "delay":
+            await asyncio.sleep(DELAY_SECONDS)
+            mode = "ok"
+        return await super()._reply(mode, writer)
 
 
 @dataclass
@@ -75,7 +87,7 @@ class Bench:
     stack: FaultStack
     pg: PrivatePostgres
     redis: PrivateRedis
-    receiver: Receiver
+    receiver: FaultReceiver
     portal_id: str
 
     def alive(self, name: str) -> bool:
@@ -97,7 +109,8 @@ async def bench() -> AsyncIterator[Bench]:
     workdir = Path(tempfile.mkdtemp(prefix="gw-faults-"))
     pg = PrivatePostgres()
     redis = PrivateRedis(workdir / "redis")
-    receiver = await Receiver().start()
+    receiver = FaultReceiver()
+    await receiver.start()
     stack: FaultStack | None = None
     try:
         await asyncio.to_thread(pg.start)

@@ -12,7 +12,7 @@ from gateway import embedded
 from tests.support.services import wait_for
 
 from .conftest import Bench, wait_ready
-from .test_database_outage import assert_not_ready, under_load
+from .probes import assert_not_ready, under_load
 from .traffic import check_nothing_lost_or_doubled
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
