@@ -44,7 +44,7 @@ class Row:
     errors: int
     gateway_mb: float
     worker_mb: float
-    phase: str
+    faults: str
 
 
 def rss_mb(pid: int) -> float:
@@ -66,9 +66,9 @@ async def sample(soak: Soak, receiver: Receiver, stop: asyncio.Event, interval: 
         now = Counter(soak.counts)
         now["webhooks received"] = len(receiver.unique())
         pids = [processes[name].process.pid for name in ("gateway", "worker")]  # type: ignore[union-attr]
-        rows.append(
-            Row((time.monotonic() - started) / 60, now - last, len(soak.errors), *map(rss_mb, pids), soak.phase)
-        )
+        faults = ", ".join(dict.fromkeys([*soak.phases_seen, soak.phase] if soak.phase != "calm" else soak.phases_seen))
+        soak.phases_seen.clear()
+        rows.append(Row((time.monotonic() - started) / 60, now - last, len(soak.errors), *map(rss_mb, pids), faults))
         last = now
 
 
@@ -139,13 +139,14 @@ def flatness(rows: list[Row], attribute: str) -> tuple[float, float, bool]:
 
 
 def report(rows: list[Row], soak: Soak, problems: list[str], minutes: float) -> bool:
-    print(f"\nSoak of {minutes:g} minutes on loopback (PostgreSQL, Redis, hub and postal sandboxes, gateway, worker)")
-    header = ["minute", *SHOWN, "errors", "gateway MB", "worker MB", "phase at end"]
+    print(f"\nSoak of {minutes:g} minutes on loopback (PostgreSQL, Redis, hub and postal sandboxes, gateway, worker);")
+    print("operations done in each interval, errors so far, resident memory at the interval's end:")
+    header = ["minute", *SHOWN, "errors (total)", "gateway RSS MB", "worker RSS MB", "faults injected"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---:|" * (len(header) - 1) + "---|")
     for r in rows:
         cells = [f"{r.minute:.1f}", *(str(r.counts[k]) for k in SHOWN), str(r.errors)]
-        print("| " + " | ".join([*cells, f"{r.gateway_mb:.0f}", f"{r.worker_mb:.0f}", r.phase]) + " |")
+        print("| " + " | ".join([*cells, f"{r.gateway_mb:.0f}", f"{r.worker_mb:.0f}", r.faults or "none"]) + " |")
     totals = sum((r.counts for r in rows), Counter[str]())
     print("\nTotals: " + ", ".join(f"{k} {totals[k]}" for k in (*SHOWN, "payments created", "shipments booked")))
     print(f"Fault phases: {soak.counts['fault phases']}; errors: {len(soak.errors)}")

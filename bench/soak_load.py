@@ -46,6 +46,7 @@ class Soak:
     errors: list[str] = field(default_factory=list)
     paid: list[dict[str, Any]] = field(default_factory=list)
     phase: str = "calm"
+    phases_seen: list[str] = field(default_factory=list)  # since the last row of the table
 
     def error(self, what: str) -> None:
         self.errors.append(f"{time.strftime('%H:%M:%S')} [{self.phase}] {what}")
@@ -72,6 +73,13 @@ class Soak:
             self.error(f"{method} {url}: {response.status_code} {code or response.text[:80]}")
             return None
 
+    async def guarded(self, step: Any) -> None:
+        """One actor's step; whatever it raises is an error of the run, and the actor goes on."""
+        try:
+            await step
+        except Exception as exc:
+            self.error(f"{type(exc).__name__}: {exc}")
+
     async def until(self, what: str, probe: Any) -> Any:
         """Poll ``probe`` until it gives a value; an error after GIVE_UP_SECONDS."""
         deadline = time.monotonic() + GIVE_UP_SECONDS
@@ -89,7 +97,7 @@ class Soak:
             n = 0
             while not stop.is_set():
                 n += 1
-                await self.one_payment(api, hub, refund=(n + index) % 3 == 0)
+                await self.guarded(self.one_payment(api, hub, refund=(n + index) % 3 == 0))
 
     async def one_payment(self, api: httpx.AsyncClient, hub: httpx.AsyncClient, refund: bool) -> None:
         headers = {"Idempotency-Key": secrets.token_hex(12)}
@@ -121,7 +129,7 @@ class Soak:
     async def lookup(self, api: httpx.AsyncClient, payment: dict[str, Any]) -> None:
         async def receipt() -> dict[str, Any] | None:
             answer = await self.call(api, "GET", f"/v1/payments/{payment['id']}/receipts")
-            found = answer.json()["data"] if answer is not None else []
+            found = answer.json() if answer is not None else []
             return found[0] if found else None
 
         issued = await self.until(f"receipt of {payment['id']}", receipt)
@@ -135,7 +143,7 @@ class Soak:
         async with self.stack.client() as api, self.stack.post() as post:
             api.timeout = httpx.Timeout(CLIENT_TIMEOUT)
             while not stop.is_set():
-                await self.one_shipment(api, post)
+                await self.guarded(self.one_shipment(api, post))
 
     async def one_shipment(self, api: httpx.AsyncClient, post: httpx.AsyncClient) -> None:
         headers = {"Idempotency-Key": secrets.token_hex(12)}
@@ -182,6 +190,7 @@ class Soak:
                 if at_post:
                     await post.put("/control/faults", json=at_post)
                 self.phase = name
+                self.phases_seen.append(name)
                 self.counts["fault phases"] += 1
                 await _pause(stop, seconds)
                 await hub.delete("/control/faults")
