@@ -10,6 +10,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from gateway import metrics
 from gateway.store.db import DatabaseUnavailable
 
 log = logging.getLogger("gateway.errors")
@@ -231,6 +232,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         return problem_response(_validation_problem(exc), instance)
     if isinstance(exc, DatabaseUnavailable):
         log.warning("database unavailable", extra={"path": instance, "error": str(exc)})
+        metrics.DATABASE_UNAVAILABLE.labels(where="request").inc()
         return problem_response(database_unavailable(request), instance)
     if isinstance(exc, HTTPException):
         if exc.status_code == 400 and _caused_by_decoding(exc):

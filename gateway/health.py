@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, get
 
+from gateway import metrics
 from gateway.errors import Problem, problem_response, retry_after
 from gateway.services import services
 
@@ -50,6 +51,8 @@ class HealthController(Controller):
             body = msgspec.json.encode({"status": "ok", "checks": checks})
             return Response(body, status_code=200, media_type="application/json")
         down = ", ".join(name for name, v in checks.items() if v != "ok")
+        if database != "ok":
+            metrics.DATABASE_UNAVAILABLE.labels(where="ready").inc()
         problem = Problem(
             503,
             "not_ready",

@@ -73,6 +73,7 @@ class HubCallbackController(Controller):
                 extra={"reference": result.reference, "error": str(exc)},
             )
             metrics.HUB_CALLBACKS.labels(outcome="unavailable").inc()
+            metrics.DATABASE_UNAVAILABLE.labels(where="hub_callback").inc()
             return _reply(Reply.OTHER, cfg.payhub_partner_code, result.reference, now, cfg.payhub_hash_key)
         except Exception:
             log.exception("hub callback not applied", extra={"reference": result.reference})

@@ -84,6 +84,10 @@ async def probe_the_outage(bench: Bench, payment: dict[str, Any], shipment: dict
         attempts = await post_attempts(bench, shipment["original_id"])
         return [a for a in attempts if a["status"] == 2 and (a["httpStatus"] or a["error"])]
 
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=CLIENT_TIMEOUT) as client:
+        exposed = (await client.get("/metrics")).text
+    for where in ("request", "hub_callback", "ready"):
+        assert f'gateway_database_unavailable_total{{where="{where}"}}' in exposed, where
     attempt = (await wait_for(post_answered, timeout=CLIENT_TIMEOUT, what="the post's push"))[0]
     # a 503, or no answer within the sandbox's (time-scaled, 1 s) timeout: either way the post pushes again
     assert attempt["httpStatus"] == 503 or (attempt["httpStatus"] is None and attempt["error"]), attempt
