@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -175,6 +176,7 @@ async def main() -> int:
     url = await create_pg_database()
     stack = SoakStack(backend="postgres", database_url=url, redis_url=REDIS_URL, workdir=workdir)
     receiver = await Receiver().start()
+    passed = False
     try:
         await stack.start()
         portal_id, stack.api_key = await _portal(stack)
@@ -194,11 +196,15 @@ async def main() -> int:
         stop.set()
         await asyncio.gather(*tasks)
         problems = await settle(soak, receiver, portal_id)
-        return 0 if report(rows, soak, problems, args.minutes) else 1
+        passed = report(rows, soak, problems, args.minutes)
+        print(f"Processes' logs: {workdir}" if not passed else "")
+        return 0 if passed else 1
     finally:
         await receiver.stop()
         await stack.stop()
         await drop_pg_database(url)
+        if passed:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def _portal(stack: Stack) -> tuple[str, str]:
