@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from arq.connections import RedisSettings, create_pool
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
@@ -16,7 +15,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.template.config import TemplateConfig
 
 from adapters.vntime import now_utc
-from gateway import __version__, errors, gauges
+from gateway import __version__, broker, errors, gauges
 from gateway.deliveries.controller import EventReplayController, WebhookController
 from gateway.dossiers.controller import DossierController
 from gateway.events.controller import EventFeedController
@@ -72,9 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        svc.redis = await create_pool(
-            RedisSettings.from_dsn(settings.redis_url), default_queue_name=settings.queue_name
-        )
+        svc.redis = broker.connect(settings)
         await trust.record_loaded(svc.db, svc.receipt_keys, now_utc())
         try:
             yield

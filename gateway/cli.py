@@ -22,8 +22,11 @@ T = TypeVar("T")
 
 
 def _serve(args: argparse.Namespace) -> None:
+    """On SIGTERM uvicorn stops accepting connections, lets the requests under way finish within the grace
+    period (then cancels them), and closes the app's connections before the process exits."""
     import uvicorn
 
+    settings = load_settings()
     uvicorn.run(
         "gateway.app:create_app",
         factory=True,
@@ -33,6 +36,7 @@ def _serve(args: argparse.Namespace) -> None:
         log_level="warning",
         access_log=False,
         proxy_headers=False,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 

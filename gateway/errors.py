@@ -10,6 +10,9 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from gateway import metrics
+from gateway.store.db import DatabaseUnavailable
+
 log = logging.getLogger("gateway.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -58,6 +61,7 @@ CODES: dict[str, str] = {
     "webhook_url_refused": "The webhook URL cannot be used: not http(s), unreadable, or not a public address",
     "webhook_not_configured": "The portal has no enabled webhook endpoint",
     "rate_limited": "Too many requests",
+    "database_unavailable": "The database is not available; retry later with the same Idempotency-Key",
     "not_ready": "A dependency is not available",
     "internal_error": "Internal error",
 }
@@ -90,7 +94,7 @@ _DESCRIPTIONS = {
     415: "Body is not application/json",
     422: "The request is valid JSON but breaks a business rule",
     502: "The payment hub or the post refused the request",
-    503: "The payment hub or the post could not be reached; retry with the same Idempotency-Key",
+    503: "The payment hub, the post or the database could not be reached; retry with the same Idempotency-Key",
 }
 
 
@@ -212,12 +216,26 @@ def _caused_by_decoding(exc: BaseException) -> bool:
     return False
 
 
+def retry_after(request: Request[Any, Any, Any]) -> str:
+    """The Retry-After of answers that say a dependency is down (a setting; 5 s when the app has none)."""
+    services = getattr(request.app.state, "services", None)
+    return str(getattr(getattr(services, "settings", None), "database_retry_after_seconds", 5))
+
+
+def database_unavailable(request: Request[Any, Any, Any]) -> Problem:
+    return Problem(503, "database_unavailable", headers={"Retry-After": retry_after(request)})
+
+
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     instance = request.url.path
     if isinstance(exc, Problem):
         return problem_response(exc, instance)
     if isinstance(exc, ValidationException):
         return problem_response(_validation_problem(exc), instance)
+    if isinstance(exc, DatabaseUnavailable):
+        log.warning("database unavailable", extra={"path": instance, "error": str(exc)})
+        metrics.DATABASE_UNAVAILABLE.labels(where="request").inc()
+        return problem_response(database_unavailable(request), instance)
     if isinstance(exc, HTTPException):
         if exc.status_code == 400 and _caused_by_decoding(exc):
             return problem_response(Problem(400, "malformed_json", str(exc.detail)), instance)

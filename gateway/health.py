@@ -1,15 +1,30 @@
-"""Liveness and readiness: ready means the database and Redis both answer."""
+"""Liveness and readiness. Live means the process answers (it never touches a dependency, so an outage does not
+get the process restarted); ready means the database and Redis both answer within the health check timeout.
+Not ready is a 503 problem (``not_ready``) naming each check, with Retry-After, so balancers drain the instance."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, Response, get
 
+from gateway import metrics
+from gateway.errors import Problem, problem_response, retry_after
 from gateway.services import services
 
-CHECK_TIMEOUT = 2.0
+
+async def _check(probe: Callable[[], Awaitable[Any]], seconds: float) -> str:
+    try:
+        async with asyncio.timeout(seconds):
+            await probe()
+    except TimeoutError:
+        return "error: timed out"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    return "ok"
 
 
 class HealthController(Controller):
@@ -21,20 +36,28 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/ready")
-    async def ready(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    async def ready(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         svc = services(request)
-        checks: dict[str, str] = {}
-        try:
-            await asyncio.wait_for(svc.db.ping(), CHECK_TIMEOUT)
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"error: {type(exc).__name__}"
-        try:
+        timeout = svc.settings.health_check_timeout
+
+        async def redis() -> None:
             if svc.redis is None:
-                raise ConnectionError("no redis pool")
-            await asyncio.wait_for(svc.redis.ping(), CHECK_TIMEOUT)
-            checks["redis"] = "ok"
-        except Exception as exc:
-            checks["redis"] = f"error: {type(exc).__name__}"
-        ok = all(v == "ok" for v in checks.values())
-        return Response({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+                raise ConnectionError("no redis client")
+            await svc.redis.ping()
+
+        database, queue = await asyncio.gather(_check(svc.db.ping, timeout), _check(redis, timeout))
+        checks = {"database": database, "redis": queue}
+        if all(v == "ok" for v in checks.values()):
+            body = msgspec.json.encode({"status": "ok", "checks": checks})
+            return Response(body, status_code=200, media_type="application/json")
+        down = ", ".join(name for name, v in checks.items() if v != "ok")
+        if database != "ok":
+            metrics.DATABASE_UNAVAILABLE.labels(where="ready").inc()
+        problem = Problem(
+            503,
+            "not_ready",
+            f"not available: {down}",
+            headers={"Retry-After": retry_after(request)},
+            extra={"checks": checks},
+        )
+        return problem_response(problem, request.url.path)

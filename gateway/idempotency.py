@@ -53,7 +53,14 @@ def request_hash(method: str, path: str, body: bytes) -> str:
 
 
 def new_row(
-    portal_id: str, key: str, method: str, path: str, digest: str, now: datetime, resource_id: str | None
+    portal_id: str,
+    key: str,
+    method: str,
+    path: str,
+    digest: str,
+    now: datetime,
+    resource_id: str | None,
+    lock_seconds: int = LOCK_SECONDS,
 ) -> dict:
     return {
         "portal_id": portal_id,
@@ -63,7 +70,7 @@ def new_row(
         "request_hash": digest,
         "state": IN_PROGRESS,
         "resource_id": resource_id,
-        "locked_until": now + timedelta(seconds=LOCK_SECONDS),
+        "locked_until": now + timedelta(seconds=lock_seconds),
         "created_at": now,
     }
 
@@ -72,8 +79,11 @@ async def insert(tx: AsyncConnection, row: dict) -> None:
     await tx.execute(t.idempotency_keys.insert().values(**row))
 
 
-async def resolve_conflict(db: Database, portal_id: str, key: str, digest: str, now: datetime) -> Claim | Replay:
-    """The key exists: replay its response, refuse a different request, or claim it back to resume."""
+async def resolve_conflict(
+    db: Database, portal_id: str, key: str, digest: str, now: datetime, lock_seconds: int = LOCK_SECONDS
+) -> Claim | Replay:
+    """The key exists: replay its response, refuse a different request, or claim it back to resume (a request cut
+    short, by a crash or a database outage, leaves its key locked until ``lock_seconds`` after it began)."""
     k = t.idempotency_keys.c
     async with db.transaction() as tx:
         row = (await tx.execute(select(t.idempotency_keys).where(k.portal_id == portal_id, k.key == key))).first()
@@ -91,7 +101,7 @@ async def resolve_conflict(db: Database, portal_id: str, key: str, digest: str, 
                 k.state != COMPLETED,
                 or_(k.state == RETRYABLE, and_(k.state == IN_PROGRESS, k.locked_until < now)),
             )
-            .values(state=IN_PROGRESS, locked_until=now + timedelta(seconds=LOCK_SECONDS))
+            .values(state=IN_PROGRESS, locked_until=now + timedelta(seconds=lock_seconds))
         )
         if claimed.rowcount != 1:
             raise Problem(409, "idempotency_in_progress", headers={"Retry-After": "1"})

@@ -26,3 +26,8 @@ WEBHOOK_ATTEMPTS = Counter(
     "too_large, not_signed (a stored secret no configured key opens)",
     ["outcome"],
 )
+DATABASE_UNAVAILABLE = Counter(
+    "gateway_database_unavailable_total",
+    "Answers given because the database was unavailable (503 problems, the hub's 99, failed readiness checks)",
+    ["where"],
+)

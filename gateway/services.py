@@ -17,7 +17,7 @@ from gateway.payments.service import PaymentService
 from gateway.receipts.keys import AgencyKeys
 from gateway.settings import Settings
 from gateway.shipments.service import ShipmentService
-from gateway.store.db import Database
+from gateway.store.db import Database, Limits
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
-        db = Database.from_url(settings.database_url)
+        db = Database.from_url(settings.database_url, database_limits(settings))
         hub = PayhubClient(payhub_config(settings))
         post = PostalClient(postal_config(settings))
         return cls(
@@ -60,6 +60,16 @@ class Services:
         if self.redis is not None:
             await self.redis.aclose()
         await self.db.dispose()
+
+
+def database_limits(settings: Settings) -> Limits:
+    return Limits(
+        connect=settings.database_connect_timeout,
+        statement=settings.database_statement_timeout,
+        pool=settings.database_pool_timeout,
+        pool_size=settings.database_pool_size,
+        busy=settings.database_busy_timeout,
+    )
 
 
 def payhub_config(settings: Settings) -> PayhubConfig:

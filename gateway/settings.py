@@ -19,6 +19,30 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # Every wait on the database is bounded, in seconds: connecting, one statement (PostgreSQL's statement_timeout;
+    # a server that does not answer at all gets one second more), a free pooled connection, and SQLite's wait for
+    # its write lock. Past them a request answers 503 database_unavailable with Retry-After (the value below) and a
+    # job is retried. The pool holds database_pool_size connections per process, and as many again under load.
+    database_connect_timeout: float = 5.0
+    database_statement_timeout: float = 15.0
+    database_pool_timeout: float = 5.0
+    database_pool_size: int = 10
+    database_busy_timeout: float = 15.0
+    database_retry_after_seconds: int = 5
+
+    # Redis (the job queue): connect and command timeouts. With Sentinel, REDIS_SENTINELS lists the sentinels
+    # (host:port, comma-separated) and REDIS_SENTINEL_MASTER names the master; REDIS_URL then gives only the
+    # database number and password.
+    redis_timeout_seconds: float = 5.0
+    redis_sentinels: str = ""
+    redis_sentinel_master: str = "mymaster"
+
+    # Readiness (/health/ready): how long each dependency check may take before it counts as down.
+    health_check_timeout: float = 2.0
+    # On SIGTERM the web server stops accepting connections and the worker stops taking jobs; requests and jobs
+    # under way get this many seconds to finish, then are abandoned (an abandoned job runs again, once).
+    shutdown_grace_seconds: int = 20
+
     payhub_url: str = "http://127.0.0.1:8101"
     payhub_partner_code: str = "DVC-DEMO-01"
     payhub_hash_key: str = ""
@@ -49,6 +73,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     janitor_interval_seconds: int = 60
     janitor_batch: int = 200
     idempotency_ttl_seconds: int = 86400
+    # How long a request holds its Idempotency-Key: a repeat meanwhile is answered idempotency_in_progress. It must
+    # outlast the slowest request (hub and database timeouts); it is what frees the key of a request cut short.
+    idempotency_lock_seconds: int = 60
 
     # The worker's Prometheus metrics (webhook attempts by outcome, among others): served on this address and
     # port when the port is not 0.

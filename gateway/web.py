@@ -94,14 +94,14 @@ async def idempotent(
     key = idempotency.require_key(request.headers.get("idempotency-key"))
     digest = idempotency.request_hash(request.method, request.url.path, await request.body())
     now = now_utc()
+    lock = svc.settings.idempotency_lock_seconds
+    row = idempotency.new_row(portal.portal_id, key, request.method, request.url.path, digest, now, None, lock)
     try:
         async with svc.db.transaction() as tx:
-            await idempotency.insert(
-                tx, idempotency.new_row(portal.portal_id, key, request.method, request.url.path, digest, now, None)
-            )
+            await idempotency.insert(tx, row)
         claim = idempotency.Claim(portal.portal_id, key)
     except IntegrityError:
-        found = await idempotency.resolve_conflict(svc.db, portal.portal_id, key, digest, now)
+        found = await idempotency.resolve_conflict(svc.db, portal.portal_id, key, digest, now, lock)
         if isinstance(found, idempotency.Replay):
             return answer_response(Answer(found.status_code, found.body), replayed=True)
         claim = found

@@ -7,13 +7,14 @@ import logging
 import time
 from typing import Any
 
-from arq.connections import RedisSettings
 from arq.cron import CronJob
 from arq.worker import Worker
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
+from gateway import broker
 from gateway.logs import configure as configure_logs
+from gateway.services import database_limits
 from gateway.settings import Settings
 from gateway.store.db import Database
 
@@ -41,7 +42,7 @@ def serve_metrics(settings: Settings) -> None:
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
     serve_metrics(settings)
-    ctx["db"] = Database.from_url(settings.database_url)
+    ctx["db"] = Database.from_url(settings.database_url, database_limits(settings))
     for area in AREAS:
         if hasattr(area, "startup"):
             await area.startup(ctx)
@@ -68,7 +69,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         "cron_jobs": [scoped(job, settings.queue_name) for area in AREAS for job in area.cron_jobs(settings)],
         "on_startup": startup,
         "on_shutdown": shutdown,
-        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "redis_pool": broker.connect(settings),
         "queue_name": settings.queue_name,
         "ctx": {"settings": settings},
         "job_timeout": JOB_TIMEOUT_SECONDS,
@@ -77,6 +78,9 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         "poll_delay": 0.2,
         "health_check_interval": 30,
         "handle_signals": True,
+        # SIGTERM: take no new job, give those under way the grace period, then cancel the rest (arq runs a
+        # cancelled job again; every job is safe to run twice)
+        "job_completion_wait": settings.shutdown_grace_seconds,
     }
 
 

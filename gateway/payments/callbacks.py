@@ -1,6 +1,7 @@
 """What the hub sends us: the signed result callback, and the citizen's browser coming back from checkout.
 
-The callback is verified and applied once; every reply is signed with the hub's code for the case. The browser
+The callback is verified and applied once; every reply is signed with the hub's code for the case. When the
+database is unavailable the reply is ``99`` (other error), which the hub retries on its schedule. The browser
 return shows our record, not what the query string claims; but when its verified query says the hub concluded
 while our record is still unpaid (the callback is late or lost), it first asks the hub, as the janitor would,
 within ``RETURN_QUERY_TIMEOUT_SECONDS``, and shows the answer. Without one, the page says what we know: pending.
@@ -34,6 +35,7 @@ from adapters.vntime import now_utc
 from gateway import metrics
 from gateway.receipts.queue import payment_collected
 from gateway.services import Services, services
+from gateway.store.db import DatabaseUnavailable
 
 from . import results, views
 from .state import UNPAID, Status
@@ -74,6 +76,14 @@ class HubCallbackController(Controller):
             return _reply(exc.reply, cfg.payhub_partner_code, peek_reference(body), now, cfg.payhub_hash_key)
         try:
             disposition = await results.apply(svc.db, result, now)
+        except DatabaseUnavailable as exc:  # "other error": the hub sends the callback again later
+            log.warning(
+                "hub callback not applied: database unavailable",
+                extra={"reference": result.reference, "error": str(exc)},
+            )
+            metrics.HUB_CALLBACKS.labels(outcome="unavailable").inc()
+            metrics.DATABASE_UNAVAILABLE.labels(where="hub_callback").inc()
+            return _reply(Reply.OTHER, cfg.payhub_partner_code, result.reference, now, cfg.payhub_hash_key)
         except Exception:
             log.exception("hub callback not applied", extra={"reference": result.reference})
             metrics.HUB_CALLBACKS.labels(outcome="error").inc()

@@ -13,7 +13,7 @@ from arq.connections import ArqRedis
 from sqlalchemy import select
 
 from gateway.store import tables as t
-from gateway.store.db import Database
+from gateway.store.db import Database, DatabaseUnavailable
 
 from .sources import PAYMENT
 
@@ -39,12 +39,16 @@ async def request_receipt(redis: ArqRedis | None, source_type: str, source_id: s
 
 
 async def payment_collected(redis: ArqRedis | None, db: Database, reference: str) -> None:
-    """Queue the receipt of the payment with hub ``reference``, which has just become paid."""
+    """Queue the receipt of the payment with hub ``reference``, which has just become paid; never raises."""
     if redis is None:
         return
-    async with db.read() as conn:
-        payment_id = (
-            await conn.execute(select(t.payments.c.id).where(t.payments.c.reference == reference))
-        ).scalar_one_or_none()
+    try:
+        async with db.read() as conn:
+            payment_id = (
+                await conn.execute(select(t.payments.c.id).where(t.payments.c.reference == reference))
+            ).scalar_one_or_none()
+    except DatabaseUnavailable as error:
+        log.warning("receipt job not queued; the sweeper will issue it", extra={"error": str(error)})
+        return
     if payment_id is not None:
         await request_receipt(redis, PAYMENT, payment_id)

@@ -1,38 +1,83 @@
 """Engines and transactions. On SQLite every transaction is ``BEGIN IMMEDIATE``, so two writers never race a
-read-then-write; conditional updates carry the same guarantee on PostgreSQL."""
+read-then-write; conditional updates carry the same guarantee on PostgreSQL.
+
+Every wait on the database is bounded (``Limits``): connecting, each statement, a free pooled connection, SQLite's
+write lock. A database that is down, restarting or frozen surfaces as ``DatabaseUnavailable`` within those bounds,
+never as a hang; the web edge answers it with a 503 and the worker retries the job. Pooled connections are pinged
+before use and broken ones replaced, so the pool heals by itself once the database is back.
+"""
 
 from __future__ import annotations
 
+import socket
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A server that does not answer at all (frozen, or cut off) is given this much longer than its own statement
+# timeout, which fires first when the server is alive and leaves the connection usable.
+CLIENT_GRACE_SECONDS = 1.0
+
+# SQLSTATE classes and codes that mean "not now" rather than "wrong": connection exceptions, insufficient
+# resources (too many connections), shutting down or starting up, and a statement cancelled by its timeout.
+_UNAVAILABLE_STATES = ("08", "53", "57P01", "57P02", "57P03", "57014")
+_FILE_ERRORS = (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError)
+_SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "unable to open database", "disk i/o error")
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+@dataclass(frozen=True)
+class Limits:
+    """How long anything may wait on the database, in seconds. ``statement`` 0 means no limit (migrations)."""
+
+    connect: float = 5.0
+    statement: float = 15.0
+    pool: float = 5.0
+    pool_size: int = 10
+    busy: float = 15.0
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or did not answer in time: retry later, nothing was committed."""
+
+
+def create_engine(url: str, limits: Limits | None = None) -> AsyncEngine:
+    limits = limits or Limits()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        _sqlite_setup(engine)
+        engine = create_async_engine(url, connect_args={"timeout": limits.busy})
+        _sqlite_setup(engine, limits)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    connect_args: dict[str, Any] = {"timeout": limits.connect}
+    if limits.statement > 0:
+        connect_args["command_timeout"] = limits.statement + CLIENT_GRACE_SECONDS
+        connect_args["server_settings"] = {"statement_timeout": str(int(limits.statement * 1000))}
+    return create_async_engine(
+        url,
+        pool_size=limits.pool_size,
+        max_overflow=limits.pool_size,
+        pool_timeout=limits.pool,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )
 
 
-def _sqlite_setup(engine: AsyncEngine) -> None:
+def _sqlite_setup(engine: AsyncEngine, limits: Limits) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(limits.busy * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -40,6 +85,52 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql(connection.info.get("sqlite_begin", "BEGIN IMMEDIATE"))
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` (raised by the driver or SQLAlchemy) means the database cannot answer now, rather than
+    that the statement was wrong: refused or lost connections, connect and statement timeouts, an exhausted pool,
+    a server shutting down or starting up, SQLite's lock wait running out."""
+    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, sa_exc.SQLAlchemyError) and not _network(error):
+        return _driver_says_unavailable(error)
+    seen: BaseException | None = error
+    while seen is not None:
+        if _network(seen) or _driver_says_unavailable(seen):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def _network(error: BaseException) -> bool:
+    """Socket trouble: refused, reset, unreachable, timed out, no such host (not a file's error)."""
+    if isinstance(error, TimeoutError | socket.gaierror):
+        return True
+    return isinstance(error, OSError) and not isinstance(error, _FILE_ERRORS)
+
+
+def _driver_says_unavailable(error: BaseException) -> bool:
+    state = getattr(error, "sqlstate", None)
+    if isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES):
+        return True
+    if isinstance(error, sqlite3.OperationalError):
+        return str(error).lower().startswith(_SQLITE_UNAVAILABLE)
+    return False
+
+
+@asynccontextmanager
+async def _translated() -> AsyncIterator[None]:
+    try:
+        yield
+    except DatabaseUnavailable:
+        raise
+    except Exception as error:
+        if is_unavailable(error):
+            raise DatabaseUnavailable(f"{type(error).__name__}: {error}".strip()[:300]) from error
+        raise
 
 
 class Database:
@@ -50,8 +141,8 @@ class Database:
         self.dialect = engine.dialect.name
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
-        return cls(create_engine(url))
+    def from_url(cls, url: str, limits: Limits | None = None) -> Database:
+        return cls(create_engine(url, limits))
 
     @property
     def is_sqlite(self) -> bool:
@@ -59,24 +150,24 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.begin() as conn:
+        async with _translated(), self.engine.begin() as conn:
             yield conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction; on SQLite a deferred one, since WAL readers need no write lock."""
-        async with self.engine.connect() as conn:
-            conn.info["sqlite_begin"] = "BEGIN"
+        async with _translated(), self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.info["sqlite_begin"] = "BEGIN"
             try:
                 async with conn.begin():
                     yield conn
             finally:
-                conn.info.pop("sqlite_begin", None)
+                if self.is_sqlite and not conn.invalidated:  # a lost connection is not to be revived here
+                    conn.info.pop("sqlite_begin", None)
 
     async def ping(self) -> None:
-        from sqlalchemy import text
-
-        async with self.engine.connect() as conn:
+        async with _translated(), self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:

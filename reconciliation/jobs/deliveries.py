@@ -19,6 +19,7 @@ from gateway.deliveries.secret_box import SecretBox
 from gateway.deliveries.transport import WebhookHttp
 from gateway.settings import Settings
 
+from .outages import MAX_TRIES, retried, scheduled
 from .schedule import every
 
 log = logging.getLogger("reconciliation.deliveries")
@@ -39,6 +40,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await ctx["webhook_http"].aclose()
 
 
+@scheduled
 async def relay_events(ctx: dict[str, Any]) -> dict[str, Any]:
     """Claim and enqueue, again every ``delivery_poll_seconds`` until the next tick is due: events wait a fraction
     of a second, not a whole tick, and a backlog is fed to the delivery jobs as fast as they free up."""
@@ -61,6 +63,7 @@ async def relay_events(ctx: dict[str, Any]) -> dict[str, Any]:
             await asyncio.sleep(settings.delivery_poll_seconds)
 
 
+@retried
 async def deliver_events(ctx: dict[str, Any], portal_id: str, token: str, positions: list[int]) -> dict[str, Any]:
     report = await ctx["delivery"].run(portal_id, token, positions)
     return asdict(report)
@@ -71,7 +74,7 @@ DELIVER_TIMEOUT_SECONDS = 300
 
 FUNCTIONS: list[Any] = [
     func(relay_events, timeout=RELAY_TIMEOUT_SECONDS, keep_result=0),
-    func(deliver_events, timeout=DELIVER_TIMEOUT_SECONDS),
+    func(deliver_events, timeout=DELIVER_TIMEOUT_SECONDS, max_tries=MAX_TRIES),
 ]
 
 

@@ -15,6 +15,7 @@ from gateway.receipts.queue import payment_collected
 from gateway.services import payhub_config
 from gateway.settings import Settings
 
+from .outages import scheduled
 from .schedule import every
 
 JANITOR_TIMEOUT_SECONDS = 120
@@ -28,6 +29,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await ctx["hub"].aclose()
 
 
+@scheduled
 async def janitor(ctx: dict[str, Any]) -> dict[str, Any]:
     async def on_paid(reference: str) -> None:
         await payment_collected(ctx["redis"], ctx["db"], reference)

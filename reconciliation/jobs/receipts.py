@@ -21,6 +21,7 @@ from gateway.receipts.keys import AgencyKeys
 from gateway.receipts.queue import ISSUE_JOB
 from gateway.settings import Settings
 
+from .outages import MAX_TRIES, retried, scheduled
 from .schedule import every
 
 ISSUE_TIMEOUT_SECONDS = 30  # short: a killed worker's job is retried only after it expires
@@ -34,6 +35,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["receipt_issuer"] = ReceiptIssuer(ctx["db"], keys, settings)
 
 
+@retried
 async def issue_receipt(ctx: dict[str, Any], source_type: str, source_id: str) -> str | None:
     """The source's receipt id (issued now, or found from an earlier run); None when nothing was collected."""
     issuer: ReceiptIssuer = ctx["receipt_issuer"]
@@ -43,6 +45,7 @@ async def issue_receipt(ctx: dict[str, Any], source_type: str, source_id: str) -
         return f"not issued: {error}"
 
 
+@scheduled
 async def sweep_receipts(ctx: dict[str, Any]) -> dict[str, int]:
     """Issue what the jobs missed (holding what cannot be issued yet), then follow refunds: a receipt refunded in
     full is cancelled, one refunded in part replaced by a receipt for the amount kept."""
@@ -54,7 +57,7 @@ async def sweep_receipts(ctx: dict[str, Any]) -> dict[str, int]:
     return {"issued": issued, "cancelled": cancelled, "replaced": replaced}
 
 
-FUNCTIONS = [func(issue_receipt, name=ISSUE_JOB, timeout=ISSUE_TIMEOUT_SECONDS), sweep_receipts]
+FUNCTIONS = [func(issue_receipt, name=ISSUE_JOB, timeout=ISSUE_TIMEOUT_SECONDS, max_tries=MAX_TRIES), sweep_receipts]
 
 
 def cron_jobs(settings: Settings) -> list[CronJob]:

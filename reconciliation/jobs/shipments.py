@@ -17,6 +17,7 @@ from gateway.settings import Settings
 from gateway.shipments import tracking
 from gateway.shipments.service import ShipmentService
 
+from .outages import scheduled
 from .schedule import every
 
 log = logging.getLogger("reconciliation.shipments")
@@ -34,6 +35,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await ctx["post"].aclose()
 
 
+@scheduled
 async def poll_postal_feed(ctx: dict[str, Any]) -> dict[str, Any]:
     """Record the feed's new events; on the post's trouble or a malformed page, keep the cursor and stop."""
     settings: Settings = ctx["settings"]
@@ -49,6 +51,7 @@ async def poll_postal_feed(ctx: dict[str, Any]) -> dict[str, Any]:
     return {"pages": report.pages, "cursor": report.cursor, **asdict(report.tally)}
 
 
+@scheduled
 async def book_stale_shipments(ctx: dict[str, Any]) -> dict[str, Any]:
     settings: Settings = ctx["settings"]
     service = ShipmentService(ctx["db"], ctx["post"])

@@ -13,6 +13,7 @@ from litestar.response import Stream
 from adapters.vntime import now_utc
 
 from . import protocol
+from .faults import GARBAGE
 from .hub import AnyRequest, sandbox_of
 from .protocol import Refused
 from .settlement import csv_chunks, file_checksum, is_published, parse_day
@@ -41,6 +42,13 @@ async def _stall(seconds: float) -> None:
         await asyncio.sleep(seconds)
 
 
+def _answer(message: dict[str, Any], garbage: str) -> Response[Any]:
+    """The signed reply, or (under the ``garbage`` fault) a 200 whose body is not a reply at all."""
+    if garbage:
+        return Response(content=GARBAGE[garbage], status_code=200, media_type="application/json")
+    return _json(message)
+
+
 @post("/api/v2/payments/init", status_code=200)
 async def init_payment(request: AnyRequest) -> Response[Any]:
     sandbox = sandbox_of(request)
@@ -60,7 +68,7 @@ async def init_payment(request: AnyRequest) -> Response[Any]:
     code, order = sandbox.ledger.open(order_request, now_utc())
     url = sandbox.checkout_url(order) if order else ""
     await _stall(faults.stall_seconds)
-    return _json(protocol.init_reply(code, reference, url, now_utc(), key))
+    return _answer(protocol.init_reply(code, reference, url, now_utc(), key), faults.garbage)
 
 
 @post("/api/v2/payments/query", status_code=200)
@@ -79,7 +87,7 @@ async def query_payment(request: AnyRequest) -> Response[Any]:
         return _json(protocol.bill_reply(reference, None, key, code=refused.code))
     reply = protocol.bill_reply(reference, sandbox.ledger.orders.get(reference), key)
     await _stall(faults.stall_seconds)
-    return _json(reply)
+    return _answer(reply, faults.garbage)
 
 
 @post("/api/v2/payments/refund", status_code=200)
@@ -101,7 +109,7 @@ async def refund_payment(request: AnyRequest) -> Response[Any]:
         now_utc(), processing=faults.processing,
     )
     await _stall(faults.stall_seconds)
-    return _json(protocol.refund_reply(wanted.refund_reference, answer, key))
+    return _answer(protocol.refund_reply(wanted.refund_reference, answer, key), faults.garbage)
 
 
 @get("/api/v2/settlements/{day:str}")

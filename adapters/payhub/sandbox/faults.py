@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import msgspec
 
+# What a ``garbage`` fault answers with (HTTP 200): a proxy's error page, or JSON that is not the protocol's.
+GARBAGE = {
+    "text": b"<html><body>502 Bad Gateway - he thong dang bao tri</body></html>",
+    "json": b'{"status": "ok", "data": null}',
+}
+
 
 class CallbackFaults(msgspec.Struct, forbid_unknown_fields=True):
     drop: int = 0  # the next N callbacks are never sent (and never retried)
@@ -18,17 +24,20 @@ class InitFaults(msgspec.Struct, forbid_unknown_fields=True):
     fail_code: str | None = None  # answered with this MaLoi, nothing recorded
     http_status: int | None = None  # answered with this HTTP status and no body, nothing recorded
     stall_seconds: float = 0.0  # recorded, then answered this late
+    garbage: str = ""  # "text" or "json": recorded, then answered 200 with a body that is not a reply
 
 
 class QueryFaults(msgspec.Struct, forbid_unknown_fields=True):
     http_status: int | None = None
     stall_seconds: float = 0.0
+    garbage: str = ""
 
 
 class RefundFaults(msgspec.Struct, forbid_unknown_fields=True):
     processing: bool = False  # refunds stay "3" until completed through the control API
     http_status: int | None = None
     stall_seconds: float = 0.0
+    garbage: str = ""  # the refund is recorded, the answer is garbage
 
 
 class Faults(msgspec.Struct, forbid_unknown_fields=True):
@@ -45,6 +54,9 @@ class Faults(msgspec.Struct, forbid_unknown_fields=True):
         for status in (self.init.http_status, self.query.http_status, self.refund.http_status):
             if status is not None and not 100 <= status <= 599:
                 raise ValueError(f"not an HTTP status: {status}")
+        for kind in (self.init.garbage, self.query.garbage, self.refund.garbage):
+            if kind and kind not in GARBAGE:
+                raise ValueError(f"garbage must be one of {sorted(GARBAGE)}")
         return self
 
     def take_drop(self) -> bool:

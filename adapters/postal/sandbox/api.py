@@ -15,6 +15,7 @@ from .orders import PostOffice, Refusal
 from .state import office_of
 
 PREFIX = "/customer-partner"
+GARBAGE = b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
 Handler = Callable[[PostOffice, dict[str, Any]], dict[str, Any]]
 
 
@@ -51,6 +52,8 @@ async def _serve(request: Request[Any, Any, Any], handle: Handler, *, needs_toke
     stall = office.faults.take_stall()
     if stall:
         await asyncio.sleep(stall)  # processed, but the answer comes too late for the caller
+    if office.faults.take_garbage():  # processed, but what comes back is a proxy's error page
+        return Response(GARBAGE, status_code=200, media_type="text/html")
     return result
 
 

@@ -69,7 +69,7 @@ async def order_view(request: Request[Any, Any, Any], original_id: str) -> Respo
 
 @put("/control/faults")
 async def set_faults(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """``expire_tokens``, ``http_status`` (+``calls``), ``stall_seconds`` (+``stall_calls``),
+    """``expire_tokens``, ``http_status`` (+``calls``), ``stall_seconds`` (+``stall_calls``), ``garbage`` (calls),
     ``webhook: {repeat, reorder, bad_signature, drop}``, ``feed: {repeat, reorder, corrupt}``."""
     office = office_of(request)
     try:

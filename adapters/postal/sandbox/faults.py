@@ -12,6 +12,7 @@ class Faults:
     http_calls: int = 0
     stall_seconds: float = 0.0  # process the next ``stall_calls`` calls, then hold the reply this long
     stall_calls: int = 0
+    garbage_calls: int = 0  # process the next n calls, then answer 200 with an HTML page instead of the reply
     webhook_repeat: int = 0  # push every event this many extra times
     webhook_reorder: bool = False  # push the events of one change newest first
     webhook_bad_signature: bool = False
@@ -28,6 +29,8 @@ class Faults:
         if "stall_seconds" in request:
             self.stall_seconds = float(request["stall_seconds"] or 0)
             self.stall_calls = int(request.get("stall_calls", 1)) if self.stall_seconds else 0
+        if "garbage" in request:
+            self.garbage_calls = int(request["garbage"] or 0)
         webhook = request.get("webhook") or {}
         self.webhook_repeat = int(webhook.get("repeat", self.webhook_repeat))
         self.webhook_reorder = bool(webhook.get("reorder", self.webhook_reorder))
@@ -49,6 +52,12 @@ class Faults:
             return 0.0
         self.stall_calls -= 1
         return self.stall_seconds
+
+    def take_garbage(self) -> bool:
+        if self.garbage_calls <= 0:
+            return False
+        self.garbage_calls -= 1
+        return True
 
     def take_drop(self) -> bool:
         if self.webhook_drop <= 0:

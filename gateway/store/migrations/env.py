@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from gateway.store.db import create_engine
+from gateway.store.db import Limits, create_engine
 from gateway.store.schema import metadata
 
 config = context.config
@@ -25,7 +25,8 @@ def _run(connection: Connection) -> None:
 
 
 async def _main() -> None:
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    # no statement timeout: building an index on a large table may take longer than any request should
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "", Limits(statement=0))
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.store.db import Database, create_engine
+from gateway.store.db import Database, Limits, create_engine
 from gateway.store.migrate import upgrade_async
 from receipts import SigningKey, generate_demo
 from tests.support.services import create_pg_database, drop_pg_database
@@ -30,7 +30,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(create_engine(database_url, pool_size=25))
+    database = Database(create_engine(database_url, Limits(pool_size=25)))
     try:
         yield database
     finally:

@@ -4,7 +4,6 @@ expired, not the certificate's own, or locked with another password; the process
 from __future__ import annotations
 
 import base64
-
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
