@@ -13,7 +13,7 @@ from sqlalchemy import and_
 from sqlalchemy.exc import IntegrityError
 
 from adapters.vntime import now_utc
-from gateway import idempotency
+from gateway import idempotency, params
 from gateway.auth import ApiKeyMiddleware
 from gateway.errors import PROBLEM_JSON, Problem
 from gateway.payments.service import Answer
@@ -42,6 +42,8 @@ _NUL = re.compile(rb"\x00|\\u0000", re.IGNORECASE)
 async def require_json(request: Request[Any, Any, Any]) -> None:
     """A body on the portal API must be JSON; an empty body is allowed where the handler takes none. No text we
     store may hold a NUL character (PostgreSQL cannot), in the path, the query or the body."""
+    if len(request.url.path) > params.MAX_PATH:
+        raise Problem(404, "not_found")
     if "\x00" in request.url.path or "%00" in request.url.query.lower() or "\x00" in request.url.query:
         raise Problem(400, "invalid_request", "NUL characters are not allowed")
     if request.method in BODY_METHODS:
@@ -62,9 +64,10 @@ class PortalApi(Controller):
 
 
 async def strict_body(request: Request[Any, Any, Any], kind: type[T]) -> T:
-    """Decode the body again, strictly: Litestar's own decoding is lax and would take "50000" for 50000 đồng."""
+    """Decode the body again, strictly: Litestar's own decoding is lax and would take "50000" for 50000 đồng.
+    Every instant in it must be within the range the gateway keeps."""
     try:
-        return msgspec.json.decode(await request.body(), type=kind)
+        decoded = msgspec.json.decode(await request.body(), type=kind)
     except msgspec.ValidationError as exc:
         message, _, path = str(exc).partition(" - at `")
         field = path.rstrip("`").removeprefix("$.").removeprefix("$") or None
@@ -73,6 +76,8 @@ async def strict_body(request: Request[Any, Any, Any], kind: type[T]) -> T:
         ) from exc
     except msgspec.DecodeError as exc:
         raise Problem(400, "malformed_json", str(exc)) from exc
+    params.check_instants(decoded)
+    return decoded
 
 
 def portal_of(request: Request[Any, Any, Any]) -> PortalContext:
