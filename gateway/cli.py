@@ -10,6 +10,7 @@ from pathlib import Path
 
 import msgspec
 
+from gateway.portals.commands import register as register_portal_commands
 from gateway.settings import SettingsError
 from gateway.settings import load as load_settings
 
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--agency", action="append", default=[], help="agency code the portal acts for (repeatable)")
     p.set_defaults(func=_portal_create)
+    register_portal_commands(portal)
 
     agency = sub.add_parser("agency", help="manage agencies").add_subparsers(dest="action", required=True)
     p = agency.add_parser("add", help="add or update an agency with its treasury account and fee catalogue")

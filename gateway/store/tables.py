@@ -35,6 +35,8 @@ portals = Table(
     Column("id", String(32), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    # requests per rate window allowed to each of the portal's API keys; NULL: the gateway's default
+    Column("rate_limit", Integer),
 )
 
 api_keys = Table(
@@ -46,6 +48,8 @@ api_keys = Table(
     Column("label", String(100), nullable=False, server_default=""),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime()),
+    # set when the key was rotated with an overlap: refused from then on
+    Column("expires_at", UTCDateTime()),
 )
 
 agencies = Table(
