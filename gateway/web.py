@@ -18,6 +18,7 @@ from gateway.auth import ApiKeyMiddleware
 from gateway.errors import PROBLEM_JSON, Problem
 from gateway.payments.service import Answer
 from gateway.portals.service import PortalContext
+from gateway.ratelimit import RateLimiter
 from gateway.services import services
 from gateway.store import tables as t
 
@@ -37,6 +38,23 @@ T = TypeVar("T")
 
 
 _NUL = re.compile(rb"\x00|\\u0000", re.IGNORECASE)
+
+
+async def within_rate_limit(request: Request[Any, Any, Any]) -> None:
+    """Each API key has a budget of requests per window, shared by all gateway processes (see ``ratelimit``)."""
+    svc = services(request)
+    cfg = svc.settings
+    portal = portal_of(request)
+    limiter = RateLimiter(f"{cfg.queue_name}:api-rate", cfg.api_rate_limit, cfg.api_rate_window_seconds)
+    wait = await limiter.retry_after(svc.redis, portal.key_id, portal.rate_limit)
+    if wait:
+        raise Problem(429, "rate_limited", f"retry in {wait} s", headers={"Retry-After": str(wait)})
+
+
+async def edge(request: Request[Any, Any, Any]) -> None:
+    """What every portal API request passes before its handler: its key's rate limit, then the body's form."""
+    await within_rate_limit(request)
+    await require_json(request)
 
 
 async def require_json(request: Request[Any, Any, Any]) -> None:
@@ -60,7 +78,7 @@ class PortalApi(Controller):
     """Base of the portal API's controllers: every route needs an API key, and bodies are JSON."""
 
     middleware = (ApiKeyMiddleware,)
-    before_request = require_json
+    before_request = edge
 
 
 async def strict_body(request: Request[Any, Any, Any], kind: type[T]) -> T:

@@ -8,13 +8,11 @@ import json
 import secrets
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from gateway import embedded
 from gateway.portals import keys
 from gateway.portals import service as portals
 from tests.support.services import wait_for
@@ -132,19 +130,16 @@ def test_the_command_refuses_what_does_not_exist(stack: Stack, args: tuple[str, 
 
 
 @pytest.fixture
-async def gateway_on_private_redis(stack: Stack) -> AsyncIterator[tuple[str, str, subprocess.Popen[bytes]]]:
-    """A gateway process on a Redis of its own, which the test may stop."""
-    port = embedded.free_port()
-    redis_url = f"redis://127.0.0.1:{port}/0"
-    server = embedded.start_redis(Path(stack.workdir) / f"redis-keys-{port}", port)
+def gateway_on_private_redis(
+    stack: Stack, private_redis: tuple[str, subprocess.Popen[bytes]]
+) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
+    """A gateway process caching keys, on a Redis the test may stop."""
+    redis_url, server = private_redis
     process, url = stack.start_gateway("gateway-keys-redis", REDIS_URL=redis_url, **CACHED)
     try:
         yield url, redis_url, server
     finally:
         process.stop()
-        if server.poll() is None:
-            server.kill()
-            server.wait(timeout=10)
 
 
 async def test_without_redis_a_revoked_key_is_refused_within_the_fallback_time(
