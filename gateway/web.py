@@ -38,6 +38,22 @@ T = TypeVar("T")
 
 
 _NUL = re.compile(rb"\x00|\\u0000", re.IGNORECASE)
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+# No body of the API nests deeper than a few levels; a decoder recursing into thousands would overflow the stack.
+MAX_JSON_DEPTH = 32
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON in ``body`` opens more than ``limit`` arrays or objects inside one another (strings are
+    skipped, so a bracket in a name does not count)."""
+    brackets = _JSON_STRING.sub(b"", body).translate(None, delete=_NOT_BRACKETS)
+    depth = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
 
 
 async def within_rate_limit(request: Request[Any, Any, Any]) -> None:
@@ -70,8 +86,11 @@ async def require_json(request: Request[Any, Any, Any]) -> None:
         has_body = (length not in (None, "0")) or "transfer-encoding" in request.headers
         if has_body and content_type.split(";")[0].strip().lower() != "application/json":
             raise Problem(415, "unsupported_media_type", f"got {content_type or 'no content type'}")
-        if has_body and _NUL.search(await request.body()):
+        body = await request.body() if has_body else b""
+        if _NUL.search(body):
             raise Problem(400, "invalid_request", "NUL characters are not allowed")
+        if json_too_deep(body):
+            raise Problem(400, "malformed_json", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
 
 
 class PortalApi(Controller):

@@ -115,3 +115,15 @@ async def test_a_replay_date_in_range_is_taken(fresh_api: httpx.AsyncClient) -> 
     )
     assert response.status_code == 202, response.text
     assert response.json() == {"replayed": 0}
+
+
+@pytest.mark.parametrize("body", [b"[" * 10_000 + b"]" * 10_000, b'{"a":' * 3_000 + b"1" + b"}" * 3_000])
+@pytest.mark.parametrize(("method", "path"), [("POST", "/v1/payments"), ("PUT", "/v1/webhook")])
+async def test_json_nested_thousands_deep_is_malformed(
+    fresh_api: httpx.AsyncClient, stack: Stack, method: str, path: str, body: bytes
+) -> None:
+    before = await counts(stack)
+    headers = {**key(), "Content-Type": "application/json"}
+    response = await fresh_api.request(method, path, content=body, headers=headers)
+    _assert_problem(response, 400, "malformed_json")
+    assert await counts(stack) == before
