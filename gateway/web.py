@@ -57,7 +57,10 @@ def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
 
 
 async def within_rate_limit(request: Request[Any, Any, Any]) -> None:
-    """Each API key has a budget of requests per window, shared by all gateway processes (see ``ratelimit``)."""
+    """Each API key has a budget of requests per window, shared by all gateway processes (see ``ratelimit``).
+    OPTIONS is answered without a key (the authentication middleware lets it by), so it spends no budget."""
+    if "user" not in request.scope:
+        return
     svc = services(request)
     cfg = svc.settings
     portal = portal_of(request)
