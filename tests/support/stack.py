@@ -115,6 +115,7 @@ class Stack:
     processes: dict[str, Process] = field(default_factory=dict)
     api_key: str = ""
     other_api_key: str = ""
+    log_level: str = "INFO"
     db: Database | None = None
 
     @property
@@ -151,7 +152,7 @@ class Stack:
             "MIN_PAYMENT_TTL_SECONDS": "1",
             "AUTH_CACHE_SECONDS": "0",
             "API_RATE_LIMIT": "1000000",
-            "LOG_LEVEL": "INFO",
+            "LOG_LEVEL": self.log_level,
             # event delivery on a compressed clock: the day of retries takes ~17 s, a lease 10 s
             "DELIVERY_TIME_SCALE": "0.0002",
             "DELIVERY_LEASE_SECONDS": "10",
