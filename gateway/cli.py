@@ -8,8 +8,6 @@ import json
 import sys
 from pathlib import Path
 
-import msgspec
-
 from gateway.portals.commands import register as register_portal_commands
 from gateway.settings import SettingsError
 from gateway.settings import load as load_settings
@@ -60,12 +58,13 @@ def _portal_create(args: argparse.Namespace) -> None:
 
 
 def _agency_add(args: argparse.Namespace) -> None:
-    from gateway.portals.service import AgencySpec, upsert_agency
+    from gateway.portals import agency_file
+    from gateway.portals.service import upsert_agency
     from gateway.store.db import Database
 
     try:
-        spec = msgspec.json.decode(Path(args.file).read_bytes(), type=AgencySpec)
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+        spec = agency_file.read(Path(args.file))
+    except agency_file.AgencyFileError as exc:
         raise SystemExit(f"agency file {args.file}: {exc}") from None
 
     async def go() -> str:

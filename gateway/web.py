@@ -12,6 +12,7 @@ from litestar.params import HeaderParameter
 from sqlalchemy import and_
 from sqlalchemy.exc import IntegrityError
 
+from adapters import jsonwire
 from adapters.vntime import now_utc
 from gateway import idempotency, params
 from gateway.auth import ApiKeyMiddleware
@@ -38,24 +39,6 @@ T = TypeVar("T")
 
 
 _NUL = re.compile(rb"\x00|\\u0000", re.IGNORECASE)
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
-# No body of the API nests deeper than a few levels; a decoder recursing into thousands would overflow the stack.
-MAX_JSON_DEPTH = 32
-
-
-def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether the JSON in ``body`` opens more than ``limit`` arrays or objects inside one another (strings are
-    skipped, so a bracket in a name does not count)."""
-    brackets = _JSON_STRING.sub(b"", body).translate(None, delete=_NOT_BRACKETS)
-    depth = 0
-    for byte in brackets:
-        depth += 1 if byte in b"[{" else -1
-        if depth > limit:
-            return True
-    return False
-
-
 async def within_rate_limit(request: Request[Any, Any, Any]) -> None:
     """Each API key has a budget of requests per window, shared by all gateway processes (see ``ratelimit``).
     OPTIONS is answered without a key (the authentication middleware lets it by), so it spends no budget."""
@@ -92,8 +75,10 @@ async def require_json(request: Request[Any, Any, Any]) -> None:
         body = await request.body() if has_body else b""
         if _NUL.search(body):
             raise Problem(400, "invalid_request", "NUL characters are not allowed")
-        if json_too_deep(body):
-            raise Problem(400, "malformed_json", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        try:
+            jsonwire.check(body)
+        except jsonwire.UnsafeJson as exc:
+            raise Problem(400, "malformed_json", str(exc)) from None
 
 
 class PortalApi(Controller):
