@@ -17,7 +17,7 @@ from gateway.errors import Problem
 from gateway.store import tables as t
 from gateway.store.db import Database
 
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 LOCK_SECONDS = 60
 
 IN_PROGRESS = "in_progress"
@@ -43,7 +43,7 @@ class Replay:
 def require_key(header: str | None) -> str:
     if header is None:
         raise Problem(400, "idempotency_key_required", field="Idempotency-Key")
-    if not _KEY.match(header):
+    if not _KEY.fullmatch(header):
         raise Problem(400, "idempotency_key_invalid", "1-255 visible ASCII characters", field="Idempotency-Key")
     return header
 

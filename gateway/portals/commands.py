@@ -102,7 +102,10 @@ def _rotate(args: argparse.Namespace) -> None:
 def _rate_limit(args: argparse.Namespace) -> None:
     from gateway.portals import api_keys
 
-    limit = None if args.limit == "default" else _count(args.limit)
+    try:
+        limit = None if args.limit == "default" else _count(args.limit)
+    except argparse.ArgumentTypeError as exc:
+        raise SystemExit(f"gateway: {exc}") from None
     _with_db(lambda db: api_keys.set_rate_limit(db, args.portal, limit))
     _announce(load_settings())  # cached keys carry the old limit
     _print({"portal_id": args.portal, "rate_limit": limit})
@@ -140,5 +143,5 @@ def register(portal: Any) -> None:
     p.set_defaults(func=_rotate)
     p = portal.add_parser("rate-limit", help="set a portal's requests per window per API key, or 'default'")
     p.add_argument("--portal", required=True)
-    p.add_argument("limit", help="a whole number, or 'default' for the gateway's API_RATE_LIMIT")
+    p.add_argument("limit", help="requests per window (0: none), or 'default' for the gateway's API_RATE_LIMIT")
     p.set_defaults(func=_rate_limit)

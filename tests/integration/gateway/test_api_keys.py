@@ -120,10 +120,12 @@ async def test_the_list_shows_each_key_and_its_state_but_no_secret(stack: Stack,
         ("create", "--portal", "ptl_nope"),
         ("list", "--portal", "ptl_nope"),
         ("rotate", "key_x", "--overlap-seconds", "-1"),
+        ("rate-limit", "--portal", "ptl_nope", "10"),
+        ("rate-limit", "--portal", "ptl_nope", "many"),
     ],
 )
 def test_the_command_refuses_what_does_not_exist(stack: Stack, args: tuple[str, ...]) -> None:
-    done = stack.command("portal", "key", *args)
+    done = stack.command("portal", *args) if args[0] == "rate-limit" else stack.command("portal", "key", *args)
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     assert done.stderr.strip()
