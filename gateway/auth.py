@@ -1,52 +1,78 @@
-"""Bearer API keys on every ``/v1`` route. A short in-process cache keeps the key check off the hot path."""
+"""Bearer API keys on every ``/v1`` route. A short in-process cache keeps the key check off the hot path; the
+revocation counter in Redis (see ``portals.revocations``) makes a revoked key fail everywhere at once."""
 
 from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
+from adapters.vntime import now_utc
 from gateway.errors import Problem
+from gateway.portals import revocations
 from gateway.portals.service import PortalContext, authenticate
-from gateway.store.db import Database
+
+if TYPE_CHECKING:
+    from gateway.services import Services
 
 _CACHE_LIMIT = 10_000
 
 
 class KeyCache:
-    def __init__(self, ttl: float) -> None:
+    """Checked keys by the digest of their token, with the revocation counter seen when they were checked."""
+
+    def __init__(self, ttl: float, fallback_ttl: float = 2.0) -> None:
         self.ttl = ttl
-        self._entries: dict[str, tuple[PortalContext, float]] = {}
+        self.fallback_ttl = min(ttl, fallback_ttl)
+        self._entries: dict[str, tuple[PortalContext, float, int | None]] = {}
 
-    def get(self, digest: str) -> PortalContext | None:
+    def get(self, digest: str, counter: int | None) -> PortalContext | None:
+        """A cached key, if still to be trusted: within ``ttl`` while the counter has not moved, and only within
+        ``fallback_ttl`` when the counter cannot be read; never past the key's own expiry."""
         hit = self._entries.get(digest)
-        if hit is None or hit[1] < time.monotonic():
+        if hit is None:
             return None
-        return hit[0]
+        portal, stored_at, seen = hit
+        if counter is None:
+            trusted_for = self.fallback_ttl
+        elif counter == seen:
+            trusted_for = self.ttl
+        else:
+            return None
+        if time.monotonic() - stored_at > trusted_for:
+            return None
+        if portal.key_expires_at is not None and portal.key_expires_at <= now_utc():
+            return None
+        return portal
 
-    def put(self, digest: str, portal: PortalContext) -> None:
+    def put(self, digest: str, portal: PortalContext, counter: int | None) -> None:
         if len(self._entries) >= _CACHE_LIMIT:
             self._entries.clear()
-        self._entries[digest] = (portal, time.monotonic() + self.ttl)
+        self._entries[digest] = (portal, time.monotonic(), counter)
 
 
 class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        db: Database = connection.app.state.services.db
-        cache: KeyCache = connection.app.state.services.key_cache
+        svc: Services = connection.app.state.services
+        cache = svc.key_cache
         scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+        token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise _unauthorized("send Authorization: Bearer <api key>")
-        digest = hashlib.sha256(token.strip().encode()).hexdigest()
-        portal = cache.get(digest) if cache.ttl > 0 else None
+        digest = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+        portal, counter = None, None
+        if cache.ttl > 0:
+            counter = await revocations.current(svc.redis, svc.settings.queue_name)
+            portal = cache.get(digest, counter)
         if portal is None:
-            portal = await authenticate(db, token.strip())
+            portal = await authenticate(svc.db, token)
             if portal is None:
                 raise _unauthorized("the API key is not valid")
-            cache.put(digest, portal)
+            if cache.ttl > 0:
+                cache.put(digest, portal, counter)
         return AuthenticationResult(user=portal, auth=portal.key_id)
 
 

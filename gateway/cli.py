@@ -12,8 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import msgspec
-
+from gateway.portals.commands import register as register_portal_commands
 from gateway.settings import SettingsError
 from gateway.settings import load as load_settings
 from gateway.store.db import Database
@@ -116,12 +115,13 @@ def _reencrypt_webhook_secrets(args: argparse.Namespace) -> None:
 
 
 def _agency_add(args: argparse.Namespace) -> None:
-    from gateway.portals.service import AgencySpec, upsert_agency
+    from gateway.portals import agency_file
+    from gateway.portals.service import upsert_agency
     from gateway.store.db import Database
 
     try:
-        spec = msgspec.json.decode(Path(args.file).read_bytes(), type=AgencySpec)
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+        spec = agency_file.read(Path(args.file))
+    except agency_file.AgencyFileError as exc:
         raise SystemExit(f"agency file {args.file}: {exc}") from None
 
     async def go() -> str:
@@ -307,6 +307,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--agency", action="append", default=[], help="agency code the portal acts for (repeatable)")
     p.set_defaults(func=_portal_create)
+    register_portal_commands(portal)
 
     _webhook_commands(sub, portal)
 

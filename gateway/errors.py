@@ -93,14 +93,18 @@ _DESCRIPTIONS = {
     413: "Body too large",
     415: "Body is not application/json",
     422: "The request is valid JSON but breaks a business rule",
+    429: "The API key's request budget is spent; retry after Retry-After seconds",
     502: "The payment hub or the post refused the request",
     503: "The payment hub, the post or the database could not be reached; retry with the same Idempotency-Key",
 }
 
 
 def problem_responses(*statuses: int) -> dict[int, Any]:
-    """OpenAPI response specs for the problem answers a handler can give."""
+    """OpenAPI response specs for the problem answers a handler can give (every portal API route may answer 429,
+    when its key's rate limit is spent)."""
     from litestar.openapi.datastructures import ResponseSpec
+
+    statuses = (*statuses, 429) if 429 not in statuses else statuses
 
     return {
         status: ResponseSpec(

@@ -45,7 +45,7 @@ class Services:
             hub=hub,
             payments=PaymentService(db, hub, settings),
             refunds=RefundService(db, hub),
-            key_cache=KeyCache(settings.auth_cache_seconds),
+            key_cache=KeyCache(settings.auth_cache_seconds, settings.auth_cache_fallback_seconds),
             webhooks=WebhookTools.build(settings),
             receipt_keys=AgencyKeys.load(settings.receipt_keys_dir),
             post=post,

@@ -83,7 +83,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker_metrics_port: int = 0
 
     max_body_bytes: int = 65536
+    # API keys checked are cached per process for up to AUTH_CACHE_SECONDS; a revocation announced through Redis
+    # ends that at once. While Redis cannot be read, a cached key is trusted only for AUTH_CACHE_FALLBACK_SECONDS.
     auth_cache_seconds: float = 10.0
+    auth_cache_fallback_seconds: float = 2.0
+    # Requests per API key per window, shared by every gateway process through Redis (0: no limit); a portal may
+    # have its own (``gateway portal rate-limit``). When Redis does not answer, requests go through (logged).
+    api_rate_limit: int = 600
+    api_rate_window_seconds: int = 60
     queue_name: str = "gateway:queue"
 
     # Event delivery to the portals' webhooks. The key encrypts their signing secrets at rest and serves nothing

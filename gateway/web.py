@@ -12,12 +12,14 @@ from litestar.params import HeaderParameter
 from sqlalchemy import and_
 from sqlalchemy.exc import IntegrityError
 
+from adapters import jsonwire
 from adapters.vntime import now_utc
-from gateway import idempotency
+from gateway import idempotency, params
 from gateway.auth import ApiKeyMiddleware
 from gateway.errors import PROBLEM_JSON, Problem
 from gateway.payments.service import Answer
 from gateway.portals.service import PortalContext
+from gateway.ratelimit import RateLimiter
 from gateway.services import services
 from gateway.store import tables as t
 
@@ -37,11 +39,31 @@ T = TypeVar("T")
 
 
 _NUL = re.compile(rb"\x00|\\u0000", re.IGNORECASE)
+async def within_rate_limit(request: Request[Any, Any, Any]) -> None:
+    """Each API key has a budget of requests per window, shared by all gateway processes (see ``ratelimit``).
+    OPTIONS is answered without a key (the authentication middleware lets it by), so it spends no budget."""
+    if "user" not in request.scope:
+        return
+    svc = services(request)
+    cfg = svc.settings
+    portal = portal_of(request)
+    limiter = RateLimiter(f"{cfg.queue_name}:api-rate", cfg.api_rate_limit, cfg.api_rate_window_seconds)
+    wait = await limiter.retry_after(svc.redis, portal.key_id, portal.rate_limit)
+    if wait:
+        raise Problem(429, "rate_limited", f"retry in {wait} s", headers={"Retry-After": str(wait)})
+
+
+async def edge(request: Request[Any, Any, Any]) -> None:
+    """What every portal API request passes before its handler: its key's rate limit, then the body's form."""
+    await within_rate_limit(request)
+    await require_json(request)
 
 
 async def require_json(request: Request[Any, Any, Any]) -> None:
     """A body on the portal API must be JSON; an empty body is allowed where the handler takes none. No text we
     store may hold a NUL character (PostgreSQL cannot), in the path, the query or the body."""
+    if len(request.url.path) > params.MAX_PATH:
+        raise Problem(404, "not_found")
     if "\x00" in request.url.path or "%00" in request.url.query.lower() or "\x00" in request.url.query:
         raise Problem(400, "invalid_request", "NUL characters are not allowed")
     if request.method in BODY_METHODS:
@@ -50,21 +72,27 @@ async def require_json(request: Request[Any, Any, Any]) -> None:
         has_body = (length not in (None, "0")) or "transfer-encoding" in request.headers
         if has_body and content_type.split(";")[0].strip().lower() != "application/json":
             raise Problem(415, "unsupported_media_type", f"got {content_type or 'no content type'}")
-        if has_body and _NUL.search(await request.body()):
+        body = await request.body() if has_body else b""
+        if _NUL.search(body):
             raise Problem(400, "invalid_request", "NUL characters are not allowed")
+        try:
+            jsonwire.check(body)
+        except jsonwire.UnsafeJson as exc:
+            raise Problem(400, "malformed_json", str(exc)) from None
 
 
 class PortalApi(Controller):
     """Base of the portal API's controllers: every route needs an API key, and bodies are JSON."""
 
     middleware = (ApiKeyMiddleware,)
-    before_request = require_json
+    before_request = edge
 
 
 async def strict_body(request: Request[Any, Any, Any], kind: type[T]) -> T:
-    """Decode the body again, strictly: Litestar's own decoding is lax and would take "50000" for 50000 đồng."""
+    """Decode the body again, strictly: Litestar's own decoding is lax and would take "50000" for 50000 đồng.
+    Every instant in it must be within the range the gateway keeps."""
     try:
-        return msgspec.json.decode(await request.body(), type=kind)
+        decoded = msgspec.json.decode(await request.body(), type=kind)
     except msgspec.ValidationError as exc:
         message, _, path = str(exc).partition(" - at `")
         field = path.rstrip("`").removeprefix("$.").removeprefix("$") or None
@@ -73,6 +101,8 @@ async def strict_body(request: Request[Any, Any, Any], kind: type[T]) -> T:
         ) from exc
     except msgspec.DecodeError as exc:
         raise Problem(400, "malformed_json", str(exc)) from exc
+    params.check_instants(decoded)
+    return decoded
 
 
 def portal_of(request: Request[Any, Any, Any]) -> PortalContext:

@@ -22,6 +22,8 @@ from adapters.vntime import now_utc
 from .codes import MIN_RSA_BITS, NOT_XML_TEXT
 from .errors import SigningKeyError
 
+# A PEM key, a certificate or a PKCS#12 bundle with its chain is a few kilobytes; a file far larger is not one.
+MAX_KEY_FILE_BYTES = 1_000_000
 
 def _password_bytes(password: str | bytes | None) -> bytes | None:
     if password is None or isinstance(password, bytes):
@@ -30,10 +32,15 @@ def _password_bytes(password: str | bytes | None) -> bytes | None:
 
 
 def _read(path: str | Path, what: str) -> bytes:
+    """A key or certificate file, refused unread when larger than any real one."""
     try:
-        return Path(path).read_bytes()
+        with Path(path).open("rb") as file:
+            data = file.read(MAX_KEY_FILE_BYTES + 1)
     except OSError as error:
         raise SigningKeyError(f"cannot read the {what} {path}: {error.strerror}") from None
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise SigningKeyError(f"the {what} {path} is larger than {MAX_KEY_FILE_BYTES} bytes: not a key file")
+    return data
 
 
 def check_validity(certificate: x509.Certificate, moment: datetime) -> None:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from adapters import jsonwire
 from adapters.vntime import format_compact, parse_compact
 
 from . import checksum
@@ -170,7 +171,10 @@ class HubResult:
 def parse_confirm(body: bytes, partner: str, key: str) -> HubResult:
     """Verify a callback; raise ``CallbackRejected`` with the reply code the hub expects."""
     try:
+        jsonwire.check(body)
         message = msgspec.json.decode(body)
+    except jsonwire.UnsafeJson as exc:
+        raise CallbackRejected(Reply.OTHER, str(exc)) from exc
     except msgspec.DecodeError as exc:
         raise CallbackRejected(Reply.OTHER, "body is not JSON") from exc
     if not isinstance(message, dict):
@@ -210,8 +214,9 @@ def parse_confirm(body: bytes, partner: str, key: str) -> HubResult:
 def peek_reference(body: bytes) -> str:
     """The reference of a callback, for the reply to a callback we could not verify (best effort)."""
     try:
+        jsonwire.check(body)
         message = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+    except (jsonwire.UnsafeJson, msgspec.DecodeError):
         return ""
     value = message.get("MaThamChieu") if isinstance(message, dict) else None
     return value if isinstance(value, str) else ""
@@ -369,6 +374,7 @@ def build_settlement_params(day: str, partner: str, now: datetime, key: str) -> 
 
 def _decode(body: bytes, kind: type[_T]) -> _T:
     try:
+        jsonwire.check(body)
         return msgspec.json.decode(body, type=kind)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except (jsonwire.UnsafeJson, msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise ProtocolError(f"unreadable reply: {exc}") from exc

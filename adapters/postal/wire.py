@@ -7,6 +7,7 @@ from typing import TypeVar
 
 import msgspec
 
+from adapters import jsonwire
 from adapters.vntime import parse_local
 
 from . import codes, s10
@@ -40,7 +41,10 @@ def parse_time(text: str, field: str = "time") -> datetime:
 def decode(body: bytes, kind: type[_T]) -> _T:
     """Decode a reply: ``success: false`` is the post's refusal, anything unreadable a protocol error."""
     try:
+        jsonwire.check(body)
         message = msgspec.json.decode(body)
+    except jsonwire.UnsafeJson as exc:
+        raise PostalProtocolError(f"reply refused: {exc}") from exc
     except msgspec.DecodeError as exc:
         raise PostalProtocolError(f"reply is not JSON: {exc}") from exc
     if not isinstance(message, dict):
@@ -59,8 +63,9 @@ def decode(body: bytes, kind: type[_T]) -> _T:
 def raise_refusal(body: bytes) -> None:
     """Raise ``PostalRejected`` if ``body`` is the post's ``{success: false, errorCode, message}``."""
     try:
+        jsonwire.check(body)
         message = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+    except (jsonwire.UnsafeJson, msgspec.DecodeError):
         return
     if isinstance(message, dict) and message.get("success") is False:
         raise PostalRejected(str(message.get("errorCode") or "UNKNOWN"), str(message.get("message") or ""))

@@ -13,7 +13,7 @@ from litestar import Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from adapters.vntime import now_utc
-from gateway import idempotency
+from gateway import idempotency, params
 from gateway.errors import Problem, problem_responses
 from gateway.events.model import TEST_TYPE, EventOut, body, envelope
 from gateway.ids import new_id
@@ -266,6 +266,7 @@ class EventReplayController(PortalApi):
     ) -> Response[ReplayOut]:
         svc = services(request)
         portal_id = portal_of(request).portal_id
+        event_id = params.resource_id(event_id, "evt")
 
         async def action(claim: idempotency.Claim) -> Answer:
             async with svc.db.transaction() as tx:

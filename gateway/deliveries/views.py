@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.errors import Problem
+from gateway import params
 from gateway.events.model import COLUMNS, envelope
 from gateway.store import delivery_tables as d
 from gateway.store import pages
@@ -23,11 +23,7 @@ STATUS_COLUMNS = (OB.dispatch_state, OB.attempts, OB.next_attempt_at, OB.deliver
 
 
 def int_cursor(cursor: str | None, field: str = "cursor") -> int | None:
-    if cursor is None:
-        return None
-    if not cursor.isdigit() or len(cursor) > 19:
-        raise Problem(400, "invalid_request", "the cursor is not one this API gave", field=field)
-    return int(cursor)
+    return params.position(cursor, field)
 
 
 async def attempts(

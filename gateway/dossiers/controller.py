@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request, get
 from litestar.params import FromPath
 
+from gateway import params
 from gateway.errors import Problem, problem_responses
 from gateway.services import services
 from gateway.web import PortalApi, portal_of
@@ -25,10 +26,8 @@ class DossierController(PortalApi):
         responses=problem_responses(400, 401, 404),
     )
     async def show(self, request: Request[Any, Any, Any], dossier_code: FromPath[str]) -> DossierOut:
-        if not 1 <= len(dossier_code) <= 64:
-            raise Problem(400, "invalid_request", "a dossier code has 1 to 64 characters", field="dossier_code")
         async with services(request).db.read() as conn:
-            found = await view.load(conn, portal_of(request).portal_id, dossier_code)
+            found = await view.load(conn, portal_of(request).portal_id, params.dossier_code(dossier_code))
         if found is None:
             raise Problem(404, "not_found", "no payment, receipt or shipment for this dossier")
         return found

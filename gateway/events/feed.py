@@ -10,20 +10,18 @@ IMMEDIATE``), so ``position`` order is commit order and ``txid`` is always 0.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import literal_column, select, tuple_
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.errors import Problem
+from gateway import params
 from gateway.store import tables as t
 
 from .model import COLUMNS
 
 OB = t.outbox.c
-_CURSOR = re.compile(r"^(\d{1,19})-(\d{1,19})$")
 SETTLED = literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 
 
@@ -32,12 +30,7 @@ def cursor_of(row: Row[Any]) -> str:
 
 
 def parse_cursor(value: str | None) -> tuple[int, int]:
-    if value is None:
-        return (-1, 0)
-    found = _CURSOR.fullmatch(value)  # `$` alone would take a trailing newline
-    if found is None:
-        raise Problem(400, "invalid_request", "the cursor is not one this API gave", field="after")
-    return int(found[1]), int(found[2])
+    return params.event_cursor(value, "after")
 
 
 async def page(

@@ -8,7 +8,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from gateway import idempotency
+from gateway import idempotency, params
 from gateway.errors import Problem, problem_responses
 from gateway.services import services
 from gateway.web import IdempotencyKey, PortalApi, idempotent, portal_of, strict_body
@@ -41,7 +41,7 @@ class PaymentController(PortalApi):
     @get("/{payment_id:str}", summary="Get a payment", responses=problem_responses(400, 401, 404))
     async def get_one(self, request: Request[Any, Any, Any], payment_id: FromPath[str]) -> PaymentOut:
         async with services(request).db.read() as conn:
-            record = await views.load(conn, payment_id, portal_of(request).portal_id)
+            record = await views.load(conn, params.resource_id(payment_id, "pay"), portal_of(request).portal_id)
         if record is None:
             raise Problem(404, "not_found")
         return views.view(record)
@@ -58,9 +58,10 @@ class PaymentController(PortalApi):
         unknown = sorted(set(request.query_params) - LIST_FILTERS)
         if unknown:
             raise Problem(400, "invalid_request", f"unknown query parameter {unknown[0]!r}", field=unknown[0])
+        after = params.id_cursor(cursor, "pay")
         async with services(request).db.read() as conn:
             records, next_cursor = await views.list_page(
-                conn, portal_of(request).portal_id, dossier_code=dossier_code, status=status, cursor=cursor, limit=limit
+                conn, portal_of(request).portal_id, dossier_code=dossier_code, status=status, cursor=after, limit=limit
             )
         return PaymentPage(data=[views.view(r) for r in records], next_cursor=next_cursor)
 
@@ -78,6 +79,7 @@ class PaymentController(PortalApi):
         data: JSONBody[CancelPayment | None] = None,
     ) -> Response[PaymentOut]:
         svc = services(request)
+        payment_id = params.resource_id(payment_id, "pay")
 
         async def action(claim: idempotency.Claim) -> Answer:
             record = await svc.payments.cancel(portal_of(request), payment_id)
@@ -103,6 +105,7 @@ class PaymentController(PortalApi):
     ) -> Response[RefundOut]:
         svc = services(request)
         portal = portal_of(request)
+        payment_id = params.resource_id(payment_id, "pay")
         data = await strict_body(request, CreateRefund)
         return await idempotent(  # type: ignore[return-value]
             request, lambda claim: svc.refunds.request(portal, claim, payment_id, data, request.url.path)

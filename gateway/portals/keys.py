@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from gateway.ids import new_id
 
@@ -40,6 +42,19 @@ def parse(token: str) -> tuple[str, str] | None:
     if not dot or not body.isalnum() or len(body) != 26 or not secret:
         return None
     return f"key_{body}", secret
+
+
+def state(row: Any, now: datetime) -> str:
+    """``active``, ``expiring`` (rotated, in its overlap), ``expired`` or ``revoked``."""
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at is not None:
+        return "expiring" if row.expires_at > now else "expired"
+    return "active"
+
+
+def usable(row: Any, now: datetime) -> bool:
+    return state(row, now) in ("active", "expiring")
 
 
 def matches(secret: str, stored_hash: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,6 +28,8 @@ class PortalContext:
     portal_id: str
     key_id: str
     agency_ids: frozenset[str]
+    key_expires_at: datetime | None = None  # the end of a rotated key's overlap
+    rate_limit: int | None = None  # the portal's own request limit per window; None: the gateway's default
 
 
 @dataclass(frozen=True)
@@ -72,16 +75,16 @@ async def create_portal(
         await tx.execute(t.portals.insert().values(id=portal_id, name=name, created_at=now))
         for code in agency_codes:
             await grant_agency(tx, portal_id, code)
-        token = await _insert_key(tx, portal_id, label)
+        token = await insert_key(tx, portal_id, label)
     return portal_id, token
 
 
 async def issue_key(db: Database, portal_id: str, label: str = "") -> str:
     async with db.transaction() as tx:
-        return await _insert_key(tx, portal_id, label)
+        return await insert_key(tx, portal_id, label)
 
 
-async def _insert_key(tx: AsyncConnection, portal_id: str, label: str) -> str:
+async def insert_key(tx: AsyncConnection, portal_id: str, label: str) -> str:
     issued = keys.issue()
     await tx.execute(
         t.api_keys.insert().values(
@@ -89,11 +92,6 @@ async def _insert_key(tx: AsyncConnection, portal_id: str, label: str) -> str:
         )
     )
     return issued.token
-
-
-async def revoke_key(db: Database, key_id: str) -> None:
-    async with db.transaction() as tx:
-        await tx.execute(t.api_keys.update().where(t.api_keys.c.id == key_id).values(revoked_at=now_utc()))
 
 
 async def grant_agency(tx: AsyncConnection, portal_id: str, agency_code: str) -> None:
@@ -179,23 +177,31 @@ async def _upsert_procedure(tx: AsyncConnection, agency_id: str, procedure: Proc
 
 
 async def authenticate(db: Database, token: str) -> PortalContext | None:
+    """The portal of a valid key: well formed, known, its secret matching, neither revoked nor past its overlap."""
     parsed = keys.parse(token)
     if parsed is None:
         return None
     key_id, secret = parsed
+    k = t.api_keys.c
     async with db.read() as conn:
         row = (
             await conn.execute(
-                select(t.api_keys.c.portal_id, t.api_keys.c.secret_hash, t.api_keys.c.revoked_at).where(
-                    t.api_keys.c.id == key_id
-                )
+                select(k.portal_id, k.secret_hash, k.revoked_at, k.expires_at, t.portals.c.rate_limit)
+                .join(t.portals, t.portals.c.id == k.portal_id)
+                .where(k.id == key_id)
             )
         ).first()
-        if row is None or row.revoked_at is not None or not keys.matches(secret, row.secret_hash):
+        if row is None or not keys.matches(secret, row.secret_hash) or not keys.usable(row, now_utc()):
             return None
         agency_ids = (
             await conn.execute(
                 select(t.portal_agencies.c.agency_id).where(t.portal_agencies.c.portal_id == row.portal_id)
             )
         ).scalars()
-        return PortalContext(portal_id=row.portal_id, key_id=key_id, agency_ids=frozenset(agency_ids))
+        return PortalContext(
+            portal_id=row.portal_id,
+            key_id=key_id,
+            agency_ids=frozenset(agency_ids),
+            key_expires_at=row.expires_at,
+            rate_limit=row.rate_limit,
+        )

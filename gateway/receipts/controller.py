@@ -16,7 +16,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy import select
 
 from adapters.vntime import now_utc
-from gateway import idempotency
+from gateway import idempotency, params
 from gateway.errors import Problem, problem_responses
 from gateway.pages import DOCUMENT_HEADERS
 from gateway.payments.service import Answer
@@ -61,6 +61,7 @@ class ReceiptController(PortalApi):
         receipt_id, _, kind = receipt_ref.partition(".")
         if kind not in ("", "xml", "pdf"):
             raise Problem(404, "not_found")
+        receipt_id = params.resource_id(receipt_id, "rcp")
         async with services(request).db.read() as conn:
             row = await views.load(conn, receipt_id, portal_of(request).portal_id)
             verification = await trust.verify_stored(conn, row) if row is not None and kind == "pdf" else None
@@ -84,9 +85,10 @@ class ReceiptController(PortalApi):
         unknown = sorted(set(request.query_params) - LIST_FILTERS)
         if unknown:
             raise Problem(400, "invalid_request", f"unknown query parameter {unknown[0]!r}", field=unknown[0])
+        after = params.id_cursor(cursor, "rcp")
         async with services(request).db.read() as conn:
             rows, next_cursor = await views.list_page(
-                conn, portal_of(request).portal_id, dossier_code=dossier_code, cursor=cursor, limit=limit
+                conn, portal_of(request).portal_id, dossier_code=dossier_code, cursor=after, limit=limit
             )
         return ReceiptPage(data=[views.view(r) for r in rows], next_cursor=next_cursor)
 
@@ -97,6 +99,7 @@ class ReceiptController(PortalApi):
     )
     async def of_payment(self, request: Request[Any, Any, Any], payment_id: FromPath[str]) -> list[ReceiptOut]:
         portal_id = portal_of(request).portal_id
+        payment_id = params.resource_id(payment_id, "pay")
         async with services(request).db.read() as conn:
             p = t.payments.c
             found = await conn.execute(select(p.id).where(p.id == payment_id, p.portal_id == portal_id))
@@ -118,6 +121,7 @@ class ReceiptController(PortalApi):
         data: JSONBody[CancelReceipt],
         idempotency_key: IdempotencyKey,
     ) -> Response[ReceiptOut]:
+        receipt_id = params.resource_id(receipt_id, "rcp")
         body = await strict_body(request, CancelReceipt)
         portal_id = portal_of(request).portal_id
 
@@ -139,6 +143,7 @@ class ReceiptController(PortalApi):
         data: JSONBody[ReplaceReceipt],
         idempotency_key: IdempotencyKey,
     ) -> Response[ReceiptOut]:
+        receipt_id = params.resource_id(receipt_id, "rcp")
         body = await strict_body(request, ReplaceReceipt)
         portal_id = portal_of(request).portal_id
         svc = services(request)

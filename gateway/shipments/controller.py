@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from gateway import idempotency
+from gateway import idempotency, params
 from gateway.errors import Problem, problem_responses
 from gateway.fields import CODE_CHARS, exact
 from gateway.payments.service import Answer
@@ -23,16 +22,11 @@ from .state import STATUSES
 LIST_FILTERS = frozenset({"dossier_code", "status", "cursor", "limit"})
 # What a dossier code and a shipment id can look like; anything else (a NUL byte, say) never reaches the database.
 DOSSIER_CODE = exact(CODE_CHARS)
-SHIPMENT_ID = "shp_[0-9a-z]{26}"
-CURSOR = exact(SHIPMENT_ID)
-_SHIPMENT_ID = re.compile(SHIPMENT_ID)
+CURSOR = exact("shp_[0-9a-z]{26}")
 
 
 def _shipment_id(value: str) -> str:
-    """A path id that cannot be a shipment's is simply not found (and never sent to the database)."""
-    if not _SHIPMENT_ID.fullmatch(value):
-        raise Problem(404, "not_found")
-    return value
+    return params.resource_id(value, "shp")
 
 
 class ShipmentController(PortalApi):
@@ -95,11 +89,12 @@ class ShipmentController(PortalApi):
         data: JSONBody[CancelShipment | None] = None,
     ) -> Response[ShipmentOut]:
         svc = services(request)
+        shipment_id = _shipment_id(shipment_id)
         if await request.body():
             await strict_body(request, CancelShipment)
 
         async def action(claim: idempotency.Claim) -> Answer:
-            record = await svc.shipments.cancel(portal_of(request), _shipment_id(shipment_id))
+            record = await svc.shipments.cancel(portal_of(request), shipment_id)
             answer = Answer(200, msgspec.json.encode(views.view(record)))
             async with svc.db.transaction() as tx:
                 await idempotency.complete(tx, claim, answer.status_code, answer.body, shipment_id)

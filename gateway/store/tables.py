@@ -37,6 +37,8 @@ portals = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     # Set by an operator only: the portal's webhook may reach private networks (gateway/deliveries/addresses.py).
     Column("allow_private_webhooks", Boolean(), nullable=False, server_default="0"),
+    # requests per rate window allowed to each of the portal's API keys; NULL: the gateway's default
+    Column("rate_limit", Integer),
 )
 
 api_keys = Table(
@@ -48,6 +50,8 @@ api_keys = Table(
     Column("label", String(100), nullable=False, server_default=""),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime()),
+    # set when the key was rotated with an overlap: refused from then on
+    Column("expires_at", UTCDateTime()),
 )
 
 agencies = Table(

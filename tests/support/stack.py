@@ -3,7 +3,10 @@ fresh PostgreSQL database or SQLite file, with Redis, talking real HTTP to one a
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +121,7 @@ class Stack:
     processes: dict[str, Process] = field(default_factory=dict)
     api_key: str = ""
     other_api_key: str = ""
+    log_level: str = "INFO"
     db: Database | None = None
 
     @property
@@ -154,7 +158,8 @@ class Stack:
             "JANITOR_INTERVAL_SECONDS": "1",
             "MIN_PAYMENT_TTL_SECONDS": "1",
             "AUTH_CACHE_SECONDS": "0",
-            "LOG_LEVEL": "INFO",
+            "API_RATE_LIMIT": "1000000",
+            "LOG_LEVEL": self.log_level,
             # event delivery on a compressed clock: the day of retries takes ~17 s, a lease 10 s
             "DELIVERY_TIME_SCALE": "0.0002",
             "DELIVERY_LEASE_SECONDS": "10",
@@ -229,6 +234,30 @@ class Stack:
         self.processes["post"].wait_http(f"{self.post_url}/control/clock")
         self.processes["gateway"].wait_http(f"{self.gateway_url}/health/live")
         return self
+
+    def start_gateway(self, name: str, **env: str) -> tuple[Process, str]:
+        """Another gateway process on the same database and Redis (settings overridden by ``env``); its URL."""
+        port = free_port()
+        process = Process(
+            f"{name}-{self.backend}",
+            ["gateway", "serve", "--port", str(port)],
+            {**self.gateway_env(), **env},
+            self.workdir,
+        ).start()
+        url = f"http://127.0.0.1:{port}"
+        process.wait_http(f"{url}/health/live")
+        return process, url
+
+    def command(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        """The ``gateway`` command with this stack's settings."""
+        return subprocess.run(
+            [sys.executable, "-m", "gateway", *args],
+            env={**os.environ, **self.gateway_env(), **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
     def start_worker(self) -> Process:
         worker = Process(f"worker-{self.backend}", ["gateway", "worker"], self.gateway_env(), self.workdir).start()

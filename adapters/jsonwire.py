@@ -1,0 +1,60 @@
+"""JSON from outside, checked before any decoder sees it: the one rule for every JSON the gateway reads (the hub's
+callbacks and replies, the post's pushes, pages and statements, agency files, the portal API's bodies).
+
+Three things a decoder would get wrong are refused here: nesting deeper than any real message (a decoder
+recursing into thousands of levels overflows the stack), an object that names a key twice (decoders keep one
+value silently, and two readers may keep different ones), and a NUL character in a string (no text we keep may
+hold one: PostgreSQL cannot). Anything else malformed is left to the decoder to describe.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+# No message we read nests deeper than a handful of levels.
+MAX_DEPTH = 32
+
+_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+
+
+class UnsafeJson(ValueError):
+    """JSON nested too deep, naming a key twice or holding a NUL character."""
+
+
+def too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``body`` opens more than ``limit`` arrays or objects inside one another (brackets inside strings
+    do not count)."""
+    brackets = _STRING.sub(b"", body).translate(None, delete=_NOT_BRACKETS)
+    depth = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for key, value in pairs:
+        if key in found:
+            raise UnsafeJson(f"the key {key!r} appears twice in one object")
+        found[key] = value
+    return found
+
+
+def check(body: bytes, max_depth: int = MAX_DEPTH) -> None:
+    """Raise ``UnsafeJson`` if ``body`` nests deeper than ``max_depth``, repeats a key in an object or holds a NUL
+    character (raw, which is not JSON anyway, or escaped)."""
+    if too_deep(body, max_depth):
+        raise UnsafeJson(f"JSON nested deeper than {max_depth} levels")
+    if b"\x00" in body or _ESCAPED_NUL.search(body):
+        raise UnsafeJson("NUL characters are not allowed")
+    try:
+        json.loads(body, object_pairs_hook=_no_duplicates)
+    except UnsafeJson:
+        raise
+    except ValueError:  # not JSON at all (or not UTF-8): the decoder that follows says why
+        return

@@ -1,0 +1,57 @@
+"""One fixed-window request limiter, counted in Redis so every gateway process shares each budget: per client
+address on the public lookup pages, per API key on the portal API.
+
+A budget is ``limit`` requests per window of ``window_seconds``; the window is aligned on the clock, so a client
+may send up to twice its limit across a window's end. The lookup pages count the connection's peer as the ASGI
+server reports it (the gateway is served with ``proxy_headers=False``): ``X-Forwarded-For`` is never read, so a
+client cannot buy itself a fresh budget by sending one. When Redis does not answer the request is let through and
+a warning logged: the service stays available, and Redis holds nothing that cannot be rebuilt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("gateway.ratelimit")
+
+# A limiter must never hold a request up for long: past this, it lets the request through.
+TIMEOUT_SECONDS = 0.5
+
+
+class RateLimiter:
+    def __init__(self, prefix: str, limit: int, window_seconds: int) -> None:
+        self.prefix = prefix
+        self.limit = limit
+        self.window = max(1, window_seconds)
+
+    async def retry_after(self, redis: Redis | None, client: str, limit: int | None = None) -> int:
+        """0 when ``client`` may go on; otherwise the seconds until its window ends. ``limit`` overrides the
+        limiter's own (0 or less: no limit)."""
+        limit = self.limit if limit is None else limit
+        if redis is None or limit <= 0:
+            return 0
+        now = time.time()
+        window = int(now // self.window)
+        key = f"{self.prefix}:{client}:{window}"
+        try:
+            count = await asyncio.wait_for(self._count(redis, key), TIMEOUT_SECONDS)
+        except (RedisError, OSError, TimeoutError) as error:
+            log.warning(
+                "rate limit not checked: redis unavailable", extra={"limiter": self.prefix, "error": str(error)}
+            )
+            return 0
+        if count <= limit:
+            return 0
+        return max(1, int((window + 1) * self.window - now))
+
+    async def _count(self, redis: Redis, key: str) -> int:
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, self.window + 1)
+            count, _ = await pipe.execute()
+        return int(count)
