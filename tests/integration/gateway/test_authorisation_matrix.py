@@ -28,11 +28,11 @@ from gateway.store import tables as t
 from tests.integration.receipts.helpers import paid_payment, receipt_of
 from tests.integration.shipments.shipping import book
 from tests.support.api import counts, key
-from tests.support.stack import AGENCY, Stack
+from tests.support.stack import AGENCY, WEBHOOK_SECRETS_KEY, Stack
 
 
 def _routes() -> list[tuple[str, str]]:
-    app = create_app(load({"PAYHUB_HASH_KEY": "route-listing"}, log_json=False))
+    app = create_app(load({"PAYHUB_HASH_KEY": "route-listing", "WEBHOOK_SECRETS_KEY": WEBHOOK_SECRETS_KEY}, log_json=False))
     found = set()
     for route in app.routes:
         if isinstance(route, HTTPRoute) and route.path.startswith("/v1"):
