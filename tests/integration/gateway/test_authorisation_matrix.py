@@ -32,7 +32,8 @@ from tests.support.stack import AGENCY, WEBHOOK_SECRETS_KEY, Stack
 
 
 def _routes() -> list[tuple[str, str]]:
-    app = create_app(load({"PAYHUB_HASH_KEY": "route-listing", "WEBHOOK_SECRETS_KEY": WEBHOOK_SECRETS_KEY}, log_json=False))
+    settings = load({"PAYHUB_HASH_KEY": "route-listing", "WEBHOOK_SECRETS_KEY": WEBHOOK_SECRETS_KEY}, log_json=False)
+    app = create_app(settings)
     found = set()
     for route in app.routes:
         if isinstance(route, HTTPRoute) and route.path.startswith("/v1"):
