@@ -27,7 +27,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_statement_timeout: float = 15.0
     database_pool_timeout: float = 5.0
     database_pool_size: int = 10
-    database_busy_timeout: float = 15.0
+    database_busy_timeout: float = 30.0
     database_retry_after_seconds: int = 5
 
     # Redis (the job queue): connect and command timeouts. With Sentinel, REDIS_SENTINELS lists the sentinels

@@ -41,7 +41,7 @@ class Limits:
     statement: float = 15.0
     pool: float = 5.0
     pool_size: int = 10
-    busy: float = 15.0
+    busy: float = 30.0
 
 
 class DatabaseUnavailable(Exception):

@@ -19,6 +19,17 @@ async def record(tx, portal: Portal, dossier: str, **kw) -> str:  # type: ignore
     return await outbox.record(tx, portal_id=portal.portal_id, dossier_code=dossier, now=now_utc(), **values)
 
 
+async def served(portal: Portal, ids: list[str]) -> None:
+    """Wait until the feed serves ``ids``: on PostgreSQL it holds back what was written while any older transaction
+    of the server was still running, however briefly (see gateway/events/feed.py)."""
+
+    async def all_there() -> bool:
+        page = (await portal.api.get("/v1/events", params={"limit": 500})).json()
+        return set(ids) <= {e["id"] for e in page["data"]}
+
+    await wait_for(all_there, timeout=10, what="the feed to serve the events written")
+
+
 async def test_an_event_that_commits_late_is_not_skipped(stack: Stack, portal: Portal) -> None:
     if stack.backend != "postgres":
         pytest.skip("SQLite writers take turns: positions commit in order there")
@@ -44,6 +55,7 @@ async def test_an_event_that_commits_late_is_not_skipped(stack: Stack, portal: P
 async def test_the_feed_pages_by_cursor_and_filters(stack: Stack, portal: Portal) -> None:
     assert stack.db is not None
     ids = await write_events(stack.db, portal.portal_id, 7, dossiers=2)
+    await served(portal, ids)
     one = (await portal.api.get("/v1/events", params={"limit": 3})).json()
     two = (await portal.api.get("/v1/events", params={"limit": 3, "after": one["next_cursor"]})).json()
     three = (await portal.api.get("/v1/events", params={"limit": 3, "after": two["next_cursor"]})).json()
@@ -61,7 +73,7 @@ async def test_the_feed_pages_by_cursor_and_filters(stack: Stack, portal: Portal
 
 async def test_another_portals_feed_and_dossier_are_invisible(stack: Stack, portal: Portal) -> None:
     assert stack.db is not None
-    await write_events(stack.db, portal.portal_id, 2, dossiers=1)
+    await served(portal, await write_events(stack.db, portal.portal_id, 2, dossiers=1))
     mine = (await portal.api.get("/v1/events")).json()["data"]
     async with stack.client(stack.other_api_key) as other:
         theirs = (await other.get("/v1/events", params={"dossier_code": mine[0]["dossier_code"]})).json()["data"]

@@ -93,12 +93,12 @@ async def test_reencrypt_names_the_portals_whose_secret_no_key_opens(
     assert stack.db is not None
     await point(portal, receiver)
     async with stack.db.read() as conn:
-        before = (await conn.execute(select(E.portal_id, E.secret))).all()
+        before = sorted((await conn.execute(select(E.portal_id, E.secret))).all())
     other = gateway_command(stack, "webhook-secrets", "reencrypt", WEBHOOK_SECRETS_KEY=new_key())
     assert other.returncode != 0 and "Traceback" not in other.stderr
     report = json.loads(other.stdout)
     assert report["resealed"] == 0 and portal.portal_id in report["unreadable"]
     async with stack.db.read() as conn:
-        assert (await conn.execute(select(E.portal_id, E.secret))).all() == before
+        assert sorted((await conn.execute(select(E.portal_id, E.secret))).all()) == before
     missing = gateway_command(stack, "webhook-secrets", "reencrypt", WEBHOOK_SECRETS_KEY="")
     assert missing.returncode != 0 and "WEBHOOK_SECRETS_KEY" in missing.stderr and "Traceback" not in missing.stderr

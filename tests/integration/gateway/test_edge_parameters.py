@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from gateway.deliveries import endpoints
 from gateway.portals import service as portals
 from tests.support.api import counts, key
-from tests.support.stack import Stack
+from tests.support.stack import RECEIVER_HOST, Stack
 
 HOSTILE_CURSORS = [
     "²",  # a digit to str.isdigit, not to int()
@@ -23,6 +24,7 @@ HOSTILE_CURSORS = [
     "0x10",
     " 1",
 ]
+WEBHOOK = f"http://{RECEIVER_HOST}:9/gateway"  # never sent to: nothing here makes an event
 EVENT_CURSORS = ["9223372036854775808-1", "1-9223372036854775808", "١-١", "²-1", "-1--1", "1-"]
 
 
@@ -30,7 +32,8 @@ EVENT_CURSORS = ["9223372036854775808-1", "1-9223372036854775808", "١-١", "²-
 async def fresh_api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     """A portal of its own, so that its webhook and dead letters do not disturb other tests."""
     assert stack.db is not None
-    _, api_key = await portals.create_portal(stack.db, f"Cổng {secrets.token_hex(3)}", [])
+    portal_id, api_key = await portals.create_portal(stack.db, f"Cổng {secrets.token_hex(3)}", [])
+    assert await endpoints.set_private(stack.db, portal_id, True)  # WEBHOOK below is on a private address
     async with stack.client(api_key) as client:
         yield client
 
@@ -99,7 +102,7 @@ async def test_an_idempotent_post_to_a_very_long_path_is_not_found(
 async def test_a_replay_date_outside_the_calendar_we_keep_is_refused(
     fresh_api: httpx.AsyncClient, stack: Stack, since: str
 ) -> None:
-    put = await fresh_api.put("/v1/webhook", json={"url": "https://hooks.example.vn/gateway"})
+    put = await fresh_api.put("/v1/webhook", json={"url": WEBHOOK})
     assert put.status_code in (200, 201), put.text
     before = await counts(stack)
     response = await fresh_api.post("/v1/webhook/dead-letters/replay", json={"since": since}, headers=key())
@@ -109,7 +112,7 @@ async def test_a_replay_date_outside_the_calendar_we_keep_is_refused(
 
 
 async def test_a_replay_date_in_range_is_taken(fresh_api: httpx.AsyncClient) -> None:
-    await fresh_api.put("/v1/webhook", json={"url": "https://hooks.example.vn/gateway"})
+    await fresh_api.put("/v1/webhook", json={"url": WEBHOOK})
     response = await fresh_api.post(
         "/v1/webhook/dead-letters/replay", json={"since": "2025-01-01T00:00:00+07:00"}, headers=key()
     )

@@ -80,46 +80,50 @@ def agency_certificate_pem(stack: Stack, agency_code: str) -> bytes:
 
 
 async def background_settled(stack: Stack, timeout: float = 30) -> None:
-    """Wait until the worker's receipt sweeper has nothing left to do for the test agency: every collected payment
-    has its receipt, no fully refunded payment's receipt is still in force, and no partly refunded one's states more
-    than was kept. Snapshots taken then are stable."""
+    """Wait until the worker's receipt sweeper has nothing left to do: every collected payment and every COD
+    collection has its receipt (or is held with a reason), no fully refunded payment's receipt is still in force,
+    and no partly refunded one's states more than was kept. Snapshots taken then are stable."""
     from sqlalchemy import and_, func
 
+    from gateway.store import shipment_tables as st
     from gateway.store import tables as t
+    from gateway.store.receipt_tables import unissued_receipts
 
-    p, r = t.payments.c, receipts.c
-    agency = select(t.agencies.c.id).where(t.agencies.c.code == AGENCY.code).scalar_subquery()
-    original = and_(r.source_type == "payment", r.source_id == p.id, r.revision == 0)
+    p, r, c, u = t.payments.c, receipts.c, st.cod_collections.c, unissued_receipts.c
+
+    def waiting(source_type: str, source_id: Any) -> Any:
+        """Neither receipted nor held: the sweeper's next run issues it."""
+        receipted = select(r.id).where(r.source_type == source_type, r.source_id == source_id, r.revision == 0)
+        held = select(u.source_id).where(u.source_type == source_type, u.source_id == source_id)
+        return and_(~receipted.exists(), ~held.exists())
+
     unreceipted = (
         select(func.count())
         .select_from(t.payments)
-        .where(
-            p.agency_id == agency,
-            p.status.in_(["paid", "partially_refunded", "refunded"]),
-            ~select(r.id).where(original).exists(),
-        )
+        .where(p.status.in_(["paid", "partially_refunded", "refunded"]), waiting("payment", p.id))
     )
+    cod_unreceipted = select(func.count()).select_from(st.cod_collections).where(waiting("cod", c.id))
     refunded_in_force = (
         select(func.count())
         .select_from(t.payments.join(receipts, and_(r.source_type == "payment", r.source_id == p.id)))
-        .where(p.agency_id == agency, p.status == "refunded", r.status == "issued")
+        .where(p.status == "refunded", r.status == "issued")
     )
 
     overstated = (  # in force, stating more than a partly refunded payment kept: the sweeper replaces it
         select(func.count())
         .select_from(t.payments.join(receipts, and_(r.source_type == "payment", r.source_id == p.id)))
         .where(
-            p.agency_id == agency,
             p.status == "partially_refunded",
             r.status == "issued",
             r.total > p.paid_amount - p.refunded_amount,
         )
     )
+    queries = (unreceipted, cod_unreceipted, refunded_in_force, overstated)
 
     async def idle() -> bool:
         assert stack.db is not None
         async with stack.db.read() as conn:
-            counts = [(await conn.execute(q)).scalar_one() for q in (unreceipted, refunded_in_force, overstated)]
-        return counts == [0, 0, 0]
+            counts = [(await conn.execute(q)).scalar_one() for q in queries]
+        return counts == [0, 0, 0, 0]
 
     await wait_for(idle, timeout=timeout, what="the receipt sweeper to settle")

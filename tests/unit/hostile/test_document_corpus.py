@@ -86,7 +86,7 @@ def test_receipt_xml_readers_refuse_every_hostile_document(canary: Canary, secre
         error = refused(lambda d=document: receipts.validate(d), SchemaError)
         assert secret not in str(error), name
         start = time.monotonic()
-        verdict = receipts.verify(document)
+        verdict = receipts.verify(document, trusted={})
         assert time.monotonic() - start < FAST, name
         assert not verdict.valid, name
         assert secret not in msgspec.json.encode(verdict).decode(), name
