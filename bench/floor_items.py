@@ -28,7 +28,7 @@ from gateway.ids import new_hub_reference, new_id
 from gateway.payments.service import _init_order
 from gateway.payments.transitions import agency_account
 from gateway.payments.views import PaymentRecord
-from gateway.shipments.state import NAMED_EVENTS, dedupe_key
+from gateway.shipments.state import NAMED_EVENTS, dedupe_key, moves
 from tests.support.stack import AGENCY, HASH_KEY, PARTNER
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,16 +120,19 @@ async def creation_items(conn: asyncpg.Connection, template_id: str, hub_url: st
 async def postal_items(conn: asyncpg.Connection, pushes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One floor item per pushed event (the post's feed shape), for shipments cloned beforehand."""
     shipment_ids = sorted({p["saleOrderCode"] for p in pushes})
-    rows = {
-        r["id"]: r
-        for r in await conn.fetch("SELECT id, portal_id, dossier_code FROM shipments WHERE id = ANY($1)", shipment_ids)
-    }
+    query = "SELECT id, portal_id, dossier_code, status FROM shipments WHERE id = ANY($1)"
+    rows = {r["id"]: r for r in await conn.fetch(query, shipment_ids)}
+    status = {shipment_id: row["status"] for shipment_id, row in rows.items()}
     items = []
-    for push in pushes:
+    for push in pushes:  # in the order they will be applied: whether each moves its shipment is known now
         event = parse_event(msgspec.json.encode(push))
         row = rows[push["saleOrderCode"]]
         state = event.state.value
-        types = ["shipment.status_changed", *([NAMED_EVENTS[state]] if state in NAMED_EVENTS else [])]
+        applied = moves(status[row["id"]], event)
+        if applied:
+            status[row["id"]] = state
+        named = [NAMED_EVENTS[state]] if state in NAMED_EVENTS else []
+        types = ["shipment.status_changed", *named] if applied else []
         items.append(
             {
                 "resource_id": row["id"],
@@ -143,6 +146,7 @@ async def postal_items(conn: asyncpg.Connection, pushes: list[dict[str, Any]]) -
                 "occurred_at": event.time.isoformat(),
                 "location": event.location[:255],
                 "note": event.note[:500],
+                "applied": applied,
                 "types": types,
                 "event_ids": [new_id("evt") for _ in types],
             }

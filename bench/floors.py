@@ -14,8 +14,9 @@ What each transaction writes is read from the gateway's code:
   payment, its two lines and the key's resource (one transaction); the hub's INIT; the payment locked and moved
   to pending with its checkout page, its ``payment.pending`` outbox row and the key completed (one transaction);
 - postal (gateway/shipments/tracking.py, transitions.py): one transaction that locks the shipment, records the
-  event (``ON CONFLICT DO NOTHING`` on its dedupe key), moves the shipment (``RETURNING`` the row) and writes
-  its outbox rows (``shipment.status_changed``, plus the named event for pickup, delivery…).
+  event (``ON CONFLICT DO NOTHING`` on its dedupe key) and, when the event moves it, moves the shipment
+  (``RETURNING`` the row) and writes its outbox rows (``shipment.status_changed``, plus the named event for
+  pickup, delivery…).
 
 The gateway also reads (the catalogue, the payment's lines for its snapshot…) and answers HTTP; the floor does
 not: those are the costs the ratio shows.
@@ -81,7 +82,7 @@ LOCK_SHIPMENT = (
 EVENT = (
     "INSERT INTO shipment_events (shipment_id, dedupe_key, feed_id, raw_code, raw_text, state, occurred_at, "
     "location, note, cod_amount, source, applied, received_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 'webhook', true, $10) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 'webhook', $11, $10) "
     "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
 )
 MOVE_SHIPMENT = (
@@ -158,9 +159,12 @@ async def postal(conn: asyncpg.Connection, item: dict[str, Any], _http: Any) -> 
             item["location"],
             item["note"],
             at,
+            item["applied"],
         )
         if recorded is None:
             raise RuntimeError(f"event {item['dedupe_key']} was recorded before")
+        if not item["applied"]:  # kept on the timeline, moves nothing (gateway.shipments.state.moves)
+            return
         await conn.fetchrow(
             MOVE_SHIPMENT, item["resource_id"], item["state"], at, item["code"], item["text"], occurred, row["status"]
         )
