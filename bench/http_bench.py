@@ -73,6 +73,14 @@ class HttpPath:
     payload = ""
     bare_file: Path
 
+    def seen(self, floor_rate: float, gateway_rate: float) -> None:
+        """Size the next runs' single-use work on the fastest run so far, so that no run runs out of it: the
+        gateway's never below the first guess (a short warm-up on a busy machine can be far below a run), the
+        floor's (thousands of rows to write beforehand) on what it did."""
+        self.fastest_floor = max(getattr(self, "fastest_floor", 0.0), floor_rate)
+        self.floor_rate = self.fastest_floor * 1.3
+        self.gateway_rate = max(self.gateway_rate, gateway_rate * 1.3)
+
     async def setup(self, bench: Bench) -> None:
         raise NotImplementedError
 
@@ -151,7 +159,7 @@ class PostalPushes(HttpPath):
 PATHS: dict[str, type[HttpPath]] = {p.name: p for p in (Creations, Callbacks, PostalPushes)}
 
 
-def sample(figures: load.Load) -> Sample:
+def sample(figures: load.Load, run: int = 0) -> Sample:
     return Sample(
         figures.per_second,
         figures.p50_ms,
@@ -161,10 +169,11 @@ def sample(figures: load.Load) -> Sample:
         figures.machine_cores,
         figures.ok,
         figures.bad + sum(figures.errors.values()),
+        run,
     )
 
 
-def floor_sample(figures: dict[str, Any]) -> Sample:
+def floor_sample(figures: dict[str, Any], run: int = 0) -> Sample:
     return Sample(
         figures["count"] / figures["seconds"],
         figures["p50_ms"],
@@ -173,6 +182,8 @@ def floor_sample(figures: dict[str, Any]) -> Sample:
         0.0,
         figures["machine_cores"],
         figures["count"],
+        0,
+        run,
     )
 
 
@@ -182,7 +193,7 @@ def needed(rate: float, seconds: float) -> int:
 
 
 async def measure_path(
-    bench: Bench, path: HttpPath, section: str, seconds: float, record: bool, suffix: str = ""
+    bench: Bench, path: HttpPath, section: str, seconds: float, record: bool, suffix: str = "", run: int = 0
 ) -> None:
     """bare, floor, gateway: one run of a path; ``suffix`` tells the rows of one process count from another's."""
     stack = bench.stack
@@ -210,19 +221,17 @@ async def measure_path(
         seconds=seconds,
         server_pids=[stack.gateway_pid],
     )
-    floor_figures = floor_sample(floor)
-    path.floor_rate = max(floor_figures.rate * 1.3, 50.0)
-    path.gateway_rate = max(gateway.per_second * 1.3, 20.0)
+    floor_figures = floor_sample(floor, run)
+    path.seen(floor_figures.rate, gateway.per_second)
     if floor["exhausted"] or gateway.reused:
-        bench.results.note(
-            section,
-            f"a run ran out of prepared work (floor {floor['exhausted']}, gateway reused {gateway.reused}): left out",
-        )
+        text = f"a run ran out of prepared work (floor {floor['exhausted']}, gateway reused {gateway.reused}): left out"
+        print(f"  {path.name:<9} {text}", flush=True)
+        bench.results.note(section, text)
         return
     if record:
-        bench.results.add(section, f"bare{suffix}", sample(bare))
+        bench.results.add(section, f"bare{suffix}", sample(bare, run))
         bench.results.add(section, f"floor{suffix}", floor_figures)
-        bench.results.add(section, f"gateway{suffix}", sample(gateway))
+        bench.results.add(section, f"gateway{suffix}", sample(gateway, run))
         bench.results.pair(section, f"gateway{suffix}", f"bare{suffix}")
         bench.results.pair(section, f"gateway{suffix}", f"floor{suffix}")
     print(
@@ -301,7 +310,7 @@ async def measure_all(bench: Bench, paths: list[HttpPath], workers: list[int]) -
             for path in paths:
                 section = section_name(path, count, many)
                 suffix = f", {processes(count)}" if many else ""
-                await measure_path(bench, path, section, args.seconds, record=True, suffix=suffix)
+                await measure_path(bench, path, section, args.seconds, record=True, suffix=suffix, run=run_number)
                 if many and count != workers[0]:
                     for what in ("gateway", "bare"):
                         bench.results.pair(section, f"{what}{suffix}", f"{what}, {processes(workers[0])}")

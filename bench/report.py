@@ -22,6 +22,7 @@ class Sample:
     machine_cores: float  # every process on the machine, ours and other people's, of os.cpu_count()
     count: int
     bad: int = 0
+    run: int = 0  # the run it belongs to: ratios pair samples of the same run
 
 
 @dataclass
@@ -47,13 +48,15 @@ class Results:
 
     def ratios(self, section: str, top: str, bottom: str) -> list[float]:
         """``top ÷ bottom`` run by run (the pairs measured in the same run)."""
-        pairs = zip(self.samples[section][top], self.samples[section][bottom], strict=False)
+        bottoms = {s.run: s for s in self.samples[section][bottom]}
+        pairs = [(a, bottoms[a.run]) for a in self.samples[section][top] if a.run in bottoms]
         return [a.rate / b.rate for a, b in pairs if b.rate]
 
     def dump(self, path: Path) -> None:
         data = {
             "samples": {s: {w: [asdict(x) for x in xs] for w, xs in ws.items()} for s, ws in self.samples.items()},
             "notes": self.notes,
+            "pairs": self.pairs,
         }
         path.write_text(json.dumps(data, indent=1), encoding="utf-8")
 
@@ -76,13 +79,19 @@ def row(what: str, samples: list[Sample], generator: str) -> str:
         f"{'(' + spread(rates) + ')':<17}",
         f"p50 {median([s.p50_ms for s in samples]):7.2f} ms",
         f"p99 {median([s.p99_ms for s in samples]):8.2f} ms",
-        f"{generator} {median([s.generator_cores for s in samples]):4.2f} cores",
-        f"server {median([s.server_cores for s in samples]):4.2f}",
-        f"= {median([s.server_cores * 1000 / s.rate for s in samples if s.rate]):6.2f} ms CPU a request",
+        f"{generator} {median([s.generator_cores for s in samples]):5.3f} cores",
+        _server(samples),
         f"machine {median([s.machine_cores for s in samples]):4.2f}",
     ]
     bad = sum(s.bad for s in samples)
     return "  ".join(cells) + (f"  NOT OK: {bad}" if bad else "")
+
+
+def _server(samples: list[Sample]) -> str:
+    if not any(s.server_cores for s in samples):
+        return f"{'(no server)':<39}"
+    per_request = median([s.server_cores * 1000 / s.rate for s in samples if s.rate])
+    return f"server {median([s.server_cores for s in samples]):4.2f} cores = {per_request:6.2f} ms CPU a request"
 
 
 def ratio_line(label: str, values: list[float]) -> str:
@@ -123,6 +132,10 @@ def load(path: Path) -> Results:
     for section, pairs in data.get("pairs", {}).items():
         for top, bottom in pairs:
             results.pair(section, top, bottom)
+    for section, kinds in data["samples"].items():  # files written before the pairs were kept
+        if section not in data.get("pairs", {}) and {"gateway", "bare", "floor"} <= set(kinds):
+            results.pair(section, "gateway", "bare")
+            results.pair(section, "gateway", "floor")
     return results
 
 
