@@ -3,7 +3,9 @@ receiver, as a ratio to a plain client posting the same bodies to the same recei
 from the event's row (``created_at``, written with the state change) to its arrival at the receiver, for a burst
 and for a steady rate.
 
-    .venv/bin/python -m bench.deliveries_bench [--events 5000] [--rate 200] [--runs 3]
+Both baselines are measured with wrk: the bare Litestar endpoint, and the receiver itself.
+
+    .venv/bin/python -m bench.deliveries_bench [--events 5000] [--rate 200] [--runs 3] [--seconds 5]
 """
 
 from __future__ import annotations
@@ -15,11 +17,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import httpx
-
 from adapters.vntime import now_utc
-from bench import bare
-from bench.harness import Figures, closed_loop, median_of, spread
+from bench import bare, load
+from bench.harness import Figures, median_of, spread
 from gateway.deliveries.endpoints import set_private
 from gateway.portals import service as portals
 from gateway.store import outbox
@@ -83,14 +83,17 @@ async def delivery_run(stack: Stack, receiver: Receiver, portal_id: str, count: 
     return Figures(name, len(latencies), seconds, latencies, count - len(latencies))
 
 
-async def bare_run(receiver: Receiver, count: int) -> Figures:
-    body = b'{"id":"evt_bare","type":"payment.paid","sequence":1,"data":{"status":"paid","amount":150000}}'
+async def bare_run(receiver: Receiver, requests: Path, seconds: float) -> Figures:
+    """The receiver's own rate: wrk posting event bodies to it on as many connections as the relay gives a portal."""
+    figures = await load.wrk(
+        receiver.url, requests, mode="cycle", status=200, seconds=seconds, connections=CONCURRENCY, threads=1
+    )
+    return Figures.of_load(f"bare POSTs to the receiver (wrk, {CONCURRENCY} connections)", figures)
 
-    async def one(client: httpx.AsyncClient, i: int) -> bool:
-        headers = {"Content-Type": "application/json", "Gateway-Event-Id": f"evt_bare{i}"}
-        return (await client.post(receiver.url, content=body, headers=headers)).status_code == 200
 
-    return await closed_loop("bare POSTs to the receiver", one, concurrency=CONCURRENCY, requests=count)
+async def litestar_run(url: str, requests: Path, seconds: float) -> Figures:
+    figures = await load.wrk(url, requests, mode="cycle", status=201, seconds=seconds, connections=16, threads=2)
+    return Figures.of_load("bare Litestar endpoint (wrk)", figures)
 
 
 async def main() -> None:
@@ -98,7 +101,9 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of the baselines' wrk runs")
     args = parser.parse_args()
+    load.require_wrk()
 
     workdir = Path(tempfile.mkdtemp(prefix="gwbench-"))
     url = await create_pg_database()
@@ -113,22 +118,25 @@ async def main() -> None:
         async with stack.client(api_key) as api:
             secret = (await api.put("/v1/webhook", json={"url": receiver.url})).json()["secret"]
         receiver.secrets.append(secret)
-        await bare_run(receiver, 300)  # warm up both
+        body = b'{"id":"evt_bare","type":"payment.paid","sequence":1,"data":{"status":"paid","amount":150000}}'
+        line = load.request_line(body, {"Gateway-Event-Id": f"evt_bare{load.PLACEHOLDER}"})
+        requests = load.write_requests(workdir / "deliveries-bare.txt", [line])
+        await bare_run(receiver, requests, 2)  # warm up both
         await delivery_run(stack, receiver, portal_id, 300, None)
         litestar_process, litestar_url = bare.serve(workdir)
-        event_body = {"id": "evt_x", "type": "payment.paid", "dossier_code": "HS-1", "sequence": 1, "data": {}}
         bares, litestars, bursts, paced = [], [], [], []
         for _ in range(args.runs):
             receiver.deliveries.clear()
-            litestars.append(await bare.measure(litestar_url, lambda _i: event_body, args.events, 16))
-            bares.append(await bare_run(receiver, args.events))
+            litestars.append(await litestar_run(litestar_url, requests, args.seconds))
+            bares.append(await bare_run(receiver, requests, args.seconds))
+            receiver.deliveries.clear()
             bursts.append(await delivery_run(stack, receiver, portal_id, args.events, None))
             paced.append(
                 await delivery_run(stack, receiver, portal_id, min(args.events, int(args.rate * 10)), args.rate)
             )
         baseline, litestar = median_of(bares), median_of(litestars)
         print(f"PostgreSQL, {args.events} events a burst, {args.rate:g}/s paced, median of {args.runs} runs")
-        print(litestar.line(), spread(litestars), "(the bare endpoint of every benchmark, 16 clients)")
+        print(litestar.line(), spread(litestars), "(the bare endpoint of every benchmark, wrk -c16)")
         print(baseline.line(), spread(bares))
         print(median_of(bursts).line(baseline), spread(bursts), "(latency: row written → arrival)")
         print(

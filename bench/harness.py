@@ -1,17 +1,18 @@
-"""Load generation and figures for the benchmarks: closed-loop clients on loopback, bounded in count and time,
-with throughput and p50/p99 latency, and ratios to a baseline measured in the same run."""
+"""Figures of the benchmarks that keep a Python harness (the postal feed poll, receipts, event delivery):
+throughput and p50/p99 latency, and ratios to a baseline measured in the same run. HTTP load is wrk's
+(bench/load.py): a Python client cannot measure a Python server."""
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:
+    from bench.load import Load
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,12 +24,21 @@ class Figures:
     seconds: float
     latencies: list[float] = field(repr=False)
     errors: int = 0
+    fixed: tuple[float, float] | None = None  # (p50, p99) in ms, when a generator reported them (wrk)
+
+    @classmethod
+    def of_load(cls, name: str, figures: Load) -> Figures:
+        """A wrk run's figures."""
+        errors = figures.bad + sum(figures.errors.values())
+        return cls(name, figures.ok, figures.seconds, [], errors, (figures.p50_ms, figures.p99_ms))
 
     @property
     def per_second(self) -> float:
         return self.count / self.seconds if self.seconds else 0.0
 
     def percentile(self, q: float) -> float:
+        if self.fixed is not None and q in (0.5, 0.99):
+            return self.fixed[0] if q == 0.5 else self.fixed[1]
         if not self.latencies:
             return 0.0
         ordered = sorted(self.latencies)
@@ -40,39 +50,6 @@ class Figures:
             f"{self.name:<34} {self.per_second:8.1f}/s  p50 {self.percentile(0.5):7.2f} ms  "
             f"p99 {self.percentile(0.99):7.2f} ms  n={self.count} errors={self.errors}{ratio}"
         )
-
-
-async def closed_loop(
-    name: str,
-    one: Callable[[httpx.AsyncClient, int], Awaitable[bool]],
-    *,
-    concurrency: int = 16,
-    requests: int = 2000,
-    max_seconds: float = 60.0,
-) -> Figures:
-    """Run ``requests`` calls of ``one`` from ``concurrency`` clients; ``one`` returns whether the call succeeded."""
-    latencies: list[float] = []
-    errors = 0
-    counter = iter(range(requests))
-    deadline = time.perf_counter() + max_seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-
-        async def worker() -> None:
-            nonlocal errors
-            for i in counter:
-                if time.perf_counter() > deadline:
-                    return
-                start = time.perf_counter()
-                ok = await one(client, i)
-                latencies.append(time.perf_counter() - start)
-                errors += not ok
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return Figures(name, len(latencies) - errors, elapsed, latencies, errors)
 
 
 def median_of(runs: list[Figures]) -> Figures:

@@ -1,0 +1,259 @@
+"""The floor of each HTTP path: the same SQL writes the gateway makes for one request, through raw asyncpg on the
+same number of connections (and, for payment creations, the hub's init round trip over a pooled keep-alive HTTP
+client), with every message and parameter prepared before the clock starts. No web server, no validation, no
+ORM: what this machine allows for the path, which the gateway's figure is divided by.
+
+Each floor runs in its own process (``python -m bench.floors WORK``) so its CPU can be told apart from the
+benchmark's: it reads its work from a pickle the benchmark wrote for it, and prints one JSON line of figures.
+What each transaction writes is read from the gateway's code:
+
+- callback (gateway/payments/results.py, transitions.py, gateway/store/outbox.py): one transaction that locks
+  the payment by reference, moves it to paid, posts two ledger rows, allocates the dossier's next sequence and
+  writes the ``payment.paid`` outbox row, and writes the ``hub_results`` audit row;
+- creation (gateway/web.py ``idempotent``, gateway/payments/service.py): the key claimed (one transaction); the
+  payment, its two lines and the key's resource (one transaction); the hub's INIT; the payment locked and moved
+  to pending with its checkout page, its ``payment.pending`` outbox row and the key completed (one transaction);
+- postal (gateway/shipments/tracking.py, transitions.py): one transaction that locks the shipment, records the
+  event (``ON CONFLICT DO NOTHING`` on its dedupe key) and, when the event moves it, moves the shipment
+  (``RETURNING`` the row) and writes its outbox rows (``shipment.status_changed``, plus the named event for
+  pickup, delivery…).
+
+The gateway also reads (the catalogue, the payment's lines for its snapshot…) and answers HTTP; the floor does
+not: those are the costs the ratio shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pickle
+import resource
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from bench.load import machine_busy
+
+LOCK_PAYMENT = "SELECT id, portal_id, dossier_code, amount, status FROM payments WHERE reference = $1 FOR UPDATE"
+PAY = (
+    "UPDATE payments SET status = 'paid', status_reason = '', updated_at = $2, checked_at = $2, paid_amount = $3, "
+    "paid_at = $2, hub_transaction_id = $4, bank_code = $5 WHERE id = $1 AND status = 'pending'"
+)
+LEDGER = (
+    "INSERT INTO ledger_entries (entry_group, account, amount, payment_id, refund_id, created_at) "
+    "VALUES ($1, 'hub_receivable', $2, $3, NULL, $5), ($1, $4, -$2, $3, NULL, $5)"
+)
+SEQUENCE = (
+    "INSERT INTO dossier_sequences (portal_id, dossier_code, last_sequence) VALUES ($1, $2, 1) "
+    "ON CONFLICT (portal_id, dossier_code) DO UPDATE SET last_sequence = dossier_sequences.last_sequence + 1 "
+    "RETURNING last_sequence"
+)
+OUTBOX = (
+    "INSERT INTO outbox (id, portal_id, dossier_code, sequence, type, resource_type, resource_id, payload, "
+    "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+)
+AUDIT = (
+    "INSERT INTO hub_results (reference, source, raw_code, outcome, amount, transaction_id, disposition, "
+    "received_at) VALUES ($1, 'callback', '00', 'paid', $2, $3, 'applied', $4)"
+)
+CLAIM_KEY = (
+    "INSERT INTO idempotency_keys (portal_id, key, method, path, request_hash, state, resource_id, locked_until, "
+    "created_at) VALUES ($1, $2, 'POST', '/v1/payments', $3, 'in_progress', NULL, $4, $5)"
+)
+KEY_RESOURCE = "UPDATE idempotency_keys SET resource_id = $3 WHERE portal_id = $1 AND key = $2"
+LOCK_PAYMENT_BY_ID = "SELECT id, status FROM payments WHERE id = $1 FOR UPDATE"
+TO_PENDING = (
+    "UPDATE payments SET status = 'pending', status_reason = '', updated_at = $2, checkout_url = $3 "
+    "WHERE id = $1 AND status = 'created'"
+)
+KEY_DONE = (
+    "UPDATE idempotency_keys SET state = 'completed', status_code = 201, response_body = $3, resource_id = $4, "
+    "locked_until = NULL WHERE portal_id = $1 AND key = $2"
+)
+LOCK_SHIPMENT = (
+    "SELECT shipments.*, agencies.code AS agency_code FROM shipments JOIN agencies ON agencies.id = "
+    "shipments.agency_id WHERE shipments.id = $1 FOR UPDATE OF shipments"
+)
+EVENT = (
+    "INSERT INTO shipment_events (shipment_id, dedupe_key, feed_id, raw_code, raw_text, state, occurred_at, "
+    "location, note, cod_amount, source, applied, received_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 'webhook', $11, $10) "
+    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
+)
+MOVE_SHIPMENT = (
+    "UPDATE shipments SET status = $2, updated_at = $3, status_code = $4, status_text = $5, status_at = $6 "
+    "WHERE id = $1 AND status = $7 RETURNING *"
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def outbox_row(conn: asyncpg.Connection, item: dict[str, Any], type_: str, resource: str, at: datetime) -> None:
+    sequence = await conn.fetchval(SEQUENCE, item["portal_id"], item["dossier_code"])
+    await conn.execute(
+        OUTBOX,
+        item["event_ids"].pop(),
+        item["portal_id"],
+        item["dossier_code"],
+        sequence,
+        type_,
+        resource,
+        item["resource_id"],
+        item["payload"],
+        at,
+    )
+
+
+async def callback(conn: asyncpg.Connection, item: dict[str, Any], _http: Any) -> None:
+    at = now()
+    async with conn.transaction():
+        row = await conn.fetchrow(LOCK_PAYMENT, item["reference"])
+        await conn.execute(PAY, row["id"], at, row["amount"], item["transaction_id"], "VCB")
+        await conn.execute(LEDGER, f"collection:{row['id']}", row["amount"], row["id"], item["agency_account"], at)
+        await outbox_row(conn, item, "payment.paid", "payment", at)
+        await conn.execute(AUDIT, item["reference"], row["amount"], item["transaction_id"], at)
+
+
+async def creation(conn: asyncpg.Connection, item: dict[str, Any], http: Any) -> None:
+    at = now()
+    portal_id, key = item["portal_id"], item["key"]
+    async with conn.transaction():
+        await conn.execute(CLAIM_KEY, portal_id, key, item["request_hash"], at + timedelta(seconds=60), at)
+    async with conn.transaction():
+        await conn.execute(item["insert_payment"], *item["payment_values"])
+        await conn.execute(item["insert_lines"], *item["line_values"])
+        await conn.execute(KEY_RESOURCE, portal_id, key, item["resource_id"])
+    async with http.post(item["hub_url"], data=item["init_body"], headers={"Content-Type": "application/json"}) as r:
+        reply = await r.json(content_type=None)
+    if reply.get("MaLoi") != "00":
+        raise RuntimeError(f"the hub refused init: {reply}")
+    at = now()
+    async with conn.transaction():
+        await conn.fetchrow(LOCK_PAYMENT_BY_ID, item["resource_id"])
+        await conn.execute(TO_PENDING, item["resource_id"], at, reply["UrlThanhToan"])
+        await outbox_row(conn, item, "payment.pending", "payment", at)
+        await conn.execute(KEY_DONE, portal_id, key, item["response_body"], item["resource_id"])
+
+
+async def postal(conn: asyncpg.Connection, item: dict[str, Any], _http: Any) -> None:
+    at = now()
+    occurred = datetime.fromisoformat(item["occurred_at"])
+    async with conn.transaction():
+        row = await conn.fetchrow(LOCK_SHIPMENT, item["resource_id"])
+        recorded = await conn.fetchval(
+            EVENT,
+            item["resource_id"],
+            item["dedupe_key"],
+            item["feed_id"],
+            item["code"],
+            item["text"],
+            item["state"],
+            occurred,
+            item["location"],
+            item["note"],
+            at,
+            item["applied"],
+        )
+        if recorded is None:
+            raise RuntimeError(f"event {item['dedupe_key']} was recorded before")
+        if not item["applied"]:  # kept on the timeline, moves nothing (gateway.shipments.state.moves)
+            return
+        await conn.fetchrow(
+            MOVE_SHIPMENT, item["resource_id"], item["state"], at, item["code"], item["text"], occurred, row["status"]
+        )
+        for type_ in item["types"]:
+            await outbox_row(conn, item, type_, "shipment", at)
+
+
+KINDS: dict[str, Callable[[asyncpg.Connection, dict[str, Any], Any], Awaitable[None]]] = {
+    "callback": callback,
+    "creation": creation,
+    "postal": postal,
+}
+
+
+async def measure(config: dict[str, Any]) -> dict[str, Any]:
+    """Run the config's items through its kind's transaction on ``connections`` connections for ``seconds``."""
+    work = KINDS[config["kind"]]
+    items: list[dict[str, Any]] = config["items"]
+    for item in items:
+        item.setdefault("payload", config.get("payload"))
+    connections = int(config["connections"])
+    conns = [await asyncpg.connect(config["dsn"]) for _ in range(connections)]
+    http = await _http_pool(connections) if config["kind"] == "creation" else None
+    queue = iter(items)
+    latencies: list[float] = []
+    warm_up = [next(queue) for _ in range(min(len(items) // 10, connections * 4))]
+
+    async def warm(conn: asyncpg.Connection, mine: list[dict[str, Any]]) -> None:
+        for item in mine:
+            await work(conn, item, http)
+
+    await asyncio.gather(*(warm(conn, warm_up[i::connections]) for i, conn in enumerate(conns)))
+    cpu_before, busy_before = _cpu(), machine_busy()
+    deadline = time.perf_counter() + float(config["seconds"])
+    exhausted = False
+
+    async def loop(conn: asyncpg.Connection) -> None:
+        nonlocal exhausted
+        while time.perf_counter() < deadline:
+            item = next(queue, None)
+            if item is None:
+                exhausted = True
+                return
+            start = time.perf_counter()
+            await work(conn, item, http)
+            latencies.append(time.perf_counter() - start)
+
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(loop(conn) for conn in conns))
+        elapsed = time.perf_counter() - started
+        cpu = _cpu() - cpu_before
+        busy_after = machine_busy()
+    finally:
+        if http is not None:
+            await http.close()
+        for conn in conns:
+            await conn.close()
+    ordered = sorted(latencies)
+    spent = busy_after[1] - busy_before[1]
+    return {
+        "count": len(ordered),
+        "seconds": elapsed,
+        "p50_ms": ordered[len(ordered) // 2] * 1000 if ordered else 0.0,
+        "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000 if ordered else 0.0,
+        "exhausted": exhausted,
+        "cores": cpu / elapsed if elapsed else 0.0,
+        "machine_cores": (busy_after[0] - busy_before[0]) / spent * (os.cpu_count() or 1) if spent else 0.0,
+    }
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _http_pool(connections: int) -> Any:
+    import aiohttp
+
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections, keepalive_timeout=60))
+
+
+def main() -> None:
+    with open(sys.argv[1], "rb") as handle:
+        config = pickle.load(handle)  # written by bench/floor_items.py for this run
+    import uvloop  # the gateway runs on uvloop (uvicorn[standard]); so does its floor
+
+    print(json.dumps(uvloop.run(measure(config))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,380 @@
+"""The gateway's HTTP paths under wrk, each beside its two baselines measured in the same run:
+
+- **bare**: ``bench/bare.py``, a middleware-free Litestar POST served exactly as the gateway is (uvicorn, the
+  same process count), sent the same requests: what the server and the generator allow;
+- **floor**: the path's SQL writes through raw asyncpg on as many connections as wrk opens (bench/floors.py),
+  plus, for creations, the hub's INIT over a pooled keep-alive client: what PostgreSQL and the hub allow;
+- **gateway**: the real path, on the real stack (PostgreSQL, Redis, the hub and postal sandboxes).
+
+Paths: payment creations (a fresh Idempotency-Key and dossier per request), hub callbacks (signed CONFIRM bodies
+of pre-created pending payments, each posted once) and postal webhook pushes (signed just before the run). After
+the runs, each path is driven again at half its median peak rate on a fixed schedule, for p99 against p50.
+Every row shows wrk's own CPU and the server's, so that the generator is seen not to be the bottleneck.
+
+    .venv/bin/python -m bench.http_bench [--runs 5] [--seconds 10] [--paths creation,callback,postal]
+        [--connections 16] [--threads 2] [--workers 1] [--json var/bench.json]
+
+``--workers 1,2`` measures one and two gateway processes (``gateway serve --workers``) in the same runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench import floor_items, load, seed
+from bench.load import write_requests
+from bench.report import Results, Sample, median, table
+from bench.stack import BenchStack, stop_on_sigterm, workdir
+from tests.support.services import REDIS_URL, create_pg_database, drop_pg_database
+from tests.support.stack import POSTAL_SECRET
+
+
+@dataclass
+class Bench:
+    stack: BenchStack
+    pg: asyncpg.Connection
+    workdir: Path
+    args: argparse.Namespace
+    results: Results = field(default_factory=Results.empty)
+
+    async def db(self) -> asyncpg.Connection:
+        """The benchmark's own connection, opened again if the shared server dropped it."""
+        if self.pg.is_closed():
+            self.pg = await seed.connect(self.stack.database_url)
+        return self.pg
+
+    def wrk(self, url: str, path: Path, **kw: Any) -> Any:
+        a = self.args
+        return load.wrk(
+            url, path, seconds=kw.pop("seconds", a.seconds), connections=a.connections, threads=a.threads, **kw
+        )
+
+
+class HttpPath:
+    """One path under test: its requests, its floor's work and what a right answer looks like."""
+
+    name = ""
+    label = ""
+    route = ""
+    mode = "once"  # how wrk uses the gateway's request file (see bench/wrk/requests.lua)
+    status = 200
+    expect: str | None = None
+    gateway_rate = 300.0  # first guesses, replaced by what the runs show: they size the single-use requests
+    floor_rate = 3000.0
+    payload = ""
+    bare_file: Path
+
+    def seen(self, floor_rate: float, gateway_rate: float) -> None:
+        """Size the next runs' single-use work on the fastest run so far, so that no run runs out of it: the
+        gateway's never below the first guess (a short warm-up on a busy machine can be far below a run), the
+        floor's (thousands of rows to write beforehand) on what it did."""
+        self.fastest_floor = max(getattr(self, "fastest_floor", 0.0), floor_rate)
+        self.floor_rate = self.fastest_floor * 1.3
+        self.gateway_rate = max(self.gateway_rate, gateway_rate * 1.3)
+
+    async def setup(self, bench: Bench) -> None:
+        raise NotImplementedError
+
+    async def gateway_requests(self, bench: Bench, count: int) -> Path:
+        raise NotImplementedError
+
+    async def floor_items(self, bench: Bench, count: int) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+
+class Creations(HttpPath):
+    name, label, route, mode, status = (
+        "creation",
+        "payment creations (hub sandbox in the loop)",
+        "/v1/payments",
+        "cycle",
+        201,
+    )
+    expect = '"status":"pending"'
+    gateway_rate, floor_rate = 150.0, 800.0
+
+    async def setup(self, bench: Bench) -> None:
+        self.template = (await seed.create_payment(bench.stack))["id"]
+        self.payload = await floor_items.outbox_payload(await bench.db(), self.template)
+        self.bare_file = write_requests(bench.workdir / "creation.txt", [seed.creation_line(bench.stack.api_key)])
+
+    async def gateway_requests(self, bench: Bench, count: int) -> Path:
+        return self.bare_file  # one template: every request gets its own key and dossier
+
+    async def floor_items(self, bench: Bench, count: int) -> list[dict[str, Any]]:
+        return await floor_items.creation_items(await bench.db(), self.template, bench.stack.hub_url, count)
+
+
+class Callbacks(HttpPath):
+    name, label, route = "callback", "hub callbacks applied", "/callbacks/payhub"
+    expect = '"MaLoi":"00"'
+    gateway_rate, floor_rate = 400.0, 3000.0
+
+    async def setup(self, bench: Bench) -> None:
+        self.template = (await seed.create_payment(bench.stack))["id"]
+        self.payload = await floor_items.outbox_payload(await bench.db(), self.template)
+        fake = [seed.PaymentSeed(str(i), f"PG000000BARE{i:06d}", 150_000, "p", "d") for i in range(1000)]
+        self.bare_file = write_requests(bench.workdir / "callback-bare.txt", seed.callback_lines(fake))
+
+    async def gateway_requests(self, bench: Bench, count: int) -> Path:
+        seeds = await seed.clone_payments(await bench.db(), self.template, count)
+        return write_requests(bench.workdir / "callbacks.txt", seed.callback_lines(seeds))
+
+    async def floor_items(self, bench: Bench, count: int) -> list[dict[str, Any]]:
+        return floor_items.callback_items(await seed.clone_payments(await bench.db(), self.template, count))
+
+
+class PostalPushes(HttpPath):
+    name, label, route = "postal", "postal webhook events recorded", "/callbacks/postal"
+    expect = '"recorded"'
+    gateway_rate, floor_rate = 600.0, 3000.0
+
+    async def setup(self, bench: Bench) -> None:
+        self.template, self.events = await seed.book_and_deliver(bench.stack)
+        self.payload = await floor_items.outbox_payload(await bench.db(), self.template)
+        fake = seed.postal_items(self.events, [(f"shp_{i}", f"BARE{i:06d}") for i in range(120)])
+        self.bare_file = write_requests(bench.workdir / "postal-bare.txt", seed.push_lines(fake, POSTAL_SECRET))
+
+    async def pushes(self, bench: Bench, count: int) -> list[dict[str, Any]]:
+        clones = await seed.clone_shipments(await bench.db(), self.template, math.ceil(count / len(self.events)))
+        return seed.postal_items(self.events, clones)
+
+    async def gateway_requests(self, bench: Bench, count: int) -> Path:
+        lines = seed.push_lines(await self.pushes(bench, count), POSTAL_SECRET)  # signed now: valid for 300 s
+        return write_requests(bench.workdir / "postal.txt", lines)
+
+    async def floor_items(self, bench: Bench, count: int) -> list[dict[str, Any]]:
+        return await floor_items.postal_items(await bench.db(), await self.pushes(bench, count))
+
+
+PATHS: dict[str, type[HttpPath]] = {p.name: p for p in (Creations, Callbacks, PostalPushes)}
+
+
+def sample(figures: load.Load, run: int = 0) -> Sample:
+    return Sample(
+        figures.per_second,
+        figures.p50_ms,
+        figures.p99_ms,
+        figures.generator_cores,
+        figures.server_cores,
+        figures.machine_cores,
+        figures.ok,
+        figures.bad + sum(figures.errors.values()),
+        run,
+    )
+
+
+def floor_sample(figures: dict[str, Any], run: int = 0) -> Sample:
+    return Sample(
+        figures["count"] / figures["seconds"],
+        figures["p50_ms"],
+        figures["p99_ms"],
+        figures["cores"],
+        0.0,
+        figures["machine_cores"],
+        figures["count"],
+        0,
+        run,
+    )
+
+
+def needed(rate: float, seconds: float) -> int:
+    """Single-use requests (or floor items) for ``seconds`` at ``rate`` (already 1.3 × the fastest run seen)."""
+    return int(rate * seconds * 1.15) + 200
+
+
+async def measure_path(
+    bench: Bench, path: HttpPath, section: str, seconds: float, record: bool, suffix: str = "", run: int = 0
+) -> None:
+    """bare, floor, gateway: one run of a path; ``suffix`` tells the rows of one process count from another's."""
+    stack = bench.stack
+    clock = time.perf_counter()
+    bare = await bench.wrk(
+        stack.bare_url, path.bare_file, mode="cycle", status=201, seconds=seconds, server_pids=[stack.bare_pid]
+    )
+    items = await path.floor_items(bench, needed(path.floor_rate, seconds))
+    floor = await floor_items.run_floor(
+        path.name,
+        items,
+        url=stack.database_url,
+        connections=bench.args.connections,
+        seconds=seconds,
+        payload=path.payload,
+        workdir=bench.workdir,
+    )
+    requests = await path.gateway_requests(bench, needed(path.gateway_rate, seconds))
+    gateway = await bench.wrk(
+        f"{stack.gateway_url}{path.route}",
+        requests,
+        mode=path.mode,
+        status=path.status,
+        expect=path.expect,
+        seconds=seconds,
+        server_pids=[stack.gateway_pid],
+    )
+    floor_figures = floor_sample(floor, run)
+    path.seen(floor_figures.rate, gateway.per_second)
+    if floor["exhausted"] or gateway.reused:
+        text = f"a run ran out of prepared work (floor {floor['exhausted']}, gateway reused {gateway.reused}): left out"
+        print(f"  {path.name:<9} {text}", flush=True)
+        bench.results.note(section, text)
+        return
+    if record:
+        bench.results.add(section, f"bare{suffix}", sample(bare, run))
+        bench.results.add(section, f"floor{suffix}", floor_figures)
+        bench.results.add(section, f"gateway{suffix}", sample(gateway, run))
+        bench.results.pair(section, f"gateway{suffix}", f"bare{suffix}")
+        bench.results.pair(section, f"gateway{suffix}", f"floor{suffix}")
+    print(
+        f"  {path.name:<9} bare {bare.per_second:8,.0f}/s (wrk {bare.generator_cores:.2f} cores)   "
+        f"floor {floor_figures.rate:7,.0f}/s   gateway {gateway.per_second:7,.1f}/s p50 {gateway.p50_ms:.1f} ms "
+        f"p99 {gateway.p99_ms:.1f} ms (server {gateway.server_cores:.2f} cores, machine {gateway.machine_cores:.2f})"
+        f"{'' if record else '  [warm-up]'} [{time.perf_counter() - clock:.0f} s]",
+        flush=True,
+    )
+
+
+async def half_rate(bench: Bench, path: HttpPath, section: str) -> None:
+    """The gateway at half its median peak, on a fixed schedule (requests.lua ``rate=``)."""
+    peak = median([s.rate for s in bench.results.samples[section]["gateway"]])
+    if not peak:
+        return
+    target = peak / 2
+    requests = await path.gateway_requests(bench, needed(target, bench.args.seconds))
+    figures = await bench.wrk(
+        f"{bench.stack.gateway_url}{path.route}",
+        requests,
+        mode=path.mode,
+        status=path.status,
+        expect=path.expect,
+        rate=target,
+        server_pids=[bench.stack.gateway_pid],
+    )
+    bench.results.add(section, "gateway at ½ peak", sample(figures))
+    bench.results.note(
+        section,
+        f"half rate: offered {target:,.1f}/s, answered {figures.per_second:,.1f}/s, p50 {figures.p50_ms:.2f} ms, "
+        f"p99 {figures.p99_ms:.2f} ms, p99 ÷ p50 {figures.p99_ms / figures.p50_ms if figures.p50_ms else 0:.2f}",
+    )
+
+
+async def generator_check(bench: Bench, file: Path) -> None:
+    """The bare endpoint with one wrk thread and with two: the same figure means wrk is not the limit."""
+    section = "generator check: the bare endpoint with 1 and with 2 wrk threads"
+    for threads in (1, 2):
+        figures = await load.wrk(
+            bench.stack.bare_url,
+            file,
+            mode="cycle",
+            status=201,
+            seconds=bench.args.seconds,
+            connections=bench.args.connections,
+            threads=threads,
+            server_pids=[bench.stack.bare_pid],
+        )
+        bench.results.add(section, f"bare, wrk -t{threads}", sample(figures))
+
+
+def processes(count: int) -> str:
+    return f"{count} process{'es' if count > 1 else ''}"
+
+
+def section_name(path: HttpPath, workers: int, many: bool) -> str:
+    return path.label if many else f"{path.label}, {processes(workers)}"
+
+
+async def measure_all(bench: Bench, paths: list[HttpPath], workers: list[int]) -> None:
+    args, stack = bench.args, bench.stack
+    for path in paths:
+        await measure_path(bench, path, "", 3, record=False)
+    await generator_check(bench, paths[0].bare_file)
+    many = len(workers) > 1
+    for run_number in range(1, args.runs + 1):
+        await seed.analyze(await bench.db())
+        for count in workers:
+            if count != stack.workers:
+                stack.serve_gateway(count)
+                stack.serve_bare(count)
+                for path in paths:
+                    await measure_path(bench, path, "", 2, record=False)
+            print(f"run {run_number}/{args.runs}, {processes(count)}", flush=True)
+            for path in paths:
+                section = section_name(path, count, many)
+                suffix = f", {processes(count)}" if many else ""
+                await measure_path(bench, path, section, args.seconds, record=True, suffix=suffix, run=run_number)
+                if many and count != workers[0]:
+                    for what in ("gateway", "bare"):
+                        bench.results.pair(section, f"{what}{suffix}", f"{what}, {processes(workers[0])}")
+        if args.json:
+            bench.results.dump(args.json)  # after every run: a run cut short keeps its figures
+    if args.half_rate and not many:
+        for path in paths:
+            await half_rate(bench, path, section_name(path, workers[0], many))
+
+
+async def run(args: argparse.Namespace) -> Results:
+    stop_on_sigterm()
+    url = await create_pg_database()
+    stack = BenchStack(backend="postgres", database_url=url, redis_url=REDIS_URL, workdir=workdir())
+    workers: list[int] = [int(w) for w in str(args.workers).split(",")]
+    stack.workers = workers[0]
+    bench: Bench | None = None
+    try:
+        await stack.start()
+        bench = Bench(stack, await seed.connect(url), stack.workdir, args)
+        paths = [PATHS[name]() for name in args.paths.split(",")]
+        for path in paths:
+            await path.setup(bench)
+        print(f"warming up (workdir {stack.workdir})", flush=True)
+        try:
+            await measure_all(bench, paths, workers)
+        except Exception as error:  # keep what was measured: the table says the run stopped, and why
+            traceback.print_exc()
+            bench.results.note("stopped", f"the benchmark stopped early: {error!r}")
+        return bench.results
+    finally:
+        if bench is not None and not bench.pg.is_closed():
+            await bench.pg.close()
+        await stack.stop()
+        await drop_pg_database(url)
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of every wrk and floor run")
+    parser.add_argument("--paths", default="creation,callback,postal")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", default="1", help="gateway (and bare) processes")
+    parser.add_argument("--no-half-rate", dest="half_rate", action="store_false")
+    parser.add_argument("--json", type=Path, help="also write every sample here")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    load.require_wrk()
+    results = asyncio.run(run(args))
+    title = (
+        f"PostgreSQL; wrk -t{args.threads} -c{args.connections}, {args.seconds:g} s a run; medians of {args.runs} runs "
+        f"(spread: slowest–fastest run). Cores: CPU used over the run by the generator, the server's processes and "
+        f"the whole machine ({load.os.cpu_count()} cores, shared with other work)."
+    )
+    print()
+    print(table(results, title))
+    if args.json:
+        results.dump(args.json)
+
+
+if __name__ == "__main__":
+    main()
