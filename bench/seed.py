@@ -127,6 +127,7 @@ async def book_and_deliver(stack: Stack) -> tuple[str, list[dict[str, Any]]]:
         "dossier_code": f"000.00.01.H26-{secrets.token_hex(5)}",
         "direction": "deliver_result",
         "agency_code": "000.00.01.H26",
+        "procedure_code": "1.004227",  # the agency has procedures that may not go by post: name one that may
         "weight_grams": 300,
         "citizen": {
             "name": "Trần Văn Bình",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -93,9 +94,25 @@ def run(settings: Settings) -> None:
     the database, and the relays re-claim whatever jobs Redis lost)."""
     configure_logs(settings.log_level, settings.log_json)
     while True:
+        worker = create_worker(settings)
         try:
-            create_worker(settings).run()
+            worker.run()
             return
         except (RedisError, OSError) as exc:
             log.warning("redis lost; the worker starts again", extra={"error": str(exc)})
+            settle(worker)
             time.sleep(REDIS_RETRY_SECONDS)
+
+
+def settle(worker: Worker) -> None:
+    """After losing Redis: let the jobs the worker had under way end, then close its connections and clients (arq
+    could not run ``shutdown`` without Redis). A job left suspended inside a transaction would otherwise keep the
+    database's rows, or SQLite's one write lock, from the next worker."""
+    pending = [task for task in worker.tasks.values() if not task.done()]
+    if pending:
+        worker.loop.run_until_complete(asyncio.wait(pending, timeout=JOB_TIMEOUT_SECONDS))
+    if "db" in worker.ctx:
+        try:
+            worker.loop.run_until_complete(shutdown(worker.ctx))
+        except Exception as exc:  # closing what is already broken must not stop the worker from starting again
+            log.warning("lost worker not closed cleanly", extra={"error": str(exc)})

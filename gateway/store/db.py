@@ -155,10 +155,14 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only transaction; on SQLite a deferred one, since WAL readers need no write lock."""
+        """A read-only transaction that sees one snapshot, so a view read in several statements is consistent (a
+        shipment's status with its timeline): REPEATABLE READ on PostgreSQL; on SQLite a deferred transaction,
+        since WAL readers need no write lock and see one snapshot anyway."""
         async with _translated(), self.engine.connect() as conn:
             if self.is_sqlite:
                 conn.info["sqlite_begin"] = "BEGIN"
+            else:
+                await conn.execution_options(isolation_level="REPEATABLE READ")
             try:
                 async with conn.begin():
                     yield conn
