@@ -26,10 +26,10 @@ from sqlalchemy import text
 from adapters.vntime import now_utc
 from bench.receipts_bench import rate
 from gateway.ids import new_hub_reference, new_id
+from gateway.kernel.collected import PAYMENT
 from gateway.portals import service as portals
 from gateway.receipts.issuance import ReceiptIssuer
 from gateway.receipts.keys import AgencyKeys
-from gateway.receipts.sources import PAYMENT
 from gateway.settings import load
 from gateway.store import tables as t
 from gateway.store.db import Database

@@ -27,7 +27,7 @@ def _serve(args: argparse.Namespace) -> None:
 
     settings = load_settings()
     uvicorn.run(
-        "gateway.app:create_app",
+        "gateway.http.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
@@ -40,7 +40,7 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def _worker(_args: argparse.Namespace) -> None:
-    from reconciliation.worker import run
+    from gateway.worker import run
 
     run(load_settings())
 
@@ -330,9 +330,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--agency", help="only this agency's (its code)")
     p.set_defaults(func=_receipts_retry)
 
-    shipments = sub.add_parser("shipments", help="shipments for operators").add_subparsers(
-        dest="action", required=True
-    )
+    shipments = sub.add_parser("shipments", help="shipments for operators").add_subparsers(dest="action", required=True)
     shipments.add_parser(
         "cod-exceptions", help="list COD reports of the post held for reconciliation (JSON lines)"
     ).set_defaults(func=_cod_exceptions)

@@ -1,0 +1,1 @@
+"""Reconciliation: matching what the gateway recorded against what the payment hub settled and the post remitted."""

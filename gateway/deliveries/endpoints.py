@@ -14,6 +14,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store import delivery_tables as d
+from gateway.store import dialect
 from gateway.store import tables as t
 from gateway.store.db import Database
 
@@ -42,8 +43,8 @@ class Target:
 
 async def row(conn: AsyncConnection, portal_id: str, *, lock: bool = False) -> Row[Any] | None:
     query = select(d.webhook_endpoints).where(E.portal_id == portal_id)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+    if lock:
+        query = dialect.locked(conn, query)
     return (await conn.execute(query)).first()
 
 

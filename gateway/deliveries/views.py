@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway import params
 from gateway.events.model import COLUMNS, envelope
+from gateway.kernel import params
 from gateway.store import delivery_tables as d
 from gateway.store import pages
 from gateway.store import tables as t

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request, get
+from litestar import get
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from gateway import params
-from gateway.errors import Problem, problem_responses
-from gateway.services import services
-from gateway.web import PortalApi, portal_of
+from gateway.http.problems import problem_responses
+from gateway.http.routes import PortalApi
+from gateway.kernel import params
+from gateway.kernel.errors import Refused
+from gateway.kernel.portal import PortalContext
+from gateway.store.db import Database
 
 from . import view
 from .view import DossierOut
@@ -25,9 +26,11 @@ class DossierController(PortalApi):
         summary="A dossier's payments, receipts, shipments, COD and totals",
         responses=problem_responses(400, 401, 404),
     )
-    async def show(self, request: Request[Any, Any, Any], dossier_code: FromPath[str]) -> DossierOut:
-        async with services(request).db.read() as conn:
-            found = await view.load(conn, portal_of(request).portal_id, params.dossier_code(dossier_code))
+    async def show(
+        self, dossier_code: FromPath[str], portal: NamedDependency[PortalContext], db: NamedDependency[Database]
+    ) -> DossierOut:
+        async with db.read() as conn:
+            found = await view.load(conn, portal.portal_id, params.dossier_code(dossier_code))
         if found is None:
-            raise Problem(404, "not_found", "no payment, receipt or shipment for this dossier")
+            raise Refused("not_found", "no payment, receipt or shipment for this dossier")
         return found

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Request, get
+from litestar import get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from gateway.errors import Problem, problem_responses
-from gateway.services import services
-from gateway.web import PortalApi, portal_of
+from gateway.http.problems import problem_responses
+from gateway.http.routes import PortalApi
+from gateway.kernel.portal import PortalContext
+from gateway.store.db import Database
 
 from . import feed
 from .model import EventOut, envelope
-
-FILTERS = frozenset({"after", "dossier_code", "type", "limit"})
 
 
 class EventPage(msgspec.Struct):
@@ -30,17 +30,15 @@ class EventFeedController(PortalApi):
     @get("/", summary="Read the portal's events in order, after a cursor", responses=problem_responses(400, 401))
     async def list_events(
         self,
-        request: Request[Any, Any, Any],
+        portal: NamedDependency[PortalContext],
+        db: NamedDependency[Database],
         after: Annotated[str | None, QueryParameter(max_length=40, description="next_cursor of the last page")] = None,
         dossier_code: Annotated[str | None, QueryParameter(max_length=64)] = None,
         type: Annotated[str | None, QueryParameter(max_length=48, description="e.g. payment.paid")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> EventPage:
-        unknown = sorted(set(request.query_params) - FILTERS)
-        if unknown:
-            raise Problem(400, "invalid_request", f"unknown query parameter {unknown[0]!r}", field=unknown[0])
-        async with services(request).db.read() as conn:
+        async with db.read() as conn:
             rows, next_cursor = await feed.page(
-                conn, portal_of(request).portal_id, after=after, dossier_code=dossier_code, event_type=type, limit=limit
+                conn, portal.portal_id, after=after, dossier_code=dossier_code, event_type=type, limit=limit
             )
         return EventPage(data=[envelope(r) for r in rows], next_cursor=next_cursor)

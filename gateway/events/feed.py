@@ -16,7 +16,7 @@ from sqlalchemy import literal_column, select, tuple_
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway import params
+from gateway.kernel import params
 from gateway.store import tables as t
 
 from .model import COLUMNS

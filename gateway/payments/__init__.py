@@ -1,0 +1,6 @@
+"""Fee payments through the national payment hub: creation and the hub's init, the hub's callbacks and query
+answers (one code path), the janitor, refunds, and the portal API's ``/v1/payments``."""
+
+from .views import belongs
+
+__all__ = ["belongs"]

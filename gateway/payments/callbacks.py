@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from arq.connections import ArqRedis
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.response import Template
 from redis.exceptions import RedisError
 
@@ -22,8 +24,8 @@ from adapters.payhub import (
     CallbackRejected,
     HubRejected,
     HubUnavailable,
-    Outcome,
     OutcomeUnknown,
+    PayhubClient,
     Reply,
     build_confirm_ack,
     parse_confirm,
@@ -33,11 +35,12 @@ from adapters.payhub import (
 from adapters.payhub.codes import CONFIRM_OUTCOMES
 from adapters.vntime import now_utc
 from gateway import metrics
-from gateway.receipts.queue import payment_collected
-from gateway.services import Services, services
-from gateway.store.db import DatabaseUnavailable
+from gateway.jobs import redis_key
+from gateway.settings import Settings
+from gateway.store.db import Database, DatabaseUnavailable
 
-from . import results, views
+from . import views
+from .results import REPLY_OF, HubResults
 from .state import UNPAID, Status
 
 log = logging.getLogger("gateway.callbacks")
@@ -63,9 +66,13 @@ class HubCallbackController(Controller):
     include_in_schema = False
 
     @post("/", status_code=200)
-    async def receive(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-        svc = services(request)
-        cfg = svc.settings
+    async def receive(
+        self,
+        request: Request[Any, Any, Any],
+        settings: NamedDependency[Settings],
+        hub_results: NamedDependency[HubResults],
+    ) -> Response[dict[str, Any]]:
+        cfg = settings
         body = await request.body()
         now = now_utc()
         try:
@@ -75,7 +82,7 @@ class HubCallbackController(Controller):
             metrics.HUB_CALLBACKS.labels(outcome=f"refused_{exc.reply.value}").inc()
             return _reply(exc.reply, cfg.payhub_partner_code, peek_reference(body), now, cfg.payhub_hash_key)
         try:
-            disposition = await results.apply(svc.db, result, now)
+            disposition = await hub_results.apply(result, now)
         except DatabaseUnavailable as exc:  # "other error": the hub sends the callback again later
             log.warning(
                 "hub callback not applied: database unavailable",
@@ -89,9 +96,7 @@ class HubCallbackController(Controller):
             metrics.HUB_CALLBACKS.labels(outcome="error").inc()
             return _reply(Reply.OTHER, cfg.payhub_partner_code, result.reference, now, cfg.payhub_hash_key)
         metrics.HUB_CALLBACKS.labels(outcome=disposition.value).inc()
-        if disposition is results.Disposition.APPLIED and result.outcome is Outcome.PAID:
-            await payment_collected(svc.redis, svc.db, result.reference)  # after commit: the receipt's fast path
-        reply = results.REPLY_OF[disposition]
+        reply = REPLY_OF[disposition]
         return _reply(reply, cfg.payhub_partner_code, result.reference, now, cfg.payhub_hash_key)
 
 
@@ -99,22 +104,73 @@ def _reply(reply: Reply, partner: str, reference: str, now: Any, key: str) -> Re
     return Response(content=build_confirm_ack(reply, partner, reference, now, key), status_code=200)
 
 
+class ReturnQueries:
+    """The return page's question to the hub, applied through the callback's code path. At most one query per
+    payment per ``RETURN_QUERY_INTERVAL_SECONDS``, shared by every process: reloading the page does not hammer the
+    hub."""
+
+    def __init__(self, settings: Settings, hub: PayhubClient, results: HubResults, redis: ArqRedis | None) -> None:
+        self.settings = settings
+        self.hub = hub
+        self.results = results
+        self.redis = redis
+
+    async def ask(self, reference: str) -> bool:
+        """False if the hub did not answer in time (or was asked a moment ago)."""
+        if not await self._first_in_interval(reference):
+            return False
+        try:
+            result = await asyncio.wait_for(self.hub.query(reference), self.settings.return_query_timeout_seconds)
+        except (TimeoutError, HubUnavailable, OutcomeUnknown, HubRejected) as exc:
+            log.info("hub not answering the return page's query", extra={"reference": reference, "error": repr(exc)})
+            return False
+        await self.results.apply(result, now_utc())
+        return True
+
+    async def _first_in_interval(self, reference: str) -> bool:
+        if self.redis is None:
+            return True
+        cfg = self.settings
+        try:
+            claimed = await self.redis.set(
+                redis_key(cfg, f"return-query:{reference}"), "1", nx=True, ex=max(1, cfg.return_query_interval_seconds)
+            )
+        except (RedisError, OSError):
+            return True  # Redis holds only the throttle: the page still asks
+        return bool(claimed)
+
+
+async def return_queries(
+    settings: NamedDependency[Settings],
+    hub: NamedDependency[PayhubClient],
+    hub_results: NamedDependency[HubResults],
+    redis: NamedDependency[ArqRedis | None],
+) -> ReturnQueries:
+    return ReturnQueries(settings, hub, hub_results, redis)
+
+
 class ReturnPageController(Controller):
     path = "/payments/return"
     include_in_schema = False
+    dependencies: ClassVar = {"hub_queries": Provide(return_queries)}
 
     @get("/")
-    async def show(self, request: Request[Any, Any, Any]) -> Template:
-        svc = services(request)
+    async def show(
+        self,
+        request: Request[Any, Any, Any],
+        settings: NamedDependency[Settings],
+        db: NamedDependency[Database],
+        hub_queries: NamedDependency[ReturnQueries],
+    ) -> Template:
         params = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
-        info = read_return(params, svc.settings.payhub_hash_key)
+        info = read_return(params, settings.payhub_hash_key)
         record = None
         if info.verified and info.reference:
-            async with svc.db.read() as conn:
+            async with db.read() as conn:
                 record = await views.load_by_reference(conn, info.reference)
             if record is not None and info.code in CONFIRM_OUTCOMES and Status(record.row.status) in UNPAID:
-                if await _ask_hub(svc, info.reference):
-                    async with svc.db.read() as conn:
+                if await hub_queries.ask(info.reference):
+                    async with db.read() as conn:
                         record = await views.load_by_reference(conn, info.reference)
         if record is None:
             return Template(
@@ -138,37 +194,6 @@ class ReturnPageController(Controller):
                 "back_url": _back_url(payment.return_url, payment.id, payment.status),
             },
         )
-
-
-async def _ask_hub(svc: Services, reference: str) -> bool:
-    """Query the hub and apply its answer through the callback's code path; False if it did not answer in time.
-    At most one query per payment per ``RETURN_QUERY_INTERVAL_SECONDS``, shared by every process: reloading
-    the page does not hammer the hub."""
-    cfg = svc.settings
-    if not await _first_in_interval(svc, reference):
-        return False
-    try:
-        result = await asyncio.wait_for(svc.hub.query(reference), cfg.return_query_timeout_seconds)
-    except (TimeoutError, HubUnavailable, OutcomeUnknown, HubRejected) as exc:
-        log.info("hub not answering the return page's query", extra={"reference": reference, "error": repr(exc)})
-        return False
-    disposition = await results.apply(svc.db, result, now_utc())
-    if disposition is results.Disposition.APPLIED and result.outcome is Outcome.PAID:
-        await payment_collected(svc.redis, svc.db, reference)  # after commit: the receipt's fast path
-    return True
-
-
-async def _first_in_interval(svc: Services, reference: str) -> bool:
-    if svc.redis is None:
-        return True
-    cfg = svc.settings
-    try:
-        claimed = await svc.redis.set(
-            f"{cfg.queue_name}:return-query:{reference}", "1", nx=True, ex=max(1, cfg.return_query_interval_seconds)
-        )
-    except (RedisError, OSError):
-        return True  # Redis holds only the throttle: the page still asks
-    return bool(claimed)
 
 
 def _back_url(return_url: str, payment_id: str, status: str) -> str:

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import msgspec
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from gateway import idempotency, params
-from gateway.errors import Problem, problem_responses
-from gateway.services import services
-from gateway.web import IdempotencyKey, PortalApi, idempotent, portal_of, strict_body
+from gateway.http.problems import problem_responses
+from gateway.http.routes import PortalApi
+from gateway.kernel import params
+from gateway.kernel.attempts import Attempt
+from gateway.kernel.errors import Refused
+from gateway.kernel.portal import PortalContext
+from gateway.store.db import Database
 
 from . import views
+from .refunds import RefundService, RefundStatus
 from .schemas import CancelPayment, CreatePayment, CreateRefund, PaymentOut, PaymentPage, RefundOut
-from .service import Answer
-
-LIST_FILTERS = frozenset({"dossier_code", "status", "cursor", "limit"})
+from .service import PaymentService
 
 
 class PaymentController(PortalApi):
@@ -31,37 +33,38 @@ class PaymentController(PortalApi):
         responses=problem_responses(400, 401, 409, 413, 415, 422, 502, 503),
     )
     async def create(
-        self, request: Request[Any, Any, Any], data: JSONBody[CreatePayment], idempotency_key: IdempotencyKey
-    ) -> Response[PaymentOut]:
-        svc = services(request)
-        portal = portal_of(request)
-        data = await strict_body(request, CreatePayment)
-        return await idempotent(request, lambda claim: svc.payments.create(portal, claim, data, request.url.path))  # type: ignore[return-value]
+        self,
+        data: JSONBody[CreatePayment],
+        portal: NamedDependency[PortalContext],
+        attempt: NamedDependency[Attempt],
+        payments: NamedDependency[PaymentService],
+    ) -> PaymentOut:
+        return views.view(await payments.create(portal, attempt, data))
 
     @get("/{payment_id:str}", summary="Get a payment", responses=problem_responses(400, 401, 404))
-    async def get_one(self, request: Request[Any, Any, Any], payment_id: FromPath[str]) -> PaymentOut:
-        async with services(request).db.read() as conn:
-            record = await views.load(conn, params.resource_id(payment_id, "pay"), portal_of(request).portal_id)
+    async def get_one(
+        self, payment_id: FromPath[str], portal: NamedDependency[PortalContext], db: NamedDependency[Database]
+    ) -> PaymentOut:
+        async with db.read() as conn:
+            record = await views.load(conn, params.resource_id(payment_id, "pay"), portal.portal_id)
         if record is None:
-            raise Problem(404, "not_found")
+            raise Refused("not_found")
         return views.view(record)
 
     @get("/", summary="List payments, newest first", responses=problem_responses(400, 401))
     async def list_payments(
         self,
-        request: Request[Any, Any, Any],
+        portal: NamedDependency[PortalContext],
+        db: NamedDependency[Database],
         dossier_code: Annotated[str | None, QueryParameter(max_length=64)] = None,
         status: Annotated[str | None, QueryParameter(max_length=24)] = None,
         cursor: Annotated[str | None, QueryParameter(max_length=40)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> PaymentPage:
-        unknown = sorted(set(request.query_params) - LIST_FILTERS)
-        if unknown:
-            raise Problem(400, "invalid_request", f"unknown query parameter {unknown[0]!r}", field=unknown[0])
         after = params.id_cursor(cursor, "pay")
-        async with services(request).db.read() as conn:
+        async with db.read() as conn:
             records, next_cursor = await views.list_page(
-                conn, portal_of(request).portal_id, dossier_code=dossier_code, status=status, cursor=after, limit=limit
+                conn, portal.portal_id, dossier_code=dossier_code, status=status, cursor=after, limit=limit
             )
         return PaymentPage(data=[views.view(r) for r in records], next_cursor=next_cursor)
 
@@ -73,22 +76,13 @@ class PaymentController(PortalApi):
     )
     async def cancel(
         self,
-        request: Request[Any, Any, Any],
         payment_id: FromPath[str],
-        idempotency_key: IdempotencyKey,
+        portal: NamedDependency[PortalContext],
+        attempt: NamedDependency[Attempt],
+        payments: NamedDependency[PaymentService],
         data: JSONBody[CancelPayment | None] = None,
-    ) -> Response[PaymentOut]:
-        svc = services(request)
-        payment_id = params.resource_id(payment_id, "pay")
-
-        async def action(claim: idempotency.Claim) -> Answer:
-            record = await svc.payments.cancel(portal_of(request), payment_id)
-            answer = Answer(200, msgspec.json.encode(views.view(record)))
-            async with svc.db.transaction() as tx:
-                await idempotency.complete(tx, claim, answer.status_code, answer.body, payment_id)
-            return answer
-
-        return await idempotent(request, action)  # type: ignore[return-value]
+    ) -> PaymentOut:
+        return views.view(await payments.cancel(portal, params.resource_id(payment_id, "pay")))
 
     @post(
         "/{payment_id:str}/refunds",
@@ -98,15 +92,11 @@ class PaymentController(PortalApi):
     )
     async def refund(
         self,
-        request: Request[Any, Any, Any],
         payment_id: FromPath[str],
         data: JSONBody[CreateRefund],
-        idempotency_key: IdempotencyKey,
+        portal: NamedDependency[PortalContext],
+        attempt: NamedDependency[Attempt],
+        refunds: NamedDependency[RefundService],
     ) -> Response[RefundOut]:
-        svc = services(request)
-        portal = portal_of(request)
-        payment_id = params.resource_id(payment_id, "pay")
-        data = await strict_body(request, CreateRefund)
-        return await idempotent(  # type: ignore[return-value]
-            request, lambda claim: svc.refunds.request(portal, claim, payment_id, data, request.url.path)
-        )
+        refund, status = await refunds.request(portal, attempt, params.resource_id(payment_id, "pay"), data)
+        return Response(views.refund_view(refund), status_code=201 if status is RefundStatus.SUCCEEDED else 202)

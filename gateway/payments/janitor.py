@@ -4,20 +4,20 @@ re-sends refunds whose answer is still missing. Every answer goes through the ca
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 
 from adapters.payhub import HubRejected, HubUnavailable, Outcome, OutcomeUnknown, PayhubClient
-from gateway import idempotency
 from gateway.settings import Settings
+from gateway.store import idempotency
 from gateway.store import tables as t
 from gateway.store.db import Database
 
-from . import results, transitions
+from . import transitions
 from .refunds import RefundService
+from .results import Disposition, HubResults
 from .state import UNPAID, Event, Status
 from .views import P
 
@@ -38,14 +38,9 @@ class JanitorReport:
     errors: list[str] = field(default_factory=list)
 
 
-async def run(
-    db: Database,
-    hub: PayhubClient,
-    settings: Settings,
-    now: datetime,
-    on_paid: Callable[[str], Awaitable[None]] | None = None,
-) -> JanitorReport:
-    """One pass; ``on_paid(reference)`` is called after a payment found paid was committed (to queue its receipt)."""
+async def run(results: HubResults, hub: PayhubClient, settings: Settings, now: datetime) -> JanitorReport:
+    """One pass; every answer is applied through ``results`` (which announces payments found paid)."""
+    db = results.db
     report = JanitorReport()
     stale = now - timedelta(seconds=settings.pending_query_after_seconds)
     async with db.read() as conn:
@@ -71,10 +66,8 @@ async def run(
             report.unreachable += 1
             report.errors.append(f"{payment.reference}: {exc}")
             continue
-        disposition = await results.apply(db, result, now)
-        report.applied += disposition is results.Disposition.APPLIED
-        if on_paid is not None and disposition is results.Disposition.APPLIED and result.outcome is Outcome.PAID:
-            await on_paid(payment.reference)
+        disposition = await results.apply(result, now)
+        report.applied += disposition is Disposition.APPLIED
         if payment.expires_at <= now and result.outcome in CLOSABLE:
             report.expired += await _expire(db, payment.id, now)
         else:

@@ -5,24 +5,23 @@ from __future__ import annotations
 import enum
 import logging
 from datetime import datetime
+from typing import Any
 
-import msgspec
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.payhub import HubRejected, HubUnavailable, OutcomeUnknown, PayhubClient, RefundOrder
 from adapters.payhub.codes import REFUND_DONE
 from adapters.vntime import now_utc
-from gateway import idempotency
-from gateway.errors import Problem
 from gateway.ids import new_id, new_refund_reference
-from gateway.portals.service import PortalContext
+from gateway.kernel.attempts import Attempt
+from gateway.kernel.errors import Refused
+from gateway.kernel.portal import PortalContext
 from gateway.store import tables as t
 from gateway.store.db import Database
 
 from . import transitions, views
 from .schemas import CreateRefund
-from .service import Answer, problem_answer
 from .state import REFUNDABLE, Status, refund_event
 
 log = logging.getLogger("gateway.refunds")
@@ -46,45 +45,36 @@ class RefundService:
         self.hub = hub
 
     async def request(
-        self, portal: PortalContext, claim: idempotency.Claim, payment_id: str, data: CreateRefund, path: str
-    ) -> Answer:
-        refund_id = claim.resource_id or await self._store(portal, claim, payment_id, data)
+        self, portal: PortalContext, attempt: Attempt, payment_id: str, data: CreateRefund
+    ) -> tuple[Any, RefundStatus]:
+        """Store the refund and send it; a retry of the same attempt resumes the refund stored."""
+        refund_id = attempt.resume_id or await self._store(portal, attempt, payment_id, data)
         status = await self.send(refund_id)
-        async with self.db.transaction() as tx:
-            row = (await tx.execute(select(t.refunds).where(R.id == refund_id))).one()
-            if status is RefundStatus.UNKNOWN:
-                answer = None
-            elif status is RefundStatus.FAILED:
-                problem = Problem(
-                    502,
-                    "hub_rejected",
-                    f"the hub refused the refund ({row.hub_code})",
-                    extra={"refund_id": refund_id, "hub_code": row.hub_code},
-                )
-                answer = problem_answer(problem, path)
-            else:
-                code = 201 if status is RefundStatus.SUCCEEDED else 202
-                answer = Answer(code, msgspec.json.encode(views.refund_view(row)))
-            if answer is not None:
-                await idempotency.complete(tx, claim, answer.status_code, answer.body, refund_id)
-        if answer is None:
-            await idempotency.release(self.db, claim, refund_id)
-            raise Problem(503, "hub_unavailable", headers={"Retry-After": "5"}, extra={"refund_id": refund_id})
-        return answer
+        async with self.db.read() as conn:
+            row = (await conn.execute(select(t.refunds).where(R.id == refund_id))).one()
+        if status is RefundStatus.UNKNOWN:
+            raise Refused("hub_unavailable", retry_after=5, extra={"refund_id": refund_id})
+        if status is RefundStatus.FAILED:
+            raise Refused(
+                "hub_rejected",
+                f"the hub refused the refund ({row.hub_code})",
+                extra={"refund_id": refund_id, "hub_code": row.hub_code},
+                settled=True,
+            )
+        return row, status
 
-    async def _store(self, portal: PortalContext, claim: idempotency.Claim, payment_id: str, data: CreateRefund) -> str:
+    async def _store(self, portal: PortalContext, attempt: Attempt, payment_id: str, data: CreateRefund) -> str:
         now = now_utc()
-        async with self.db.transaction() as tx:
+        async with self.db.unit() as uow:
+            tx = uow.conn
             record = await transitions.lock(tx, payment_id=payment_id)
             if record is None or record.row.portal_id != portal.portal_id:
-                raise Problem(404, "not_found")
+                raise Refused("not_found")
             if Status(record.row.status) not in REFUNDABLE:
-                raise Problem(409, "payment_not_refundable", f"the payment is {record.row.status}")
+                raise Refused("payment_not_refundable", f"the payment is {record.row.status}")
             available = record.row.paid_amount - record.row.refunded_amount - await _in_flight(tx, payment_id)
             if data.amount > available:
-                raise Problem(
-                    422, "refund_exceeds_balance", f"at most {available} đồng can be refunded", field="amount"
-                )
+                raise Refused("refund_exceeds_balance", f"at most {available} đồng can be refunded", field="amount")
             refund_id = new_id("rfd")
             await tx.execute(
                 t.refunds.insert().values(
@@ -98,12 +88,7 @@ class RefundService:
                     updated_at=now,
                 )
             )
-            k = t.idempotency_keys.c
-            await tx.execute(
-                t.idempotency_keys.update()
-                .where(k.portal_id == claim.portal_id, k.key == claim.key)
-                .values(resource_id=refund_id)
-            )
+            await uow.bind(attempt, refund_id)
         return refund_id
 
     async def send(self, refund_id: str) -> RefundStatus:

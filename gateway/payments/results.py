@@ -6,16 +6,19 @@ import enum
 import logging
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.payhub import HubResult, Outcome, Reply
+from gateway.kernel.collected import PAYMENT, OnCollected, ignore
 from gateway.store import tables as t
-from gateway.store.db import Database
+from gateway.store.db import Database, DatabaseUnavailable
 
 from . import transitions
 from .state import UNPAID_FINAL, Event, Status, decide_hub_result
 
 log = logging.getLogger("gateway.payments")
+P = t.payments.c
 
 
 class Disposition(enum.StrEnum):
@@ -33,6 +36,31 @@ REPLY_OF: dict[Disposition, Reply] = {
     Disposition.UNKNOWN_REFERENCE: Reply.UNKNOWN_REFERENCE,
     Disposition.AMOUNT_MISMATCH: Reply.AMOUNT_MISMATCH,
 }
+
+
+class HubResults:
+    """The hub's word applied through the one code path, and money collected announced after it committed."""
+
+    def __init__(self, db: Database, on_collected: OnCollected = ignore) -> None:
+        self.db = db
+        self.on_collected = on_collected
+
+    async def apply(self, result: HubResult, now: datetime) -> Disposition:
+        disposition = await apply(self.db, result, now)
+        if disposition is Disposition.APPLIED and result.outcome is Outcome.PAID:
+            await self._collected(result.reference)
+        return disposition
+
+    async def _collected(self, reference: str) -> None:
+        """Announce the payment now paid (the receipt's fast path); never raises."""
+        try:
+            async with self.db.read() as conn:
+                found = (await conn.execute(select(P.id).where(P.reference == reference))).scalar_one_or_none()
+        except DatabaseUnavailable as error:
+            log.warning("collection not announced; the receipt sweeper will find it", extra={"error": str(error)})
+            return
+        if found is not None:
+            await self.on_collected(PAYMENT, found)
 
 
 async def apply(db: Database, result: HubResult, now: datetime) -> Disposition:

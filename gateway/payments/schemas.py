@@ -1,4 +1,4 @@
-"""The portal API's payment messages: field types from ``gateway.fields``, checked as their receipt will be."""
+"""The portal API's payment messages: field types from ``gateway.kernel.types``, checked as their receipt will be."""
 
 from __future__ import annotations
 
@@ -8,16 +8,14 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from gateway.fields import BankCode, Code, Email, IdNumber, Ip, Name, Phone, Province, TaxCode, Text, Url
-from gateway.receipts import content
+from gateway.kernel import receipt_parts
+from gateway.kernel.fees import KIND_CODES, FeeKindName
+from gateway.kernel.types import BankCode, Code, Email, IdNumber, Ip, Name, Phone, Province, TaxCode, Text, Url
 
 MAX_AMOUNT = 1_000_000_000_000  # one trillion đồng: far above any fee; catches unit mistakes
 
 Amount = Annotated[int, Meta(ge=1, le=MAX_AMOUNT, description="Whole đồng, positive")]
-FeeKind = Literal["phi", "le_phi"]
-
-KIND_CODES: dict[str, int] = {"phi": 1, "le_phi": 2}
-KIND_NAMES: dict[int, str] = {v: k for k, v in KIND_CODES.items()}
+FeeKind = FeeKindName
 
 
 class FeeLineIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -27,7 +25,7 @@ class FeeLineIn(msgspec.Struct, forbid_unknown_fields=True):
     amount: Amount
 
     def __post_init__(self) -> None:
-        content.line(KIND_CODES[self.kind], self.code, self.name, self.amount)  # what its receipt line can carry
+        receipt_parts.line(KIND_CODES[self.kind], self.code, self.name, self.amount)  # what its receipt line can carry
 
 
 class PayerIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -40,7 +38,7 @@ class PayerIn(msgspec.Struct, forbid_unknown_fields=True):
     phone: Phone = ""
 
     def __post_init__(self) -> None:
-        content.payer(self.name, self.id_number, self.tax_code, self.address)  # what its receipt can carry
+        receipt_parts.payer(self.name, self.id_number, self.tax_code, self.address)  # what its receipt can carry
 
 
 class CreatePayment(msgspec.Struct, forbid_unknown_fields=True):

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,62 +20,54 @@ from adapters.payhub import (
     ReceiptInfo,
 )
 from adapters.vntime import now_utc
-from gateway import idempotency, metrics
-from gateway.errors import Problem
+from gateway import metrics
 from gateway.ids import new_hub_reference, new_id
+from gateway.kernel import receipt_parts
+from gateway.kernel.attempts import Attempt
+from gateway.kernel.errors import Refused
+from gateway.kernel.fees import KIND_CODES
+from gateway.kernel.portal import PortalContext
 from gateway.portals import catalogue
-from gateway.portals.service import PortalContext
-from gateway.receipts import content
 from gateway.settings import Settings
 from gateway.store import tables as t
 from gateway.store.db import Database
 from receipts import Line
 
-from . import results, transitions, views
-from .schemas import KIND_CODES, CreatePayment, FeeLineIn
+from . import transitions, views
+from .results import HubResults
+from .schemas import CreatePayment, FeeLineIn
 from .state import UNPAID, Event, Status
 
 log = logging.getLogger("gateway.payments")
 
 
-@dataclass(frozen=True)
-class Answer:
-    """A response to store for idempotent replay and to send."""
-
-    status_code: int
-    body: bytes
-
-
-def problem_answer(problem: Problem, instance: str) -> Answer:
-    return Answer(problem.status, msgspec.json.encode(problem.body(instance)))
-
-
 class PaymentService:
-    def __init__(self, db: Database, hub: PayhubClient, settings: Settings) -> None:
+    def __init__(self, db: Database, hub: PayhubClient, results: HubResults, settings: Settings) -> None:
         self.db = db
         self.hub = hub
+        self.results = results
         self.settings = settings
 
     # ------------------------------------------------------------ create
 
-    async def create(self, portal: PortalContext, claim: idempotency.Claim, data: CreatePayment, path: str) -> Answer:
+    async def create(self, portal: PortalContext, attempt: Attempt, data: CreatePayment) -> views.PaymentRecord:
+        """Store the payment and send its init to the hub; a retry of the same attempt resumes the payment stored."""
         now = now_utc()
-        if claim.resource_id is not None:
+        if attempt.resume_id is not None:
             async with self.db.read() as conn:
-                record = await views.load(conn, claim.resource_id, portal.portal_id)
+                record = await views.load(conn, attempt.resume_id, portal.portal_id)
                 if record is None:  # pragma: no cover - the key row and the payment are written together
-                    raise Problem(404, "not_found")
+                    raise Refused("not_found")
                 agency = await _agency(conn, record.row.agency_id)
         else:
-            record, agency = await self._store(portal, claim, data, now)
-        return await self._init_at_hub(claim, record, agency, data.client_ip, path)
+            record, agency = await self._store(portal, attempt, data, now)
+        return await self._init_at_hub(record, agency, data.client_ip)
 
     def _ttl(self, data: CreatePayment) -> int:
         cfg = self.settings
         ttl = data.expires_in or cfg.payment_ttl_seconds
         if not cfg.min_payment_ttl_seconds <= ttl <= cfg.max_payment_ttl_seconds:
-            raise Problem(
-                422,
+            raise Refused(
                 "expiry_out_of_range",
                 f"expires_in must be between {cfg.min_payment_ttl_seconds} and {cfg.max_payment_ttl_seconds} seconds",
                 field="expires_in",
@@ -85,10 +75,11 @@ class PaymentService:
         return ttl
 
     async def _store(
-        self, portal: PortalContext, claim: idempotency.Claim, data: CreatePayment, now: datetime
+        self, portal: PortalContext, attempt: Attempt, data: CreatePayment, now: datetime
     ) -> tuple[views.PaymentRecord, Any]:
         ttl = self._ttl(data)
-        async with self.db.transaction() as tx:
+        async with self.db.unit() as uow:
+            tx = uow.conn
             agency, procedure, fees = await _catalogue(tx, portal, data)
             _check_lines(data, fees)
             payment_id = new_id("pay")
@@ -111,22 +102,15 @@ class PaymentService:
                 )
             )
             await tx.execute(t.payment_lines.insert(), line_rows(payment_id, data))
-            k = t.idempotency_keys.c
-            await tx.execute(
-                t.idempotency_keys.update()
-                .where(k.portal_id == claim.portal_id, k.key == claim.key)
-                .values(resource_id=payment_id)
-            )
+            await uow.bind(attempt, payment_id)
             record = await views.load(tx, payment_id)
         assert record is not None
         return record, agency
 
-    async def _init_at_hub(
-        self, claim: idempotency.Claim, record: views.PaymentRecord, agency: Any, client_ip: str, path: str
-    ) -> Answer:
+    async def _init_at_hub(self, record: views.PaymentRecord, agency: Any, client_ip: str) -> views.PaymentRecord:
         row = record.row
         if Status(row.status) is not Status.CREATED:  # resumed after the hub already answered
-            return await self._finish(claim, record.row.id, 201)
+            return record
         try:
             reply = await self.hub.init(_init_order(record, agency, client_ip))
         except HubRejected as exc:
@@ -136,21 +120,17 @@ class PaymentService:
                 assert current is not None
                 if Status(current.row.status) is Status.CREATED:
                     await transitions.move(tx, current, Event.INIT_REJECTED, now_utc(), reason=f"hub_init_{exc.code}")
-                problem = Problem(
-                    502,
-                    "hub_rejected",
-                    f"the hub refused the payment ({exc.code})",
-                    extra={"payment_id": row.id, "hub_code": exc.code},
-                )
-                answer = problem_answer(problem, path)
-                await idempotency.complete(tx, claim, answer.status_code, answer.body, row.id)
             metrics.PAYMENTS_CREATED.labels(outcome="hub_rejected").inc()
-            return answer
+            raise Refused(
+                "hub_rejected",
+                f"the hub refused the payment ({exc.code})",
+                extra={"payment_id": row.id, "hub_code": exc.code},
+                settled=True,
+            ) from exc
         except (HubUnavailable, OutcomeUnknown) as exc:
             log.warning("hub init outcome unknown", extra={"payment_id": row.id, "error": str(exc)})
-            await idempotency.release(self.db, claim, row.id)
             metrics.PAYMENTS_CREATED.labels(outcome="hub_unavailable").inc()
-            raise Problem(503, "hub_unavailable", headers={"Retry-After": "5"}, extra={"payment_id": row.id}) from exc
+            raise Refused("hub_unavailable", retry_after=5, extra={"payment_id": row.id}) from exc
         async with self.db.transaction() as tx:
             current = await transitions.lock(tx, payment_id=row.id)
             assert current is not None
@@ -159,18 +139,8 @@ class PaymentService:
                     tx, current, Event.INIT_ACCEPTED, now_utc(), values={"checkout_url": reply.UrlThanhToan}
                 )
                 current = moved or current
-            answer = Answer(201, msgspec.json.encode(views.view(current)))
-            await idempotency.complete(tx, claim, answer.status_code, answer.body, row.id)
         metrics.PAYMENTS_CREATED.labels(outcome="pending").inc()
-        return answer
-
-    async def _finish(self, claim: idempotency.Claim, payment_id: str, status_code: int) -> Answer:
-        async with self.db.transaction() as tx:
-            record = await views.load(tx, payment_id)
-            assert record is not None
-            answer = Answer(status_code, msgspec.json.encode(views.view(record)))
-            await idempotency.complete(tx, claim, answer.status_code, answer.body, payment_id)
-        return answer
+        return current
 
     # ------------------------------------------------------------ cancel
 
@@ -179,11 +149,11 @@ class PaymentService:
         async with self.db.read() as conn:
             record = await views.load(conn, payment_id, portal.portal_id)
         if record is None:
-            raise Problem(404, "not_found")
+            raise Refused("not_found")
         if Status(record.row.status) not in UNPAID:
             if Status(record.row.status) is Status.CANCELLED:
                 return record
-            raise Problem(409, "payment_not_cancellable", f"the payment is {record.row.status}")
+            raise Refused("payment_not_cancellable", f"the payment is {record.row.status}")
         await self.check(record.row.reference)
         async with self.db.transaction() as tx:
             current = await transitions.lock(tx, payment_id=payment_id)
@@ -196,17 +166,17 @@ class PaymentService:
                 return moved
         if Status(current.row.status) is Status.CANCELLED:
             return current
-        raise Problem(409, "payment_not_cancellable", f"the payment is {current.row.status}")
+        raise Refused("payment_not_cancellable", f"the payment is {current.row.status}")
 
     async def check(self, reference: str) -> Outcome:
         """Ask the hub and apply its answer through the callback's code path."""
         try:
             result = await self.hub.query(reference)
         except (HubUnavailable, OutcomeUnknown) as exc:
-            raise Problem(503, "hub_unavailable", headers={"Retry-After": "5"}) from exc
+            raise Refused("hub_unavailable", retry_after=5) from exc
         except HubRejected as exc:
-            raise Problem(502, "hub_rejected", f"the hub refused the query ({exc.code})") from exc
-        await results.apply(self.db, result, now_utc())
+            raise Refused("hub_rejected", f"the hub refused the query ({exc.code})") from exc
+        await self.results.apply(result, now_utc())
         return result.outcome
 
 
@@ -254,12 +224,12 @@ def _check_lines(data: CreatePayment, fees: dict[str, Any]) -> None:
     catalogue.check_fee_lines([line_of(x) for x in data.fees], fees, "fees")
     total = sum(line.amount for line in data.fees)
     if total != data.total:
-        raise Problem(422, "total_mismatch", f"the fee lines sum to {total}, not {data.total}", field="total")
+        raise Refused("total_mismatch", f"the fee lines sum to {total}, not {data.total}", field="total")
 
 
 def line_of(line: FeeLineIn) -> Line:
     """A requested fee line as its receipt will state it."""
-    return content.line(KIND_CODES[line.kind], line.code, line.name, line.amount)
+    return receipt_parts.line(KIND_CODES[line.kind], line.code, line.name, line.amount)
 
 
 def _init_order(record: views.PaymentRecord, agency: Any, client_ip: str) -> InitOrder:

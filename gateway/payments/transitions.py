@@ -13,7 +13,7 @@ import msgspec
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store import outbox
+from gateway.store import dialect, outbox
 from gateway.store import tables as t
 
 from . import views
@@ -27,9 +27,7 @@ async def lock(
     """Load a payment for change. PostgreSQL takes the row lock; SQLite already holds the write lock."""
     query = select(P.id)
     query = query.where(P.id == payment_id) if payment_id is not None else query.where(P.reference == reference)
-    if tx.dialect.name == "postgresql":
-        query = query.with_for_update()
-    found = (await tx.execute(query)).scalar_one_or_none()
+    found = (await tx.execute(dialect.locked(tx, query))).scalar_one_or_none()
     return None if found is None else await views.load(tx, found)
 
 

@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.kernel.fees import KIND_NAMES
 from gateway.logs import mask_id_number
 from gateway.store import pages
 from gateway.store import tables as t
 
-from .schemas import KIND_NAMES, FeeLineOut, PayerOut, PaymentOut, RefundOut
+from .schemas import FeeLineOut, PayerOut, PaymentOut, RefundOut
 
 P = t.payments.c
 
@@ -42,6 +43,12 @@ async def load(conn: AsyncConnection, payment_id: str, portal_id: str | None = N
         query = query.where(P.portal_id == portal_id)
     row = (await conn.execute(query)).first()
     return None if row is None else await _complete(conn, row)
+
+
+async def belongs(conn: AsyncConnection, payment_id: str, portal_id: str) -> bool:
+    """Whether the payment exists and is the portal's."""
+    found = await conn.execute(select(P.id).where(P.id == payment_id, P.portal_id == portal_id))
+    return found.first() is not None
 
 
 async def load_by_reference(conn: AsyncConnection, reference: str) -> PaymentRecord | None:

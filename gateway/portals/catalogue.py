@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.errors import Problem
+from gateway.kernel.errors import Refused
 from gateway.store import tables as t
 
 from .service import PortalContext
@@ -19,7 +19,7 @@ async def agency_of(conn: AsyncConnection, portal: PortalContext, code: str) -> 
     """The agency with this code, if the portal acts for it; another portal's agency is as unknown as none."""
     agency = (await conn.execute(select(t.agencies).where(t.agencies.c.code == code))).first()
     if agency is None or agency.id not in portal.agency_ids:
-        raise Problem(422, "unknown_agency", f"no agency {code!r} for this portal", field="agency_code")
+        raise Refused("unknown_agency", f"no agency {code!r} for this portal", field="agency_code")
     return agency
 
 
@@ -30,7 +30,7 @@ async def procedure_of(conn: AsyncConnection, agency_id: str, code: str) -> Any:
         )
     ).first()
     if procedure is None:
-        raise Problem(422, "unknown_procedure", f"procedure {code!r} is not in the catalogue", field="procedure_code")
+        raise Refused("unknown_procedure", f"procedure {code!r} is not in the catalogue", field="procedure_code")
     return procedure
 
 
@@ -40,8 +40,7 @@ async def check_postal(conn: AsyncConnection, agency: Any, code: str | None) -> 
     if code is not None:
         procedure = await procedure_of(conn, agency.id, code)
         if not procedure.postal_allowed:
-            raise Problem(
-                422,
+            raise Refused(
                 "procedure_not_postal",
                 f"procedure {code} ({procedure.name}) may not go by post",
                 field="procedure_code",
@@ -50,8 +49,7 @@ async def check_postal(conn: AsyncConnection, agency: Any, code: str | None) -> 
     pr = t.procedures.c
     query = select(pr.code).where(pr.agency_id == agency.id, pr.postal_allowed.is_(False)).limit(1)
     if (await conn.execute(query)).first() is not None:
-        raise Problem(
-            422,
+        raise Refused(
             "procedure_required",
             f"agency {agency.code} has procedures that may not go by post: name the dossier's procedure",
             field="procedure_code",
@@ -81,15 +79,14 @@ def check_fee_lines(lines: Sequence[FeeLine], fees: dict[str, Any], field: str) 
         fee = fees.get(line.code)
         if fee is None or fee.kind != line.kind:
             kind = "phí" if line.kind == 1 else "lệ phí"
-            raise Problem(
-                422,
+            raise Refused(
                 "unknown_fee",
                 f"fee {line.code!r} ({kind}) is not in the procedure's catalogue",
                 field=f"{field}[{i}].code",
             )
         if fee.amount is not None and fee.amount != line.amount:
-            raise Problem(
-                422, "fee_amount_mismatch", f"fee {line.code!r} costs {fee.amount} đồng", field=f"{field}[{i}].amount"
+            raise Refused(
+                "fee_amount_mismatch", f"fee {line.code!r} costs {fee.amount} đồng", field=f"{field}[{i}].amount"
             )
     if len({line.code for line in lines}) != len(lines):
-        raise Problem(422, "unknown_fee", "a fee code appears twice", field=field)
+        raise Refused("unknown_fee", "a fee code appears twice", field=field)

@@ -4,32 +4,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.vntime import now_utc
-from gateway.fields import CODE_CHARS
 from gateway.ids import new_id
-from gateway.receipts import content
+from gateway.kernel import receipt_parts
+from gateway.kernel.portal import PortalContext
+from gateway.kernel.types import CODE_CHARS
 from gateway.store import tables as t
 from gateway.store.db import Database
 from receipts import Organisation
 from receipts.codes import MAX_CODE
 
 from . import keys
-
-
-@dataclass(frozen=True)
-class PortalContext:
-    """Who is calling: a portal and the agencies it may act for."""
-
-    portal_id: str
-    key_id: str
-    agency_ids: frozenset[str]
-    key_expires_at: datetime | None = None  # the end of a rotated key's overlap
-    rate_limit: int | None = None  # the portal's own request limit per window; None: the gateway's default
 
 
 @dataclass(frozen=True)
@@ -117,7 +106,7 @@ def check_agency(spec: AgencySpec) -> None:
         for fee in procedure.fees:
             if not re.fullmatch(CODE_CHARS, fee.code):
                 raise ValueError(f"fee code {fee.code!r} of {procedure.code}: A-Z a-z 0-9 . _ / - only")
-            content.line(fee.kind, fee.code, fee.name, 1 if fee.amount is None else fee.amount)
+            receipt_parts.line(fee.kind, fee.code, fee.name, 1 if fee.amount is None else fee.amount)
 
 
 async def upsert_agency(db: Database, spec: AgencySpec) -> str:

@@ -14,14 +14,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.kernel import receipt_parts
+from gateway.kernel.collected import COD
 from gateway.store import shipment_tables as st
 from gateway.store import tables as t
 from receipts import PAYMENT_COD, Line, ReceiptError
 
-from . import content
 from .sources import (
     AGENCY_COLUMNS,
-    COD,
     Loaded,
     ReceiptSource,
     SourceKind,
@@ -46,7 +46,7 @@ def collection_source(row: Any, lines: Sequence[Line]) -> ReceiptSource:
         agency_code=row.agency_code,
         dossier_code=row.dossier_code,
         collector=collector_of(row),
-        payer=content.cod_payer(
+        payer=receipt_parts.cod_payer(
             row.citizen_name, row.citizen_street, row.citizen_commune_name, row.citizen_province_name
         ),
         lines=tuple(lines),
@@ -92,8 +92,8 @@ async def _lines(conn: AsyncConnection, row: Any) -> tuple[Line, ...]:
         )
     ).all()
     if fees and all(f.amount is not None for f in fees) and sum(f.amount for f in fees) == row.amount:
-        return tuple(content.line(f.kind, f.code, f.name, f.amount) for f in fees)
-    return (content.cod_line(row.dossier_code, row.amount),)
+        return tuple(receipt_parts.line(f.kind, f.code, f.name, f.amount) for f in fees)
+    return (receipt_parts.cod_line(row.dossier_code, row.amount),)
 
 
 async def unreceipted_collections(conn: AsyncConnection, limit: int, now: datetime) -> list[str]:

@@ -7,29 +7,28 @@ to that address (one route, since a path parameter cannot share its segment with
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-import msgspec
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
-from sqlalchemy import select
 
-from adapters.vntime import now_utc
-from gateway import idempotency, params
-from gateway.errors import Problem, problem_responses
-from gateway.pages import DOCUMENT_HEADERS
-from gateway.payments.service import Answer
-from gateway.services import services
-from gateway.store import tables as t
-from gateway.web import IdempotencyKey, PortalApi, idempotent, portal_of, strict_body
+from gateway import payments
+from gateway.http.pages import DOCUMENT_HEADERS
+from gateway.http.problems import problem_responses
+from gateway.http.routes import PortalApi
+from gateway.kernel import params
+from gateway.kernel.attempts import Attempt
+from gateway.kernel.collected import PAYMENT
+from gateway.kernel.errors import Refused
+from gateway.kernel.portal import PortalContext
+from gateway.store.db import Database
 from receipts import Verification, to_pdf
 
-from . import corrections, trust, views
+from . import trust, views
 from .schemas import CancelReceipt, ReceiptOut, ReceiptPage, ReplaceReceipt
-from .sources import PAYMENT
+from .service import ReceiptService
 
-LIST_FILTERS = frozenset({"dossier_code", "cursor", "limit"})
 XML = "application/xml"
 PDF = "application/pdf"
 
@@ -57,16 +56,18 @@ class ReceiptController(PortalApi):
         summary="Get a receipt (JSON); add .xml for the signed XML or .pdf for the PDF",
         responses=problem_responses(400, 401, 404),
     )
-    async def get_one(self, request: Request[Any, Any, Any], receipt_ref: FromPath[str]) -> Response[ReceiptOut]:
+    async def get_one(
+        self, receipt_ref: FromPath[str], portal: NamedDependency[PortalContext], db: NamedDependency[Database]
+    ) -> Response[ReceiptOut]:
         receipt_id, _, kind = receipt_ref.partition(".")
         if kind not in ("", "xml", "pdf"):
-            raise Problem(404, "not_found")
+            raise Refused("not_found")
         receipt_id = params.resource_id(receipt_id, "rcp")
-        async with services(request).db.read() as conn:
-            row = await views.load(conn, receipt_id, portal_of(request).portal_id)
+        async with db.read() as conn:
+            row = await views.load(conn, receipt_id, portal.portal_id)
             verification = await trust.verify_stored(conn, row) if row is not None and kind == "pdf" else None
         if row is None:
-            raise Problem(404, "not_found")
+            raise Refused("not_found")
         if kind == "xml":
             return document_response(row, kind)  # type: ignore[return-value]
         if verification is not None:
@@ -77,18 +78,16 @@ class ReceiptController(PortalApi):
     @get("/receipts", summary="List receipts, newest first", responses=problem_responses(400, 401))
     async def list_receipts(
         self,
-        request: Request[Any, Any, Any],
+        portal: NamedDependency[PortalContext],
+        db: NamedDependency[Database],
         dossier_code: Annotated[str | None, QueryParameter(max_length=64)] = None,
         cursor: Annotated[str | None, QueryParameter(max_length=40)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> ReceiptPage:
-        unknown = sorted(set(request.query_params) - LIST_FILTERS)
-        if unknown:
-            raise Problem(400, "invalid_request", f"unknown query parameter {unknown[0]!r}", field=unknown[0])
         after = params.id_cursor(cursor, "rcp")
-        async with services(request).db.read() as conn:
+        async with db.read() as conn:
             rows, next_cursor = await views.list_page(
-                conn, portal_of(request).portal_id, dossier_code=dossier_code, cursor=after, limit=limit
+                conn, portal.portal_id, dossier_code=dossier_code, cursor=after, limit=limit
             )
         return ReceiptPage(data=[views.view(r) for r in rows], next_cursor=next_cursor)
 
@@ -97,15 +96,14 @@ class ReceiptController(PortalApi):
         summary="The receipts of a payment: the original, then each replacement",
         responses=problem_responses(400, 401, 404),
     )
-    async def of_payment(self, request: Request[Any, Any, Any], payment_id: FromPath[str]) -> list[ReceiptOut]:
-        portal_id = portal_of(request).portal_id
+    async def of_payment(
+        self, payment_id: FromPath[str], portal: NamedDependency[PortalContext], db: NamedDependency[Database]
+    ) -> list[ReceiptOut]:
         payment_id = params.resource_id(payment_id, "pay")
-        async with services(request).db.read() as conn:
-            p = t.payments.c
-            found = await conn.execute(select(p.id).where(p.id == payment_id, p.portal_id == portal_id))
-            if found.first() is None:
-                raise Problem(404, "not_found")
-            rows = await views.of_source(conn, PAYMENT, payment_id, portal_id)
+        async with db.read() as conn:
+            if not await payments.belongs(conn, payment_id, portal.portal_id):
+                raise Refused("not_found")
+            rows = await views.of_source(conn, PAYMENT, payment_id, portal.portal_id)
         return [views.view(r) for r in rows]
 
     @post(
@@ -116,19 +114,13 @@ class ReceiptController(PortalApi):
     )
     async def cancel(
         self,
-        request: Request[Any, Any, Any],
         receipt_id: FromPath[str],
         data: JSONBody[CancelReceipt],
-        idempotency_key: IdempotencyKey,
-    ) -> Response[ReceiptOut]:
-        receipt_id = params.resource_id(receipt_id, "rcp")
-        body = await strict_body(request, CancelReceipt)
-        portal_id = portal_of(request).portal_id
-
-        async def change(tx: Any, now: Any) -> Any:
-            return await corrections.cancel(tx, receipt_id, portal_id, body.reason, now)
-
-        return await idempotent(request, _in_one_transaction(request, change))  # type: ignore[return-value]
+        portal: NamedDependency[PortalContext],
+        attempt: NamedDependency[Attempt],
+        receipts: NamedDependency[ReceiptService],
+    ) -> ReceiptOut:
+        return views.view(await receipts.cancel(portal, params.resource_id(receipt_id, "rcp"), data.reason))
 
     @post(
         "/receipts/{receipt_id:str}/replace",
@@ -138,32 +130,10 @@ class ReceiptController(PortalApi):
     )
     async def replace(
         self,
-        request: Request[Any, Any, Any],
         receipt_id: FromPath[str],
         data: JSONBody[ReplaceReceipt],
-        idempotency_key: IdempotencyKey,
-    ) -> Response[ReceiptOut]:
-        receipt_id = params.resource_id(receipt_id, "rcp")
-        body = await strict_body(request, ReplaceReceipt)
-        portal_id = portal_of(request).portal_id
-        svc = services(request)
-
-        async def change(tx: Any, now: Any) -> Any:
-            return await corrections.replace(tx, receipt_id, portal_id, body, svc.receipt_keys, svc.settings, now)
-
-        return await idempotent(request, _in_one_transaction(request, change, 201))  # type: ignore[return-value]
-
-
-def _in_one_transaction(
-    request: Request[Any, Any, Any], change: Callable[[Any, Any], Awaitable[Any]], status: int = 200
-) -> Callable[[idempotency.Claim], Awaitable[Answer]]:
-    """The change, its events and the stored answer for the Idempotency-Key, committed together."""
-
-    async def action(claim: idempotency.Claim) -> Answer:
-        async with services(request).db.transaction() as tx:
-            row = await change(tx, now_utc())
-            answer = Answer(status, msgspec.json.encode(views.view(row)))
-            await idempotency.complete(tx, claim, answer.status_code, answer.body, row.id)
-        return answer
-
-    return action
+        portal: NamedDependency[PortalContext],
+        attempt: NamedDependency[Attempt],
+        receipts: NamedDependency[ReceiptService],
+    ) -> ReceiptOut:
+        return views.view(await receipts.replace(portal, params.resource_id(receipt_id, "rcp"), data))

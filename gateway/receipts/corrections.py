@@ -12,9 +12,10 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.errors import Problem
 from gateway.ids import new_id
-from gateway.payments.schemas import KIND_CODES
+from gateway.kernel import receipt_parts
+from gateway.kernel.errors import Refused
+from gateway.kernel.fees import KIND_CODES
 from gateway.portals import catalogue
 from gateway.settings import Settings
 from gateway.store import outbox
@@ -22,7 +23,7 @@ from gateway.store import tables as t
 from gateway.store.receipt_tables import receipts
 from receipts import Line, Payer, ReceiptError, Related, RelatedKind
 
-from . import content, numbering, views
+from . import numbering, views
 from .issuance import CannotIssue, new_lookup_code, prepare, store
 from .keys import AgencyKeys
 from .schemas import ReplaceReceipt
@@ -46,7 +47,7 @@ async def announce(tx: AsyncConnection, row: Row[Any], event_type: str, now: dat
 def _refuse_if_cancelled(row: Row[Any]) -> None:
     if row.status != views.ISSUED:
         by = f"; replaced by {row.replaced_by_id}" if row.replaced_by_id else ""
-        raise Problem(409, "receipt_cancelled", f"the receipt was cancelled ({row.cancel_reason}){by}")
+        raise Refused("receipt_cancelled", f"the receipt was cancelled ({row.cancel_reason}){by}")
 
 
 async def mark_cancelled(
@@ -58,7 +59,7 @@ async def mark_cancelled(
         .values(status=views.CANCELLED, cancel_reason=reason, cancelled_at=now, replaced_by_id=replaced_by)
     )
     if moved.rowcount != 1:  # pragma: no cover - the row lock (or SQLite's write lock) makes this unreachable
-        raise Problem(409, "receipt_cancelled")
+        raise Refused("receipt_cancelled")
     fresh = await views.load(tx, row.id)
     assert fresh is not None
     return fresh
@@ -68,7 +69,7 @@ async def cancel(tx: AsyncConnection, receipt_id: str, portal_id: str, reason: s
     """Cancel an issued receipt of this portal in ``tx``; 404 for another's or an unknown one, 409 if cancelled."""
     row = await views.lock(tx, receipt_id, portal_id)
     if row is None:
-        raise Problem(404, "not_found")
+        raise Refused("not_found")
     _refuse_if_cancelled(row)
     cancelled = await mark_cancelled(tx, row, reason, now)
     await announce(tx, cancelled, "receipt.cancelled", now)
@@ -79,7 +80,7 @@ def corrected_payer(before: Payer, data: ReplaceReceipt) -> Payer:
     if data.payer is None:
         return before
     p = data.payer
-    return content.payer(p.name, p.id_number, p.tax_code, p.address)
+    return receipt_parts.payer(p.name, p.id_number, p.tax_code, p.address)
 
 
 def corrected_lines(original: list[Line], data: ReplaceReceipt, fees: dict[str, Any]) -> list[Line]:
@@ -87,12 +88,11 @@ def corrected_lines(original: list[Line], data: ReplaceReceipt, fees: dict[str, 
     collected. ``fees`` is the catalogue of the receipt's procedure (empty when it has none)."""
     if data.lines is None:
         return original
-    lines = [content.line(KIND_CODES[x.kind], x.code, x.name, x.amount) for x in data.lines]
+    lines = [receipt_parts.line(KIND_CODES[x.kind], x.code, x.name, x.amount) for x in data.lines]
     catalogue.check_fee_lines(lines, fees, "lines")
     total, before = sum(x.amount for x in lines), sum(x.amount for x in original)
     if total != before:
-        raise Problem(
-            422,
+        raise Refused(
             "receipt_total_mismatch",
             f"the corrected lines sum to {total} đồng but {before} đồng were collected",
             field="lines",
@@ -108,7 +108,7 @@ def kept_lines(lines: list[Line], kept: int) -> list[Line]:
     for line in lines:
         amount = min(line.amount, left)
         if amount > 0:
-            result.append(content.line(line.kind, line.code, line.name, amount))
+            result.append(receipt_parts.line(line.kind, line.code, line.name, amount))
             left -= amount
     return result
 
@@ -132,7 +132,7 @@ async def replace(
     """Issue the corrected receipt that replaces ``receipt_id`` and cancel the original, in ``tx``."""
     original = await views.lock(tx, receipt_id, portal_id)
     if original is None:
-        raise Problem(404, "not_found")
+        raise Refused("not_found")
     _refuse_if_cancelled(original)
     before = views.data_of(original)
     fees = await _catalogue_fees(tx, original.agency_id, before.procedure_code) if data.lines is not None else {}
@@ -140,9 +140,9 @@ async def replace(
         payer, lines = corrected_payer(before.payer, data), corrected_lines(list(before.lines), data, fees)
         return await reissue(tx, original, payer, lines, data.reason, keys, settings, now)
     except ReceiptError as error:
-        raise Problem(422, "invalid_receipt", str(error), field=error.field) from error
+        raise Refused("invalid_receipt", str(error), field=error.field) from error
     except CannotIssue as error:
-        raise Problem(503, "receipt_signing_unavailable", str(error)) from error
+        raise Refused("receipt_signing_unavailable", str(error)) from error
 
 
 async def reissue(

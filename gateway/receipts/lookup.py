@@ -20,18 +20,18 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath
 from litestar.response import Redirect
 
-from gateway.pages import HTML
-from gateway.services import services
+from gateway.http.pages import HTML
+from gateway.store.db import Database
 from receipts import Verification, to_html
 from receipts.schema import MAX_DOCUMENT_BYTES
 
 from . import trust, verdict, views
 from .controller import document_response, pdf_of
-from .ratelimit import RateLimiter
 
 log = logging.getLogger("gateway.receipts")
 
@@ -67,11 +67,9 @@ def not_found() -> Response[str]:
 
 async def limit(request: Request[Any, Any, Any]) -> Response[str] | None:
     """The before-request hook of every lookup route: a 429 page once the client's budget is spent."""
-    svc = services(request)
-    cfg = svc.settings
-    limiter = RateLimiter(f"{cfg.queue_name}:lookup-rate", cfg.lookup_rate_limit, cfg.lookup_rate_window_seconds)
+    container = request.app.state.container
     client = request.client.host if request.client else "unknown"
-    wait = await limiter.retry_after(svc.redis, client)
+    wait = await container.lookup_limiter.retry_after(container.redis, client)
     if not wait:
         return None
     return page(
@@ -100,16 +98,16 @@ def _signature(verification: Verification) -> str:
     return f"Chữ ký số không hợp lệ: {verification.explanation}."
 
 
-async def _row(request: Request[Any, Any, Any], text: str) -> Any:
+async def _row(db: Database, text: str) -> Any:
     code = lookup_code(text)
     if code is None:
         return None
-    async with services(request).db.read() as conn:
+    async with db.read() as conn:
         return await views.by_lookup_code(conn, code)
 
 
-async def _verified(request: Request[Any, Any, Any], row: Any) -> Verification:
-    async with services(request).db.read() as conn:
+async def _verified(db: Database, row: Any) -> Verification:
+    async with db.read() as conn:
         return await trust.verify_stored(conn, row)
 
 
@@ -127,14 +125,14 @@ class LookupController(Controller):
         return page("lookup.html", title="Tra cứu biên lai điện tử", message="")
 
     @get("/{code:str}")
-    async def show(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Response[str]:
-        row = await _row(request, code)
+    async def show(self, code: FromPath[str], db: NamedDependency[Database]) -> Response[str]:
+        row = await _row(db, code)
         if row is None:
             return not_found()
-        async with services(request).db.read() as conn:
+        async with db.read() as conn:
             replacement = await views.load(conn, row.replaced_by_id) if row.replaced_by_id else None
             replaces = await views.load(conn, row.replaces_id) if row.replaces_id else None
-        verification = await _verified(request, row)
+        verification = await _verified(db, row)
         receipt_html = await asyncio.to_thread(to_html, views.data_of(row), verification, masked=True)
         banner = _pages.get_template("banner.html").render(
             code=row.lookup_code,
@@ -149,22 +147,22 @@ class LookupController(Controller):
         return Response(html, media_type=HTML)
 
     @get("/{code:str}/bien-lai.xml")
-    async def xml(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Response[Any]:
-        row = await _row(request, code)
+    async def xml(self, code: FromPath[str], db: NamedDependency[Database]) -> Response[Any]:
+        row = await _row(db, code)
         if row is None:
             return not_found()
         return document_response(row, "xml", disposition="attachment")
 
     @get("/{code:str}/bien-lai.pdf")
-    async def pdf(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Response[Any]:
-        row = await _row(request, code)
+    async def pdf(self, code: FromPath[str], db: NamedDependency[Database]) -> Response[Any]:
+        row = await _row(db, code)
         if row is None:
             return not_found()  # type: ignore[return-value]
-        pdf = await asyncio.to_thread(pdf_of, row, await _verified(request, row))
+        pdf = await asyncio.to_thread(pdf_of, row, await _verified(db, row))
         return document_response(row, "pdf", pdf, disposition="attachment")
 
     @post("/kiem-tra", status_code=200, request_max_body_size=UPLOAD_LIMIT)
-    async def check(self, request: Request[Any, Any, Any]) -> Response[str]:
+    async def check(self, request: Request[Any, Any, Any], db: NamedDependency[Database]) -> Response[str]:
         """Verify an uploaded receipt XML; any file at all gets a verdict page, never a server error."""
         try:
             document = await _upload(request)
@@ -174,7 +172,7 @@ class LookupController(Controller):
             return page("verified.html", 400, title=CHECK_TITLE, verdict=verdict.refused(verdict.UNREADABLE_FORM))
         if not document:
             return page("verified.html", 400, title=CHECK_TITLE, verdict=verdict.refused(verdict.NO_FILE))
-        return page("verified.html", title=CHECK_TITLE, verdict=await _judge(request, document))
+        return page("verified.html", title=CHECK_TITLE, verdict=await _judge(db, document))
 
 
 async def _upload(request: Request[Any, Any, Any]) -> bytes | None:
@@ -193,16 +191,15 @@ async def _upload(request: Request[Any, Any, Any]) -> bytes | None:
     return document
 
 
-async def _judge(request: Request[Any, Any, Any], document: bytes) -> verdict.Verdict:
+async def _judge(db: Database, document: bytes) -> verdict.Verdict:
     """The file checked against our certificates, then, under the lookup code it signed, against our record."""
-    db = services(request).db
     verification = await trust.verify_document(db, document)
     if not verification.valid:
         return verdict.judge(verification)
-    row = await _row(request, verification.lookup_code)
+    row = await _row(db, verification.lookup_code)
     if row is None:
         return verdict.judge(verification)
-    stored = await _verified(request, row)
+    stored = await _verified(db, row)
     replacement = None
     if row.replaced_by_id:
         async with db.read() as conn:

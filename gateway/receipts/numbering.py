@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.vntime import to_vn
+from gateway.store import dialect
 from gateway.store.receipt_tables import receipt_series
 from receipts.codes import MAX_NUMBER
 
@@ -32,7 +32,7 @@ async def allocate(tx: AsyncConnection, tax_code: str, template: str, series: st
     """Take the next ``count`` numbers of the series in ``tx``; returns the first (they run consecutively)."""
     if count < 1:
         raise ValueError("allocate at least one number")
-    insert = postgresql.insert if tx.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect.inserter(tx)
     row = receipt_series.c
     statement = (
         insert(receipt_series)

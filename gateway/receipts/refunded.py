@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.vntime import now_utc
+from gateway.kernel.collected import PAYMENT
 from gateway.payments.state import Status
 from gateway.settings import Settings
 from gateway.store import tables as t
@@ -30,7 +31,6 @@ from . import unissued, views
 from .corrections import announce, kept_lines, mark_cancelled, reissue
 from .issuance import CannotIssue
 from .keys import AgencyKeys
-from .sources import PAYMENT
 from .unissued import Unissued, not_held
 
 R = receipts.c

@@ -8,10 +8,11 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from gateway.fields import REQUIRED_TEXT, Code, IdNumber, Name, TaxCode, Text
-from gateway.payments.schemas import KIND_CODES, Amount, FeeKind
-
-from . import content
+from gateway.kernel import receipt_parts
+from gateway.kernel.fees import KIND_CODES
+from gateway.kernel.fees import FeeKindName as FeeKind
+from gateway.kernel.types import REQUIRED_TEXT, Code, IdNumber, Name, TaxCode, Text
+from gateway.payments.schemas import Amount
 
 Reason = Annotated[
     str, Meta(min_length=1, max_length=255, pattern=REQUIRED_TEXT, description="Why, in words the citizen may read")
@@ -81,7 +82,7 @@ class PayerCorrection(msgspec.Struct, forbid_unknown_fields=True):
     address: Text = ""
 
     def __post_init__(self) -> None:
-        content.payer(self.name, self.id_number, self.tax_code, self.address)  # what the receipt can carry
+        receipt_parts.payer(self.name, self.id_number, self.tax_code, self.address)  # what the receipt can carry
 
 
 class LineCorrection(msgspec.Struct, forbid_unknown_fields=True):
@@ -91,7 +92,7 @@ class LineCorrection(msgspec.Struct, forbid_unknown_fields=True):
     amount: Amount
 
     def __post_init__(self) -> None:
-        content.line(KIND_CODES[self.kind], self.code, self.name, self.amount)  # what the receipt can carry
+        receipt_parts.line(KIND_CODES[self.kind], self.code, self.name, self.amount)  # what the receipt can carry
 
 
 class ReplaceReceipt(msgspec.Struct, forbid_unknown_fields=True):

@@ -16,16 +16,14 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.kernel import receipt_parts
+from gateway.kernel.collected import PAYMENT
 from gateway.payments.state import COLLECTED
 from gateway.store import tables as t
 from gateway.store.receipt_tables import receipts
 from receipts import PAYMENT_ONLINE, Line, Organisation, Payer, ReceiptError
 
-from . import content
 from .unissued import Unissued, not_held
-
-PAYMENT = "payment"
-COD = "cod"
 
 
 @dataclass(frozen=True)
@@ -106,8 +104,8 @@ def payment_source(row: Any, lines: Sequence[Any]) -> ReceiptSource:
         agency_code=row.agency_code,
         dossier_code=row.dossier_code,
         collector=collector_of(row),
-        payer=content.payer(row.payer_name, row.payer_id_number, address=row.payer_address),
-        lines=tuple(content.line(x.kind, x.code, x.name, x.amount) for x in lines),
+        payer=receipt_parts.payer(row.payer_name, row.payer_id_number, address=row.payer_address),
+        lines=tuple(receipt_parts.line(x.kind, x.code, x.name, x.amount) for x in lines),
         payment_method=PAYMENT_ONLINE,
         procedure_code=row.procedure_code,
         transaction_id=row.hub_transaction_id or "",

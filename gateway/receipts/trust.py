@@ -18,9 +18,9 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.store import dialect
 from gateway.store import tables as t
 from gateway.store.db import Database
 from gateway.store.receipt_tables import agency_certificates
@@ -44,7 +44,7 @@ async def record(
     tx: AsyncConnection, agency_id: str, certificate: x509.Certificate, now: datetime, origin: str = LOADED
 ) -> None:
     """Keep ``certificate`` as one of the agency's; a certificate already kept is left as it is."""
-    insert = postgresql.insert if tx.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect.inserter(tx)
     statement = insert(agency_certificates).values(
         agency_id=agency_id,
         fingerprint=fingerprint(certificate),

@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.logs import mask_id_number
+from gateway.store import dialect
 from gateway.store import tables as t
 from gateway.store.db import Database
 from gateway.store.receipt_tables import unissued_receipts
@@ -65,7 +65,7 @@ async def hold(db: Database, failed: Sequence[Unissued], now: datetime, first: i
             ids = [f.id for f in failed if f.type == source_type]
             query = select(unissued_receipts).where(U.source_type == source_type, U.source_id.in_(ids))
             known.update({(row.source_type, row.source_id): row for row in await tx.execute(query)})
-        insert = postgresql.insert if tx.dialect.name == "postgresql" else sqlite.insert
+        insert = dialect.inserter(tx)
         for f in failed:
             before = known.get((f.type, f.id))
             attempts = (before.attempts if before is not None else 0) + 1

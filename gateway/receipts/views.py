@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.kernel.fees import KIND_NAMES
 from gateway.logs import mask_id_number
-from gateway.payments.schemas import KIND_NAMES
-from gateway.store import pages
+from gateway.store import dialect, pages
 from gateway.store.receipt_tables import receipts
 from receipts import ReceiptData, amount_in_words
 
@@ -85,9 +85,7 @@ async def load(conn: AsyncConnection, receipt_id: str, portal_id: str | None = N
 async def lock(tx: AsyncConnection, receipt_id: str, portal_id: str) -> Row[Any] | None:
     """Load a receipt for change: PostgreSQL takes the row lock; SQLite already holds the write lock."""
     query = select(receipts).where(R.id == receipt_id, R.portal_id == portal_id)
-    if tx.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return (await tx.execute(query)).first()
+    return (await tx.execute(dialect.locked(tx, query))).first()
 
 
 async def by_lookup_code(conn: AsyncConnection, lookup_code: str) -> Row[Any] | None:

@@ -1,6 +1,6 @@
 """Checking a shipment request and turning a stored shipment into the post's order: pure, no I/O.
 
-Every refusal is a ``Problem`` naming the field, raised before anything is stored. The addresses are placed in
+Every refusal is a ``Refused`` naming the field, raised before anything is stored. The addresses are placed in
 the 2025 units (a pre-2025 one converted when the conversion table gives one commune), phones normalised, and
 the post's own limits (COD, weight, service) checked here so the post is never asked what it would refuse.
 """
@@ -23,8 +23,8 @@ from adapters.postal import (
 )
 from adapters.postal import codes as post_codes
 from adapters.postal.addresses import Address
-from gateway.errors import Problem
-from gateway.receipts import content
+from gateway.kernel import receipt_parts
+from gateway.kernel.errors import Refused
 from receipts import ReceiptError
 
 from .schemas import AddressIn, CreateShipment
@@ -39,8 +39,7 @@ def citizen_address(address: AddressIn) -> Address:
     modern = address.province_code is not None or address.commune_code is not None
     legacy = address.province is not None or address.district is not None or address.ward is not None
     if modern and legacy:
-        raise Problem(
-            422,
+        raise Refused(
             "invalid_address",
             "give either province_code and commune_code (2025 units) or "
             "province, district and ward (pre-2025 codes), not both",
@@ -59,8 +58,8 @@ def citizen_address(address: AddressIn) -> Address:
         field = f"{prefix}.{exc.field}"
         if exc.candidates:
             candidates = [_candidate(c) for c in exc.candidates]
-            raise Problem(422, "address_ambiguous", exc.message, field=field, extra={"candidates": candidates}) from exc
-        raise Problem(422, "invalid_address", exc.message, field=field) from exc
+            raise Refused("address_ambiguous", exc.message, field=field, extra={"candidates": candidates}) from exc
+        raise Refused("invalid_address", exc.message, field=field) from exc
 
 
 def _candidate(address: Address) -> dict[str, str]:
@@ -77,21 +76,19 @@ def citizen_phone(phone: str) -> str:
     try:
         return normalise_phone(phone, f"{CITIZEN}.phone")
     except PhoneError as exc:
-        raise Problem(422, "invalid_phone", exc.message, field=exc.field) from exc
+        raise Refused("invalid_phone", exc.message, field=exc.field) from exc
 
 
 def check_limits(data: CreateShipment) -> None:
     if data.cod_amount and data.direction != Direction.DELIVER_RESULT:
         # the post collects COD from the receiver: on a dossier sent to the agency, that is the agency itself
-        raise Problem(
-            422,
+        raise Refused(
             "cod_not_allowed",
             "fees are collected on delivery only when the result is delivered to the citizen",
             field="cod_amount",
         )
     if data.cod_amount > post_codes.COD_LIMIT_DONG:
-        raise Problem(
-            422,
+        raise Refused(
             "cod_limit_exceeded",
             f"{data.cod_amount:,} đ is above the post's COD limit of {post_codes.COD_LIMIT_DONG:,} đ",
             field="cod_amount",
@@ -100,15 +97,15 @@ def check_limits(data: CreateShipment) -> None:
 
 def request_columns(data: CreateShipment) -> dict[str, Any]:
     """The columns a shipment takes from its request, every one checked: the post's limits, the citizen's address in
-    the 2025 units and phone, and the citizen as the payer of a COD receipt (``gateway.receipts.content``)."""
+    the 2025 units and phone, and the citizen as the payer of a COD receipt (``gateway.kernel.receipt_parts``)."""
     check_limits(data)
     address = citizen_address(data.citizen.address)
     phone = citizen_phone(data.citizen.phone)
     name = data.citizen.name.strip()
     try:
-        content.cod_payer(name, address.street, address.commune_name, address.province_name)
+        receipt_parts.cod_payer(name, address.street, address.commune_name, address.province_name)
     except ReceiptError as exc:
-        raise Problem(422, "invalid_address", f"a receipt cannot carry it: {exc}", field=f"{CITIZEN}.address") from exc
+        raise Refused("invalid_address", f"a receipt cannot carry it: {exc}", field=f"{CITIZEN}.address") from exc
     return {
         "dossier_code": data.dossier_code,
         "procedure_code": data.procedure_code or "",
@@ -126,8 +123,7 @@ def request_columns(data: CreateShipment) -> dict[str, Any]:
 def agency_party(agency: Row[Any]) -> tuple[str, Address]:
     """The agency's phone and address from its settings; an agency not set up for the post is refused."""
     if not agency.province_code or not agency.commune_code or not agency.phone:
-        raise Problem(
-            422,
+        raise Refused(
             "agency_not_postal",
             f"agency {agency.code} has no postal address or phone configured",
             field="agency_code",
@@ -136,7 +132,7 @@ def agency_party(agency: Row[Any]) -> tuple[str, Address]:
         phone = normalise_phone(agency.phone, "agency.phone")
         address = validate_address(agency.province_code, agency.commune_code, agency.address)
     except InputError as exc:
-        raise Problem(422, "agency_not_postal", f"agency {agency.code}: {exc}", field="agency_code") from exc
+        raise Refused("agency_not_postal", f"agency {agency.code}: {exc}", field="agency_code") from exc
     return phone, address
 
 

@@ -12,12 +12,15 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
 
 from adapters.postal import PostalProtocolError, WebhookRejected, parse_event
 from adapters.postal import webhook as signatures
 from adapters.vntime import now_utc
-from gateway.errors import Problem, problem_response
-from gateway.services import services
+from gateway.http.problems import problem_response
+from gateway.kernel.errors import Refused
+from gateway.settings import Settings
+from gateway.store.db import Database
 
 from . import tracking
 
@@ -29,22 +32,23 @@ class PostalCallbackController(Controller):
     include_in_schema = False
 
     @post("/", status_code=200)
-    async def receive(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        svc = services(request)
+    async def receive(
+        self, request: Request[Any, Any, Any], settings: NamedDependency[Settings], db: NamedDependency[Database]
+    ) -> Response[bytes]:
         body = await request.body()
         now = now_utc()
         header = request.headers.get(signatures.HEADER, "")
         try:
-            signatures.verify(header, body, svc.settings.postal_webhook_secrets, now)
+            signatures.verify(header, body, settings.postal_webhook_secrets, now)
         except WebhookRejected as exc:
             log.warning("postal webhook refused", extra={"reason": exc.reason})
-            problem = Problem(401, "postal_signature_invalid", exc.detail or exc.reason, extra={"reason": exc.reason})
+            problem = Refused("postal_signature_invalid", exc.detail or exc.reason, extra={"reason": exc.reason})
             return problem_response(problem, request.url.path)
         try:
             event = parse_event(body)
         except PostalProtocolError as exc:
             log.warning("postal webhook unreadable", extra={"error": str(exc)})
-            return problem_response(Problem(400, "postal_event_malformed", str(exc)), request.url.path)
-        tally = await tracking.record(svc.db, [event], "webhook", now)
+            return problem_response(Refused("postal_event_malformed", str(exc)), request.url.path)
+        tally = await tracking.record(db, [event], "webhook", now)
         outcome = "recorded" if tally.recorded else "duplicate" if tally.duplicates else "ignored"
         return Response(msgspec.json.encode({"outcome": outcome}), status_code=200, media_type="application/json")

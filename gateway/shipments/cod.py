@@ -18,12 +18,12 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.postal import StatusEvent
 from gateway.ids import new_id
+from gateway.store import dialect
 from gateway.store import shipment_tables as st
 from gateway.store import tables as t
 
@@ -38,7 +38,7 @@ OPEN = "open"
 
 
 def _insert(tx: AsyncConnection) -> Any:
-    return postgresql.insert if tx.dialect.name == "postgresql" else sqlite.insert
+    return dialect.inserter(tx)
 
 
 async def record(tx: AsyncConnection, shipment: ShipmentRecord, event: StatusEvent, now: datetime) -> bool:

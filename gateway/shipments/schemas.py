@@ -1,5 +1,6 @@
-"""The portal API's shipment messages: field types from ``gateway.fields``, checked as the COD receipt and the post's
-order will be; addresses, phones and the post's limits are checked by the service, which names the field it refuses."""
+"""The portal API's shipment messages: field types from ``gateway.kernel.types``, checked as the COD receipt and the
+post's order will be; addresses, phones and the post's limits are checked by the service, which names the field it
+refuses."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import msgspec
 from msgspec import Meta
 
 from adapters.postal import codes as post_codes
-from gateway.fields import TEXT, Code, Name, Note, Text
-from gateway.receipts import content
+from gateway.kernel import receipt_parts
+from gateway.kernel.types import TEXT, Code, Name, Note, Text
 
 Direction = Literal["collect_dossier", "deliver_result"]
 Service = Literal["HCC", "HCC-EXP"]
@@ -52,7 +53,7 @@ class CitizenIn(msgspec.Struct, forbid_unknown_fields=True):
     address: AddressIn
 
     def __post_init__(self) -> None:
-        content.payer(self.name)  # the payer of a COD receipt, and the post's sender or receiver
+        receipt_parts.payer(self.name)  # the payer of a COD receipt, and the post's sender or receiver
 
 
 class CreateShipment(msgspec.Struct, forbid_unknown_fields=True):

@@ -13,20 +13,17 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-import msgspec
 from sqlalchemy import select
 
 from adapters.postal import OutcomeUnknown, PostalClient, PostalError, PostalRejected, PostalUnavailable
 from adapters.postal import codes as post_codes
 from adapters.vntime import now_utc
-from gateway import idempotency
-from gateway.errors import Problem
 from gateway.ids import new_id
-from gateway.payments.service import Answer, problem_answer
+from gateway.kernel.attempts import Attempt
+from gateway.kernel.errors import Refused
+from gateway.kernel.portal import PortalContext
 from gateway.portals import catalogue
-from gateway.portals.service import PortalContext
 from gateway.store import shipment_tables as st
-from gateway.store import tables as t
 from gateway.store.db import Database
 
 from . import booking, tracking, transitions, views
@@ -48,46 +45,37 @@ class ShipmentService:
 
     # ------------------------------------------------------------ create
 
-    async def create(self, portal: PortalContext, claim: idempotency.Claim, data: CreateShipment, path: str) -> Answer:
-        if claim.resource_id is not None:
+    async def create(self, portal: PortalContext, attempt: Attempt, data: CreateShipment) -> views.ShipmentRecord:
+        """Store the shipment and book it at the post; a retry of the same attempt resumes the shipment stored."""
+        if attempt.resume_id is not None:
             async with self.db.read() as conn:
-                record = await views.load(conn, claim.resource_id, portal.portal_id)
+                record = await views.load(conn, attempt.resume_id, portal.portal_id)
             if record is None:  # pragma: no cover - the key row and the shipment are written together
-                raise Problem(404, "not_found")
+                raise Refused("not_found")
         else:
-            record = await self._store(portal, claim, data, now_utc())
+            record = await self._store(portal, attempt, data, now_utc())
         try:
             await self.book(record.row.id)
         except PostalRejected as exc:
-            answer = problem_answer(
-                Problem(
-                    502,
-                    "postal_rejected",
-                    f"the post refused the order ({exc.code}: {exc.message})",
-                    extra={"shipment_id": record.row.id, "postal_code": exc.code},
-                ),
-                path,
-            )
-            async with self.db.transaction() as tx:
-                await idempotency.complete(tx, claim, answer.status_code, answer.body, record.row.id)
-            return answer
-        except PostalError as exc:
-            await idempotency.release(self.db, claim, record.row.id)
-            raise Problem(
-                503, "postal_unavailable", headers={"Retry-After": "5"}, extra={"shipment_id": record.row.id}
+            raise Refused(
+                "postal_rejected",
+                f"the post refused the order ({exc.code}: {exc.message})",
+                extra={"shipment_id": record.row.id, "postal_code": exc.code},
+                settled=True,
             ) from exc
-        async with self.db.transaction() as tx:
-            fresh = await views.load(tx, record.row.id)
-            assert fresh is not None
-            answer = Answer(201, msgspec.json.encode(views.view(fresh)))
-            await idempotency.complete(tx, claim, answer.status_code, answer.body, record.row.id)
-        return answer
+        except PostalError as exc:
+            raise Refused("postal_unavailable", retry_after=5, extra={"shipment_id": record.row.id}) from exc
+        async with self.db.read() as conn:
+            fresh = await views.load(conn, record.row.id)
+        assert fresh is not None
+        return fresh
 
     async def _store(
-        self, portal: PortalContext, claim: idempotency.Claim, data: CreateShipment, now: datetime
+        self, portal: PortalContext, attempt: Attempt, data: CreateShipment, now: datetime
     ) -> views.ShipmentRecord:
         columns = booking.request_columns(data)
-        async with self.db.transaction() as tx:
+        async with self.db.unit() as uow:
+            tx = uow.conn
             agency = await catalogue.agency_of(tx, portal, data.agency_code)
             agency_phone, agency_address = booking.agency_party(agency)
             await catalogue.check_postal(tx, agency, data.procedure_code)
@@ -106,12 +94,7 @@ class ShipmentService:
                     **columns,
                 )
             )
-            k = t.idempotency_keys.c
-            await tx.execute(
-                t.idempotency_keys.update()
-                .where(k.portal_id == claim.portal_id, k.key == claim.key)
-                .values(resource_id=shipment_id)
-            )
+            await uow.bind(attempt, shipment_id)
             record = await views.load(tx, shipment_id)
         assert record is not None
         return record
@@ -189,12 +172,12 @@ class ShipmentService:
         async with self.db.read() as conn:
             record = await views.load(conn, shipment_id, portal.portal_id)
         if record is None:
-            raise Problem(404, "not_found")
+            raise Refused("not_found")
         row = record.row
         if row.status == "cancelled":
             return record
         if not cancellable(row.status, row.status_code):
-            raise Problem(409, "shipment_not_cancellable", f"the shipment is {row.status}")
+            raise Refused("shipment_not_cancellable", f"the shipment is {row.status}")
         try:
             if row.status == BOOKING:  # find out whether the post has the parcel, booking it if need be
                 await self.book(shipment_id)
@@ -206,11 +189,11 @@ class ShipmentService:
         except PostalRejected as exc:
             if exc.code == post_codes.CANNOT_CANCEL:
                 await self.refresh(shipment_id)
-                raise Problem(409, "shipment_not_cancellable", "the post has already picked the parcel up") from exc
+                raise Refused("shipment_not_cancellable", "the post has already picked the parcel up") from exc
             detail = f"the post refused ({exc.code})"
-            raise Problem(502, "postal_rejected", detail, extra={"postal_code": exc.code}) from exc
+            raise Refused("postal_rejected", detail, extra={"postal_code": exc.code}) from exc
         except PostalError as exc:
-            raise Problem(503, "postal_unavailable", headers={"Retry-After": "5"}) from exc
+            raise Refused("postal_unavailable", retry_after=5) from exc
         await self.refresh(shipment_id)
         async with self.db.read() as conn:
             fresh = await views.load(conn, shipment_id)

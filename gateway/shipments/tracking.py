@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.postal import PostalClient, StatusEvent
 from adapters.vntime import now_utc
+from gateway.store import dialect
 from gateway.store import shipment_tables as st
 from gateway.store.db import Database
 
@@ -108,7 +108,7 @@ async def _owners(tx: AsyncConnection, events: Sequence[StatusEvent]) -> dict[st
 async def _insert(
     tx: AsyncConnection, shipment_id: str, event: StatusEvent, source: str, applied: bool, now: datetime
 ) -> bool:
-    insert = postgresql.insert if tx.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect.inserter(tx)
     statement = (
         insert(st.shipment_events)
         .values(
@@ -180,7 +180,7 @@ async def _advance_cursor(tx: AsyncConnection, seen: int, last_id: int, now: dat
     if result.rowcount == 1:
         return
     if seen == 0:
-        insert = postgresql.insert if tx.dialect.name == "postgresql" else sqlite.insert
+        insert = dialect.inserter(tx)
         created = await tx.execute(
             insert(st.postal_cursors)
             .values(name=FEED_CURSOR, last_id=last_id, updated_at=now)

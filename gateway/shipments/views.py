@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store import pages
+from gateway.store import dialect, pages
 from gateway.store import shipment_tables as st
 from gateway.store import tables as t
 
@@ -57,8 +57,8 @@ async def load_many(
     if not shipment_ids:
         return {}
     query = _query().where(S.id.in_(shipment_ids)).order_by(S.id)
-    if for_update and conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=st.shipments)
+    if for_update:
+        query = dialect.locked(conn, query, of=st.shipments)
     rows = (await conn.execute(query)).all()
     return {record.row.id: record for record in await _complete(conn, rows, timeline=False)}
 
@@ -98,9 +98,7 @@ async def _complete(conn: AsyncConnection, rows: list[Row[Any]], *, timeline: bo
     held: dict[str, list[Row[Any]]] = {i: [] for i in ids}
     for x in await conn.execute(select(st.cod_exceptions).where(X.shipment_id.in_(ids)).order_by(X.created_at, X.id)):
         held[x.shipment_id].append(x)
-    return [
-        ShipmentRecord(row, row.agency_code, events[row.id], collections.get(row.id), held[row.id]) for row in rows
-    ]
+    return [ShipmentRecord(row, row.agency_code, events[row.id], collections.get(row.id), held[row.id]) for row in rows]
 
 
 def _party(r: Row[Any], side: str) -> PartyOut:

@@ -22,6 +22,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from .uow import UnitOfWork
+
 # A server that does not answer at all (frozen, or cut off) is given this much longer than its own statement
 # timeout, which fires first when the server is alive and leaves the connection usable.
 CLIENT_GRACE_SECONDS = 1.0
@@ -134,7 +136,8 @@ async def _translated() -> AsyncIterator[None]:
 
 
 class Database:
-    """The unit of work: ``async with db.transaction() as tx`` commits on success and rolls back on error."""
+    """The database: ``unit()`` for a unit of work, ``read()`` for a consistent read, ``transaction()`` for a bare
+    transaction (the store's own records)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -152,6 +155,12 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         async with _translated(), self.engine.begin() as conn:
             yield conn
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work: commits on success, rolls back on error."""
+        async with self.transaction() as conn:
+            yield UnitOfWork(conn)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -6,17 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.ids import new_id
 
+from . import dialect
 from . import tables as t
 
 
 async def next_sequence(tx: AsyncConnection, portal_id: str, dossier_code: str) -> int:
     """Allocate the dossier's next sequence number; the row lock serialises concurrent writers of one dossier."""
-    insert = postgresql.insert if tx.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect.inserter(tx)
     seq = t.dossier_sequences
     statement = (
         insert(seq)
@@ -68,7 +68,7 @@ async def record_many(tx: AsyncConnection, events: list[dict[str, Any]], now: da
     for event in events:
         dossier = (event["portal_id"], event["dossier_code"])
         wanted[dossier] = wanted.get(dossier, 0) + 1
-    insert = postgresql.insert if tx.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect.inserter(tx)
     seq = t.dossier_sequences
     statement = insert(seq).values(
         [{"portal_id": p, "dossier_code": d, "last_sequence": n} for (p, d), n in wanted.items()]

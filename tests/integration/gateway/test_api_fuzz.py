@@ -16,7 +16,7 @@ from schemathesis.core.failures import Failure
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import allow_header_conformance, positive_data_acceptance
 
-from gateway.errors import CODES
+from gateway.kernel.errors import CODES
 from tests.support.stack import Stack
 
 DOCUMENT = Path(__file__).resolve().parents[3] / "openapi" / "openapi.json"

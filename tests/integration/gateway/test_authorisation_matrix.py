@@ -17,7 +17,7 @@ from litestar.routes import HTTPRoute
 from sqlalchemy import func, select
 
 from adapters.vntime import now_utc
-from gateway.app import create_app
+from gateway.http.app import create_app
 from gateway.portals import api_keys, keys
 from gateway.portals import service as portals
 from gateway.settings import load

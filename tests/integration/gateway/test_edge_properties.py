@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from gateway.errors import CODES
+from gateway.kernel.errors import CODES
 from gateway.portals import service as portals
 from gateway.store import delivery_tables as d
 from gateway.store import shipment_tables as sh

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
-from gateway.receipts.queue import ISSUE_JOB
+from gateway.jobs import ISSUE_RECEIPT as ISSUE_JOB
 from gateway.store.receipt_tables import receipts
 from tests.support.api import create, pay, wait_status
 from tests.support.services import wait_for

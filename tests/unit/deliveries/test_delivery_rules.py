@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from gateway.deliveries import signing
 from gateway.deliveries.policy import Breaker, RetryPolicy
 from gateway.deliveries.relay import Candidate, fair_share, pack
-from gateway.errors import Problem
 from gateway.events.feed import parse_cursor
+from gateway.kernel.errors import Refused
 from gateway.settings import load
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
@@ -88,7 +88,7 @@ def test_packing_keeps_each_dossier_in_one_job_in_order(rows: list[tuple[str, st
 def test_a_feed_cursor_is_parsed_or_refused_with_a_problem(value: str) -> None:
     try:
         txid, position = parse_cursor(value)
-    except Problem as exc:
+    except Refused as exc:
         assert exc.code == "invalid_request" and exc.field == "after"
     else:
         assert value == f"{txid}-{position}" or value.lstrip("0") != value

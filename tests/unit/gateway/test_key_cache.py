@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from adapters.vntime import now_utc
-from gateway.auth import KeyCache
+from gateway.http.auth import KeyCache
 from gateway.portals.service import PortalContext
 
 PORTAL = PortalContext(portal_id="ptl_a", key_id="key_a", agency_ids=frozenset())

@@ -12,9 +12,9 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
 from gateway import broker
+from gateway.jobs import retried, retry_delay, scheduled
 from gateway.settings import SettingsError, load
 from gateway.store.db import Database, DatabaseUnavailable, Limits, is_unavailable
-from reconciliation.jobs.outages import retried, retry_delay, scheduled
 
 
 class DriverError(Exception):

@@ -1,10 +1,11 @@
-"""Every problem code the API can answer with is documented, and unknown codes cannot be raised."""
+"""Every refusal code is documented, has one HTTP status, and unknown codes cannot be raised."""
 
 from pathlib import Path
 
 import pytest
 
-from gateway.errors import CODES, Problem
+from gateway.http.problems import BUSINESS_RULE, STATUS, status_of
+from gateway.kernel.errors import CODES, Refused
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "errors.md"
 
@@ -17,4 +18,9 @@ def test_every_code_is_in_the_errors_document() -> None:
 
 def test_an_undeclared_code_cannot_be_raised() -> None:
     with pytest.raises(ValueError):
-        Problem(400, "made_up_code")
+        Refused("made_up_code")
+
+
+def test_every_status_is_for_a_declared_code() -> None:
+    assert set(STATUS) <= set(CODES)
+    assert status_of("unknown_fee") == BUSINESS_RULE and status_of("hub_unavailable") == 503

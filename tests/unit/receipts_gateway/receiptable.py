@@ -10,9 +10,10 @@ import msgspec
 
 from adapters.postal import CreateOrder
 from adapters.postal.addresses import validate_address
+from gateway.kernel import receipt_parts
 from gateway.payments.schemas import KIND_CODES, CreatePayment
 from gateway.payments.service import line_rows, request_columns
-from gateway.receipts import content, corrections, sources
+from gateway.receipts import corrections, sources
 from gateway.receipts.cod_source import collection_source
 from gateway.receipts.issuance import ReceiptIssuer
 from gateway.receipts.keys import AgencyKeys
@@ -72,7 +73,7 @@ def cod_receipt(data: CreateShipment) -> ReceiptData:
         dossier_code=shipment.dossier_code,
         procedure_code=shipment.procedure_code,
     )
-    return ISSUER.compose(collection_source(row, [content.cod_line(row.dossier_code, row.amount)]), 1, AT)
+    return ISSUER.compose(collection_source(row, [receipt_parts.cod_line(row.dossier_code, row.amount)]), 1, AT)
 
 
 def corrected_receipt(before: ReceiptData, data: ReplaceReceipt, now: datetime) -> ReceiptData:

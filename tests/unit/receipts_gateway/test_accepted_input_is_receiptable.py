@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from adapters.postal.admin_units import units
 from adapters.postal.messages import build_create_order
-from gateway.errors import Problem
+from gateway.kernel.errors import Refused
 from gateway.payments.schemas import CreatePayment
 from gateway.receipts.schemas import ReplaceReceipt
 from gateway.shipments.schemas import CreateShipment
@@ -160,7 +160,7 @@ def test_an_accepted_shipment_can_be_ordered_and_its_cod_receipted(
         return
     try:
         order = postal_order(data)
-    except Problem:  # refused by the API's own checks (address, phone, limits), with a problem naming the field
+    except Refused:  # refused by the API's own checks (address, phone, limits), with a problem naming the field
         return
     build_create_order(order)
     if data.cod_amount:

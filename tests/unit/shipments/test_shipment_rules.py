@@ -16,7 +16,7 @@ from adapters.postal import StatusEvent, parse_event
 from adapters.postal.codes import RANK, STATUSES, ShipmentState, state_of
 from adapters.postal.messages import parse_order_reply, parse_tracking_page
 from adapters.vntime import format_local
-from gateway.errors import Problem
+from gateway.kernel.errors import Refused
 from gateway.shipments import booking
 from gateway.shipments.schemas import AddressIn
 from gateway.shipments.state import (
@@ -165,7 +165,7 @@ def test_legacy_and_current_addresses() -> None:
     current = booking.citizen_address(AddressIn(street=" 1  Liễu Giai ", province_code="01", commune_code="00008"))
     legacy = booking.citizen_address(AddressIn(street="1 Liễu Giai", province="01", district="001", ward="00008"))
     assert current == legacy and current.commune_name == "Phường Ngọc Hà" and current.admin_version == "2025-07"
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(Refused) as caught:
         booking.citizen_address(AddressIn(street="1 Ngọc Hà", province="01", district="001", ward="00016"))
     assert caught.value.code == "address_ambiguous" and caught.value.field == "citizen.address.ward"
     assert {c["commune_code"] for c in caught.value.extra["candidates"]} == {"00004", "00008"}
@@ -181,7 +181,7 @@ def test_legacy_and_current_addresses() -> None:
     ],
 )
 def test_incomplete_or_mixed_addresses_name_the_field(address: AddressIn, field: str) -> None:
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(Refused) as caught:
         booking.citizen_address(address)
     assert (caught.value.code, caught.value.field) == ("invalid_address", field)
 

@@ -3,7 +3,7 @@ r"""The portal API's field types: what every request field may hold, derived fro
 What the API accepts, every later step must process: the e-receipt (``receipts.codes``: its lengths, the characters
 XML can carry, the tax code format) and the post's order (``adapters.postal``). So the limits and character classes
 below are taken from there, never restated. They are what the OpenAPI document promises; the request Structs then
-build the receipt's own values from what they decoded (``gateway.receipts.content``), so the receipt library itself
+build the receipt's own values from what they decoded (``gateway.kernel.receipt_parts``), so the receipt library itself
 has the last word, even on what a pattern cannot say (a name that grows past its limit under NFC).
 
 Patterns are anchored with ``\A`` and ``\Z``: msgspec searches (``re.search``) and ``$`` also matches before a

@@ -11,7 +11,6 @@ from litestar import Request
 
 from gateway import metrics
 from gateway.receipts import sources, unissued
-from gateway.services import services
 from gateway.shipments import cod
 
 log = logging.getLogger("gateway.metrics")
@@ -22,7 +21,7 @@ REFRESH_TIMEOUT = 2.0
 async def refresh(request: Request[Any, Any, Any]) -> None:
     """Set the gauges from the database (a ``before_request`` hook of the metrics route)."""
     try:
-        async with asyncio.timeout(REFRESH_TIMEOUT), services(request).db.read() as conn:
+        async with asyncio.timeout(REFRESH_TIMEOUT), request.app.state.container.db.read() as conn:
             held = await unissued.counts(conn)
             open_exceptions = await cod.count_open(conn)
     except Exception as exc:  # the scrape still answers, with the last values

@@ -14,25 +14,24 @@ from arq import cron
 from arq.cron import CronJob
 from arq.worker import func
 
-from adapters.vntime import now_utc
-from gateway.receipts import refunded, trust
-from gateway.receipts.issuance import CannotIssue, ReceiptIssuer
-from gateway.receipts.keys import AgencyKeys
-from gateway.receipts.queue import ISSUE_JOB
+from gateway.jobs import (
+    ISSUE_RECEIPT,
+    ISSUE_TIMEOUT_SECONDS,
+    MAX_TRIES,
+    SWEEP_TIMEOUT_SECONDS,
+    every,
+    retried,
+    scheduled,
+)
 from gateway.settings import Settings
 
-from .outages import MAX_TRIES, retried, scheduled
-from .schedule import every
-
-ISSUE_TIMEOUT_SECONDS = 30  # short: a killed worker's job is retried only after it expires
-SWEEP_TIMEOUT_SECONDS = 60
+from . import refunded
+from .issuance import CannotIssue, ReceiptIssuer
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    settings: Settings = ctx["settings"]
-    keys = AgencyKeys.load(settings.receipt_keys_dir)
-    await trust.record_loaded(ctx["db"], keys, now_utc())
-    ctx["receipt_issuer"] = ReceiptIssuer(ctx["db"], keys, settings)
+    container = ctx["container"]
+    ctx["receipt_issuer"] = ReceiptIssuer(container.db, container.receipt_keys, container.settings)
 
 
 @retried
@@ -51,13 +50,17 @@ async def sweep_receipts(ctx: dict[str, Any]) -> dict[str, int]:
     full is cancelled, one refunded in part replaced by a receipt for the amount kept."""
     issuer: ReceiptIssuer = ctx["receipt_issuer"]
     settings: Settings = ctx["settings"]
+    db = ctx["container"].db
     issued = await issuer.issue_pending()
-    cancelled = await refunded.cancel_refunded(ctx["db"], settings.receipt_batch)
-    replaced = await refunded.replace_partly_refunded(ctx["db"], issuer.keys, settings, settings.receipt_batch)
+    cancelled = await refunded.cancel_refunded(db, settings.receipt_batch)
+    replaced = await refunded.replace_partly_refunded(db, issuer.keys, settings, settings.receipt_batch)
     return {"issued": issued, "cancelled": cancelled, "replaced": replaced}
 
 
-FUNCTIONS = [func(issue_receipt, name=ISSUE_JOB, timeout=ISSUE_TIMEOUT_SECONDS, max_tries=MAX_TRIES), sweep_receipts]
+FUNCTIONS = [
+    func(issue_receipt, name=ISSUE_RECEIPT, timeout=ISSUE_TIMEOUT_SECONDS, max_tries=MAX_TRIES),
+    sweep_receipts,
+]
 
 
 def cron_jobs(settings: Settings) -> list[CronJob]:

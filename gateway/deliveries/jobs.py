@@ -13,31 +13,29 @@ from arq import cron, func
 from arq.cron import CronJob
 
 from adapters.vntime import now_utc
-from gateway.deliveries import relay
-from gateway.deliveries.dispatch import Delivery
-from gateway.deliveries.secret_box import SecretBox
-from gateway.deliveries.transport import WebhookHttp
+from gateway.jobs import (
+    DELIVER_EVENTS,
+    DELIVER_TIMEOUT_SECONDS,
+    MAX_TRIES,
+    RELAY_TIMEOUT_SECONDS,
+    delivery_job_id,
+    every,
+    retried,
+    scheduled,
+)
 from gateway.settings import Settings
 
-from .outages import MAX_TRIES, retried, scheduled
-from .schedule import every
+from . import relay
+from .dispatch import Delivery
 
-log = logging.getLogger("reconciliation.deliveries")
-
-RELAY_TIMEOUT_SECONDS = 60
+log = logging.getLogger("gateway.deliveries")
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    """The key and the address rules are checked here, at start: a missing key stops the worker with a plain
-    message instead of failing every delivery."""
-    settings: Settings = ctx["settings"]
-    box = SecretBox.from_settings(settings)
-    ctx["webhook_http"] = WebhookHttp.build(settings)
-    ctx["delivery"] = Delivery(ctx["db"], ctx["webhook_http"], box, settings)
-
-
-async def shutdown(ctx: dict[str, Any]) -> None:
-    await ctx["webhook_http"].aclose()
+    """The webhook secrets' key and the address rules were checked when the container was built: a missing key
+    stops the worker with a plain message instead of failing every delivery."""
+    container = ctx["container"]
+    ctx["delivery"] = Delivery(container.db, container.webhooks.http, container.webhooks.box, container.settings)
 
 
 @scheduled
@@ -49,10 +47,10 @@ async def relay_events(ctx: dict[str, Any]) -> dict[str, Any]:
     until = loop.time() + settings.delivery_relay_interval_seconds * 0.8
     totals = {"claimed": 0, "jobs": 0, "skipped": 0}
     while True:
-        report = await relay.claim(ctx["db"], settings, now_utc())
+        report = await relay.claim(ctx["container"].db, settings, now_utc())
         for i, chunk in enumerate(report.chunks):
-            await ctx["redis"].enqueue_job(
-                "deliver_events", chunk.portal_id, chunk.token, chunk.positions, _job_id=f"deliver:{chunk.token}:{i}"
+            await ctx["container"].jobs.enqueue(
+                DELIVER_EVENTS, chunk.portal_id, chunk.token, chunk.positions, job_id=delivery_job_id(chunk.token, i)
             )
         totals["claimed"] += report.claimed
         totals["jobs"] += len(report.chunks)
@@ -69,12 +67,9 @@ async def deliver_events(ctx: dict[str, Any], portal_id: str, token: str, positi
     return asdict(report)
 
 
-# A batch job stops sending before its lease ends (see dispatch.py); this bound only stops a stuck one.
-DELIVER_TIMEOUT_SECONDS = 300
-
 FUNCTIONS: list[Any] = [
     func(relay_events, timeout=RELAY_TIMEOUT_SECONDS, keep_result=0),
-    func(deliver_events, timeout=DELIVER_TIMEOUT_SECONDS, max_tries=MAX_TRIES),
+    func(deliver_events, name=DELIVER_EVENTS, timeout=DELIVER_TIMEOUT_SECONDS, max_tries=MAX_TRIES),
 ]
 
 

@@ -1,4 +1,4 @@
-"""The composition root of the web app: ``create_app()`` wires settings, services, routes and plugins."""
+"""The web app: ``create_app()`` wires the container (``gateway.bootstrap``), the routes and the plugins."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
@@ -14,24 +15,24 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.template.config import TemplateConfig
 
-from adapters.vntime import now_utc
-from gateway import __version__, broker, errors, gauges
+from gateway import __version__
+from gateway.bootstrap import Container
 from gateway.deliveries.controller import EventReplayController, WebhookController
 from gateway.dossiers.controller import DossierController
 from gateway.events.controller import EventFeedController
-from gateway.health import HealthController
 from gateway.logs import configure as configure_logs
-from gateway.pages import security_headers
 from gateway.payments.callbacks import HubCallbackController, ReturnPageController
 from gateway.payments.controller import PaymentController
-from gateway.receipts import trust
 from gateway.receipts.controller import ReceiptController
 from gateway.receipts.lookup import LookupController
-from gateway.services import Services
 from gateway.settings import Settings
 from gateway.settings import load as load_settings
 from gateway.shipments.callbacks import PostalCallbackController
 from gateway.shipments.controller import ShipmentController
+
+from . import gauges, problems
+from .health import HealthController
+from .pages import security_headers
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -67,16 +68,15 @@ def openapi_config() -> OpenAPIConfig:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     configure_logs(settings.log_level, settings.log_json)
-    svc = Services.build(settings)
+    container = Container.build(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        svc.redis = broker.connect(settings)
-        await trust.record_loaded(svc.db, svc.receipt_keys, now_utc())
+        await container.start()
         try:
             yield
         finally:
-            await svc.close()
+            await container.close()
 
     prometheus = PrometheusConfig(app_name="gateway", prefix="gateway", group_path=True, exclude=["/metrics"])
     app = Litestar(
@@ -96,7 +96,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             MetricsController,
         ],
         middleware=[prometheus.middleware, security_headers],
-        exception_handlers=errors.EXCEPTION_HANDLERS,
+        dependencies=dependencies(container),
+        exception_handlers=problems.EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         lifespan=[lifespan],
@@ -104,5 +105,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
         logging_config=None,
     )
-    app.state.services = svc
+    app.state.container = container
     return app
+
+
+def dependencies(container: Container) -> dict[str, Provide]:
+    """Each collaborator a handler may name, read from the container when the request comes (Redis is connected
+    only when the app starts)."""
+
+    def provider(name: str) -> Provide:
+        def provide() -> object:
+            return getattr(container, name)
+
+        return Provide(provide, sync_to_thread=False)
+
+    names = ("settings", "db", "redis", "jobs", "hub", "post", "payments", "refunds", "shipments", "receipts")
+    return {
+        name: provider(name) for name in (*names, "hub_results", "hooks", "webhooks", "receipt_keys", "lookup_limiter")
+    }

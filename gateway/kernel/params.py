@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.errors import Problem
+from gateway.kernel.errors import Refused
 
 MAX_INT64 = 2**63 - 1
 # No route of the API has a longer path; longer ones name nothing (and would not fit the idempotency record).
@@ -29,8 +29,8 @@ ID_PATTERNS = {prefix: re.compile(prefix + _ID_BODY) for prefix in ("pay", "rcp"
 DOSSIER_CODE = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 
 
-def _not_ours(field: str) -> Problem:
-    return Problem(400, "invalid_request", "the cursor is not one this API gave", field=field)
+def _not_ours(field: str) -> Refused:
+    return Refused("invalid_request", "the cursor is not one this API gave", field=field)
 
 
 def position(value: str | None, field: str = "cursor") -> int | None:
@@ -67,13 +67,13 @@ def id_cursor(value: str | None, prefix: str, field: str = "cursor") -> str | No
 def resource_id(value: str, prefix: str) -> str:
     """An id in a path that cannot be one of ours names nothing: not found (and never sent to the database)."""
     if not ID_PATTERNS[prefix].fullmatch(value):
-        raise Problem(404, "not_found")
+        raise Refused("not_found")
     return value
 
 
 def dossier_code(value: str) -> str:
     if not DOSSIER_CODE.fullmatch(value):
-        raise Problem(400, "invalid_request", "a dossier code has 1 to 64 characters", field="dossier_code")
+        raise Refused("invalid_request", "a dossier code has 1 to 64 characters", field="dossier_code")
     return value
 
 
@@ -84,8 +84,7 @@ def instant(value: datetime, field: str) -> datetime:
     except (OverflowError, ValueError):
         utc = None
     if value.tzinfo is None or utc is None or not EARLIEST <= utc < LATEST:
-        raise Problem(
-            400,
+        raise Refused(
             "invalid_request",
             f"must be a time with an offset between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}",
             field=field,

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from adapters.vntime import now_utc
-from gateway.errors import Problem
+from gateway.kernel.errors import Refused
 from gateway.portals import revocations
 from gateway.portals.service import PortalContext, authenticate
-
-if TYPE_CHECKING:
-    from gateway.services import Services
 
 _CACHE_LIMIT = 10_000
 
@@ -56,8 +53,8 @@ class KeyCache:
 
 class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        svc: Services = connection.app.state.services
-        cache = svc.key_cache
+        container = connection.app.state.container
+        cache = container.key_cache
         scheme, _, token = connection.headers.get("authorization", "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
@@ -65,10 +62,10 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         digest = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
         portal, counter = None, None
         if cache.ttl > 0:
-            counter = await revocations.current(svc.redis, svc.settings.queue_name)
+            counter = await revocations.current(container.redis, container.settings.queue_name)
             portal = cache.get(digest, counter)
         if portal is None:
-            portal = await authenticate(svc.db, token)
+            portal = await authenticate(container.db, token)
             if portal is None:
                 raise _unauthorized("the API key is not valid")
             if cache.ttl > 0:
@@ -76,5 +73,5 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=portal, auth=portal.key_id)
 
 
-def _unauthorized(detail: str) -> Problem:
-    return Problem(401, "unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="gateway"'})
+def _unauthorized(detail: str) -> Refused:
+    return Refused("unauthorized", detail)

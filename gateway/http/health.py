@@ -9,11 +9,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
+from arq.connections import ArqRedis
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 
 from gateway import metrics
-from gateway.errors import Problem, problem_response, retry_after
-from gateway.services import services
+from gateway.kernel.errors import Refused
+from gateway.settings import Settings
+from gateway.store.db import Database
+
+from .problems import problem_response, retry_after
 
 
 async def _check(probe: Callable[[], Awaitable[Any]], seconds: float) -> str:
@@ -36,16 +41,21 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/ready")
-    async def ready(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        svc = services(request)
-        timeout = svc.settings.health_check_timeout
+    async def ready(
+        self,
+        request: Request[Any, Any, Any],
+        settings: NamedDependency[Settings],
+        db: NamedDependency[Database],
+        redis: NamedDependency[ArqRedis | None],
+    ) -> Response[bytes]:
+        timeout = settings.health_check_timeout
 
-        async def redis() -> None:
-            if svc.redis is None:
+        async def ping_redis() -> None:
+            if redis is None:
                 raise ConnectionError("no redis client")
-            await svc.redis.ping()
+            await redis.ping()
 
-        database, queue = await asyncio.gather(_check(svc.db.ping, timeout), _check(redis, timeout))
+        database, queue = await asyncio.gather(_check(db.ping, timeout), _check(ping_redis, timeout))
         checks = {"database": database, "redis": queue}
         if all(v == "ok" for v in checks.values()):
             body = msgspec.json.encode({"status": "ok", "checks": checks})
@@ -53,11 +63,10 @@ class HealthController(Controller):
         down = ", ".join(name for name, v in checks.items() if v != "ok")
         if database != "ok":
             metrics.DATABASE_UNAVAILABLE.labels(where="ready").inc()
-        problem = Problem(
-            503,
+        problem = Refused(
             "not_ready",
             f"not available: {down}",
-            headers={"Retry-After": retry_after(request)},
+            retry_after=retry_after(request),
             extra={"checks": checks},
         )
         return problem_response(problem, request.url.path)

@@ -1,4 +1,5 @@
-"""The worker's composition root: arq settings and jobs, built from the same settings as the web app."""
+"""The worker: arq settings and every area's jobs, on the same graph as the web app (``gateway.bootstrap``), kept
+in the job context as ``ctx["container"]``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+from types import ModuleType
 from typing import Any
 
 from arq.cron import CronJob
@@ -14,16 +16,20 @@ from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
 from gateway import broker
+from gateway.bootstrap import Container
+from gateway.deliveries import jobs as deliveries
+from gateway.jobs import JOB_TIMEOUT_SECONDS
 from gateway.logs import configure as configure_logs
-from gateway.services import database_limits
+from gateway.payments import jobs as payments
+from gateway.receipts import jobs as receipts
 from gateway.settings import Settings
-from gateway.store.db import Database
+from gateway.shipments import jobs as shipments
 
-from .jobs import AREAS
+log = logging.getLogger("gateway.worker")
 
-log = logging.getLogger("reconciliation.worker")
-
-JOB_TIMEOUT_SECONDS = 120
+# Each area's jobs: ``FUNCTIONS`` (jobs that can be enqueued), ``cron_jobs(settings)`` (scheduled ones), and
+# optionally ``startup(ctx)`` / ``shutdown(ctx)``.
+AREAS: tuple[ModuleType, ...] = (payments, shipments, receipts, deliveries)
 REDIS_RETRY_SECONDS = 1.0
 
 
@@ -43,7 +49,9 @@ def serve_metrics(settings: Settings) -> None:
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
     serve_metrics(settings)
-    ctx["db"] = Database.from_url(settings.database_url, database_limits(settings))
+    container = Container.build(settings)
+    await container.start(redis=ctx["redis"])
+    ctx["container"] = container
     for area in AREAS:
         if hasattr(area, "startup"):
             await area.startup(ctx)
@@ -54,7 +62,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     for area in reversed(AREAS):
         if hasattr(area, "shutdown"):
             await area.shutdown(ctx)
-    await ctx["db"].dispose()
+    await ctx["container"].close(own_redis=False)
 
 
 def scoped(job: CronJob, queue_name: str) -> CronJob:
@@ -111,7 +119,7 @@ def settle(worker: Worker) -> None:
     pending = [task for task in worker.tasks.values() if not task.done()]
     if pending:
         worker.loop.run_until_complete(asyncio.wait(pending, timeout=JOB_TIMEOUT_SECONDS))
-    if "db" in worker.ctx:
+    if "container" in worker.ctx:
         try:
             worker.loop.run_until_complete(shutdown(worker.ctx))
         except Exception as exc:  # closing what is already broken must not stop the worker from starting again

@@ -11,28 +11,13 @@ from typing import Any
 from arq import cron
 from arq.cron import CronJob
 
-from adapters.postal import PostalClient, PostalError
-from gateway.services import postal_config
+from adapters.postal import PostalError
+from gateway.jobs import BOOKING_TIMEOUT_SECONDS, FEED_MAX_PAGES, FEED_TIMEOUT_SECONDS, every, scheduled
 from gateway.settings import Settings
-from gateway.shipments import tracking
-from gateway.shipments.service import ShipmentService
 
-from .outages import scheduled
-from .schedule import every
+from . import tracking
 
-log = logging.getLogger("reconciliation.shipments")
-
-FEED_TIMEOUT_SECONDS = 60
-FEED_MAX_PAGES = 20  # per run; the next run continues from the cursor
-BOOKING_TIMEOUT_SECONDS = 60
-
-
-async def startup(ctx: dict[str, Any]) -> None:
-    ctx["post"] = PostalClient(postal_config(ctx["settings"]))
-
-
-async def shutdown(ctx: dict[str, Any]) -> None:
-    await ctx["post"].aclose()
+log = logging.getLogger("gateway.shipments")
 
 
 @scheduled
@@ -41,7 +26,7 @@ async def poll_postal_feed(ctx: dict[str, Any]) -> dict[str, Any]:
     settings: Settings = ctx["settings"]
     try:
         report = await tracking.poll(
-            ctx["db"], ctx["post"], page_size=settings.postal_page_size, max_pages=FEED_MAX_PAGES
+            ctx["container"].db, ctx["container"].post, page_size=settings.postal_page_size, max_pages=FEED_MAX_PAGES
         )
     except (PostalError, tracking.CursorMoved) as exc:
         log.warning("postal feed not read", extra={"error": str(exc), "kind": type(exc).__name__})
@@ -54,8 +39,7 @@ async def poll_postal_feed(ctx: dict[str, Any]) -> dict[str, Any]:
 @scheduled
 async def book_stale_shipments(ctx: dict[str, Any]) -> dict[str, Any]:
     settings: Settings = ctx["settings"]
-    service = ShipmentService(ctx["db"], ctx["post"])
-    booked = await service.book_stale(timedelta(seconds=settings.postal_booking_retry_after_seconds))
+    booked = await ctx["container"].shipments.book_stale(timedelta(seconds=settings.postal_booking_retry_after_seconds))
     return {"booked": booked}
 
 

@@ -1,0 +1,125 @@
+"""The one composition root: the graph of long-lived collaborators, built once from the settings, the same for the
+web app (handed to handlers by Litestar's dependency injection) and for the worker (kept in the job context)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
+
+from adapters.payhub import PayhubClient, PayhubConfig
+from adapters.postal import PostalClient, PostalConfig
+from adapters.vntime import now_utc
+from gateway import broker
+from gateway.deliveries.service import WebhookService
+from gateway.deliveries.tools import WebhookTools
+from gateway.http.auth import KeyCache
+from gateway.http.ratelimit import RateLimiter
+from gateway.jobs import JobQueue, redis_key
+from gateway.payments.refunds import RefundService
+from gateway.payments.results import HubResults
+from gateway.payments.service import PaymentService
+from gateway.receipts import trust
+from gateway.receipts.keys import AgencyKeys
+from gateway.receipts.service import ReceiptService
+from gateway.settings import Settings
+from gateway.shipments.service import ShipmentService
+from gateway.store.db import Database, Limits
+
+
+@dataclass
+class Container:
+    settings: Settings
+    db: Database
+    hub: PayhubClient
+    post: PostalClient
+    jobs: JobQueue
+    hub_results: HubResults
+    payments: PaymentService
+    refunds: RefundService
+    shipments: ShipmentService
+    key_cache: KeyCache
+    api_limiter: RateLimiter
+    lookup_limiter: RateLimiter
+    webhooks: WebhookTools
+    hooks: WebhookService
+    receipt_keys: AgencyKeys
+    receipts: ReceiptService
+    redis: ArqRedis | None = None
+
+    @classmethod
+    def build(cls, settings: Settings) -> Container:
+        db = Database.from_url(settings.database_url, database_limits(settings))
+        hub = PayhubClient(payhub_config(settings))
+        post = PostalClient(postal_config(settings))
+        jobs = JobQueue()
+        hub_results = HubResults(db, on_collected=jobs.issue_receipt)
+        keys = AgencyKeys.load(settings.receipt_keys_dir)
+        tools = WebhookTools.build(settings)
+        return cls(
+            settings=settings,
+            db=db,
+            hub=hub,
+            post=post,
+            jobs=jobs,
+            hub_results=hub_results,
+            payments=PaymentService(db, hub, hub_results, settings),
+            refunds=RefundService(db, hub),
+            shipments=ShipmentService(db, post),
+            key_cache=KeyCache(settings.auth_cache_seconds, settings.auth_cache_fallback_seconds),
+            api_limiter=RateLimiter(
+                redis_key(settings, "api-rate"), settings.api_rate_limit, settings.api_rate_window_seconds
+            ),
+            lookup_limiter=RateLimiter(
+                redis_key(settings, "lookup-rate"), settings.lookup_rate_limit, settings.lookup_rate_window_seconds
+            ),
+            webhooks=tools,
+            hooks=WebhookService(db, tools, settings),
+            receipt_keys=keys,
+            receipts=ReceiptService(db, keys, settings),
+        )
+
+    async def start(self, redis: ArqRedis | None = None) -> None:
+        """Connect to Redis (or take the worker's connection) and record the receipt certificates loaded."""
+        self.redis = redis if redis is not None else broker.connect(self.settings)
+        self.jobs.redis = self.redis
+        await trust.record_loaded(self.db, self.receipt_keys, now_utc())
+
+    async def close(self, *, own_redis: bool = True) -> None:
+        await self.hub.aclose()
+        await self.webhooks.aclose()
+        await self.post.aclose()
+        if self.redis is not None and own_redis:
+            await self.redis.aclose()
+        await self.db.dispose()
+
+
+def database_limits(settings: Settings) -> Limits:
+    return Limits(
+        connect=settings.database_connect_timeout,
+        statement=settings.database_statement_timeout,
+        pool=settings.database_pool_timeout,
+        pool_size=settings.database_pool_size,
+        busy=settings.database_busy_timeout,
+    )
+
+
+def payhub_config(settings: Settings) -> PayhubConfig:
+    return PayhubConfig(
+        base_url=settings.payhub_url,
+        partner_code=settings.payhub_partner_code,
+        hash_key=settings.payhub_hash_key,
+        connect_timeout=settings.payhub_connect_timeout,
+        read_timeout=settings.payhub_read_timeout,
+    )
+
+
+def postal_config(settings: Settings) -> PostalConfig:
+    return PostalConfig(
+        base_url=settings.postal_url,
+        username=settings.postal_username,
+        password=settings.postal_password,
+        customer_code=settings.postal_customer_code,
+        connect_timeout=settings.postal_connect_timeout,
+        read_timeout=settings.postal_read_timeout,
+    )

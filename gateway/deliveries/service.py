@@ -1,0 +1,135 @@
+"""The portal's webhook controls as use cases: configure the endpoint, rotate its secret, send a test event, replay
+events. The address rules are the sender's own (``urls``, ``addresses``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from adapters.vntime import now_utc
+from gateway.events.model import TEST_TYPE, EventOut, body, envelope
+from gateway.ids import new_id
+from gateway.kernel.errors import Refused
+from gateway.settings import Settings
+from gateway.store import delivery_tables as d
+from gateway.store.db import Database
+
+from . import addresses, endpoints, replay, sender, urls, views
+from .policy import Breaker
+from .schemas import ReplayOut, RotateSecret, TestDelivery, WebhookOut
+from .tools import WebhookTools
+
+log = logging.getLogger("gateway.deliveries")
+
+
+async def _require_endpoint(conn: Any, portal_id: str) -> None:
+    found = await endpoints.row(conn, portal_id)
+    if found is None or not found.enabled:
+        raise Refused("webhook_not_configured", "configure an enabled webhook first (PUT /v1/webhook)")
+
+
+class WebhookService:
+    def __init__(self, db: Database, tools: WebhookTools, settings: Settings) -> None:
+        self.db = db
+        self.tools = tools
+        self.settings = settings
+        self.breaker = Breaker.from_settings(settings)
+
+    async def show(self, portal_id: str) -> WebhookOut:
+        async with self.db.read() as conn:
+            found = await endpoints.row(conn, portal_id)
+        if found is None:
+            raise Refused("webhook_not_configured")
+        return endpoints.view(found, self.breaker, now_utc())
+
+    async def allowed_url(self, portal_id: str, url: str) -> str:
+        """The save's check, with the sender's parser and the sender's address rules (the sender checks again at
+        every connection: what a name resolves to may change)."""
+        try:
+            found = urls.parse(url)
+            if urls.is_gateway(found, self.settings.public_url):
+                raise urls.BadUrl("the URL points at the gateway itself")
+        except urls.BadUrl as exc:
+            raise Refused("webhook_url_refused", str(exc), field="url") from exc
+        async with self.db.read() as conn:
+            allow_private = await endpoints.allows_private(conn, portal_id)
+        try:
+            async with asyncio.timeout(self.settings.webhook_connect_timeout):
+                await addresses.checked(found.host, found.port, self.tools.http.policy, allow_private)
+        except (addresses.AddressRefused, TimeoutError) as exc:
+            log.info("webhook URL refused", extra={"portal_id": portal_id, "host": found.host, "detail": str(exc)})
+            raise Refused("webhook_url_refused", addresses.REFUSED, field="url") from exc
+        return url
+
+    async def configure(self, portal_id: str, url: str, enabled: bool) -> tuple[WebhookOut, bool]:
+        """The endpoint, and whether it is new (its signing secret is in the answer, once)."""
+        url = await self.allowed_url(portal_id, url)
+        now = now_utc()
+        async with self.db.unit() as uow:
+            found, secret = await endpoints.put(uow.conn, self.tools.box, portal_id, url, enabled, now)
+        return endpoints.view(found, self.breaker, now, secret), bool(secret)
+
+    async def rotate(self, portal_id: str, options: RotateSecret | None) -> WebhookOut:
+        options = options or RotateSecret()
+        seconds = self.settings.webhook_secret_overlap_seconds
+        overlap = timedelta(seconds=seconds if options.overlap_seconds is None else options.overlap_seconds)
+        now = now_utc()
+        async with self.db.unit() as uow:
+            rotated = await endpoints.rotate(uow.conn, self.tools.box, portal_id, overlap, now)
+            if rotated is None:
+                raise Refused("webhook_not_configured")
+            found, secret = rotated
+        return endpoints.view(found, self.breaker, now, secret)
+
+    async def test(self, portal_id: str) -> TestDelivery:
+        """Send a signed test event now; the portal learns only how its endpoint answered."""
+        now = now_utc()
+        async with self.db.read() as conn:
+            target = await endpoints.target(conn, self.tools.box, portal_id, now)
+        if target is None:
+            raise Refused("webhook_not_configured", "no enabled webhook endpoint")
+        event = EventOut(id=new_id("evt"), type=TEST_TYPE, created_at=now, dossier_code="", sequence=0, data={})
+        if target.secrets:
+            result = await sender.send(
+                self.tools.http.client(target.allow_private),
+                target.url,
+                target.secrets,
+                event.id,
+                body(event),
+                timeout=self.settings.webhook_timeout_seconds,
+                max_response_bytes=self.settings.webhook_max_response_bytes,
+            )
+        else:
+            result = sender.not_signed(target.unsigned)
+        sender.record(result, portal_id, event.id)
+        async with self.db.unit() as uow:
+            await uow.conn.execute(
+                d.delivery_attempts.insert().values(
+                    portal_id=portal_id,
+                    event_id=event.id,
+                    attempt=1,
+                    url=target.url,
+                    outcome=result.outcome,
+                    status_code=result.status_code,
+                    latency_ms=result.latency_ms,
+                    error=result.error,
+                    attempted_at=now,
+                )
+            )
+        return TestDelivery(event.id, result.outcome, result.status_code, result.latency_ms, result.error)  # type: ignore[arg-type]
+
+    async def replay_dead(self, portal_id: str, since: Any) -> int:
+        async with self.db.unit() as uow:
+            await _require_endpoint(uow.conn, portal_id)
+            return await replay.dead_since(uow.conn, portal_id, since)
+
+    async def replay_one(self, portal_id: str, event_id: str) -> ReplayOut:
+        async with self.db.unit() as uow:
+            await _require_endpoint(uow.conn, portal_id)
+            if not await replay.one(uow.conn, portal_id, event_id, now_utc()):
+                raise Refused("not_found", "no such event")
+            found = await views.event_with_status(uow.conn, portal_id, event_id)
+            assert found is not None
+            return ReplayOut(event=envelope(found), delivery=views.status(found))

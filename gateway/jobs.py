@@ -1,0 +1,125 @@
+"""The worker's vocabulary in one place: job names and ids, timeouts, retry policy and schedules, and the Redis key
+prefixes the gateway's processes share. ``JobQueue`` is how the web app and the jobs ask the worker for work."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from arq.connections import ArqRedis
+from arq.worker import Retry
+
+from gateway.settings import Settings
+from gateway.store.db import DatabaseUnavailable
+
+log = logging.getLogger("gateway.jobs")
+
+# ---------------------------------------------------------------- names, ids and timeouts
+ISSUE_RECEIPT = "issue_receipt"
+DELIVER_EVENTS = "deliver_events"
+
+JOB_TIMEOUT_SECONDS = 120  # the worker's default
+ISSUE_TIMEOUT_SECONDS = 30  # short: a killed worker's job is retried only after it expires
+SWEEP_TIMEOUT_SECONDS = 60
+JANITOR_TIMEOUT_SECONDS = 120
+RELAY_TIMEOUT_SECONDS = 60
+DELIVER_TIMEOUT_SECONDS = (
+    300  # a batch stops sending before its lease ends (deliveries.dispatch); this stops a stuck one
+)
+FEED_TIMEOUT_SECONDS = 60
+FEED_MAX_PAGES = 20  # per run; the next run continues from the cursor
+BOOKING_TIMEOUT_SECONDS = 60
+
+
+def receipt_job_id(source_type: str, source_id: str) -> str:
+    """One receipt job per source: a source announced twice while its job waits is queued once."""
+    return f"receipt:{source_type}:{source_id}"
+
+
+def delivery_job_id(token: str, index: int) -> str:
+    return f"deliver:{token}:{index}"
+
+
+# ---------------------------------------------------------------- Redis keys shared by the gateway's processes
+def redis_key(settings: Settings, name: str) -> str:
+    """A key of this deployment (``queue_name`` is its namespace): ``api-rate``, ``lookup-rate``,
+    ``auth-revocations``, ``return-query:<reference>``."""
+    return f"{settings.queue_name}:{name}"
+
+
+# ---------------------------------------------------------------- what a job does in a database outage
+# Seconds before the next try, by try number; the last one repeats. MAX_TRIES of them span about seven minutes,
+# after which the sweepers and relays (which find their work in the database) take over.
+RETRY_DELAYS = (1, 2, 5, 10, 30, 60)
+MAX_TRIES = 12
+
+Job = TypeVar("Job", bound=Callable[..., Awaitable[Any]])
+
+
+def retry_delay(job_try: int) -> int:
+    return RETRY_DELAYS[min(max(job_try, 1), len(RETRY_DELAYS)) - 1]
+
+
+def retried(job: Job) -> Job:
+    """A queued job: on a database outage, run it again later (same job id, so still exactly one); never failed
+    for good over an outage, since a receipt to issue or a batch of events to deliver must not be dropped."""
+
+    @functools.wraps(job)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await job(ctx, *args, **kwargs)
+        except DatabaseUnavailable as error:
+            delay = retry_delay(int(ctx.get("job_try") or 1))
+            extra = {"job": job.__name__, "in_seconds": delay, "error": str(error)}
+            log.warning("database unavailable; job retried", extra=extra)
+            raise Retry(defer=delay) from error
+
+    return run  # type: ignore[return-value]
+
+
+def scheduled(job: Job) -> Job:
+    """A scheduled job: on a database outage, end this run quietly; the next one comes on schedule."""
+
+    @functools.wraps(job)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await job(ctx, *args, **kwargs)
+        except DatabaseUnavailable as error:
+            log.warning("database unavailable; run skipped", extra={"job": job.__name__, "error": str(error)})
+            return {"skipped": "database_unavailable"}
+
+    return run  # type: ignore[return-value]
+
+
+def every(seconds: int) -> dict[str, Any]:
+    """cron() arguments for 'every ``seconds``' (a divisor of 60 seconds, or a whole number of minutes)."""
+    if seconds < 60:
+        return {"second": set(range(0, 60, max(1, seconds)))}
+    return {"minute": set(range(0, 60, max(1, seconds // 60))), "second": {0}}
+
+
+# ---------------------------------------------------------------- asking for work
+class JobQueue:
+    """The worker's queue, once Redis is connected (``Container.start``)."""
+
+    def __init__(self, redis: ArqRedis | None = None) -> None:
+        self.redis = redis
+
+    async def enqueue(self, name: str, *args: Any, job_id: str) -> None:
+        assert self.redis is not None, "the queue is used before the container started"
+        await self.redis.enqueue_job(name, *args, _job_id=job_id)
+
+    async def issue_receipt(self, source_type: str, source_id: str) -> None:
+        """Queue the receipt of a source that was just collected; never raises: enqueuing happens after the
+        collection committed and may fail (Redis down, a crash in between), and the worker's sweeper issues
+        collected sources without a receipt anyway, so this is only the fast path."""
+        if self.redis is None:
+            return
+        try:
+            await self.enqueue(ISSUE_RECEIPT, source_type, source_id, job_id=receipt_job_id(source_type, source_id))
+        except Exception as error:
+            log.warning(
+                "receipt job not queued; the sweeper will issue it", extra={"source_id": source_id, "error": str(error)}
+            )

@@ -1,0 +1,29 @@
+"""What PostgreSQL and SQLite write differently, written once: upserts and row locks.
+
+SQLite has no row locks; its transactions take the database's write lock (``BEGIN IMMEDIATE``, see ``db``), which
+serialises writers as the row locks do on PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+def insert(conn: AsyncConnection, table: Table) -> Any:
+    """An INSERT that can take ``on_conflict_do_nothing`` / ``on_conflict_do_update`` on either database."""
+    return inserter(conn)(table)
+
+
+def inserter(conn: AsyncConnection) -> Any:
+    """The INSERT builder of ``conn``'s database (``postgresql.insert`` or ``sqlite.insert``)."""
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def locked(conn: AsyncConnection, query: Select[Any], *, of: Any = None, skip_locked: bool = False) -> Select[Any]:
+    """``query`` taking row locks (``FOR UPDATE [OF …] [SKIP LOCKED]``) on PostgreSQL; unchanged on SQLite."""
+    if conn.dialect.name != "postgresql":
+        return query
+    return query.with_for_update(of=of, skip_locked=skip_locked)
