@@ -34,7 +34,7 @@ from . import gauges, problems
 from .health import HealthController
 from .pages import security_headers
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).parents[1] / "templates"
 
 
 class MetricsController(PrometheusController):

@@ -135,12 +135,12 @@ def problem_headers(refused: Refused) -> dict[str, str]:
     return headers
 
 
-def problem_response(refused: Refused, instance: str = "") -> Response[bytes]:
+def problem_response(refused: Refused, instance: str = "", headers: dict[str, str] | None = None) -> Response[bytes]:
     return Response(
         content=msgspec.json.encode(problem_body(refused, instance)),
         status_code=status_of(refused.code),
         media_type=PROBLEM_JSON,
-        headers=problem_headers(refused),
+        headers={**(headers or {}), **problem_headers(refused)},
     )
 
 
@@ -241,7 +241,8 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         log.exception("unhandled error", extra={"path": request.url.path})
         refused = Refused("internal_error")
     request.scope.setdefault("state", {})[REFUSAL] = refused
-    return problem_response(refused, request.url.path)
+    passed_on = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}  # e.g. a 405's Allow
+    return problem_response(refused, request.url.path, passed_on)
 
 
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {Exception: handle_exception}
