@@ -31,9 +31,9 @@ from gateway.portals import service as portals
 from gateway.receipts.issuance import ReceiptIssuer
 from gateway.receipts.keys import AgencyKeys
 from gateway.settings import load
-from gateway.store import tables as t
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade_async
+from gateway.store.tables import payments as pt
 from receipts import SigningKey, generate_demo
 from tests.support.services import create_pg_database, drop_pg_database
 from tests.support.stack import AGENCY
@@ -89,8 +89,8 @@ async def seed_paid(db: Database, portal_id: str, agency_id: str, count: int) ->
         )
     ]
     async with db.transaction() as tx:
-        await tx.execute(t.payments.insert(), payments)
-        await tx.execute(t.payment_lines.insert(), lines)
+        await tx.execute(pt.payments.insert(), payments)
+        await tx.execute(pt.payment_lines.insert(), lines)
     async with db.engine.connect() as conn:  # fresh statistics, as autovacuum keeps them on a live database
         await conn.execute(text("ANALYZE"))
         await conn.commit()

@@ -23,8 +23,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench.soak_load import Soak
-from gateway.store import receipt_tables as rt
-from gateway.store import tables as t
+from gateway.store.tables import outbox as ot
+from gateway.store.tables import receipts as rt
 from tests.integration.deliveries.receiver import Receiver
 from tests.support.services import REDIS_URL, create_pg_database, drop_pg_database
 from tests.support.stack import Stack
@@ -82,7 +82,9 @@ async def settle(soak: Soak, receiver: Receiver, portal_id: str) -> list[str]:
     deadline = time.monotonic() + 180
     while True:
         async with db.read() as conn:
-            events = set((await conn.execute(select(t.outbox.c.id).where(t.outbox.c.portal_id == portal_id))).scalars())
+            events = set(
+                (await conn.execute(select(ot.outbox.c.id).where(ot.outbox.c.portal_id == portal_id))).scalars()
+            )
             receipted = Counter(
                 (
                     await conn.execute(
@@ -102,8 +104,8 @@ async def settle(soak: Soak, receiver: Receiver, portal_id: str) -> list[str]:
         paid_events = Counter(
             (
                 await conn.execute(
-                    select(t.outbox.c.resource_id).where(
-                        t.outbox.c.type == "payment.paid", t.outbox.c.resource_id.in_(paid)
+                    select(ot.outbox.c.resource_id).where(
+                        ot.outbox.c.type == "payment.paid", ot.outbox.c.resource_id.in_(paid)
                     )
                 )
             ).scalars()
@@ -124,7 +126,7 @@ async def settle(soak: Soak, receiver: Receiver, portal_id: str) -> list[str]:
             if numbers != list(range(1, series.last_number + 1)):
                 problems.append(f"receipt series {series.series}: numbers have a gap or a repeat")
         pending = (
-            await conn.execute(select(func.count()).select_from(t.outbox).where(t.outbox.c.dispatch_state == "dead"))
+            await conn.execute(select(func.count()).select_from(ot.outbox).where(ot.outbox.c.dispatch_state == "dead"))
         ).scalar_one()
     if pending:
         problems.append(f"{pending} events in the dead letters")

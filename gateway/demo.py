@@ -10,8 +10,8 @@ from gateway.deliveries.endpoints import set_private
 from gateway.portals import service as portals
 from gateway.portals.service import AgencySpec, Fee, Procedure
 from gateway.receipts.keys import ensure_demo_key
-from gateway.store import tables as t
 from gateway.store.db import Database
+from gateway.store.tables import portals as ct
 
 DEMO_PORTAL = "Cổng dịch vụ công tỉnh (demo)"
 
@@ -58,7 +58,7 @@ async def seed(db: Database, known_key: str | None) -> tuple[str, str]:
     send webhooks to receivers on this machine (``WEBHOOK_PRIVATE_NETWORKS`` of ``gateway run``)."""
     await portals.upsert_agency(db, DEMO_AGENCY)
     async with db.read() as conn:
-        portal_id = (await conn.execute(select(t.portals.c.id).where(t.portals.c.name == DEMO_PORTAL))).scalar()
+        portal_id = (await conn.execute(select(ct.portals.c.id).where(ct.portals.c.name == DEMO_PORTAL))).scalar()
     if portal_id is None:
         portal_id, api_key = await portals.create_portal(db, DEMO_PORTAL, [DEMO_AGENCY.code], label="demo")
     elif known_key and await portals.authenticate(db, known_key) is not None:

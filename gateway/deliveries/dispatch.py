@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.vntime import now_utc
 from gateway.events.model import COLUMNS, body, envelope
 from gateway.settings import Settings
-from gateway.store import delivery_tables as d
-from gateway.store import tables as t
 from gateway.store.db import Database
+from gateway.store.tables import deliveries as dt
+from gateway.store.tables import outbox as ot
 
 from . import endpoints, sender
 from .policy import Breaker, RetryPolicy
@@ -32,8 +32,8 @@ from .transport import WebhookHttp
 
 log = logging.getLogger("gateway.deliveries")
 
-OB = t.outbox.c
-E = d.webhook_endpoints.c
+OB = ot.outbox.c
+E = dt.webhook_endpoints.c
 FLUSH_EVERY = 25  # successes recorded together: a crash re-sends at most this many (receivers dedupe)
 SAFETY_SECONDS = 5.0
 
@@ -77,7 +77,7 @@ class Delivery:
         if target is None:
             async with self.db.transaction() as tx:
                 result = await tx.execute(
-                    update(t.outbox).where(mine(token, positions)).values(dispatch_state=SKIPPED, **released())
+                    update(ot.outbox).where(mine(token, positions)).values(dispatch_state=SKIPPED, **released())
                 )
             report.skipped = result.rowcount or 0
             return report
@@ -105,7 +105,7 @@ class Delivery:
         await self._delivered(target, token, done, report)
         if untried:
             async with self.db.transaction() as tx:
-                result = await tx.execute(update(t.outbox).where(mine(token, untried)).values(**released()))
+                result = await tx.execute(update(ot.outbox).where(mine(token, untried)).values(**released()))
             report.released = result.rowcount or 0
         return report
 
@@ -144,12 +144,12 @@ class Delivery:
             return
         async with self.db.transaction() as tx:
             await tx.execute(
-                d.delivery_attempts.insert(),
+                dt.delivery_attempts.insert(),
                 [_attempt_row(target, row, result, at) for row, result, at in done],
             )
             for row, _, at in done:
                 await tx.execute(
-                    update(t.outbox)
+                    update(ot.outbox)
                     .where(mine(token, [row.position]))
                     .values(
                         dispatch_state=DELIVERED,
@@ -161,7 +161,7 @@ class Delivery:
                     )
                 )
             await tx.execute(
-                update(d.webhook_endpoints)
+                update(dt.webhook_endpoints)
                 .where(
                     E.portal_id == target.portal_id, or_(E.consecutive_failures > 0, E.circuit_open_until.is_not(None))
                 )
@@ -177,9 +177,9 @@ class Delivery:
         attempts = row.attempts + 1
         retry_at = self.retry.next_attempt(attempts, now)
         async with self.db.transaction() as tx:
-            await tx.execute(d.delivery_attempts.insert().values(**_attempt_row(target, row, result, now)))
+            await tx.execute(dt.delivery_attempts.insert().values(**_attempt_row(target, row, result, now)))
             await tx.execute(
-                update(t.outbox)
+                update(ot.outbox)
                 .where(mine(token, [row.position]))
                 .values(
                     dispatch_state=PENDING if retry_at else DEAD,
@@ -198,7 +198,7 @@ class Delivery:
     async def _trip(self, tx: AsyncConnection, portal_id: str, now: datetime) -> bool:
         failures = (
             await tx.execute(
-                update(d.webhook_endpoints)
+                update(dt.webhook_endpoints)
                 .where(E.portal_id == portal_id)
                 .values(consecutive_failures=E.consecutive_failures + 1)
                 .returning(E.consecutive_failures)
@@ -208,12 +208,12 @@ class Delivery:
         if open_until is None:
             return False
         await tx.execute(
-            update(d.webhook_endpoints).where(E.portal_id == portal_id).values(circuit_open_until=open_until)
+            update(dt.webhook_endpoints).where(E.portal_id == portal_id).values(circuit_open_until=open_until)
         )
         # A portal that stays unreachable never lets its queued events reach their last retry: give up on those
         # older than the whole retry schedule, as if each had been tried.
         await tx.execute(
-            update(t.outbox)
+            update(ot.outbox)
             .where(
                 OB.portal_id == portal_id,
                 OB.dispatch_state == PENDING,

@@ -13,10 +13,10 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store import delivery_tables as d
 from gateway.store import dialect
-from gateway.store import tables as t
 from gateway.store.db import Database
+from gateway.store.tables import deliveries as dt
+from gateway.store.tables import portals as ct
 
 from .policy import Breaker
 from .schemas import Circuit, WebhookOut
@@ -24,8 +24,8 @@ from .secret_box import SecretBox, SecretUnavailable, new_secret
 
 log = logging.getLogger("gateway.deliveries")
 
-E = d.webhook_endpoints.c
-P = t.portals.c
+E = dt.webhook_endpoints.c
+P = ct.portals.c
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Target:
 
 
 async def row(conn: AsyncConnection, portal_id: str, *, lock: bool = False) -> Row[Any] | None:
-    query = select(d.webhook_endpoints).where(E.portal_id == portal_id)
+    query = select(dt.webhook_endpoints).where(E.portal_id == portal_id)
     if lock:
         query = dialect.locked(conn, query)
     return (await conn.execute(query)).first()
@@ -74,7 +74,7 @@ async def allows_private(conn: AsyncConnection, portal_id: str) -> bool:
 async def set_private(db: Database, portal_id: str, allowed: bool) -> bool:
     """An operator's decision (``gateway portal allow-private-webhooks``); False if there is no such portal."""
     async with db.transaction() as tx:
-        result = await tx.execute(update(t.portals).where(P.id == portal_id).values(allow_private_webhooks=allowed))
+        result = await tx.execute(update(ct.portals).where(P.id == portal_id).values(allow_private_webhooks=allowed))
     return bool(result.rowcount)
 
 
@@ -87,7 +87,7 @@ async def put(
     if current is None:
         secret = new_secret()
         await tx.execute(
-            d.webhook_endpoints.insert().values(
+            dt.webhook_endpoints.insert().values(
                 portal_id=portal_id,
                 url=url,
                 enabled=enabled,
@@ -101,7 +101,7 @@ async def put(
         values: dict[str, Any] = {"url": url, "enabled": enabled, "updated_at": now}
         if url != current.url or (enabled and not current.enabled):
             values.update(consecutive_failures=0, circuit_open_until=None)
-        await tx.execute(d.webhook_endpoints.update().where(E.portal_id == portal_id).values(**values))
+        await tx.execute(dt.webhook_endpoints.update().where(E.portal_id == portal_id).values(**values))
     fresh = await row(tx, portal_id)
     assert fresh is not None
     return fresh, secret
@@ -116,7 +116,7 @@ async def rotate(
         return None
     secret = new_secret()
     await tx.execute(
-        d.webhook_endpoints.update()
+        dt.webhook_endpoints.update()
         .where(E.portal_id == portal_id)
         .values(
             secret=box.seal(secret, portal_id),

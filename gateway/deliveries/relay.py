@@ -24,17 +24,17 @@ from sqlalchemy import and_, exists, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.settings import Settings
-from gateway.store import delivery_tables as d
-from gateway.store import tables as t
 from gateway.store.db import Database
+from gateway.store.tables import deliveries as dt
+from gateway.store.tables import outbox as ot
 
 from .policy import Breaker
 
 PENDING, DELIVERED, DEAD, SKIPPED = "pending", "delivered", "dead", "skipped"
 PORTALS_PER_QUERY = 50  # portals whose due events one statement reads (SQLite allows 500 parts in a UNION)
 
-OB = t.outbox.c
-E = d.webhook_endpoints.c
+OB = ot.outbox.c
+E = dt.webhook_endpoints.c
 
 
 class Candidate(NamedTuple):
@@ -77,7 +77,7 @@ async def skip_unaddressed(db: Database) -> int:
         return 0
     async with db.transaction() as tx:
         result = await tx.execute(
-            update(t.outbox).where(OB.dispatch_state == PENDING, ~has_webhook).values(dispatch_state=SKIPPED)
+            update(ot.outbox).where(OB.dispatch_state == PENDING, ~has_webhook).values(dispatch_state=SKIPPED)
         )
     return result.rowcount or 0
 
@@ -118,7 +118,7 @@ async def claim(db: Database, settings: Settings, now: datetime) -> ClaimReport:
     async with db.transaction() as tx:
         rows = (
             await tx.execute(
-                update(t.outbox)
+                update(ot.outbox)
                 .where(OB.position.in_(chosen), *_due(now))
                 .values(claim_token=token, claimed_until=now + timedelta(seconds=settings.delivery_lease_seconds))
                 .returning(OB.position, OB.portal_id, OB.dossier_code)

@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store import tables as t
+from gateway.store.tables import outbox as ot
 
 from .relay import DEAD, PENDING
 
-OB = t.outbox.c
+OB = ot.outbox.c
 
 FRESH = {
     "dispatch_state": PENDING,
@@ -27,7 +27,7 @@ FRESH = {
 async def one(tx: AsyncConnection, portal_id: str, event_id: str, now: datetime) -> bool:
     """Queue the event again unless it is already waiting to be sent; False if the portal has no such event."""
     mine = (OB.portal_id == portal_id, OB.id == event_id)
-    result = await tx.execute(update(t.outbox).where(*mine, OB.dispatch_state != PENDING).values(**FRESH))
+    result = await tx.execute(update(ot.outbox).where(*mine, OB.dispatch_state != PENDING).values(**FRESH))
     if result.rowcount:
         return True
     return (await tx.execute(select(OB.position).where(*mine))).first() is not None
@@ -35,7 +35,7 @@ async def one(tx: AsyncConnection, portal_id: str, event_id: str, now: datetime)
 
 async def dead_since(tx: AsyncConnection, portal_id: str, since: datetime) -> int:
     result = await tx.execute(
-        update(t.outbox)
+        update(ot.outbox)
         .where(OB.portal_id == portal_id, OB.dispatch_state == DEAD, OB.created_at >= since)
         .values(**FRESH)
     )

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 
-from gateway.store import delivery_tables as d
 from gateway.store.db import Database
+from gateway.store.tables import deliveries as dt
 
 from .secret_box import SecretBox, SecretUnavailable
 
 log = logging.getLogger("gateway.deliveries")
 
-E = d.webhook_endpoints.c
+E = dt.webhook_endpoints.c
 
 
 @dataclass
@@ -52,7 +52,7 @@ async def reseal(db: Database, box: SecretBox) -> ResealReport:
             continue
         async with db.transaction() as tx:
             result = await tx.execute(
-                update(d.webhook_endpoints)
+                update(dt.webhook_endpoints)
                 .where(E.portal_id == portal_id, E.secret == secret, _same(E.previous_secret, previous))
                 .values(**values)
             )

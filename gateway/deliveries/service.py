@@ -13,8 +13,8 @@ from gateway.events.model import TEST_TYPE, EventOut, body, envelope
 from gateway.ids import new_id
 from gateway.kernel.errors import Refused
 from gateway.settings import Settings
-from gateway.store import delivery_tables as d
 from gateway.store.db import Database
+from gateway.store.tables import deliveries as dt
 
 from . import addresses, endpoints, replay, sender, urls, views
 from .policy import Breaker
@@ -106,7 +106,7 @@ class WebhookService:
         sender.record(result, portal_id, event.id)
         async with self.db.unit() as uow:
             await uow.conn.execute(
-                d.delivery_attempts.insert().values(
+                dt.delivery_attempts.insert().values(
                     portal_id=portal_id,
                     event_id=event.id,
                     attempt=1,

@@ -10,15 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.events.model import COLUMNS, envelope
 from gateway.kernel import params
-from gateway.store import delivery_tables as d
 from gateway.store import pages
-from gateway.store import tables as t
+from gateway.store.tables import deliveries as dt
+from gateway.store.tables import outbox as ot
 
 from .relay import DEAD
 from .schemas import AttemptOut, DeadLetter, DeliveryStatus
 
-A = d.delivery_attempts.c
-OB = t.outbox.c
+A = dt.delivery_attempts.c
+OB = ot.outbox.c
 STATUS_COLUMNS = (OB.dispatch_state, OB.attempts, OB.next_attempt_at, OB.delivered_at, OB.last_error)
 
 
@@ -29,7 +29,7 @@ def int_cursor(cursor: str | None, field: str = "cursor") -> int | None:
 async def attempts(
     conn: AsyncConnection, portal_id: str, *, event_id: str | None, cursor: str | None, limit: int
 ) -> tuple[list[AttemptOut], str | None]:
-    query = select(d.delivery_attempts).where(A.portal_id == portal_id)
+    query = select(dt.delivery_attempts).where(A.portal_id == portal_id)
     if event_id:
         query = query.where(A.event_id == event_id)
     rows, next_cursor = await pages.newest_first(conn, query, A.id, int_cursor(cursor), limit)

@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.payments import views as payment_views
 from gateway.payments.schemas import PaymentOut
-from gateway.store import tables as t
+from gateway.store.tables import outbox as ot
+from gateway.store.tables import payments as pt
 
-OB = t.outbox.c
-P = t.payments.c
+OB = ot.outbox.c
+P = pt.payments.c
 
 AWAITING_PAYMENT = frozenset({"created", "pending"})
 COD_NOT_OWED = frozenset({"rejected", "cancelled", "returned"})  # shipments whose COD will never be collected

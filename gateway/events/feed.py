@@ -17,11 +17,11 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.kernel import params
-from gateway.store import tables as t
+from gateway.store.tables import outbox as ot
 
 from .model import COLUMNS
 
-OB = t.outbox.c
+OB = ot.outbox.c
 SETTLED = literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 
 

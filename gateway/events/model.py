@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from sqlalchemy.engine import Row
 
-from gateway.store import tables as t
+from gateway.store.tables import outbox as ot
 
 TEST_TYPE = "webhook.test"
 
@@ -27,15 +27,15 @@ class EventOut(msgspec.Struct):
 
 # The outbox columns an envelope needs (the rest are delivery bookkeeping).
 COLUMNS = (
-    t.outbox.c.position,
-    t.outbox.c.txid,
-    t.outbox.c.id,
-    t.outbox.c.portal_id,
-    t.outbox.c.dossier_code,
-    t.outbox.c.sequence,
-    t.outbox.c.type,
-    t.outbox.c.payload,
-    t.outbox.c.created_at,
+    ot.outbox.c.position,
+    ot.outbox.c.txid,
+    ot.outbox.c.id,
+    ot.outbox.c.portal_id,
+    ot.outbox.c.dossier_code,
+    ot.outbox.c.sequence,
+    ot.outbox.c.type,
+    ot.outbox.c.payload,
+    ot.outbox.c.created_at,
 )
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import and_, or_, select, update
 from adapters.payhub import HubRejected, HubUnavailable, Outcome, OutcomeUnknown, PayhubClient
 from gateway.settings import Settings
 from gateway.store import idempotency
-from gateway.store import tables as t
 from gateway.store.db import Database
+from gateway.store.tables import payments as pt
 
 from . import transitions
 from .refunds import RefundService
@@ -95,4 +95,4 @@ async def _expire(db: Database, payment_id: str, now: datetime) -> int:
 
 async def _mark_checked(db: Database, payment_id: str, now: datetime) -> None:
     async with db.transaction() as tx:
-        await tx.execute(update(t.payments).where(P.id == payment_id).values(checked_at=now))
+        await tx.execute(update(pt.payments).where(P.id == payment_id).values(checked_at=now))

@@ -17,15 +17,15 @@ from gateway.ids import new_id, new_refund_reference
 from gateway.kernel.attempts import Attempt
 from gateway.kernel.errors import Refused
 from gateway.kernel.portal import PortalContext
-from gateway.store import tables as t
 from gateway.store.db import Database
+from gateway.store.tables import payments as pt
 
 from . import transitions, views
 from .schemas import CreateRefund
 from .state import REFUNDABLE, Status, refund_event
 
 log = logging.getLogger("gateway.refunds")
-R = t.refunds.c
+R = pt.refunds.c
 
 
 class RefundStatus(enum.StrEnum):
@@ -51,7 +51,7 @@ class RefundService:
         refund_id = attempt.resume_id or await self._store(portal, attempt, payment_id, data)
         status = await self.send(refund_id)
         async with self.db.read() as conn:
-            row = (await conn.execute(select(t.refunds).where(R.id == refund_id))).one()
+            row = (await conn.execute(select(pt.refunds).where(R.id == refund_id))).one()
         if status is RefundStatus.UNKNOWN:
             raise Refused("hub_unavailable", retry_after=5, extra={"refund_id": refund_id})
         if status is RefundStatus.FAILED:
@@ -77,7 +77,7 @@ class RefundService:
                 raise Refused("refund_exceeds_balance", f"at most {available} đồng can be refunded", field="amount")
             refund_id = new_id("rfd")
             await tx.execute(
-                t.refunds.insert().values(
+                pt.refunds.insert().values(
                     id=refund_id,
                     payment_id=payment_id,
                     reference=new_refund_reference(),
@@ -97,9 +97,9 @@ class RefundService:
             row = (
                 await conn.execute(
                     select(
-                        t.refunds, t.payments.c.reference.label("payment_reference"), t.payments.c.hub_transaction_id
+                        pt.refunds, pt.payments.c.reference.label("payment_reference"), pt.payments.c.hub_transaction_id
                     )
-                    .join(t.payments, t.payments.c.id == R.payment_id)
+                    .join(pt.payments, pt.payments.c.id == R.payment_id)
                     .where(R.id == refund_id)
                 )
             ).one()
@@ -126,12 +126,12 @@ class RefundService:
     async def _finish(self, refund_id: str, status: RefundStatus, hub_code: str) -> RefundStatus:
         now = now_utc()
         async with self.db.transaction() as tx:
-            row = (await tx.execute(select(t.refunds).where(R.id == refund_id))).one()
+            row = (await tx.execute(select(pt.refunds).where(R.id == refund_id))).one()
             if RefundStatus(row.status) in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
                 return RefundStatus(row.status)
             final = status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED)
             moved = await tx.execute(
-                update(t.refunds)
+                update(pt.refunds)
                 .where(R.id == refund_id, R.status == row.status)
                 .values(status=status.value, hub_code=hub_code, updated_at=now, completed_at=now if final else None)
             )

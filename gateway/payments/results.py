@@ -11,14 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.payhub import HubResult, Outcome, Reply
 from gateway.kernel.collected import PAYMENT, OnCollected, ignore
-from gateway.store import tables as t
 from gateway.store.db import Database, DatabaseUnavailable
+from gateway.store.tables import payments as pt
 
 from . import transitions
 from .state import UNPAID_FINAL, Event, Status, decide_hub_result
 
 log = logging.getLogger("gateway.payments")
-P = t.payments.c
+P = pt.payments.c
 
 
 class Disposition(enum.StrEnum):
@@ -67,7 +67,7 @@ async def apply(db: Database, result: HubResult, now: datetime) -> Disposition:
     async with db.transaction() as tx:
         disposition = await apply_in(tx, result, now)
         await tx.execute(
-            t.hub_results.insert().values(
+            pt.hub_results.insert().values(
                 reference=result.reference[:20],
                 source=result.source,
                 raw_code=result.raw_code[:8],

@@ -29,8 +29,9 @@ from gateway.kernel.fees import KIND_CODES
 from gateway.kernel.portal import PortalContext
 from gateway.portals import catalogue
 from gateway.settings import Settings
-from gateway.store import tables as t
 from gateway.store.db import Database
+from gateway.store.tables import payments as pt
+from gateway.store.tables import portals as ct
 from receipts import Line
 
 from . import transitions, views
@@ -84,7 +85,7 @@ class PaymentService:
             _check_lines(data, fees)
             payment_id = new_id("pay")
             await tx.execute(
-                t.payments.insert().values(
+                pt.payments.insert().values(
                     id=payment_id,
                     portal_id=portal.portal_id,
                     agency_id=agency.id,
@@ -101,7 +102,7 @@ class PaymentService:
                     **request_columns(data),
                 )
             )
-            await tx.execute(t.payment_lines.insert(), line_rows(payment_id, data))
+            await tx.execute(pt.payment_lines.insert(), line_rows(payment_id, data))
             await uow.bind(attempt, payment_id)
             record = await views.load(tx, payment_id)
         assert record is not None
@@ -267,4 +268,4 @@ def _init_order(record: views.PaymentRecord, agency: Any, client_ip: str) -> Ini
 
 
 async def _agency(conn: AsyncConnection, agency_id: str) -> Any:
-    return (await conn.execute(select(t.agencies).where(t.agencies.c.id == agency_id))).one()
+    return (await conn.execute(select(ct.agencies).where(ct.agencies.c.id == agency_id))).one()

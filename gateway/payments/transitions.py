@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store import dialect, outbox
-from gateway.store import tables as t
+from gateway.store.tables import payments as pt
 
 from . import views
 from .state import Event, Status, next_status
@@ -44,7 +44,7 @@ async def move(
     new = next_status(current, event)
     changes = {"status": new.value, "status_reason": reason, "updated_at": now, **(values or {})}
     result = await tx.execute(
-        update(t.payments).where(P.id == record.row.id, P.status == current.value).values(**changes)
+        update(pt.payments).where(P.id == record.row.id, P.status == current.value).values(**changes)
     )
     if result.rowcount != 1:
         return None
@@ -92,7 +92,7 @@ async def post_ledger(
         {"account": agency_account(agency_code), "amount": -sign * amount},
     ]
     await tx.execute(
-        t.ledger_entries.insert(),
+        pt.ledger_entries.insert(),
         [
             {"entry_group": group, "payment_id": payment_id, "refund_id": refund_id, "created_at": now, **row}
             for row in rows

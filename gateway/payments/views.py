@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.kernel.fees import KIND_NAMES
 from gateway.logs import mask_id_number
 from gateway.store import pages
-from gateway.store import tables as t
+from gateway.store.tables import payments as pt
+from gateway.store.tables import portals as ct
 
 from .schemas import FeeLineOut, PayerOut, PaymentOut, RefundOut
 
-P = t.payments.c
+P = pt.payments.c
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,9 @@ class PaymentRecord:
 
 
 def _payment_query() -> Any:
-    return select(t.payments, t.agencies.c.code.label("agency_code")).join(t.agencies, t.agencies.c.id == P.agency_id)
+    return select(pt.payments, ct.agencies.c.code.label("agency_code")).join(
+        ct.agencies, ct.agencies.c.id == P.agency_id
+    )
 
 
 async def load(conn: AsyncConnection, payment_id: str, portal_id: str | None = None) -> PaymentRecord | None:
@@ -59,12 +62,16 @@ async def load_by_reference(conn: AsyncConnection, reference: str) -> PaymentRec
 async def _complete(conn: AsyncConnection, row: Row[Any]) -> PaymentRecord:
     lines = (
         await conn.execute(
-            select(t.payment_lines).where(t.payment_lines.c.payment_id == row.id).order_by(t.payment_lines.c.position)
+            select(pt.payment_lines)
+            .where(pt.payment_lines.c.payment_id == row.id)
+            .order_by(pt.payment_lines.c.position)
         )
     ).all()
     refunds = (
         await conn.execute(
-            select(t.refunds).where(t.refunds.c.payment_id == row.id).order_by(t.refunds.c.created_at, t.refunds.c.id)
+            select(pt.refunds)
+            .where(pt.refunds.c.payment_id == row.id)
+            .order_by(pt.refunds.c.created_at, pt.refunds.c.id)
         )
     ).all()
     return PaymentRecord(row=row, agency_code=row.agency_code, lines=list(lines), refunds=list(refunds))

@@ -12,13 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store import tables as t
 from gateway.store.db import Database
+from gateway.store.tables import portals as ct
 
 from . import keys
 from .service import insert_key
 
-K = t.api_keys.c
+K = ct.api_keys.c
 
 
 class Refused(LookupError):
@@ -57,7 +57,7 @@ def _info(row: Row[Any], now: datetime) -> KeyInfo:
 
 
 async def _require_portal(conn: AsyncConnection, portal_id: str) -> None:
-    found = await conn.execute(select(t.portals.c.id).where(t.portals.c.id == portal_id))
+    found = await conn.execute(select(ct.portals.c.id).where(ct.portals.c.id == portal_id))
     if found.first() is None:
         raise Refused(f"no portal {portal_id!r}")
 
@@ -73,15 +73,15 @@ async def create(db: Database, portal_id: str, label: str, now: datetime) -> New
 async def listing(db: Database, portal_id: str, now: datetime) -> list[KeyInfo]:
     async with db.read() as conn:
         await _require_portal(conn, portal_id)
-        rows = (await conn.execute(select(t.api_keys).where(K.portal_id == portal_id).order_by(K.id))).all()
+        rows = (await conn.execute(select(ct.api_keys).where(K.portal_id == portal_id).order_by(K.id))).all()
     return [_info(row, now) for row in rows]
 
 
 async def revoke(db: Database, key_id: str, now: datetime) -> KeyInfo:
     """Revoke a key at once (revoking a revoked key changes nothing)."""
     async with db.transaction() as tx:
-        await tx.execute(t.api_keys.update().where(K.id == key_id, K.revoked_at.is_(None)).values(revoked_at=now))
-        row = (await tx.execute(select(t.api_keys).where(K.id == key_id))).first()
+        await tx.execute(ct.api_keys.update().where(K.id == key_id, K.revoked_at.is_(None)).values(revoked_at=now))
+        row = (await tx.execute(select(ct.api_keys).where(K.id == key_id))).first()
     if row is None:
         raise Refused(f"no API key {key_id!r}")
     return _info(row, now)
@@ -90,7 +90,7 @@ async def revoke(db: Database, key_id: str, now: datetime) -> KeyInfo:
 async def rotate(db: Database, key_id: str, overlap: timedelta, now: datetime) -> tuple[NewKey, KeyInfo]:
     """Issue a new key for the same portal and label; the old one is revoked now, or expires after ``overlap``."""
     async with db.transaction() as tx:
-        old = (await tx.execute(select(t.api_keys).where(K.id == key_id))).first()
+        old = (await tx.execute(select(ct.api_keys).where(K.id == key_id))).first()
         if old is None:
             raise Refused(f"no API key {key_id!r}")
         if not keys.usable(old, now):
@@ -100,10 +100,10 @@ async def rotate(db: Database, key_id: str, overlap: timedelta, now: datetime) -
             end = now + overlap
             if old.expires_at is not None:
                 end = min(end, old.expires_at)
-            await tx.execute(t.api_keys.update().where(K.id == key_id).values(expires_at=end))
+            await tx.execute(ct.api_keys.update().where(K.id == key_id).values(expires_at=end))
         else:
-            await tx.execute(t.api_keys.update().where(K.id == key_id).values(revoked_at=now))
-        row = (await tx.execute(select(t.api_keys).where(K.id == key_id))).first()
+            await tx.execute(ct.api_keys.update().where(K.id == key_id).values(revoked_at=now))
+        row = (await tx.execute(select(ct.api_keys).where(K.id == key_id))).first()
     new = NewKey(key_id=keys.parse(token)[0], portal_id=old.portal_id, api_key=token, label=old.label)  # type: ignore[index]
     return new, _info(row, now)
 
@@ -111,4 +111,4 @@ async def rotate(db: Database, key_id: str, overlap: timedelta, now: datetime) -
 async def set_rate_limit(db: Database, portal_id: str, limit: int | None) -> None:
     async with db.transaction() as tx:
         await _require_portal(tx, portal_id)
-        await tx.execute(t.portals.update().where(t.portals.c.id == portal_id).values(rate_limit=limit))
+        await tx.execute(ct.portals.update().where(ct.portals.c.id == portal_id).values(rate_limit=limit))

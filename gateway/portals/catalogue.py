@@ -10,14 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.kernel.errors import Refused
-from gateway.store import tables as t
+from gateway.store.tables import portals as ct
 
 from .service import PortalContext
 
 
 async def agency_of(conn: AsyncConnection, portal: PortalContext, code: str) -> Any:
     """The agency with this code, if the portal acts for it; another portal's agency is as unknown as none."""
-    agency = (await conn.execute(select(t.agencies).where(t.agencies.c.code == code))).first()
+    agency = (await conn.execute(select(ct.agencies).where(ct.agencies.c.code == code))).first()
     if agency is None or agency.id not in portal.agency_ids:
         raise Refused("unknown_agency", f"no agency {code!r} for this portal", field="agency_code")
     return agency
@@ -26,7 +26,7 @@ async def agency_of(conn: AsyncConnection, portal: PortalContext, code: str) -> 
 async def procedure_of(conn: AsyncConnection, agency_id: str, code: str) -> Any:
     procedure = (
         await conn.execute(
-            select(t.procedures).where(t.procedures.c.agency_id == agency_id, t.procedures.c.code == code)
+            select(ct.procedures).where(ct.procedures.c.agency_id == agency_id, ct.procedures.c.code == code)
         )
     ).first()
     if procedure is None:
@@ -46,7 +46,7 @@ async def check_postal(conn: AsyncConnection, agency: Any, code: str | None) -> 
                 field="procedure_code",
             )
         return
-    pr = t.procedures.c
+    pr = ct.procedures.c
     query = select(pr.code).where(pr.agency_id == agency.id, pr.postal_allowed.is_(False)).limit(1)
     if (await conn.execute(query)).first() is not None:
         raise Refused(
@@ -69,7 +69,7 @@ class FeeLine(Protocol):
 
 async def fees_of(conn: AsyncConnection, procedure_id: str) -> dict[str, Any]:
     """The procedure's fee catalogue, by fee code."""
-    query = select(t.procedure_fees).where(t.procedure_fees.c.procedure_id == procedure_id)
+    query = select(ct.procedure_fees).where(ct.procedure_fees.c.procedure_id == procedure_id)
     return {row.code: row for row in await conn.execute(query)}
 
 

@@ -13,8 +13,8 @@ from gateway.ids import new_id
 from gateway.kernel import receipt_parts
 from gateway.kernel.portal import PortalContext
 from gateway.kernel.types import CODE_CHARS
-from gateway.store import tables as t
 from gateway.store.db import Database
+from gateway.store.tables import portals as ct
 from receipts import Organisation
 from receipts.codes import MAX_CODE
 
@@ -61,7 +61,7 @@ async def create_portal(
     portal_id = new_id("ptl")
     now = now_utc()
     async with db.transaction() as tx:
-        await tx.execute(t.portals.insert().values(id=portal_id, name=name, created_at=now))
+        await tx.execute(ct.portals.insert().values(id=portal_id, name=name, created_at=now))
         for code in agency_codes:
             await grant_agency(tx, portal_id, code)
         token = await insert_key(tx, portal_id, label)
@@ -76,7 +76,7 @@ async def issue_key(db: Database, portal_id: str, label: str = "") -> str:
 async def insert_key(tx: AsyncConnection, portal_id: str, label: str) -> str:
     issued = keys.issue()
     await tx.execute(
-        t.api_keys.insert().values(
+        ct.api_keys.insert().values(
             id=issued.key_id, portal_id=portal_id, secret_hash=issued.secret_hash, label=label, created_at=now_utc()
         )
     )
@@ -84,16 +84,18 @@ async def insert_key(tx: AsyncConnection, portal_id: str, label: str) -> str:
 
 
 async def grant_agency(tx: AsyncConnection, portal_id: str, agency_code: str) -> None:
-    agency_id = (await tx.execute(select(t.agencies.c.id).where(t.agencies.c.code == agency_code))).scalar_one_or_none()
+    agency_id = (
+        await tx.execute(select(ct.agencies.c.id).where(ct.agencies.c.code == agency_code))
+    ).scalar_one_or_none()
     if agency_id is None:
         raise LookupError(f"no agency with code {agency_code!r}")
     exists = await tx.execute(
-        select(t.portal_agencies).where(
-            t.portal_agencies.c.portal_id == portal_id, t.portal_agencies.c.agency_id == agency_id
+        select(ct.portal_agencies).where(
+            ct.portal_agencies.c.portal_id == portal_id, ct.portal_agencies.c.agency_id == agency_id
         )
     )
     if exists.first() is None:
-        await tx.execute(t.portal_agencies.insert().values(portal_id=portal_id, agency_id=agency_id))
+        await tx.execute(ct.portal_agencies.insert().values(portal_id=portal_id, agency_id=agency_id))
 
 
 def check_agency(spec: AgencySpec) -> None:
@@ -126,20 +128,20 @@ async def upsert_agency(db: Database, spec: AgencySpec) -> str:
     }
     async with db.transaction() as tx:
         agency_id = (
-            await tx.execute(select(t.agencies.c.id).where(t.agencies.c.code == spec.code))
+            await tx.execute(select(ct.agencies.c.id).where(ct.agencies.c.code == spec.code))
         ).scalar_one_or_none()
         if agency_id is None:
             agency_id = new_id("agy")
-            await tx.execute(t.agencies.insert().values(id=agency_id, code=spec.code, created_at=now, **values))
+            await tx.execute(ct.agencies.insert().values(id=agency_id, code=spec.code, created_at=now, **values))
         else:
-            await tx.execute(t.agencies.update().where(t.agencies.c.id == agency_id).values(**values))
+            await tx.execute(ct.agencies.update().where(ct.agencies.c.id == agency_id).values(**values))
         for procedure in spec.procedures:
             await _upsert_procedure(tx, agency_id, procedure)
     return agency_id
 
 
 async def _upsert_procedure(tx: AsyncConnection, agency_id: str, procedure: Procedure) -> None:
-    p = t.procedures.c
+    p = ct.procedures.c
     procedure_id = (
         await tx.execute(select(p.id).where(p.agency_id == agency_id, p.code == procedure.code))
     ).scalar_one_or_none()
@@ -152,14 +154,14 @@ async def _upsert_procedure(tx: AsyncConnection, agency_id: str, procedure: Proc
     if procedure_id is None:
         procedure_id = new_id("prc")
         await tx.execute(
-            t.procedures.insert().values(id=procedure_id, agency_id=agency_id, code=procedure.code, **values)
+            ct.procedures.insert().values(id=procedure_id, agency_id=agency_id, code=procedure.code, **values)
         )
     else:
-        await tx.execute(t.procedures.update().where(p.id == procedure_id).values(**values))
-        await tx.execute(t.procedure_fees.delete().where(t.procedure_fees.c.procedure_id == procedure_id))
+        await tx.execute(ct.procedures.update().where(p.id == procedure_id).values(**values))
+        await tx.execute(ct.procedure_fees.delete().where(ct.procedure_fees.c.procedure_id == procedure_id))
     for fee in procedure.fees:
         await tx.execute(
-            t.procedure_fees.insert().values(
+            ct.procedure_fees.insert().values(
                 procedure_id=procedure_id, code=fee.code, kind=fee.kind, name=fee.name, amount=fee.amount
             )
         )
@@ -171,12 +173,12 @@ async def authenticate(db: Database, token: str) -> PortalContext | None:
     if parsed is None:
         return None
     key_id, secret = parsed
-    k = t.api_keys.c
+    k = ct.api_keys.c
     async with db.read() as conn:
         row = (
             await conn.execute(
-                select(k.portal_id, k.secret_hash, k.revoked_at, k.expires_at, t.portals.c.rate_limit)
-                .join(t.portals, t.portals.c.id == k.portal_id)
+                select(k.portal_id, k.secret_hash, k.revoked_at, k.expires_at, ct.portals.c.rate_limit)
+                .join(ct.portals, ct.portals.c.id == k.portal_id)
                 .where(k.id == key_id)
             )
         ).first()
@@ -184,7 +186,7 @@ async def authenticate(db: Database, token: str) -> PortalContext | None:
             return None
         agency_ids = (
             await conn.execute(
-                select(t.portal_agencies.c.agency_id).where(t.portal_agencies.c.portal_id == row.portal_id)
+                select(ct.portal_agencies.c.agency_id).where(ct.portal_agencies.c.portal_id == row.portal_id)
             )
         ).scalars()
         return PortalContext(

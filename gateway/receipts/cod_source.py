@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.kernel import receipt_parts
 from gateway.kernel.collected import COD
-from gateway.store import shipment_tables as st
-from gateway.store import tables as t
+from gateway.store.tables import portals as ct
+from gateway.store.tables import shipments as st
 from receipts import PAYMENT_COD, Line, ReceiptError
 
 from .sources import (
@@ -68,7 +68,7 @@ async def load_collections(conn: AsyncConnection, collection_ids: list[str]) -> 
                 *AGENCY_COLUMNS,
             )
             .join(st.shipments, S.id == C.shipment_id)
-            .join(t.agencies, t.agencies.c.id == C.agency_id)
+            .join(ct.agencies, ct.agencies.c.id == C.agency_id)
             .where(C.id.in_(collection_ids))
         )
     ).all()
@@ -85,10 +85,10 @@ async def load_collections(conn: AsyncConnection, collection_ids: list[str]) -> 
 async def _lines(conn: AsyncConnection, row: Any) -> tuple[Line, ...]:
     fees = (
         await conn.execute(
-            select(t.procedure_fees)
-            .join(t.procedures, t.procedures.c.id == t.procedure_fees.c.procedure_id)
-            .where(t.procedures.c.agency_id == row.agency_id, t.procedures.c.code == row.procedure_code)
-            .order_by(t.procedure_fees.c.code)
+            select(ct.procedure_fees)
+            .join(ct.procedures, ct.procedures.c.id == ct.procedure_fees.c.procedure_id)
+            .where(ct.procedures.c.agency_id == row.agency_id, ct.procedures.c.code == row.procedure_code)
+            .order_by(ct.procedure_fees.c.code)
         )
     ).all()
     if fees and all(f.amount is not None for f in fees) and sum(f.amount for f in fees) == row.amount:

@@ -19,8 +19,8 @@ from gateway.kernel.fees import KIND_CODES
 from gateway.portals import catalogue
 from gateway.settings import Settings
 from gateway.store import outbox
-from gateway.store import tables as t
-from gateway.store.receipt_tables import receipts
+from gateway.store.tables import portals as ct
+from gateway.store.tables.receipts import receipts
 from receipts import Line, Payer, ReceiptError, Related, RelatedKind
 
 from . import numbering, views
@@ -114,7 +114,7 @@ def kept_lines(lines: list[Line], kept: int) -> list[Line]:
 
 
 async def _catalogue_fees(tx: AsyncConnection, agency_id: str, procedure_code: str) -> dict[str, Any]:
-    pr = t.procedures.c
+    pr = ct.procedures.c
     query = select(pr.id).where(pr.agency_id == agency_id, pr.code == procedure_code)
     procedure = (await tx.execute(query)).scalar_one_or_none()
     return {} if procedure is None else await catalogue.fees_of(tx, procedure)
@@ -160,7 +160,7 @@ async def reissue(
     CannotIssue (no key) or ReceiptError, in which case ``tx`` must be rolled back."""
     before = views.data_of(original)
     agency_code = (
-        await tx.execute(select(t.agencies.c.code).where(t.agencies.c.id == original.agency_id))
+        await tx.execute(select(ct.agencies.c.code).where(ct.agencies.c.id == original.agency_id))
     ).scalar_one()
     code = new_lookup_code()
     series = numbering.series_for(now)

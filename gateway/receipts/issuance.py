@@ -32,7 +32,7 @@ from gateway.ids import new_id
 from gateway.settings import Settings
 from gateway.store import outbox
 from gateway.store.db import Database
-from gateway.store.receipt_tables import receipts
+from gateway.store.tables.receipts import receipts
 from receipts import ReceiptData, ReceiptError, SchemaError, SigningKey, SigningKeyError, issue
 
 from . import cod_source, numbering, sources, trust, unissued, views  # noqa: F401 - cod_source registers the COD kind

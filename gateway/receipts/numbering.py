@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.vntime import to_vn
 from gateway.store import dialect
-from gateway.store.receipt_tables import receipt_series
+from gateway.store.tables.receipts import receipt_series
 from receipts.codes import MAX_NUMBER
 
 

@@ -22,9 +22,9 @@ from adapters.vntime import now_utc
 from gateway.kernel.collected import PAYMENT
 from gateway.payments.state import Status
 from gateway.settings import Settings
-from gateway.store import tables as t
 from gateway.store.db import Database
-from gateway.store.receipt_tables import receipts
+from gateway.store.tables import payments as pt
+from gateway.store.tables.receipts import receipts
 from receipts import ReceiptError
 
 from . import unissued, views
@@ -34,7 +34,7 @@ from .keys import AgencyKeys
 from .unissued import Unissued, not_held
 
 R = receipts.c
-P = t.payments.c
+P = pt.payments.c
 REFUNDED_REASON = "Khoản thu đã được hoàn trả toàn bộ"
 PARTLY_REFUNDED_REASON = "Khoản thu đã được hoàn trả một phần"
 
@@ -46,7 +46,7 @@ async def cancel_refunded(db: Database, limit: int, now: datetime | None = None)
         due = (
             await conn.execute(
                 select(R.id, R.portal_id)
-                .join(t.payments, P.id == R.source_id)
+                .join(pt.payments, P.id == R.source_id)
                 .where(R.source_type == PAYMENT, R.status == views.ISSUED, P.status == Status.REFUNDED.value)
                 .limit(limit)
             )
@@ -70,7 +70,7 @@ async def replace_partly_refunded(
         due = (
             await conn.execute(
                 select(R.id, R.portal_id, R.agency_id, R.dossier_code, R.source_id)
-                .join(t.payments, P.id == R.source_id)
+                .join(pt.payments, P.id == R.source_id)
                 .where(
                     R.source_type == PAYMENT,
                     R.status == views.ISSUED,

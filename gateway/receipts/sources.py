@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.kernel import receipt_parts
 from gateway.kernel.collected import PAYMENT
 from gateway.payments.state import COLLECTED
-from gateway.store import tables as t
-from gateway.store.receipt_tables import receipts
+from gateway.store.tables import payments as pt
+from gateway.store.tables import portals as ct
+from gateway.store.tables.receipts import receipts
 from receipts import PAYMENT_ONLINE, Line, Organisation, Payer, ReceiptError
 
 from .unissued import Unissued, not_held
@@ -71,11 +72,11 @@ def without_receipt(source_type: str, id_column: object) -> object:
 
 
 AGENCY_COLUMNS = (
-    t.agencies.c.code.label("agency_code"),
-    t.agencies.c.name.label("agency_name"),
-    t.agencies.c.tax_code.label("agency_tax_code"),
-    t.agencies.c.address.label("agency_address"),
-    t.agencies.c.treasury_account.label("agency_treasury_account"),
+    ct.agencies.c.code.label("agency_code"),
+    ct.agencies.c.name.label("agency_name"),
+    ct.agencies.c.tax_code.label("agency_tax_code"),
+    ct.agencies.c.address.label("agency_address"),
+    ct.agencies.c.treasury_account.label("agency_treasury_account"),
 )
 
 
@@ -91,7 +92,7 @@ def collector_of(row: Any) -> Organisation:
 
 # ---------------------------------------------------------------- payments
 
-P = t.payments.c
+P = pt.payments.c
 
 
 def payment_source(row: Any, lines: Sequence[Any]) -> ReceiptSource:
@@ -121,16 +122,16 @@ async def load_payments(conn: AsyncConnection, payment_ids: list[str]) -> list[L
     """The collected payments among ``payment_ids`` (two queries, however many)."""
     found = (
         await conn.execute(
-            select(*t.payments.c, *AGENCY_COLUMNS)
-            .join(t.agencies, t.agencies.c.id == P.agency_id)
+            select(*pt.payments.c, *AGENCY_COLUMNS)
+            .join(ct.agencies, ct.agencies.c.id == P.agency_id)
             .where(P.id.in_(payment_ids), P.status.in_([s.value for s in COLLECTED]))
         )
     ).all()
     lines: dict[str, list[Any]] = {row.id: [] for row in found}
     if found:
-        line = t.payment_lines.c
+        line = pt.payment_lines.c
         for x in await conn.execute(
-            select(t.payment_lines).where(line.payment_id.in_(list(lines))).order_by(line.payment_id, line.position)
+            select(pt.payment_lines).where(line.payment_id.in_(list(lines))).order_by(line.payment_id, line.position)
         ):
             lines[x.payment_id].append(x)
     order = {payment_id: i for i, payment_id in enumerate(payment_ids)}

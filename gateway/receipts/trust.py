@@ -21,9 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store import dialect
-from gateway.store import tables as t
 from gateway.store.db import Database
-from gateway.store.receipt_tables import agency_certificates
+from gateway.store.tables import portals as ct
+from gateway.store.tables.receipts import agency_certificates
 from receipts import Trusted, Verification, claimed_collector, verify
 
 from .keys import AgencyKeys
@@ -71,7 +71,7 @@ async def record_loaded(db: Database, keys: AgencyKeys, now: datetime) -> None:
         return
     try:
         async with asyncio.timeout(START_TIMEOUT_SECONDS), db.transaction() as tx:
-            a = t.agencies.c
+            a = ct.agencies.c
             ids = dict((await tx.execute(select(a.code, a.id).where(a.code.in_(keys.agencies)))).tuples().all())
             for code, agency_id in ids.items():
                 key = keys.get(code)
@@ -88,7 +88,7 @@ async def import_certificates(
     kept); returns every certificate now kept for the agency. Raises LookupError for an unknown agency."""
     async with db.transaction() as tx:
         agency_id = (
-            await tx.execute(select(t.agencies.c.id).where(t.agencies.c.code == agency_code))
+            await tx.execute(select(ct.agencies.c.id).where(ct.agencies.c.code == agency_code))
         ).scalar_one_or_none()
         if agency_id is None:
             raise LookupError(f"no agency with code {agency_code}")
@@ -114,8 +114,8 @@ async def of_collector(conn: AsyncConnection, tax_code: str) -> Trusted:
     """The certificates of every agency collecting under ``tax_code``."""
     query = (
         select(C.certificate)
-        .select_from(agency_certificates.join(t.agencies, t.agencies.c.id == C.agency_id))
-        .where(t.agencies.c.tax_code == tax_code)
+        .select_from(agency_certificates.join(ct.agencies, ct.agencies.c.id == C.agency_id))
+        .where(ct.agencies.c.tax_code == tax_code)
     )
     return {tax_code: [x509.load_der_x509_certificate(der) for (der,) in await conn.execute(query)]}
 

@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.logs import mask_id_number
 from gateway.store import dialect
-from gateway.store import tables as t
 from gateway.store.db import Database
-from gateway.store.receipt_tables import unissued_receipts
+from gateway.store.tables import portals as ct
+from gateway.store.tables.receipts import unissued_receipts
 
 log = logging.getLogger("gateway.receipts")
 
@@ -106,8 +106,8 @@ async def release(tx: AsyncConnection, source_type: str, source_ids: Sequence[st
 async def listing(conn: AsyncConnection, limit: int = 1000) -> list[Row[Any]]:
     """The held sources, the longest-waiting first, with their agency's code."""
     query = (
-        select(unissued_receipts, t.agencies.c.code.label("agency_code"))
-        .join(t.agencies, t.agencies.c.id == U.agency_id)
+        select(unissued_receipts, ct.agencies.c.code.label("agency_code"))
+        .join(ct.agencies, ct.agencies.c.id == U.agency_id)
         .order_by(U.first_failed_at, U.source_type, U.source_id)
         .limit(limit)
     )
@@ -124,7 +124,7 @@ async def retry_now(db: Database, now: datetime, agency_code: str | None = None)
     """Make the held sources (of one agency, or all) due at the next sweep; returns how many."""
     statement = update(unissued_receipts).values(retry_at=now)
     if agency_code is not None:
-        agency = select(t.agencies.c.id).where(t.agencies.c.code == agency_code).scalar_subquery()
+        agency = select(ct.agencies.c.id).where(ct.agencies.c.code == agency_code).scalar_subquery()
         statement = statement.where(U.agency_id == agency)
     async with db.transaction() as tx:
         result = await tx.execute(statement)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.kernel.fees import KIND_NAMES
 from gateway.logs import mask_id_number
 from gateway.store import dialect, pages
-from gateway.store.receipt_tables import receipts
+from gateway.store.tables.receipts import receipts
 from receipts import ReceiptData, amount_in_words
 
 from .schemas import CollectorOut, ReceiptLineOut, ReceiptOut, ReceiptPayerOut

@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.postal import StatusEvent
 from gateway.ids import new_id
 from gateway.store import dialect
-from gateway.store import shipment_tables as st
-from gateway.store import tables as t
+from gateway.store.tables import portals as ct
+from gateway.store.tables import shipments as st
 
 from . import transitions, views
 from .state import dedupe_key
@@ -154,8 +154,8 @@ async def open_exceptions(conn: AsyncConnection, limit: int = 1000) -> list[Row[
     """The held collections, oldest first, with their agency's code and the shipment's post item code."""
     S = st.shipments.c
     query = (
-        select(st.cod_exceptions, t.agencies.c.code.label("agency_code"), S.item_code)
-        .join(t.agencies, t.agencies.c.id == X.agency_id)
+        select(st.cod_exceptions, ct.agencies.c.code.label("agency_code"), S.item_code)
+        .join(ct.agencies, ct.agencies.c.id == X.agency_id)
         .join(st.shipments, S.id == X.shipment_id)
         .where(X.status == OPEN)
         .order_by(X.created_at, X.id)

@@ -23,8 +23,8 @@ from gateway.kernel.attempts import Attempt
 from gateway.kernel.errors import Refused
 from gateway.kernel.portal import PortalContext
 from gateway.portals import catalogue
-from gateway.store import shipment_tables as st
 from gateway.store.db import Database
+from gateway.store.tables import shipments as st
 
 from . import booking, tracking, transitions, views
 from .schemas import CreateShipment

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.postal import PostalClient, StatusEvent
 from adapters.vntime import now_utc
 from gateway.store import dialect
-from gateway.store import shipment_tables as st
 from gateway.store.db import Database
+from gateway.store.tables import shipments as st
 
 from . import cod, transitions
 from .state import COLLECT, cod_verdict, dedupe_key, moves, occurrence

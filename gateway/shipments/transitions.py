@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store import outbox
-from gateway.store import shipment_tables as st
+from gateway.store.tables import shipments as st
 
 from . import views
 from .state import NAMED_EVENTS

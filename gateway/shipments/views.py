@@ -11,8 +11,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store import dialect, pages
-from gateway.store import shipment_tables as st
-from gateway.store import tables as t
+from gateway.store.tables import portals as ct
+from gateway.store.tables import shipments as st
 
 from .schemas import AddressOut, CodCollectionOut, CodExceptionOut, EventOut, PartyOut, ShipmentOut
 from .state import Direction
@@ -33,7 +33,9 @@ class ShipmentRecord:
 
 
 def _query() -> Any:
-    return select(st.shipments, t.agencies.c.code.label("agency_code")).join(t.agencies, t.agencies.c.id == S.agency_id)
+    return select(st.shipments, ct.agencies.c.code.label("agency_code")).join(
+        ct.agencies, ct.agencies.c.id == S.agency_id
+    )
 
 
 async def load(

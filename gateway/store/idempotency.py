@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.kernel.attempts import Attempt
 from gateway.kernel.errors import Refused
+from gateway.store.tables import idempotency as it
 
-from . import tables as t
 from .db import Database
 
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
@@ -26,7 +26,7 @@ IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
 RETRYABLE = "retryable"
 
-K = t.idempotency_keys.c
+K = it.idempotency_keys.c
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ async def claim(db: Database, request: Request, now: datetime, lock_seconds: int
     }
     try:
         async with db.transaction() as tx:
-            await tx.execute(t.idempotency_keys.insert().values(**row))
+            await tx.execute(it.idempotency_keys.insert().values(**row))
         return Attempt(request.owner, request.key)
     except IntegrityError:
         return await _resolve_conflict(db, request, now, lock_seconds)
@@ -86,7 +86,7 @@ async def _resolve_conflict(db: Database, request: Request, now: datetime, lock_
     short, by a crash or a database outage, leaves its key locked until ``lock_seconds`` after it began)."""
     mine = and_(K.portal_id == request.owner, K.key == request.key)
     async with db.transaction() as tx:
-        row = (await tx.execute(select(t.idempotency_keys).where(mine))).first()
+        row = (await tx.execute(select(it.idempotency_keys).where(mine))).first()
         if row is None:  # expired and purged between our insert and this read: the caller may simply retry
             raise Refused("idempotency_in_progress", "retry the request")
         if row.request_hash != request.digest:
@@ -94,7 +94,7 @@ async def _resolve_conflict(db: Database, request: Request, now: datetime, lock_
         if row.state == COMPLETED:
             return Replay(row.status_code, row.response_body)
         claimed = await tx.execute(
-            t.idempotency_keys.update()
+            it.idempotency_keys.update()
             .where(mine, or_(K.state == RETRYABLE, and_(K.state == IN_PROGRESS, K.locked_until < now)))
             .values(state=IN_PROGRESS, locked_until=now + timedelta(seconds=lock_seconds))
         )
@@ -106,7 +106,7 @@ async def _resolve_conflict(db: Database, request: Request, now: datetime, lock_
 async def bind(conn: AsyncConnection, attempt: Attempt, resource_id: str) -> None:
     """Tie what the attempt made to its key, in the transaction that makes it."""
     await conn.execute(
-        t.idempotency_keys.update()
+        it.idempotency_keys.update()
         .where(K.portal_id == attempt.owner, K.key == attempt.key)
         .values(resource_id=resource_id)
     )
@@ -115,7 +115,7 @@ async def bind(conn: AsyncConnection, attempt: Attempt, resource_id: str) -> Non
 async def complete(db: Database, attempt: Attempt, status_code: int, body: bytes) -> None:
     async with db.transaction() as tx:
         await tx.execute(
-            t.idempotency_keys.update()
+            it.idempotency_keys.update()
             .where(K.portal_id == attempt.owner, K.key == attempt.key)
             .values(state=COMPLETED, status_code=status_code, response_body=body, locked_until=None)
         )
@@ -125,11 +125,11 @@ async def abandon(db: Database, attempt: Attempt) -> None:
     """An attempt that made nothing leaves no key; one that made a resource leaves it for a retry to resume."""
     mine = and_(K.portal_id == attempt.owner, K.key == attempt.key, K.state == IN_PROGRESS)
     async with db.transaction() as tx:
-        await tx.execute(t.idempotency_keys.delete().where(mine, K.resource_id.is_(None)))
-        await tx.execute(t.idempotency_keys.update().where(mine).values(state=RETRYABLE, locked_until=None))
+        await tx.execute(it.idempotency_keys.delete().where(mine, K.resource_id.is_(None)))
+        await tx.execute(it.idempotency_keys.update().where(mine).values(state=RETRYABLE, locked_until=None))
 
 
 async def purge(db: Database, older_than: datetime) -> int:
     async with db.transaction() as tx:
-        result = await tx.execute(t.idempotency_keys.delete().where(t.idempotency_keys.c.created_at < older_than))
+        result = await tx.execute(it.idempotency_keys.delete().where(it.idempotency_keys.c.created_at < older_than))
         return result.rowcount or 0

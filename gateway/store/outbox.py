@@ -9,15 +9,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.ids import new_id
+from gateway.store.tables import outbox as ot
 
 from . import dialect
-from . import tables as t
 
 
 async def next_sequence(tx: AsyncConnection, portal_id: str, dossier_code: str) -> int:
     """Allocate the dossier's next sequence number; the row lock serialises concurrent writers of one dossier."""
     insert = dialect.inserter(tx)
-    seq = t.dossier_sequences
+    seq = ot.dossier_sequences
     statement = (
         insert(seq)
         .values(portal_id=portal_id, dossier_code=dossier_code, last_sequence=1)
@@ -44,7 +44,7 @@ async def record(
     event_id = new_id("evt")
     sequence = await next_sequence(tx, portal_id, dossier_code)
     await tx.execute(
-        t.outbox.insert().values(
+        ot.outbox.insert().values(
             id=event_id,
             portal_id=portal_id,
             dossier_code=dossier_code,
@@ -69,7 +69,7 @@ async def record_many(tx: AsyncConnection, events: list[dict[str, Any]], now: da
         dossier = (event["portal_id"], event["dossier_code"])
         wanted[dossier] = wanted.get(dossier, 0) + 1
     insert = dialect.inserter(tx)
-    seq = t.dossier_sequences
+    seq = ot.dossier_sequences
     statement = insert(seq).values(
         [{"portal_id": p, "dossier_code": d, "last_sequence": n} for (p, d), n in wanted.items()]
     )
@@ -86,5 +86,5 @@ async def record_many(tx: AsyncConnection, events: list[dict[str, Any]], now: da
         dossier = (event["portal_id"], event["dossier_code"])
         rows.append({**event, "id": new_id("evt"), "sequence": following[dossier], "created_at": now})
         following[dossier] += 1
-    await tx.execute(t.outbox.insert(), rows)
+    await tx.execute(ot.outbox.insert(), rows)
     return [row["id"] for row in rows]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import delivery_tables, receipt_tables, shipment_tables  # noqa: F401 - registers their tables
-from .tables import metadata
+from .tables import deliveries, idempotency, outbox, payments, portals, receipts, shipments  # noqa: F401 - registers
+from .tables.metadata import metadata
 
 __all__ = ["metadata"]

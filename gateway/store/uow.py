@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.kernel.attempts import Attempt
+from gateway.store.tables import idempotency as it
 
 from . import outbox
-from . import tables as t
 
 
 class UnitOfWork:
@@ -22,9 +22,9 @@ class UnitOfWork:
         """Tie what ``attempt`` made to its Idempotency-Key, so a retry resumes it (nothing without an attempt)."""
         if attempt is None:
             return
-        k = t.idempotency_keys.c
+        k = it.idempotency_keys.c
         await self.conn.execute(
-            t.idempotency_keys.update()
+            it.idempotency_keys.update()
             .where(k.portal_id == attempt.owner, k.key == attempt.key)
             .values(resource_id=resource_id)
         )

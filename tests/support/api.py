@@ -8,11 +8,13 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from gateway.store import tables as t
+from gateway.store.tables import idempotency as it
+from gateway.store.tables import outbox as ot
+from gateway.store.tables import payments as pt
 from tests.support.services import wait_for
 from tests.support.stack import Stack, payment_body
 
-COUNTED = (t.payments, t.payment_lines, t.refunds, t.ledger_entries, t.idempotency_keys)
+COUNTED = (pt.payments, pt.payment_lines, pt.refunds, pt.ledger_entries, it.idempotency_keys)
 # Receipts are issued in the background for payments paid by earlier tests: their events are not the request's.
 BACKGROUND_EVENTS = ("receipt",)
 
@@ -48,7 +50,7 @@ async def counts(stack: Stack) -> dict[str, int]:
         found = {
             table.name: (await conn.execute(select(func.count()).select_from(table))).scalar_one() for table in COUNTED
         }
-        events = select(func.count()).select_from(t.outbox).where(t.outbox.c.resource_type.not_in(BACKGROUND_EVENTS))
+        events = select(func.count()).select_from(ot.outbox).where(ot.outbox.c.resource_type.not_in(BACKGROUND_EVENTS))
         found["outbox"] = (await conn.execute(events)).scalar_one()
         return found
 

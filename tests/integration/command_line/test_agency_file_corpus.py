@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from gateway.cli import main
-from gateway.store import tables as t
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade
+from gateway.store.tables import portals as ct
 from tests.corpus import hostile_inputs as corpus
 from tests.integration.command_line.test_gateway_command import AGENCY
 
@@ -29,7 +29,7 @@ def count_rows(url: str) -> dict[str, int]:
             async with db.read() as conn:
                 return {
                     table.name: (await conn.execute(select(func.count()).select_from(table))).scalar_one()
-                    for table in (t.agencies, t.procedures, t.procedure_fees)
+                    for table in (ct.agencies, ct.procedures, ct.procedure_fees)
                 }
         finally:
             await db.dispose()

@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from adapters.vntime import now_utc
 from gateway.deliveries import endpoints
 from gateway.portals import service as portals
-from gateway.store import delivery_tables as d
 from gateway.store import outbox
-from gateway.store import tables as t
 from gateway.store.db import Database
+from gateway.store.tables import deliveries as dt
+from gateway.store.tables import outbox as ot
 from tests.support.processes import ROOT
 from tests.support.stack import AGENCY, Stack
 
@@ -101,16 +101,16 @@ async def write_events(db: Database, portal_id: str, count: int, dossiers: int, 
 async def states(db: Database, portal_id: str) -> dict[str, int]:
     async with db.read() as conn:
         rows = await conn.execute(
-            select(t.outbox.c.dispatch_state, func.count())
-            .where(t.outbox.c.portal_id == portal_id)
-            .group_by(t.outbox.c.dispatch_state)
+            select(ot.outbox.c.dispatch_state, func.count())
+            .where(ot.outbox.c.portal_id == portal_id)
+            .group_by(ot.outbox.c.dispatch_state)
         )
         return dict(rows.all())  # type: ignore[arg-type]
 
 
 async def endpoint_count(db: Database) -> int:
     async with db.read() as conn:
-        return (await conn.execute(select(func.count()).select_from(d.webhook_endpoints))).scalar_one()  # type: ignore[no-any-return]
+        return (await conn.execute(select(func.count()).select_from(dt.webhook_endpoints))).scalar_one()  # type: ignore[no-any-return]
 
 
 def gateway_command(stack: Stack, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

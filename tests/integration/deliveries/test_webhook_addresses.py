@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import update
 
-from gateway.store import delivery_tables as d
+from gateway.store.tables import deliveries as dt
 from tests.support.services import wait_for
 from tests.support.stack import Stack
 
@@ -93,7 +93,7 @@ async def _store_url(stack: Stack, portal_id: str, url: str) -> None:
     assert stack.db is not None
     async with stack.db.transaction() as tx:
         await tx.execute(
-            update(d.webhook_endpoints).where(d.webhook_endpoints.c.portal_id == portal_id).values(url=url)
+            update(dt.webhook_endpoints).where(dt.webhook_endpoints.c.portal_id == portal_id).values(url=url)
         )
 
 
@@ -130,7 +130,7 @@ async def test_the_worker_records_a_failed_attempt_for_every_hostile_url_and_nev
     async def attempted() -> bool:
         async with stack.db.read() as conn:  # type: ignore[union-attr]
             rows = await conn.execute(
-                d.delivery_attempts.select().where(d.delivery_attempts.c.event_id.in_(list(portals.values())))
+                dt.delivery_attempts.select().where(dt.delivery_attempts.c.event_id.in_(list(portals.values())))
             )
             found = {r.event_id: r for r in rows}
         return len(found) == len(portals) and all(r.error == "could not connect" for r in found.values())

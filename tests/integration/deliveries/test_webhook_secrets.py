@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import select, update
 
 from gateway.deliveries.secret_box import SecretBox, decode_key, new_key, new_secret
-from gateway.store import delivery_tables as d
+from gateway.store.tables import deliveries as dt
 from tests.support.services import wait_for
 from tests.support.stack import WEBHOOK_SECRETS_KEY, Stack
 
@@ -18,7 +18,7 @@ from .conftest import Portal, gateway_command, key, point, states, write_events
 from .receiver import Receiver
 
 NOT_SIGNED = "not sent: the gateway could not sign the event"
-E = d.webhook_endpoints.c
+E = dt.webhook_endpoints.c
 
 
 def not_signed_count(stack: Stack) -> float:
@@ -38,7 +38,7 @@ async def test_a_secret_no_key_opens_is_a_recorded_failure_and_a_rotation_brings
     secret = new_secret()
     async with stack.db.transaction() as tx:
         sealed = SecretBox([decode_key(old_key)]).seal(secret, portal.portal_id)
-        await tx.execute(update(d.webhook_endpoints).where(E.portal_id == portal.portal_id).values(secret=sealed))
+        await tx.execute(update(dt.webhook_endpoints).where(E.portal_id == portal.portal_id).values(secret=sealed))
     receiver.secrets[:] = [secret]
     counted = not_signed_count(stack)
 
@@ -77,7 +77,7 @@ async def test_a_secret_no_key_opens_is_a_recorded_failure_and_a_rotation_brings
     replay = await portal.api.post("/v1/webhook/dead-letters/replay", json={"since": since}, headers=key())
     assert replay.status_code == 202 and replay.json()["replayed"] == len(ids)
     await wait_for(lambda: set(receiver.unique()) == set(ids), timeout=30, what="the events signed again")
-    assert all(d.verified for d in receiver.deliveries)
+    assert all(dt.verified for d in receiver.deliveries)
 
     async def delivered() -> bool:
         return await states(stack.db, portal.portal_id) == {"delivered": len(ids)}  # type: ignore[arg-type]

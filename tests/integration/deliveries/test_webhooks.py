@@ -6,7 +6,7 @@ import time
 
 from sqlalchemy import select
 
-from gateway.store import tables as t
+from gateway.store.tables import outbox as ot
 from tests.support.api import pay, wait_status
 from tests.support.services import wait_for
 from tests.support.stack import Stack, payment_body
@@ -112,7 +112,7 @@ async def test_events_of_a_portal_without_a_webhook_stay_in_the_feed_only(stack:
 
     async def skipped() -> bool:
         async with stack.db.read() as conn:  # type: ignore[union-attr]
-            rows = await conn.execute(select(t.outbox.c.dispatch_state).where(t.outbox.c.id.in_(ids)))
+            rows = await conn.execute(select(ot.outbox.c.dispatch_state).where(ot.outbox.c.id.in_(ids)))
             return {r[0] for r in rows} == {"skipped"}
 
     await wait_for(skipped, timeout=10, what="events skipped")

@@ -16,7 +16,8 @@ import pytest
 from arq.connections import RedisSettings, create_pool
 from sqlalchemy import func, select
 
-from gateway.store import tables as t
+from gateway.store.tables import outbox as ot
+from gateway.store.tables import payments as pt
 from tests.integration.deliveries.receiver import Delivery
 from tests.support.services import wait_for
 from tests.support.stack import payment_body
@@ -124,7 +125,7 @@ async def test_sigterm_abandons_what_outlasts_the_grace_period_and_the_gateway_e
     assert again.json()["dossier_code"] == body["dossier_code"]
     assert stack.db is not None
     async with stack.db.read() as conn:
-        same = select(func.count()).select_from(t.payments).where(t.payments.c.dossier_code == body["dossier_code"])
+        same = select(func.count()).select_from(pt.payments).where(pt.payments.c.dossier_code == body["dossier_code"])
         assert (await conn.execute(same)).scalar_one() == 1
 
 
@@ -146,14 +147,14 @@ class FirstAnswer:
 async def outbox_state(bench: Bench, event_id: str) -> str:
     assert bench.stack.db is not None
     async with bench.stack.db.read() as conn:
-        return str((await conn.execute(select(t.outbox.c.dispatch_state).where(t.outbox.c.id == event_id))).scalar())
+        return str((await conn.execute(select(ot.outbox.c.dispatch_state).where(ot.outbox.c.id == event_id))).scalar())
 
 
 async def delivery_tries(bench: Bench, event_id: str) -> list[int]:
     """The tries of the finished delivery jobs that carried the event (arq keeps each job's result)."""
     assert bench.stack.db is not None
     async with bench.stack.db.read() as conn:
-        position = (await conn.execute(select(t.outbox.c.position).where(t.outbox.c.id == event_id))).scalar_one()
+        position = (await conn.execute(select(ot.outbox.c.position).where(ot.outbox.c.id == event_id))).scalar_one()
     queue = await create_pool(RedisSettings.from_dsn(bench.redis.url))
     try:
         results = await queue.all_job_results()

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from gateway.store import shipment_tables as st
-from gateway.store import tables as t
+from gateway.store.tables import payments as pt
+from gateway.store.tables import shipments as st
 from tests.integration.shipments.shipping import shipment_body
 from tests.support.services import wait_for
 from tests.support.stack import payment_body
@@ -96,7 +96,7 @@ async def test_a_hub_that_is_slow_failing_or_talking_garbage(healthy: Bench, fau
     assert len(refunds) <= 1 and sum(r["SoTienHoan"] for r in refunds) <= 50_000, "refunded once at most"
     assert stack.db is not None
     async with stack.db.read() as conn:
-        same = select(func.count()).select_from(t.payments).where(t.payments.c.dossier_code == body["dossier_code"])
+        same = select(func.count()).select_from(pt.payments).where(pt.payments.c.dossier_code == body["dossier_code"])
         assert (await conn.execute(same)).scalar_one() <= 1, "one payment for the request and its retry"
 
 

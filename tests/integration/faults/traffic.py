@@ -18,8 +18,9 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from gateway.store import receipt_tables as rt
-from gateway.store import tables as t
+from gateway.store.tables import outbox as ot
+from gateway.store.tables import payments as pt
+from gateway.store.tables import receipts as rt
 from tests.support.services import wait_for
 from tests.support.stack import Stack, payment_body
 
@@ -150,13 +151,13 @@ async def check_nothing_lost_or_doubled(
     db = stack.db
     paid = [o.payment["id"] for o in orders if o.payment is not None and o.paid_at_hub]
     by_dossier = Counter(o.body["dossier_code"] for o in orders if o.payment is not None)
-    mine = t.outbox.c.portal_id == portal_id
+    mine = ot.outbox.c.portal_id == portal_id
 
     async def settled() -> bool:
         async with db.read() as conn:
             statuses = dict(
                 (
-                    await conn.execute(select(t.payments.c.id, t.payments.c.status).where(t.payments.c.id.in_(paid)))
+                    await conn.execute(select(pt.payments.c.id, pt.payments.c.status).where(pt.payments.c.id.in_(paid)))
                 ).all()
             )
             receipted = set(
@@ -164,7 +165,7 @@ async def check_nothing_lost_or_doubled(
             )
             undelivered = (
                 await conn.execute(
-                    select(func.count()).select_from(t.outbox).where(mine, t.outbox.c.dispatch_state != "delivered")
+                    select(func.count()).select_from(ot.outbox).where(mine, ot.outbox.c.dispatch_state != "delivered")
                 )
             ).scalar_one()
         return all(statuses.get(p) == "paid" for p in paid) and receipted >= set(paid) and undelivered == 0
@@ -175,9 +176,9 @@ async def check_nothing_lost_or_doubled(
             dict(
                 (
                     await conn.execute(
-                        select(t.payments.c.dossier_code, func.count())
-                        .where(t.payments.c.dossier_code.in_(list(by_dossier)))
-                        .group_by(t.payments.c.dossier_code)
+                        select(pt.payments.c.dossier_code, func.count())
+                        .where(pt.payments.c.dossier_code.in_(list(by_dossier)))
+                        .group_by(pt.payments.c.dossier_code)
                     )
                 ).all()
             )
@@ -186,15 +187,19 @@ async def check_nothing_lost_or_doubled(
             dict(
                 (
                     await conn.execute(
-                        select(t.ledger_entries.c.payment_id, func.count(func.distinct(t.ledger_entries.c.entry_group)))
-                        .where(t.ledger_entries.c.payment_id.in_(paid), t.ledger_entries.c.refund_id.is_(None))
-                        .group_by(t.ledger_entries.c.payment_id)
+                        select(
+                            pt.ledger_entries.c.payment_id, func.count(func.distinct(pt.ledger_entries.c.entry_group))
+                        )
+                        .where(pt.ledger_entries.c.payment_id.in_(paid), pt.ledger_entries.c.refund_id.is_(None))
+                        .group_by(pt.ledger_entries.c.payment_id)
                     )
                 ).all()
             )
         )
         amounts = (
-            await conn.execute(select(t.payments.c.amount, t.payments.c.paid_amount).where(t.payments.c.id.in_(paid)))
+            await conn.execute(
+                select(pt.payments.c.amount, pt.payments.c.paid_amount).where(pt.payments.c.id.in_(paid))
+            )
         ).all()
         originals = Counter(
             (await conn.execute(select(rt.receipts.c.source_id).where(rt.receipts.c.source_id.in_(paid)))).scalars()
@@ -202,13 +207,13 @@ async def check_nothing_lost_or_doubled(
         paid_events = Counter(
             (
                 await conn.execute(
-                    select(t.outbox.c.resource_id).where(
-                        t.outbox.c.type == "payment.paid", t.outbox.c.resource_id.in_(paid)
+                    select(ot.outbox.c.resource_id).where(
+                        ot.outbox.c.type == "payment.paid", ot.outbox.c.resource_id.in_(paid)
                     )
                 )
             ).scalars()
         )
-        events = set((await conn.execute(select(t.outbox.c.id).where(mine))).scalars())
+        events = set((await conn.execute(select(ot.outbox.c.id).where(mine))).scalars())
         await _numbers_without_gaps(conn)
     assert dossiers == by_dossier, "one payment per portal request, whatever was retried"
     assert groups == Counter(dict.fromkeys(paid, 1)), "each payment collected exactly once"

@@ -21,10 +21,10 @@ from gateway.http.app import create_app
 from gateway.portals import api_keys, keys
 from gateway.portals import service as portals
 from gateway.settings import load
-from gateway.store import delivery_tables as d
-from gateway.store import receipt_tables as rt
-from gateway.store import shipment_tables as st
-from gateway.store import tables as t
+from gateway.store.tables import deliveries as dt
+from gateway.store.tables import portals as ct
+from gateway.store.tables import receipts as rt
+from gateway.store.tables import shipments as st
 from tests.integration.receipts.helpers import paid_payment, receipt_of
 from tests.integration.shipments.shipping import book
 from tests.support.api import counts, key
@@ -117,7 +117,7 @@ async def snapshot(stack: Stack, world: World) -> dict[str, Any]:
     found: dict[str, Any] = await counts(stack)
     corrected = (rt.receipts.c.replaces_id.is_not(None)) | (rt.receipts.c.status != "issued")
     async with stack.db.read() as conn:
-        for table in (t.api_keys, st.shipments, st.shipment_events, d.webhook_endpoints, d.delivery_attempts):
+        for table in (ct.api_keys, st.shipments, st.shipment_events, dt.webhook_endpoints, dt.delivery_attempts):
             found[table.name] = (await conn.execute(select(func.count()).select_from(table))).scalar_one()
         query = select(func.count()).select_from(rt.receipts).where(corrected)
         found["corrected receipts"] = (await conn.execute(query)).scalar_one()

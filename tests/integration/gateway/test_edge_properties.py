@@ -23,10 +23,12 @@ from sqlalchemy import func, select
 
 from gateway.kernel.errors import CODES
 from gateway.portals import service as portals
-from gateway.store import delivery_tables as d
-from gateway.store import shipment_tables as sh
-from gateway.store import tables as t
 from gateway.store.db import Database
+from gateway.store.tables import deliveries as dt
+from gateway.store.tables import idempotency as it
+from gateway.store.tables import payments as pt
+from gateway.store.tables import portals as ct
+from gateway.store.tables import shipments as sh
 from tests.integration.receipts.helpers import paid_payment, receipt_of
 from tests.integration.shipments.shipping import book, shipment_body
 from tests.support.stack import AGENCY, Stack, payment_body
@@ -123,7 +125,7 @@ async def fuzz(stack: Stack) -> Fuzz:
 class Driver:
     """Sends requests (sync HTTP, as Hypothesis drives a sync function) and counts rows on its own event loop."""
 
-    COUNTED = (t.payments, t.refunds, t.idempotency_keys, t.api_keys, sh.shipments, d.webhook_endpoints)
+    COUNTED = (pt.payments, pt.refunds, it.idempotency_keys, ct.api_keys, sh.shipments, dt.webhook_endpoints)
 
     def __init__(self, stack: Stack, token: str) -> None:
         self.loop = asyncio.new_event_loop()

@@ -11,7 +11,8 @@ import msgspec
 from sqlalchemy import func, select
 
 from adapters.payhub import checksum
-from gateway.store import tables as t
+from gateway.store.tables import outbox as ot
+from gateway.store.tables import payments as pt
 from tests.support.api import counts, create, pay, rows, wait_status
 from tests.support.stack import HASH_KEY, PARTNER, Stack
 
@@ -46,8 +47,8 @@ async def send(stack: Stack, body: dict[str, Any] | bytes) -> dict[str, Any]:
 async def collections(stack: Stack, payment_id: str) -> int:
     assert stack.db is not None
     async with stack.db.read() as conn:
-        query = select(func.count(func.distinct(t.ledger_entries.c.entry_group))).where(
-            t.ledger_entries.c.payment_id == payment_id, t.ledger_entries.c.entry_group.like("collection:%")
+        query = select(func.count(func.distinct(pt.ledger_entries.c.entry_group))).where(
+            pt.ledger_entries.c.payment_id == payment_id, pt.ledger_entries.c.entry_group.like("collection:%")
         )
         return int((await conn.execute(query)).scalar_one())
 
@@ -59,13 +60,13 @@ async def test_paying_records_ledger_entries_and_events_in_order(
     await pay(hub, payment["reference"])
     paid = await wait_status(api, payment["id"], "paid")
     assert paid["paid_amount"] == 150_000 and paid["hub_transaction_id"] and paid["paid_at"]
-    entries = await rows(stack, t.ledger_entries, t.ledger_entries.c.payment_id == payment["id"])
+    entries = await rows(stack, pt.ledger_entries, pt.ledger_entries.c.payment_id == payment["id"])
     assert len(entries) == 2 and sum(e.amount for e in entries) == 0
     assert {e.account: e.amount for e in entries} == {
         "hub_receivable": 150_000,
         "agency:000.00.01.H26:collected": -150_000,
     }
-    events = await rows(stack, t.outbox, t.outbox.c.resource_id == payment["id"])
+    events = await rows(stack, ot.outbox, ot.outbox.c.resource_id == payment["id"])
     assert [(e.sequence, e.type) for e in sorted(events, key=lambda e: e.sequence)] == [
         (1, "payment.pending"),
         (2, "payment.paid"),
@@ -85,7 +86,7 @@ async def test_a_callback_repeated_twenty_times_at_once_pays_once(
     assert (await api.get(f"/v1/payments/{payment['id']}")).json()["status"] == "paid"
     assert await collections(stack, payment["id"]) == 1
     paid_events = await rows(
-        stack, t.outbox, t.outbox.c.resource_id == payment["id"], t.outbox.c.type == "payment.paid"
+        stack, ot.outbox, ot.outbox.c.resource_id == payment["id"], ot.outbox.c.type == "payment.paid"
     )
     assert len(paid_events) == 1
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from gateway.store import tables as t
+from gateway.store.tables import outbox as ot
+from gateway.store.tables import payments as pt
 from tests.support.api import counts, create, key, pay, rows, wait_status
 from tests.support.stack import Stack, payment_body
 
@@ -17,7 +18,7 @@ async def test_a_lost_callback_is_recovered_by_the_janitor(
     await pay(hub, payment["reference"])
     paid = await wait_status(api, payment["id"], "paid")
     assert paid["hub_transaction_id"]
-    sources = {r.source for r in await rows(stack, t.hub_results, t.hub_results.c.reference == payment["reference"])}
+    sources = {r.source for r in await rows(stack, pt.hub_results, pt.hub_results.c.reference == payment["reference"])}
     assert sources == {"query"}, "only the janitor's query can have told us"
 
 
@@ -25,9 +26,9 @@ async def test_an_unpaid_payment_expires_after_a_last_query(api: httpx.AsyncClie
     payment = await create(api, expires_in=1)
     expired = await wait_status(api, payment["id"], "expired")
     assert expired["status_reason"] == "expired_unpaid"
-    events = await rows(stack, t.outbox, t.outbox.c.resource_id == payment["id"])
+    events = await rows(stack, ot.outbox, ot.outbox.c.resource_id == payment["id"])
     assert [e.type for e in sorted(events, key=lambda e: e.sequence)] == ["payment.pending", "payment.expired"]
-    queried = await rows(stack, t.hub_results, t.hub_results.c.reference == payment["reference"])
+    queried = await rows(stack, pt.hub_results, pt.hub_results.c.reference == payment["reference"])
     assert queried and queried[-1].source == "query"
 
 
@@ -68,7 +69,7 @@ async def test_a_hub_timeout_while_booking_then_a_retry_books_once(
     retry = await api.post("/v1/payments", json=body, headers=headers)
     assert retry.status_code == 201, retry.text
     assert retry.json()["id"] == payment_id and retry.json()["status"] == "pending"
-    same_dossier = await rows(stack, t.payments, t.payments.c.dossier_code == body["dossier_code"])
+    same_dossier = await rows(stack, pt.payments, pt.payments.c.dossier_code == body["dossier_code"])
     assert len(same_dossier) == 1
     orders = [o for o in (await hub.get("/control/payments")).json() if o["MaThamChieu"] == retry.json()["reference"]]
     assert len(orders) == 1, "the hub holds one order for the two attempts"

@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from gateway.store import tables as t
+from gateway.store.tables import payments as pt
 from tests.support.api import counts, create, key, pay, rows, wait_status
 from tests.support.stack import Stack, payment_body
 
@@ -123,4 +123,4 @@ async def test_the_same_key_sent_concurrently_creates_one_payment(api: httpx.Asy
     assert created, [r.text for r in responses]
     assert {r.json()["id"] for r in created} == {created[0].json()["id"]}
     assert all(r.status_code == 201 or r.json()["code"] == "idempotency_in_progress" for r in responses)
-    assert len(await rows(stack, t.payments, t.payments.c.dossier_code == body["dossier_code"])) == 1
+    assert len(await rows(stack, pt.payments, pt.payments.c.dossier_code == body["dossier_code"])) == 1

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from gateway.store import tables as t
+from gateway.store.tables import payments as pt
 from tests.support.api import counts, create, key, pay, wait_status
 from tests.support.stack import Stack
 
@@ -21,8 +21,8 @@ async def paid_payment(api: httpx.AsyncClient, hub: httpx.AsyncClient) -> dict[s
 async def ledger_balance(stack: Stack, payment_id: str) -> int:
     assert stack.db is not None
     async with stack.db.read() as conn:
-        query = select(func.sum(t.ledger_entries.c.amount)).where(
-            t.ledger_entries.c.payment_id == payment_id, t.ledger_entries.c.account == "hub_receivable"
+        query = select(func.sum(pt.ledger_entries.c.amount)).where(
+            pt.ledger_entries.c.payment_id == payment_id, pt.ledger_entries.c.account == "hub_receivable"
         )
         return int((await conn.execute(query)).scalar_one())
 

@@ -10,7 +10,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from adapters.vntime import now_utc
-from gateway.store.receipt_tables import receipts
+from gateway.store.tables.receipts import receipts
 from tests.support.api import create, pay, wait_status
 from tests.support.services import wait_for
 from tests.support.stack import AGENCY, Stack
@@ -85,11 +85,11 @@ async def background_settled(stack: Stack, timeout: float = 30) -> None:
     and no partly refunded one's states more than was kept. Snapshots taken then are stable."""
     from sqlalchemy import and_, func
 
-    from gateway.store import shipment_tables as st
-    from gateway.store import tables as t
-    from gateway.store.receipt_tables import unissued_receipts
+    from gateway.store.tables import payments as pt
+    from gateway.store.tables import shipments as st
+    from gateway.store.tables.receipts import unissued_receipts
 
-    p, r, c, u = t.payments.c, receipts.c, st.cod_collections.c, unissued_receipts.c
+    p, r, c, u = pt.payments.c, receipts.c, st.cod_collections.c, unissued_receipts.c
 
     def waiting(source_type: str, source_id: Any) -> Any:
         """Neither receipted nor held: the sweeper's next run issues it."""
@@ -99,19 +99,19 @@ async def background_settled(stack: Stack, timeout: float = 30) -> None:
 
     unreceipted = (
         select(func.count())
-        .select_from(t.payments)
+        .select_from(pt.payments)
         .where(p.status.in_(["paid", "partially_refunded", "refunded"]), waiting("payment", p.id))
     )
     cod_unreceipted = select(func.count()).select_from(st.cod_collections).where(waiting("cod", c.id))
     refunded_in_force = (
         select(func.count())
-        .select_from(t.payments.join(receipts, and_(r.source_type == "payment", r.source_id == p.id)))
+        .select_from(pt.payments.join(receipts, and_(r.source_type == "payment", r.source_id == p.id)))
         .where(p.status == "refunded", r.status == "issued")
     )
 
     overstated = (  # in force, stating more than a partly refunded payment kept: the sweeper replaces it
         select(func.count())
-        .select_from(t.payments.join(receipts, and_(r.source_type == "payment", r.source_id == p.id)))
+        .select_from(pt.payments.join(receipts, and_(r.source_type == "payment", r.source_id == p.id)))
         .where(
             p.status == "partially_refunded",
             r.status == "issued",

@@ -9,8 +9,8 @@ import httpx
 from sqlalchemy import func, select
 
 from adapters.vntime import business_day
-from gateway.store import tables as t
-from gateway.store.receipt_tables import receipt_series, receipts
+from gateway.store.tables import outbox as ot
+from gateway.store.tables.receipts import receipt_series, receipts
 from receipts import validate, verify
 from tests.support.api import counts, key
 from tests.support.services import wait_for
@@ -65,7 +65,7 @@ async def test_cancel_marks_the_receipt_and_is_idempotent(
 
     assert stack.db is not None
     async with stack.db.read() as conn:
-        events = (await conn.execute(select(t.outbox.c.type).where(t.outbox.c.resource_id == receipt["id"]))).all()
+        events = (await conn.execute(select(ot.outbox.c.type).where(ot.outbox.c.resource_id == receipt["id"]))).all()
     assert sorted(e.type for e in events) == ["receipt.cancelled", "receipt.issued"]
 
 
@@ -261,7 +261,7 @@ async def test_a_partial_refund_replaces_the_receipt_with_the_amount_kept(
     assert all(r["status"] == "cancelled" for r in chain)
     assert stack.db is not None
     async with stack.db.read() as conn:
-        types = (await conn.execute(select(t.outbox.c.type).where(t.outbox.c.resource_id == new["id"]))).scalars()
+        types = (await conn.execute(select(ot.outbox.c.type).where(ot.outbox.c.resource_id == new["id"]))).scalars()
         assert sorted(types) == ["receipt.issued", "receipt.replaced"]
     await assert_series_gap_free(stack)
 

@@ -9,8 +9,8 @@ import httpx
 import pypdf
 from sqlalchemy import select
 
-from gateway.store import tables as t
-from gateway.store.receipt_tables import agency_certificates
+from gateway.store.tables import outbox as ot
+from gateway.store.tables.receipts import agency_certificates
 from receipts import validate, verify
 from tests.support.api import rows
 from tests.support.stack import AGENCY, Stack
@@ -123,5 +123,5 @@ async def test_unknown_receipts_and_suffixes_are_not_found(api: httpx.AsyncClien
 async def _events(stack: Stack, receipt_id: str) -> list:
     assert stack.db is not None
     async with stack.db.read() as conn:
-        query = select(t.outbox).where(t.outbox.c.resource_id == receipt_id).order_by(t.outbox.c.position)
+        query = select(ot.outbox).where(ot.outbox.c.resource_id == receipt_id).order_by(ot.outbox.c.position)
         return list((await conn.execute(query)).all())

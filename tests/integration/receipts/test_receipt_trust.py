@@ -19,7 +19,7 @@ from sqlalchemy import update
 
 from adapters.vntime import now_utc
 from gateway.receipts.keys import ensure_demo_key, load_one
-from gateway.store.receipt_tables import receipts
+from gateway.store.tables.receipts import receipts
 from receipts import SigningKey
 from tests.support.api import key
 from tests.support.processes import Process

@@ -20,8 +20,8 @@ from sqlalchemy import select, update
 from gateway.portals import service as portals
 from gateway.portals.service import AgencySpec, Fee, Procedure
 from gateway.receipts.keys import ensure_demo_key
-from gateway.store import tables as t
-from gateway.store.receipt_tables import receipts, unissued_receipts
+from gateway.store.tables import payments as pt
+from gateway.store.tables.receipts import receipts, unissued_receipts
 from tests.support.api import create, pay, wait_status
 from tests.support.services import wait_for
 from tests.support.stack import Stack
@@ -104,7 +104,7 @@ async def test_unissuable_sources_are_held_and_never_block_the_others(
         no_key = [await paid(keyless_api, hub, agency_code=agency.code) for _ in range(BATCH + 2)]
     legacy = [await paid(api, hub) for _ in range(2)]
     async with stack.db.transaction() as tx:  # data stored before today's checks, which no receipt can carry
-        await tx.execute(update(t.payments).where(t.payments.c.id.in_(legacy)).values(payer_name="Nguyễn\x01An"))
+        await tx.execute(update(pt.payments).where(pt.payments.c.id.in_(legacy)).values(payer_name="Nguyễn\x01An"))
     fresh = await paid(api, hub)
 
     # The receipt jobs the callbacks queued are lost (Redis lost its queue): only the sweeper is left to issue.

@@ -11,7 +11,7 @@ import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from gateway.jobs import ISSUE_RECEIPT as ISSUE_JOB
-from gateway.store.receipt_tables import receipts
+from gateway.store.tables.receipts import receipts
 from tests.support.api import create, pay, wait_status
 from tests.support.services import wait_for
 from tests.support.stack import Stack

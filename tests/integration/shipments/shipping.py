@@ -8,14 +8,15 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from gateway.store import shipment_tables as st
-from gateway.store import tables as t
+from gateway.store.tables import idempotency as it
+from gateway.store.tables import outbox as ot
+from gateway.store.tables import shipments as st
 from tests.support.api import BACKGROUND_EVENTS, key
 from tests.support.services import wait_for
 from tests.support.stack import AGENCY, Stack
 
 POSTAL_PROCEDURE = "1.001193"  # in the test agency's catalogue, allowed by post
-COUNTED = (st.shipments, st.shipment_events, st.cod_collections, st.postal_cursors, t.idempotency_keys)
+COUNTED = (st.shipments, st.shipment_events, st.cod_collections, st.postal_cursors, it.idempotency_keys)
 
 
 def shipment_body(**overrides: Any) -> dict[str, Any]:
@@ -80,7 +81,7 @@ async def counts(stack: Stack) -> dict[str, int]:
         found = {
             table.name: (await conn.execute(select(func.count()).select_from(table))).scalar_one() for table in COUNTED
         }
-        events = select(func.count()).select_from(t.outbox).where(t.outbox.c.resource_type.not_in(BACKGROUND_EVENTS))
+        events = select(func.count()).select_from(ot.outbox).where(ot.outbox.c.resource_type.not_in(BACKGROUND_EVENTS))
         found["outbox"] = (await conn.execute(events)).scalar_one()
         return found
 
@@ -96,6 +97,6 @@ async def outbox_types(stack: Stack, shipment_id: str) -> list[str]:
     assert stack.db is not None
     async with stack.db.read() as conn:
         rows = await conn.execute(
-            select(t.outbox.c.type).where(t.outbox.c.resource_id == shipment_id).order_by(t.outbox.c.sequence)
+            select(ot.outbox.c.type).where(ot.outbox.c.resource_id == shipment_id).order_by(ot.outbox.c.sequence)
         )
         return list(rows.scalars())

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from gateway.store import shipment_tables as st
-from gateway.store.receipt_tables import receipts
+from gateway.store.tables import shipments as st
+from gateway.store.tables.receipts import receipts
 from tests.support.api import key
 from tests.support.services import wait_for
 from tests.support.stack import Stack
@@ -26,9 +26,7 @@ from .shipping import advance, book, faults, outbox_types, wait_shipment, wait_s
 
 async def misreport(post: httpx.AsyncClient, original_id: str, status: int, amount: int) -> dict[str, Any]:
     """The post sends an event it should not: ``status`` reporting ``amount`` collected."""
-    response = await post.post(
-        f"/control/orders/{original_id}/misreport", json={"status": status, "codAmount": amount}
-    )
+    response = await post.post(f"/control/orders/{original_id}/misreport", json={"status": status, "codAmount": amount})
     assert response.status_code == 200, response.text
     return dict(response.json()["events"][0])
 

@@ -15,8 +15,8 @@ from adapters.postal import PostalClient, PostalConfig
 from adapters.postal import webhook as signatures
 from adapters.postal.codes import RANK, ShipmentState
 from adapters.vntime import format_local, now_utc
-from gateway.store import shipment_tables as st
-from gateway.store import tables as t
+from gateway.store.tables import outbox as ot
+from gateway.store.tables import shipments as st
 from tests.support.api import key
 from tests.support.services import wait_for
 from tests.support.stack import (
@@ -75,9 +75,9 @@ async def status_changes(stack: Stack, shipment_id: str) -> list[str]:
     assert stack.db is not None
     async with stack.db.read() as conn:
         rows = await conn.execute(
-            select(t.outbox.c.payload)
-            .where(t.outbox.c.resource_id == shipment_id, t.outbox.c.type == "shipment.status_changed")
-            .order_by(t.outbox.c.sequence)
+            select(ot.outbox.c.payload)
+            .where(ot.outbox.c.resource_id == shipment_id, ot.outbox.c.type == "shipment.status_changed")
+            .order_by(ot.outbox.c.sequence)
         )
         return [payload["status"] for payload in rows.scalars()]
 

@@ -7,7 +7,7 @@ import httpx
 from sqlalchemy import select
 
 from gateway.shipments import cod
-from gateway.store import shipment_tables as st
+from gateway.store.tables import shipments as st
 from tests.support.api import key
 from tests.support.services import wait_for
 from tests.support.stack import Stack

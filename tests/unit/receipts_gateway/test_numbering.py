@@ -17,7 +17,7 @@ from sqlalchemy import select
 from adapters.vntime import VN_TZ
 from gateway.receipts.numbering import SeriesExhausted, allocate, series_for
 from gateway.store.db import Database
-from gateway.store.receipt_tables import receipt_series
+from gateway.store.tables.receipts import receipt_series
 from receipts.codes import MAX_NUMBER
 
 ROOT = Path(__file__).resolve().parents[3]

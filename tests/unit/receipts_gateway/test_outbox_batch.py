@@ -9,8 +9,8 @@ from sqlalchemy import delete, select
 from adapters.vntime import now_utc
 from gateway.portals import service as portals
 from gateway.store import outbox
-from gateway.store import tables as t
 from gateway.store.db import Database
+from gateway.store.tables import outbox as ot
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
@@ -18,8 +18,8 @@ from gateway.store.db import Database
 async def test_a_batch_numbers_each_dossier_like_single_records(db: Database, dossiers: list[str], before: int) -> None:
     portal_id = await _portal(db)
     async with db.transaction() as tx:
-        await tx.execute(delete(t.outbox))
-        await tx.execute(delete(t.dossier_sequences))
+        await tx.execute(delete(ot.outbox))
+        await tx.execute(delete(ot.dossier_sequences))
         for _ in range(before):  # a dossier that already has events continues from its last sequence
             await outbox.record(
                 tx,
@@ -44,7 +44,7 @@ async def test_a_batch_numbers_each_dossier_like_single_records(db: Database, do
         ]
         ids = await outbox.record_many(tx, events, now_utc())
     async with db.read() as conn:
-        rows = (await conn.execute(select(t.outbox).where(t.outbox.c.id.in_(ids)))).all()
+        rows = (await conn.execute(select(ot.outbox).where(ot.outbox.c.id.in_(ids)))).all()
     by_id = {row.id: row for row in rows}
     expected: dict[str, int] = {"HS-1": before}
     for event_id, event in zip(ids, events, strict=True):

@@ -12,7 +12,7 @@ from gateway.portals.service import AgencySpec
 from gateway.receipts import unissued
 from gateway.receipts.unissued import Unissued, backoff
 from gateway.store.db import Database
-from gateway.store.receipt_tables import unissued_receipts
+from gateway.store.tables.receipts import unissued_receipts
 
 T0 = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
 SPEC = AgencySpec(

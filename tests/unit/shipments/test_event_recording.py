@@ -19,10 +19,11 @@ from adapters.postal import StatusEvent
 from adapters.postal.codes import RANK, STATUSES, ShipmentState, state_of
 from adapters.vntime import now_utc
 from gateway.shipments import tracking
-from gateway.store import shipment_tables as sh
-from gateway.store import tables as t
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade
+from gateway.store.tables import outbox as ot
+from gateway.store.tables import portals as ct
+from gateway.store.tables import shipments as sh
 
 from .test_shipment_rules import SCENARIOS, fold
 
@@ -38,9 +39,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         db = Database.from_url(url)
         now = now_utc()
         async with db.transaction() as tx:
-            await tx.execute(t.portals.insert().values(id="ptl_1", name="Cổng", created_at=now))
+            await tx.execute(ct.portals.insert().values(id="ptl_1", name="Cổng", created_at=now))
             await tx.execute(
-                t.agencies.insert().values(
+                ct.agencies.insert().values(
                     id="agy_1",
                     code="A1",
                     name="UBND",
@@ -162,9 +163,9 @@ async def _check(url: str, name: str, cod: int, rnd, repeats: int, batches: int)
             changes = (
                 (
                     await conn.execute(
-                        select(t.outbox.c.payload)
-                        .where(t.outbox.c.resource_id == shipment_id, t.outbox.c.type == "shipment.status_changed")
-                        .order_by(t.outbox.c.sequence)
+                        select(ot.outbox.c.payload)
+                        .where(ot.outbox.c.resource_id == shipment_id, ot.outbox.c.type == "shipment.status_changed")
+                        .order_by(ot.outbox.c.sequence)
                     )
                 )
                 .scalars()

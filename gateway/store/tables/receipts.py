@@ -30,8 +30,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from .tables import metadata
-from .types import UTCDateTime
+from ..types import UTCDateTime
+from .metadata import metadata
 
 receipt_series = Table(
     "receipt_series",

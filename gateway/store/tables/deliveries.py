@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, SmallInteger, String, Table
 
-from .tables import metadata
-from .types import BigSerial, UTCDateTime
+from ..types import BigSerial, UTCDateTime
+from .metadata import metadata
 
 webhook_endpoints = Table(
     "webhook_endpoints",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, SmallInteger, String, Table
 
-from .tables import metadata
-from .types import BigSerial, UTCDateTime
+from ..types import BigSerial, UTCDateTime
+from .metadata import metadata
 
 shipments = Table(
     "shipments",
