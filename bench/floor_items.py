@@ -27,7 +27,7 @@ from bench.seed import PaymentSeed, asyncpg_dsn
 from gateway.ids import new_hub_reference, new_id
 from gateway.payments.service import _init_order
 from gateway.payments.transitions import agency_account
-from gateway.payments.views import PaymentRecord
+from gateway.payments.records import PAYMENT_COLUMNS, FeeLine, Payment
 from gateway.shipments.state import NAMED_EVENTS, dedupe_key, moves
 from tests.support.stack import AGENCY, HASH_KEY, PARTNER
 
@@ -90,11 +90,10 @@ async def creation_items(conn: asyncpg.Connection, template_id: str, hub_url: st
             "updated_at": now,
             "expires_at": now + timedelta(hours=1),
         }
-        record = PaymentRecord(
-            row=SimpleNamespace(**row),
+        record = Payment(
+            **{k: row[k] for k in PAYMENT_COLUMNS},
             agency_code=agency["code"],
-            lines=[SimpleNamespace(**x) for x in lines],
-            refunds=[],
+            lines=tuple(FeeLine(x["kind"], x["code"], x["name"], x["amount"]) for x in lines),
         )
         init = build_init(_init_order(record, SimpleNamespace(**agency), row["client_ip"]), PARTNER, HASH_KEY)
         items.append(

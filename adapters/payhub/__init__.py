@@ -6,6 +6,8 @@ The sandbox that plays the hub lives in ``adapters.payhub.sandbox``.
 from .client import HubRejected, HubUnavailable, OutcomeUnknown, PayhubClient, PayhubConfig, PayhubError
 from .codes import Outcome, Reply
 from .messages import (
+    Bill,
+    BillLine,
     CallbackRejected,
     FeeItem,
     HubResult,
@@ -17,9 +19,12 @@ from .messages import (
     parse_confirm,
     peek_reference,
     read_return,
+    receipt_info,
 )
 
 __all__ = [
+    "Bill",
+    "BillLine",
     "CallbackRejected",
     "FeeItem",
     "HubRejected",
@@ -39,4 +44,5 @@ __all__ = [
     "parse_confirm",
     "peek_reference",
     "read_return",
+    "receipt_info",
 ]

@@ -16,7 +16,7 @@ from adapters import jsonwire
 from adapters.vntime import format_compact, parse_compact
 
 from . import checksum
-from .codes import BILL_STATES, CONFIRM_OUTCOMES, REPLY_TEXT, Outcome, Reply
+from .codes import BILL_STATES, CONFIRM_OUTCOMES, REFUND_DONE, REPLY_TEXT, Outcome, Reply
 
 _T = TypeVar("_T")
 
@@ -85,6 +85,60 @@ class ReceiptInfo(msgspec.Struct, omit_defaults=True):
 
 
 @dataclass(frozen=True)
+class BillLine:
+    kind: int  # 1 phí, 2 lệ phí (the hub's LoaiPhiLePhi codes are the receipt's)
+    code: str
+    name: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class Bill:
+    """What the receipt part of an init states, in the gateway's words (``receipt_info`` maps it to the hub's)."""
+
+    dossier_code: str
+    agency_code: str
+    agency_name: str
+    lines: tuple[BillLine, ...]
+    service_code: str = ""
+    service_name: str = ""
+    procedure_code: str = ""
+    procedure_name: str = ""
+    treasury_account: str = ""
+    treasury_bank_code: str = ""
+    treasury_account_name: str = ""
+    payer_name: str = ""
+    payer_id_number: str = ""
+    payer_address: str = ""
+    payer_province: str = ""
+    description: str = ""
+
+
+def receipt_info(bill: Bill) -> ReceiptInfo:
+    return ReceiptInfo(
+        MaHoSo=bill.dossier_code,
+        MaDonVi=bill.agency_code,
+        TenDonVi=bill.agency_name,
+        PhiLePhi=[
+            FeeItem(LoaiPhiLePhi=x.kind, MaPhiLePhi=x.code, TenPhiLePhi=x.name, SoTien=str(x.amount))
+            for x in bill.lines
+        ],
+        MaDVC=bill.service_code,
+        TenDVC=bill.service_name,
+        MaTTHC=bill.procedure_code,
+        TenTTHC=bill.procedure_name,
+        TKThuHuong=bill.treasury_account,
+        MaNHThuHuong=bill.treasury_bank_code,
+        TenTKThuHuong=bill.treasury_account_name,
+        HoTenNguoiNop=bill.payer_name,
+        SoCMNDNguoiNop=bill.payer_id_number,
+        DiaChiNguoiNop=bill.payer_address,
+        TinhNguoiNop=bill.payer_province,
+        NoiDungThanhToan=bill.description,
+    )
+
+
+@dataclass(frozen=True)
 class InitOrder:
     reference: str
     amount: int
@@ -127,6 +181,11 @@ class InitReply(msgspec.Struct):
     ThoiGianGD: str = ""
     MoTaLoi: str = ""
     MaXacThuc: str = ""
+
+    @property
+    def checkout_url(self) -> str:
+        """The hub's page where the citizen pays."""
+        return self.UrlThanhToan
 
 
 def parse_init_reply(body: bytes, key: str) -> InitReply:
@@ -351,6 +410,15 @@ class RefundReply(msgspec.Struct):
     TrangThai: str = ""
     MoTaLoi: str = ""
     MaXacThuc: str = ""
+
+    @property
+    def done(self) -> bool:
+        """The money is back with the payer (otherwise the hub is still processing the refund)."""
+        return self.TrangThai == REFUND_DONE
+
+    @property
+    def code(self) -> str:
+        return self.MaLoi
 
 
 def parse_refund_reply(body: bytes, refund_reference: str, key: str) -> RefundReply:

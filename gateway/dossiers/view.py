@@ -15,7 +15,8 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.payments import views as payment_views
+from gateway.payments import presenter as payment_presenter
+from gateway.payments import repository as payment_views
 from gateway.payments.schemas import PaymentOut
 from gateway.store.tables import outbox as ot
 from gateway.store.tables import payments as pt
@@ -95,7 +96,7 @@ async def load(conn: AsyncConnection, portal_id: str, dossier_code: str) -> Doss
     for payment_id in list(payment_ids):
         record = await payment_views.load(conn, payment_id, portal_id)
         if record is not None:
-            payments.append(payment_views.view(record))
+            payments.append(payment_presenter.view(record))
     events = (
         await conn.execute(
             select(OB.id, OB.type, OB.sequence, OB.created_at, OB.resource_type, OB.resource_id, OB.payload)

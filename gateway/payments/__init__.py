@@ -1,6 +1,11 @@
 """Fee payments through the national payment hub: creation and the hub's init, the hub's callbacks and query
-answers (one code path), the janitor, refunds, and the portal API's ``/v1/payments``."""
+answers (one code path: ``HubResults``), the janitor, refunds, and the portal API's ``/v1/payments``.
 
-from .views import belongs
+Public surface: the services the bootstrap wires, and what other areas may read of a payment."""
 
-__all__ = ["belongs"]
+from .refunds import RefundService
+from .repository import belongs
+from .results import Disposition, HubResults
+from .service import PaymentService
+
+__all__ = ["Disposition", "HubResults", "PaymentService", "RefundService", "belongs"]

@@ -39,7 +39,7 @@ from gateway.jobs import redis_key
 from gateway.settings import Settings
 from gateway.store.db import Database, DatabaseUnavailable
 
-from . import views
+from . import presenter, repository
 from .results import REPLY_OF, HubResults
 from .state import UNPAID, Status
 
@@ -167,11 +167,11 @@ class ReturnPageController(Controller):
         record = None
         if info.verified and info.reference:
             async with db.read() as conn:
-                record = await views.load_by_reference(conn, info.reference)
-            if record is not None and info.code in CONFIRM_OUTCOMES and Status(record.row.status) in UNPAID:
+                record = await repository.load_by_reference(conn, info.reference)
+            if record is not None and info.code in CONFIRM_OUTCOMES and Status(record.status) in UNPAID:
                 if await hub_queries.ask(info.reference):
                     async with db.read() as conn:
-                        record = await views.load_by_reference(conn, info.reference)
+                        record = await repository.load_by_reference(conn, info.reference)
         if record is None:
             return Template(
                 template_name="return.html",
@@ -183,7 +183,7 @@ class ReturnPageController(Controller):
                 },
                 status_code=400 if not info.verified else 404,
             )
-        payment = views.view(record)
+        payment = presenter.view(record)
         title, message = STATUS_TEXT[payment.status]
         return Template(
             template_name="return.html",

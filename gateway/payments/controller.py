@@ -16,7 +16,7 @@ from gateway.kernel.errors import Refused
 from gateway.kernel.portal import PortalContext
 from gateway.store.db import Database
 
-from . import views
+from . import presenter, repository
 from .refunds import RefundService, RefundStatus
 from .schemas import CancelPayment, CreatePayment, CreateRefund, PaymentOut, PaymentPage, RefundOut
 from .service import PaymentService
@@ -39,17 +39,17 @@ class PaymentController(PortalApi):
         attempt: NamedDependency[Attempt],
         payments: NamedDependency[PaymentService],
     ) -> PaymentOut:
-        return views.view(await payments.create(portal, attempt, data))
+        return presenter.view(await payments.create(portal, attempt, data))
 
     @get("/{payment_id:str}", summary="Get a payment", responses=problem_responses(400, 401, 404))
     async def get_one(
         self, payment_id: FromPath[str], portal: NamedDependency[PortalContext], db: NamedDependency[Database]
     ) -> PaymentOut:
         async with db.read() as conn:
-            record = await views.load(conn, params.resource_id(payment_id, "pay"), portal.portal_id)
+            record = await repository.load(conn, params.resource_id(payment_id, "pay"), portal.portal_id)
         if record is None:
             raise Refused("not_found")
-        return views.view(record)
+        return presenter.view(record)
 
     @get("/", summary="List payments, newest first", responses=problem_responses(400, 401))
     async def list_payments(
@@ -63,10 +63,10 @@ class PaymentController(PortalApi):
     ) -> PaymentPage:
         after = params.id_cursor(cursor, "pay")
         async with db.read() as conn:
-            records, next_cursor = await views.list_page(
+            records, next_cursor = await repository.page(
                 conn, portal.portal_id, dossier_code=dossier_code, status=status, cursor=after, limit=limit
             )
-        return PaymentPage(data=[views.view(r) for r in records], next_cursor=next_cursor)
+        return PaymentPage(data=[presenter.view(r) for r in records], next_cursor=next_cursor)
 
     @post(
         "/{payment_id:str}/cancel",
@@ -82,7 +82,7 @@ class PaymentController(PortalApi):
         payments: NamedDependency[PaymentService],
         data: JSONBody[CancelPayment | None] = None,
     ) -> PaymentOut:
-        return views.view(await payments.cancel(portal, params.resource_id(payment_id, "pay")))
+        return presenter.view(await payments.cancel(portal, params.resource_id(payment_id, "pay")))
 
     @post(
         "/{payment_id:str}/refunds",
@@ -99,4 +99,4 @@ class PaymentController(PortalApi):
         refunds: NamedDependency[RefundService],
     ) -> Response[RefundOut]:
         refund, status = await refunds.request(portal, attempt, params.resource_id(payment_id, "pay"), data)
-        return Response(views.refund_view(refund), status_code=201 if status is RefundStatus.SUCCEEDED else 202)
+        return Response(presenter.refund_view(refund), status_code=201 if status is RefundStatus.SUCCEEDED else 202)

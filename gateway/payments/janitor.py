@@ -7,19 +7,15 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
-
 from adapters.payhub import HubRejected, HubUnavailable, Outcome, OutcomeUnknown, PayhubClient
 from gateway.settings import Settings
 from gateway.store import idempotency
 from gateway.store.db import Database
-from gateway.store.tables import payments as pt
 
-from . import transitions
+from . import repository, transitions
 from .refunds import RefundService
 from .results import Disposition, HubResults
 from .state import UNPAID, Event, Status
-from .views import P
 
 log = logging.getLogger("gateway.janitor")
 
@@ -38,26 +34,15 @@ class JanitorReport:
     errors: list[str] = field(default_factory=list)
 
 
-async def run(results: HubResults, hub: PayhubClient, settings: Settings, now: datetime) -> JanitorReport:
+async def run(
+    results: HubResults, refunds: RefundService, hub: PayhubClient, settings: Settings, now: datetime
+) -> JanitorReport:
     """One pass; every answer is applied through ``results`` (which announces payments found paid)."""
     db = results.db
     report = JanitorReport()
     stale = now - timedelta(seconds=settings.pending_query_after_seconds)
     async with db.read() as conn:
-        due = (
-            await conn.execute(
-                select(P.id, P.reference, P.expires_at)
-                .where(
-                    P.status.in_([s.value for s in UNPAID]),
-                    or_(
-                        P.expires_at <= now,
-                        and_(P.created_at <= stale, or_(P.checked_at.is_(None), P.checked_at <= stale)),
-                    ),
-                )
-                .order_by(P.checked_at.is_not(None), P.checked_at, P.created_at)
-                .limit(settings.janitor_batch)
-            )
-        ).all()
+        due = await repository.due_for_check(conn, [s.value for s in UNPAID], now, stale, settings.janitor_batch)
     for payment in due:
         report.checked += 1
         try:
@@ -72,7 +57,6 @@ async def run(results: HubResults, hub: PayhubClient, settings: Settings, now: d
             report.expired += await _expire(db, payment.id, now)
         else:
             await _mark_checked(db, payment.id, now)
-    refunds = RefundService(db, hub)
     for refund_id in await refunds.pending(stale, settings.janitor_batch):
         await refunds.send(refund_id)
         report.refunds_resent += 1
@@ -83,16 +67,16 @@ async def run(results: HubResults, hub: PayhubClient, settings: Settings, now: d
 
 
 async def _expire(db: Database, payment_id: str, now: datetime) -> int:
-    async with db.transaction() as tx:
-        record = await transitions.lock(tx, payment_id=payment_id)
-        if record is None or Status(record.row.status) not in UNPAID:
+    async with db.unit() as uow:
+        record = await repository.lock(uow.conn, payment_id=payment_id)
+        if record is None or Status(record.status) not in UNPAID:
             return 0
         moved = await transitions.move(
-            tx, record, Event.EXPIRE, now, reason="expired_unpaid", values={"checked_at": now}
+            uow, record, Event.EXPIRE, now, reason="expired_unpaid", values={"checked_at": now}
         )
         return int(moved is not None)
 
 
 async def _mark_checked(db: Database, payment_id: str, now: datetime) -> None:
-    async with db.transaction() as tx:
-        await tx.execute(update(pt.payments).where(P.id == payment_id).values(checked_at=now))
+    async with db.unit() as uow:
+        await repository.mark_checked(uow.conn, payment_id, now)

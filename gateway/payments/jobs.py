@@ -18,7 +18,9 @@ from . import janitor as payment_janitor
 @scheduled
 async def janitor(ctx: dict[str, Any]) -> dict[str, Any]:
     container = ctx["container"]
-    report = await payment_janitor.run(container.hub_results, container.hub, container.settings, now_utc())
+    report = await payment_janitor.run(
+        container.hub_results, container.refunds, container.hub, container.settings, now_utc()
+    )
     return asdict(report)
 
 

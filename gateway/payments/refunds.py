@@ -5,27 +5,22 @@ from __future__ import annotations
 import enum
 import logging
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.payhub import HubRejected, HubUnavailable, OutcomeUnknown, PayhubClient, RefundOrder
-from adapters.payhub.codes import REFUND_DONE
 from adapters.vntime import now_utc
 from gateway.ids import new_id, new_refund_reference
 from gateway.kernel.attempts import Attempt
 from gateway.kernel.errors import Refused
 from gateway.kernel.portal import PortalContext
 from gateway.store.db import Database
-from gateway.store.tables import payments as pt
+from gateway.store.uow import UnitOfWork
 
-from . import transitions, views
+from . import repository, transitions
+from .records import Refund
 from .schemas import CreateRefund
 from .state import REFUNDABLE, Status, refund_event
 
 log = logging.getLogger("gateway.refunds")
-R = pt.refunds.c
 
 
 class RefundStatus(enum.StrEnum):
@@ -37,6 +32,8 @@ class RefundStatus(enum.StrEnum):
 
 
 IN_FLIGHT = (RefundStatus.PENDING, RefundStatus.PROCESSING, RefundStatus.UNKNOWN)
+IN_FLIGHT_VALUES = [s.value for s in IN_FLIGHT]
+FINAL = (RefundStatus.SUCCEEDED, RefundStatus.FAILED)
 
 
 class RefundService:
@@ -46,47 +43,48 @@ class RefundService:
 
     async def request(
         self, portal: PortalContext, attempt: Attempt, payment_id: str, data: CreateRefund
-    ) -> tuple[Any, RefundStatus]:
+    ) -> tuple[Refund, RefundStatus]:
         """Store the refund and send it; a retry of the same attempt resumes the refund stored."""
         refund_id = attempt.resume_id or await self._store(portal, attempt, payment_id, data)
         status = await self.send(refund_id)
         async with self.db.read() as conn:
-            row = (await conn.execute(select(pt.refunds).where(R.id == refund_id))).one()
+            found = await repository.refund(conn, refund_id)
         if status is RefundStatus.UNKNOWN:
             raise Refused("hub_unavailable", retry_after=5, extra={"refund_id": refund_id})
         if status is RefundStatus.FAILED:
             raise Refused(
                 "hub_rejected",
-                f"the hub refused the refund ({row.hub_code})",
-                extra={"refund_id": refund_id, "hub_code": row.hub_code},
+                f"the hub refused the refund ({found.hub_code})",
+                extra={"refund_id": refund_id, "hub_code": found.hub_code},
                 settled=True,
             )
-        return row, status
+        return found, status
 
     async def _store(self, portal: PortalContext, attempt: Attempt, payment_id: str, data: CreateRefund) -> str:
         now = now_utc()
         async with self.db.unit() as uow:
-            tx = uow.conn
-            record = await transitions.lock(tx, payment_id=payment_id)
-            if record is None or record.row.portal_id != portal.portal_id:
+            record = await repository.lock(uow.conn, payment_id=payment_id)
+            if record is None or record.portal_id != portal.portal_id:
                 raise Refused("not_found")
-            if Status(record.row.status) not in REFUNDABLE:
-                raise Refused("payment_not_refundable", f"the payment is {record.row.status}")
-            available = record.row.paid_amount - record.row.refunded_amount - await _in_flight(tx, payment_id)
+            if Status(record.status) not in REFUNDABLE:
+                raise Refused("payment_not_refundable", f"the payment is {record.status}")
+            in_flight = await repository.refunds_in_flight(uow.conn, payment_id, IN_FLIGHT_VALUES)
+            available = record.paid_amount - record.refunded_amount - in_flight
             if data.amount > available:
                 raise Refused("refund_exceeds_balance", f"at most {available} đồng can be refunded", field="amount")
             refund_id = new_id("rfd")
-            await tx.execute(
-                pt.refunds.insert().values(
-                    id=refund_id,
-                    payment_id=payment_id,
-                    reference=new_refund_reference(),
-                    amount=data.amount,
-                    reason=data.reason,
-                    status=RefundStatus.PENDING.value,
-                    created_at=now,
-                    updated_at=now,
-                )
+            await repository.insert_refund(
+                uow.conn,
+                {
+                    "id": refund_id,
+                    "payment_id": payment_id,
+                    "reference": new_refund_reference(),
+                    "amount": data.amount,
+                    "reason": data.reason,
+                    "status": RefundStatus.PENDING.value,
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
             await uow.bind(attempt, refund_id)
         return refund_id
@@ -94,23 +92,15 @@ class RefundService:
     async def send(self, refund_id: str) -> RefundStatus:
         """Send (or send again: the hub answers a repeated reference with its first decision) and record the answer."""
         async with self.db.read() as conn:
-            row = (
-                await conn.execute(
-                    select(
-                        pt.refunds, pt.payments.c.reference.label("payment_reference"), pt.payments.c.hub_transaction_id
-                    )
-                    .join(pt.payments, pt.payments.c.id == R.payment_id)
-                    .where(R.id == refund_id)
-                )
-            ).one()
-        if RefundStatus(row.status) in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
-            return RefundStatus(row.status)
+            found, payment_reference, transaction_id = await repository.refund_to_send(conn, refund_id)
+        if RefundStatus(found.status) in FINAL:
+            return RefundStatus(found.status)
         order = RefundOrder(
-            reference=row.payment_reference,
-            transaction_id=row.hub_transaction_id or "",
-            refund_reference=row.reference,
-            amount=row.amount,
-            reason=row.reason,
+            reference=payment_reference,
+            transaction_id=transaction_id,
+            refund_reference=found.reference,
+            amount=found.amount,
+            reason=found.reason,
             sent_at=now_utc(),
         )
         try:
@@ -120,65 +110,46 @@ class RefundService:
         except (HubUnavailable, OutcomeUnknown) as exc:
             log.warning("refund outcome unknown", extra={"refund_id": refund_id, "error": str(exc)})
             return await self._finish(refund_id, RefundStatus.UNKNOWN, "")
-        done = reply.TrangThai == REFUND_DONE
-        return await self._finish(refund_id, RefundStatus.SUCCEEDED if done else RefundStatus.PROCESSING, reply.MaLoi)
+        status = RefundStatus.SUCCEEDED if reply.done else RefundStatus.PROCESSING
+        return await self._finish(refund_id, status, reply.code)
 
     async def _finish(self, refund_id: str, status: RefundStatus, hub_code: str) -> RefundStatus:
         now = now_utc()
-        async with self.db.transaction() as tx:
-            row = (await tx.execute(select(pt.refunds).where(R.id == refund_id))).one()
-            if RefundStatus(row.status) in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
-                return RefundStatus(row.status)
-            final = status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED)
-            moved = await tx.execute(
-                update(pt.refunds)
-                .where(R.id == refund_id, R.status == row.status)
-                .values(status=status.value, hub_code=hub_code, updated_at=now, completed_at=now if final else None)
-            )
-            if moved.rowcount != 1:  # pragma: no cover - serialised by the transaction
-                return RefundStatus(row.status)
+        async with self.db.unit() as uow:
+            found = await repository.refund(uow.conn, refund_id)
+            if RefundStatus(found.status) in FINAL:
+                return RefundStatus(found.status)
+            values = {"status": status.value, "hub_code": hub_code, "updated_at": now}
+            values["completed_at"] = now if status in FINAL else None
+            if not await repository.change_refund(uow.conn, refund_id, found.status, values):  # pragma: no cover
+                return RefundStatus(found.status)  # serialised by the transaction
             if status is RefundStatus.SUCCEEDED:
-                await _settle(tx, row.payment_id, refund_id, row.amount, now)
+                await _settle(uow, found, now)
             elif status is RefundStatus.FAILED:
-                record = await views.load(tx, row.payment_id)
+                record = await repository.load(uow.conn, found.payment_id)
                 assert record is not None
-                await transitions.announce(tx, record, "refund.failed", now)
+                await transitions.announce(uow, record, "refund.failed", now)
         return status
 
     async def pending(self, older_than: datetime, limit: int) -> list[str]:
         async with self.db.read() as conn:
-            rows = await conn.execute(
-                select(R.id)
-                .where(R.status.in_([s.value for s in IN_FLIGHT]), R.updated_at < older_than)
-                .order_by(R.updated_at)
-                .limit(limit)
-            )
-            return list(rows.scalars())
+            return await repository.refunds_waiting(conn, IN_FLIGHT_VALUES, older_than, limit)
 
 
-async def _in_flight(tx: AsyncConnection, payment_id: str) -> int:
-    total = await tx.execute(
-        select(func.coalesce(func.sum(R.amount), 0)).where(
-            R.payment_id == payment_id, R.status.in_([s.value for s in IN_FLIGHT])
-        )
-    )
-    return int(total.scalar_one())
-
-
-async def _settle(tx: AsyncConnection, payment_id: str, refund_id: str, amount: int, now: datetime) -> None:
-    record = await transitions.lock(tx, payment_id=payment_id)
+async def _settle(uow: UnitOfWork, found: Refund, now: datetime) -> None:
+    record = await repository.lock(uow.conn, payment_id=found.payment_id)
     assert record is not None
-    refunded = record.row.refunded_amount + amount
-    event = refund_event(record.row.paid_amount, refunded)
-    moved = await transitions.move(tx, record, event, now, values={"refunded_amount": refunded})
+    refunded = record.refunded_amount + found.amount
+    event = refund_event(record.paid_amount, refunded)
+    moved = await transitions.move(uow, record, event, now, values={"refunded_amount": refunded})
     assert moved is not None
-    await transitions.post_ledger(
-        tx,
-        group=f"refund:{refund_id}",
-        payment_id=payment_id,
+    entries = transitions.ledger_entries(
+        group=f"refund:{found.id}",
+        payment_id=found.payment_id,
         agency_code=record.agency_code,
-        amount=amount,
+        amount=found.amount,
         now=now,
-        refund_id=refund_id,
+        refund_id=found.id,
     )
-    await transitions.announce(tx, moved, "refund.succeeded", now)
+    await repository.post_ledger(uow.conn, entries)
+    await transitions.announce(uow, moved, "refund.succeeded", now)

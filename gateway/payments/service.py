@@ -6,35 +6,33 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.payhub import (
-    FeeItem,
+    Bill,
+    BillLine,
     HubRejected,
     HubUnavailable,
     InitOrder,
     Outcome,
     OutcomeUnknown,
     PayhubClient,
-    ReceiptInfo,
+    receipt_info,
 )
 from adapters.vntime import now_utc
-from gateway import metrics
+from gateway import metrics, portals
 from gateway.ids import new_hub_reference, new_id
 from gateway.kernel import receipt_parts
 from gateway.kernel.attempts import Attempt
 from gateway.kernel.errors import Refused
 from gateway.kernel.fees import KIND_CODES
 from gateway.kernel.portal import PortalContext
-from gateway.portals import catalogue
 from gateway.settings import Settings
 from gateway.store.db import Database
-from gateway.store.tables import payments as pt
-from gateway.store.tables import portals as ct
 from receipts import Line
 
-from . import transitions, views
+from . import repository, transitions
+from .records import Payment
 from .results import HubResults
 from .schemas import CreatePayment, FeeLineIn
 from .state import UNPAID, Event, Status
@@ -51,15 +49,15 @@ class PaymentService:
 
     # ------------------------------------------------------------ create
 
-    async def create(self, portal: PortalContext, attempt: Attempt, data: CreatePayment) -> views.PaymentRecord:
+    async def create(self, portal: PortalContext, attempt: Attempt, data: CreatePayment) -> Payment:
         """Store the payment and send its init to the hub; a retry of the same attempt resumes the payment stored."""
         now = now_utc()
         if attempt.resume_id is not None:
             async with self.db.read() as conn:
-                record = await views.load(conn, attempt.resume_id, portal.portal_id)
+                record = await repository.load(conn, attempt.resume_id, portal.portal_id)
                 if record is None:  # pragma: no cover - the key row and the payment are written together
                     raise Refused("not_found")
-                agency = await _agency(conn, record.row.agency_id)
+                agency = await portals.agency_by_id(conn, record.agency_id)
         else:
             record, agency = await self._store(portal, attempt, data, now)
         return await self._init_at_hub(record, agency, data.client_ip)
@@ -77,15 +75,15 @@ class PaymentService:
 
     async def _store(
         self, portal: PortalContext, attempt: Attempt, data: CreatePayment, now: datetime
-    ) -> tuple[views.PaymentRecord, Any]:
+    ) -> tuple[Payment, Any]:
         ttl = self._ttl(data)
         async with self.db.unit() as uow:
-            tx = uow.conn
-            agency, procedure, fees = await _catalogue(tx, portal, data)
+            agency, procedure, fees = await _catalogue(uow.conn, portal, data)
             _check_lines(data, fees)
             payment_id = new_id("pay")
-            await tx.execute(
-                pt.payments.insert().values(
+            await repository.insert(
+                uow.conn,
+                dict(
                     id=payment_id,
                     portal_id=portal.portal_id,
                     agency_id=agency.id,
@@ -100,44 +98,43 @@ class PaymentService:
                     created_at=now,
                     updated_at=now,
                     **request_columns(data),
-                )
+                ),
+                line_rows(payment_id, data),
             )
-            await tx.execute(pt.payment_lines.insert(), line_rows(payment_id, data))
             await uow.bind(attempt, payment_id)
-            record = await views.load(tx, payment_id)
+            record = await repository.load(uow.conn, payment_id)
         assert record is not None
         return record, agency
 
-    async def _init_at_hub(self, record: views.PaymentRecord, agency: Any, client_ip: str) -> views.PaymentRecord:
-        row = record.row
-        if Status(row.status) is not Status.CREATED:  # resumed after the hub already answered
+    async def _init_at_hub(self, record: Payment, agency: Any, client_ip: str) -> Payment:
+        if Status(record.status) is not Status.CREATED:  # resumed after the hub already answered
             return record
         try:
             reply = await self.hub.init(_init_order(record, agency, client_ip))
         except HubRejected as exc:
-            log.warning("hub refused init", extra={"payment_id": row.id, "hub_code": exc.code})
-            async with self.db.transaction() as tx:
-                current = await transitions.lock(tx, payment_id=row.id)
+            log.warning("hub refused init", extra={"payment_id": record.id, "hub_code": exc.code})
+            async with self.db.unit() as uow:
+                current = await repository.lock(uow.conn, payment_id=record.id)
                 assert current is not None
-                if Status(current.row.status) is Status.CREATED:
-                    await transitions.move(tx, current, Event.INIT_REJECTED, now_utc(), reason=f"hub_init_{exc.code}")
+                if Status(current.status) is Status.CREATED:
+                    await transitions.move(uow, current, Event.INIT_REJECTED, now_utc(), reason=f"hub_init_{exc.code}")
             metrics.PAYMENTS_CREATED.labels(outcome="hub_rejected").inc()
             raise Refused(
                 "hub_rejected",
                 f"the hub refused the payment ({exc.code})",
-                extra={"payment_id": row.id, "hub_code": exc.code},
+                extra={"payment_id": record.id, "hub_code": exc.code},
                 settled=True,
             ) from exc
         except (HubUnavailable, OutcomeUnknown) as exc:
-            log.warning("hub init outcome unknown", extra={"payment_id": row.id, "error": str(exc)})
+            log.warning("hub init outcome unknown", extra={"payment_id": record.id, "error": str(exc)})
             metrics.PAYMENTS_CREATED.labels(outcome="hub_unavailable").inc()
-            raise Refused("hub_unavailable", retry_after=5, extra={"payment_id": row.id}) from exc
-        async with self.db.transaction() as tx:
-            current = await transitions.lock(tx, payment_id=row.id)
+            raise Refused("hub_unavailable", retry_after=5, extra={"payment_id": record.id}) from exc
+        async with self.db.unit() as uow:
+            current = await repository.lock(uow.conn, payment_id=record.id)
             assert current is not None
-            if Status(current.row.status) is Status.CREATED:
+            if Status(current.status) is Status.CREATED:
                 moved = await transitions.move(
-                    tx, current, Event.INIT_ACCEPTED, now_utc(), values={"checkout_url": reply.UrlThanhToan}
+                    uow, current, Event.INIT_ACCEPTED, now_utc(), values={"checkout_url": reply.checkout_url}
                 )
                 current = moved or current
         metrics.PAYMENTS_CREATED.labels(outcome="pending").inc()
@@ -145,29 +142,29 @@ class PaymentService:
 
     # ------------------------------------------------------------ cancel
 
-    async def cancel(self, portal: PortalContext, payment_id: str) -> views.PaymentRecord:
+    async def cancel(self, portal: PortalContext, payment_id: str) -> Payment:
         """Cancel an unpaid payment, after a last query so a payment made meanwhile is recorded, not cancelled."""
         async with self.db.read() as conn:
-            record = await views.load(conn, payment_id, portal.portal_id)
+            record = await repository.load(conn, payment_id, portal.portal_id)
         if record is None:
             raise Refused("not_found")
-        if Status(record.row.status) not in UNPAID:
-            if Status(record.row.status) is Status.CANCELLED:
+        if Status(record.status) not in UNPAID:
+            if Status(record.status) is Status.CANCELLED:
                 return record
-            raise Refused("payment_not_cancellable", f"the payment is {record.row.status}")
-        await self.check(record.row.reference)
-        async with self.db.transaction() as tx:
-            current = await transitions.lock(tx, payment_id=payment_id)
+            raise Refused("payment_not_cancellable", f"the payment is {record.status}")
+        await self.check(record.reference)
+        async with self.db.unit() as uow:
+            current = await repository.lock(uow.conn, payment_id=payment_id)
             assert current is not None
-            if Status(current.row.status) in UNPAID:
+            if Status(current.status) in UNPAID:
                 moved = await transitions.move(
-                    tx, current, Event.PORTAL_CANCEL, now_utc(), reason="cancelled_by_portal"
+                    uow, current, Event.PORTAL_CANCEL, now_utc(), reason="cancelled_by_portal"
                 )
                 assert moved is not None
                 return moved
-        if Status(current.row.status) is Status.CANCELLED:
+        if Status(current.status) is Status.CANCELLED:
             return current
-        raise Refused("payment_not_cancellable", f"the payment is {current.row.status}")
+        raise Refused("payment_not_cancellable", f"the payment is {current.status}")
 
     async def check(self, reference: str) -> Outcome:
         """Ask the hub and apply its answer through the callback's code path."""
@@ -184,9 +181,9 @@ class PaymentService:
 async def _catalogue(
     tx: AsyncConnection, portal: PortalContext, data: CreatePayment
 ) -> tuple[Any, Any, dict[str, Any]]:
-    agency = await catalogue.agency_of(tx, portal, data.agency_code)
-    procedure = await catalogue.procedure_of(tx, agency.id, data.procedure_code)
-    return agency, procedure, await catalogue.fees_of(tx, procedure.id)
+    agency = await portals.agency_of(tx, portal, data.agency_code)
+    procedure = await portals.procedure_of(tx, agency.id, data.procedure_code)
+    return agency, procedure, await portals.fees_of(tx, procedure.id)
 
 
 def request_columns(data: CreatePayment) -> dict[str, Any]:
@@ -222,7 +219,7 @@ def line_rows(payment_id: str, data: CreatePayment) -> list[dict[str, Any]]:
 
 
 def _check_lines(data: CreatePayment, fees: dict[str, Any]) -> None:
-    catalogue.check_fee_lines([line_of(x) for x in data.fees], fees, "fees")
+    portals.check_fee_lines([line_of(x) for x in data.fees], fees, "fees")
     total = sum(line.amount for line in data.fees)
     if total != data.total:
         raise Refused("total_mismatch", f"the fee lines sum to {total}, not {data.total}", field="total")
@@ -233,39 +230,31 @@ def line_of(line: FeeLineIn) -> Line:
     return receipt_parts.line(KIND_CODES[line.kind], line.code, line.name, line.amount)
 
 
-def _init_order(record: views.PaymentRecord, agency: Any, client_ip: str) -> InitOrder:
-    row = record.row
-    receipt = ReceiptInfo(
-        MaHoSo=row.dossier_code,
-        MaDonVi=agency.code,
-        TenDonVi=agency.name,
-        PhiLePhi=[
-            FeeItem(LoaiPhiLePhi=x.kind, MaPhiLePhi=x.code, TenPhiLePhi=x.name, SoTien=str(x.amount))
-            for x in record.lines
-        ],
-        MaDVC=row.service_code,
-        TenDVC=row.service_name,
-        MaTTHC=row.procedure_code,
-        TenTTHC=row.procedure_name,
-        TKThuHuong=agency.treasury_account,
-        MaNHThuHuong=agency.treasury_bank_code,
-        TenTKThuHuong=agency.treasury_account_name,
-        HoTenNguoiNop=row.payer_name,
-        SoCMNDNguoiNop=row.payer_id_number,
-        DiaChiNguoiNop=row.payer_address,
-        TinhNguoiNop=row.payer_province,
-        NoiDungThanhToan=row.description,
+def _init_order(record: Payment, agency: Any, client_ip: str) -> InitOrder:
+    bill = Bill(
+        dossier_code=record.dossier_code,
+        agency_code=agency.code,
+        agency_name=agency.name,
+        lines=tuple(BillLine(x.kind, x.code, x.name, x.amount) for x in record.lines),
+        service_code=record.service_code,
+        service_name=record.service_name,
+        procedure_code=record.procedure_code,
+        procedure_name=record.procedure_name,
+        treasury_account=agency.treasury_account,
+        treasury_bank_code=agency.treasury_bank_code,
+        treasury_account_name=agency.treasury_account_name,
+        payer_name=record.payer_name,
+        payer_id_number=record.payer_id_number,
+        payer_address=record.payer_address,
+        payer_province=record.payer_province,
+        description=record.description,
     )
     return InitOrder(
-        reference=row.reference,
-        amount=row.amount,
-        description=row.description,
-        client_ip=client_ip or row.client_ip or "127.0.0.1",
-        receipt=receipt,
+        reference=record.reference,
+        amount=record.amount,
+        description=record.description,
+        client_ip=client_ip or record.client_ip or "127.0.0.1",
+        receipt=receipt_info(bill),
         sent_at=now_utc(),
-        bank_code=row.bank_code,
+        bank_code=record.bank_code,
     )
-
-
-async def _agency(conn: AsyncConnection, agency_id: str) -> Any:
-    return (await conn.execute(select(ct.agencies).where(ct.agencies.c.id == agency_id))).one()

@@ -90,3 +90,20 @@ def check_fee_lines(lines: Sequence[FeeLine], fees: dict[str, Any], field: str) 
             )
     if len({line.code for line in lines}) != len(lines):
         raise Refused("unknown_fee", "a fee code appears twice", field=field)
+
+
+_AGENCY_CODES: dict[str, str] = {}
+
+
+async def agency_by_id(conn: AsyncConnection, agency_id: str) -> Any:
+    """An agency's row (its name, tax code and treasury account, as a payment's init states them)."""
+    return (await conn.execute(select(ct.agencies).where(ct.agencies.c.id == agency_id))).one()
+
+
+async def agency_code(conn: AsyncConnection, agency_id: str) -> str:
+    """An agency's code. An agency keeps its id and code for life, so each process remembers them."""
+    code = _AGENCY_CODES.get(agency_id)
+    if code is None:
+        found = await conn.execute(select(ct.agencies.c.code).where(ct.agencies.c.id == agency_id))
+        code = _AGENCY_CODES[agency_id] = found.scalar_one()
+    return code

@@ -11,7 +11,8 @@ import msgspec
 from adapters.postal import CreateOrder
 from adapters.postal.addresses import validate_address
 from gateway.kernel import receipt_parts
-from gateway.payments.schemas import KIND_CODES, CreatePayment
+from gateway.kernel.fees import KIND_CODES
+from gateway.payments.schemas import CreatePayment
 from gateway.payments.service import line_rows, request_columns
 from gateway.receipts import corrections, sources
 from gateway.receipts.cod_source import collection_source

@@ -1,0 +1,155 @@
+"""All of the payments area's SQL: payments with their fee lines and refunds, the ledger, and the hub's results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway import portals
+from gateway.store import dialect, pages
+from gateway.store.tables import payments as pt
+
+from .records import FeeLine, Payment, Refund, payment_of, refund_of
+
+P = pt.payments.c
+L = pt.payment_lines.c
+R = pt.refunds.c
+
+
+# ---------------------------------------------------------------- payments
+async def load(conn: AsyncConnection, payment_id: str, portal_id: str | None = None) -> Payment | None:
+    query = select(pt.payments).where(P.id == payment_id)
+    if portal_id is not None:
+        query = query.where(P.portal_id == portal_id)
+    row = (await conn.execute(query)).first()
+    return None if row is None else await _complete(conn, row)
+
+
+async def load_by_reference(conn: AsyncConnection, reference: str) -> Payment | None:
+    row = (await conn.execute(select(pt.payments).where(P.reference == reference))).first()
+    return None if row is None else await _complete(conn, row)
+
+
+async def lock(conn: AsyncConnection, *, payment_id: str | None = None, reference: str | None = None) -> Payment | None:
+    """Load a payment for change: PostgreSQL takes the row lock; SQLite already holds the write lock."""
+    query = select(pt.payments)
+    query = query.where(P.id == payment_id) if payment_id is not None else query.where(P.reference == reference)
+    row = (await conn.execute(dialect.locked(conn, query))).first()
+    return None if row is None else await _complete(conn, row)
+
+
+async def _complete(conn: AsyncConnection, row: Any) -> Payment:
+    lines = await conn.execute(
+        select(L.kind, L.code, L.name, L.amount).where(L.payment_id == row.id).order_by(L.position)
+    )
+    refunds = await conn.execute(select(pt.refunds).where(R.payment_id == row.id).order_by(R.created_at, R.id))
+    return payment_of(
+        row,
+        await portals.agency_code(conn, row.agency_id),
+        tuple(FeeLine(*line) for line in lines),
+        tuple(refund_of(x) for x in refunds),
+    )
+
+
+async def belongs(conn: AsyncConnection, payment_id: str, portal_id: str) -> bool:
+    """Whether the payment exists and is the portal's."""
+    found = await conn.execute(select(P.id).where(P.id == payment_id, P.portal_id == portal_id))
+    return found.first() is not None
+
+
+async def page(
+    conn: AsyncConnection, portal_id: str, *, dossier_code: str | None, status: str | None, cursor: str | None, limit: int
+) -> tuple[list[Payment], str | None]:
+    query = select(pt.payments).where(P.portal_id == portal_id)
+    if dossier_code:
+        query = query.where(P.dossier_code == dossier_code)
+    if status:
+        query = query.where(P.status == status)
+    rows, next_cursor = await pages.newest_first(conn, query, P.id, cursor or None, limit)
+    return [await _complete(conn, row) for row in rows], next_cursor
+
+
+async def insert(conn: AsyncConnection, payment: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+    await conn.execute(pt.payments.insert().values(**payment))
+    await conn.execute(pt.payment_lines.insert(), lines)
+
+
+async def change(conn: AsyncConnection, payment_id: str, expected_status: str, values: dict[str, Any]) -> bool:
+    """Update the payment if its status is still ``expected_status`` (so two writers never both move it)."""
+    result = await conn.execute(
+        update(pt.payments).where(P.id == payment_id, P.status == expected_status).values(**values)
+    )
+    return result.rowcount == 1
+
+
+async def mark_checked(conn: AsyncConnection, payment_id: str, now: datetime) -> None:
+    await conn.execute(update(pt.payments).where(P.id == payment_id).values(checked_at=now))
+
+
+async def due_for_check(conn: AsyncConnection, unpaid: list[str], now: datetime, stale: datetime, limit: int) -> list[Any]:
+    """Unpaid payments past their expiry, or pending for long and not asked about lately: least recently asked first."""
+    return list(
+        await conn.execute(
+            select(P.id, P.reference, P.expires_at)
+            .where(
+                P.status.in_(unpaid),
+                or_(P.expires_at <= now, and_(P.created_at <= stale, or_(P.checked_at.is_(None), P.checked_at <= stale))),
+            )
+            .order_by(P.checked_at.is_not(None), P.checked_at, P.created_at)
+            .limit(limit)
+        )
+    )
+
+
+async def post_ledger(conn: AsyncConnection, entries: list[dict[str, Any]]) -> None:
+    await conn.execute(pt.ledger_entries.insert(), entries)
+
+
+async def record_hub_result(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(pt.hub_results.insert().values(**values))
+
+
+# ---------------------------------------------------------------- refunds
+async def insert_refund(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(pt.refunds.insert().values(**values))
+
+
+async def refund(conn: AsyncConnection, refund_id: str) -> Refund:
+    return refund_of((await conn.execute(select(pt.refunds).where(R.id == refund_id))).one())
+
+
+async def refund_to_send(conn: AsyncConnection, refund_id: str) -> tuple[Refund, str, str]:
+    """The refund, its payment's hub reference and the hub's transaction id of the payment."""
+    row = (
+        await conn.execute(
+            select(pt.refunds, P.reference.label("payment_reference"), P.hub_transaction_id)
+            .join(pt.payments, P.id == R.payment_id)
+            .where(R.id == refund_id)
+        )
+    ).one()
+    return refund_of(row), row.payment_reference, row.hub_transaction_id or ""
+
+
+async def change_refund(conn: AsyncConnection, refund_id: str, expected_status: str, values: dict[str, Any]) -> bool:
+    result = await conn.execute(
+        update(pt.refunds).where(R.id == refund_id, R.status == expected_status).values(**values)
+    )
+    return result.rowcount == 1
+
+
+async def refunds_in_flight(conn: AsyncConnection, payment_id: str, statuses: list[str]) -> int:
+    """The sum of the payment's refunds not yet settled."""
+    total = await conn.execute(
+        select(func.coalesce(func.sum(R.amount), 0)).where(R.payment_id == payment_id, R.status.in_(statuses))
+    )
+    return int(total.scalar_one())
+
+
+async def refunds_waiting(conn: AsyncConnection, statuses: list[str], older_than: datetime, limit: int) -> list[str]:
+    rows = await conn.execute(
+        select(R.id).where(R.status.in_(statuses), R.updated_at < older_than).order_by(R.updated_at).limit(limit)
+    )
+    return list(rows.scalars())
