@@ -85,7 +85,6 @@ STATUS: dict[str, int] = {
     "idempotency_in_progress": 409,
     "payment_not_cancellable": 409,
     "payment_not_refundable": 409,
-    "refund_exceeds_balance": 409,
     "receipt_cancelled": 409,
     "shipment_not_cancellable": 409,
     "body_too_large": 413,
