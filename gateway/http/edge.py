@@ -7,6 +7,7 @@ completed attempt's answer, and after the handler store its answer or leave the 
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -22,8 +23,11 @@ from gateway.kernel.attempts import Attempt
 from gateway.kernel.errors import Refused
 from gateway.kernel.portal import PortalContext
 from gateway.store import idempotency
+from gateway.store.db import DatabaseUnavailable
 
 from .problems import PROBLEM_JSON, REFUSAL
+
+log = logging.getLogger("gateway.edge")
 
 JSON = "application/json"
 ATTEMPT = "gateway.attempt"
@@ -176,14 +180,25 @@ async def idempotent(app: ASGIApp, request: Request[Any, Any, Any], body: bytes,
     try:
         await app(request.scope, request.receive, answer.capture)
     except BaseException:
-        await idempotency.abandon(container.db, claimed)
+        await _settle(container.db, claimed, None)
         raise
     refusal = request.scope["state"].get(REFUSAL)
-    if answer.status < 400 or (refusal is not None and refusal.settled):
-        await idempotency.complete(container.db, claimed, answer.status, answer.body)
-    else:
-        await idempotency.abandon(container.db, claimed)
+    final = answer.status < 400 or (refusal is not None and refusal.settled)
+    await _settle(container.db, claimed, answer if final else None)
     await answer.release(send)
+
+
+async def _settle(db: Any, claimed: Attempt, answer: _Buffered | None) -> None:
+    """Store the answer for replay (``answer``), or leave the key to a retry. When the database is lost meanwhile
+    the answer is still sent: the key stays locked for its lock time, after which a retry resumes what the attempt
+    made, so nothing is done twice."""
+    try:
+        if answer is not None:
+            await idempotency.complete(db, claimed, answer.status, answer.body)
+        else:
+            await idempotency.abandon(db, claimed)
+    except DatabaseUnavailable as error:
+        log.warning("idempotency key not settled: database unavailable", extra={"error": str(error)})
 
 
 class _Buffered:
