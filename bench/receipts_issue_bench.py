@@ -30,8 +30,8 @@ from gateway.kernel.collected import PAYMENT
 from gateway.payments import PaymentCollections
 from gateway.portals import service as portals
 from gateway.receipts import AgencyKeys, ReceiptIssuer
-from gateway.shipments import CodCollections
 from gateway.settings import load
+from gateway.shipments import CodCollections
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade_async
 from gateway.store.tables import payments as pt

@@ -11,10 +11,10 @@ import msgspec
 from adapters.postal import CreateOrder
 from adapters.postal.addresses import validate_address
 from gateway.kernel import receipt_parts
-from gateway.payments.schemas import KIND_CODES, CreatePayment
-from gateway.payments.service import line_rows, request_columns
 from gateway.kernel.collected import Collected
 from gateway.payments.collections import collected_payment
+from gateway.payments.schemas import KIND_CODES, CreatePayment
+from gateway.payments.service import line_rows, request_columns
 from gateway.receipts import corrections
 from gateway.receipts.issuance import ReceiptIssuer
 from gateway.receipts.keys import AgencyKeys
