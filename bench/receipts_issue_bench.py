@@ -27,10 +27,11 @@ from adapters.vntime import now_utc
 from bench.receipts_bench import rate
 from gateway.ids import new_hub_reference, new_id
 from gateway.kernel.collected import PAYMENT
+from gateway.payments import PaymentCollections
 from gateway.portals import service as portals
-from gateway.receipts.issuance import ReceiptIssuer
-from gateway.receipts.keys import AgencyKeys
+from gateway.receipts import AgencyKeys, ReceiptIssuer
 from gateway.settings import load
+from gateway.shipments import CodCollections
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade_async
 from gateway.store.tables import payments as pt
@@ -126,7 +127,8 @@ async def main() -> None:
 
         key = SigningKey(serialization.load_pem_private_key(key_pem, None), x509.load_pem_x509_certificate(cert_pem))
         settings = load({"PAYHUB_HASH_KEY": "bench", "DATABASE_URL": url, "RECEIPT_BATCH": "100"})
-        issuer = ReceiptIssuer(db, AgencyKeys({AGENCY.code: key}), settings)
+        sources = (PaymentCollections(), CodCollections())
+        issuer = ReceiptIssuer(db, AgencyKeys({AGENCY.code: key}), settings, sources)
         message = b"x" * 1_000
 
         def raw(_: int) -> object:

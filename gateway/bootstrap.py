@@ -16,14 +16,19 @@ from gateway.deliveries.tools import WebhookTools
 from gateway.http.auth import KeyCache
 from gateway.http.ratelimit import RateLimiter
 from gateway.jobs import JobQueue, redis_key
+from gateway.payments import PaymentCollections
 from gateway.payments.refunds import RefundService
 from gateway.payments.results import HubResults
 from gateway.payments.service import PaymentService
 from gateway.receipts import trust
+from gateway.receipts.issuance import ReceiptIssuer
 from gateway.receipts.keys import AgencyKeys
+from gateway.receipts.refunded import RefundFollowUp
 from gateway.receipts.service import ReceiptService
 from gateway.settings import Settings
+from gateway.shipments import CodCollections
 from gateway.shipments.service import ShipmentService
+from gateway.shipments.tracking import PostalTracking
 from gateway.store.db import Database, Limits
 
 
@@ -45,6 +50,8 @@ class Container:
     hooks: WebhookService
     receipt_keys: AgencyKeys
     receipts: ReceiptService
+    receipt_issuer: ReceiptIssuer
+    receipt_refunds: RefundFollowUp
     redis: ArqRedis | None = None
 
     @classmethod
@@ -56,6 +63,10 @@ class Container:
         hub_results = HubResults(db, on_collected=jobs.issue_receipt)
         keys = AgencyKeys.load(settings.receipt_keys_dir)
         tools = WebhookTools.build(settings)
+        # money collected reaches receipts through the sources its collecting areas provide, and is announced
+        # (after it committed) to the receipt queue
+        paid, cod = PaymentCollections(), CodCollections()
+        tracking = PostalTracking(db, on_collected=jobs.issue_receipt)
         return cls(
             settings=settings,
             db=db,
@@ -65,7 +76,7 @@ class Container:
             hub_results=hub_results,
             payments=PaymentService(db, hub, hub_results, settings),
             refunds=RefundService(db, hub),
-            shipments=ShipmentService(db, post),
+            shipments=ShipmentService(db, post, tracking),
             key_cache=KeyCache(settings.auth_cache_seconds, settings.auth_cache_fallback_seconds),
             api_limiter=RateLimiter(
                 redis_key(settings, "api-rate"), settings.api_rate_limit, settings.api_rate_window_seconds
@@ -77,6 +88,8 @@ class Container:
             hooks=WebhookService(db, tools, settings),
             receipt_keys=keys,
             receipts=ReceiptService(db, keys, settings),
+            receipt_issuer=ReceiptIssuer(db, keys, settings, (paid, cod)),
+            receipt_refunds=RefundFollowUp(db, keys, settings, paid),
         )
 
     async def start(self, redis: ArqRedis | None = None) -> None:

@@ -162,11 +162,11 @@ def _plain(value: Any) -> Any:
 
 
 def _receipts_unissued(_args: argparse.Namespace) -> None:
-    from gateway.receipts import unissued
+    from gateway.receipts import unissued_listing
 
     async def work(db: Database) -> list[Any]:
         async with db.read() as conn:
-            return await unissued.listing(conn)
+            return await unissued_listing(conn)
 
     rows = _on_database(work)
     _print_rows(rows, UNISSUED_FIELDS)
@@ -175,18 +175,18 @@ def _receipts_unissued(_args: argparse.Namespace) -> None:
 
 def _receipts_retry(args: argparse.Namespace) -> None:
     from adapters.vntime import now_utc
-    from gateway.receipts import unissued
+    from gateway.receipts import retry_unissued
 
-    count = _on_database(lambda db: unissued.retry_now(db, now_utc(), args.agency))
+    count = _on_database(lambda db: retry_unissued(db, now_utc(), args.agency))
     print(f"{count} source(s) will be tried again at the next sweep", file=sys.stderr)
 
 
 def _cod_exceptions(_args: argparse.Namespace) -> None:
-    from gateway.shipments import cod
+    from gateway.shipments import open_exceptions
 
     async def work(db: Database) -> list[Any]:
         async with db.read() as conn:
-            return await cod.open_exceptions(conn)
+            return await open_exceptions(conn)
 
     rows = _on_database(work)
     _print_rows(rows, COD_EXCEPTION_FIELDS)
@@ -223,7 +223,7 @@ def _agency_certificate(args: argparse.Namespace) -> None:
     from cryptography import x509
 
     from adapters.vntime import now_utc
-    from gateway.receipts.trust import import_certificates
+    from gateway.receipts import import_certificates
     from gateway.store.db import Database
 
     try:

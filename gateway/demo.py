@@ -9,7 +9,7 @@ from sqlalchemy import select
 from gateway.deliveries.endpoints import set_private
 from gateway.portals import service as portals
 from gateway.portals.service import AgencySpec, Fee, Procedure
-from gateway.receipts.keys import ensure_demo_key
+from gateway.receipts import ensure_demo_key
 from gateway.store.db import Database
 from gateway.store.tables import portals as ct
 

@@ -1,4 +1,4 @@
-"""``/v1/receipts`` and ``/v1/payments/{id}/receipts``: thin handlers over the receipt views and corrections.
+"""``/v1/receipts`` and ``/v1/payments/{id}/receipts``: thin handlers over the receipt service.
 
 A receipt is read as JSON at ``/v1/receipts/{id}``, and as its signed XML or a PDF by adding ``.xml`` or ``.pdf``
 to that address (one route, since a path parameter cannot share its segment with a suffix).
@@ -7,25 +7,23 @@ to that address (one route, since a path parameter cannot share its segment with
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from gateway import payments
 from gateway.http.pages import DOCUMENT_HEADERS
 from gateway.http.problems import problem_responses
 from gateway.http.routes import PortalApi
 from gateway.kernel import params
 from gateway.kernel.attempts import Attempt
-from gateway.kernel.collected import PAYMENT
 from gateway.kernel.errors import Refused
 from gateway.kernel.portal import PortalContext
-from gateway.store.db import Database
 from receipts import Verification, to_pdf
 
-from . import trust, views
+from . import presenter
+from .repository import StoredReceipt
 from .schemas import CancelReceipt, ReceiptOut, ReceiptPage, ReplaceReceipt
 from .service import ReceiptService
 
@@ -33,13 +31,15 @@ XML = "application/xml"
 PDF = "application/pdf"
 
 
-def pdf_of(row: Any, verification: Verification) -> bytes:
+def pdf_of(row: StoredReceipt, verification: Verification) -> bytes:
     """The PDF of a stored receipt, stating whether its signature verifies against its agency's certificates
     (``trust.verify_stored``), with the payer's id number masked (CPU-bound: run in a thread)."""
-    return to_pdf(views.data_of(row), verification, masked=True)
+    return to_pdf(presenter.data_of(row), verification, masked=True)
 
 
-def document_response(row: Any, kind: str, pdf: bytes | None = None, *, disposition: str = "inline") -> Response[bytes]:
+def document_response(
+    row: StoredReceipt, kind: str, pdf: bytes | None = None, *, disposition: str = "inline"
+) -> Response[bytes]:
     """The signed XML or the PDF of a receipt, named after its series and number."""
     name = f"bien-lai-{row.series}-{row.number:07d}.{kind}"
     content, media = (row.xml, XML) if kind == "xml" else (pdf or b"", PDF)
@@ -57,39 +57,34 @@ class ReceiptController(PortalApi):
         responses=problem_responses(400, 401, 404),
     )
     async def get_one(
-        self, receipt_ref: FromPath[str], portal: NamedDependency[PortalContext], db: NamedDependency[Database]
+        self,
+        receipt_ref: FromPath[str],
+        portal: NamedDependency[PortalContext],
+        receipts: NamedDependency[ReceiptService],
     ) -> Response[ReceiptOut]:
         receipt_id, _, kind = receipt_ref.partition(".")
         if kind not in ("", "xml", "pdf"):
             raise Refused("not_found")
-        receipt_id = params.resource_id(receipt_id, "rcp")
-        async with db.read() as conn:
-            row = await views.load(conn, receipt_id, portal.portal_id)
-            verification = await trust.verify_stored(conn, row) if row is not None and kind == "pdf" else None
-        if row is None:
-            raise Refused("not_found")
+        row, verification = await receipts.get(portal, params.resource_id(receipt_id, "rcp"), verified=kind == "pdf")
         if kind == "xml":
             return document_response(row, kind)  # type: ignore[return-value]
         if verification is not None:
             pdf = await asyncio.to_thread(pdf_of, row, verification)
             return document_response(row, kind, pdf)  # type: ignore[return-value]
-        return Response(views.view(row))
+        return Response(presenter.view(row))
 
     @get("/receipts", summary="List receipts, newest first", responses=problem_responses(400, 401))
     async def list_receipts(
         self,
         portal: NamedDependency[PortalContext],
-        db: NamedDependency[Database],
+        receipts: NamedDependency[ReceiptService],
         dossier_code: Annotated[str | None, QueryParameter(max_length=64)] = None,
         cursor: Annotated[str | None, QueryParameter(max_length=40)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> ReceiptPage:
         after = params.id_cursor(cursor, "rcp")
-        async with db.read() as conn:
-            rows, next_cursor = await views.list_page(
-                conn, portal.portal_id, dossier_code=dossier_code, cursor=after, limit=limit
-            )
-        return ReceiptPage(data=[views.view(r) for r in rows], next_cursor=next_cursor)
+        rows, next_cursor = await receipts.page(portal, dossier_code=dossier_code, cursor=after, limit=limit)
+        return ReceiptPage(data=[presenter.view(r) for r in rows], next_cursor=next_cursor)
 
     @get(
         "/payments/{payment_id:str}/receipts",
@@ -97,14 +92,13 @@ class ReceiptController(PortalApi):
         responses=problem_responses(400, 401, 404),
     )
     async def of_payment(
-        self, payment_id: FromPath[str], portal: NamedDependency[PortalContext], db: NamedDependency[Database]
+        self,
+        payment_id: FromPath[str],
+        portal: NamedDependency[PortalContext],
+        receipts: NamedDependency[ReceiptService],
     ) -> list[ReceiptOut]:
-        payment_id = params.resource_id(payment_id, "pay")
-        async with db.read() as conn:
-            if not await payments.belongs(conn, payment_id, portal.portal_id):
-                raise Refused("not_found")
-            rows = await views.of_source(conn, PAYMENT, payment_id, portal.portal_id)
-        return [views.view(r) for r in rows]
+        rows = await receipts.of_payment(portal, params.resource_id(payment_id, "pay"))
+        return [presenter.view(r) for r in rows]
 
     @post(
         "/receipts/{receipt_id:str}/cancel",
@@ -120,7 +114,7 @@ class ReceiptController(PortalApi):
         attempt: NamedDependency[Attempt],
         receipts: NamedDependency[ReceiptService],
     ) -> ReceiptOut:
-        return views.view(await receipts.cancel(portal, params.resource_id(receipt_id, "rcp"), data.reason))
+        return presenter.view(await receipts.cancel(portal, params.resource_id(receipt_id, "rcp"), data.reason))
 
     @post(
         "/receipts/{receipt_id:str}/replace",
@@ -136,4 +130,4 @@ class ReceiptController(PortalApi):
         attempt: NamedDependency[Attempt],
         receipts: NamedDependency[ReceiptService],
     ) -> ReceiptOut:
-        return views.view(await receipts.replace(portal, params.resource_id(receipt_id, "rcp"), data))
+        return presenter.view(await receipts.replace(portal, params.resource_id(receipt_id, "rcp"), data))

@@ -8,8 +8,6 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import select, update
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.ids import new_id
@@ -19,19 +17,16 @@ from gateway.kernel.fees import KIND_CODES
 from gateway.portals import catalogue
 from gateway.settings import Settings
 from gateway.store import outbox
-from gateway.store.tables import portals as ct
-from gateway.store.tables.receipts import receipts
 from receipts import Line, Payer, ReceiptError, Related, RelatedKind
 
-from . import numbering, views
+from . import numbering, presenter, repository
 from .issuance import CannotIssue, new_lookup_code, prepare, store
 from .keys import AgencyKeys
+from .repository import ISSUED, StoredReceipt
 from .schemas import ReplaceReceipt
 
-R = receipts.c
 
-
-async def announce(tx: AsyncConnection, row: Row[Any], event_type: str, now: datetime) -> None:
+async def announce(tx: AsyncConnection, row: StoredReceipt, event_type: str, now: datetime) -> None:
     await outbox.record(
         tx,
         portal_id=row.portal_id,
@@ -39,35 +34,30 @@ async def announce(tx: AsyncConnection, row: Row[Any], event_type: str, now: dat
         type=event_type,
         resource_type="receipt",
         resource_id=row.id,
-        payload=views.payload(row),
+        payload=presenter.payload(row),
         now=now,
     )
 
 
-def _refuse_if_cancelled(row: Row[Any]) -> None:
-    if row.status != views.ISSUED:
+def _refuse_if_cancelled(row: StoredReceipt) -> None:
+    if row.status != ISSUED:
         by = f"; replaced by {row.replaced_by_id}" if row.replaced_by_id else ""
         raise Refused("receipt_cancelled", f"the receipt was cancelled ({row.cancel_reason}){by}")
 
 
 async def mark_cancelled(
-    tx: AsyncConnection, row: Row[Any], reason: str, now: datetime, replaced_by: str | None = None
-) -> Row[Any]:
-    moved = await tx.execute(
-        update(receipts)
-        .where(R.id == row.id, R.status == views.ISSUED)
-        .values(status=views.CANCELLED, cancel_reason=reason, cancelled_at=now, replaced_by_id=replaced_by)
-    )
-    if moved.rowcount != 1:  # pragma: no cover - the row lock (or SQLite's write lock) makes this unreachable
-        raise Refused("receipt_cancelled")
-    fresh = await views.load(tx, row.id)
+    tx: AsyncConnection, row: StoredReceipt, reason: str, now: datetime, replaced_by: str | None = None
+) -> StoredReceipt:
+    if not await repository.mark_cancelled(tx, row.id, reason, now, replaced_by):  # pragma: no cover - the row lock
+        raise Refused("receipt_cancelled")  # (or SQLite's write lock) makes this unreachable
+    fresh = await repository.load(tx, row.id)
     assert fresh is not None
     return fresh
 
 
-async def cancel(tx: AsyncConnection, receipt_id: str, portal_id: str, reason: str, now: datetime) -> Row[Any]:
+async def cancel(tx: AsyncConnection, receipt_id: str, portal_id: str, reason: str, now: datetime) -> StoredReceipt:
     """Cancel an issued receipt of this portal in ``tx``; 404 for another's or an unknown one, 409 if cancelled."""
-    row = await views.lock(tx, receipt_id, portal_id)
+    row = await repository.lock(tx, receipt_id, portal_id)
     if row is None:
         raise Refused("not_found")
     _refuse_if_cancelled(row)
@@ -114,9 +104,7 @@ def kept_lines(lines: list[Line], kept: int) -> list[Line]:
 
 
 async def _catalogue_fees(tx: AsyncConnection, agency_id: str, procedure_code: str) -> dict[str, Any]:
-    pr = ct.procedures.c
-    query = select(pr.id).where(pr.agency_id == agency_id, pr.code == procedure_code)
-    procedure = (await tx.execute(query)).scalar_one_or_none()
+    procedure = await repository.procedure_id(tx, agency_id, procedure_code)
     return {} if procedure is None else await catalogue.fees_of(tx, procedure)
 
 
@@ -128,13 +116,13 @@ async def replace(
     keys: AgencyKeys,
     settings: Settings,
     now: datetime,
-) -> Row[Any]:
+) -> StoredReceipt:
     """Issue the corrected receipt that replaces ``receipt_id`` and cancel the original, in ``tx``."""
-    original = await views.lock(tx, receipt_id, portal_id)
+    original = await repository.lock(tx, receipt_id, portal_id)
     if original is None:
         raise Refused("not_found")
     _refuse_if_cancelled(original)
-    before = views.data_of(original)
+    before = presenter.data_of(original)
     fees = await _catalogue_fees(tx, original.agency_id, before.procedure_code) if data.lines is not None else {}
     try:
         payer, lines = corrected_payer(before.payer, data), corrected_lines(list(before.lines), data, fees)
@@ -147,21 +135,19 @@ async def replace(
 
 async def reissue(
     tx: AsyncConnection,
-    original: Row[Any],
+    original: StoredReceipt,
     payer: Payer,
     lines: list[Line],
     reason: str,
     keys: AgencyKeys,
     settings: Settings,
     now: datetime,
-) -> Row[Any]:
+) -> StoredReceipt:
     """Issue a receipt replacing ``original`` (locked, in force) with this payer and these lines, numbered in the
     current series and referring to it (TTBLLQuan, TCBLai 1); cancel the original with ``reason``. Raises
     CannotIssue (no key) or ReceiptError, in which case ``tx`` must be rolled back."""
-    before = views.data_of(original)
-    agency_code = (
-        await tx.execute(select(ct.agencies.c.code).where(ct.agencies.c.id == original.agency_id))
-    ).scalar_one()
+    before = presenter.data_of(original)
+    agency_code = await repository.agency_code(tx, original.agency_id)
     code = new_lookup_code()
     series = numbering.series_for(now)
     corrected = msgspec.structs.replace(
@@ -194,9 +180,9 @@ async def reissue(
         dossier_code=original.dossier_code,
         replaces_id=original.id,
     )
-    cancelled = await mark_cancelled(tx, original, reason, now, replaced_by=new.row["id"])
+    cancelled = await mark_cancelled(tx, original, reason, now, replaced_by=new.receipt.id)
     await announce(tx, cancelled, "receipt.replaced", now)
     await store(tx, [new], now)
-    fresh = await views.load(tx, new.row["id"])
+    fresh = await repository.load(tx, new.receipt.id)
     assert fresh is not None
     return fresh

@@ -19,8 +19,6 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
-from typing import Any
 
 import msgspec
 from cryptography import x509
@@ -29,15 +27,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.vntime import now_utc
 from gateway.ids import new_id
+from gateway.kernel.collected import CollectionSource
 from gateway.settings import Settings
 from gateway.store import outbox
 from gateway.store.db import Database
-from gateway.store.tables.receipts import receipts
 from receipts import ReceiptData, ReceiptError, SchemaError, SigningKey, SigningKeyError, issue
 
-from . import cod_source, numbering, sources, trust, unissued, views  # noqa: F401 - cod_source registers the COD kind
+from . import numbering, presenter, repository, trust, unissued
 from .keys import AgencyKeys, ReceiptKeysError
-from .sources import Loaded, ReceiptSource
+from .repository import StoredReceipt
+from .sources import Loaded, ReceiptSource, Sources
 from .unissued import Unissued
 
 log = logging.getLogger("gateway.receipts")
@@ -56,14 +55,11 @@ def new_lookup_code() -> str:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A receipt signed and ready to insert, with the row that stores it and the certificate it was signed with."""
+    """A receipt signed and ready to insert, with the certificate it was signed with."""
 
-    row: dict[str, Any]
+    receipt: StoredReceipt
     data: ReceiptData
     certificate: x509.Certificate
-
-    def as_row(self) -> Any:
-        return SimpleNamespace(**self.row)
 
 
 def signing_key(keys: AgencyKeys, agency_code: str) -> SigningKey:
@@ -98,29 +94,29 @@ def prepare(
     except (SigningKeyError, SchemaError, ReceiptError) as error:
         raise CannotIssue(f"receipt for {source_type} {source_id}: {error}") from error
     return Prepared(
-        {
-            "id": receipt_id,
-            "portal_id": portal_id,
-            "agency_id": agency_id,
-            "source_type": source_type,
-            "source_id": source_id,
-            "revision": revision,
-            "dossier_code": dossier_code,
-            "tax_code": data.collector.tax_code,
-            "template": data.template,
-            "series": data.series,
-            "number": data.number,
-            "issued_at": data.issued_at,
-            "lookup_code": data.lookup_code,
-            "status": views.ISSUED,
-            "total": data.total,
-            "replaces_id": replaces_id,
-            "replaced_by_id": None,
-            "cancel_reason": "",
-            "cancelled_at": None,
-            "data": msgspec.to_builtins(data),
-            "xml": xml,
-        },
+        StoredReceipt(
+            id=receipt_id,
+            portal_id=portal_id,
+            agency_id=agency_id,
+            source_type=source_type,
+            source_id=source_id,
+            revision=revision,
+            dossier_code=dossier_code,
+            tax_code=data.collector.tax_code,
+            template=data.template,
+            series=data.series,
+            number=data.number,
+            issued_at=data.issued_at,
+            lookup_code=data.lookup_code,
+            status=repository.ISSUED,
+            total=data.total,
+            replaces_id=replaces_id,
+            replaced_by_id=None,
+            cancel_reason="",
+            cancelled_at=None,
+            data=msgspec.to_builtins(data),
+            xml=xml,
+        ),
         data,
         key.certificate,
     )
@@ -129,18 +125,18 @@ def prepare(
 async def store(tx: AsyncConnection, prepared: Sequence[Prepared], now: datetime) -> None:
     """Insert the receipts, keep their signing certificates as their agencies', and write a ``receipt.issued``
     event for each, in ``tx``."""
-    await trust.record_signers(tx, [(p.row["agency_id"], p.certificate) for p in prepared], now)
-    await tx.execute(receipts.insert(), [p.row for p in prepared])
+    await trust.record_signers(tx, [(p.receipt.agency_id, p.certificate) for p in prepared], now)
+    await repository.insert(tx, [p.receipt for p in prepared])
     await outbox.record_many(
         tx,
         [
             {
-                "portal_id": p.row["portal_id"],
-                "dossier_code": p.row["dossier_code"],
+                "portal_id": p.receipt.portal_id,
+                "dossier_code": p.receipt.dossier_code,
                 "type": "receipt.issued",
                 "resource_type": "receipt",
-                "resource_id": p.row["id"],
-                "payload": views.payload(p.as_row(), p.data),
+                "resource_id": p.receipt.id,
+                "payload": presenter.payload(p.receipt, p.data),
             }
             for p in prepared
         ],
@@ -149,12 +145,16 @@ async def store(tx: AsyncConnection, prepared: Sequence[Prepared], now: datetime
 
 
 class ReceiptIssuer:
-    """Issues the original receipt of collected sources; shared by the worker's jobs and the benchmarks."""
+    """Issues the original receipt of collected sources (read through the ``sources`` the bootstrap registered);
+    shared by the worker's jobs and the benchmarks."""
 
-    def __init__(self, db: Database, keys: AgencyKeys, settings: Settings) -> None:
+    def __init__(
+        self, db: Database, keys: AgencyKeys, settings: Settings, sources: Sequence[CollectionSource] = ()
+    ) -> None:
         self.db = db
         self.keys = keys
         self.settings = settings
+        self.sources = Sources(sources)
 
     def compose(self, source: ReceiptSource, number: int, now: datetime) -> ReceiptData:
         code = new_lookup_code()
@@ -203,24 +203,22 @@ class ReceiptIssuer:
         prepared = [self._prepare(source, first + i, now) for i, source in enumerate(batch)]
         await store(tx, prepared, now)
         await unissued.release(tx, batch[0].type, [source.id for source in batch])
-        issued = [p.row["id"] for p in prepared]
-        kind = sources.KINDS[batch[0].type]
-        if kind.on_issued is not None:
-            await kind.on_issued(tx, [(s.id, receipt_id) for s, receipt_id in zip(batch, issued, strict=True)])
+        issued = [p.receipt.id for p in prepared]
+        pairs = [(s.id, receipt_id) for s, receipt_id in zip(batch, issued, strict=True)]
+        await self.sources[batch[0].type].receipted(tx, pairs)
         return issued
 
     async def issue(self, source_type: str, source_id: str, now: datetime | None = None) -> str | None:
         """The id of the source's original receipt, issued now unless it exists; None if nothing is collected.
 
         Raises CannotIssue when the source cannot be receipted now (no key, data a receipt cannot carry)."""
-        kind = sources.KINDS[source_type]
         moment = now or now_utc()
         try:
             async with self.db.transaction() as tx:  # one transaction: read, number, sign, store, announce
-                existing = await views.original_of(tx, source_type, source_id)
+                existing = await repository.original_of(tx, source_type, source_id)
                 if existing is not None:
                     return str(existing.id)
-                found = await kind.load(tx, [source_id])
+                found = await self.sources.load(tx, source_type, [source_id])
                 if not found:
                     return None
                 if isinstance(found[0], Unissued):
@@ -228,7 +226,7 @@ class ReceiptIssuer:
                 (receipt_id,) = await self._issue_batch(tx, [found[0]], moment)
         except IntegrityError:  # a concurrent issuer stored it first; our number went back with the rollback
             async with self.db.read() as conn:
-                existing = await views.original_of(conn, source_type, source_id)
+                existing = await repository.original_of(conn, source_type, source_id)
             if existing is None:
                 raise
             return str(existing.id)
@@ -242,12 +240,12 @@ class ReceiptIssuer:
         is read past it: however many are held, the sources behind them are issued in the same sweep."""
         batch_size = limit or self.settings.receipt_batch
         issued = 0
-        for name, kind in sources.KINDS.items():
+        for name in self.sources.types:
             for _ in range(MAX_BATCHES_PER_SWEEP):
                 moment = now or now_utc()
                 async with self.db.read() as conn:
-                    ids = await kind.unreceipted(conn, batch_size, moment)
-                    found = await kind.load(conn, ids) if ids else []
+                    ids = await self.sources[name].unreceipted(conn, batch_size, repository.pending(name, moment))
+                    found = await self.sources.load(conn, name, ids) if ids else []
                 ready, failed = self._sort_out(found)
                 for batch in _by_collector(ready):
                     done, refused = await self._issue_or_split(name, batch, moment)

@@ -25,19 +25,14 @@ from gateway.jobs import (
 )
 from gateway.settings import Settings
 
-from . import refunded
 from .issuance import CannotIssue, ReceiptIssuer
-
-
-async def startup(ctx: dict[str, Any]) -> None:
-    container = ctx["container"]
-    ctx["receipt_issuer"] = ReceiptIssuer(container.db, container.receipt_keys, container.settings)
+from .refunded import RefundFollowUp
 
 
 @retried
 async def issue_receipt(ctx: dict[str, Any], source_type: str, source_id: str) -> str | None:
     """The source's receipt id (issued now, or found from an earlier run); None when nothing was collected."""
-    issuer: ReceiptIssuer = ctx["receipt_issuer"]
+    issuer: ReceiptIssuer = ctx["container"].receipt_issuer
     try:
         return await issuer.issue(source_type, source_id)
     except CannotIssue as error:  # no key or bad data: the sweeper retries after the operator fixes it
@@ -48,12 +43,12 @@ async def issue_receipt(ctx: dict[str, Any], source_type: str, source_id: str) -
 async def sweep_receipts(ctx: dict[str, Any]) -> dict[str, int]:
     """Issue what the jobs missed (holding what cannot be issued yet), then follow refunds: a receipt refunded in
     full is cancelled, one refunded in part replaced by a receipt for the amount kept."""
-    issuer: ReceiptIssuer = ctx["receipt_issuer"]
-    settings: Settings = ctx["settings"]
-    db = ctx["container"].db
+    issuer: ReceiptIssuer = ctx["container"].receipt_issuer
+    refunds: RefundFollowUp = ctx["container"].receipt_refunds
+    batch = ctx["container"].settings.receipt_batch
     issued = await issuer.issue_pending()
-    cancelled = await refunded.cancel_refunded(db, settings.receipt_batch)
-    replaced = await refunded.replace_partly_refunded(db, issuer.keys, settings, settings.receipt_batch)
+    cancelled = await refunds.cancel_refunded(batch)
+    replaced = await refunds.replace_partly_refunded(batch)
     return {"issued": issued, "cancelled": cancelled, "replaced": replaced}
 
 

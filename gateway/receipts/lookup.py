@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +29,13 @@ from gateway.store.db import Database
 from receipts import Verification, to_html
 from receipts.schema import MAX_DOCUMENT_BYTES
 
-from . import trust, verdict, views
+from . import presenter, verdict
 from .controller import document_response, pdf_of
+from .public import ReceiptLookup, lookup_code
+from .repository import ISSUED, StoredReceipt
 
 log = logging.getLogger("gateway.receipts")
 
-LOOKUP_CODE = re.compile(r"[A-Z2-7]{16}")
 # A receipt file may be as large as the receipt format allows, plus the multipart form around it.
 UPLOAD_LIMIT = MAX_DOCUMENT_BYTES + 64 * 1024
 NOT_FOUND = "Không tìm thấy biên lai với mã tra cứu này. Vui lòng kiểm tra lại mã in trên biên lai."
@@ -48,12 +48,6 @@ CHECK_TITLE = "Kết quả kiểm tra biên lai điện tử"
 _pages = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])
 )
-
-
-def lookup_code(text: str) -> str | None:
-    """The lookup code as printed, typed or scanned (any case, spaces and hyphens allowed); None if it is not one."""
-    code = re.sub(r"[\s-]", "", text[:64]).upper()
-    return code if LOOKUP_CODE.fullmatch(code) else None
 
 
 def page(template: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any) -> Response[str]:
@@ -81,8 +75,8 @@ async def limit(request: Request[Any, Any, Any]) -> Response[str] | None:
     )
 
 
-def _state(row: Any) -> str:
-    if row.status == views.ISSUED:
+def _state(row: StoredReceipt) -> str:
+    if row.status == ISSUED:
         return "Biên lai đã được phát hành và đang có hiệu lực."
     if row.replaced_by_id:
         return f"Biên lai đã bị hủy và được thay thế bởi biên lai khác. Lý do: {row.cancel_reason}"
@@ -96,19 +90,6 @@ def _signature(verification: Verification) -> str:
             "nội dung không bị thay đổi."
         )
     return f"Chữ ký số không hợp lệ: {verification.explanation}."
-
-
-async def _row(db: Database, text: str) -> Any:
-    code = lookup_code(text)
-    if code is None:
-        return None
-    async with db.read() as conn:
-        return await views.by_lookup_code(conn, code)
-
-
-async def _verified(db: Database, row: Any) -> Verification:
-    async with db.read() as conn:
-        return await trust.verify_stored(conn, row)
 
 
 class LookupController(Controller):
@@ -126,39 +107,37 @@ class LookupController(Controller):
 
     @get("/{code:str}")
     async def show(self, code: FromPath[str], db: NamedDependency[Database]) -> Response[str]:
-        row = await _row(db, code)
-        if row is None:
+        shown = await ReceiptLookup(db).show(code)
+        if shown is None:
             return not_found()
-        async with db.read() as conn:
-            replacement = await views.load(conn, row.replaced_by_id) if row.replaced_by_id else None
-            replaces = await views.load(conn, row.replaces_id) if row.replaces_id else None
-        verification = await _verified(db, row)
-        receipt_html = await asyncio.to_thread(to_html, views.data_of(row), verification, masked=True)
+        row, verification = shown.receipt, shown.verification
+        receipt_html = await asyncio.to_thread(to_html, presenter.data_of(row), verification, masked=True)
         banner = _pages.get_template("banner.html").render(
             code=row.lookup_code,
-            live=row.status == views.ISSUED,
+            live=row.status == ISSUED,
             state=_state(row),
             verification=verification,
             signature=_signature(verification),
-            replacement=replacement,
-            replaces=replaces,
+            replacement=shown.replacement,
+            replaces=shown.replaces,
         )
         html = receipt_html.replace("<body>", f"<body>{banner}", 1)
         return Response(html, media_type=HTML)
 
     @get("/{code:str}/bien-lai.xml")
     async def xml(self, code: FromPath[str], db: NamedDependency[Database]) -> Response[Any]:
-        row = await _row(db, code)
+        row = await ReceiptLookup(db).find(code)
         if row is None:
             return not_found()
         return document_response(row, "xml", disposition="attachment")
 
     @get("/{code:str}/bien-lai.pdf")
     async def pdf(self, code: FromPath[str], db: NamedDependency[Database]) -> Response[Any]:
-        row = await _row(db, code)
+        lookup = ReceiptLookup(db)
+        row = await lookup.find(code)
         if row is None:
-            return not_found()  # type: ignore[return-value]
-        pdf = await asyncio.to_thread(pdf_of, row, await _verified(db, row))
+            return not_found()
+        pdf = await asyncio.to_thread(pdf_of, row, await lookup.verified(row))
         return document_response(row, "pdf", pdf, disposition="attachment")
 
     @post("/kiem-tra", status_code=200, request_max_body_size=UPLOAD_LIMIT)
@@ -172,7 +151,7 @@ class LookupController(Controller):
             return page("verified.html", 400, title=CHECK_TITLE, verdict=verdict.refused(verdict.UNREADABLE_FORM))
         if not document:
             return page("verified.html", 400, title=CHECK_TITLE, verdict=verdict.refused(verdict.NO_FILE))
-        return page("verified.html", title=CHECK_TITLE, verdict=await _judge(db, document))
+        return page("verified.html", title=CHECK_TITLE, verdict=await ReceiptLookup(db).judge(document))
 
 
 async def _upload(request: Request[Any, Any, Any]) -> bytes | None:
@@ -189,19 +168,3 @@ async def _upload(request: Request[Any, Any, Any]) -> bytes | None:
     if len(document) > MAX_DOCUMENT_BYTES:
         raise RequestEntityTooLarge
     return document
-
-
-async def _judge(db: Database, document: bytes) -> verdict.Verdict:
-    """The file checked against our certificates, then, under the lookup code it signed, against our record."""
-    verification = await trust.verify_document(db, document)
-    if not verification.valid:
-        return verdict.judge(verification)
-    row = await _row(db, verification.lookup_code)
-    if row is None:
-        return verdict.judge(verification)
-    stored = await _verified(db, row)
-    replacement = None
-    if row.replaced_by_id:
-        async with db.read() as conn:
-            replacement = await views.load(conn, row.replaced_by_id)
-    return verdict.judge(verification, row, stored, replacement)

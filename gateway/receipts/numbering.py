@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.vntime import to_vn
-from gateway.store import dialect
-from gateway.store.tables.receipts import receipt_series
 from receipts.codes import MAX_NUMBER
+
+from . import repository
 
 
 class SeriesExhausted(RuntimeError):
@@ -32,18 +32,7 @@ async def allocate(tx: AsyncConnection, tax_code: str, template: str, series: st
     """Take the next ``count`` numbers of the series in ``tx``; returns the first (they run consecutively)."""
     if count < 1:
         raise ValueError("allocate at least one number")
-    insert = dialect.inserter(tx)
-    row = receipt_series.c
-    statement = (
-        insert(receipt_series)
-        .values(tax_code=tax_code, template=template, series=series, last_number=count)
-        .on_conflict_do_update(
-            index_elements=[row.tax_code, row.template, row.series],
-            set_={"last_number": row.last_number + count},
-        )
-        .returning(row.last_number)
-    )
-    last = int((await tx.execute(statement)).scalar_one())
+    last = await repository.allocate_numbers(tx, tax_code, template, series, count)
     if last > MAX_NUMBER:
         raise SeriesExhausted(f"series {template} {series} of {tax_code} has no number left after {MAX_NUMBER}")
     return last - count + 1

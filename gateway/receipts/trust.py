@@ -17,20 +17,17 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store import dialect
 from gateway.store.db import Database
-from gateway.store.tables import portals as ct
-from gateway.store.tables.receipts import agency_certificates
 from receipts import Trusted, Verification, claimed_collector, verify
 
+from . import repository
 from .keys import AgencyKeys
+from .repository import StoredReceipt
 
 log = logging.getLogger("gateway.receipts")
 
-C = agency_certificates.c
 START_TIMEOUT_SECONDS = 10  # a database that does not answer at start must not hold the start up
 LOADED = "loaded"
 IMPORTED = "imported"
@@ -44,18 +41,19 @@ async def record(
     tx: AsyncConnection, agency_id: str, certificate: x509.Certificate, now: datetime, origin: str = LOADED
 ) -> None:
     """Keep ``certificate`` as one of the agency's; a certificate already kept is left as it is."""
-    insert = dialect.inserter(tx)
-    statement = insert(agency_certificates).values(
-        agency_id=agency_id,
-        fingerprint=fingerprint(certificate),
-        subject=certificate.subject.rfc4514_string()[:1000],
-        not_before=certificate.not_valid_before_utc,
-        not_after=certificate.not_valid_after_utc,
-        certificate=certificate.public_bytes(serialization.Encoding.DER),
-        origin=origin,
-        recorded_at=now,
+    await repository.keep_certificate(
+        tx,
+        {
+            "agency_id": agency_id,
+            "fingerprint": fingerprint(certificate),
+            "subject": certificate.subject.rfc4514_string()[:1000],
+            "not_before": certificate.not_valid_before_utc,
+            "not_after": certificate.not_valid_after_utc,
+            "certificate": certificate.public_bytes(serialization.Encoding.DER),
+            "origin": origin,
+            "recorded_at": now,
+        },
     )
-    await tx.execute(statement.on_conflict_do_nothing(index_elements=[C.agency_id, C.fingerprint]))
 
 
 async def record_signers(tx: AsyncConnection, signed: Iterable[tuple[str, x509.Certificate]], now: datetime) -> None:
@@ -71,8 +69,7 @@ async def record_loaded(db: Database, keys: AgencyKeys, now: datetime) -> None:
         return
     try:
         async with asyncio.timeout(START_TIMEOUT_SECONDS), db.transaction() as tx:
-            a = ct.agencies.c
-            ids = dict((await tx.execute(select(a.code, a.id).where(a.code.in_(keys.agencies)))).tuples().all())
+            ids = await repository.agency_ids(tx, keys.agencies)
             for code, agency_id in ids.items():
                 key = keys.get(code)
                 if key is not None:
@@ -87,18 +84,12 @@ async def import_certificates(
     """An operator's word that the agency signed receipts with these certificates (used before this record was
     kept); returns every certificate now kept for the agency. Raises LookupError for an unknown agency."""
     async with db.transaction() as tx:
-        agency_id = (
-            await tx.execute(select(ct.agencies.c.id).where(ct.agencies.c.code == agency_code))
-        ).scalar_one_or_none()
+        agency_id = (await repository.agency_ids(tx, [agency_code])).get(agency_code)
         if agency_id is None:
             raise LookupError(f"no agency with code {agency_code}")
         for certificate in certificates:
             await record(tx, agency_id, certificate, now, IMPORTED)
-        rows = await tx.execute(
-            select(C.fingerprint, C.subject, C.not_before, C.not_after, C.origin)
-            .where(C.agency_id == agency_id)
-            .order_by(C.not_before)
-        )
+        rows = await repository.certificates_kept(tx, agency_id)
         return [
             {**row._asdict(), "not_before": row.not_before.isoformat(), "not_after": row.not_after.isoformat()}
             for row in rows
@@ -106,21 +97,16 @@ async def import_certificates(
 
 
 async def of_agency(conn: AsyncConnection, agency_id: str) -> list[x509.Certificate]:
-    rows = await conn.execute(select(C.certificate).where(C.agency_id == agency_id))
-    return [x509.load_der_x509_certificate(der) for (der,) in rows]
+    return [x509.load_der_x509_certificate(der) for der in await repository.certificates_of_agency(conn, agency_id)]
 
 
 async def of_collector(conn: AsyncConnection, tax_code: str) -> Trusted:
     """The certificates of every agency collecting under ``tax_code``."""
-    query = (
-        select(C.certificate)
-        .select_from(agency_certificates.join(ct.agencies, ct.agencies.c.id == C.agency_id))
-        .where(ct.agencies.c.tax_code == tax_code)
-    )
-    return {tax_code: [x509.load_der_x509_certificate(der) for (der,) in await conn.execute(query)]}
+    found = await repository.certificates_of_collector(conn, tax_code)
+    return {tax_code: [x509.load_der_x509_certificate(der) for der in found]}
 
 
-async def verify_stored(conn: AsyncConnection, row: Any) -> Verification:
+async def verify_stored(conn: AsyncConnection, row: StoredReceipt) -> Verification:
     """A stored receipt checked against its own agency's certificates, not the one stored beside it."""
     trusted = {row.tax_code: await of_agency(conn, row.agency_id)}
     return await asyncio.to_thread(verify, row.xml, trusted=trusted)

@@ -15,7 +15,8 @@ from typing import Any
 from adapters.vntime import to_vn
 from receipts import Failure, Verification
 
-from . import views
+from . import presenter
+from .repository import ISSUED
 
 NO_FILE = "không có tệp nào được gửi lên"
 UNREADABLE_FORM = "không đọc được dữ liệu gửi lên"
@@ -74,10 +75,16 @@ def _signature_checks(verification: Verification) -> list[Check]:
     failure = verification.failure
     when = to_vn(verification.signing_time).strftime("%H:%M:%S ngày %d/%m/%Y") if verification.signing_time else ""
     steps = (
-        ("signature", failure in (Failure.UNREADABLE, Failure.UNSIGNED, Failure.BROKEN),
-         "đúng, nội dung không bị thay đổi sau khi ký"),
-        ("certificate", failure is Failure.UNTRUSTED,
-         f"là chứng thư số của đơn vị thu do hệ thống lưu giữ ({verification.subject})"),
+        (
+            "signature",
+            failure in (Failure.UNREADABLE, Failure.UNSIGNED, Failure.BROKEN),
+            "đúng, nội dung không bị thay đổi sau khi ký",
+        ),
+        (
+            "certificate",
+            failure is Failure.UNTRUSTED,
+            f"là chứng thư số của đơn vị thu do hệ thống lưu giữ ({verification.subject})",
+        ),
         ("validity", failure is Failure.NOT_VALID_AT_SIGNING, f"chứng thư số còn hiệu lực lúc ký ({when})"),
     )
     checks = []
@@ -113,10 +120,15 @@ def judge(
         text = "mã tra cứu có trong hệ thống nhưng nội dung khác với biên lai đã lưu"
         checks.append(Check("registry", State.FAILED, text))
         return _verdict(False, f"Tệp không hợp lệ: {text}.", checks)
-    name = views.data_of(row).collector.name
-    checks.append(Check("registry", State.PASSED, f"có trong hệ thống: biên lai ký hiệu {row.series}, số "
-                                                  f"{row.number:07d} của {name}"))
-    if row.status != views.ISSUED:
+    name = presenter.data_of(row).collector.name
+    checks.append(
+        Check(
+            "registry",
+            State.PASSED,
+            f"có trong hệ thống: biên lai ký hiệu {row.series}, số {row.number:07d} của {name}",
+        )
+    )
+    if row.status != ISSUED:
         text = _cancelled(row, replacement)
         checks.append(Check("status", State.FAILED, text))
         headline = f"Biên lai không còn hiệu lực: tệp đúng là biên lai của {name} nhưng biên lai {text}"

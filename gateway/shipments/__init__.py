@@ -1,6 +1,21 @@
 """Postal pickup and delivery of dossiers and results (Decision 45/2016/QĐ-TTg), with fees collected on delivery.
 
 ``service`` books and cancels parcels at the post, ``tracking`` records the post's events from its webhook
-(``callbacks``), its polled feed (the worker's ``shipments.jobs``) and its order history, ``cod``
-keeps what the post collected for the receipt issuer, ``state`` holds the pure rules.
+(``callbacks``), its polled feed (the worker's ``jobs``) and its order history, ``cod`` keeps what the post
+collected, and ``collections`` offers it to the receipt issuer (``CodCollections``); ``state`` holds the pure
+rules, ``repository`` all the SQL, ``presenter`` the API's representation.
 """
+
+from .collections import CodCollections
+from .repository import count_open_exceptions, open_exceptions, without_receipt
+from .service import ShipmentService
+from .tracking import PostalTracking
+
+__all__ = [
+    "CodCollections",
+    "PostalTracking",
+    "ShipmentService",
+    "count_open_exceptions",
+    "open_exceptions",
+    "without_receipt",
+]

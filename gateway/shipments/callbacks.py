@@ -20,9 +20,8 @@ from adapters.vntime import now_utc
 from gateway.http.problems import problem_response
 from gateway.kernel.errors import Refused
 from gateway.settings import Settings
-from gateway.store.db import Database
 
-from . import tracking
+from .service import ShipmentService
 
 log = logging.getLogger("gateway.callbacks")
 
@@ -33,7 +32,10 @@ class PostalCallbackController(Controller):
 
     @post("/", status_code=200)
     async def receive(
-        self, request: Request[Any, Any, Any], settings: NamedDependency[Settings], db: NamedDependency[Database]
+        self,
+        request: Request[Any, Any, Any],
+        settings: NamedDependency[Settings],
+        shipments: NamedDependency[ShipmentService],
     ) -> Response[bytes]:
         body = await request.body()
         now = now_utc()
@@ -49,6 +51,6 @@ class PostalCallbackController(Controller):
         except PostalProtocolError as exc:
             log.warning("postal webhook unreadable", extra={"error": str(exc)})
             return problem_response(Refused("postal_event_malformed", str(exc)), request.url.path)
-        tally = await tracking.record(db, [event], "webhook", now)
+        tally = await shipments.tracking.record([event], "webhook", now)
         outcome = "recorded" if tally.recorded else "duplicate" if tally.duplicates else "ignored"
         return Response(msgspec.json.encode({"outcome": outcome}), status_code=200, media_type="application/json")

@@ -12,15 +12,12 @@ from gateway.http.problems import problem_responses
 from gateway.http.routes import PortalApi
 from gateway.kernel import params
 from gateway.kernel.attempts import Attempt
-from gateway.kernel.errors import Refused
 from gateway.kernel.portal import PortalContext
 from gateway.kernel.types import CODE_CHARS, exact
-from gateway.store.db import Database
 
-from . import views
+from . import presenter
 from .schemas import CancelShipment, CreateShipment, ShipmentOut, ShipmentPage
 from .service import ShipmentService
-from .state import STATUSES
 
 # What a dossier code and a shipment id can look like; anything else (a NUL byte, say) never reaches the database.
 DOSSIER_CODE = exact(CODE_CHARS)
@@ -48,35 +45,31 @@ class ShipmentController(PortalApi):
         attempt: NamedDependency[Attempt],
         shipments: NamedDependency[ShipmentService],
     ) -> ShipmentOut:
-        return views.view(await shipments.create(portal, attempt, data))
+        return presenter.view(await shipments.create(portal, attempt, data))
 
     @get("/{shipment_id:str}", summary="Get a shipment with its timeline", responses=problem_responses(400, 401, 404))
     async def get_one(
-        self, shipment_id: FromPath[str], portal: NamedDependency[PortalContext], db: NamedDependency[Database]
+        self,
+        shipment_id: FromPath[str],
+        portal: NamedDependency[PortalContext],
+        shipments: NamedDependency[ShipmentService],
     ) -> ShipmentOut:
-        async with db.read() as conn:
-            record = await views.load(conn, _shipment_id(shipment_id), portal.portal_id)
-        if record is None:
-            raise Refused("not_found")
-        return views.view(record)
+        return presenter.view(await shipments.get(portal, _shipment_id(shipment_id)))
 
     @get("/", summary="List shipments, newest first", responses=problem_responses(400, 401))
     async def list_shipments(
         self,
         portal: NamedDependency[PortalContext],
-        db: NamedDependency[Database],
+        shipments: NamedDependency[ShipmentService],
         dossier_code: Annotated[str | None, QueryParameter(max_length=64, pattern=DOSSIER_CODE)] = None,
         status: Annotated[str | None, QueryParameter(max_length=24)] = None,
         cursor: Annotated[str | None, QueryParameter(max_length=40, pattern=CURSOR)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> ShipmentPage:
-        if status is not None and status not in STATUSES:
-            raise Refused("invalid_request", f"status must be one of {', '.join(STATUSES)}", field="status")
-        async with db.read() as conn:
-            records, next_cursor = await views.list_page(
-                conn, portal.portal_id, dossier_code=dossier_code, status=status, cursor=cursor, limit=limit
-            )
-        return ShipmentPage(data=[views.view(r) for r in records], next_cursor=next_cursor)
+        records, next_cursor = await shipments.page(
+            portal, dossier_code=dossier_code, status=status, cursor=cursor, limit=limit
+        )
+        return ShipmentPage(data=[presenter.view(r) for r in records], next_cursor=next_cursor)
 
     @post(
         "/{shipment_id:str}/cancel",
@@ -92,4 +85,4 @@ class ShipmentController(PortalApi):
         shipments: NamedDependency[ShipmentService],
         data: JSONBody[CancelShipment | None] = None,
     ) -> ShipmentOut:
-        return views.view(await shipments.cancel(portal, _shipment_id(shipment_id)))
+        return presenter.view(await shipments.cancel(portal, _shipment_id(shipment_id)))

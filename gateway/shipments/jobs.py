@@ -23,10 +23,10 @@ log = logging.getLogger("gateway.shipments")
 @scheduled
 async def poll_postal_feed(ctx: dict[str, Any]) -> dict[str, Any]:
     """Record the feed's new events; on the post's trouble or a malformed page, keep the cursor and stop."""
-    settings: Settings = ctx["settings"]
+    container = ctx["container"]
     try:
-        report = await tracking.poll(
-            ctx["container"].db, ctx["container"].post, page_size=settings.postal_page_size, max_pages=FEED_MAX_PAGES
+        report = await container.shipments.tracking.poll(
+            container.post, page_size=container.settings.postal_page_size, max_pages=FEED_MAX_PAGES
         )
     except (PostalError, tracking.CursorMoved) as exc:
         log.warning("postal feed not read", extra={"error": str(exc), "kind": type(exc).__name__})
@@ -38,8 +38,9 @@ async def poll_postal_feed(ctx: dict[str, Any]) -> dict[str, Any]:
 
 @scheduled
 async def book_stale_shipments(ctx: dict[str, Any]) -> dict[str, Any]:
-    settings: Settings = ctx["settings"]
-    booked = await ctx["container"].shipments.book_stale(timedelta(seconds=settings.postal_booking_retry_after_seconds))
+    container = ctx["container"]
+    retry_after = timedelta(seconds=container.settings.postal_booking_retry_after_seconds)
+    booked = await container.shipments.book_stale(retry_after)
     return {"booked": booked}
 
 

@@ -13,8 +13,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from adapters.postal import OutcomeUnknown, PostalClient, PostalError, PostalRejected, PostalUnavailable
 from adapters.postal import codes as post_codes
 from adapters.vntime import now_utc
@@ -24,12 +22,12 @@ from gateway.kernel.errors import Refused
 from gateway.kernel.portal import PortalContext
 from gateway.portals import catalogue
 from gateway.store.db import Database
-from gateway.store.tables import shipments as st
 
-from . import booking, tracking, transitions, views
+from . import booking, repository, transitions
+from .repository import ShipmentRecord
 from .schemas import CreateShipment
-from .state import BOOKING, REJECTED, cancellable
-from .views import S
+from .state import BOOKING, REJECTED, STATUSES, cancellable
+from .tracking import PostalTracking
 
 log = logging.getLogger("gateway.shipments")
 
@@ -39,17 +37,37 @@ NOT_ABOUT_THE_PARCEL = frozenset({post_codes.LOGIN_FAILED, post_codes.TOKEN_EXPI
 
 
 class ShipmentService:
-    def __init__(self, db: Database, post: PostalClient) -> None:
+    def __init__(self, db: Database, post: PostalClient, tracking: PostalTracking | None = None) -> None:
         self.db = db
         self.post = post
+        self.tracking = tracking or PostalTracking(db)
+
+    # ------------------------------------------------------------ read
+
+    async def get(self, portal: PortalContext, shipment_id: str) -> ShipmentRecord:
+        async with self.db.read() as conn:
+            record = await repository.load(conn, shipment_id, portal.portal_id)
+        if record is None:
+            raise Refused("not_found")
+        return record
+
+    async def page(
+        self, portal: PortalContext, *, dossier_code: str | None, status: str | None, cursor: str | None, limit: int
+    ) -> tuple[list[ShipmentRecord], str | None]:
+        if status is not None and status not in STATUSES:
+            raise Refused("invalid_request", f"status must be one of {', '.join(STATUSES)}", field="status")
+        async with self.db.read() as conn:
+            return await repository.list_page(
+                conn, portal.portal_id, dossier_code=dossier_code, status=status, cursor=cursor, limit=limit
+            )
 
     # ------------------------------------------------------------ create
 
-    async def create(self, portal: PortalContext, attempt: Attempt, data: CreateShipment) -> views.ShipmentRecord:
+    async def create(self, portal: PortalContext, attempt: Attempt, data: CreateShipment) -> ShipmentRecord:
         """Store the shipment and book it at the post; a retry of the same attempt resumes the shipment stored."""
         if attempt.resume_id is not None:
             async with self.db.read() as conn:
-                record = await views.load(conn, attempt.resume_id, portal.portal_id)
+                record = await repository.load(conn, attempt.resume_id, portal.portal_id)
             if record is None:  # pragma: no cover - the key row and the shipment are written together
                 raise Refused("not_found")
         else:
@@ -66,13 +84,13 @@ class ShipmentService:
         except PostalError as exc:
             raise Refused("postal_unavailable", retry_after=5, extra={"shipment_id": record.row.id}) from exc
         async with self.db.read() as conn:
-            fresh = await views.load(conn, record.row.id)
+            fresh = await repository.load(conn, record.row.id)
         assert fresh is not None
         return fresh
 
     async def _store(
         self, portal: PortalContext, attempt: Attempt, data: CreateShipment, now: datetime
-    ) -> views.ShipmentRecord:
+    ) -> ShipmentRecord:
         columns = booking.request_columns(data)
         async with self.db.unit() as uow:
             tx = uow.conn
@@ -80,22 +98,23 @@ class ShipmentService:
             agency_phone, agency_address = booking.agency_party(agency)
             await catalogue.check_postal(tx, agency, data.procedure_code)
             shipment_id = new_id("shp")
-            await tx.execute(
-                st.shipments.insert().values(
-                    id=shipment_id,
-                    portal_id=portal.portal_id,
-                    agency_id=agency.id,
-                    status=BOOKING,
-                    agency_name=agency.name,
-                    agency_phone=agency_phone,
+            await repository.insert(
+                tx,
+                {
+                    "id": shipment_id,
+                    "portal_id": portal.portal_id,
+                    "agency_id": agency.id,
+                    "status": BOOKING,
+                    "agency_name": agency.name,
+                    "agency_phone": agency_phone,
                     **booking.address_columns("agency", agency_address),
-                    created_at=now,
-                    updated_at=now,
+                    "created_at": now,
+                    "updated_at": now,
                     **columns,
-                )
+                },
             )
             await uow.bind(attempt, shipment_id)
-            record = await views.load(tx, shipment_id)
+            record = await repository.load(tx, shipment_id)
         assert record is not None
         return record
 
@@ -106,7 +125,7 @@ class ShipmentService:
         ``PostalError`` when the outcome is unknown (the shipment stays ``booking``).
         """
         async with self.db.read() as conn:
-            record = await views.load(conn, shipment_id)
+            record = await repository.load(conn, shipment_id)
         assert record is not None
         if record.row.status == REJECTED or (record.row.status != BOOKING and record.row.postage is not None):
             return  # settled; a shipment an event of the post booked is asked once more, for its postage
@@ -145,14 +164,13 @@ class ShipmentService:
                 await transitions.move(tx, current, status, now_utc(), values=values)
             elif status != REJECTED and current.row.postage is None:
                 booked = {k: values[k] for k in ("original_id", "item_code", "postage", "booked_at")}
-                await tx.execute(st.shipments.update().where(S.id == shipment_id).values(**booked))
+                await repository.set_values(tx, shipment_id, booked)
 
     async def book_stale(self, older_than: timedelta, limit: int = 50) -> int:
         """Book shipments left ``booking`` (the post did not answer and the portal never retried)."""
         cutoff = now_utc() - older_than
         async with self.db.read() as conn:
-            query = select(S.id).where(S.status == BOOKING, S.updated_at < cutoff).order_by(S.created_at).limit(limit)
-            ids = list((await conn.execute(query)).scalars())
+            ids = await repository.stale_bookings(conn, cutoff, limit)
         booked = 0
         for shipment_id in ids:
             try:
@@ -166,11 +184,11 @@ class ShipmentService:
 
     # ------------------------------------------------------------ cancel
 
-    async def cancel(self, portal: PortalContext, shipment_id: str) -> views.ShipmentRecord:
+    async def cancel(self, portal: PortalContext, shipment_id: str) -> ShipmentRecord:
         """Cancel before pickup. The post's word decides: after the cancel, its order history is recorded through
         the same path as its events, so the timeline shows the cancellation exactly once."""
         async with self.db.read() as conn:
-            record = await views.load(conn, shipment_id, portal.portal_id)
+            record = await repository.load(conn, shipment_id, portal.portal_id)
         if record is None:
             raise Refused("not_found")
         row = record.row
@@ -182,7 +200,7 @@ class ShipmentService:
             if row.status == BOOKING:  # find out whether the post has the parcel, booking it if need be
                 await self.book(shipment_id)
                 async with self.db.read() as conn:
-                    record = await views.load(conn, shipment_id)
+                    record = await repository.load(conn, shipment_id)
                 assert record is not None
                 row = record.row
             await self.post.cancel(row.original_id)
@@ -196,14 +214,14 @@ class ShipmentService:
             raise Refused("postal_unavailable", retry_after=5) from exc
         await self.refresh(shipment_id)
         async with self.db.read() as conn:
-            fresh = await views.load(conn, shipment_id)
+            fresh = await repository.load(conn, shipment_id)
         assert fresh is not None
         return fresh
 
     async def refresh(self, shipment_id: str) -> None:
         """Record the post's history of one order (getOrder); a failure here leaves it to the feed."""
         async with self.db.read() as conn:
-            record = await views.load(conn, shipment_id)
+            record = await repository.load(conn, shipment_id)
         if record is None or record.row.original_id is None:
             return
         try:
@@ -211,4 +229,4 @@ class ShipmentService:
         except PostalError as exc:
             log.warning("post order detail unavailable", extra={"shipment_id": shipment_id, "error": str(exc)})
             return
-        await tracking.record(self.db, detail.history, "order")
+        await self.tracking.record(detail.history, "order")

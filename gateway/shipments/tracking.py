@@ -14,23 +14,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.postal import PostalClient, StatusEvent
 from adapters.vntime import now_utc
-from gateway.store import dialect
+from gateway.kernel.collected import COD, OnCollected, ignore
 from gateway.store.db import Database
-from gateway.store.tables import shipments as st
 
-from . import cod, transitions
+from . import cod, repository, transitions
+from .repository import ShipmentRecord
 from .state import COLLECT, cod_verdict, dedupe_key, moves, occurrence
-from .views import S, ShipmentRecord
 
 log = logging.getLogger("gateway.shipments")
 
 FEED_CURSOR = "tracking"
-K = st.postal_cursors.c
 
 
 @dataclass
@@ -49,13 +46,36 @@ class Tally:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-async def record(db: Database, events: Sequence[StatusEvent], source: str, now: datetime | None = None) -> Tally:
+async def record(
+    db: Database,
+    events: Sequence[StatusEvent],
+    source: str,
+    now: datetime | None = None,
+    on_collected: OnCollected = ignore,
+) -> Tally:
+    """Record ``events`` in one transaction, then announce the collections it recorded."""
+    collected: list[str] = []
     async with db.transaction() as tx:
-        return await record_in(tx, events, source, now or now_utc())
+        tally = await record_in(tx, events, source, now or now_utc(), collected)
+    await announce(collected, on_collected)
+    return tally
 
 
-async def record_in(tx: AsyncConnection, events: Sequence[StatusEvent], source: str, now: datetime) -> Tally:
-    """Record ``events`` (from ``source``: webhook, feed or order) in the caller's transaction."""
+async def announce(collected: Sequence[str], on_collected: OnCollected) -> None:
+    """Tell whoever listens of the collections just committed (the receipt's fast path; never raises)."""
+    for collection_id in collected:
+        await on_collected(COD, collection_id)
+
+
+async def record_in(
+    tx: AsyncConnection,
+    events: Sequence[StatusEvent],
+    source: str,
+    now: datetime,
+    collected: list[str] | None = None,
+) -> Tally:
+    """Record ``events`` (from ``source``: webhook, feed or order) in the caller's transaction; the ids of the COD
+    collections recorded are added to ``collected``."""
     tally = Tally()
     owners = await _owners(tx, events)
     shipments = await transitions.lock(tx, set(owners.values()))
@@ -82,8 +102,11 @@ async def record_in(tx: AsyncConnection, events: Sequence[StatusEvent], source: 
             shipment = shipments[shipment.row.id] = moved
             tally.applied += 1
         verdict = cod_verdict(before.status, before.status_code, before.cod_amount, event)
-        if verdict == COLLECT and await cod.record(tx, shipment, event, now):
+        collection_id = await cod.record(tx, shipment, event, now) if verdict == COLLECT else None
+        if collection_id is not None:
             tally.cod_collected += 1
+            if collected is not None:
+                collected.append(collection_id)
         elif verdict and await cod.hold(tx, shipment, event, verdict, before.status, source, now):
             tally.cod_held += 1
     return tally
@@ -99,8 +122,7 @@ async def _owners(tx: AsyncConnection, events: Sequence[StatusEvent]) -> dict[st
     owners = {e.sale_order_code: e.sale_order_code for e in events if e.sale_order_code}
     originals = {e.original_id for e in events if not e.sale_order_code}
     if originals:
-        rows = await tx.execute(select(S.id, S.original_id).where(S.original_id.in_(originals)))
-        for shipment_id, original_id in rows:
+        for shipment_id, original_id in await repository.owners_by_original(tx, originals):
             owners[f"original:{original_id}"] = shipment_id
     return owners
 
@@ -108,28 +130,24 @@ async def _owners(tx: AsyncConnection, events: Sequence[StatusEvent]) -> dict[st
 async def _insert(
     tx: AsyncConnection, shipment_id: str, event: StatusEvent, source: str, applied: bool, now: datetime
 ) -> bool:
-    insert = dialect.inserter(tx)
-    statement = (
-        insert(st.shipment_events)
-        .values(
-            shipment_id=shipment_id,
-            dedupe_key=dedupe_key(event),
-            feed_id=event.event_id,
-            raw_code=event.code,
-            raw_text=event.text[:255],
-            state=event.state.value,
-            occurred_at=event.time,
-            location=event.location[:255],
-            note=event.note[:500],
-            cod_amount=event.cod_amount,
-            source=source,
-            applied=applied,
-            received_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=[st.shipment_events.c.dedupe_key])
-        .returning(st.shipment_events.c.id)
+    return await repository.insert_event(
+        tx,
+        {
+            "shipment_id": shipment_id,
+            "dedupe_key": dedupe_key(event),
+            "feed_id": event.event_id,
+            "raw_code": event.code,
+            "raw_text": event.text[:255],
+            "state": event.state.value,
+            "occurred_at": event.time,
+            "location": event.location[:255],
+            "note": event.note[:500],
+            "cod_amount": event.cod_amount,
+            "source": source,
+            "applied": applied,
+            "received_at": now,
+        },
     )
-    return (await tx.execute(statement)).scalar_one_or_none() is not None
 
 
 def _values(shipment: ShipmentRecord, event: StatusEvent) -> dict[str, Any]:
@@ -165,37 +183,22 @@ class PollReport:
 
 
 async def read_cursor(conn: AsyncConnection) -> int:
-    found = (await conn.execute(select(K.last_id).where(K.name == FEED_CURSOR))).scalar_one_or_none()
-    return int(found or 0)
+    return await repository.read_cursor(conn, FEED_CURSOR)
 
 
 async def _advance_cursor(tx: AsyncConnection, seen: int, last_id: int, now: datetime) -> None:
-    if last_id == seen:
-        return
-    result = await tx.execute(
-        update(st.postal_cursors)
-        .where(K.name == FEED_CURSOR, K.last_id == seen)
-        .values(last_id=last_id, updated_at=now)
-    )
-    if result.rowcount == 1:
-        return
-    if seen == 0:
-        insert = dialect.inserter(tx)
-        created = await tx.execute(
-            insert(st.postal_cursors)
-            .values(name=FEED_CURSOR, last_id=last_id, updated_at=now)
-            .on_conflict_do_nothing(index_elements=[K.name])
-        )
-        if created.rowcount == 1:
-            return
-    raise CursorMoved(f"the feed cursor is no longer {seen}")
+    if last_id != seen and not await repository.move_cursor(tx, FEED_CURSOR, seen, last_id, now):
+        raise CursorMoved(f"the feed cursor is no longer {seen}")
 
 
-async def poll(db: Database, client: PostalClient, *, page_size: int, max_pages: int) -> PollReport:
+async def poll(
+    db: Database, client: PostalClient, *, page_size: int, max_pages: int, on_collected: OnCollected = ignore
+) -> PollReport:
     """Read the feed from the durable cursor, page by page, each page recorded with its cursor in one transaction.
 
     The post's errors propagate (``PostalUnavailable``, ``PostalProtocolError`` for a malformed page): nothing of
     that page is recorded and the cursor stays where it is, so the next poll asks for the same events again.
+    The COD collections of each page are announced once the page is committed.
     """
     report = PollReport()
     async with db.read() as conn:
@@ -203,12 +206,28 @@ async def poll(db: Database, client: PostalClient, *, page_size: int, max_pages:
     for _ in range(max_pages):
         page = await client.tracking(report.cursor, page_size)
         now = now_utc()
+        collected: list[str] = []
         async with db.transaction() as tx:
-            tally = await record_in(tx, page.events, "feed", now)
+            tally = await record_in(tx, page.events, "feed", now, collected)
             await _advance_cursor(tx, report.cursor, page.last_id, now)
+        await announce(collected, on_collected)
         report.pages += 1
         report.cursor = page.last_id
         report.tally.add(tally)
         if len(page.events) < page_size:
             break
     return report
+
+
+class PostalTracking:
+    """Recording the post's events with the hook that hears of the money the post collected."""
+
+    def __init__(self, db: Database, on_collected: OnCollected = ignore) -> None:
+        self.db = db
+        self.on_collected = on_collected
+
+    async def record(self, events: Sequence[StatusEvent], source: str, now: datetime | None = None) -> Tally:
+        return await record(self.db, events, source, now, self.on_collected)
+
+    async def poll(self, client: PostalClient, *, page_size: int, max_pages: int) -> PollReport:
+        return await poll(self.db, client, page_size=page_size, max_pages=max_pages, on_collected=self.on_collected)

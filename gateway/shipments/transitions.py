@@ -6,24 +6,18 @@ row lock (PostgreSQL) or the write lock (SQLite), so two writers never both move
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store import outbox
-from gateway.store.tables import shipments as st
 
-from . import views
+from . import presenter, repository
+from .repository import ShipmentRecord, lock
 from .state import NAMED_EVENTS
-from .views import S, ShipmentRecord
 
-
-async def lock(tx: AsyncConnection, shipment_ids: Iterable[str]) -> dict[str, ShipmentRecord]:
-    """Load shipments for change, locking them in id order so concurrent writers cannot deadlock."""
-    return await views.load_many(tx, sorted(set(shipment_ids)), for_update=True)
+__all__ = ["announce", "lock", "move"]
 
 
 async def move(
@@ -37,14 +31,7 @@ async def move(
 ) -> ShipmentRecord | None:
     """Set ``status`` (and ``values``) if the shipment is still as read; announce it. ``None`` if it was not."""
     previous = record.row.status
-    row = (
-        await tx.execute(
-            update(st.shipments)
-            .where(S.id == record.row.id, S.status == previous)
-            .values(status=status, updated_at=now, **(values or {}))
-            .returning(*st.shipments.c)
-        )
-    ).first()
+    row = await repository.set_status(tx, record.row.id, previous, status, now, values or {})
     if row is None:
         return None
     fresh = ShipmentRecord(row, record.agency_code, [], record.collection, record.cod_exceptions)
@@ -66,6 +53,6 @@ async def announce(
         type=event_type,
         resource_type="shipment",
         resource_id=record.row.id,
-        payload={**views.snapshot(record), **(extra or {})},
+        payload={**presenter.snapshot(record), **(extra or {})},
         now=now,
     )

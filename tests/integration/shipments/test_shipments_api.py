@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
-from gateway.shipments import cod
+from gateway.shipments import without_receipt
 from gateway.store.tables import shipments as st
 from tests.support.api import key
 from tests.support.services import wait_for
@@ -65,7 +65,7 @@ async def test_delivering_a_result_with_cod_records_the_collection_once(
     assert sum(line["amount"] for line in receipt["lines"]) == 150_000
     assert stack.db is not None
     async with stack.db.read() as conn:
-        pending = {c.shipment_id for c in await cod.without_receipt(conn, limit=10_000)}
+        pending = {c.shipment_id for c in await without_receipt(conn, limit=10_000)}
     assert shipment["id"] not in pending
 
     await advance(post, shipment["original_id"], to=21)  # the post remits the collected fee

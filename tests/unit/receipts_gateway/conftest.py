@@ -11,6 +11,8 @@ from gateway.store.migrate import upgrade_async
 from receipts import SigningKey, generate_demo
 from tests.support.services import create_pg_database, drop_pg_database
 
+from .collected import migrated_sqlite
+
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
@@ -45,3 +47,10 @@ def signing_key() -> SigningKey:
     (folder / "key.pem").write_bytes(key_pem)
     (folder / "cert.pem").write_bytes(cert_pem)
     return SigningKey.from_pem(folder / "key.pem", folder / "cert.pem")
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated SQLite store for the fast tests of the services."""
+    async with migrated_sqlite(tmp_path) as db:
+        yield db

@@ -11,16 +11,20 @@ import msgspec
 from adapters.postal import CreateOrder
 from adapters.postal.addresses import validate_address
 from gateway.kernel import receipt_parts
+from gateway.kernel.collected import Collected
 from gateway.kernel.fees import KIND_CODES
+from gateway.payments.collections import collected_payment
 from gateway.payments.schemas import CreatePayment
 from gateway.payments.service import line_rows, request_columns
-from gateway.receipts import corrections, sources
-from gateway.receipts.cod_source import collection_source
+from gateway.receipts import corrections
 from gateway.receipts.issuance import ReceiptIssuer
 from gateway.receipts.keys import AgencyKeys
+from gateway.receipts.repository import Agency
 from gateway.receipts.schemas import ReplaceReceipt
+from gateway.receipts.sources import ReceiptSource, collector_of, receipt_source
 from gateway.settings import Settings
 from gateway.shipments import booking
+from gateway.shipments.collections import collected_on_delivery
 from gateway.shipments.schemas import CreateShipment
 from receipts import ReceiptData, Related, RelatedKind
 
@@ -37,13 +41,26 @@ AGENCY = {
 ISSUER = ReceiptIssuer(None, AgencyKeys({}), Settings(payhub_hash_key="x"))  # type: ignore[arg-type]
 
 
+def with_collector(collected: Collected) -> ReceiptSource:
+    """The source with the agency of ``AGENCY`` as its collector, as the issuer reads it from the catalogue."""
+    agency = Agency(
+        id=AGENCY["agency_id"],
+        code=AGENCY["agency_code"],
+        name=AGENCY["agency_name"],
+        tax_code=AGENCY["agency_tax_code"],
+        address=AGENCY["agency_address"],
+        treasury_account=AGENCY["agency_treasury_account"],
+    )
+    return receipt_source(collected, agency.code, collector_of(agency))
+
+
 def payment_receipt(data: CreatePayment) -> ReceiptData:
     """The receipt of the payment ``data`` creates, once paid: stored columns → receipt source → receipt."""
     row = SimpleNamespace(
         id="pay_1", procedure_code=data.procedure_code, hub_transaction_id="HUB0001", **AGENCY, **request_columns(data)
     )
     lines = [SimpleNamespace(**line) for line in line_rows("pay_1", data)]
-    return ISSUER.compose(sources.payment_source(row, lines), 1, AT)
+    return ISSUER.compose(with_collector(collected_payment(row, lines)), 1, AT)
 
 
 def _shipment_row(data: CreateShipment) -> Any:
@@ -74,7 +91,8 @@ def cod_receipt(data: CreateShipment) -> ReceiptData:
         dossier_code=shipment.dossier_code,
         procedure_code=shipment.procedure_code,
     )
-    return ISSUER.compose(collection_source(row, [receipt_parts.cod_line(row.dossier_code, row.amount)]), 1, AT)
+    lines = [receipt_parts.cod_line(row.dossier_code, row.amount)]
+    return ISSUER.compose(with_collector(collected_on_delivery(row, lines)), 1, AT)
 
 
 def corrected_receipt(before: ReceiptData, data: ReplaceReceipt, now: datetime) -> ReceiptData:

@@ -1,0 +1,93 @@
+"""Paid payments as a receipt source (``gateway.kernel.collected.CollectionSource``): what the receipt of a payment
+states, read from the payments tables only, and what a refund left of it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.kernel import receipt_parts
+from gateway.kernel.collected import PAYMENT, Collected, Loaded, Pending, Unreceiptable
+from gateway.store.tables import payments as pt
+from receipts import PAYMENT_ONLINE, ReceiptError
+
+from .state import COLLECTED, Status
+
+P = pt.payments.c
+L = pt.payment_lines.c
+COLLECTED_VALUES = [s.value for s in COLLECTED]
+
+
+def collected_payment(row: Any, lines: Sequence[Any]) -> Collected:
+    """What the receipt of a payment row and its line rows states; raises ``ReceiptError`` for data it cannot carry."""
+    return Collected(
+        type=PAYMENT,
+        id=row.id,
+        portal_id=row.portal_id,
+        agency_id=row.agency_id,
+        dossier_code=row.dossier_code,
+        payer=receipt_parts.payer(row.payer_name, row.payer_id_number, address=row.payer_address),
+        lines=tuple(receipt_parts.line(x.kind, x.code, x.name, x.amount) for x in lines),
+        payment_method=PAYMENT_ONLINE,
+        procedure_code=row.procedure_code,
+        transaction_id=row.hub_transaction_id or "",
+    )
+
+
+def unreceiptable(source_type: str, row: Any, error: Exception) -> Unreceiptable:
+    """Stored data a receipt cannot carry: held until staff correct it."""
+    return Unreceiptable(source_type, row.id, row.portal_id, row.agency_id, row.dossier_code, f"invalid data: {error}")
+
+
+class PaymentCollections:
+    """The payments area's receipt source."""
+
+    type = PAYMENT
+
+    async def load(self, conn: AsyncConnection, source_ids: Sequence[str]) -> list[Loaded]:
+        """The collected payments among ``source_ids`` (two queries, however many)."""
+        found = (
+            await conn.execute(select(pt.payments).where(P.id.in_(source_ids), P.status.in_(COLLECTED_VALUES)))
+        ).all()
+        lines: dict[str, list[Any]] = {row.id: [] for row in found}
+        if found:
+            query = select(pt.payment_lines).where(L.payment_id.in_(list(lines))).order_by(L.payment_id, L.position)
+            for x in await conn.execute(query):
+                lines[x.payment_id].append(x)
+        order = {payment_id: i for i, payment_id in enumerate(source_ids)}
+        loaded: list[Loaded] = []
+        for row in sorted(found, key=lambda r: order[r.id]):
+            try:
+                loaded.append(collected_payment(row, lines[row.id]))
+            except ReceiptError as error:
+                loaded.append(unreceiptable(PAYMENT, row, error))
+        return loaded
+
+    async def unreceipted(self, conn: AsyncConnection, limit: int, pending: Pending) -> list[str]:
+        query = select(P.id).where(P.status.in_(COLLECTED_VALUES), pending(P.id)).order_by(P.paid_at, P.id).limit(limit)
+        return list((await conn.execute(query)).scalars())
+
+    async def receipted(self, conn: AsyncConnection, issued: Sequence[tuple[str, str]]) -> None:
+        """Nothing to note: a payment's receipts are found by their source."""
+
+    def refunds(self) -> Any:
+        refunded = [Status.REFUNDED.value, Status.PARTIALLY_REFUNDED.value]
+        return (
+            select(
+                P.id.label("id"),
+                (P.paid_amount - P.refunded_amount).label("kept"),
+                (P.status == Status.REFUNDED.value).label("in_full"),
+            )
+            .where(P.status.in_(refunded))
+            .subquery("refunds")
+        )
+
+    async def kept(self, conn: AsyncConnection, source_id: str) -> int | None:
+        query = select(P.paid_amount - P.refunded_amount).where(
+            and_(P.id == source_id, P.status == Status.PARTIALLY_REFUNDED.value)
+        )
+        kept = (await conn.execute(query)).scalar_one_or_none()
+        return None if kept is None else int(kept)

@@ -1,0 +1,281 @@
+"""All of the shipments area's SQL: shipments with their timelines, the post's events and feed cursor, and what the
+post collected on delivery (``cod_collections``) or reported and we hold (``cod_exceptions``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.ids import new_id
+from gateway.kernel.collected import Pending
+from gateway.store import dialect, pages
+from gateway.store.tables import portals as ct
+from gateway.store.tables import shipments as st
+
+from .state import BOOKING
+
+S = st.shipments.c
+E = st.shipment_events.c
+C = st.cod_collections.c
+X = st.cod_exceptions.c
+K = st.postal_cursors.c
+OPEN = "open"  # a held COD report not yet reconciled
+
+
+@dataclass(frozen=True)
+class ShipmentRecord:
+    row: Row[Any]
+    agency_code: str
+    events: list[Row[Any]]
+    collection: Row[Any] | None
+    cod_exceptions: list[Row[Any]] = field(default_factory=list)  # collections reported but held (``cod``)
+
+
+# ---------------------------------------------------------------- shipments
+
+
+def _query() -> Any:
+    return select(st.shipments, ct.agencies.c.code.label("agency_code")).join(
+        ct.agencies, ct.agencies.c.id == S.agency_id
+    )
+
+
+async def load(
+    conn: AsyncConnection, shipment_id: str, portal_id: str | None = None, *, timeline: bool = True
+) -> ShipmentRecord | None:
+    """One shipment; ``timeline=False`` skips its events where only the shipment is needed (outbox snapshots)."""
+    query = _query().where(S.id == shipment_id)
+    if portal_id is not None:
+        query = query.where(S.portal_id == portal_id)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    return (await _complete(conn, [row], timeline=timeline))[0]
+
+
+async def load_many(
+    conn: AsyncConnection, shipment_ids: list[str], *, for_update: bool = False
+) -> dict[str, ShipmentRecord]:
+    """Several shipments without their timelines, in two queries; ``for_update`` locks their rows in id order
+    (PostgreSQL; SQLite's transactions already hold the write lock)."""
+    if not shipment_ids:
+        return {}
+    query = _query().where(S.id.in_(shipment_ids)).order_by(S.id)
+    if for_update:
+        query = dialect.locked(conn, query, of=st.shipments)
+    rows = (await conn.execute(query)).all()
+    return {record.row.id: record for record in await _complete(conn, rows, timeline=False)}
+
+
+async def lock(tx: AsyncConnection, shipment_ids: Iterable[str]) -> dict[str, ShipmentRecord]:
+    """Load shipments for change, locking them in id order so concurrent writers cannot deadlock."""
+    return await load_many(tx, sorted(set(shipment_ids)), for_update=True)
+
+
+async def list_page(
+    conn: AsyncConnection,
+    portal_id: str,
+    *,
+    dossier_code: str | None,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[ShipmentRecord], str | None]:
+    """Newest first; the cursor is the last id of the previous page (ids sort by creation)."""
+    query = _query().where(S.portal_id == portal_id)
+    if dossier_code:
+        query = query.where(S.dossier_code == dossier_code)
+    if status:
+        query = query.where(S.status == status)
+    rows, next_cursor = await pages.newest_first(conn, query, S.id, cursor or None, limit)
+    return await _complete(conn, rows), next_cursor
+
+
+async def _complete(conn: AsyncConnection, rows: list[Row[Any]], *, timeline: bool = True) -> list[ShipmentRecord]:
+    """The rows with their timelines, COD collections and held COD reports, in three queries whatever the page size."""
+    ids = [row.id for row in rows]
+    if not ids:
+        return []
+    events: dict[str, list[Row[Any]]] = {i: [] for i in ids}
+    if timeline:
+        query = select(st.shipment_events).where(E.shipment_id.in_(ids)).order_by(E.occurred_at, E.id)
+        for event in await conn.execute(query):
+            events[event.shipment_id].append(event)
+    collections = {
+        c.shipment_id: c for c in await conn.execute(select(st.cod_collections).where(C.shipment_id.in_(ids)))
+    }
+    held: dict[str, list[Row[Any]]] = {i: [] for i in ids}
+    for x in await conn.execute(select(st.cod_exceptions).where(X.shipment_id.in_(ids)).order_by(X.created_at, X.id)):
+        held[x.shipment_id].append(x)
+    return [ShipmentRecord(row, row.agency_code, events[row.id], collections.get(row.id), held[row.id]) for row in rows]
+
+
+async def insert(tx: AsyncConnection, values: dict[str, Any]) -> None:
+    await tx.execute(st.shipments.insert().values(**values))
+
+
+async def set_status(
+    tx: AsyncConnection, shipment_id: str, previous: str, status: str, now: datetime, values: dict[str, Any]
+) -> Row[Any] | None:
+    """Set ``status`` (and ``values``) if the shipment is still in ``previous``; the new row, or None."""
+    statement = (
+        update(st.shipments)
+        .where(S.id == shipment_id, S.status == previous)
+        .values(status=status, updated_at=now, **values)
+        .returning(*st.shipments.c)
+    )
+    return (await tx.execute(statement)).first()
+
+
+async def set_values(tx: AsyncConnection, shipment_id: str, values: dict[str, Any]) -> None:
+    await tx.execute(st.shipments.update().where(S.id == shipment_id).values(**values))
+
+
+async def stale_bookings(conn: AsyncConnection, cutoff: datetime, limit: int) -> list[str]:
+    """Shipments still ``booking`` since before ``cutoff``, oldest first."""
+    query = select(S.id).where(S.status == BOOKING, S.updated_at < cutoff).order_by(S.created_at).limit(limit)
+    return list((await conn.execute(query)).scalars())
+
+
+async def owners_by_original(tx: AsyncConnection, original_ids: set[str]) -> list[tuple[str, str]]:
+    """(shipment id, originalId) of the shipments the post knows by these originalIds."""
+    rows = await tx.execute(select(S.id, S.original_id).where(S.original_id.in_(original_ids)))
+    return [(shipment_id, original_id) for shipment_id, original_id in rows]
+
+
+# ---------------------------------------------------------------- the post's events and feed cursor
+
+
+async def insert_event(tx: AsyncConnection, values: dict[str, Any]) -> bool:
+    """Keep one event on its shipment's timeline; ``False`` if its ``dedupe_key`` was seen before."""
+    statement = (
+        dialect.insert(tx, st.shipment_events)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[E.dedupe_key])
+        .returning(E.id)
+    )
+    return (await tx.execute(statement)).scalar_one_or_none() is not None
+
+
+async def read_cursor(conn: AsyncConnection, name: str) -> int:
+    found = (await conn.execute(select(K.last_id).where(K.name == name))).scalar_one_or_none()
+    return int(found or 0)
+
+
+async def move_cursor(tx: AsyncConnection, name: str, seen: int, last_id: int, now: datetime) -> bool:
+    """Move the cursor from ``seen`` to ``last_id`` (made if it never moved); ``False`` if it is not at ``seen``."""
+    result = await tx.execute(
+        update(st.postal_cursors).where(K.name == name, K.last_id == seen).values(last_id=last_id, updated_at=now)
+    )
+    if result.rowcount == 1:
+        return True
+    if seen != 0:
+        return False
+    created = await tx.execute(
+        dialect.insert(tx, st.postal_cursors)
+        .values(name=name, last_id=last_id, updated_at=now)
+        .on_conflict_do_nothing(index_elements=[K.name])
+    )
+    return bool(created.rowcount == 1)
+
+
+# ---------------------------------------------------------------- what the post collected on delivery
+
+
+async def insert_collection(
+    tx: AsyncConnection, row: Row[Any], amount: int, collected_at: datetime, now: datetime
+) -> str | None:
+    """Record the collection of shipment ``row``; its id, or None if the shipment already has one."""
+    statement = (
+        dialect.insert(tx, st.cod_collections)
+        .values(
+            id=new_id("cod"),
+            shipment_id=row.id,
+            portal_id=row.portal_id,
+            agency_id=row.agency_id,
+            dossier_code=row.dossier_code,
+            procedure_code=row.procedure_code,
+            amount=amount,
+            collected_at=collected_at,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[C.shipment_id])
+        .returning(C.id)
+    )
+    found = (await tx.execute(statement)).scalar_one_or_none()
+    return None if found is None else str(found)
+
+
+async def insert_exception(tx: AsyncConnection, values: dict[str, Any]) -> str | None:
+    """Hold one reported collection; its id, or None if that event's report is held already."""
+    statement = (
+        dialect.insert(tx, st.cod_exceptions)
+        .values(id=new_id("cdx"), status=OPEN, **values)
+        .on_conflict_do_nothing(index_elements=[X.event_key])
+        .returning(X.id)
+    )
+    found = (await tx.execute(statement)).scalar_one_or_none()
+    return None if found is None else str(found)
+
+
+async def without_receipt(conn: AsyncConnection, limit: int = 100) -> list[Row[Any]]:
+    """COD collections no receipt was issued for yet, oldest first."""
+    query = select(st.cod_collections).where(C.receipt_id.is_(None)).order_by(C.collected_at, C.id).limit(limit)
+    return list((await conn.execute(query)).all())
+
+
+async def collections_to_receipt(conn: AsyncConnection, collection_ids: Sequence[str]) -> list[Row[Any]]:
+    """The collections with these ids, with the citizen their shipment went to (the payer of their receipt)."""
+    query = (
+        select(*st.cod_collections.c, S.citizen_name, S.citizen_street, S.citizen_commune_name, S.citizen_province_name)
+        .join(st.shipments, S.id == C.shipment_id)
+        .where(C.id.in_(collection_ids))
+    )
+    return list((await conn.execute(query)).all())
+
+
+async def catalogue_fees(conn: AsyncConnection, agency_id: str, procedure_code: str) -> list[Row[Any]]:
+    """The fees of the agency's procedure in the catalogue, by code (none when it has no such procedure)."""
+    pr, fee = ct.procedures.c, ct.procedure_fees.c
+    query = (
+        select(ct.procedure_fees)
+        .join(ct.procedures, pr.id == fee.procedure_id)
+        .where(pr.agency_id == agency_id, pr.code == procedure_code)
+        .order_by(fee.code)
+    )
+    return list((await conn.execute(query)).all())
+
+
+async def unreceipted_collections(conn: AsyncConnection, limit: int, pending: Pending) -> list[str]:
+    query = select(C.id).where(pending(C.id)).order_by(C.collected_at, C.id).limit(limit)
+    return list((await conn.execute(query)).scalars())
+
+
+async def link_receipts(tx: AsyncConnection, issued: Sequence[tuple[str, str]]) -> None:
+    """Point each collection at its receipt, so the shipment shows it."""
+    for collection_id, receipt_id in issued:
+        await tx.execute(update(st.cod_collections).where(C.id == collection_id).values(receipt_id=receipt_id))
+
+
+async def count_open_exceptions(conn: AsyncConnection) -> int:
+    """How many reported collections are held, not yet reconciled."""
+    return int((await conn.execute(select(func.count()).where(X.status == OPEN))).scalar_one())
+
+
+async def open_exceptions(conn: AsyncConnection, limit: int = 1000) -> list[Row[Any]]:
+    """The held collections, oldest first, with their agency's code and the shipment's post item code."""
+    query = (
+        select(st.cod_exceptions, ct.agencies.c.code.label("agency_code"), S.item_code)
+        .join(ct.agencies, ct.agencies.c.id == X.agency_id)
+        .join(st.shipments, S.id == X.shipment_id)
+        .where(X.status == OPEN)
+        .order_by(X.created_at, X.id)
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).all())
