@@ -106,6 +106,59 @@ async def timed(label: str, count: int, work: object) -> float:
     return per_second
 
 
+async def prepared(db: Database, url: str) -> tuple[ReceiptIssuer, SigningKey, str, str]:
+    """A migrated database with the agency and a portal, and an issuer holding a fresh signing key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    await upgrade_async(url)
+    agency_id = await portals.upsert_agency(db, AGENCY)
+    portal_id, _ = await portals.create_portal(db, "Benchmark", [AGENCY.code])
+    key_pem, cert_pem = generate_demo("Benchmark", AGENCY.name)
+    key = SigningKey(serialization.load_pem_private_key(key_pem, None), x509.load_pem_x509_certificate(cert_pem))
+    settings = load({"PAYHUB_HASH_KEY": "bench", "DATABASE_URL": url, "RECEIPT_BATCH": "100"})
+    sources = (PaymentCollections(), CodCollections())
+    return ReceiptIssuer(db, AgencyKeys({AGENCY.code: key}), settings, sources), key, portal_id, agency_id
+
+
+class Ways:
+    """The three ways receipts are issued: sweeper batches, queued jobs one at a time, and jobs in flight."""
+
+    def __init__(self, issuer: ReceiptIssuer) -> None:
+        self.issuer = issuer
+
+    async def batches(self, count: int) -> None:
+        left = count
+        while left > 0:
+            left -= await self.issuer.issue_pending(limit=min(100, left))
+
+    async def one_by_one(self, ids: list[str]) -> None:
+        for payment_id in ids:
+            await self.issuer.issue(PAYMENT, payment_id)
+
+    async def in_flight(self, ids: list[str]) -> None:
+        queue = iter(ids)
+
+        async def job_runner() -> None:
+            for payment_id in queue:
+                await self.issuer.issue(PAYMENT, payment_id)
+
+        await asyncio.gather(*(job_runner() for _ in range(CONCURRENCY)))
+
+
+def report(figures: dict[str, list[float]], runs: int) -> None:
+    raw_rate = statistics.median(figures["raw"])
+    print(f"\nPostgreSQL, one core, median of {runs} runs")
+    print(f"raw RSA-2048 PKCS#1 v1.5 SHA-256 signatures/s: {raw_rate:8,.0f}")
+    for name, label in (
+        ("batch", "receipts/s, sweeper batches of 100"),
+        ("single", "receipts/s, jobs one at a time"),
+        ("concurrent", f"receipts/s, jobs {CONCURRENCY} in flight"),
+    ):
+        value = statistics.median(figures[name])
+        print(f"{label:<46} {value:8,.0f}   ratio {value / raw_rate:.3f}")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--receipts", type=int, default=2000, help="receipts per batch run")
@@ -118,63 +171,29 @@ async def main() -> None:
     url = await create_pg_database()
     db = Database.from_url(url)
     try:
-        await upgrade_async(url)
-        agency_id = await portals.upsert_agency(db, AGENCY)
-        portal_id, _ = await portals.create_portal(db, "Benchmark", [AGENCY.code])
-        key_pem, cert_pem = generate_demo("Benchmark", AGENCY.name)
-        from cryptography import x509
-        from cryptography.hazmat.primitives import serialization
-
-        key = SigningKey(serialization.load_pem_private_key(key_pem, None), x509.load_pem_x509_certificate(cert_pem))
-        settings = load({"PAYHUB_HASH_KEY": "bench", "DATABASE_URL": url, "RECEIPT_BATCH": "100"})
-        sources = (PaymentCollections(), CodCollections())
-        issuer = ReceiptIssuer(db, AgencyKeys({AGENCY.code: key}), settings, sources)
+        issuer, key, portal_id, agency_id = await prepared(db, url)
+        ways = Ways(issuer)
         message = b"x" * 1_000
 
         def raw(_: int) -> object:
             return key.private_key.sign(message, padding.PKCS1v15(), hashes.SHA256())
 
-        async def batches(count: int) -> None:
-            left = count
-            while left > 0:
-                left -= await issuer.issue_pending(limit=min(100, left))
-
-        async def one_by_one(ids: list[str]) -> None:
-            for payment_id in ids:
-                await issuer.issue(PAYMENT, payment_id)
-
-        async def in_flight(ids: list[str]) -> None:
-            queue = iter(ids)
-
-            async def job_runner() -> None:
-                for payment_id in queue:
-                    await issuer.issue(PAYMENT, payment_id)
-
-            await asyncio.gather(*(job_runner() for _ in range(CONCURRENCY)))
-
         await seed_paid(db, portal_id, agency_id, 200)
-        await batches(200)  # warm up: connections, compiled statements, schema
+        await ways.batches(200)  # warm up: connections, compiled statements, schema
         figures: dict[str, list[float]] = {"raw": [], "batch": [], "single": [], "concurrent": []}
         for run in range(args.runs):
             print(f"run {run + 1}")
             figures["raw"].append(rate(raw, 2.0))
             print(f"  {'raw RSA-2048 signatures':<44} {figures['raw'][-1]:8,.0f}/s")
             await seed_paid(db, portal_id, agency_id, args.receipts)
-            figures["batch"].append(await timed("sweeper batches of 100", args.receipts, batches(args.receipts)))
+            figures["batch"].append(await timed("sweeper batches of 100", args.receipts, ways.batches(args.receipts)))
             ids = await seed_paid(db, portal_id, agency_id, args.singles)
-            figures["single"].append(await timed("jobs one at a time", args.singles, one_by_one(ids)))
+            figures["single"].append(await timed("jobs one at a time", args.singles, ways.one_by_one(ids)))
             ids = await seed_paid(db, portal_id, agency_id, args.singles)
-            figures["concurrent"].append(await timed(f"jobs, {CONCURRENCY} in flight", args.singles, in_flight(ids)))
-        raw_rate = statistics.median(figures["raw"])
-        print(f"\nPostgreSQL, one core, median of {args.runs} runs")
-        print(f"raw RSA-2048 PKCS#1 v1.5 SHA-256 signatures/s: {raw_rate:8,.0f}")
-        for name, label in (
-            ("batch", "receipts/s, sweeper batches of 100"),
-            ("single", "receipts/s, jobs one at a time"),
-            ("concurrent", f"receipts/s, jobs {CONCURRENCY} in flight"),
-        ):
-            value = statistics.median(figures[name])
-            print(f"{label:<46} {value:8,.0f}   ratio {value / raw_rate:.3f}")
+            figures["concurrent"].append(
+                await timed(f"jobs, {CONCURRENCY} in flight", args.singles, ways.in_flight(ids))
+            )
+        report(figures, args.runs)
     finally:
         await db.dispose()
         await drop_pg_database(url)

@@ -20,7 +20,7 @@ from pathlib import Path
 from gateway import demo, embedded
 from gateway.deliveries.reseal import reseal
 from gateway.deliveries.secret_box import SecretBox, legacy_hub_key, new_key
-from gateway.settings import load
+from gateway.settings import Settings, load
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade
 
@@ -69,10 +69,8 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], name: str, timeout: f
     raise SystemExit(f"{name} did not answer at {url}")
 
 
-def run_all(var: Path) -> None:
-    var = var.resolve()
-    logs = var / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
+def demo_env(var: Path) -> tuple[dict[str, str], dict[str, int]]:
+    """The demo's settings: what the environment does not set, on this machine's loopback, secrets under ``var``."""
     env = dict(os.environ)
     ports = {name: int(env.get(f"{name.upper()}_PORT", port)) for name, port in PORTS.items()}
     env.setdefault("DATABASE_URL", f"sqlite+aiosqlite:///{var / 'gateway.db'}")
@@ -90,12 +88,11 @@ def run_all(var: Path) -> None:
     _webhook_env(env, var)
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     env.setdefault("RECEIPT_KEYS_DIR", str(var / "receipt-keys"))
-    children: list[tuple[str, subprocess.Popen[bytes]]] = []
-    if not embedded.answers(env["REDIS_URL"]):
-        port = embedded.free_port()
-        children.append(("redis", embedded.start_redis(var / "redis", port)))
-        env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
-    settings = load(env)
+    return env, ports
+
+
+def sandbox_env(env: dict[str, str], settings: Settings, ports: dict[str, int]) -> None:
+    """What the sandboxes need to call the gateway back."""
     env.update(
         {
             "HUB_PUBLIC_URL": f"http://127.0.0.1:{ports['hub']}",
@@ -105,9 +102,11 @@ def run_all(var: Path) -> None:
         }
     )
 
+
+def prepare(settings: Settings, var: Path) -> tuple[str, str]:
+    """Migrations, the demo's signing key and its seeded portal; the portal's id and API key (kept under ``var``)."""
     upgrade(settings.database_url)
     demo.ensure_signing_key(Path(settings.receipt_keys_dir))
-
     key_file = var / "demo-api-key"
     known = key_file.read_text().strip() if key_file.exists() else None
 
@@ -124,29 +123,54 @@ def run_all(var: Path) -> None:
     if api_key != known:
         key_file.touch(mode=0o600)
         key_file.write_text(api_key + "\n")
+    return portal_id, api_key
 
-    def spawn(name: str, *args: str) -> subprocess.Popen[bytes]:
-        log = (logs / f"{name}.log").open("ab")
+
+class Children:
+    """The child processes, each logging to ``var/logs/<name>.log``; stopped together, last started first."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env = env
+        self.logs = logs
+        self.running: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def add(self, name: str, process: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:
+        self.running.append((name, process))
+        return process
+
+    def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        log = (self.logs / f"{name}.log").open("ab")
         process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "gateway", *args],
-            env=env,
+            env=self.env,
             stdout=log,
             stderr=log,
             preexec_fn=embedded.die_with_parent,
         )
-        children.append((name, process))
-        return process
+        return self.add(name, process)
 
-    try:
-        hub = spawn("hub-sandbox", "sandbox", "hub", "--port", str(ports["hub"]))
-        post = spawn("postal-sandbox", "sandbox", "post", "--port", str(ports["post"]))
-        web = spawn("gateway", "serve", "--port", str(ports["gateway"]))
-        spawn("worker", "worker")
-        _wait_http(f"http://127.0.0.1:{ports['hub']}/control/health", hub, "hub sandbox")
-        _wait_http(f"http://127.0.0.1:{ports['post']}/control/faults", post, "postal sandbox")
-        _wait_http(f"{settings.public_url}/health/ready", web, "gateway")
-        print(
-            f"""
+    def watch(self) -> None:
+        """Until one of them exits (or Ctrl-C / SIGTERM)."""
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while all(p.poll() is None for _, p in self.running):
+            time.sleep(0.5)
+        dead = [name for name, p in self.running if p.poll() is not None]
+        print(f"stopped: {', '.join(dead)} exited; see {self.logs}/", file=sys.stderr)
+
+    def stop(self) -> None:
+        for _, process in reversed(self.running):
+            if process.poll() is None:
+                process.terminate()
+        for _, process in self.running:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def banner(settings: Settings, env: dict[str, str], ports: dict[str, int], portal: tuple[str, str], logs: Path) -> str:
+    portal_id, api_key = portal
+    return f"""
 Gateway          {settings.public_url}   (OpenAPI: {settings.public_url}/schema)
 Hub sandbox      http://127.0.0.1:{ports["hub"]}
 Postal sandbox   http://127.0.0.1:{ports["post"]}
@@ -158,22 +182,33 @@ API key          {api_key}
 Logs             {logs}/
 
 Try it:  see README.md, "A payment by curl". Ctrl-C stops everything.
-""",
-            flush=True,
-        )
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-        while all(p.poll() is None for _, p in children):
-            time.sleep(0.5)
-        dead = [name for name, p in children if p.poll() is not None]
-        print(f"stopped: {', '.join(dead)} exited; see {logs}/", file=sys.stderr)
+"""
+
+
+def run_all(var: Path) -> None:
+    var = var.resolve()
+    logs = var / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    env, ports = demo_env(var)
+    children = Children(env, logs)
+    if not embedded.answers(env["REDIS_URL"]):
+        port = embedded.free_port()
+        children.add("redis", embedded.start_redis(var / "redis", port))
+        env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+    settings = load(env)
+    sandbox_env(env, settings, ports)
+    portal = prepare(settings, var)
+    try:
+        hub = children.spawn("hub-sandbox", "sandbox", "hub", "--port", str(ports["hub"]))
+        post = children.spawn("postal-sandbox", "sandbox", "post", "--port", str(ports["post"]))
+        web = children.spawn("gateway", "serve", "--port", str(ports["gateway"]))
+        children.spawn("worker", "worker")
+        _wait_http(f"http://127.0.0.1:{ports['hub']}/control/health", hub, "hub sandbox")
+        _wait_http(f"http://127.0.0.1:{ports['post']}/control/faults", post, "postal sandbox")
+        _wait_http(f"{settings.public_url}/health/ready", web, "gateway")
+        print(banner(settings, env, ports, portal, logs), flush=True)
+        children.watch()
     except KeyboardInterrupt:
         pass
     finally:
-        for _, process in reversed(children):
-            if process.poll() is None:
-                process.terminate()
-        for _, process in children:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        children.stop()

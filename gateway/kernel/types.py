@@ -60,3 +60,6 @@ Email = Annotated[str, Meta(max_length=255, pattern=optional(rf"{_MAILBOX}@{_MAI
 Phone = Annotated[str, Meta(max_length=20, pattern=exact("[0-9+ ]*"))]
 BankCode = Annotated[str, Meta(max_length=16, pattern=exact("[A-Z0-9]*"))]
 Ip = Annotated[str, Meta(max_length=45, pattern=exact("[0-9A-Fa-f:.]*"))]
+
+MAX_AMOUNT = 1_000_000_000_000  # one trillion đồng: far above any fee; catches unit mistakes
+Amount = Annotated[int, Meta(ge=1, le=MAX_AMOUNT, description="Whole đồng, positive")]

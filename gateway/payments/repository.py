@@ -61,7 +61,13 @@ async def belongs(conn: AsyncConnection, payment_id: str, portal_id: str) -> boo
 
 
 async def page(
-    conn: AsyncConnection, portal_id: str, *, dossier_code: str | None, status: str | None, cursor: str | None, limit: int
+    conn: AsyncConnection,
+    portal_id: str,
+    *,
+    dossier_code: str | None,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
 ) -> tuple[list[Payment], str | None]:
     query = select(pt.payments).where(P.portal_id == portal_id)
     if dossier_code:
@@ -89,14 +95,18 @@ async def mark_checked(conn: AsyncConnection, payment_id: str, now: datetime) ->
     await conn.execute(update(pt.payments).where(P.id == payment_id).values(checked_at=now))
 
 
-async def due_for_check(conn: AsyncConnection, unpaid: list[str], now: datetime, stale: datetime, limit: int) -> list[Any]:
+async def due_for_check(
+    conn: AsyncConnection, unpaid: list[str], now: datetime, stale: datetime, limit: int
+) -> list[Any]:
     """Unpaid payments past their expiry, or pending for long and not asked about lately: least recently asked first."""
     return list(
         await conn.execute(
             select(P.id, P.reference, P.expires_at)
             .where(
                 P.status.in_(unpaid),
-                or_(P.expires_at <= now, and_(P.created_at <= stale, or_(P.checked_at.is_(None), P.checked_at <= stale))),
+                or_(
+                    P.expires_at <= now, and_(P.created_at <= stale, or_(P.checked_at.is_(None), P.checked_at <= stale))
+                ),
             )
             .order_by(P.checked_at.is_not(None), P.checked_at, P.created_at)
             .limit(limit)

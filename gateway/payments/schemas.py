@@ -10,11 +10,8 @@ from msgspec import Meta
 
 from gateway.kernel import receipt_parts
 from gateway.kernel.fees import KIND_CODES, FeeKindName
-from gateway.kernel.types import BankCode, Code, Email, IdNumber, Ip, Name, Phone, Province, TaxCode, Text, Url
+from gateway.kernel.types import Amount, BankCode, Code, Email, IdNumber, Ip, Name, Phone, Province, TaxCode, Text, Url
 
-MAX_AMOUNT = 1_000_000_000_000  # one trillion đồng: far above any fee; catches unit mistakes
-
-Amount = Annotated[int, Meta(ge=1, le=MAX_AMOUNT, description="Whole đồng, positive")]
 FeeKind = FeeKindName
 
 

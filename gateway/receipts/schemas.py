@@ -11,8 +11,7 @@ from msgspec import Meta
 from gateway.kernel import receipt_parts
 from gateway.kernel.fees import KIND_CODES
 from gateway.kernel.fees import FeeKindName as FeeKind
-from gateway.kernel.types import REQUIRED_TEXT, Code, IdNumber, Name, TaxCode, Text
-from gateway.payments.schemas import Amount
+from gateway.kernel.types import REQUIRED_TEXT, Amount, Code, IdNumber, Name, TaxCode, Text
 
 Reason = Annotated[
     str, Meta(min_length=1, max_length=255, pattern=REQUIRED_TEXT, description="Why, in words the citizen may read")
