@@ -25,9 +25,9 @@ from adapters.postal import parse_event
 from adapters.vntime import now_utc
 from bench.seed import PaymentSeed, asyncpg_dsn
 from gateway.ids import new_hub_reference, new_id
+from gateway.payments.records import PAYMENT_COLUMNS, FeeLine, Payment
 from gateway.payments.service import _init_order
 from gateway.payments.transitions import agency_account
-from gateway.payments.records import PAYMENT_COLUMNS, FeeLine, Payment
 from gateway.shipments.state import NAMED_EVENTS, dedupe_key, moves
 from tests.support.stack import AGENCY, HASH_KEY, PARTNER
 
