@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import httpx
 
 from gateway.store.tables import outbox as ot
 from gateway.store.tables import payments as pt
 from tests.support.api import counts, create, key, pay, rows, wait_status
+from tests.support.services import wait_for
 from tests.support.stack import Stack, payment_body
 
 
@@ -37,6 +41,16 @@ async def test_a_payment_in_progress_at_the_hub_is_not_expired(
 ) -> None:
     payment = await create(api, expires_in=1)
     await hub.post(f"/control/payments/{payment['reference']}/pay", json={"result": "processing"})
+    expires_at = datetime.fromisoformat(payment["expires_at"])
+
+    async def asked_after_expiry() -> list[Any]:
+        found = await rows(stack, pt.hub_results, pt.hub_results.c.reference == payment["reference"])
+        return [r for r in found if r.source == "query" and r.received_at >= expires_at]
+
+    asked = await wait_for(asked_after_expiry, timeout=30, what="the janitor's query after the payment's expiry")
+    assert asked[0].outcome == "processing"
+    still = (await api.get(f"/v1/payments/{payment['id']}", headers=key())).json()
+    assert still["status"] == "pending", "a payment the hub is still processing is not expired"
     await pay(hub, payment["reference"])
     await wait_status(api, payment["id"], "paid")
 
