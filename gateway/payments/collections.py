@@ -6,18 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.kernel import receipt_parts
 from gateway.kernel.collected import PAYMENT, Collected, Loaded, Pending, Unreceiptable
-from gateway.store.tables import payments as pt
 from receipts import PAYMENT_ONLINE, ReceiptError
 
+from . import repository
 from .state import COLLECTED, Status
 
-P = pt.payments.c
-L = pt.payment_lines.c
 COLLECTED_VALUES = [s.value for s in COLLECTED]
 
 
@@ -49,14 +46,7 @@ class PaymentCollections:
 
     async def load(self, conn: AsyncConnection, source_ids: Sequence[str]) -> list[Loaded]:
         """The collected payments among ``source_ids`` (two queries, however many)."""
-        found = (
-            await conn.execute(select(pt.payments).where(P.id.in_(source_ids), P.status.in_(COLLECTED_VALUES)))
-        ).all()
-        lines: dict[str, list[Any]] = {row.id: [] for row in found}
-        if found:
-            query = select(pt.payment_lines).where(L.payment_id.in_(list(lines))).order_by(L.payment_id, L.position)
-            for x in await conn.execute(query):
-                lines[x.payment_id].append(x)
+        found, lines = await repository.collected(conn, source_ids, COLLECTED_VALUES)
         order = {payment_id: i for i, payment_id in enumerate(source_ids)}
         loaded: list[Loaded] = []
         for row in sorted(found, key=lambda r: order[r.id]):
@@ -67,27 +57,14 @@ class PaymentCollections:
         return loaded
 
     async def unreceipted(self, conn: AsyncConnection, limit: int, pending: Pending) -> list[str]:
-        query = select(P.id).where(P.status.in_(COLLECTED_VALUES), pending(P.id)).order_by(P.paid_at, P.id).limit(limit)
-        return list((await conn.execute(query)).scalars())
+        return await repository.collected_without_receipt(conn, COLLECTED_VALUES, limit, pending)
 
     async def receipted(self, conn: AsyncConnection, issued: Sequence[tuple[str, str]]) -> None:
         """Nothing to note: a payment's receipts are found by their source."""
 
     def refunds(self) -> Any:
-        refunded = [Status.REFUNDED.value, Status.PARTIALLY_REFUNDED.value]
-        return (
-            select(
-                P.id.label("id"),
-                (P.paid_amount - P.refunded_amount).label("kept"),
-                (P.status == Status.REFUNDED.value).label("in_full"),
-            )
-            .where(P.status.in_(refunded))
-            .subquery("refunds")
-        )
+        """Refunded payments, as a subquery the receipts area joins on: what each kept, refunded in full or not."""
+        return repository.refunded(Status.REFUNDED.value, Status.PARTIALLY_REFUNDED.value)
 
     async def kept(self, conn: AsyncConnection, source_id: str) -> int | None:
-        query = select(P.paid_amount - P.refunded_amount).where(
-            and_(P.id == source_id, P.status == Status.PARTIALLY_REFUNDED.value)
-        )
-        kept = (await conn.execute(query)).scalar_one_or_none()
-        return None if kept is None else int(kept)
+        return await repository.kept(conn, source_id, Status.PARTIALLY_REFUNDED.value)

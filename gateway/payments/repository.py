@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -163,3 +164,43 @@ async def refunds_waiting(conn: AsyncConnection, statuses: list[str], older_than
         select(R.id).where(R.status.in_(statuses), R.updated_at < older_than).order_by(R.updated_at).limit(limit)
     )
     return list(rows.scalars())
+
+
+# ---------------------------------------------------------------- the receipts' source (collections.py)
+async def collected(
+    conn: AsyncConnection, source_ids: Sequence[str], statuses: list[str]
+) -> tuple[list[Any], dict[str, list[Any]]]:
+    """The payments among ``source_ids`` in ``statuses``, and their fee lines by payment (two queries)."""
+    found = (await conn.execute(select(pt.payments).where(P.id.in_(source_ids), P.status.in_(statuses)))).all()
+    lines: dict[str, list[Any]] = {row.id: [] for row in found}
+    if found:
+        query = select(pt.payment_lines).where(L.payment_id.in_(list(lines))).order_by(L.payment_id, L.position)
+        for x in await conn.execute(query):
+            lines[x.payment_id].append(x)
+    return list(found), lines
+
+
+async def collected_without_receipt(
+    conn: AsyncConnection, statuses: list[str], limit: int, pending: Callable[[Any], Any]
+) -> list[str]:
+    """Oldest paid first; ``pending`` is the receipts area's condition on the id ("no receipt, not held")."""
+    query = select(P.id).where(P.status.in_(statuses), pending(P.id)).order_by(P.paid_at, P.id).limit(limit)
+    return list((await conn.execute(query)).scalars())
+
+
+def refunded(in_full: str, in_part: str) -> Any:
+    return (
+        select(
+            P.id.label("id"),
+            (P.paid_amount - P.refunded_amount).label("kept"),
+            (P.status == in_full).label("in_full"),
+        )
+        .where(P.status.in_([in_full, in_part]))
+        .subquery("refunds")
+    )
+
+
+async def kept(conn: AsyncConnection, source_id: str, in_part: str) -> int | None:
+    query = select(P.paid_amount - P.refunded_amount).where(P.id == source_id, P.status == in_part)
+    found = (await conn.execute(query)).scalar_one_or_none()
+    return None if found is None else int(found)
