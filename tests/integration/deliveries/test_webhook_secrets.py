@@ -77,7 +77,7 @@ async def test_a_secret_no_key_opens_is_a_recorded_failure_and_a_rotation_brings
     replay = await portal.api.post("/v1/webhook/dead-letters/replay", json={"since": since}, headers=key())
     assert replay.status_code == 202 and replay.json()["replayed"] == len(ids)
     await wait_for(lambda: set(receiver.unique()) == set(ids), timeout=30, what="the events signed again")
-    assert all(dt.verified for d in receiver.deliveries)
+    assert all(d.verified for d in receiver.deliveries)
 
     async def delivered() -> bool:
         return await states(stack.db, portal.portal_id) == {"delivered": len(ids)}  # type: ignore[arg-type]
