@@ -1,5 +1,5 @@
 """The baseline of every HTTP benchmark: a bare Litestar endpoint, no middleware, served exactly as
-``gateway serve`` serves the gateway (uvicorn with the same flags and process count, see gateway/cli.py)."""
+``gateway serve`` serves the gateway (uvicorn with the same flags and process count, see gateway/cli/server.py)."""
 
 from __future__ import annotations
 

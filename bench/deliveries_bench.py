@@ -20,8 +20,8 @@ from pathlib import Path
 from adapters.vntime import now_utc
 from bench import bare, load
 from bench.harness import Figures, median_of, spread
-from gateway.deliveries.endpoints import set_private
 from gateway.portals import service as portals
+from gateway.portals import set_private_webhooks
 from gateway.store import outbox
 from tests.integration.deliveries.receiver import Receiver
 from tests.support.services import REDIS_URL, create_pg_database, drop_pg_database, wait_for
@@ -114,7 +114,7 @@ async def main() -> None:
         await stack.start()
         assert stack.db is not None
         portal_id, api_key = await portals.create_portal(stack.db, "Cổng đo", [AGENCY.code])
-        await set_private(stack.db, portal_id, True)  # the receiver listens on the test stack's private address
+        await set_private_webhooks(stack.db, portal_id, True)  # the receiver is on the test stack's private address
         async with stack.client(api_key) as api:
             secret = (await api.put("/v1/webhook", json={"url": receiver.url})).json()["secret"]
         receiver.secrets.append(secret)

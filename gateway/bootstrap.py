@@ -11,8 +11,7 @@ from adapters.payhub import PayhubClient, PayhubConfig
 from adapters.postal import PostalClient, PostalConfig
 from adapters.vntime import now_utc
 from gateway import broker
-from gateway.deliveries.service import WebhookService
-from gateway.deliveries.tools import WebhookTools
+from gateway.deliveries import WebhookService, WebhookTools
 from gateway.http.auth import KeyCache
 from gateway.http.ratelimit import RateLimiter
 from gateway.jobs import JobQueue, redis_key

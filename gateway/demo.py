@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
-
-from gateway.deliveries.endpoints import set_private
-from gateway.portals import service as portals
-from gateway.portals.service import AgencySpec, Fee, Procedure
+from gateway import portals
+from gateway.portals import AgencySpec, Fee, Procedure
 from gateway.receipts import ensure_demo_key
 from gateway.store.db import Database
-from gateway.store.tables import portals as ct
 
 DEMO_PORTAL = "Cổng dịch vụ công tỉnh (demo)"
 
@@ -57,13 +53,12 @@ async def seed(db: Database, known_key: str | None) -> tuple[str, str]:
     """Seed once; later runs keep the portal and, when the caller still has it, its key. The demo portal may
     send webhooks to receivers on this machine (``WEBHOOK_PRIVATE_NETWORKS`` of ``gateway run``)."""
     await portals.upsert_agency(db, DEMO_AGENCY)
-    async with db.read() as conn:
-        portal_id = (await conn.execute(select(ct.portals.c.id).where(ct.portals.c.name == DEMO_PORTAL))).scalar()
+    portal_id = await portals.portal_named(db, DEMO_PORTAL)
     if portal_id is None:
         portal_id, api_key = await portals.create_portal(db, DEMO_PORTAL, [DEMO_AGENCY.code], label="demo")
     elif known_key and await portals.authenticate(db, known_key) is not None:
         api_key = known_key
     else:
         api_key = await portals.issue_key(db, portal_id, label="demo")
-    await set_private(db, portal_id, True)
+    await portals.set_private_webhooks(db, portal_id, True)
     return portal_id, api_key

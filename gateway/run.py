@@ -18,8 +18,7 @@ import urllib.request
 from pathlib import Path
 
 from gateway import demo, embedded
-from gateway.deliveries.reseal import reseal
-from gateway.deliveries.secret_box import SecretBox, legacy_hub_key, new_key
+from gateway.deliveries import SecretBox, legacy_hub_key, new_key, reseal
 from gateway.settings import Settings, load
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade

@@ -6,7 +6,32 @@ slowing the others.
 Modules: ``signing`` (the ``Gateway-Signature`` header), ``secret_box`` (secrets at rest) and ``reseal`` (moving
 them to a new key), ``urls`` (reading a webhook URL), ``addresses`` (which addresses a webhook may reach, pure),
 ``transport`` (connections that resolve, check and connect in one step), ``policy`` (retry schedule and circuit
-breaker, pure), ``endpoints`` (the portal's webhook configuration), ``sender`` (one HTTP attempt), ``relay``
-(fair claims per portal), ``dispatch`` (a claimed batch), ``replay``, ``views`` (attempts and dead letters),
-``controller`` (the portal's controls).
+breaker, pure), ``state`` (delivery states, fair claims and packing, pure), ``repository`` (all the SQL),
+``endpoints`` (the portal's webhook configuration and its secrets), ``sender`` (one HTTP attempt), ``relay`` (the
+worker's claims), ``dispatch`` (delivering a claimed batch), ``service`` (the portal's controls), ``presenter``,
+``controller``, ``jobs``.
+
+The public surface: the portal's controls (``WebhookService``), what they are built from (``WebhookTools``), the
+worker's use cases (``claim``, ``Delivery``), and an operator's key work (``reseal``, ``new_key``, ``SecretBox``).
 """
+
+from .dispatch import BatchReport, Delivery
+from .relay import ClaimReport, claim
+from .reseal import ResealReport, reseal
+from .secret_box import SecretBox, legacy_hub_key, new_key
+from .service import WebhookService
+from .tools import WebhookTools
+
+__all__ = [
+    "BatchReport",
+    "ClaimReport",
+    "Delivery",
+    "ResealReport",
+    "SecretBox",
+    "WebhookService",
+    "WebhookTools",
+    "claim",
+    "legacy_hub_key",
+    "new_key",
+    "reseal",
+]

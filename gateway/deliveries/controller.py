@@ -1,5 +1,5 @@
 """The portal's webhook controls: configure the endpoint, rotate its secret, send a test event, read the delivery
-log and the dead letters, and replay events. Thin handlers over ``WebhookService`` and ``views``."""
+log and the dead letters, and replay events. Thin handlers over ``WebhookService``."""
 
 from __future__ import annotations
 
@@ -14,9 +14,7 @@ from gateway.http.routes import PortalApi
 from gateway.kernel import params
 from gateway.kernel.attempts import Attempt
 from gateway.kernel.portal import PortalContext
-from gateway.store.db import Database
 
-from . import views
 from .schemas import (
     AttemptPage,
     DeadLetterPage,
@@ -84,28 +82,22 @@ class WebhookController(PortalApi):
     async def deliveries(
         self,
         portal: NamedDependency[PortalContext],
-        db: NamedDependency[Database],
+        hooks: NamedDependency[WebhookService],
         event_id: Annotated[str | None, QueryParameter(max_length=32)] = None,
         cursor: Annotated[str | None, QueryParameter(max_length=20)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> AttemptPage:
-        async with db.read() as conn:
-            data, next_cursor = await views.attempts(
-                conn, portal.portal_id, event_id=event_id, cursor=cursor, limit=limit
-            )
-        return AttemptPage(data=data, next_cursor=next_cursor)
+        return await hooks.attempts(portal.portal_id, event_id, cursor, limit)
 
     @get("/dead-letters", summary="Events given up on, newest first", responses=problem_responses(400, 401))
     async def dead_letters(
         self,
         portal: NamedDependency[PortalContext],
-        db: NamedDependency[Database],
+        hooks: NamedDependency[WebhookService],
         cursor: Annotated[str | None, QueryParameter(max_length=20)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> DeadLetterPage:
-        async with db.read() as conn:
-            data, next_cursor = await views.dead_letters(conn, portal.portal_id, cursor=cursor, limit=limit)
-        return DeadLetterPage(data=data, next_cursor=next_cursor)
+        return await hooks.dead_letters(portal.portal_id, cursor, limit)
 
     @post(
         "/dead-letters/replay",

@@ -1,31 +1,22 @@
 """A portal's webhook endpoint: its URL, its signing secrets (current, and the previous one while it still
 signs), its circuit breaker state, and whether an operator allowed it private networks. One endpoint per
-portal."""
+portal. What is stored is read and written in ``repository``; here, what the secrets mean."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store import dialect
-from gateway.store.db import Database
-from gateway.store.tables import deliveries as dt
-from gateway.store.tables import portals as ct
+from gateway.portals import allows_private_webhooks
 
-from .policy import Breaker
-from .schemas import Circuit, WebhookOut
+from . import repository
+from .repository import Endpoint
 from .secret_box import SecretBox, SecretUnavailable, new_secret
 
 log = logging.getLogger("gateway.deliveries")
-
-E = dt.webhook_endpoints.c
-P = ct.portals.c
 
 
 @dataclass(frozen=True)
@@ -41,18 +32,11 @@ class Target:
     unsigned: str = ""
 
 
-async def row(conn: AsyncConnection, portal_id: str, *, lock: bool = False) -> Row[Any] | None:
-    query = select(dt.webhook_endpoints).where(E.portal_id == portal_id)
-    if lock:
-        query = dialect.locked(conn, query)
-    return (await conn.execute(query)).first()
-
-
 async def target(conn: AsyncConnection, box: SecretBox, portal_id: str, now: datetime) -> Target | None:
-    found = await row(conn, portal_id)
+    found = await repository.endpoint(conn, portal_id)
     if found is None or not found.enabled:
         return None
-    allow_private = await allows_private(conn, portal_id)
+    allow_private = await allows_private_webhooks(conn, portal_id)
     try:
         secrets = [box.open(found.secret, portal_id)]
     except SecretUnavailable as exc:
@@ -66,85 +50,41 @@ async def target(conn: AsyncConnection, box: SecretBox, portal_id: str, now: dat
     return Target(portal_id, found.url, tuple(secrets), found.consecutive_failures, allow_private)
 
 
-async def allows_private(conn: AsyncConnection, portal_id: str) -> bool:
-    query = select(P.allow_private_webhooks).where(P.id == portal_id)
-    return bool((await conn.execute(query)).scalar())
-
-
-async def set_private(db: Database, portal_id: str, allowed: bool) -> bool:
-    """An operator's decision (``gateway portal allow-private-webhooks``); False if there is no such portal."""
-    async with db.transaction() as tx:
-        result = await tx.execute(update(ct.portals).where(P.id == portal_id).values(allow_private_webhooks=allowed))
-    return bool(result.rowcount)
-
-
 async def put(
     tx: AsyncConnection, box: SecretBox, portal_id: str, url: str, enabled: bool, now: datetime
-) -> tuple[Row[Any], str | None]:
+) -> tuple[Endpoint, str | None]:
     """Create or change the endpoint; a new endpoint gets a secret, returned once. A changed URL closes the
     circuit, since the failures were the old address's."""
-    current = await row(tx, portal_id, lock=True)
+    current = await repository.endpoint(tx, portal_id, lock=True)
     if current is None:
-        secret = new_secret()
-        await tx.execute(
-            dt.webhook_endpoints.insert().values(
-                portal_id=portal_id,
-                url=url,
-                enabled=enabled,
-                secret=box.seal(secret, portal_id),
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        secret: str | None = new_secret()
+        await repository.insert_endpoint(tx, portal_id, url, enabled, box.seal(secret, portal_id), now)
     else:
         secret = None
-        values: dict[str, Any] = {"url": url, "enabled": enabled, "updated_at": now}
-        if url != current.url or (enabled and not current.enabled):
-            values.update(consecutive_failures=0, circuit_open_until=None)
-        await tx.execute(dt.webhook_endpoints.update().where(E.portal_id == portal_id).values(**values))
-    fresh = await row(tx, portal_id)
+        close = url != current.url or (enabled and not current.enabled)
+        await repository.change_endpoint(tx, portal_id, url, enabled, now, close_circuit=close)
+    fresh = await repository.endpoint(tx, portal_id)
     assert fresh is not None
     return fresh, secret
 
 
 async def rotate(
     tx: AsyncConnection, box: SecretBox, portal_id: str, overlap: timedelta, now: datetime
-) -> tuple[Row[Any], str] | None:
+) -> tuple[Endpoint, str] | None:
     """A new secret signs from now on; the current one keeps signing too until ``now + overlap``."""
-    current = await row(tx, portal_id, lock=True)
+    current = await repository.endpoint(tx, portal_id, lock=True)
     if current is None:
         return None
     secret = new_secret()
-    await tx.execute(
-        dt.webhook_endpoints.update()
-        .where(E.portal_id == portal_id)
-        .values(
-            secret=box.seal(secret, portal_id),
-            previous_secret=current.secret if overlap.total_seconds() > 0 else None,
-            previous_expires_at=now + overlap if overlap.total_seconds() > 0 else None,
-            updated_at=now,
-        )
+    keep = overlap.total_seconds() > 0
+    await repository.set_secrets(
+        tx,
+        portal_id,
+        box.seal(secret, portal_id),
+        current.secret if keep else None,
+        now + overlap if keep else None,
+        now,
     )
-    fresh = await row(tx, portal_id)
+    fresh = await repository.endpoint(tx, portal_id)
     assert fresh is not None
     return fresh, secret
-
-
-def view(found: Row[Any], breaker: Breaker, now: datetime, secret: str | None = None) -> WebhookOut:
-    open_until = found.circuit_open_until
-    if open_until is not None and open_until > now:
-        state = "open"
-    elif breaker.half_open(found.consecutive_failures):
-        state = "half_open"
-    else:
-        state = "closed"
-    expires = found.previous_expires_at if found.previous_secret and found.previous_expires_at else None
-    return WebhookOut(
-        url=found.url,
-        enabled=found.enabled,
-        circuit=Circuit(state=state, consecutive_failures=found.consecutive_failures, open_until=open_until),  # type: ignore[arg-type]
-        previous_secret_expires_at=expires if expires is not None and expires > now else None,
-        created_at=found.created_at,
-        updated_at=found.updated_at,
-        secret=secret,
-    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arq import cron, func
 from arq.cron import CronJob
@@ -28,28 +28,31 @@ from gateway.settings import Settings
 from . import relay
 from .dispatch import Delivery
 
+if TYPE_CHECKING:
+    from gateway.bootstrap import Container
+
 log = logging.getLogger("gateway.deliveries")
 
 
-async def startup(ctx: dict[str, Any]) -> None:
-    """The webhook secrets' key and the address rules were checked when the container was built: a missing key
-    stops the worker with a plain message instead of failing every delivery."""
-    container = ctx["container"]
-    ctx["delivery"] = Delivery(container.db, container.webhooks.http, container.webhooks.box, container.settings)
+def delivery(container: Container) -> Delivery:
+    """The delivery use case on the worker's container (the webhook secrets' key and the address rules were
+    checked when the container was built: a missing key stops the worker with a plain message)."""
+    return Delivery(container.db, container.webhooks.http, container.webhooks.box, container.settings)
 
 
 @scheduled
 async def relay_events(ctx: dict[str, Any]) -> dict[str, Any]:
     """Claim and enqueue, again every ``delivery_poll_seconds`` until the next tick is due: events wait a fraction
     of a second, not a whole tick, and a backlog is fed to the delivery jobs as fast as they free up."""
-    settings: Settings = ctx["settings"]
+    container = ctx["container"]
+    settings: Settings = container.settings
     loop = asyncio.get_running_loop()
     until = loop.time() + settings.delivery_relay_interval_seconds * 0.8
     totals = {"claimed": 0, "jobs": 0, "skipped": 0}
     while True:
-        report = await relay.claim(ctx["container"].db, settings, now_utc())
+        report = await relay.claim(container.db, settings, now_utc())
         for i, chunk in enumerate(report.chunks):
-            await ctx["container"].jobs.enqueue(
+            await container.jobs.enqueue(
                 DELIVER_EVENTS, chunk.portal_id, chunk.token, chunk.positions, job_id=delivery_job_id(chunk.token, i)
             )
         totals["claimed"] += report.claimed
@@ -63,7 +66,7 @@ async def relay_events(ctx: dict[str, Any]) -> dict[str, Any]:
 
 @retried
 async def deliver_events(ctx: dict[str, Any], portal_id: str, token: str, positions: list[int]) -> dict[str, Any]:
-    report = await ctx["delivery"].run(portal_id, token, positions)
+    report = await delivery(ctx["container"]).run(portal_id, token, positions)
     return asdict(report)
 
 

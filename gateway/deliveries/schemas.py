@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from gateway.events.model import EventOut
+from gateway.events import EventOut
 
 WebhookUrl = Annotated[str, Meta(min_length=8, max_length=2000, description="http(s) URL that receives events")]
 

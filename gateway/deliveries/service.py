@@ -1,31 +1,36 @@
-"""The portal's webhook controls as use cases: configure the endpoint, rotate its secret, send a test event, replay
-events. The address rules are the sender's own (``urls``, ``addresses``)."""
+"""The portal's webhook controls as use cases: configure the endpoint, rotate its secret, send a test event, read
+the delivery log and the dead letters, replay events. The address rules are the sender's own (``urls``,
+``addresses``)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Literal, cast
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.vntime import now_utc
-from gateway.events.model import TEST_TYPE, EventOut, body, envelope
+from gateway.events import TEST_TYPE, EventOut, body
 from gateway.ids import new_id
+from gateway.kernel import params
 from gateway.kernel.errors import Refused
+from gateway.portals import allows_private_webhooks
 from gateway.settings import Settings
 from gateway.store.db import Database
-from gateway.store.tables import deliveries as dt
 
-from . import addresses, endpoints, replay, sender, urls, views
+from . import addresses, endpoints, presenter, repository, sender, urls
 from .policy import Breaker
-from .schemas import ReplayOut, RotateSecret, TestDelivery, WebhookOut
+from .repository import AttemptRecord
+from .schemas import AttemptPage, DeadLetterPage, ReplayOut, RotateSecret, TestDelivery, WebhookOut
 from .tools import WebhookTools
 
 log = logging.getLogger("gateway.deliveries")
 
 
-async def _require_endpoint(conn: Any, portal_id: str) -> None:
-    found = await endpoints.row(conn, portal_id)
+async def _require_endpoint(conn: AsyncConnection, portal_id: str) -> None:
+    found = await repository.endpoint(conn, portal_id)
     if found is None or not found.enabled:
         raise Refused("webhook_not_configured", "configure an enabled webhook first (PUT /v1/webhook)")
 
@@ -39,10 +44,10 @@ class WebhookService:
 
     async def show(self, portal_id: str) -> WebhookOut:
         async with self.db.read() as conn:
-            found = await endpoints.row(conn, portal_id)
+            found = await repository.endpoint(conn, portal_id)
         if found is None:
             raise Refused("webhook_not_configured")
-        return endpoints.view(found, self.breaker, now_utc())
+        return presenter.webhook(found, self.breaker, now_utc())
 
     async def allowed_url(self, portal_id: str, url: str) -> str:
         """The save's check, with the sender's parser and the sender's address rules (the sender checks again at
@@ -54,7 +59,7 @@ class WebhookService:
         except urls.BadUrl as exc:
             raise Refused("webhook_url_refused", str(exc), field="url") from exc
         async with self.db.read() as conn:
-            allow_private = await endpoints.allows_private(conn, portal_id)
+            allow_private = await allows_private_webhooks(conn, portal_id)
         try:
             async with asyncio.timeout(self.settings.webhook_connect_timeout):
                 await addresses.checked(found.host, found.port, self.tools.http.policy, allow_private)
@@ -69,7 +74,7 @@ class WebhookService:
         now = now_utc()
         async with self.db.unit() as uow:
             found, secret = await endpoints.put(uow.conn, self.tools.box, portal_id, url, enabled, now)
-        return endpoints.view(found, self.breaker, now, secret), bool(secret)
+        return presenter.webhook(found, self.breaker, now, secret), bool(secret)
 
     async def rotate(self, portal_id: str, options: RotateSecret | None) -> WebhookOut:
         options = options or RotateSecret()
@@ -81,7 +86,7 @@ class WebhookService:
             if rotated is None:
                 raise Refused("webhook_not_configured")
             found, secret = rotated
-        return endpoints.view(found, self.breaker, now, secret)
+        return presenter.webhook(found, self.breaker, now, secret)
 
     async def test(self, portal_id: str) -> TestDelivery:
         """Send a signed test event now; the portal learns only how its endpoint answered."""
@@ -104,32 +109,40 @@ class WebhookService:
         else:
             result = sender.not_signed(target.unsigned)
         sender.record(result, portal_id, event.id)
+        record = AttemptRecord(
+            portal_id, event.id, 1, target.url, result.outcome, result.status_code, result.latency_ms, result.error, now
+        )
         async with self.db.unit() as uow:
-            await uow.conn.execute(
-                dt.delivery_attempts.insert().values(
-                    portal_id=portal_id,
-                    event_id=event.id,
-                    attempt=1,
-                    url=target.url,
-                    outcome=result.outcome,
-                    status_code=result.status_code,
-                    latency_ms=result.latency_ms,
-                    error=result.error,
-                    attempted_at=now,
-                )
-            )
-        return TestDelivery(event.id, result.outcome, result.status_code, result.latency_ms, result.error)  # type: ignore[arg-type]
+            await repository.record_attempts(uow.conn, [record])
+        outcome = cast(Literal["delivered", "failed"], result.outcome)
+        return TestDelivery(event.id, outcome, result.status_code, result.latency_ms, result.error)
 
-    async def replay_dead(self, portal_id: str, since: Any) -> int:
+    async def attempts(self, portal_id: str, event_id: str | None, cursor: str | None, limit: int) -> AttemptPage:
+        """The delivery log, newest first."""
+        after = params.position(cursor, "cursor")
+        async with self.db.read() as conn:
+            found, next_cursor = await repository.attempts_page(
+                conn, portal_id, event_id=event_id, after=after, limit=limit
+            )
+        return AttemptPage(data=[presenter.attempt(r) for r in found], next_cursor=next_cursor)
+
+    async def dead_letters(self, portal_id: str, cursor: str | None, limit: int) -> DeadLetterPage:
+        """The events given up on, newest first."""
+        after = params.position(cursor, "cursor")
+        async with self.db.read() as conn:
+            found, next_cursor = await repository.dead_letters_page(conn, portal_id, after=after, limit=limit)
+        return DeadLetterPage(data=[presenter.dead_letter(e, s) for e, s in found], next_cursor=next_cursor)
+
+    async def replay_dead(self, portal_id: str, since: datetime) -> int:
         async with self.db.unit() as uow:
             await _require_endpoint(uow.conn, portal_id)
-            return await replay.dead_since(uow.conn, portal_id, since)
+            return await repository.replay_dead_since(uow.conn, portal_id, since)
 
     async def replay_one(self, portal_id: str, event_id: str) -> ReplayOut:
         async with self.db.unit() as uow:
             await _require_endpoint(uow.conn, portal_id)
-            if not await replay.one(uow.conn, portal_id, event_id, now_utc()):
+            if not await repository.replay_one(uow.conn, portal_id, event_id):
                 raise Refused("not_found", "no such event")
-            found = await views.event_with_status(uow.conn, portal_id, event_id)
+            found = await repository.event_with_state(uow.conn, portal_id, event_id)
             assert found is not None
-            return ReplayOut(event=envelope(found), delivery=views.status(found))
+            return presenter.replayed(*found)

@@ -9,12 +9,11 @@ from litestar.params import FromPath
 from gateway.http.problems import problem_responses
 from gateway.http.routes import PortalApi
 from gateway.kernel import params
-from gateway.kernel.errors import Refused
 from gateway.kernel.portal import PortalContext
 from gateway.store.db import Database
 
-from . import view
-from .view import DossierOut
+from . import service
+from .presenter import DossierOut
 
 
 class DossierController(PortalApi):
@@ -29,8 +28,4 @@ class DossierController(PortalApi):
     async def show(
         self, dossier_code: FromPath[str], portal: NamedDependency[PortalContext], db: NamedDependency[Database]
     ) -> DossierOut:
-        async with db.read() as conn:
-            found = await view.load(conn, portal.portal_id, params.dossier_code(dossier_code))
-        if found is None:
-            raise Refused("not_found", "no payment, receipt or shipment for this dossier")
-        return found
+        return await service.show(db, portal.portal_id, params.dossier_code(dossier_code))

@@ -15,7 +15,7 @@ from gateway.kernel.portal import PortalContext
 from gateway.store.db import Database
 
 from . import feed
-from .model import EventOut, envelope
+from .model import EventOut
 
 
 class EventPage(msgspec.Struct):
@@ -38,7 +38,7 @@ class EventFeedController(PortalApi):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> EventPage:
         async with db.read() as conn:
-            rows, next_cursor = await feed.page(
+            data, next_cursor = await feed.page(
                 conn, portal.portal_id, after=after, dossier_code=dossier_code, event_type=type, limit=limit
             )
-        return EventPage(data=[envelope(r) for r in rows], next_cursor=next_cursor)
+        return EventPage(data=data, next_cursor=next_cursor)

@@ -1,15 +1,13 @@
 """The event envelope. A webhook body and a feed entry are the same bytes of the same Struct, so a portal can
-switch between push and pull, or use both, and dedupe by ``id``."""
+switch between push and pull, or use both, and dedupe by ``id``. Pure: the outbox is read in ``repository``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy.engine import Row
-
-from gateway.store.tables import outbox as ot
 
 TEST_TYPE = "webhook.test"
 
@@ -25,30 +23,49 @@ class EventOut(msgspec.Struct):
     data: dict[str, Any]
 
 
-# The outbox columns an envelope needs (the rest are delivery bookkeeping).
-COLUMNS = (
-    ot.outbox.c.position,
-    ot.outbox.c.txid,
-    ot.outbox.c.id,
-    ot.outbox.c.portal_id,
-    ot.outbox.c.dossier_code,
-    ot.outbox.c.sequence,
-    ot.outbox.c.type,
-    ot.outbox.c.payload,
-    ot.outbox.c.created_at,
-)
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as the outbox keeps it: its envelope, and where it sits in the feed (``txid``, ``position``)."""
+
+    position: int
+    txid: int
+    id: str
+    portal_id: str
+    dossier_code: str
+    sequence: int
+    type: str
+    payload: dict[str, Any]
+    created_at: datetime
 
 
-def envelope(row: Row[Any]) -> EventOut:
+@dataclass(frozen=True)
+class ResourceEvent:
+    """An event of a dossier with the resource it speaks of: its payload is that resource's snapshot."""
+
+    id: str
+    type: str
+    sequence: int
+    created_at: datetime
+    resource_type: str
+    resource_id: str
+    payload: dict[str, Any]
+
+
+def envelope(event: StoredEvent) -> EventOut:
     return EventOut(
-        id=row.id,
-        type=row.type,
-        created_at=row.created_at,
-        dossier_code=row.dossier_code,
-        sequence=row.sequence,
-        data=row.payload,
+        id=event.id,
+        type=event.type,
+        created_at=event.created_at,
+        dossier_code=event.dossier_code,
+        sequence=event.sequence,
+        data=event.payload,
     )
 
 
 def body(event: EventOut) -> bytes:
     return msgspec.json.encode(event)
+
+
+def cursor_of(event: StoredEvent) -> str:
+    """The feed's cursor just after ``event``."""
+    return f"{event.txid}-{event.position}"

@@ -1,5 +1,5 @@
 """Bearer API keys on every ``/v1`` route. A short in-process cache keeps the key check off the hot path; the
-revocation counter in Redis (see ``portals.revocations``) makes a revoked key fail everywhere at once."""
+revocation counter in Redis (see ``gateway.portals``) makes a revoked key fail everywhere at once."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from adapters.vntime import now_utc
 from gateway.kernel.errors import Refused
-from gateway.portals import revocations
-from gateway.portals.service import PortalContext, authenticate
+from gateway.kernel.portal import PortalContext
+from gateway.portals import authenticate, revocation_count
 
 _CACHE_LIMIT = 10_000
 
@@ -62,7 +62,7 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         digest = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
         portal, counter = None, None
         if cache.ttl > 0:
-            counter = await revocations.current(container.redis, container.settings.queue_name)
+            counter = await revocation_count(container.redis, container.settings.queue_name)
             portal = cache.get(digest, counter)
         if portal is None:
             portal = await authenticate(container.db, token)

@@ -4,9 +4,20 @@ answers (one code path: ``HubResults``), the janitor, refunds, and the portal AP
 Public surface: the services the bootstrap wires, and what other areas may read of a payment."""
 
 from .collections import PaymentCollections
+from .dossier import for_dossier
 from .refunds import RefundService
 from .repository import belongs
 from .results import Disposition, HubResults
+from .schemas import PaymentOut
 from .service import PaymentService
 
-__all__ = ["Disposition", "HubResults", "PaymentCollections", "PaymentService", "RefundService", "belongs"]
+__all__ = [
+    "Disposition",
+    "HubResults",
+    "PaymentCollections",
+    "PaymentOut",
+    "PaymentService",
+    "RefundService",
+    "belongs",
+    "for_dossier",
+]

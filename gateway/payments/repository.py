@@ -204,3 +204,13 @@ async def kept(conn: AsyncConnection, source_id: str, in_part: str) -> int | Non
     query = select(P.paid_amount - P.refunded_amount).where(P.id == source_id, P.status == in_part)
     found = (await conn.execute(query)).scalar_one_or_none()
     return None if found is None else int(found)
+
+
+async def of_dossier(conn: AsyncConnection, portal_id: str, dossier_code: str) -> list[Payment]:
+    """The dossier's payments, oldest first."""
+    query = (
+        select(pt.payments)
+        .where(P.portal_id == portal_id, P.dossier_code == dossier_code)
+        .order_by(P.created_at, P.id)
+    )
+    return [await _complete(conn, row) for row in await conn.execute(query)]

@@ -11,7 +11,7 @@ import msgspec
 
 from adapters import jsonwire
 
-from .service import AgencySpec, Fee, Procedure
+from .specs import AgencySpec, Fee, Procedure
 
 # An agency with a large catalogue is tens of kilobytes.
 MAX_BYTES = 1_000_000

@@ -6,19 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store.db import Database
-from gateway.store.tables import portals as ct
 
-from . import keys
+from . import keys, repository
+from .repository import StoredKey
 from .service import insert_key
-
-K = ct.api_keys.c
 
 
 class Refused(LookupError):
@@ -44,21 +39,26 @@ class NewKey:
     label: str
 
 
-def _info(row: Row[Any], now: datetime) -> KeyInfo:
+def _info(key: StoredKey, now: datetime) -> KeyInfo:
     return KeyInfo(
-        key_id=row.id,
-        portal_id=row.portal_id,
-        label=row.label,
-        state=keys.state(row, now),
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
+        key_id=key.id,
+        portal_id=key.portal_id,
+        label=key.label,
+        state=keys.state(key, now),
+        created_at=key.created_at,
+        expires_at=key.expires_at,
+        revoked_at=key.revoked_at,
     )
 
 
+def _new(token: str, portal_id: str, label: str) -> NewKey:
+    parsed = keys.parse(token)
+    assert parsed is not None  # a token just issued is well formed
+    return NewKey(key_id=parsed[0], portal_id=portal_id, api_key=token, label=label)
+
+
 async def _require_portal(conn: AsyncConnection, portal_id: str) -> None:
-    found = await conn.execute(select(ct.portals.c.id).where(ct.portals.c.id == portal_id))
-    if found.first() is None:
+    if not await repository.portal_exists(conn, portal_id):
         raise Refused(f"no portal {portal_id!r}")
 
 
@@ -66,31 +66,30 @@ async def create(db: Database, portal_id: str, label: str, now: datetime) -> New
     async with db.transaction() as tx:
         await _require_portal(tx, portal_id)
         token = await insert_key(tx, portal_id, label)
-    key_id = keys.parse(token)[0]  # type: ignore[index]
-    return NewKey(key_id=key_id, portal_id=portal_id, api_key=token, label=label)
+    return _new(token, portal_id, label)
 
 
 async def listing(db: Database, portal_id: str, now: datetime) -> list[KeyInfo]:
     async with db.read() as conn:
         await _require_portal(conn, portal_id)
-        rows = (await conn.execute(select(ct.api_keys).where(K.portal_id == portal_id).order_by(K.id))).all()
-    return [_info(row, now) for row in rows]
+        found = await repository.keys_of(conn, portal_id)
+    return [_info(key, now) for key in found]
 
 
 async def revoke(db: Database, key_id: str, now: datetime) -> KeyInfo:
     """Revoke a key at once (revoking a revoked key changes nothing)."""
     async with db.transaction() as tx:
-        await tx.execute(ct.api_keys.update().where(K.id == key_id, K.revoked_at.is_(None)).values(revoked_at=now))
-        row = (await tx.execute(select(ct.api_keys).where(K.id == key_id))).first()
-    if row is None:
+        await repository.revoke_key(tx, key_id, now)
+        key = await repository.key(tx, key_id)
+    if key is None:
         raise Refused(f"no API key {key_id!r}")
-    return _info(row, now)
+    return _info(key, now)
 
 
 async def rotate(db: Database, key_id: str, overlap: timedelta, now: datetime) -> tuple[NewKey, KeyInfo]:
     """Issue a new key for the same portal and label; the old one is revoked now, or expires after ``overlap``."""
     async with db.transaction() as tx:
-        old = (await tx.execute(select(ct.api_keys).where(K.id == key_id))).first()
+        old = await repository.key(tx, key_id)
         if old is None:
             raise Refused(f"no API key {key_id!r}")
         if not keys.usable(old, now):
@@ -100,15 +99,15 @@ async def rotate(db: Database, key_id: str, overlap: timedelta, now: datetime) -
             end = now + overlap
             if old.expires_at is not None:
                 end = min(end, old.expires_at)
-            await tx.execute(ct.api_keys.update().where(K.id == key_id).values(expires_at=end))
+            await repository.end_key(tx, key_id, revoked_at=None, expires_at=end)
         else:
-            await tx.execute(ct.api_keys.update().where(K.id == key_id).values(revoked_at=now))
-        row = (await tx.execute(select(ct.api_keys).where(K.id == key_id))).first()
-    new = NewKey(key_id=keys.parse(token)[0], portal_id=old.portal_id, api_key=token, label=old.label)  # type: ignore[index]
-    return new, _info(row, now)
+            await repository.end_key(tx, key_id, revoked_at=now, expires_at=None)
+        ended = await repository.key(tx, key_id)
+    assert ended is not None
+    return _new(token, old.portal_id, old.label), _info(ended, now)
 
 
 async def set_rate_limit(db: Database, portal_id: str, limit: int | None) -> None:
     async with db.transaction() as tx:
         await _require_portal(tx, portal_id)
-        await tx.execute(ct.portals.update().where(ct.portals.c.id == portal_id).values(rate_limit=limit))
+        await repository.set_rate_limit(tx, portal_id, limit)

@@ -6,29 +6,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.kernel.errors import Refused
-from gateway.store.tables import portals as ct
+from gateway.kernel.portal import PortalContext
 
-from .service import PortalContext
+from . import repository
 
 
 async def agency_of(conn: AsyncConnection, portal: PortalContext, code: str) -> Any:
     """The agency with this code, if the portal acts for it; another portal's agency is as unknown as none."""
-    agency = (await conn.execute(select(ct.agencies).where(ct.agencies.c.code == code))).first()
+    agency = await repository.agency_by_code(conn, code)
     if agency is None or agency.id not in portal.agency_ids:
         raise Refused("unknown_agency", f"no agency {code!r} for this portal", field="agency_code")
     return agency
 
 
 async def procedure_of(conn: AsyncConnection, agency_id: str, code: str) -> Any:
-    procedure = (
-        await conn.execute(
-            select(ct.procedures).where(ct.procedures.c.agency_id == agency_id, ct.procedures.c.code == code)
-        )
-    ).first()
+    procedure = await repository.procedure_by_code(conn, agency_id, code)
     if procedure is None:
         raise Refused("unknown_procedure", f"procedure {code!r} is not in the catalogue", field="procedure_code")
     return procedure
@@ -46,9 +41,7 @@ async def check_postal(conn: AsyncConnection, agency: Any, code: str | None) -> 
                 field="procedure_code",
             )
         return
-    pr = ct.procedures.c
-    query = select(pr.code).where(pr.agency_id == agency.id, pr.postal_allowed.is_(False)).limit(1)
-    if (await conn.execute(query)).first() is not None:
+    if await repository.has_non_postal_procedure(conn, agency.id):
         raise Refused(
             "procedure_required",
             f"agency {agency.code} has procedures that may not go by post: name the dossier's procedure",
@@ -69,8 +62,7 @@ class FeeLine(Protocol):
 
 async def fees_of(conn: AsyncConnection, procedure_id: str) -> dict[str, Any]:
     """The procedure's fee catalogue, by fee code."""
-    query = select(ct.procedure_fees).where(ct.procedure_fees.c.procedure_id == procedure_id)
-    return {row.code: row for row in await conn.execute(query)}
+    return await repository.fees_of(conn, procedure_id)
 
 
 def check_fee_lines(lines: Sequence[FeeLine], fees: dict[str, Any], field: str) -> None:
@@ -97,13 +89,12 @@ _AGENCY_CODES: dict[str, str] = {}
 
 async def agency_by_id(conn: AsyncConnection, agency_id: str) -> Any:
     """An agency's row (its name, tax code and treasury account, as a payment's init states them)."""
-    return (await conn.execute(select(ct.agencies).where(ct.agencies.c.id == agency_id))).one()
+    return await repository.agency_by_id(conn, agency_id)
 
 
 async def agency_code(conn: AsyncConnection, agency_id: str) -> str:
     """An agency's code. An agency keeps its id and code for life, so each process remembers them."""
     code = _AGENCY_CODES.get(agency_id)
     if code is None:
-        found = await conn.execute(select(ct.agencies.c.code).where(ct.agencies.c.id == agency_id))
-        code = _AGENCY_CODES[agency_id] = found.scalar_one()
+        code = _AGENCY_CODES[agency_id] = await repository.agency_code(conn, agency_id)
     return code

@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
-from gateway.deliveries import endpoints
-from gateway.deliveries.secret_box import new_key
+from gateway.deliveries import new_key
 from gateway.portals import service as portals
+from gateway.portals import set_private_webhooks
 from gateway.portals.service import AgencySpec, Fee, Procedure
 from gateway.receipts.keys import ensure_demo_key
 from gateway.store.db import Database
@@ -211,7 +211,7 @@ class Stack:
         await portals.upsert_agency(self.db, OTHER_AGENCY)
         portal_id, self.api_key = await portals.create_portal(self.db, "Cổng DVC thử nghiệm", [AGENCY.code])
         # the operator's consent for the test receivers on RECEIVER_HOST, a private address (see above)
-        assert await endpoints.set_private(self.db, portal_id, True)
+        assert await set_private_webhooks(self.db, portal_id, True)
         _, self.other_api_key = await portals.create_portal(self.db, "Cổng DVC khác", [OTHER_AGENCY.code])
         ensure_demo_key(self.receipt_keys_dir, AGENCY.code, AGENCY.name)  # OTHER_AGENCY has no key: it cannot issue
         self.processes["hub"] = Process(

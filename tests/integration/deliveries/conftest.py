@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.vntime import now_utc
-from gateway.deliveries import endpoints
 from gateway.portals import service as portals
+from gateway.portals import set_private_webhooks
 from gateway.store import outbox
 from gateway.store.db import Database
 from gateway.store.tables import deliveries as dt
@@ -36,7 +36,7 @@ async def new_portal(stack: Stack, name: str = "Cổng thử", *, private: bool 
     assert stack.db is not None
     portal_id, api_key = await portals.create_portal(stack.db, f"{name} {secrets.token_hex(3)}", [AGENCY.code])
     if private:
-        assert await endpoints.set_private(stack.db, portal_id, True)
+        assert await set_private_webhooks(stack.db, portal_id, True)
     return portal_id, api_key
 
 

@@ -21,7 +21,7 @@ async def record(tx, portal: Portal, dossier: str, **kw) -> str:  # type: ignore
 
 async def served(portal: Portal, ids: list[str]) -> None:
     """Wait until the feed serves ``ids``: on PostgreSQL it holds back what was written while any older transaction
-    of the server was still running, however briefly (see gateway/events/feed.py)."""
+    of the server was still running, however briefly (see gateway/events/repository.py)."""
 
     async def all_there() -> bool:
         page = (await portal.api.get("/v1/events", params={"limit": 500})).json()

@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from gateway import embedded
-from gateway.deliveries import endpoints
 from gateway.portals import service as portals
+from gateway.portals import set_private_webhooks
 from tests.integration.deliveries.receiver import Receiver
 from tests.support.private_services import PrivatePostgres, PrivateRedis
 from tests.support.services import wait_for
@@ -121,7 +121,7 @@ async def bench() -> AsyncIterator[Bench]:
         await stack.start()
         assert stack.db is not None
         portal_id, stack.api_key = await portals.create_portal(stack.db, "Cổng thử sự cố", [AGENCY.code])
-        assert await endpoints.set_private(stack.db, portal_id, True)  # its receiver is on a private address
+        assert await set_private_webhooks(stack.db, portal_id, True)  # its receiver is on a private address
         async with stack.client() as api:
             answer = await api.put("/v1/webhook", json={"url": receiver.url})
             assert answer.status_code in (200, 201), answer.text

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from gateway.deliveries import endpoints
 from gateway.portals import service as portals
+from gateway.portals import set_private_webhooks
 from tests.support.api import counts, key
 from tests.support.stack import RECEIVER_HOST, Stack
 
@@ -33,7 +33,7 @@ async def fresh_api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     """A portal of its own, so that its webhook and dead letters do not disturb other tests."""
     assert stack.db is not None
     portal_id, api_key = await portals.create_portal(stack.db, f"Cổng {secrets.token_hex(3)}", [])
-    assert await endpoints.set_private(stack.db, portal_id, True)  # WEBHOOK below is on a private address
+    assert await set_private_webhooks(stack.db, portal_id, True)  # WEBHOOK below is on a private address
     async with stack.client(api_key) as client:
         yield client
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from gateway.deliveries import signing
 from gateway.deliveries.policy import Breaker, RetryPolicy
-from gateway.deliveries.relay import Candidate, fair_share, pack
+from gateway.deliveries.state import Candidate, fair_share, pack
 from gateway.events.feed import parse_cursor
 from gateway.kernel.errors import Refused
 from gateway.settings import load

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -19,28 +18,20 @@ from typing import Any, TypeVar
 from adapters.vntime import now_utc
 from gateway.settings import Settings
 from gateway.settings import load as load_settings
+from gateway.store.db import Database
+
+from .common import on_database
+from .common import print_json as _print
 
 T = TypeVar("T")
 MAX_OVERLAP_SECONDS = 30 * 86400
 
 
-def _print(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, default=str))
-
-
-def _with_db(work: Callable[[Any], Awaitable[T]]) -> T:
+def _with_db(work: Callable[[Database], Awaitable[T]]) -> T:
     from gateway.portals.api_keys import Refused
-    from gateway.store.db import Database
-
-    async def go() -> T:
-        db = Database.from_url(load_settings().database_url)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
 
     try:
-        return asyncio.run(go())
+        return on_database(work)
     except Refused as exc:
         raise SystemExit(f"gateway: {exc}") from None
 
@@ -49,12 +40,12 @@ def _announce(settings: Settings) -> None:
     """Tell every gateway process; if Redis does not answer, say how long the old key may still work."""
     from redis.asyncio import Redis
 
-    from gateway.portals import revocations
+    from gateway.portals import announce_revocation
 
     async def go() -> bool:
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=1)
         try:
-            return await revocations.announce(redis, settings.queue_name)
+            return await announce_revocation(redis, settings.queue_name)
         finally:
             await redis.aclose()
 
