@@ -10,11 +10,12 @@ from arq.connections import ArqRedis
 from adapters.payhub import PayhubClient, PayhubConfig
 from adapters.postal import PostalClient, PostalConfig
 from adapters.vntime import now_utc
-from gateway import broker
+from gateway import broker, portals
 from gateway.deliveries import WebhookService, WebhookTools
 from gateway.http.auth import KeyCache
 from gateway.http.ratelimit import RateLimiter
 from gateway.jobs import JobQueue, redis_key
+from gateway.kernel.portal import PortalContext
 from gateway.payments import PaymentCollections
 from gateway.payments.refunds import RefundService
 from gateway.payments.results import HubResults
@@ -90,6 +91,14 @@ class Container:
             receipt_issuer=ReceiptIssuer(db, keys, settings, (paid, cod)),
             receipt_refunds=RefundFollowUp(db, keys, settings, paid),
         )
+
+    async def authenticate(self, token: str) -> PortalContext | None:
+        """The portal an API key belongs to (the HTTP edge's key check)."""
+        return await portals.authenticate(self.db, token)
+
+    async def revocation_count(self) -> int | None:
+        """The revocation counter every process reads, None when Redis does not answer."""
+        return await portals.revocation_count(self.redis, self.settings.queue_name)
 
     async def start(self, redis: ArqRedis | None = None) -> None:
         """Connect to Redis (or take the worker's connection) and record the receipt certificates loaded."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from arq import cron, func
 from arq.cron import CronJob
@@ -28,13 +28,10 @@ from gateway.settings import Settings
 from . import relay
 from .dispatch import Delivery
 
-if TYPE_CHECKING:
-    from gateway.bootstrap import Container
-
 log = logging.getLogger("gateway.deliveries")
 
 
-def delivery(container: Container) -> Delivery:
+def delivery(container: Any) -> Delivery:
     """The delivery use case on the worker's container (the webhook secrets' key and the address rules were
     checked when the container was built: a missing key stops the worker with a plain message)."""
     return Delivery(container.db, container.webhooks.http, container.webhooks.box, container.settings)

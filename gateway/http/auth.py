@@ -1,5 +1,6 @@
 """Bearer API keys on every ``/v1`` route. A short in-process cache keeps the key check off the hot path; the
-revocation counter in Redis (see ``gateway.portals``) makes a revoked key fail everywhere at once."""
+revocation counter in Redis makes a revoked key fail everywhere at once. Both the check and the counter are the
+portals area's, handed to this middleware by the container."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from adapters.vntime import now_utc
 from gateway.kernel.errors import Refused
 from gateway.kernel.portal import PortalContext
-from gateway.portals import authenticate, revocation_count
 
 _CACHE_LIMIT = 10_000
 
@@ -62,10 +62,10 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         digest = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
         portal, counter = None, None
         if cache.ttl > 0:
-            counter = await revocation_count(container.redis, container.settings.queue_name)
+            counter = await container.revocation_count()
             portal = cache.get(digest, counter)
         if portal is None:
-            portal = await authenticate(container.db, token)
+            portal = await container.authenticate(token)
             if portal is None:
                 raise _unauthorized("the API key is not valid")
             if cache.ttl > 0:

@@ -10,11 +10,11 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway import portals
 from gateway.ids import new_id
 from gateway.kernel import receipt_parts
 from gateway.kernel.errors import Refused
 from gateway.kernel.fees import KIND_CODES
-from gateway.portals import catalogue
 from gateway.settings import Settings
 from gateway.store import outbox
 from receipts import Line, Payer, ReceiptError, Related, RelatedKind
@@ -79,7 +79,7 @@ def corrected_lines(original: list[Line], data: ReplaceReceipt, fees: dict[str, 
     if data.lines is None:
         return original
     lines = [receipt_parts.line(KIND_CODES[x.kind], x.code, x.name, x.amount) for x in data.lines]
-    catalogue.check_fee_lines(lines, fees, "lines")
+    portals.check_fee_lines(lines, fees, "lines")
     total, before = sum(x.amount for x in lines), sum(x.amount for x in original)
     if total != before:
         raise Refused(
@@ -105,7 +105,7 @@ def kept_lines(lines: list[Line], kept: int) -> list[Line]:
 
 async def _catalogue_fees(tx: AsyncConnection, agency_id: str, procedure_code: str) -> dict[str, Any]:
     procedure = await repository.procedure_id(tx, agency_id, procedure_code)
-    return {} if procedure is None else await catalogue.fees_of(tx, procedure)
+    return {} if procedure is None else await portals.fees_of(tx, procedure)
 
 
 async def replace(

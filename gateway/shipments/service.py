@@ -16,11 +16,11 @@ from typing import Any
 from adapters.postal import OutcomeUnknown, PostalClient, PostalError, PostalRejected, PostalUnavailable
 from adapters.postal import codes as post_codes
 from adapters.vntime import now_utc
+from gateway import portals
 from gateway.ids import new_id
 from gateway.kernel.attempts import Attempt
 from gateway.kernel.errors import Refused
 from gateway.kernel.portal import PortalContext
-from gateway.portals import catalogue
 from gateway.store.db import Database
 
 from . import booking, repository, transitions
@@ -94,9 +94,9 @@ class ShipmentService:
         columns = booking.request_columns(data)
         async with self.db.unit() as uow:
             tx = uow.conn
-            agency = await catalogue.agency_of(tx, portal, data.agency_code)
+            agency = await portals.agency_of(tx, portal, data.agency_code)
             agency_phone, agency_address = booking.agency_party(agency)
-            await catalogue.check_postal(tx, agency, data.procedure_code)
+            await portals.check_postal(tx, agency, data.procedure_code)
             shipment_id = new_id("shp")
             await repository.insert(
                 tx,

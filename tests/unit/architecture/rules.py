@@ -31,9 +31,11 @@ FOUNDATION = ("gateway.kernel", "gateway.settings", "gateway.ids", "gateway.logs
 LIBRARIES = ("adapters", "receipts", "reconciliation")
 LAYERS = ("composition", "areas", "infrastructure", "foundation", "libraries")
 
-# The tables each area may touch besides its own: the outbox is the store's, read by the feed and the relay.
+# The tables each area may touch besides its own: the outbox is the store's, read by the feed and the relay; the
+# catalogue (agencies, procedures and their fees, in the portals tables) is reference data that the receipts and
+# shipments repositories join on to read an agency's code and details. Only the portals area writes it.
 TABLES = "gateway.store.tables"
-SHARED_TABLES = {"events": ("outbox",), "deliveries": ("outbox",)}
+SHARED_TABLES = {"events": ("outbox",), "deliveries": ("outbox",), "receipts": ("portals",), "shipments": ("portals",)}
 
 
 @dataclass(frozen=True)
