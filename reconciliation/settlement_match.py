@@ -116,7 +116,8 @@ def _payments(hub: pl.DataFrame, mine: pl.DataFrame, rules: MatchRules) -> list[
 
 def _settled_again(hub: pl.DataFrame, mine: pl.DataFrame) -> pl.DataFrame:
     """Rows beyond the first for a reference: the one with our transaction id stays, else the lowest id."""
-    several = hub.filter(pl.col("reference").is_duplicated())
+    several = hub.filter(pl.col("reference").hash().is_duplicated())  # by hash first: cheap on millions
+    several = several.filter(pl.col("reference").is_duplicated())
     if several.is_empty():
         return several
     ranked = several.join(

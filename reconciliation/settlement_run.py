@@ -124,11 +124,12 @@ def reconcile_settlement(
     shutil.rmtree(lines_dir, ignore_errors=True)
     lines_dir.mkdir(parents=True)
     slices = max(1, math.ceil(rows_hint / slice_rows))
-    repeated = _repeated_lines(hub)
+    staged = _stage(hub, ours, slices, out_dir / "stage")
+    repeated = _repeated_lines(staged.hub)
     summaries, partials = [], []
-    for number, (hub_slice, our_slice) in enumerate(_slices(hub, ours, slices, out_dir / "stage")):
+    for number, (hub_slice, our_slice) in enumerate(staged.slices()):
         lines = classify(hub_slice, our_slice, rules, repeated)
-        lines.write_parquet(lines_dir / f"slice-{number:04d}.parquet", compression="lz4")
+        lines.write_parquet(lines_dir / f"slice-{number:04d}.parquet", compression="lz4", statistics=False)
         summaries.append(_class_partial(lines))
         partials.append(agency_partials(hub_slice, our_slice, lines))
     shutil.rmtree(out_dir / "stage", ignore_errors=True)
@@ -137,26 +138,44 @@ def reconcile_settlement(
     return SettlementOutcome(rules.day, _class_totals(summaries, agencies), agencies, lines_dir)
 
 
-def _slices(
-    hub: pl.LazyFrame, ours: pl.LazyFrame, slices: int, stage: Path
-) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+@dataclass
+class _Staged:
+    """Both sides, in memory when small, else cut into slices on disk by a hash of the reference."""
+
+    hub: pl.LazyFrame
+    ours: pl.LazyFrame
+    count: int
+    stage: Path
+
+    def slices(self) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+        if self.count == 1:
+            yield self.hub.collect(), self.ours.collect()
+            return
+        for number in range(self.count):
+            yield (_read_stage(self.stage / "hub" / f"slice={number}", self.hub),
+                   _read_stage(self.stage / "ours" / f"slice={number}", self.ours))
+
+
+def _stage(hub: pl.LazyFrame, ours: pl.LazyFrame, slices: int, stage: Path) -> _Staged:
+    """One streaming pass over each side; the raw file is parsed here and nowhere else."""
     if slices == 1:
-        yield hub.collect(engine="streaming"), ours.collect(engine="streaming")
-        return
+        return _Staged(hub.collect(engine="streaming").lazy(), ours.collect(engine="streaming").lazy(), 1, stage)
     shutil.rmtree(stage, ignore_errors=True)
     which = pl.col("reference").hash(seed=HASH_SEED) % slices
     for name, frame in (("hub", hub), ("ours", ours)):
         frame.with_columns(slice=which).sink_parquet(
-            pl.PartitionBy(stage / name, key="slice", include_key=False), mkdir=True, compression="lz4"
-        )
-    for number in range(slices):
-        yield _read_stage(stage / "hub" / f"slice={number}", hub), _read_stage(stage / "ours" / f"slice={number}", ours)
+            pl.PartitionBy(stage / name, key="slice", include_key=False), mkdir=True, compression="lz4")
+    hub_schema, our_schema = hub.collect_schema(), ours.collect_schema()
+    return _Staged(pl.scan_parquet(stage / "hub" / "**" / "*.parquet", schema=hub_schema, hive_partitioning=False),
+                   pl.scan_parquet(stage / "ours" / "**" / "*.parquet", schema=our_schema, hive_partitioning=False),
+                   slices, stage)
 
 
 def _read_stage(directory: Path, like: pl.LazyFrame) -> pl.DataFrame:
+    schema = like.collect_schema()
     if not directory.exists():  # no row hashed to this slice
-        return pl.DataFrame(schema=like.collect_schema())
-    return pl.read_parquet(directory / "*.parquet")
+        return pl.DataFrame(schema=schema)
+    return pl.read_parquet(directory / "*.parquet", schema=schema, hive_partitioning=False)
 
 
 def _repeated_lines(hub: pl.LazyFrame) -> pl.Series:
