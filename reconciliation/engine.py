@@ -11,6 +11,7 @@ and for the post's cash on delivery, ``reconcile_cod(statements, collections, ru
 from __future__ import annotations
 
 from .business_days import VN_DAYS_OFF, business_days_after, is_business_day
+from .cod import CodLine, CodRules, OurCollection, reconcile_cod
 from .reasons import BREAKS, LABELS, LineClass, label
 from .records import MONEY_MOVED, OurRecord, RecordKind, RecordSpool, RecordStatus, records_frame
 from .settlement_match import MatchRules
@@ -24,8 +25,11 @@ __all__ = [
     "AgencyDay",
     "Break",
     "ClassTotal",
+    "CodLine",
+    "CodRules",
     "LineClass",
     "MatchRules",
+    "OurCollection",
     "OurRecord",
     "RecordKind",
     "RecordSpool",
@@ -34,6 +38,7 @@ __all__ = [
     "business_days_after",
     "is_business_day",
     "label",
+    "reconcile_cod",
     "reconcile_settlement",
     "records_frame",
 ]
