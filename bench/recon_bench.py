@@ -6,7 +6,7 @@ each in its own process so its peak memory is its own: the engine (verify the fi
 records read from their Parquet spool) and DuckDB (the same classes from the same data exported to CSV). The class
 counts of both must agree.
 
-    .venv/bin/python -m bench.recon_bench [--sizes 100000,1000000,5000000] [--keep DIR]
+    .venv/bin/python -m bench.recon_bench [--sizes 100000,1000000,5000000] [--slice-rows 1000000] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from adapters.payhub.codes import SETTLEMENT_COLUMNS
 from adapters.payhub.sandbox.settlement import csv_chunks
 from reconciliation.business_days import business_days_after
 from reconciliation.records import RECORD_SCHEMA
+from reconciliation.settlement_run import SLICE_ROWS
 
 DAY = date(2026, 11, 24)
 KEY = "bench-key"
@@ -119,7 +120,7 @@ def _signature(path: Path) -> str:
 # ---------------------------------------------------------------- the two contenders, each in a child process
 
 
-def run_engine(work: Path, signature: str) -> dict[str, object]:
+def run_engine(work: Path, signature: str, slice_rows: int) -> dict[str, object]:
     from adapters.payhub.settlement import scan_settlement, verify_settlement_file
     from reconciliation.engine import MatchRules, reconcile_settlement
 
@@ -127,7 +128,8 @@ def run_engine(work: Path, signature: str) -> dict[str, object]:
     verified = verify_settlement_file(work / "settlement.csv", DAY, signature, KEY, agencies=AGENCIES)
     checked = time.perf_counter()
     outcome = reconcile_settlement(scan_settlement(verified), pl.scan_parquet(work / "ours.parquet"),
-                                   MatchRules(DAY, cutoff_days=CUTOFF), work / "run", rows_hint=verified.rows)
+                                   MatchRules(DAY, cutoff_days=CUTOFF), work / "run", rows_hint=verified.rows,
+                                   slice_rows=slice_rows)
     breaks = sum(1 for _ in outcome.breaks())
     done = time.perf_counter()
     counts = {code.value: total.lines for code, total in outcome.classes.items()}
@@ -152,14 +154,15 @@ def run_duckdb(work: Path) -> dict[str, object]:
     return {"seconds": time.perf_counter() - started, "counts": counts}
 
 
-def child(which: str, work: Path, signature: str) -> None:
-    result = run_engine(work, signature) if which == "engine" else run_duckdb(work)
+def child(which: str, work: Path, signature: str, slice_rows: int) -> None:
+    result = run_engine(work, signature, slice_rows) if which == "engine" else run_duckdb(work)
     print(json.dumps(result))
 
 
-def measure(which: str, work: Path, signature: str) -> dict[str, object]:
+def measure(which: str, work: Path, signature: str, slice_rows: int) -> dict[str, object]:
     """Run one contender in a fresh process; its wall time and its own peak RSS."""
-    cmd = [sys.executable, "-m", "bench.recon_bench", "--child", which, "--work", str(work), "--signature", signature]
+    cmd = [sys.executable, "-m", "bench.recon_bench", "--child", which, "--work", str(work), "--signature", signature,
+           "--slice-rows", str(slice_rows)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     out = proc.stdout.read()
@@ -179,9 +182,10 @@ def main() -> None:
     parser.add_argument("--child")
     parser.add_argument("--work", type=Path)
     parser.add_argument("--signature", default="")
+    parser.add_argument("--slice-rows", type=int, default=SLICE_ROWS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.work, args.signature)
+        child(args.child, args.work, args.signature, args.slice_rows)
         return
     print(f"{'rows':>9} {'engine s':>9} {'verify s':>9} {'peak MiB':>9} {'duckdb s':>9} {'duck MiB':>9} "
           f"{'ratio':>6} {'µs/row':>7} breaks")
@@ -189,8 +193,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory(dir=args.keep) as tmp:
             work = Path(tmp)
             made = generate(n, work)
-            duck = measure("duckdb", work, str(made["signature"]))
-            engine = measure("engine", work, str(made["signature"]))
+            duck = measure("duckdb", work, str(made["signature"]), args.slice_rows)
+            engine = measure("engine", work, str(made["signature"]), args.slice_rows)
             assert engine["counts"] == duck["counts"], (engine["counts"], duck["counts"])
             rows = int(made["file_rows"])  # type: ignore[arg-type]
             e, d = float(engine["seconds"]), float(duck["seconds"])  # type: ignore[arg-type]

@@ -152,30 +152,22 @@ class _Staged:
             yield self.hub.collect(), self.ours.collect()
             return
         for number in range(self.count):
-            yield (_read_stage(self.stage / "hub" / f"slice={number}", self.hub),
-                   _read_stage(self.stage / "ours" / f"slice={number}", self.ours))
+            mine = pl.col("slice") == number
+            yield (self.hub.filter(mine).drop("slice").collect(engine="streaming"),
+                   self.ours.filter(mine).drop("slice").collect(engine="streaming"))
 
 
 def _stage(hub: pl.LazyFrame, ours: pl.LazyFrame, slices: int, stage: Path) -> _Staged:
-    """One streaming pass over each side; the raw file is parsed here and nowhere else."""
+    """One streaming pass over each side to Parquet, each row tagged with its slice; the raw file is parsed here
+    and nowhere else. Each slice is then read back by a filtered scan, which stays within its slice's memory."""
     if slices == 1:
         return _Staged(hub.collect(engine="streaming").lazy(), ours.collect(engine="streaming").lazy(), 1, stage)
     shutil.rmtree(stage, ignore_errors=True)
-    which = pl.col("reference").hash(seed=HASH_SEED) % slices
+    stage.mkdir(parents=True)
+    which = (pl.col("reference").hash(seed=HASH_SEED) % slices).cast(pl.UInt16).alias("slice")
     for name, frame in (("hub", hub), ("ours", ours)):
-        frame.with_columns(slice=which).sink_parquet(
-            pl.PartitionBy(stage / name, key="slice", include_key=False), mkdir=True, compression="lz4")
-    hub_schema, our_schema = hub.collect_schema(), ours.collect_schema()
-    return _Staged(pl.scan_parquet(stage / "hub" / "**" / "*.parquet", schema=hub_schema, hive_partitioning=False),
-                   pl.scan_parquet(stage / "ours" / "**" / "*.parquet", schema=our_schema, hive_partitioning=False),
-                   slices, stage)
-
-
-def _read_stage(directory: Path, like: pl.LazyFrame) -> pl.DataFrame:
-    schema = like.collect_schema()
-    if not directory.exists():  # no row hashed to this slice
-        return pl.DataFrame(schema=schema)
-    return pl.read_parquet(directory / "*.parquet", schema=schema, hive_partitioning=False)
+        frame.with_columns(which).sink_parquet(stage / f"{name}.parquet", compression="lz4", statistics=False)
+    return _Staged(pl.scan_parquet(stage / "hub.parquet"), pl.scan_parquet(stage / "ours.parquet"), slices, stage)
 
 
 def _repeated_lines(hub: pl.LazyFrame) -> pl.Series:

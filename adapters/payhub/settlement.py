@@ -120,7 +120,7 @@ def scan_settlement(file: VerifiedFile) -> pl.LazyFrame:
             pl.col("MaThamChieu").alias("reference"),
             pl.col("MaHoSo").fill_null("").alias("dossier"),
             pl.col("MaDonVi").alias("agency"),
-            pl.col("TrangThai").replace_strict(kinds, return_dtype=pl.String).alias("kind"),
+            _kind_of(pl.col("TrangThai"), kinds).alias("kind"),
             pl.col("SoTien").cast(pl.Int64).alias("amount"),
             pl.col("PhiGiaoDich").cast(pl.Int64).alias("fee"),
             pl.col("SoTienQuyetToan").cast(pl.Int64).alias("net"),
@@ -128,6 +128,14 @@ def scan_settlement(file: VerifiedFile) -> pl.LazyFrame:
             pl.col("ThoiGianThanhToan").alias("hub_time"),
         )
     )
+
+
+def _kind_of(code: pl.Expr, kinds: dict[str, str]) -> pl.Expr:
+    """TrangThai to our kind; a chain of when/then streams in bounded memory where a lookup table did not."""
+    chain = pl.when(code == next(iter(kinds))).then(pl.lit(kinds[next(iter(kinds))]))
+    for raw, kind in list(kinds.items())[1:]:
+        chain = chain.when(code == raw).then(pl.lit(kind))
+    return chain.otherwise(pl.lit(None, pl.String))
 
 
 # ---------------------------------------------------------------- pass 1: bytes
