@@ -154,15 +154,19 @@ def run_duckdb(work: Path) -> dict[str, object]:
     return {"seconds": time.perf_counter() - started, "counts": counts}
 
 
-def child(which: str, work: Path, signature: str, slice_rows: int) -> None:
-    result = run_engine(work, signature, slice_rows) if which == "engine" else run_duckdb(work)
+def child(which: str, work: Path, signature: str, slice_rows: int, rows: int) -> None:
+    if which == "generate":
+        result = generate(rows, work)
+    else:
+        result = run_engine(work, signature, slice_rows) if which == "engine" else run_duckdb(work)
     print(json.dumps(result))
 
 
-def measure(which: str, work: Path, signature: str, slice_rows: int) -> dict[str, object]:
-    """Run one contender in a fresh process; its wall time and its own peak RSS."""
+def measure(which: str, work: Path, signature: str, slice_rows: int, rows: int = 0) -> dict[str, object]:
+    """Run one step in a fresh process; its wall time and its own peak RSS. The data is generated in a child too:
+    Linux carries a parent's peak RSS into the children it forks, so the parent must stay small."""
     cmd = [sys.executable, "-m", "bench.recon_bench", "--child", which, "--work", str(work), "--signature", signature,
-           "--slice-rows", str(slice_rows)]
+           "--slice-rows", str(slice_rows), "--rows", str(rows)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     out = proc.stdout.read()
@@ -183,16 +187,17 @@ def main() -> None:
     parser.add_argument("--work", type=Path)
     parser.add_argument("--signature", default="")
     parser.add_argument("--slice-rows", type=int, default=SLICE_ROWS)
+    parser.add_argument("--rows", type=int, default=0)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.work, args.signature, args.slice_rows)
+        child(args.child, args.work, args.signature, args.slice_rows, args.rows)
         return
     print(f"{'rows':>9} {'engine s':>9} {'verify s':>9} {'peak MiB':>9} {'duckdb s':>9} {'duck MiB':>9} "
           f"{'ratio':>6} {'µs/row':>7} breaks")
     for n in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory(dir=args.keep) as tmp:
             work = Path(tmp)
-            made = generate(n, work)
+            made = measure("generate", work, "", args.slice_rows, n)
             duck = measure("duckdb", work, str(made["signature"]), args.slice_rows)
             engine = measure("engine", work, str(made["signature"]), args.slice_rows)
             assert engine["counts"] == duck["counts"], (engine["counts"], duck["counts"])
