@@ -3,7 +3,16 @@
 The sandbox that plays the hub lives in ``adapters.payhub.sandbox``.
 """
 
-from .client import HubRejected, HubUnavailable, OutcomeUnknown, PayhubClient, PayhubConfig, PayhubError
+from .client import (
+    HubRejected,
+    HubUnavailable,
+    OutcomeUnknown,
+    PayhubClient,
+    PayhubConfig,
+    PayhubError,
+    SettlementDownload,
+    SettlementNotPublished,
+)
 from .codes import Outcome, Reply
 from .messages import (
     Bill,
@@ -40,6 +49,8 @@ __all__ = [
     "ReceiptInfo",
     "RefundOrder",
     "Reply",
+    "SettlementDownload",
+    "SettlementNotPublished",
     "build_confirm_ack",
     "parse_confirm",
     "peek_reference",

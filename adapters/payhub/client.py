@@ -8,9 +8,11 @@ query (or a repeat of an idempotent request) before deciding anything.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 
 from adapters.vntime import now_utc
@@ -37,6 +39,20 @@ class HubUnavailable(PayhubError):
 
 class OutcomeUnknown(PayhubError):
     """The request was sent but no trustworthy answer came back (timeout, 5xx, unreadable or forged reply)."""
+
+
+class SettlementNotPublished(PayhubError):
+    """The hub has no file for that day yet (it publishes D's file from D+1 01:00): ask again later."""
+
+
+@dataclass(frozen=True)
+class SettlementDownload:
+    """A settlement file on disk, not yet verified; ``signature`` is the hub's ``X-MaXacThuc`` header."""
+
+    day: date
+    path: Path
+    signature: str | None
+    size: int
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,30 @@ class PayhubClient:
             raise HubRejected(reply.MaLoi, reply.MoTaLoi)
         return reply
 
+    async def settlement_file(self, day: date, dest_path: Path, now: datetime | None = None) -> SettlementDownload:
+        """Stream D's file to ``dest_path`` (through a ``.part`` file, so a cut download is never taken whole).
+
+        A GET changes nothing at the hub, so every transport failure is ``HubUnavailable``: fetch again.
+        """
+        cfg, stamp = self.config, f"{day:%Y%m%d}"
+        params = messages.build_settlement_params(stamp, cfg.partner_code, now or now_utc(), cfg.hash_key)
+        partial = dest_path.with_name(dest_path.name + ".part")
+        path = f"/api/v2/settlements/{stamp}"
+        try:
+            async with self._http.stream("GET", path, params=params) as response:
+                _check_download(response, path)
+                size = 0
+                async with await anyio.open_file(partial, "wb") as out:
+                    async for chunk in response.aiter_bytes():
+                        await out.write(chunk)
+                        size += len(chunk)
+                signature = response.headers.get("X-MaXacThuc")
+        except httpx.HTTPError as exc:
+            await anyio.Path(partial).unlink(missing_ok=True)
+            raise HubUnavailable(f"{path}: {type(exc).__name__}") from exc
+        await anyio.Path(partial).replace(dest_path)
+        return SettlementDownload(day=day, path=dest_path, signature=signature, size=size)
+
     async def _post(self, path: str, payload: dict[str, Any]) -> bytes:
         try:
             response = await self._http.post(path, json=payload)
@@ -109,3 +149,12 @@ class PayhubClient:
             return parse(*args)
         except messages.ProtocolError as exc:
             raise OutcomeUnknown(str(exc)) from exc
+
+
+def _check_download(response: httpx.Response, path: str) -> None:
+    if response.status_code == 404:
+        raise SettlementNotPublished(f"{path}: not published yet")
+    if response.status_code >= 500:
+        raise HubUnavailable(f"{path}: HTTP {response.status_code}")
+    if response.status_code != 200:
+        raise HubRejected(str(response.status_code), f"HTTP {response.status_code} from {path}")

@@ -67,3 +67,24 @@ REFUND_PROCESSING = "3"
 FEE_KIND_PHI = 1
 FEE_KIND_LE_PHI = 2
 SERVICE_FEES = 2  # MaDichVu: fees and charges
+
+# The daily settlement file (§6): its columns in order, and what a row's TrangThai says it is.
+SETTLEMENT_COLUMNS = (
+    "MaGiaoDich", "MaThamChieu", "MaHoSo", "MaDonVi", "SoTien", "PhiGiaoDich", "SoTienQuyetToan",
+    "MaNganHang", "ThoiGianThanhToan", "TrangThai", "NgayQuyetToan",
+)
+SETTLEMENT_ROW_PAYMENT = "1"
+SETTLEMENT_ROW_REFUND = "5"
+
+
+class SettledKind(enum.StrEnum):
+    """What a settlement row moved, in the gateway's words."""
+
+    PAYMENT = "payment"
+    REFUND = "refund"
+
+
+SETTLEMENT_ROW_KINDS: dict[str, SettledKind] = {
+    SETTLEMENT_ROW_PAYMENT: SettledKind.PAYMENT,
+    SETTLEMENT_ROW_REFUND: SettledKind.REFUND,
+}

@@ -16,18 +16,15 @@ from typing import Any
 import msgspec
 
 from adapters.payhub import checksum
-from adapters.payhub.codes import REFUND_DONE
+from adapters.payhub.codes import REFUND_DONE, SETTLEMENT_COLUMNS, SETTLEMENT_ROW_PAYMENT, SETTLEMENT_ROW_REFUND
 from adapters.vntime import VN_TZ, business_day, format_compact
 
 from .config import LATE_SETTLEMENT_SECONDS, SETTLEMENT_PUBLISH_HOUR, TRANSACTION_FEE
 from .state import PAID, REFUNDED, Ledger
 
-COLUMNS = (
-    "MaGiaoDich", "MaThamChieu", "MaHoSo", "MaDonVi", "SoTien", "PhiGiaoDich", "SoTienQuyetToan",
-    "MaNganHang", "ThoiGianThanhToan", "TrangThai", "NgayQuyetToan",
-)
-ROW_PAYMENT = "1"
-ROW_REFUND = "5"
+COLUMNS = SETTLEMENT_COLUMNS
+ROW_PAYMENT = SETTLEMENT_ROW_PAYMENT
+ROW_REFUND = SETTLEMENT_ROW_REFUND
 CHUNK_ROWS = 1000
 
 Row = dict[str, str]
