@@ -21,7 +21,7 @@ from reconciliation.engine import (
     reconcile_settlement,
     records_frame,
 )
-from tests.integration.payhub.harness import KEY, Hub, init_order, pay
+from tests.support.payhub_sandbox import KEY, Hub, init_order, pay
 
 AGENCY = "000.00.01.H26"
 
