@@ -23,9 +23,9 @@ from bench.harness import Figures, median_of, spread
 from gateway.portals import service as portals
 from gateway.portals import set_private_webhooks
 from gateway.store import outbox
-from tests.integration.deliveries.receiver import Receiver
 from tests.support.services import REDIS_URL, create_pg_database, drop_pg_database, wait_for
 from tests.support.stack import AGENCY, Stack
+from tests.support.webhook_receiver import Receiver
 
 CONCURRENCY = 4  # the relay hands a backlog to about four jobs per portal
 

@@ -25,9 +25,9 @@ from sqlalchemy import func, select
 from bench.soak_load import Soak
 from gateway.store.tables import outbox as ot
 from gateway.store.tables import receipts as rt
-from tests.integration.deliveries.receiver import Receiver
 from tests.support.services import REDIS_URL, create_pg_database, drop_pg_database
 from tests.support.stack import Stack
+from tests.support.webhook_receiver import Receiver
 
 GROWTH_ALLOWED = 0.10  # memory is flat when the second half's mean is within 10 % (or 10 MB) of the first's
 SHOWN = ("payments paid", "refunds", "receipt lookups", "shipments delivered", "webhooks received", "retries")

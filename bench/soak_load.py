@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from tests.integration.shipments.shipping import shipment_body
+from tests.support.shipments import shipment_body
 from tests.support.stack import Stack, payment_body
 
 RETRYABLE = {"hub_unavailable", "postal_unavailable", "database_unavailable", "idempotency_in_progress"}

@@ -8,11 +8,12 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from adapters.payhub import checksum
 from gateway.store.tables import idempotency as it
 from gateway.store.tables import outbox as ot
 from gateway.store.tables import payments as pt
 from tests.support.services import wait_for
-from tests.support.stack import Stack, payment_body
+from tests.support.stack import HASH_KEY, Stack, payment_body
 
 COUNTED = (pt.payments, pt.payment_lines, pt.refunds, pt.ledger_entries, it.idempotency_keys)
 # Receipts are issued in the background for payments paid by earlier tests: their events are not the request's.
@@ -59,3 +60,16 @@ async def rows(stack: Stack, table: Any, *where: Any) -> list[Any]:
     assert stack.db is not None
     async with stack.db.read() as conn:
         return list((await conn.execute(select(table).where(*where))).all())
+
+
+def return_params(reference: str, code: str = "00", key: str = HASH_KEY) -> dict[str, str]:
+    """The query of the hub's browser return for ``reference``, signed with ``key``."""
+    params = {
+        "MaLoi": code,
+        "MaThamChieu": reference,
+        "MaGiaoDich": "HUB-X",
+        "SoTien": "150000",
+        "ThoiGianGD": "20261122083512",
+    }
+    params["MaXacThuc"] = checksum.sign("return", params, key)
+    return params

@@ -31,7 +31,7 @@ POSTAL_USER, POSTAL_PASSWORD, POSTAL_CUSTOMER = "gw-test", "gw-test-" + secrets.
 POSTAL_SECRET, POSTAL_OLD_SECRET = "postal-new-" + secrets.token_hex(8), "postal-old-" + secrets.token_hex(8)
 NOT_POSTAL_PROCEDURE = "2.000123"
 WEBHOOK_SECRETS_KEY = new_key()
-# Test receivers listen on 127.0.0.2 (tests/integration/deliveries/receiver.py): the operator's setting makes that
+# Test receivers listen on 127.0.0.2 (tests/support/webhook_receiver.py): the operator's setting makes that
 # one address private, for portals allowed private webhooks; the rest of loopback stays refused, as in production.
 RECEIVER_HOST = "127.0.0.2"
 

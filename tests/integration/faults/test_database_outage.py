@@ -14,13 +14,12 @@ import pytest
 
 from adapters.payhub import checksum
 from adapters.postal import webhook
-from tests.integration.shipments.shipping import shipment_body
+from tests.support.fault_bench import CLIENT_TIMEOUT, Bench, new_key, wait_ready
+from tests.support.fault_probes import assert_not_ready, assert_unavailable, timed, under_load
+from tests.support.fault_traffic import Order, Traffic, check_nothing_lost_or_doubled
 from tests.support.services import wait_for
+from tests.support.shipments import shipment_body
 from tests.support.stack import HASH_KEY, POSTAL_SECRET, payment_body
-
-from .conftest import CLIENT_TIMEOUT, Bench, new_key, wait_ready
-from .probes import assert_not_ready, assert_unavailable, timed, under_load
-from .traffic import Order, Traffic, check_nothing_lost_or_doubled
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 

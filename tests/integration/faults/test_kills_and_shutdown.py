@@ -18,13 +18,12 @@ from sqlalchemy import func, select
 
 from gateway.store.tables import outbox as ot
 from gateway.store.tables import payments as pt
-from tests.integration.deliveries.receiver import Delivery
+from tests.support.fault_bench import CLIENT_TIMEOUT, FAULT_SETTINGS, Bench, new_key, wait_ready
+from tests.support.fault_probes import under_load
+from tests.support.fault_traffic import check_nothing_lost_or_doubled
 from tests.support.services import wait_for
 from tests.support.stack import payment_body
-
-from .conftest import CLIENT_TIMEOUT, FAULT_SETTINGS, Bench, new_key, wait_ready
-from .probes import under_load
-from .traffic import check_nothing_lost_or_doubled
+from tests.support.webhook_receiver import Delivery
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 

@@ -12,11 +12,10 @@ from sqlalchemy import func, select
 
 from gateway.store.tables import payments as pt
 from gateway.store.tables import shipments as st
-from tests.integration.shipments.shipping import shipment_body
+from tests.support.fault_bench import CLIENT_TIMEOUT, Bench, new_key
 from tests.support.services import wait_for
+from tests.support.shipments import shipment_body
 from tests.support.stack import payment_body
-
-from .conftest import CLIENT_TIMEOUT, Bench, new_key
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 

@@ -9,11 +9,10 @@ import httpx
 import pytest
 
 from gateway import embedded
+from tests.support.fault_bench import Bench, wait_ready
+from tests.support.fault_probes import assert_not_ready, under_load
+from tests.support.fault_traffic import check_nothing_lost_or_doubled
 from tests.support.services import wait_for
-
-from .conftest import Bench, wait_ready
-from .probes import assert_not_ready, under_load
-from .traffic import check_nothing_lost_or_doubled
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 

@@ -1,3 +1,6 @@
+"""Fixtures of every area's integration tests: the portal's API client, the hub sandbox, a Redis of a test's own.
+Tests that switch hub faults on take ``clean_hub`` in their own folder's conftest."""
+
 from __future__ import annotations
 
 import subprocess
@@ -9,15 +12,6 @@ import pytest
 
 from gateway import embedded
 from tests.support.stack import Stack
-
-
-@pytest.fixture(autouse=True)
-async def clean_hub(stack: Stack) -> AsyncIterator[None]:
-    async with stack.hub() as hub:
-        await hub.delete("/control/faults")
-    yield
-    async with stack.hub() as hub:
-        await hub.delete("/control/faults")
 
 
 @pytest.fixture

@@ -16,12 +16,12 @@ import httpx
 import pytest
 
 from adapters.postal import webhook as signatures
-from tests.integration.deliveries.receiver import Receiver
-from tests.integration.receipts.helpers import paid_payment, receipt_of
-from tests.integration.shipments.shipping import advance, book, wait_shipment
 from tests.support.api import key
+from tests.support.receipts import paid_payment, receipt_of
 from tests.support.services import create_pg_database, drop_pg_database, require_redis, wait_for
+from tests.support.shipments import advance, book, wait_shipment
 from tests.support.stack import HASH_KEY, POSTAL_OLD_SECRET, POSTAL_PASSWORD, POSTAL_SECRET, Stack
+from tests.support.webhook_receiver import Receiver
 
 ID_NUMBERS = ("001203004567", "079088001234", "123456789")
 FULL_ID = re.compile(r"(?<![0-9])([0-9]{9}|[0-9]{12})(?![0-9])")

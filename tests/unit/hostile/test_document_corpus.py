@@ -1,6 +1,6 @@
-"""The hostile-input corpus (tests/corpus) against every reader of documents from outside: receipt XML, the
-hub's callbacks and replies, the post's pushes, feed pages and COD statements, and signing keys in PEM and
-PKCS#12. Each case is refused fast, with the reader's own error, without fetching anything or reading a file."""
+"""The hostile-input corpus (tests/support/hostile_corpus.py) against every reader of documents from outside:
+receipt XML, the hub's callbacks and replies, the post's pushes, feed pages and COD statements, and signing keys in
+PEM and PKCS#12. Each case is refused fast, with the reader's own error, without fetching anything or reading a file."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ from adapters.postal import messages as post_messages
 from adapters.postal import statements
 from adapters.postal.errors import PostalProtocolError, PostalRejected
 from receipts import SchemaError, SigningKeyError
-from tests.corpus import hostile_inputs as corpus
-from tests.unit.payhub.test_payhub_messages import KEY, PARTNER, paid_order
-from tests.unit.postal.test_postal_messages import item, statement
+from tests.support import hostile_corpus as corpus
+from tests.unit.adapters.payhub.test_payhub_messages import KEY, PARTNER, paid_order
+from tests.unit.adapters.postal.test_postal_messages import item, statement
 
 FAST = 2.0  # seconds; the slowest honest refusal takes a few milliseconds
 

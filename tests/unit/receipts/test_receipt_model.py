@@ -11,8 +11,7 @@ import pytest
 
 from adapters.vntime import VN_TZ
 from receipts import Line, Organisation, Payer, ReceiptData, ReceiptError, Related
-
-from .strategies import receipt_fields, sample_receipt
+from tests.support.receipt_strategies import receipt_fields, sample_receipt
 
 COLLECTOR = {"name": "UBND", "tax_code": "0101234567", "address": "Hà Nội", "treasury_account": "3511"}
 

@@ -12,8 +12,7 @@ import pytest
 import segno
 
 from receipts import Line, Payer, Related, SigningKey, issue, to_html, to_pdf, verify
-
-from .strategies import COLLECTOR_NAME, LINE_NAME, PAYER_NAME, sample_receipt, trusting
+from tests.support.receipt_strategies import COLLECTOR_NAME, LINE_NAME, PAYER_NAME, sample_receipt, trusting
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 

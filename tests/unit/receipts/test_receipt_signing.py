@@ -28,8 +28,7 @@ from receipts import (
     verify,
 )
 from receipts.codes import DSIG_NS, SIGNING_TIME_NS
-
-from .strategies import receipts, sample_receipt, trusting
+from tests.support.receipt_strategies import receipts, sample_receipt, trusting
 
 SIGNED_AT = datetime(2026, 11, 22, 8, 35, 40, tzinfo=VN_TZ)
 DS = f"{{{DSIG_NS}}}"

@@ -11,8 +11,7 @@ from lxml import etree
 
 from receipts import Line, Payer, Related, SchemaError, build, parse, validate
 from receipts.schema import XSD_PATH
-
-from .strategies import PAYER_NAME, receipts, sample_receipt
+from tests.support.receipt_strategies import PAYER_NAME, receipts, sample_receipt
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,143 @@
+"""Money the post reports is not taken on trust: a collection on a shipment that cannot collect, or of another
+amount than booked, is held for reconciliation (reported amount and reason, on the shipment, the dossier, the
+outbox, the gauge and the operators' list), never recorded as received, never receipted, in no collected total;
+whether it came by the signed webhook or by the polled feed."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from gateway.store.tables import shipments as st
+from gateway.store.tables.receipts import receipts
+from tests.support.api import key
+from tests.support.services import wait_for
+from tests.support.shipments import advance, book, faults, outbox_types, wait_shipment, wait_status
+from tests.support.stack import Stack
+
+
+async def misreport(post: httpx.AsyncClient, original_id: str, status: int, amount: int) -> dict[str, Any]:
+    """The post sends an event it should not: ``status`` reporting ``amount`` collected."""
+    response = await post.post(f"/control/orders/{original_id}/misreport", json={"status": status, "codAmount": amount})
+    assert response.status_code == 200, response.text
+    return dict(response.json()["events"][0])
+
+
+async def held(api: httpx.AsyncClient, shipment_id: str) -> dict[str, Any]:
+    """The shipment once the delivered event is on its timeline with the report it made held (a read of the API
+    may see one before the other: each part of the view is its own query)."""
+
+    def done(s: dict[str, Any]) -> bool:
+        return bool(s["cod_exceptions"]) and any(e["code"] == 14 for e in s["timeline"])
+
+    return await wait_shipment(api, shipment_id, done, "a COD report held")  # type: ignore[no-any-return]
+
+
+async def assert_not_received(stack: Stack, shipment: dict[str, Any]) -> None:
+    """No collection, so no receipt for the dossier, and one exception announced instead of a collection."""
+    assert stack.db is not None
+    async with stack.db.read() as conn:
+        c, r = st.cod_collections.c, receipts.c
+        collections = (await conn.execute(select(c.id).where(c.shipment_id == shipment["id"]))).all()
+        issued = (await conn.execute(select(r.id).where(r.dossier_code == shipment["dossier_code"]))).all()
+    assert collections == [] and issued == []
+    types = await outbox_types(stack, shipment["id"])
+    assert "shipment.cod_collected" not in types and types.count("shipment.cod_exception") == 1
+
+
+async def test_a_collection_reported_on_a_cancelled_shipment_is_held(
+    api: httpx.AsyncClient, post: httpx.AsyncClient, stack: Stack
+) -> None:
+    shipment = await book(api, cod_amount=150_000)
+    cancelled = await api.post(f"/v1/shipments/{shipment['id']}/cancel", headers=key())
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+    pushed = await misreport(post, shipment["original_id"], 14, 9_999_999)  # signed and pushed like any event
+    after = await held(api, shipment["id"])
+    (exception,) = after["cod_exceptions"]
+    assert exception["reason"] == "shipment_cancelled" and exception["status"] == "open"
+    assert (exception["reported_amount"], exception["booked_amount"]) == (9_999_999, 150_000)
+    assert exception["shipment_status"] == "cancelled" and exception["source"] == "webhook"
+    assert after["status"] == "cancelled" and after["cod_collection"] is None
+    assert after["timeline"][-1]["code"] == 14, after["timeline"]
+    assert after["timeline"][-1]["cod_amount"] == pushed["codAmount"]
+
+    dossier = (await api.get(f"/v1/dossiers/{shipment['dossier_code']}")).json()
+    assert dossier["totals"]["cod_collected"] == 0 and dossier["totals"]["cod_held"] == 9_999_999
+    assert dossier["shipments"][0]["cod_exceptions"] == after["cod_exceptions"]
+
+    # the same event again, from the feed and pushed twice more, is still one exception
+    await wait_for(lambda: _feed_past(stack, pushed["id"]), timeout=15, what="the feed past the misreport")
+    await assert_not_received(stack, shipment)
+
+    async with httpx.AsyncClient(base_url=stack.gateway_url) as client:
+        text = (await client.get("/metrics")).text
+    gauge = re.search(r"^gateway_cod_exceptions_open (\S+)$", text, re.MULTILINE)
+    assert gauge is not None and float(gauge[1]) >= 1
+    listed = subprocess.run(
+        [sys.executable, "-m", "gateway", "shipments", "cod-exceptions"],
+        env={**os.environ, **stack.gateway_env()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    mine = [x for x in map(json.loads, listed.stdout.splitlines()) if x["shipment_id"] == shipment["id"]]
+    assert [(x["reason"], x["reported_amount"], x["item_code"]) for x in mine] == [
+        ("shipment_cancelled", 9_999_999, shipment["item_code"])
+    ]
+
+
+async def test_another_amount_than_booked_is_held_when_it_comes_by_the_feed(
+    api: httpx.AsyncClient, post: httpx.AsyncClient, stack: Stack
+) -> None:
+    shipment = await book(api, cod_amount=150_000)
+    await advance(post, shipment["original_id"], to=12)
+    await wait_status(api, shipment["id"], "out_for_delivery")
+    await faults(post, webhook={"drop": 1})  # the push is lost: only the feed carries it
+    await misreport(post, shipment["original_id"], 14, 120_000)
+    after = await held(api, shipment["id"])
+    (exception,) = after["cod_exceptions"]
+    assert exception["reason"] == "amount_mismatch" and exception["source"] == "feed"
+    assert (exception["reported_amount"], exception["booked_amount"]) == (120_000, 150_000)
+    assert exception["shipment_status"] == "out_for_delivery"
+    assert after["status"] == "delivered" and after["cod_collection"] is None  # the parcel moved; the money did not
+    await assert_not_received(stack, shipment)
+    dossier = (await api.get(f"/v1/dossiers/{shipment['dossier_code']}")).json()
+    assert dossier["totals"]["cod_collected"] == 0 and dossier["totals"]["cod_due"] == 150_000
+
+
+async def test_a_collection_on_a_shipment_booked_without_cod_is_held(
+    api: httpx.AsyncClient, post: httpx.AsyncClient, stack: Stack
+) -> None:
+    shipment = await book(api)
+    await advance(post, shipment["original_id"], to=12)
+    await misreport(post, shipment["original_id"], 14, 50_000)
+    after = await held(api, shipment["id"])
+    assert [(x["reason"], x["reported_amount"], x["booked_amount"]) for x in after["cod_exceptions"]] == [
+        ("no_cod_booked", 50_000, 0)
+    ]
+    await assert_not_received(stack, shipment)
+
+
+async def test_a_collection_of_the_booked_amount_is_received(
+    api: httpx.AsyncClient, post: httpx.AsyncClient, stack: Stack
+) -> None:
+    shipment = await book(api, cod_amount=8_000)
+    await advance(post, shipment["original_id"], scenario="deliver")
+    done = await wait_status(api, shipment["id"], "delivered", events=9)
+    assert done["cod_collection"]["amount"] == 8_000 and done["cod_exceptions"] == []
+
+
+async def _feed_past(stack: Stack, event_id: int) -> bool:
+    from tests.support.shipments import cursor
+
+    return await cursor(stack) >= event_id
