@@ -1,0 +1,109 @@
+"""The portal API's edge against the behaviour the gateway had before its HTTP edge was rebuilt: which query
+parameters a route takes, and what a retry with the same Idempotency-Key gets when the database was lost while the
+first attempt's answer was being kept. The app runs in-process on a SQLite database of the test's own."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from gateway.http.app import create_app
+from gateway.portals import service as portals
+from gateway.portals import set_private_webhooks
+from gateway.settings import load
+from gateway.store import idempotency
+from gateway.store.db import Database, DatabaseUnavailable
+from gateway.store.migrate import upgrade_async
+from tests.support.services import require_redis
+
+HOOK = "http://127.0.0.1:9/gateway"  # never sent to: nothing here makes an event
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """A portal's client on an app of the test's own; the idempotency lock ends at once, so a retry may resume."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+    await upgrade_async(url)
+    db = Database.from_url(url)
+    portal_id, api_key = await portals.create_portal(db, f"Cổng {secrets.token_hex(3)}", [])
+    assert await set_private_webhooks(db, portal_id, True)
+    await db.dispose()
+    settings = load(
+        {
+            "PAYHUB_HASH_KEY": "edge-regressions",
+            "WEBHOOK_SECRETS_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "WEBHOOK_PRIVATE_NETWORKS": "127.0.0.1/32",
+            "DATABASE_URL": url,
+            "REDIS_URL": require_redis(),
+            "QUEUE_NAME": f"edge-{secrets.token_hex(4)}",
+            "RECEIPT_KEYS_DIR": str(tmp_path / "receipt-keys"),
+            "AUTH_CACHE_SECONDS": "0",
+            "API_RATE_LIMIT": "1000000",
+            "IDEMPOTENCY_LOCK_SECONDS": "0",
+        },
+        log_json=False,
+    )
+    async with AsyncTestClient(create_app(settings), base_url="http://gateway.local") as client:
+        client.headers["Authorization"] = f"Bearer {api_key}"
+        yield client
+
+
+def _refused(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code
+
+
+@pytest.mark.parametrize("name", ["portal", "db"])
+async def test_a_list_refuses_a_query_parameter_named_like_a_dependency(api: httpx.AsyncClient, name: str) -> None:
+    _refused(await api.get("/v1/payments", params={name: "x"}), 400, "invalid_request")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/v1/payments/pay_0123456789abcdef0123", None),
+        ("GET", "/v1/webhook", None),
+        ("PUT", "/v1/webhook", {"url": HOOK}),
+        ("POST", "/v1/payments/pay_0123456789abcdef0123/cancel", None),
+    ],
+)
+async def test_a_route_without_filters_ignores_the_query_as_before(
+    api: httpx.AsyncClient, method: str, path: str, body: Any
+) -> None:
+    headers = {"Idempotency-Key": secrets.token_hex(8)} if method == "POST" else {}
+    plain = await api.request(method, path, json=body, headers=headers)
+    headers = {"Idempotency-Key": secrets.token_hex(8)} if method == "POST" else {}
+    with_query = await api.request(method, path, params={"trace": "1"}, json=body, headers=headers)
+    assert with_query.status_code == plain.status_code, with_query.text
+    assert with_query.json().get("code") == plain.json().get("code")
+
+
+async def test_a_rotation_whose_answer_was_not_kept_is_not_done_again_by_its_retry(
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, the rotation and its stored answer were one transaction: a lost database undid both and the retry
+    rotated once. Every secret a client is shown for one key must be the one the endpoint keeps."""
+    assert (await api.put("/v1/webhook", json={"url": HOOK})).status_code == 201
+    kept = idempotency.complete
+    lost = {"left": 1}
+
+    async def complete_once_lost(*args: Any, **kwargs: Any) -> None:
+        if lost["left"]:
+            lost["left"] -= 1
+            raise DatabaseUnavailable("connection lost")
+        await kept(*args, **kwargs)
+
+    monkeypatch.setattr(idempotency, "complete", complete_once_lost)
+    key = {"Idempotency-Key": f"rotate-{secrets.token_hex(6)}"}
+    answers = [await api.post("/v1/webhook/rotate-secret", headers=key) for _ in range(2)]
+    assert lost["left"] == 0
+    shown = {a.json()["secret"] for a in answers if a.status_code == 200}
+    assert answers[-1].status_code == 200, answers[-1].text
+    assert len(shown) == 1, f"one key, {len(shown)} different secrets shown"
