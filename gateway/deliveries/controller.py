@@ -62,7 +62,7 @@ class WebhookController(PortalApi):
         hooks: NamedDependency[WebhookService],
         data: JSONBody[RotateSecret | None] = None,
     ) -> WebhookOut:
-        return await hooks.rotate(portal.portal_id, data)
+        return await hooks.rotate(portal.portal_id, attempt, data)
 
     @post(
         "/test",

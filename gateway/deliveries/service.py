@@ -15,6 +15,7 @@ from adapters.vntime import now_utc
 from gateway.events import TEST_TYPE, EventOut, body
 from gateway.ids import new_id
 from gateway.kernel import params
+from gateway.kernel.attempts import Attempt
 from gateway.kernel.errors import Refused
 from gateway.portals import allows_private_webhooks
 from gateway.settings import Settings
@@ -76,7 +77,11 @@ class WebhookService:
             found, secret = await endpoints.put(uow.conn, self.tools.box, portal_id, url, enabled, now)
         return presenter.webhook(found, self.breaker, now, secret), bool(secret)
 
-    async def rotate(self, portal_id: str, options: RotateSecret | None) -> WebhookOut:
+    async def rotate(self, portal_id: str, attempt: Attempt, options: RotateSecret | None) -> WebhookOut:
+        """A new signing secret, shown once. A retry of a rotation that was made (its answer lost) shows the secret
+        that rotation made, which is the current one: it does not rotate again."""
+        if attempt.resume_id is not None:
+            return await self._current(portal_id)
         options = options or RotateSecret()
         seconds = self.settings.webhook_secret_overlap_seconds
         overlap = timedelta(seconds=seconds if options.overlap_seconds is None else options.overlap_seconds)
@@ -86,7 +91,16 @@ class WebhookService:
             if rotated is None:
                 raise Refused("webhook_not_configured")
             found, secret = rotated
+            await uow.bind(attempt, portal_id)
         return presenter.webhook(found, self.breaker, now, secret)
+
+    async def _current(self, portal_id: str) -> WebhookOut:
+        now = now_utc()
+        async with self.db.read() as conn:
+            found = await repository.endpoint(conn, portal_id)
+        if found is None:
+            raise Refused("webhook_not_configured")
+        return presenter.webhook(found, self.breaker, now, self.tools.box.open(found.secret, portal_id))
 
     async def test(self, portal_id: str) -> TestDelivery:
         """Send a signed test event now; the portal learns only how its endpoint answered."""

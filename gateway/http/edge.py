@@ -13,7 +13,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 import msgspec
 from litestar import Request
-from litestar.params import HeaderParameter, ParameterKwarg
+from litestar.params import HeaderParameter, QueryParameter
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters import jsonwire
@@ -111,18 +111,24 @@ async def well_formed_body(request: Request[Any, Any, Any]) -> bytes:
 
 
 def declared_query(handler: Any) -> frozenset[str]:
-    """The query parameters a handler declares (``QueryParameter``), by the names clients send."""
+    """The query parameters a handler declares (``QueryParameter``), by the names clients send; a handler's
+    dependencies and path parameters are not query parameters."""
     names = set()
     for name, field in handler.parsed_fn_signature.parameters.items():
         kwarg = field.kwarg_definition
-        if isinstance(kwarg, ParameterKwarg) and not (kwarg.header or kwarg.cookie):
+        if isinstance(kwarg, QueryParameter):
             names.add(kwarg.query or name)
     return frozenset(names)
 
 
+_DECLARED: dict[int, frozenset[str]] = {}
+
+
 def only_declared_query(handler: Any, request: Request[Any, Any, Any]) -> None:
     """A handler that takes query parameters refuses any other: a misspelt filter must not list everything."""
-    declared = declared_query(handler)
+    declared = _DECLARED.get(id(handler))
+    if declared is None:
+        declared = _DECLARED[id(handler)] = declared_query(handler)
     if not declared:
         return
     unknown = sorted(set(request.query_params) - declared)
@@ -191,7 +197,9 @@ async def idempotent(app: ASGIApp, request: Request[Any, Any, Any], body: bytes,
 async def _settle(db: Any, claimed: Attempt, answer: _Buffered | None) -> None:
     """Store the answer for replay (``answer``), or leave the key to a retry. When the database is lost meanwhile
     the answer is still sent: the key stays locked for its lock time, after which a retry resumes what the attempt
-    made, so nothing is done twice."""
+    made (an action that makes or changes something binds it to the attempt, ``UnitOfWork.bind``, and a retry
+    with ``resume_id`` answers with it) or, for the actions that are safe to repeat (a cancel already done, a test
+    event, a replay), runs again."""
     try:
         if answer is not None:
             await idempotency.complete(db, claimed, answer.status, answer.body)

@@ -114,7 +114,9 @@ class ReceiptController(PortalApi):
         attempt: NamedDependency[Attempt],
         receipts: NamedDependency[ReceiptService],
     ) -> ReceiptOut:
-        return presenter.view(await receipts.cancel(portal, params.resource_id(receipt_id, "rcp"), data.reason))
+        return presenter.view(
+            await receipts.cancel(portal, attempt, params.resource_id(receipt_id, "rcp"), data.reason)
+        )
 
     @post(
         "/receipts/{receipt_id:str}/replace",
@@ -130,4 +132,4 @@ class ReceiptController(PortalApi):
         attempt: NamedDependency[Attempt],
         receipts: NamedDependency[ReceiptService],
     ) -> ReceiptOut:
-        return presenter.view(await receipts.replace(portal, params.resource_id(receipt_id, "rcp"), data))
+        return presenter.view(await receipts.replace(portal, attempt, params.resource_id(receipt_id, "rcp"), data))

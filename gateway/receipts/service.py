@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from adapters.vntime import now_utc
 from gateway import payments
+from gateway.kernel.attempts import Attempt
 from gateway.kernel.collected import PAYMENT
 from gateway.kernel.errors import Refused
 from gateway.kernel.portal import PortalContext
@@ -51,12 +52,24 @@ class ReceiptService:
                 raise Refused("not_found")
             return await repository.of_source(conn, PAYMENT, payment_id, portal.portal_id)
 
-    async def cancel(self, portal: PortalContext, receipt_id: str, reason: str) -> StoredReceipt:
+    async def cancel(self, portal: PortalContext, attempt: Attempt, receipt_id: str, reason: str) -> StoredReceipt:
+        """Cancel with a reason. A retry of a cancel that was done (its answer lost) gets the cancelled receipt."""
+        if attempt.resume_id is not None:
+            return (await self.get(portal, attempt.resume_id))[0]
         async with self.db.unit() as uow:
-            return await corrections.cancel(uow.conn, receipt_id, portal.portal_id, reason, now_utc())
+            cancelled = await corrections.cancel(uow.conn, receipt_id, portal.portal_id, reason, now_utc())
+            await uow.bind(attempt, cancelled.id)
+            return cancelled
 
-    async def replace(self, portal: PortalContext, receipt_id: str, data: ReplaceReceipt) -> StoredReceipt:
+    async def replace(
+        self, portal: PortalContext, attempt: Attempt, receipt_id: str, data: ReplaceReceipt
+    ) -> StoredReceipt:
+        """Replace by a corrected receipt. A retry of a replacement that was made gets that replacement."""
+        if attempt.resume_id is not None:
+            return (await self.get(portal, attempt.resume_id))[0]
         async with self.db.unit() as uow:
-            return await corrections.replace(
+            replacement = await corrections.replace(
                 uow.conn, receipt_id, portal.portal_id, data, self.keys, self.settings, now_utc()
             )
+            await uow.bind(attempt, replacement.id)
+            return replacement
