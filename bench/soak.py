@@ -222,14 +222,13 @@ async def main() -> int:
 
 
 async def _portal(stack: Stack) -> tuple[str, str]:
-    from gateway.deliveries import endpoints
-    from gateway.portals import service as portals
+    from gateway import portals
     from tests.support.stack import AGENCY
 
     assert stack.db is not None
     portal_id, api_key = await portals.create_portal(stack.db, "Cổng thử tải dài", [AGENCY.code])
     # the operator's consent for the loopback receiver, a private address (as the test portals have)
-    assert await endpoints.set_private(stack.db, portal_id, True)
+    assert await portals.set_private_webhooks(stack.db, portal_id, True)
     return portal_id, api_key
 
 
