@@ -11,6 +11,7 @@ from adapters.vntime import now_utc
 from gateway import portals
 from gateway.deliveries import WebhookService, WebhookTools
 from gateway.deliveries.schemas import RotateSecret
+from gateway.kernel.attempts import Attempt
 from gateway.kernel.errors import Refused
 from gateway.settings import Settings
 from gateway.store.db import Database
@@ -39,7 +40,7 @@ async def test_an_endpoint_not_configured_is_refused_everywhere(hooks: WebhookSe
     for attempt in (
         hooks.show(portal_id),
         hooks.test(portal_id),
-        hooks.rotate(portal_id, None),
+        hooks.rotate(portal_id, Attempt(portal_id, "rotate-0"), None),
         hooks.replay_one(portal_id, "evt_" + "0" * 26),
         hooks.replay_dead(portal_id, now_utc()),
     ):
@@ -88,7 +89,7 @@ async def test_a_rotated_secret_signs_with_the_old_one_during_the_overlap(
     hooks: WebhookService, portal_id: str, receiver: Receiver
 ) -> None:
     made, _ = await hooks.configure(portal_id, URL, True)
-    rotated = await hooks.rotate(portal_id, RotateSecret(overlap_seconds=3600))
+    rotated = await hooks.rotate(portal_id, Attempt(portal_id, "rotate-1"), RotateSecret(overlap_seconds=3600))
     assert rotated.secret is not None and rotated.secret != made.secret
     assert rotated.previous_secret_expires_at is not None
     assert rotated.previous_secret_expires_at > now_utc() + timedelta(minutes=59)
@@ -96,7 +97,7 @@ async def test_a_rotated_secret_signs_with_the_old_one_during_the_overlap(
         receiver.secrets = [only]
         await hooks.test(portal_id)
         assert receiver.got[-1][2]
-    at_once = await hooks.rotate(portal_id, RotateSecret(overlap_seconds=0))
+    at_once = await hooks.rotate(portal_id, Attempt(portal_id, "rotate-2"), RotateSecret(overlap_seconds=0))
     assert at_once.previous_secret_expires_at is None
     receiver.secrets = [str(rotated.secret)]
     await hooks.test(portal_id)

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from adapters.vntime import now_utc
 from gateway.store.db import Database, Limits, create_engine
 from gateway.store.migrate import upgrade_async
 from receipts import SigningKey, generate_demo
@@ -41,7 +43,11 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 @pytest.fixture(scope="session")
 def signing_key() -> SigningKey:
     """A demo agency's signing key, made once."""
-    key_pem, cert_pem = generate_demo("Demo ký biên lai", "Ủy ban nhân dân phường Hoàn Kiếm", 365 * 30)
+    # valid from a day ago: the tests sign at fixed instants (``collected_money.T0``) taken when the suite starts
+    since = now_utc() - timedelta(days=1)
+    key_pem, cert_pem = generate_demo(
+        "Demo ký biên lai", "Ủy ban nhân dân phường Hoàn Kiếm", 365 * 30, not_before=since
+    )
     folder = Path(tempfile.mkdtemp(prefix="gwkey-"))
     (folder / "key.pem").write_bytes(key_pem)
     (folder / "cert.pem").write_bytes(cert_pem)
