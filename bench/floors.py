@@ -10,7 +10,7 @@ What each transaction writes is read from the gateway's code:
 - callback (gateway/payments/results.py, transitions.py, gateway/store/outbox.py): one transaction that locks
   the payment by reference, moves it to paid, posts two ledger rows, allocates the dossier's next sequence and
   writes the ``payment.paid`` outbox row, and writes the ``hub_results`` audit row;
-- creation (gateway/web.py ``idempotent``, gateway/payments/service.py): the key claimed (one transaction); the
+- creation (gateway/http/edge.py ``idempotent``, gateway/payments/service.py): the key claimed (one transaction); the
   payment, its two lines and the key's resource (one transaction); the hub's INIT; the payment locked and moved
   to pending with its checkout page, its ``payment.pending`` outbox row and the key completed (one transaction);
 - postal (gateway/shipments/tracking.py, transitions.py): one transaction that locks the shipment, records the

@@ -1,7 +1,8 @@
 """What a receipt says about a source: its payer and lines, made by the receipt library's own checked values.
 
-The same functions build a stored source's receipt (``sources``, ``cod_source``, ``corrections``) and check a
-portal's request before anything is stored (the API's request Structs, the shipment service): what they refuse at
+The same functions build a stored source's receipt (``payments.collections``, ``shipments.collections``,
+``receipts.corrections``) and check a portal's request before anything is stored (the API's request Structs, the
+shipment service): what they refuse at
 the door is exactly what the receipt could not carry later, so money accepted is money that can be receipted.
 Each raises ``ReceiptError`` (a ``ValueError``) naming the receipt's field.
 """
