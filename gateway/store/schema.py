@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from .tables import deliveries, idempotency, outbox, payments, portals, receipts, shipments  # noqa: F401 - registers
+from .tables import (  # noqa: F401 - registers
+    deliveries,
+    idempotency,
+    outbox,
+    payments,
+    portals,
+    receipts,
+    reconciliation,
+    shipments,
+    staff,
+)
 from .tables.metadata import metadata
 
 __all__ = ["metadata"]

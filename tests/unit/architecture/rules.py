@@ -13,7 +13,17 @@ from dataclasses import dataclass
 import grimp
 
 PACKAGES = ("gateway", "adapters", "receipts", "reconciliation")
-AREAS = ("payments", "receipts", "shipments", "deliveries", "events", "dossiers", "portals")
+AREAS = (
+    "payments",
+    "receipts",
+    "shipments",
+    "deliveries",
+    "events",
+    "dossiers",
+    "portals",
+    "reconciliation",
+    "staff",
+)
 COMPOSITION = (
     "gateway.__main__",
     "gateway.cli",

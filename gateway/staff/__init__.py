@@ -1,0 +1,2 @@
+"""Finance staff: accounts (created from the command line), sign-in and sessions, roles scoped to agencies, and
+the append-only audit trail of what staff do."""
