@@ -66,9 +66,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("cod_exceptions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_cod_exceptions_shipment_id"), ["shipment_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_cod_exceptions_status_created_at"), ["status", "created_at"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_cod_exceptions_status_created_at"), ["status", "created_at"], unique=False)
 
 
 def downgrade() -> None:
