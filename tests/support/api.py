@@ -30,7 +30,7 @@ async def create(api: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
     return response.json()  # type: ignore[no-any-return]
 
 
-async def wait_status(api: httpx.AsyncClient, payment_id: str, status: str, timeout: float = 15) -> dict[str, Any]:
+async def wait_status(api: httpx.AsyncClient, payment_id: str, status: str, timeout: float = 45) -> dict[str, Any]:
     async def reached() -> dict[str, Any] | None:
         body = (await api.get(f"/v1/payments/{payment_id}")).json()
         return body if body["status"] == status else None
