@@ -69,7 +69,7 @@ async def test_a_rotated_key_overlaps_then_is_refused_everywhere(
     old = run(stack, "create", "--portal", portal)
     for url in two_gateways:
         assert await status(url, old["api_key"]) == 200
-    rotated = run(stack, "rotate", old["key_id"], "--overlap-seconds", "3")
+    rotated = run(stack, "rotate", old["key_id"], "--overlap-seconds", "8")
     new = rotated["api_key"]
     assert rotated["key_id"] != old["key_id"] and new != old["api_key"]
     assert rotated["previous_key_expires_at"]
@@ -80,7 +80,7 @@ async def test_a_rotated_key_overlaps_then_is_refused_everywhere(
     async def old_refused_everywhere() -> bool:
         return all([await status(url, old["api_key"]) == 401 for url in two_gateways])
 
-    await wait_for(old_refused_everywhere, timeout=10, interval=0.2, what="the old key to expire")
+    await wait_for(old_refused_everywhere, timeout=20, interval=0.2, what="the old key to expire")
     for url in two_gateways:
         assert await status(url, new) == 200
 
