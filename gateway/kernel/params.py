@@ -25,7 +25,7 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 _POSITION = re.compile(r"[0-9]{1,19}")
 _EVENT_CURSOR = re.compile(r"([0-9]{1,19})-([0-9]{1,19})")
 _ID_BODY = r"_[0-9a-z]{26}"
-ID_PATTERNS = {prefix: re.compile(prefix + _ID_BODY) for prefix in ("pay", "rcp", "shp", "evt")}
+ID_PATTERNS = {prefix: re.compile(prefix + _ID_BODY) for prefix in ("pay", "rcp", "shp", "evt", "rcn", "brk")}
 DOSSIER_CODE = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 
 

@@ -1,0 +1,65 @@
+"""Reconciliation on the gateway: each day's settlement file and COD statement matched against what the gateway
+recorded (runs), every difference a break with its lifecycle, and the read side the finance pages and the portal
+API use (``queries``: every read limited to an ``AgencyScope``).
+
+Public surface: the read side's queries, filters and views."""
+
+from .queries import (
+    BREAK_STATUSES,
+    DASHBOARD_DAYS,
+    KINDS,
+    RUN_STATUSES,
+    BreakFilter,
+    DayRange,
+    RunFilter,
+    daily_totals,
+    dashboard,
+    find_break,
+    get_break,
+    get_run,
+    list_breaks,
+    list_runs,
+    stream_breaks,
+)
+from .views import (
+    AgencyTotals,
+    BreakCount,
+    BreakDetail,
+    BreakView,
+    ClassTotal,
+    Dashboard,
+    DayTotals,
+    Figures,
+    FileFigures,
+    RunDetail,
+    RunView,
+)
+
+__all__ = [
+    "BREAK_STATUSES",
+    "DASHBOARD_DAYS",
+    "KINDS",
+    "RUN_STATUSES",
+    "AgencyTotals",
+    "BreakCount",
+    "BreakDetail",
+    "BreakFilter",
+    "BreakView",
+    "ClassTotal",
+    "Dashboard",
+    "DayRange",
+    "DayTotals",
+    "Figures",
+    "FileFigures",
+    "RunDetail",
+    "RunFilter",
+    "RunView",
+    "daily_totals",
+    "dashboard",
+    "find_break",
+    "get_break",
+    "get_run",
+    "list_breaks",
+    "list_runs",
+    "stream_breaks",
+]

@@ -1,0 +1,125 @@
+"""From stored rows to views, and the one rule of the money a break puts at stake."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from reconciliation.reasons import BREAKS, LABELS, LineClass
+
+from .views import BreakView, ClassTotal, Figures, FileFigures, RunView
+
+BREAK_CODES = tuple(sorted(code.value for code in BREAKS))
+# Classes where both sides stated an amount and the difference is what is unexplained; in every other class the
+# one side's amount has no counterpart at all.
+DIFFERENCES = (
+    LineClass.AMOUNT_MISMATCH.value,
+    LineClass.COD_AMOUNT_MISMATCH.value,
+    LineClass.COD_BATCH_MISMATCH.value,
+    LineClass.AGGREGATE_MISMATCH.value,
+    LineClass.NET_MISMATCH.value,
+)
+
+
+def label(code: str) -> str:
+    """The Vietnamese label of a class code; a code this version does not know shows as itself."""
+    try:
+        return LABELS[LineClass(code)]
+    except ValueError:
+        return code
+
+
+def at_stake(b: Any) -> Any:
+    """SQL: the money a break leaves unexplained, positive: the difference where both sides stated an amount
+    (mismatches), otherwise the amount of the side that has one."""
+    both = sa.and_(b.code.in_(DIFFERENCES), b.hub_amount.is_not(None), b.our_amount.is_not(None))
+    return sa.case(
+        (both, sa.func.abs(b.hub_amount - b.our_amount)),
+        else_=sa.func.abs(sa.func.coalesce(b.hub_amount, b.our_amount, 0)),
+    )
+
+
+def _classes(stored: Any) -> list[ClassTotal]:
+    """The run's ``classes`` column: per class code, its lines and amounts (extra members are ignored)."""
+    items = stored.items() if isinstance(stored, dict) else []
+    return [
+        ClassTotal(
+            code=code,
+            label=label(code),
+            lines=int(value.get("lines", 0)),
+            hub_amount=int(value.get("hub_amount", 0)),
+            our_amount=int(value.get("our_amount", 0)),
+        )
+        for code, value in sorted(items)
+        if isinstance(value, dict)
+    ]
+
+
+def _file(row: Any) -> FileFigures:
+    return FileFigures(
+        file_bytes=row.file_bytes,
+        file_rows=row.file_rows,
+        our_rows=row.our_rows,
+        matched=row.matched,
+        breaks=row.breaks,
+        hub_amount=row.hub_amount,
+        hub_fee=row.hub_fee,
+        hub_net=row.hub_net,
+        our_amount=row.our_amount,
+        classes=_classes(row.classes),
+    )
+
+
+def run_view(row: Any, totals: Figures, breaks: int, whole_file: bool) -> RunView:
+    return RunView(
+        id=row.id,
+        kind=row.kind,
+        day=row.day,
+        status=row.status,
+        current=row.status == "completed" and row.superseded_by_id is None,
+        trigger=row.trigger,
+        started_by=row.started_by,
+        file_sha256=row.file_sha256,
+        refusal_code=row.refusal_code,
+        refusal_message=row.refusal_message,
+        supersedes_id=row.supersedes_id,
+        superseded_by_id=row.superseded_by_id,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        totals=totals,
+        breaks=breaks,
+        file=_file(row) if whole_file else None,
+    )
+
+
+def break_view(row: Any) -> BreakView:
+    m = row._mapping
+    return BreakView(
+        id=m["id"],
+        kind=m["kind"],
+        day=m["day"],
+        key=m["key"],
+        code=m["code"],
+        label=label(m["code"]),
+        agency_code=m["agency_code"],
+        run_id=m["run_id"],
+        first_run_id=m["first_run_id"],
+        reference=m["reference"],
+        transaction_id=m["transaction_id"],
+        our_id=m["our_id"],
+        hub_amount=m["hub_amount"],
+        our_amount=m["our_amount"],
+        at_stake=int(m["at_stake"] or 0),
+        facts=dict(m["facts"] or {}),
+        status=m["status"],
+        assigned_to=m["assigned_to"],
+        assigned_at=m["assigned_at"],
+        resolution=m["resolution"],
+        resolved_by=m["resolved_by"],
+        resolved_at=m["resolved_at"],
+        note=m["note"],
+        version=m["version"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
