@@ -134,6 +134,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     lookup_rate_limit: int = 30
     lookup_rate_window_seconds: int = 60
 
+    # Finance staff pages (/finance): a sign-in lasts staff_session_hours at most, and ends after
+    # staff_idle_minutes without a request; staff_lockout_failures failed sign-ins in a row lock the account for
+    # staff_lockout_minutes. The session cookie is Secure unless staff_cookie_secure is off (http://localhost only).
+    staff_session_hours: float = 8.0
+    staff_idle_minutes: float = 30.0
+    staff_lockout_failures: int = 5
+    staff_lockout_minutes: float = 15.0
+    staff_cookie_secure: bool = True
+
     def __repr__(self) -> str:
         shown = {f: ("***" if f in SECRETS else getattr(self, f)) for f in self.__struct_fields__}
         return f"Settings({shown})"

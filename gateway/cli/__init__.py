@@ -1,5 +1,5 @@
 """The ``gateway`` command: serve, worker, migrate, portals and agencies, what operators must act on (receipts not
-issued, COD reports held), OpenAPI export, sandboxes, and ``run``."""
+issued, COD reports held), finance staff accounts, OpenAPI export, sandboxes, and ``run``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 
 from gateway.settings import SettingsError
 
-from . import agencies, operators, portals, server, webhooks
+from . import agencies, operators, portals, server, staff, webhooks
 
 
 def parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def parser() -> argparse.ArgumentParser:
     webhooks.register(sub)
     agencies.register(sub)
     operators.register(sub)
+    staff.register(sub)
     server.register_tools(sub)
     return found
 

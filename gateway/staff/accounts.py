@@ -1,0 +1,154 @@
+"""Staff accounts, made and kept from the command line: create, change the password, disable and enable, list.
+
+An account has a role (``roles``) and sees either the agencies named on it (by code) or all of them. Changing the
+password or disabling the account ends its sessions. Every change is an audit entry, in the change's transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.ids import new_id
+from gateway.store.db import Database
+
+from . import audit, repository
+from .passwords import Passwords, check_new
+from .records import StaffAccount
+from .roles import ROLES
+
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+AGENCY_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+
+
+class AccountError(ValueError):
+    """The account cannot be made or changed as asked (the message says why)."""
+
+
+def normal_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def _checked(username: str, display_name: str, role: str, agencies: tuple[str, ...], all_agencies: bool) -> None:
+    if not USERNAME.fullmatch(username):
+        raise AccountError("username: 2–64 characters, lower-case letters, digits, '.', '_' or '-'")
+    if not display_name.strip() or len(display_name) > 255:
+        raise AccountError("name: required, at most 255 characters")
+    if role not in ROLES:
+        raise AccountError(f"role: one of {', '.join(ROLES)}")
+    if all_agencies == bool(agencies):
+        raise AccountError("give the account's agencies (by code) or all agencies, not both or neither")
+    for code in agencies:
+        if not AGENCY_CODE.fullmatch(code):
+            raise AccountError(f"agency code {code!r} is malformed")
+
+
+async def create(
+    db: Database,
+    passwords: Passwords,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    agencies: Iterable[str] = (),
+    all_agencies: bool = False,
+    password: str,
+    now: datetime,
+    actor: str,
+) -> StaffAccount:
+    username, codes = normal_username(username), tuple(sorted(set(agencies)))
+    _checked(username, display_name, role, codes, all_agencies)
+    values = {
+        "id": new_id("stf"),
+        "username": username,
+        "display_name": display_name.strip(),
+        "password_hash": passwords.hash(check_new(password)),
+        "role": role,
+        "all_agencies": all_agencies,
+        "active": True,
+        "failed_sign_ins": 0,
+        "password_changed_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    async with db.unit() as uow:
+        if await repository.by_username(uow.conn, username) is not None:
+            raise AccountError(f"username {username!r} is taken")
+        await repository.insert_account(uow.conn, values, codes)
+        after = {"role": role, "all_agencies": all_agencies, "agencies": list(codes), "active": True}
+        await audit.record(
+            uow.conn,
+            at=now,
+            actor=actor,
+            action="staff.created",
+            subject_type="staff",
+            subject_id=username,
+            after=after,
+        )
+        found = await repository.by_username(uow.conn, username)
+    assert found is not None
+    return found[0]
+
+
+async def _existing(conn: AsyncConnection, username: str) -> StaffAccount:
+    found = await repository.by_username(conn, normal_username(username), lock=True)
+    if found is None:
+        raise AccountError(f"no staff account {username!r}")
+    return found[0]
+
+
+async def change_password(
+    db: Database, passwords: Passwords, username: str, password: str, *, now: datetime, actor: str
+) -> None:
+    hashed = passwords.hash(check_new(password))
+    async with db.unit() as uow:
+        account = await _existing(uow.conn, username)
+        await repository.update_account(
+            uow.conn,
+            account.id,
+            password_hash=hashed,
+            password_changed_at=now,
+            failed_sign_ins=0,
+            locked_until=None,
+            updated_at=now,
+        )
+        ended = await repository.end_sessions_of(uow.conn, account.id, now)
+        await audit.record(
+            uow.conn,
+            at=now,
+            actor=actor,
+            action="staff.password_changed",
+            subject_type="staff",
+            subject_id=account.username,
+            note=f"{ended} session(s) ended",
+        )
+
+
+async def set_active(db: Database, username: str, active: bool, *, now: datetime, actor: str) -> bool:
+    """Enable or disable the account (disabling ends its sessions); whether anything changed."""
+    async with db.unit() as uow:
+        account = await _existing(uow.conn, username)
+        if account.active == active:
+            return False
+        await repository.update_account(uow.conn, account.id, active=active, updated_at=now)
+        if not active:
+            await repository.end_sessions_of(uow.conn, account.id, now)
+        await audit.record(
+            uow.conn,
+            at=now,
+            actor=actor,
+            action="staff.enabled" if active else "staff.disabled",
+            subject_type="staff",
+            subject_id=account.username,
+            before={"active": account.active},
+            after={"active": active},
+        )
+    return True
+
+
+async def listing(db: Database) -> list[StaffAccount]:
+    async with db.read() as conn:
+        return await repository.all_accounts(conn)

@@ -1,0 +1,108 @@
+"""All of the staff area's SQL: accounts with their agencies, and sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.store import dialect
+from gateway.store.tables.staff import staff_accounts, staff_agencies, staff_sessions
+
+from .records import StaffAccount
+
+A = staff_accounts.c
+G = staff_agencies.c
+S = staff_sessions.c
+
+
+# ---------------------------------------------------------------- accounts
+async def _agencies(conn: AsyncConnection, staff_id: str) -> tuple[str, ...]:
+    rows = await conn.execute(sa.select(G.agency_code).where(G.staff_id == staff_id).order_by(G.agency_code))
+    return tuple(rows.scalars())
+
+
+def _account(row: Any, agencies: tuple[str, ...]) -> StaffAccount:
+    m = row._mapping
+    return StaffAccount(
+        id=m["id"],
+        username=m["username"],
+        display_name=m["display_name"],
+        role=m["role"],
+        all_agencies=bool(m["all_agencies"]),
+        agencies=agencies,
+        active=bool(m["active"]),
+        failed_sign_ins=m["failed_sign_ins"],
+        locked_until=m["locked_until"],
+        last_sign_in_at=m["last_sign_in_at"],
+        created_at=m["created_at"],
+    )
+
+
+async def by_username(conn: AsyncConnection, username: str, *, lock: bool = False) -> tuple[StaffAccount, str] | None:
+    """The account and its password hash."""
+    query = sa.select(staff_accounts).where(A.username == username)
+    if lock:
+        query = dialect.locked(conn, query)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    return _account(row, await _agencies(conn, row.id)), row.password_hash
+
+
+async def all_accounts(conn: AsyncConnection) -> list[StaffAccount]:
+    rows = (await conn.execute(sa.select(staff_accounts).order_by(A.username))).all()
+    return [_account(row, await _agencies(conn, row.id)) for row in rows]
+
+
+async def insert_account(conn: AsyncConnection, values: dict[str, Any], agencies: tuple[str, ...]) -> None:
+    await conn.execute(staff_accounts.insert().values(**values))
+    for code in agencies:
+        await conn.execute(staff_agencies.insert().values(staff_id=values["id"], agency_code=code))
+
+
+async def update_account(conn: AsyncConnection, account_id: str, **values: Any) -> None:
+    await conn.execute(staff_accounts.update().where(A.id == account_id).values(**values))
+
+
+async def count_failure(conn: AsyncConnection, account_id: str, now: datetime) -> int:
+    """One more failed sign-in in a row; the count after it."""
+    await conn.execute(
+        staff_accounts.update().where(A.id == account_id).values(failed_sign_ins=A.failed_sign_ins + 1, updated_at=now)
+    )
+    return int((await conn.execute(sa.select(A.failed_sign_ins).where(A.id == account_id))).scalar_one())
+
+
+# ---------------------------------------------------------------- sessions
+async def insert_session(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(staff_sessions.insert().values(**values))
+
+
+async def live_session(conn: AsyncConnection, token_hash: str) -> tuple[Any, StaffAccount] | None:
+    """A session not signed out, with its account (whatever its expiry: the caller judges)."""
+    query = sa.select(staff_sessions).where(S.token_hash == token_hash, S.ended_at.is_(None))
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    account_row = (await conn.execute(sa.select(staff_accounts).where(A.id == row.staff_id))).one()
+    return row, _account(account_row, await _agencies(conn, account_row.id))
+
+
+async def touch_session(conn: AsyncConnection, token_hash: str, now: datetime) -> None:
+    await conn.execute(staff_sessions.update().where(S.token_hash == token_hash).values(last_seen_at=now))
+
+
+async def end_session(conn: AsyncConnection, token_hash: str, now: datetime) -> bool:
+    done = await conn.execute(
+        staff_sessions.update().where(S.token_hash == token_hash, S.ended_at.is_(None)).values(ended_at=now)
+    )
+    return bool(done.rowcount)
+
+
+async def end_sessions_of(conn: AsyncConnection, account_id: str, now: datetime) -> int:
+    done = await conn.execute(
+        staff_sessions.update().where(S.staff_id == account_id, S.ended_at.is_(None)).values(ended_at=now)
+    )
+    return int(done.rowcount or 0)

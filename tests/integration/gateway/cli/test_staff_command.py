@@ -1,0 +1,66 @@
+"""``gateway staff add|passwd|disable|enable|list``: the password from a file or standard input, never an
+argument; the account made signs in; disabling it ends that."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from adapters.vntime import now_utc
+from gateway.cli import main
+from gateway.staff import Passwords, SessionPolicy, SignInRefused, StaffSessions
+from gateway.store.db import Database
+from gateway.store.migrate import upgrade
+
+
+def sign_in(url: str, username: str, password: str) -> str:
+    async def go() -> str:
+        db = Database.from_url(url)
+        try:
+            signed = await StaffSessions(db, Passwords(), SessionPolicy()).sign_in(
+                username, password, client_ip="", now=now_utc()
+            )
+            return signed.member.role
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def test_staff_accounts_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'staff.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("PAYHUB_HASH_KEY", "staff-cli-test")
+    upgrade(url)
+    secret = tmp_path / "password"
+    secret.write_text("mat-khau-tu-tep-1\n", encoding="utf-8")
+    main(["staff", "add", "--username", "lan", "--name", "Nguyễn Thị Lan", "--role", "officer",
+          "--agency", "000.00.01.H26", "--agency", "000.00.02.H26", "--password-file", str(secret)])  # fmt: skip
+    made = json.loads(capsys.readouterr().out)
+    assert made["agencies"] == ["000.00.01.H26", "000.00.02.H26"] and made["role"] == "officer"
+    assert sign_in(url, "lan", "mat-khau-tu-tep-1") == "officer"
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("mat-khau-tu-stdin-2\n"))
+    main(["staff", "passwd", "lan"])
+    assert sign_in(url, "lan", "mat-khau-tu-stdin-2") == "officer"
+
+    with pytest.raises(SystemExit, match="taken"):
+        main(["staff", "add", "--username", "lan", "--name", "X", "--role", "viewer", "--all-agencies",
+              "--password-file", str(secret)])  # fmt: skip
+    with pytest.raises(SystemExit):  # no password on the command line
+        main(["staff", "add", "--username", "minh", "--name", "X", "--role", "viewer", "--all-agencies",
+              "--password", "mat-khau-tu-tep-1"])  # fmt: skip
+
+    main(["staff", "disable", "lan"])
+    with pytest.raises(SignInRefused):
+        sign_in(url, "lan", "mat-khau-tu-stdin-2")
+    capsys.readouterr()
+    main(["staff", "list"])
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(row["username"], row["active"]) for row in listed] == [("lan", False)]

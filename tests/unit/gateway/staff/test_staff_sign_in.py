@@ -1,0 +1,200 @@
+"""Staff accounts, sign-in, sessions and lock-out, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+
+from adapters.vntime import now_utc
+from gateway.staff import (
+    AccountError,
+    Passwords,
+    SessionPolicy,
+    SignInRefused,
+    StaffSessions,
+    WeakPassword,
+    audit,
+    change_password,
+    csrf,
+    set_active,
+)
+from gateway.store.db import Database
+from gateway.store.tables.staff import staff_accounts, staff_audit, staff_sessions
+from tests.support.staff import FAST, PASSWORD, add_staff
+
+POLICY = SessionPolicy(
+    absolute=timedelta(hours=8), idle=timedelta(minutes=30), lockout_failures=3, lockout=timedelta(minutes=15)
+)
+
+
+class CountingPasswords(Passwords):
+    """The fast hasher, counting the checks it makes (real or against the throwaway hash)."""
+
+    def __init__(self) -> None:
+        super().__init__(FAST.hasher)
+        self.checks = 0
+
+    def verify(self, stored: str, password: str) -> bool:
+        self.checks += 1
+        return super().verify(stored, password)
+
+
+def sessions(db: Database, passwords: Passwords = FAST) -> StaffSessions:
+    return StaffSessions(db, passwords, POLICY)
+
+
+async def actions(db: Database, username: str) -> list[str]:
+    async with db.read() as conn:
+        return [entry.action for entry in await audit.history(conn, "staff", username)]
+
+
+async def stored_hash(db: Database, username: str) -> str:
+    async with db.read() as conn:
+        query = sa.select(staff_accounts.c.password_hash).where(staff_accounts.c.username == username)
+        return str((await conn.execute(query)).scalar_one())
+
+
+async def test_a_sign_in_opens_a_session_of_which_only_the_tokens_hash_is_kept(db: Database) -> None:
+    await add_staff(db, "lan", "viewer", ("000.00.01.H26",))
+    now = now_utc()
+    signed = await sessions(db).sign_in("Lan", PASSWORD, client_ip="203.0.113.9", now=now)
+    assert signed.member.username == "lan" and signed.member.role == "viewer"
+    assert signed.member.scope.allows("000.00.01.H26") and not signed.member.scope.allows("000.00.02.H26")
+    assert not signed.member.can_work_breaks
+    async with db.read() as conn:
+        rows = (await conn.execute(sa.select(staff_sessions))).all()
+    assert len(rows) == 1 and signed.token not in str(tuple(rows[0]))
+    member = await sessions(db).resume(signed.token, now=now + timedelta(minutes=1))
+    assert member is not None and member.csrf_token == signed.member.csrf_token
+    assert await sessions(db).resume(signed.token + "x", now=now) is None
+    assert await actions(db, "lan") == ["staff.created", "sign_in.succeeded"]
+
+
+async def test_a_session_ends_when_idle_at_its_absolute_expiry_and_at_sign_out(db: Database) -> None:
+    await add_staff(db, "minh")
+    now, staff = now_utc(), sessions(db)
+    idle = await staff.sign_in("minh", PASSWORD, client_ip="", now=now)
+    assert await staff.resume(idle.token, now=now + timedelta(minutes=29)) is not None
+    assert await staff.resume(idle.token, now=now + timedelta(minutes=29 + 30)) is None  # 30 idle minutes
+    busy = await staff.sign_in("minh", PASSWORD, client_ip="", now=now)
+    at = now
+    while at < now + timedelta(hours=8) - timedelta(minutes=20):
+        at += timedelta(minutes=20)
+        assert await staff.resume(busy.token, now=at) is not None
+    assert await staff.resume(busy.token, now=now + timedelta(hours=8)) is None  # used all along, yet over
+    third = await staff.sign_in("minh", PASSWORD, client_ip="", now=now)
+    member = await staff.resume(third.token, now=now)
+    assert member is not None
+    await staff.sign_out(member, client_ip="", now=now)
+    assert await staff.resume(third.token, now=now) is None
+    assert (await actions(db, "minh"))[-1] == "sign_out"
+
+
+async def test_failed_sign_ins_in_a_row_lock_the_account_for_a_while(db: Database) -> None:
+    await add_staff(db, "hoa")
+    now, staff = now_utc(), sessions(db)
+    await staff.sign_in("hoa", PASSWORD, client_ip="", now=now)  # a success before does not count
+    for attempt in range(3):
+        with pytest.raises(SignInRefused) as refused:
+            await staff.sign_in("hoa", "wrong-password-x", client_ip="198.51.100.1", now=now)
+        assert refused.value.locked == (attempt == 2)
+    with pytest.raises(SignInRefused) as refused:  # the right password, while locked
+        await staff.sign_in("hoa", PASSWORD, client_ip="", now=now + timedelta(minutes=14))
+    assert refused.value.locked and "khóa" in refused.value.message
+    assert (await staff.sign_in("hoa", PASSWORD, client_ip="", now=now + timedelta(minutes=15))).token
+    trail = await actions(db, "hoa")
+    assert trail.count("sign_in.failed") == 3 and "sign_in.locked_out" in trail
+    assert trail[-2:] == ["sign_in.refused_locked", "sign_in.succeeded"]
+
+
+async def test_a_success_ends_the_run_of_failures(db: Database) -> None:
+    await add_staff(db, "tuan")
+    now, staff = now_utc(), sessions(db)
+    for _ in range(2):
+        with pytest.raises(SignInRefused):
+            await staff.sign_in("tuan", "wrong-password-x", client_ip="", now=now)
+    await staff.sign_in("tuan", PASSWORD, client_ip="", now=now)
+    for _ in range(2):
+        with pytest.raises(SignInRefused) as refused:
+            await staff.sign_in("tuan", "wrong-password-x", client_ip="", now=now)
+        assert not refused.value.locked
+
+
+async def test_an_unknown_username_is_refused_alike_after_the_same_work(db: Database) -> None:
+    await add_staff(db, "quang")
+    counting = CountingPasswords()
+    staff = sessions(db, counting)
+    with pytest.raises(SignInRefused) as unknown:
+        await staff.sign_in("khong-co", PASSWORD, client_ip="", now=now_utc())
+    with pytest.raises(SignInRefused) as wrong:
+        await staff.sign_in("quang", "wrong-password-x", client_ip="", now=now_utc())
+    assert unknown.value.message == wrong.value.message and counting.checks == 2
+    assert await actions(db, "khong-co") == ["sign_in.failed"]
+
+
+async def test_a_disabled_account_cannot_sign_in_and_its_sessions_end(db: Database) -> None:
+    await add_staff(db, "binh")
+    now, staff = now_utc(), sessions(db)
+    signed = await staff.sign_in("binh", PASSWORD, client_ip="", now=now)
+    assert await set_active(db, "binh", False, now=now, actor="test")
+    assert not await set_active(db, "binh", False, now=now, actor="test")
+    assert await staff.resume(signed.token, now=now) is None
+    with pytest.raises(SignInRefused):
+        await staff.sign_in("binh", PASSWORD, client_ip="", now=now)
+    assert await set_active(db, "binh", True, now=now, actor="test")
+    assert (await staff.sign_in("binh", PASSWORD, client_ip="", now=now)).token
+
+
+async def test_a_new_password_ends_the_sessions_and_replaces_the_old(db: Database) -> None:
+    await add_staff(db, "dung")
+    now, staff = now_utc(), sessions(db)
+    signed = await staff.sign_in("dung", PASSWORD, client_ip="", now=now)
+    await change_password(db, FAST, "dung", "mat-khau-moi-dai-hon", now=now, actor="test")
+    assert await staff.resume(signed.token, now=now) is None
+    with pytest.raises(SignInRefused):
+        await staff.sign_in("dung", PASSWORD, client_ip="", now=now)
+    assert (await staff.sign_in("dung", "mat-khau-moi-dai-hon", client_ip="", now=now)).token
+    with pytest.raises(WeakPassword):
+        await change_password(db, FAST, "dung", "ngan", now=now, actor="test")
+    with pytest.raises(AccountError):
+        await change_password(db, FAST, "khong-co", "mat-khau-moi-dai-hon", now=now, actor="test")
+
+
+async def test_a_hash_made_with_other_parameters_is_replaced_at_sign_in(db: Database) -> None:
+    await add_staff(db, "thu")  # cheap parameters
+    before = await stored_hash(db, "thu")
+    stronger = Passwords(PasswordHasher(time_cost=2, memory_cost=16384, parallelism=1))
+    assert stronger.needs_rehash(before)
+    await sessions(db, stronger).sign_in("thu", PASSWORD, client_ip="", now=now_utc())
+    after = await stored_hash(db, "thu")
+    assert after != before and not stronger.needs_rehash(after) and stronger.verify(after, PASSWORD)
+    assert await stored_hash(db, "thu") == after  # the next sign-in keeps it
+    await sessions(db, stronger).sign_in("thu", PASSWORD, client_ip="", now=now_utc())
+    assert await stored_hash(db, "thu") == after
+
+
+async def test_accounts_are_checked_when_made(db: Database) -> None:
+    await add_staff(db, "an")
+    with pytest.raises(AccountError):
+        await add_staff(db, "AN")  # taken, whatever the case
+    with pytest.raises(AccountError):
+        await add_staff(db, "bo", role="root")
+    with pytest.raises(AccountError):
+        await add_staff(db, "a b")
+    with pytest.raises(WeakPassword):
+        await add_staff(db, "chi", password="short")
+    async with db.read() as conn:
+        count = (await conn.execute(sa.select(sa.func.count()).select_from(staff_accounts))).scalar_one()
+        entries = (await conn.execute(sa.select(sa.func.count()).select_from(staff_audit))).scalar_one()
+    assert count == 1 and entries == 1
+
+
+def test_the_csrf_check_wants_the_sessions_own_token() -> None:
+    token = csrf.new_token()
+    assert csrf.matches(token, token)
+    assert not csrf.matches(token, csrf.new_token())
+    assert not csrf.matches(token, None) and not csrf.matches(token, "") and not csrf.matches("", "")
+    assert not csrf.matches(token, ["list"])
