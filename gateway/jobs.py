@@ -19,6 +19,7 @@ log = logging.getLogger("gateway.jobs")
 # ---------------------------------------------------------------- names, ids and timeouts
 ISSUE_RECEIPT = "issue_receipt"
 DELIVER_EVENTS = "deliver_events"
+RESOLVE_BREAKS = "reconciliation_resolve"
 
 JOB_TIMEOUT_SECONDS = 120  # the worker's default
 ISSUE_TIMEOUT_SECONDS = 30  # short: a killed worker's job is retried only after it expires
@@ -31,6 +32,7 @@ DELIVER_TIMEOUT_SECONDS = (
 FEED_TIMEOUT_SECONDS = 60
 FEED_MAX_PAGES = 20  # per run; the next run continues from the cursor
 BOOKING_TIMEOUT_SECONDS = 60
+RESOLVE_TIMEOUT_SECONDS = 900  # one hub query per break of a settlement run
 
 
 def receipt_job_id(source_type: str, source_id: str) -> str:
@@ -40,6 +42,11 @@ def receipt_job_id(source_type: str, source_id: str) -> str:
 
 def delivery_job_id(token: str, index: int) -> str:
     return f"deliver:{token}:{index}"
+
+
+def resolve_job_id(run_id: str) -> str:
+    """One automatic resolution per settlement run."""
+    return f"reconciliation-resolve:{run_id}"
 
 
 # ---------------------------------------------------------------- Redis keys shared by the gateway's processes
@@ -123,3 +130,13 @@ class JobQueue:
             log.warning(
                 "receipt job not queued; the sweeper will issue it", extra={"source_id": source_id, "error": str(error)}
             )
+
+    async def resolve_breaks(self, run_id: str) -> None:
+        """Queue the automatic resolution of a settlement run's breaks (``reconciliation_resolve``), once the run
+        committed; the run's breaks stay open for staff if this fails, so the failure is logged, not raised."""
+        if self.redis is None:
+            return
+        try:
+            await self.enqueue(RESOLVE_BREAKS, run_id, job_id=resolve_job_id(run_id))
+        except Exception as error:
+            log.warning("automatic resolution not queued", extra={"run_id": run_id, "error": str(error)})

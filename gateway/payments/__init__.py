@@ -7,6 +7,7 @@ from .collections import PaymentCollections
 from .dossier import for_dossier
 from .refunds import RefundService
 from .repository import belongs
+from .repository import load_by_reference as payment_by_reference
 from .results import Disposition, HubResults
 from .schemas import PaymentOut
 from .service import PaymentService
@@ -20,4 +21,5 @@ __all__ = [
     "RefundService",
     "belongs",
     "for_dossier",
+    "payment_by_reference",
 ]

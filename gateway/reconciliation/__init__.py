@@ -2,8 +2,15 @@
 recorded (runs), every difference a break with its lifecycle, and the read side the finance pages and the portal
 API use (``queries``: every read limited to an ``AgencyScope``).
 
-Public surface: the read side's queries, filters and views."""
+Public surface: the read side's queries, filters and views; a break's changes by staff (``assign_break``,
+``unassign_break``, ``resolve_break``, ``reopen_break``, each with the version read) and by the worker
+(``resolve_as_system``)."""
 
+from .breaks import Staffer, resolve_as_system
+from .breaks import assign as assign_break
+from .breaks import reopen as reopen_break
+from .breaks import resolve as resolve_break
+from .breaks import unassign as unassign_break
 from .queries import (
     BREAK_STATUSES,
     DASHBOARD_DAYS,
@@ -54,6 +61,8 @@ __all__ = [
     "RunDetail",
     "RunFilter",
     "RunView",
+    "Staffer",
+    "assign_break",
     "daily_totals",
     "dashboard",
     "find_break",
@@ -61,5 +70,9 @@ __all__ = [
     "get_run",
     "list_breaks",
     "list_runs",
+    "reopen_break",
+    "resolve_as_system",
+    "resolve_break",
     "stream_breaks",
+    "unassign_break",
 ]

@@ -22,6 +22,7 @@ from gateway.jobs import JOB_TIMEOUT_SECONDS
 from gateway.logs import configure as configure_logs
 from gateway.payments import jobs as payments
 from gateway.receipts import jobs as receipts
+from gateway.reconciliation import jobs as reconciliation
 from gateway.settings import Settings
 from gateway.shipments import jobs as shipments
 
@@ -29,7 +30,7 @@ log = logging.getLogger("gateway.worker")
 
 # Each area's jobs: ``FUNCTIONS`` (jobs that can be enqueued), ``cron_jobs(settings)`` (scheduled ones), and
 # optionally ``startup(ctx)`` / ``shutdown(ctx)``.
-AREAS: tuple[ModuleType, ...] = (payments, shipments, receipts, deliveries)
+AREAS: tuple[ModuleType, ...] = (payments, shipments, receipts, deliveries, reconciliation)
 REDIS_RETRY_SECONDS = 1.0
 
 

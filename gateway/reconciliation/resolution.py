@@ -1,0 +1,113 @@
+"""Automatic resolution, through the existing paths only: a settlement run's breaks where the hub settled a payment
+of ours that we do not hold as collected (``status_mismatch``, ``missing_in_ours``) are asked about at the hub, and
+its answer is applied through ``HubResults``, the callback's own code path, which records the payment as paid,
+issues its receipt and pushes its status to the dossier. When the payment is then collected with the amount the hub
+settled, the break is resolved (``hub_query``, actor ``system``) with a note stating the hub's answer.
+
+Nothing else is adjusted: an amount that differs stays a break for staff (``HubResults`` refuses it as well).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from adapters.payhub import HubRejected, HubResult, HubUnavailable, Outcome, OutcomeUnknown, PayhubClient
+from gateway.payments import HubResults, payment_by_reference
+from gateway.store.tables.reconciliation import reconciliation_breaks
+from reconciliation.reasons import LineClass
+
+from . import lifecycle
+from .breaks import resolve_as_system
+
+log = logging.getLogger("gateway.reconciliation")
+
+B = reconciliation_breaks.c
+ASKED_ABOUT = (LineClass.STATUS_MISMATCH.value, LineClass.MISSING_IN_OURS.value)
+COLLECTED = ("paid", "partially_refunded", "refunded")  # the payment's money was received
+
+
+@dataclass
+class ResolutionReport:
+    candidates: int = 0
+    not_ours: int = 0
+    asked: int = 0
+    resolved: int = 0
+    left_open: int = 0
+    unreachable: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    break_id: str
+    reference: str
+    settled: int | None  # the amount the hub settled
+
+
+async def _candidates(results: HubResults, run_id: str) -> list[_Candidate]:
+    query = sa.select(B.id, B.reference, B.hub_amount).where(
+        B.run_id == run_id,
+        B.kind == "settlement",
+        B.code.in_(ASKED_ABOUT),
+        B.status.in_((lifecycle.OPEN, lifecycle.ASSIGNED)),
+        B.reference != "",
+    )
+    async with results.db.read() as conn:
+        rows = (await conn.execute(query.order_by(B.id))).all()
+    return [_Candidate(r.id, r.reference, r.hub_amount) for r in rows]
+
+
+def answer_note(result: HubResult, payment_id: str) -> str:
+    """What the hub said, in the break's note."""
+    amount = "?" if result.amount is None else f"{result.amount:,}".replace(",", ".")
+    return (
+        f"Cổng thanh toán trả lời truy vấn: {result.outcome.value} (mã {result.raw_code or '-'}), số tiền {amount} "
+        f"đồng, mã giao dịch {result.transaction_id or '-'}. Thanh toán {payment_id} đã ghi nhận là đã thu."
+    )
+
+
+async def resolve_run(results: HubResults, hub: PayhubClient, run_id: str, now: datetime) -> ResolutionReport:
+    """Ask the hub about each candidate break of the run and apply its answers; one break's failure is reported,
+    never stops the others."""
+    report = ResolutionReport()
+    for candidate in await _candidates(results, run_id):
+        report.candidates += 1
+        try:
+            await _resolve_one(results, hub, candidate, now, report)
+        except (HubUnavailable, OutcomeUnknown, HubRejected) as exc:
+            report.unreachable += 1
+            report.errors.append(f"{candidate.reference}: {exc}")
+    log.info("breaks resolved by the hub's answers", extra={"run_id": run_id, **vars(report)})
+    return report
+
+
+async def _resolve_one(
+    results: HubResults, hub: PayhubClient, candidate: _Candidate, now: datetime, report: ResolutionReport
+) -> None:
+    async with results.db.read() as conn:
+        ours = await payment_by_reference(conn, candidate.reference)
+    if ours is None:
+        report.not_ours += 1
+        return
+    report.asked += 1
+    result = await hub.query(candidate.reference)
+    await results.apply(result, now)
+    async with results.db.transaction() as conn:
+        payment: Any = await payment_by_reference(conn, candidate.reference)
+        settled = (
+            result.outcome is Outcome.PAID
+            and payment.status in COLLECTED
+            and payment.paid_amount == candidate.settled
+            and result.amount == candidate.settled
+        )
+        if settled and await resolve_as_system(
+            conn, candidate.break_id, lifecycle.HUB_QUERY, answer_note(result, payment.id), now
+        ):
+            report.resolved += 1
+            return
+    report.left_open += 1
