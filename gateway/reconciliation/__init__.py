@@ -4,13 +4,18 @@ API use (``queries``: every read limited to an ``AgencyScope``).
 
 Public surface: the read side's queries, filters and views; a break's changes by staff (``assign_break``,
 ``unassign_break``, ``resolve_break``, ``reopen_break``, each with the version read) and by the worker
-(``resolve_as_system``)."""
+(``resolve_as_system``); exports of a run, the breaks and the day totals as CSV or XLSX (``write_run``,
+``write_breaks``, ``write_totals``)."""
 
 from .breaks import Staffer, resolve_as_system
 from .breaks import assign as assign_break
 from .breaks import reopen as reopen_break
 from .breaks import resolve as resolve_break
 from .breaks import unassign as unassign_break
+from .exports import FORMATS as EXPORT_FORMATS
+from .exports import filename as export_filename
+from .exports import write_breaks, write_run, write_totals
+from .lifecycle import RESOLUTION_LABELS, STATUS_LABELS
 from .queries import (
     BREAK_STATUSES,
     DASHBOARD_DAYS,
@@ -45,8 +50,11 @@ from .views import (
 __all__ = [
     "BREAK_STATUSES",
     "DASHBOARD_DAYS",
+    "EXPORT_FORMATS",
     "KINDS",
+    "RESOLUTION_LABELS",
     "RUN_STATUSES",
+    "STATUS_LABELS",
     "AgencyTotals",
     "BreakCount",
     "BreakDetail",
@@ -65,6 +73,7 @@ __all__ = [
     "assign_break",
     "daily_totals",
     "dashboard",
+    "export_filename",
     "find_break",
     "get_break",
     "get_run",
@@ -75,4 +84,7 @@ __all__ = [
     "resolve_break",
     "stream_breaks",
     "unassign_break",
+    "write_breaks",
+    "write_run",
+    "write_totals",
 ]

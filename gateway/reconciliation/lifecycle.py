@@ -64,3 +64,13 @@ def reopened(state: State) -> State:
     if state.status != RESOLVED:
         raise Refused("break_not_resolved")
     return State(status=ASSIGNED if state.assigned_to else OPEN, assigned_to=state.assigned_to)
+
+
+# What finance staff read for each status and resolution (pages and exports).
+STATUS_LABELS = {OPEN: "Chưa xử lý", ASSIGNED: "Đã giao xử lý", RESOLVED: "Đã giải quyết"}
+RESOLUTION_LABELS = {
+    MANUAL: "Nhân viên giải quyết",
+    HUB_QUERY: "Tự động: đã truy vấn Cổng thanh toán",
+    SETTLED_LATER: "Tự động: quyết toán trong tệp ngày sau",
+    CLEARED: "Tự động: tệp công bố lại không còn sai lệch",
+}
