@@ -143,6 +143,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     staff_lockout_minutes: float = 15.0
     staff_cookie_secure: bool = True
 
+    # Reconciliation: raw files (the hub's settlement files, the post's COD statements) are kept under the data
+    # directory by their SHA-256, with each run's classified lines. The hub publishes D's file from D+1 01:00
+    # Vietnam time; the worker fetches D's file and statement at reconciliation_hour (Vietnam) on D+1, and while
+    # the file is not there asks again every reconciliation_retry_seconds, up to reconciliation_max_tries times. A
+    # record the hub has not settled is a break after reconciliation_cutoff_days business days (COD:
+    # reconciliation_cod_cutoff_days); a record is looked for in later files for reconciliation_lookback_days.
+    reconciliation_data_dir: str = "var/reconciliation"
+    reconciliation_hour: int = 2
+    reconciliation_retry_seconds: int = 900
+    reconciliation_max_tries: int = 16
+    reconciliation_timeout_seconds: int = 1800
+    reconciliation_cutoff_days: int = 2
+    reconciliation_cod_cutoff_days: int = 3
+    reconciliation_lookback_days: int = 31
+
     def __repr__(self) -> str:
         shown = {f: ("***" if f in SECRETS else getattr(self, f)) for f in self.__struct_fields__}
         return f"Settings({shown})"

@@ -93,9 +93,11 @@ class PostalClient:
         return messages.parse_tracking_page(body, last_id)
 
     async def cod_statement(self, day: date) -> CodStatement:
-        params = statements.build_cod_statement_params(day)
-        body = await self._call("GET", "/codStatement", params=params)
-        return statements.parse_cod_statement(body, day)
+        return statements.parse_cod_statement(await self.cod_statement_body(day), day)
+
+    async def cod_statement_body(self, day: date) -> bytes:
+        """The statement as the post sent it (to keep beside its run); ``statements.parse_cod_statement`` reads it."""
+        return await self._call("GET", "/codStatement", params=statements.build_cod_statement_params(day))
 
     # ---------------------------------------------------------------- token
 

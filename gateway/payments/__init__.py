@@ -1,10 +1,12 @@
 """Fee payments through the national payment hub: creation and the hub's init, the hub's callbacks and query
-answers (one code path: ``HubResults``), the janitor, refunds, and the portal API's ``/v1/payments``.
+answers (one code path: ``HubResults``), the janitor, refunds, and the portal API's ``/v1/payments``; for
+reconciliation, a window's payments and refunds as column batches (``records_between``).
 
 Public surface: the services the bootstrap wires, and what other areas may read of a payment."""
 
 from .collections import PaymentCollections
 from .dossier import for_dossier
+from .reconciling import RECORD_COLUMNS, records_between
 from .refunds import RefundService
 from .repository import belongs
 from .repository import load_by_reference as payment_by_reference
@@ -13,6 +15,7 @@ from .schemas import PaymentOut
 from .service import PaymentService
 
 __all__ = [
+    "RECORD_COLUMNS",
     "Disposition",
     "HubResults",
     "PaymentCollections",
@@ -22,4 +25,5 @@ __all__ = [
     "belongs",
     "for_dossier",
     "payment_by_reference",
+    "records_between",
 ]

@@ -2,14 +2,16 @@
 
 The public surface: checking a portal's API key (``authenticate``, and the revocation counter every process reads,
 ``revocation_count``), the catalogue checks other areas make on a request (``agency_of``, ``procedure_of``,
-``fees_of``, ``check_fee_lines``, ``check_postal``), an agency by its id (``agency_by_id``, ``agency_code``),
-whether a portal's webhook may reach private networks, and an operator's set-up of portals and agencies.
+``fees_of``, ``check_fee_lines``, ``check_postal``), an agency by its id (``agency_by_id``, ``agency_code``; every
+agency's code: ``agency_codes``), whether a portal's webhook may reach private networks, and an operator's set-up
+of portals and agencies.
 """
 
 from .catalogue import (
     FeeLine,
     agency_by_id,
     agency_code,
+    agency_codes,
     agency_of,
     check_fee_lines,
     check_postal,
@@ -29,6 +31,7 @@ __all__ = [
     "Procedure",
     "agency_by_id",
     "agency_code",
+    "agency_codes",
     "agency_of",
     "allows_private_webhooks",
     "announce_revocation",

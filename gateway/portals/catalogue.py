@@ -92,6 +92,13 @@ async def agency_by_id(conn: AsyncConnection, agency_id: str) -> Any:
     return await repository.agency_by_id(conn, agency_id)
 
 
+async def agency_codes(conn: AsyncConnection) -> dict[str, str]:
+    """Every agency's code by its id (a reconciliation maps a whole day's records at once)."""
+    codes = await repository.agency_codes(conn)
+    _AGENCY_CODES.update(codes)
+    return codes
+
+
 async def agency_code(conn: AsyncConnection, agency_id: str) -> str:
     """An agency's code. An agency keeps its id and code for life, so each process remembers them."""
     code = _AGENCY_CODES.get(agency_id)

@@ -123,6 +123,11 @@ async def agency_ids_of(conn: AsyncConnection, portal_id: str) -> frozenset[str]
 # -- agencies and their catalogues ---------------------------------------------------------------------------------
 
 
+async def agency_codes(conn: AsyncConnection) -> dict[str, str]:
+    rows = await conn.execute(select(ct.agencies.c.id, ct.agencies.c.code))
+    return {agency_id: code for agency_id, code in rows}
+
+
 async def agency_id(conn: AsyncConnection, code: str) -> str | None:
     return (await conn.execute(select(ct.agencies.c.id).where(ct.agencies.c.code == code))).scalar_one_or_none()
 

@@ -5,17 +5,21 @@ API use (``queries``: every read limited to an ``AgencyScope``).
 Public surface: the read side's queries, filters and views; a break's changes by staff (``assign_break``,
 ``unassign_break``, ``resolve_break``, ``reopen_break``, each with the version read) and by the worker
 (``resolve_as_system``); exports of a run, the breaks and the day totals as CSV or XLSX (``write_run``,
-``write_breaks``, ``write_totals``)."""
+``write_breaks``, ``write_totals``); the runs themselves: a day's settlement file or COD statement reconciled and
+recorded (``SettlementRuns``, ``CodRuns``, the ``Run`` they record, the ``Phase``s a run reports, and the hook a
+completed run calls, ``OnCompleted``)."""
 
 from .breaks import Staffer, resolve_as_system
 from .breaks import assign as assign_break
 from .breaks import reopen as reopen_break
 from .breaks import resolve as resolve_break
 from .breaks import unassign as unassign_break
+from .cod import CodRuns
 from .exports import FORMATS as EXPORT_FORMATS
 from .exports import filename as export_filename
 from .exports import write_breaks, write_run, write_totals
 from .lifecycle import RESOLUTION_LABELS, STATUS_LABELS
+from .pipeline import PHASES, OnCompleted, Phase
 from .queries import (
     BREAK_STATUSES,
     DASHBOARD_DAYS,
@@ -33,6 +37,8 @@ from .queries import (
     list_runs,
     stream_breaks,
 )
+from .runs import Kind, Recorded, Run, RunStatus, Trigger
+from .settlement import SettlementRuns
 from .views import (
     AgencyTotals,
     BreakCount,
@@ -52,6 +58,7 @@ __all__ = [
     "DASHBOARD_DAYS",
     "EXPORT_FORMATS",
     "KINDS",
+    "PHASES",
     "RESOLUTION_LABELS",
     "RUN_STATUSES",
     "STATUS_LABELS",
@@ -61,15 +68,24 @@ __all__ = [
     "BreakFilter",
     "BreakView",
     "ClassTotal",
+    "CodRuns",
     "Dashboard",
     "DayRange",
     "DayTotals",
     "Figures",
     "FileFigures",
+    "Kind",
+    "OnCompleted",
+    "Phase",
+    "Recorded",
+    "Run",
     "RunDetail",
     "RunFilter",
+    "RunStatus",
     "RunView",
+    "SettlementRuns",
     "Staffer",
+    "Trigger",
     "assign_break",
     "daily_totals",
     "dashboard",

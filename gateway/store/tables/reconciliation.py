@@ -10,6 +10,11 @@
 - ``reconciliation_breaks``: one difference to explain, identified across runs by ``(kind, day, key)`` so a
   republished file keeps a break's history; its lifecycle is open → assigned → resolved, with who and when.
   Every change to a break is also an entry of ``staff_audit`` (``gateway.staff``).
+- ``reconciliation_days``: one row per kind and day, the day's lock (a run records itself under ``FOR UPDATE`` on
+  it, so two workers running the same day at once make one run) and its current run.
+- ``reconciliation_waiting``: per completed run, our records that no file has settled yet (awaiting or missing at
+  the hub; COD not remitted yet). The next day's run takes them again with that day's own records, so a late file
+  still finds them and a record settled once is never waited for again.
 """
 
 from __future__ import annotations
@@ -101,4 +106,29 @@ reconciliation_breaks = Table(
     Index(None, "reference"),
 )
 
-__all__ = ["metadata", "reconciliation_breaks", "reconciliation_runs", "reconciliation_totals"]
+reconciliation_days = Table(
+    "reconciliation_days",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("day", Date(), primary_key=True),
+    Column("current_run_id", String(32)),  # the completed run whose figures stand for the day
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+reconciliation_waiting = Table(
+    "reconciliation_waiting",
+    metadata,
+    Column("run_id", String(32), ForeignKey("reconciliation_runs.id"), primary_key=True),
+    Column("our_id", String(32), primary_key=True),  # a payment's or refund's id, or a shipment's for COD
+    Column("day", Date(), nullable=False),  # the day its money moved
+    Column("code", String(32), nullable=False),  # awaiting_hub | missing_at_hub | cod_awaiting | cod_not_remitted
+)
+
+__all__ = [
+    "metadata",
+    "reconciliation_breaks",
+    "reconciliation_days",
+    "reconciliation_runs",
+    "reconciliation_totals",
+    "reconciliation_waiting",
+]

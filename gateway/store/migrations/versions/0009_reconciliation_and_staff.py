@@ -127,6 +127,26 @@ def _reconciliation() -> None:
         )
         batch_op.create_index(batch_op.f("ix_reconciliation_breaks_reference"), ["reference"], unique=False)
 
+    op.create_table(
+        "reconciliation_days",
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("current_run_id", sa.String(length=32), nullable=True),
+        sa.Column("updated_at", UTC, nullable=False),
+        sa.PrimaryKeyConstraint("kind", "day", name=op.f("pk_reconciliation_days")),
+    )
+    op.create_table(
+        "reconciliation_waiting",
+        sa.Column("run_id", sa.String(length=32), nullable=False),
+        sa.Column("our_id", sa.String(length=32), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["reconciliation_runs.id"], name=op.f("fk_reconciliation_waiting_run_id_reconciliation_runs")
+        ),
+        sa.PrimaryKeyConstraint("run_id", "our_id", name=op.f("pk_reconciliation_waiting")),
+    )
+
 
 def _staff() -> None:
     op.create_table(
@@ -227,6 +247,8 @@ def downgrade() -> None:
         "staff_sessions",
         "staff_agencies",
         "staff_accounts",
+        "reconciliation_waiting",
+        "reconciliation_days",
         "reconciliation_breaks",
         "reconciliation_totals",
         "reconciliation_runs",

@@ -267,7 +267,8 @@ def test_a_cod_statement_is_read_and_its_totals_checked() -> None:
     [
         {"totalCod": 350001},
         {"totalFee": 1},
-        {"totalRemitted": 350000},
+        {"totalRemitted": "lots"},
+        {"totalRemitted": -1},
         {"date": "20250802"},
         {"batchId": ""},
         {"date": "2025-08-01"},
@@ -276,3 +277,10 @@ def test_a_cod_statement_is_read_and_its_totals_checked() -> None:
 def test_an_inconsistent_statement_is_refused(changes: dict[str, object]) -> None:
     with pytest.raises(PostalProtocolError):
         statements.parse_cod_statement(encode(statement(**changes)), date(2025, 8, 1))
+
+
+@pytest.mark.parametrize("remitted", [350000, 329000, 0])
+def test_a_remittance_that_does_not_add_up_is_read_as_stated(remitted: int) -> None:
+    """Not a malformed statement: reconciliation names the difference (cod_batch_mismatch)."""
+    read = statements.parse_cod_statement(encode(statement(totalRemitted=remitted)), date(2025, 8, 1))
+    assert (read.total_cod, read.total_fee, read.total_remitted) == (350000, 20000, remitted)

@@ -1,0 +1,115 @@
+"""The settlement run: one day's file from the hub, verified, matched against our payments and refunds, recorded.
+
+    recorded = await SettlementRuns(db, hub, settings).run(day)            # downloads D's file
+    recorded = await SettlementRuns(...).run(day, file=path, signature=…)   # a file on disk
+
+The file is kept under the data directory by its SHA-256 before anything else. The same file as the day's current
+run's answers that run and changes nothing; a refused file is a failed run with its reason and nothing matched from
+it; otherwise the engine (``reconciliation``) matches it, and the run is recorded with its totals per agency, its
+breaks and the records it leaves waiting, in one transaction under the day's lock (``runs.record``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from adapters.payhub import PayhubClient
+from adapters.payhub.settlement import FileRefused, VerifiedFile, scan_settlement, verify_settlement_file
+from adapters.vntime import now_utc
+from gateway import portals
+from gateway.settings import Settings
+from gateway.store.db import Database
+from reconciliation.engine import MatchRules, RecordSpool, reconcile_settlement
+
+from . import files, ours
+from .pipeline import OnCompleted, Phase, Progress, failed, new_run_values, quiet
+from .runs import Kind, Recorded, RunStatus, Trigger, find_same_file, record
+from .settlement_findings import Written, figures, summarise, writer
+
+SUFFIX = ".csv"
+
+
+@dataclass
+class SettlementRuns:
+    db: Database
+    hub: PayhubClient
+    settings: Settings
+    on_completed: OnCompleted | None = None
+
+    async def run(
+        self,
+        day: date,
+        *,
+        file: Path | None = None,
+        signature: str | None = None,
+        trigger: Trigger = Trigger.SCHEDULE,
+        started_by: str = "worker",
+        progress: Progress = quiet,
+    ) -> Recorded:
+        """Reconcile ``day``'s file (downloaded, or ``file`` with the hub's ``signature``): the run that took it."""
+        root = files.data_dir(self.settings)
+        progress(Phase.DOWNLOAD)
+        kept, signature = await self._obtain(day, file, signature, root)
+        already = await find_same_file(self.db, Kind.SETTLEMENT, day, kept.sha256)
+        if already is not None:
+            return Recorded(already, False)
+        values = new_run_values(Kind.SETTLEMENT, day, kept, trigger, started_by, now_utc())
+        try:
+            verified = await asyncio.to_thread(
+                verify_settlement_file, kept.path, day, signature, self.settings.payhub_hash_key, await self._agencies()
+            )
+        except FileRefused as refused:
+            return await record(self.db, failed(values, refused.reason.value, refused.message, now_utc()), now_utc())
+        work = files.run_dir(root, values["id"])
+        try:
+            recorded = await self._reconcile(day, verified, values, work, progress)
+        finally:
+            shutil.rmtree(work / "ours", ignore_errors=True)
+        if not recorded.new:
+            shutil.rmtree(work, ignore_errors=True)
+        elif self.on_completed is not None:
+            await self.on_completed(recorded.run)
+        return recorded
+
+    async def _reconcile(
+        self, day: date, verified: VerifiedFile, values: dict[str, object], work: Path, progress: Progress
+    ) -> Recorded:
+        progress(Phase.OURS)
+        carry = await ours.carry_for(self.db, Kind.SETTLEMENT, day, self.settings, ours.open_days(self.settings))
+        spool = RecordSpool(work / "ours")
+        await ours.spool_settlement_records(self.db, spool, carry)
+        progress(Phase.MATCH)
+        rules = MatchRules(day, cutoff_days=self.settings.reconciliation_cutoff_days)
+        written: Written = await asyncio.to_thread(_match, verified, spool, rules, work)
+        progress(Phase.WRITE)
+        done = {
+            **values,
+            **figures(written, verified, spool.rows),
+            "status": RunStatus.COMPLETED.value,
+            "finished_at": now_utc(),
+        }
+        return await record(self.db, done, now_utc(), writer(written, now_utc()))
+
+    async def _obtain(
+        self, day: date, file: Path | None, signature: str | None, root: Path
+    ) -> tuple[files.KeptFile, str | None]:
+        if file is not None:
+            return await asyncio.to_thread(files.keep, file, root, SUFFIX, move=False), signature
+        download = await self.hub.settlement_file(day, files.incoming(root, SUFFIX))
+        kept = await asyncio.to_thread(files.keep, download.path, root, SUFFIX, move=True)
+        return kept, download.signature
+
+    async def _agencies(self) -> set[str]:
+        """Our agencies' codes: a row of any other is another partner's data."""
+        async with self.db.read() as conn:
+            return set((await portals.agency_codes(conn)).values())
+
+
+def _match(verified: VerifiedFile, spool: RecordSpool, rules: MatchRules, work: Path) -> Written:
+    """The engine's part, in a thread: classify every line, then what the run writes (pure, from disk)."""
+    outcome = reconcile_settlement(scan_settlement(verified), spool.scan(), rules, work, verified.rows)
+    return summarise(outcome, spool.scan(), rules.day)

@@ -1,0 +1,148 @@
+"""What a settlement run writes, from the engine's outcome: its breaks (with their keys across runs), its totals per
+agency, the records it leaves waiting, its figures, and the earlier breaks its file settles.
+
+A break's key is ``<code>:<identity>``: our record's id for our side's classes (missing at the hub), the hub's
+transaction id for the hub's (``#<line>`` for a duplicate row), ``agency:<code>`` for an agency's totals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import msgspec
+import polars as pl
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.payhub.settlement import VerifiedFile
+from gateway.store.tables import reconciliation as rt
+from reconciliation.engine import MONEY_MOVED, Break, LineClass, SettlementOutcome
+from reconciliation.reasons import SETTLED, WAITING
+
+from . import findings, runs
+from .findings import Found
+
+MOVED = [status.value for status in MONEY_MOVED]
+LEFT_WAITING = [LineClass.AWAITING_HUB.value, LineClass.MISSING_AT_HUB.value]
+
+
+@dataclass(frozen=True)
+class Written:
+    outcome: SettlementOutcome
+    found: list[Found]
+    totals: list[dict[str, Any]]
+    waiting: list[dict[str, Any]]
+
+
+def identity(b: Break) -> str:
+    if b.code is LineClass.MISSING_AT_HUB:
+        return b.our_id or ""
+    if b.code is LineClass.AGGREGATE_MISMATCH:
+        return f"agency:{b.agency}"
+    if b.code is LineClass.DUPLICATE:
+        return f"{b.transaction_id}#{b.line}"
+    return b.transaction_id or b.our_id or b.reference or ""
+
+
+def found_of(b: Break) -> Found:
+    return Found(
+        key=f"{b.code.value}:{identity(b)}",
+        code=b.code.value,
+        agency=b.agency or b.our_agency or "",
+        reference=b.reference or "",
+        transaction_id=b.transaction_id or "",
+        our_id=b.our_id or "",
+        hub_amount=b.hub_amount,
+        our_amount=b.our_amount,
+        facts=msgspec.to_builtins(b),
+    )
+
+
+def _totals(outcome: SettlementOutcome, ours: pl.LazyFrame, day: date) -> list[dict[str, Any]]:
+    """Per agency: what we collected and refunded on the day, and what the hub settled."""
+    amount = pl.col("amount")
+    mine = (
+        ours.filter(pl.col("status").is_in(MOVED) & (pl.col("day") == day))
+        .group_by("agency")
+        .agg(
+            collected=amount.filter(pl.col("kind") == "payment").sum(),
+            refunded=amount.filter(pl.col("kind") == "refund").sum(),
+        )
+        .collect()
+    )
+    rows: dict[str, dict[str, Any]] = {
+        r["agency"]: {
+            "agency_code": r["agency"],
+            "day": day,
+            "collected": r["collected"] or 0,
+            "refunded": r["refunded"] or 0,
+        }
+        for r in mine.iter_rows(named=True)
+    }
+    for a in outcome.agencies:
+        row = rows.setdefault(a.agency, {"agency_code": a.agency, "day": day})
+        row.update(
+            hub_rows=a.hub_rows, settled=a.hub_amount, hub_fee=a.hub_fee, hub_net=a.hub_net, unexplained=a.unexplained
+        )
+    return sorted(rows.values(), key=lambda r: r["agency_code"])
+
+
+def summarise(outcome: SettlementOutcome, ours: pl.LazyFrame, day: date) -> Written:
+    waiting = (
+        outcome.scan_lines()
+        .filter(pl.col("class").is_in(LEFT_WAITING))
+        .select("our_id", day=pl.col("our_day"), code=pl.col("class"))
+        .unique("our_id")
+        .collect()
+    )
+    found = [found_of(b) for b in outcome.breaks()]
+    return Written(outcome, found, _totals(outcome, ours, day), waiting.to_dicts())
+
+
+def figures(written: Written, verified: VerifiedFile, our_rows: int) -> dict[str, Any]:
+    classes = written.outcome.classes
+    agencies = written.outcome.agencies
+    return {
+        "file_rows": verified.rows,
+        "our_rows": our_rows,
+        "matched": sum(total.lines for code, total in classes.items() if code in SETTLED),
+        "breaks": len(written.found),
+        "hub_amount": sum(a.hub_amount for a in agencies),
+        "hub_fee": sum(a.hub_fee for a in agencies),
+        "hub_net": sum(a.hub_net for a in agencies),
+        "our_amount": sum(a.our_amount for a in agencies),
+        "classes": {
+            code.value: {
+                "label": t.label,
+                "lines": t.lines,
+                "hub_amount": t.hub_amount,
+                "hub_fee": t.hub_fee,
+                "hub_net": t.hub_net,
+                "our_amount": t.our_amount,
+                "waiting": code in WAITING,
+            }
+            for code, t in sorted(classes.items())
+        },
+    }
+
+
+def _settled_ids(outcome: SettlementOutcome, candidates: list[str]) -> list[str]:
+    """Of ``candidates`` (our ids), those a hub row of this file settled."""
+    lines = outcome.scan_lines().filter(pl.col("line").is_not_null() & pl.col("our_id").is_in(candidates))
+    return lines.select("our_id").unique().collect()["our_id"].to_list()
+
+
+def writer(written: Written, now: datetime) -> runs.Writer:
+    async def write(conn: AsyncConnection, run: runs.Run) -> dict[str, Any]:
+        count = await findings.write_breaks(conn, run, written.found, now)
+        if written.totals:
+            await conn.execute(rt.reconciliation_totals.insert(), [{"run_id": run.id, **t} for t in written.totals])
+        await runs.write_waiting(conn, run.id, written.waiting)
+        carried = await findings.open_carried(conn, run)
+        if carried:
+            settled = _settled_ids(written.outcome, sorted(carried))
+            await findings.settle_later(conn, [carried[our_id] for our_id in settled], run, now)
+        return {"breaks": count}
+
+    return write

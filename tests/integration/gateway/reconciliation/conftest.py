@@ -1,0 +1,167 @@
+"""A world for reconciliation runs, on PostgreSQL and on SQLite: a migrated database of the test's own with an
+agency and a portal, the hub sandbox's own app through httpx's ASGI transport (the real protocol and its
+settlement files, in memory), payments made and paid through the payments area, and the settlement runs."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from sqlalchemy import func, select
+
+from adapters.payhub import PayhubClient, PayhubConfig
+from adapters.payhub.sandbox.app import create_app as hub_app
+from adapters.payhub.sandbox.config import SandboxConfig
+from adapters.vntime import VN_TZ, business_day, now_utc
+from gateway import portals
+from gateway.kernel.attempts import Attempt
+from gateway.kernel.portal import PortalContext
+from gateway.payments import HubResults, PaymentService
+from gateway.payments.schemas import CreatePayment
+from gateway.reconciliation import Recorded, SettlementRuns
+from gateway.settings import Settings, load
+from gateway.store import idempotency
+from gateway.store.db import Database
+from gateway.store.migrate import upgrade_async
+from gateway.store.tables import reconciliation as rt
+from gateway.store.tables import staff as stt
+from tests.support.services import create_pg_database, drop_pg_database
+from tests.support.stack import AGENCY, payment_body
+
+KEY = "recon-hash-key-" + secrets.token_hex(4)
+PARTNER = "DVC-RECON-01"
+HUB = "http://hub.local"
+
+
+def vn(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=VN_TZ)
+
+
+@dataclass
+class World:
+    db: Database
+    database_url: str
+    control: httpx.AsyncClient  # the sandbox's control API
+    client: PayhubClient
+    settings: Settings
+    portal: PortalContext
+    payments: PaymentService
+    results: HubResults
+    runs: SettlementRuns
+    today: date
+
+    async def payment(self) -> Any:
+        """A payment created through the payments area: pending at the hub."""
+        asked = idempotency.Request(
+            self.portal.portal_id, secrets.token_hex(8), "POST", "/v1/payments", secrets.token_hex(8)
+        )
+        claimed = await idempotency.claim(self.db, asked, now_utc())
+        assert isinstance(claimed, Attempt)
+        return await self.payments.create(self.portal, claimed, msgspec.convert(payment_body(), CreatePayment))
+
+    async def pay_at_hub(self, reference: str, at: datetime) -> str:
+        """The citizen pays at ``at``; the hub's transaction id."""
+        response = await self.control.post(f"/control/payments/{reference}/pay", json={"paid_at": at.isoformat()})
+        response.raise_for_status()
+        return str(response.json()["MaGiaoDich"])
+
+    async def paid(self, at: datetime) -> tuple[Any, str]:
+        """A payment paid at ``at``, the hub's answer applied as its callback would be: (payment, transaction)."""
+        payment = await self.payment()
+        transaction = await self.pay_at_hub(payment.reference, at)
+        await self.results.apply(await self.client.query(payment.reference), now_utc())
+        return payment, transaction
+
+    async def run(self, day: date, **options: Any) -> Recorded:
+        """A settlement run of ``day``, with the hub's clock past the hour every file up to today's is published."""
+        tomorrow = vn(self.today + timedelta(days=1), 2).isoformat()
+        (await self.control.put("/control/clock", json={"now": tomorrow})).raise_for_status()
+        try:
+            return await self.runs.run(day, **options)
+        finally:
+            (await self.control.delete("/control/clock")).raise_for_status()
+
+    async def edit(self, day: date, **edit: Any) -> None:
+        (await self.control.post(f"/control/settlements/{day:%Y%m%d}/rows", json=edit)).raise_for_status()
+
+    async def breaks(self, *where: Any) -> list[dict[str, Any]]:
+        b = rt.reconciliation_breaks.c
+        async with self.db.read() as conn:
+            rows = await conn.execute(select(rt.reconciliation_breaks).where(*where).order_by(b.key))
+            return [row._asdict() for row in rows]
+
+    async def count(self, table: Any, *where: Any) -> int:
+        async with self.db.read() as conn:
+            return int((await conn.execute(select(func.count()).select_from(table).where(*where))).scalar_one())
+
+    async def footprint(self) -> dict[str, Any]:
+        """Everything reconciliation wrote, to compare before and after."""
+        tables = (
+            rt.reconciliation_runs,
+            rt.reconciliation_totals,
+            rt.reconciliation_breaks,
+            rt.reconciliation_waiting,
+            rt.reconciliation_days,
+            stt.staff_audit,
+        )
+        async with self.db.read() as conn:
+            return {t.name: sorted(map(repr, (await conn.execute(select(t))).all())) for t in tables}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'recon.db'}"
+        return
+    url = await create_pg_database()
+    try:
+        yield url
+    finally:
+        await drop_pg_database(url)
+
+
+def world_settings(tmp_path: Path, **overrides: str) -> Settings:
+    return load(
+        {
+            "PAYHUB_HASH_KEY": KEY,
+            "PAYHUB_PARTNER_CODE": PARTNER,
+            "PAYHUB_URL": HUB,
+            "RECONCILIATION_DATA_DIR": str(tmp_path / "recon"),
+            "RECONCILIATION_CUTOFF_DAYS": "0",
+            **overrides,
+        }
+    )
+
+
+@pytest.fixture
+async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    await upgrade_async(database_url)
+    db = Database.from_url(database_url)
+    transport = httpx.ASGITransport(app=hub_app(SandboxConfig(hash_key=KEY, partner_code=PARTNER, public_url=HUB)))
+    client = PayhubClient(PayhubConfig(HUB, PARTNER, KEY), transport=transport)
+    settings = world_settings(tmp_path)
+    today = business_day(datetime.now(UTC))
+    async with httpx.AsyncClient(transport=transport, base_url=HUB) as control:
+        await portals.upsert_agency(db, AGENCY)
+        _, api_key = await portals.create_portal(db, "Cổng thử", [AGENCY.code])
+        portal = await portals.authenticate(db, api_key)
+        assert portal is not None
+
+        async def collected(_type: str, _id: str) -> None:
+            return None
+
+        results = HubResults(db, collected)
+        payments = PaymentService(db, client, results, settings)
+        runs = SettlementRuns(db, client, settings)
+        try:
+            yield World(db, database_url, control, client, settings, portal, payments, results, runs, today)
+        finally:
+            await client.aclose()
+            await db.dispose()
