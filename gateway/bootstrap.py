@@ -29,6 +29,7 @@ from gateway.settings import Settings
 from gateway.shipments import CodCollections
 from gateway.shipments.service import ShipmentService
 from gateway.shipments.tracking import PostalTracking
+from gateway.staff import Passwords, SessionPolicy, StaffSessions
 from gateway.store.db import Database, Limits
 
 
@@ -52,6 +53,7 @@ class Container:
     receipts: ReceiptService
     receipt_issuer: ReceiptIssuer
     receipt_refunds: RefundFollowUp
+    staff_sessions: StaffSessions
     redis: ArqRedis | None = None
 
     @classmethod
@@ -90,6 +92,7 @@ class Container:
             receipts=ReceiptService(db, keys, settings),
             receipt_issuer=ReceiptIssuer(db, keys, settings, (paid, cod)),
             receipt_refunds=RefundFollowUp(db, keys, settings, paid),
+            staff_sessions=StaffSessions(db, Passwords(), SessionPolicy.from_settings(settings)),
         )
 
     async def authenticate(self, token: str) -> PortalContext | None:

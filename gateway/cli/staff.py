@@ -14,8 +14,17 @@ from typing import Any
 
 from .common import on_database, print_rows
 
-LIST_FIELDS = ("username", "display_name", "role", "all_agencies", "agencies", "active", "locked_until",
-               "last_sign_in_at", "created_at")  # fmt: skip
+LIST_FIELDS = (
+    "username",
+    "display_name",
+    "role",
+    "all_agencies",
+    "agencies",
+    "active",
+    "locked_until",
+    "last_sign_in_at",
+    "created_at",
+)
 
 
 def _actor() -> str:
@@ -56,11 +65,18 @@ def _add(args: argparse.Namespace) -> None:
     password = read_password(args.password_file)
     account = _run(
         lambda db: create_account(
-            db, Passwords(), username=args.username, display_name=args.name, role=args.role,
-            agencies=args.agency or (), all_agencies=args.all_agencies, password=password, now=now_utc(),
+            db,
+            Passwords(),
+            username=args.username,
+            display_name=args.name,
+            role=args.role,
+            agencies=args.agency or (),
+            all_agencies=args.all_agencies,
+            password=password,
+            now=now_utc(),
             actor=_actor(),
         )
-    )  # fmt: skip
+    )
     print_rows([account], LIST_FIELDS)
 
 

@@ -178,6 +178,7 @@ class Stack:
             "POSTAL_POLL_INTERVAL_SECONDS": "1",
             "POSTAL_PAGE_SIZE": "50",
             "POSTAL_BOOKING_RETRY_AFTER_SECONDS": "2",
+            "STAFF_COOKIE_SECURE": "false",  # the finance pages over plain http on loopback
         }
 
     def hub_env(self) -> dict[str, str]:

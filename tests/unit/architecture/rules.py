@@ -23,6 +23,7 @@ AREAS = (
     "portals",
     "reconciliation",
     "staff",
+    "finance",
 )
 COMPOSITION = (
     "gateway.__main__",

@@ -40,8 +40,24 @@ def test_staff_accounts_from_the_command_line(
     upgrade(url)
     secret = tmp_path / "password"
     secret.write_text("mat-khau-tu-tep-1\n", encoding="utf-8")
-    main(["staff", "add", "--username", "lan", "--name", "Nguyễn Thị Lan", "--role", "officer",
-          "--agency", "000.00.01.H26", "--agency", "000.00.02.H26", "--password-file", str(secret)])  # fmt: skip
+    main(
+        [
+            "staff",
+            "add",
+            "--username",
+            "lan",
+            "--name",
+            "Nguyễn Thị Lan",
+            "--role",
+            "officer",
+            "--agency",
+            "000.00.01.H26",
+            "--agency",
+            "000.00.02.H26",
+            "--password-file",
+            str(secret),
+        ]
+    )
     made = json.loads(capsys.readouterr().out)
     assert made["agencies"] == ["000.00.01.H26", "000.00.02.H26"] and made["role"] == "officer"
     assert sign_in(url, "lan", "mat-khau-tu-tep-1") == "officer"
@@ -51,11 +67,37 @@ def test_staff_accounts_from_the_command_line(
     assert sign_in(url, "lan", "mat-khau-tu-stdin-2") == "officer"
 
     with pytest.raises(SystemExit, match="taken"):
-        main(["staff", "add", "--username", "lan", "--name", "X", "--role", "viewer", "--all-agencies",
-              "--password-file", str(secret)])  # fmt: skip
+        main(
+            [
+                "staff",
+                "add",
+                "--username",
+                "lan",
+                "--name",
+                "X",
+                "--role",
+                "viewer",
+                "--all-agencies",
+                "--password-file",
+                str(secret),
+            ]
+        )
     with pytest.raises(SystemExit):  # no password on the command line
-        main(["staff", "add", "--username", "minh", "--name", "X", "--role", "viewer", "--all-agencies",
-              "--password", "mat-khau-tu-tep-1"])  # fmt: skip
+        main(
+            [
+                "staff",
+                "add",
+                "--username",
+                "minh",
+                "--name",
+                "X",
+                "--role",
+                "viewer",
+                "--all-agencies",
+                "--password",
+                "mat-khau-tu-tep-1",
+            ]
+        )
 
     main(["staff", "disable", "lan"])
     with pytest.raises(SignInRefused):

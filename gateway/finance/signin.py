@@ -1,0 +1,79 @@
+"""Signing in to the finance pages, and out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Redirect
+
+from adapters.vntime import now_utc
+from gateway.staff import SignInRefused, csrf
+
+from . import access
+from .forms import fields_of
+from .render import page
+
+TITLE = "Đăng nhập — Đối soát tài chính"
+SIGN_IN_COOKIE = "finance_signin"
+
+
+def _form(request: Request[Any, Any, Any], status: int = 200, **context: Any) -> Response[str]:
+    """The sign-in form with a fresh token, in the form and in its cookie."""
+    settings = access.settings_of(request)
+    token = csrf.new_token()
+    context.setdefault("values", {"username": ""})
+    return page(
+        "sign_in.html",
+        status,
+        cookies=[access.cookie(settings, SIGN_IN_COOKIE, token)],
+        title=TITLE,
+        csrf_token=token,
+        next=access.safe_next(request.query_params.get("next")),
+        **context,
+    )
+
+
+class SignInController(Controller):
+    path = "/finance"
+    include_in_schema = False
+
+    @get("/sign-in")
+    async def form(self, request: Request[Any, Any, Any]) -> Response[str]:
+        return _form(request, message="")
+
+    @post("/sign-in", status_code=200)
+    async def sign_in(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        settings = access.settings_of(request)
+        form = await request.form()
+        expected = request.cookies.get(access.cookie_name(settings, SIGN_IN_COOKIE), "")
+        if not csrf.matches(expected, form.get(csrf.FIELD)):
+            return _form(request, 403, message=access.FORGED)
+        fields = fields_of(form, ("username", "password", "next"))
+        for name, text in (("username", "Nhập tên đăng nhập"), ("password", "Nhập mật khẩu")):
+            if not fields.values[name]:
+                fields.errors[name] = text
+        if fields.errors:
+            return _form(request, 400, message="", errors=fields.errors, values={"username": fields.values["username"]})
+        try:
+            signed = await access.sessions_of(request).sign_in(
+                fields.values["username"], fields.values["password"], client_ip=access.client_ip(request), now=now_utc()
+            )
+        except SignInRefused as refused:
+            status = 423 if refused.locked else 401
+            return _form(request, status, message=refused.message, values={"username": fields.values["username"]})
+        cookies = [
+            access.cookie(settings, "finance_session", signed.token),
+            access.cookie(settings, SIGN_IN_COOKIE, "", expire=True),
+        ]
+        return Redirect(access.safe_next(fields.values["next"]), status_code=303, cookies=cookies)
+
+
+async def sign_out(request: Request[Any, Any, Any]) -> Response[Any]:
+    """End the session (the CSRF check already passed) and forget its cookie."""
+    settings = access.settings_of(request)
+    await access.sessions_of(request).sign_out(
+        access.member(request), client_ip=access.client_ip(request), now=now_utc()
+    )
+    cookies = [access.cookie(settings, "finance_session", "", expire=True)]
+    return Redirect(access.SIGN_IN, status_code=303, cookies=cookies)
