@@ -3,9 +3,10 @@ for a laptop or a phone: sign-in, the dashboard per agency and day with its char
 and the exports. It reads and changes reconciliation only through ``gateway.reconciliation``'s public surface and
 knows staff only through ``gateway.staff``; it owns no table.
 
-Public surface: the two controllers the app mounts."""
+Public surface: the controllers the app mounts."""
 
+from .downloads import FinanceExports
 from .pages import FinancePages
 from .signin import SignInController
 
-__all__ = ["FinancePages", "SignInController"]
+__all__ = ["FinanceExports", "FinancePages", "SignInController"]

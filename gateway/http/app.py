@@ -20,7 +20,7 @@ from gateway.bootstrap import Container
 from gateway.deliveries.controller import EventReplayController, WebhookController
 from gateway.dossiers.controller import DossierController
 from gateway.events.controller import EventFeedController
-from gateway.finance import FinancePages, SignInController
+from gateway.finance import FinanceExports, FinancePages, SignInController
 from gateway.logs import configure as configure_logs
 from gateway.payments.callbacks import HubCallbackController, ReturnPageController
 from gateway.payments.controller import PaymentController
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DossierController,
             SignInController,
             FinancePages,
+            FinanceExports,
             HealthController,
             MetricsController,
         ],
