@@ -1,15 +1,18 @@
-"""The demo data that ``gateway run`` seeds: one portal, one agency with a small fee catalogue."""
+"""The demo data that ``gateway run`` seeds: one portal, one agency with a small fee catalogue, and a finance
+officer of that agency for the /finance pages."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from gateway import portals
+from adapters.vntime import now_utc
+from gateway import portals, staff
 from gateway.portals import AgencySpec, Fee, Procedure
 from gateway.receipts import ensure_demo_key
 from gateway.store.db import Database
 
 DEMO_PORTAL = "Cổng dịch vụ công tỉnh (demo)"
+DEMO_STAFF = "ketoan.demo"
 
 DEMO_AGENCY = AgencySpec(
     code="000.00.01.H26",
@@ -62,3 +65,21 @@ async def seed(db: Database, known_key: str | None) -> tuple[str, str]:
         api_key = await portals.issue_key(db, portal_id, label="demo")
     await portals.set_private_webhooks(db, portal_id, True)
     return portal_id, api_key
+
+
+async def seed_staff(db: Database, password: str) -> str:
+    """The demo agency's finance officer, made once with ``password`` (the demo keeps it under ``var/``)."""
+    if any(account.username == DEMO_STAFF for account in await staff.accounts(db)):
+        return DEMO_STAFF
+    await staff.create_account(
+        db,
+        staff.Passwords(),
+        username=DEMO_STAFF,
+        display_name="Kế toán (demo)",
+        role="officer",
+        agencies=[DEMO_AGENCY.code],
+        password=password,
+        now=now_utc(),
+        actor="demo",
+    )
+    return DEMO_STAFF

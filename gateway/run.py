@@ -85,6 +85,7 @@ def demo_env(var: Path) -> tuple[dict[str, str], dict[str, int]]:
     if "PAYHUB_HASH_KEY" not in env and "PAYHUB_HASH_KEY_FILE" not in env:
         env["PAYHUB_HASH_KEY"] = _secret(var, "payhub-hash-key")
     _webhook_env(env, var)
+    env.setdefault("STAFF_COOKIE_SECURE", "false")  # the finance pages over plain http on this machine
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     env.setdefault("RECEIPT_KEYS_DIR", str(var / "receipt-keys"))
     return env, ports
@@ -103,7 +104,8 @@ def sandbox_env(env: dict[str, str], settings: Settings, ports: dict[str, int]) 
 
 
 def prepare(settings: Settings, var: Path) -> tuple[str, str]:
-    """Migrations, the demo's signing key and its seeded portal; the portal's id and API key (kept under ``var``)."""
+    """Migrations, the demo's signing key, its seeded portal and finance officer; the portal's id and API key (kept
+    under ``var`` with the officer's password)."""
     upgrade(settings.database_url)
     demo.ensure_signing_key(Path(settings.receipt_keys_dir))
     key_file = var / "demo-api-key"
@@ -114,7 +116,9 @@ def prepare(settings: Settings, var: Path) -> tuple[str, str]:
         try:
             # secrets an older version sealed with a key derived from the hub's move to the demo's own key
             await reseal(db, SecretBox.from_settings(settings, [legacy_hub_key(settings.payhub_hash_key)]))
-            return await demo.seed(db, known)
+            found = await demo.seed(db, known)
+            await demo.seed_staff(db, _secret(var, "demo-staff-password"))
+            return found
         finally:
             await db.dispose()
 
@@ -167,8 +171,9 @@ class Children:
                 process.kill()
 
 
-def banner(settings: Settings, env: dict[str, str], ports: dict[str, int], portal: tuple[str, str], logs: Path) -> str:
+def banner(settings: Settings, env: dict[str, str], ports: dict[str, int], portal: tuple[str, str], var: Path) -> str:
     portal_id, api_key = portal
+    logs = var / "logs"
     return f"""
 Gateway          {settings.public_url}   (OpenAPI: {settings.public_url}/schema)
 Hub sandbox      http://127.0.0.1:{ports["hub"]}
@@ -178,6 +183,9 @@ Database         {settings.database_url}
 Demo portal      {portal_id}
 Demo agency      {demo.DEMO_AGENCY.code} ({demo.DEMO_AGENCY.name})
 API key          {api_key}
+Finance pages    {settings.public_url}/finance/
+  username       {demo.DEMO_STAFF}
+  password       {_secret(var, "demo-staff-password")}
 Logs             {logs}/
 
 Try it:  see README.md, "A payment by curl". Ctrl-C stops everything.
@@ -205,7 +213,7 @@ def run_all(var: Path) -> None:
         _wait_http(f"http://127.0.0.1:{ports['hub']}/control/health", hub, "hub sandbox")
         _wait_http(f"http://127.0.0.1:{ports['post']}/control/faults", post, "postal sandbox")
         _wait_http(f"{settings.public_url}/health/ready", web, "gateway")
-        print(banner(settings, env, ports, portal, logs), flush=True)
+        print(banner(settings, env, ports, portal, var), flush=True)
         children.watch()
     except KeyboardInterrupt:
         pass

@@ -17,7 +17,7 @@ from litestar.response import Redirect
 
 from adapters.vntime import now_utc
 from gateway.settings import Settings
-from gateway.staff import StaffMember, StaffSessions, csrf, record
+from gateway.staff import CSRF_FIELD, StaffMember, StaffSessions, csrf_matches, record
 
 from .render import page
 
@@ -80,7 +80,7 @@ async def guard(request: Request[Any, Any, Any]) -> Response[Any] | None:
     if request.method != "POST":
         return None
     form = await request.form()
-    if csrf.matches(found.csrf_token, form.get(csrf.FIELD)):
+    if csrf_matches(found.csrf_token, form.get(CSRF_FIELD)):
         return None
     async with sessions_of(request).db.unit() as uow:
         await record(

@@ -17,6 +17,7 @@ from adapters.vntime import business_day, now_utc
 from gateway.http.pages import DOCUMENT_HEADERS
 from gateway.kernel.errors import Refused
 from gateway.reconciliation import (
+    EXPORT_FORMATS,
     BreakFilter,
     daily_totals,
     export_filename,
@@ -32,10 +33,7 @@ from . import access, forms
 from .render import page
 from .replies import db_of, not_found
 
-MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
+MEDIA_TYPES = EXPORT_FORMATS
 CHUNK = 64 * 1024
 Writer = Callable[[Any, IO[bytes]], Awaitable[int]]
 

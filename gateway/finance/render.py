@@ -12,17 +12,11 @@ from litestar import Response
 
 from adapters.vntime import to_vn
 from gateway.http.pages import HTML
-from gateway.staff import roles
+from gateway.reconciliation import RESOLUTION_LABELS, STATUS_LABELS
+from gateway.staff import ROLE_LABELS
 
-STATUS_LABELS = {"open": "Chưa xử lý", "assigned": "Đang xử lý", "resolved": "Đã xử lý"}
-RESOLUTION_LABELS = {
-    "manual": "Cán bộ xử lý",
-    "hub_query": "Tra soát Cổng thanh toán",
-    "settled_later": "Quyết toán ở ngày sau",
-    "cleared": "Tệp mới không còn chênh lệch",
-}
-RUN_STATUS_LABELS = {"running": "Đang chạy", "completed": "Hoàn thành", "failed": "Thất bại"}
 KIND_LABELS = {"settlement": "Quyết toán Cổng thanh toán", "cod": "Thu hộ (COD) bưu điện"}
+RUN_STATUS_LABELS = {"running": "Đang chạy", "completed": "Hoàn thành", "failed": "Thất bại"}
 ACTION_LABELS = {
     "break.assigned": "Giao xử lý",
     "break.unassigned": "Bỏ giao",
@@ -63,7 +57,7 @@ _env.globals.update(
     RUN_STATUS_LABELS=RUN_STATUS_LABELS,
     KIND_LABELS=KIND_LABELS,
     ACTION_LABELS=ACTION_LABELS,
-    ROLE_LABELS=roles.LABELS,
+    ROLE_LABELS=ROLE_LABELS,
 )
 
 

@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect
 
 from adapters.vntime import now_utc
-from gateway.staff import SignInRefused, csrf
+from gateway.staff import CSRF_FIELD, SignInRefused, csrf_matches, new_csrf_token
 
 from . import access
 from .forms import fields_of
@@ -21,7 +21,7 @@ SIGN_IN_COOKIE = "finance_signin"
 def _form(request: Request[Any, Any, Any], status: int = 200, **context: Any) -> Response[str]:
     """The sign-in form with a fresh token, in the form and in its cookie."""
     settings = access.settings_of(request)
-    token = csrf.new_token()
+    token = new_csrf_token()
     context.setdefault("values", {"username": ""})
     return page(
         "sign_in.html",
@@ -47,7 +47,7 @@ class SignInController(Controller):
         settings = access.settings_of(request)
         form = await request.form()
         expected = request.cookies.get(access.cookie_name(settings, SIGN_IN_COOKIE), "")
-        if not csrf.matches(expected, form.get(csrf.FIELD)):
+        if not csrf_matches(expected, form.get(CSRF_FIELD)):
             return _form(request, 403, message=access.FORGED)
         fields = fields_of(form, ("username", "password", "next"))
         for name, text in (("username", "Nhập tên đăng nhập"), ("password", "Nhập mật khẩu")):

@@ -58,7 +58,7 @@ async def test_an_officer_sees_the_dashboard_and_resolves_a_break_with_a_note(br
         await page.fill("#note", "Đã tra soát: giao dịch được hoàn lại cho công dân ngày hôm sau.")
         await page.click("#resolve")
         await page.wait_for_url(f"**/finance/breaks/{seeded.breaks[0]}")
-        assert await page.inner_text("#status") == "Đã xử lý"
+        assert await page.inner_text("#status") == "Đã giải quyết"
         history = await page.inner_text("#history")
         assert "Đã tra soát" in history and "Đánh dấu đã xử lý" in history
     finally:

@@ -20,13 +20,13 @@ EXPECTED = {
     "x-frame-options": "DENY",
 }
 CSP_DIRECTIVES = ("default-src 'none'", "frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'")
-PAGES = {"/tra-cuu", "/tra-cuu/{code:str}", "/tra-cuu/kiem-tra", "/payments/return"}  # must all be reached
+PAGES = {"/tra-cuu", "/tra-cuu/{code:str}", "/tra-cuu/kiem-tra", "/payments/return", "/finance/sign-in"}  # all reached
 
 
 def is_page(route: str) -> bool:
-    """The routes that may answer HTML: the public lookup (its 404 pages included), the payment return, and the
-    OpenAPI controller's own 404 page for a document it does not serve."""
-    return route.startswith("/tra-cuu") or route in ("/payments/return", "/schema/{path:str}")
+    """The routes that may answer HTML: the public lookup (its 404 pages included), the payment return, the finance
+    staff's pages, and the OpenAPI controller's own 404 page for a document it does not serve."""
+    return route.startswith(("/tra-cuu", "/finance")) or route in ("/payments/return", "/schema/{path:str}")
 
 
 def get_routes(stack: Stack) -> list[str]:
