@@ -164,8 +164,11 @@ async def main() -> None:
     parser.add_argument("--receipts", type=int, default=2000, help="receipts per batch run")
     parser.add_argument("--singles", type=int, default=500, help="receipts per one-by-one run")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--all-cores", action="store_true", help="let the process use every core (signing threads) instead of one"
+    )
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
+    if hasattr(os, "sched_setaffinity") and not args.all_cores:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
     url = await create_pg_database()

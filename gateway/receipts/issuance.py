@@ -1,14 +1,19 @@
 """Issuing receipts for collected money, exactly once per source.
 
-Everything about one receipt happens in one transaction: its number is allocated, its XML built, checked
-against the XSD and signed, the receipt stored and its ``receipt.issued`` event written. The unique original per
-source (revision 0) means a second issuer, a job run twice or a sweeper racing the job, fails on insert and rolls
-back, number included; it then finds the receipt the first one stored. A worker killed at any point leaves either
-the whole receipt or nothing.
+A receipt is built, checked against the XSD and signed outside any transaction, in a pool of threads (one per
+core), with the numbers that follow the series' last one; then one short transaction takes those numbers (only if
+nobody took them meanwhile: ``numbering.take_after``), stores the receipts and writes their ``receipt.issued``
+events. The series row is thus locked only while signed receipts are stored. If another issuer took numbers
+meanwhile, nothing is stored and the receipts are signed again with the numbers now free; after a few such races
+the batch takes its numbers first and signs while holding them, so it always gets through.
 
-Sources are issued in batches where they can be (the sweeper): one allocation of consecutive numbers and one
-insert for the batch, so the cost of a receipt stays close to its RSA signature. Anything unusual in a batch (a
-concurrent issuer, data a receipt cannot carry) rolls the batch back and issues its sources one by one.
+The unique original per source (revision 0) means a second issuer, a job run twice or a sweeper racing the job,
+fails on insert and rolls back, numbers included; it then finds the receipt the first one stored. A worker killed
+at any point leaves either the whole batch or nothing.
+
+Sources are issued in batches: the sweeper's, and the jobs that arrive together (``gathering``): one read of the
+sources, one signing pass, one transaction. Anything unusual in a batch (a concurrent issuer, data a receipt cannot
+carry) rolls the batch back and issues its sources one by one.
 """
 
 from __future__ import annotations
@@ -34,8 +39,10 @@ from gateway.store.db import Database
 from receipts import ReceiptData, ReceiptError, SchemaError, SigningKey, SigningKeyError, issue
 
 from . import numbering, presenter, repository, trust, unissued
+from .gathering import Gathering, Outcome
 from .keys import AgencyKeys, ReceiptKeysError
 from .repository import StoredReceipt
+from .signer import Signer
 from .sources import Loaded, ReceiptSource, Sources
 from .unissued import Unissued
 
@@ -144,6 +151,13 @@ async def store(tx: AsyncConnection, prepared: Sequence[Prepared], now: datetime
     )
 
 
+class NumbersTaken(Exception):
+    """Another issuer took numbers of the series after the receipts were signed: sign them again."""
+
+
+MAX_NUMBER_RACES = 3  # optimistic attempts before a batch takes its numbers first and signs holding them
+
+
 class ReceiptIssuer:
     """Issues the original receipt of collected sources (read through the ``sources`` the bootstrap registered);
     shared by the worker's jobs and the benchmarks."""
@@ -155,6 +169,9 @@ class ReceiptIssuer:
         self.keys = keys
         self.settings = settings
         self.sources = Sources(sources)
+        self.signer = Signer()
+        self.series = numbering.SeriesTurns()
+        self.gathering = Gathering(self._issue_many, settings.receipt_batch)
 
     def compose(self, source: ReceiptSource, number: int, now: datetime) -> ReceiptData:
         code = new_lookup_code()
@@ -192,45 +209,104 @@ class ReceiptIssuer:
             dossier_code=source.dossier_code,
         )
 
-    async def _issue_batch(self, tx: AsyncConnection, batch: Sequence[ReceiptSource], now: datetime) -> list[str]:
-        """Issue every source of ``batch`` (all of one collector) in ``tx``, with consecutive numbers."""
-        series = numbering.series_for(now)
-        tax_code = batch[0].collector.tax_code
-        try:
-            first = await numbering.allocate(tx, tax_code, self.settings.receipt_template, series, len(batch))
-        except numbering.SeriesExhausted as error:  # this collector's sources wait; the others go on
-            raise CannotIssue(str(error)) from error
-        prepared = [self._prepare(source, first + i, now) for i, source in enumerate(batch)]
+    async def _sign(self, batch: Sequence[ReceiptSource], first: int, now: datetime) -> list[Prepared]:
+        """The batch's receipts, numbered from ``first``, built and signed in the signing threads."""
+        return await self.signer.map(lambda n: self._prepare(batch[n], first + n, now), range(len(batch)))
+
+    async def _store(self, tx: AsyncConnection, batch: Sequence[ReceiptSource], prepared: list[Prepared]) -> None:
+        now = prepared[0].data.issued_at
         await store(tx, prepared, now)
         await unissued.release(tx, batch[0].type, [source.id for source in batch])
-        issued = [p.receipt.id for p in prepared]
-        pairs = [(s.id, receipt_id) for s, receipt_id in zip(batch, issued, strict=True)]
+        pairs = [(s.id, p.receipt.id) for s, p in zip(batch, prepared, strict=True)]
         await self.sources[batch[0].type].receipted(tx, pairs)
-        return issued
+
+    async def _issue_batch(self, batch: Sequence[ReceiptSource], now: datetime) -> list[str]:
+        """Issue every source of ``batch`` (all of one collector) with consecutive numbers: signed first, then
+        numbered and stored in one short transaction."""
+        key = (batch[0].collector.tax_code, self.settings.receipt_template, numbering.series_for(now))
+        async with self.series.turn(key):
+            for _ in range(MAX_NUMBER_RACES):
+                last = await self.series.last(self.db.read, key)
+                try:
+                    numbering.check_room(*key, last + len(batch))
+                    prepared = await self._sign(batch, last + 1, now)
+                    async with self.db.transaction() as tx:
+                        if not await numbering.take_after(tx, *key, last, len(batch)):
+                            raise NumbersTaken
+                        await self._store(tx, batch, prepared)
+                except NumbersTaken:
+                    self.series.forget(key)
+                    continue
+                except numbering.SeriesExhausted as error:  # this collector's sources wait; the others go on
+                    raise CannotIssue(str(error)) from error
+                except BaseException:
+                    self.series.forget(key)
+                    raise
+                self.series.taken(key, last + len(batch))
+                return [p.receipt.id for p in prepared]
+            return await self._issue_holding_numbers(key, batch, now)
+
+    async def _issue_holding_numbers(
+        self, key: numbering.SeriesKey, batch: Sequence[ReceiptSource], now: datetime
+    ) -> list[str]:
+        """The way through when other issuers keep taking the numbers: take them first, sign holding the series."""
+        try:
+            async with self.db.transaction() as tx:
+                first = await numbering.allocate(tx, *key, len(batch))
+                prepared = await self._sign(batch, first, now)
+                await self._store(tx, batch, prepared)
+        except numbering.SeriesExhausted as error:
+            raise CannotIssue(str(error)) from error
+        finally:
+            self.series.forget(key)
+        return [p.receipt.id for p in prepared]
 
     async def issue(self, source_type: str, source_id: str, now: datetime | None = None) -> str | None:
         """The id of the source's original receipt, issued now unless it exists; None if nothing is collected.
+        Requests that arrive together are issued as one batch (``gathering``).
 
         Raises CannotIssue when the source cannot be receipted now (no key, data a receipt cannot carry)."""
+        return await self.gathering.issue(source_type, source_id, now)
+
+    async def _issue_many(
+        self, source_type: str, source_ids: Sequence[str], now: datetime | None
+    ) -> dict[str, Outcome]:
+        """What ``issue`` answers for each of ``source_ids``, issuing those that need it as batches."""
         moment = now or now_utc()
+        async with self.db.read() as conn:
+            outcomes: dict[str, Outcome] = dict(await repository.originals_of(conn, source_type, source_ids))
+            wanted = [source_id for source_id in source_ids if source_id not in outcomes]
+            found = await self.sources.load(conn, source_type, wanted) if wanted else []
+        ready, failed = self._sort_out(found)
+        outcomes.update({f.id: CannotIssue(f.reason) for f in failed})
+        for batch in _by_collector(ready):
+            issued, refused = await self._issue_or_split(source_type, batch, moment)
+            outcomes.update(issued)
+            outcomes.update({f.id: CannotIssue(f.reason) for f in refused})
+        for source_id in wanted:
+            outcome = outcomes.setdefault(source_id, None)
+            if isinstance(outcome, str):
+                extra = {"receipt_id": outcome, "source_type": source_type, "source_id": source_id}
+                log.info("receipt issued", extra=extra)
+        return outcomes
+
+    async def _issue_one(self, source_type: str, source_id: str, now: datetime) -> str | None:
+        """``issue`` for one source, in a batch of its own."""
+        async with self.db.read() as conn:
+            existing = await repository.originals_of(conn, source_type, [source_id])
+            found = [] if existing else await self.sources.load(conn, source_type, [source_id])
+        if existing or not found:
+            return existing.get(source_id)
+        if isinstance(found[0], Unissued):
+            raise CannotIssue(found[0].reason)
         try:
-            async with self.db.transaction() as tx:  # one transaction: read, number, sign, store, announce
-                existing = await repository.original_of(tx, source_type, source_id)
-                if existing is not None:
-                    return str(existing.id)
-                found = await self.sources.load(tx, source_type, [source_id])
-                if not found:
-                    return None
-                if isinstance(found[0], Unissued):
-                    raise CannotIssue(found[0].reason)
-                (receipt_id,) = await self._issue_batch(tx, [found[0]], moment)
-        except IntegrityError:  # a concurrent issuer stored it first; our number went back with the rollback
+            (receipt_id,) = await self._issue_batch([found[0]], now)
+        except IntegrityError:  # a concurrent issuer stored it first; our numbers went back with the rollback
             async with self.db.read() as conn:
-                existing = await repository.original_of(conn, source_type, source_id)
-            if existing is None:
+                existing = await repository.originals_of(conn, source_type, [source_id])
+            if not existing:
                 raise
-            return str(existing.id)
-        log.info("receipt issued", extra={"receipt_id": receipt_id, "source_type": source_type, "source_id": source_id})
+            return existing[source_id]
         return receipt_id
 
     async def issue_pending(self, now: datetime | None = None, limit: int | None = None) -> int:
@@ -249,7 +325,7 @@ class ReceiptIssuer:
                 ready, failed = self._sort_out(found)
                 for batch in _by_collector(ready):
                     done, refused = await self._issue_or_split(name, batch, moment)
-                    issued += done
+                    issued += sum(isinstance(outcome, str) for outcome in done.values())
                     failed.extend(refused)
                 retry = (self.settings.receipt_retry_seconds, self.settings.receipt_retry_max_seconds)
                 await unissued.hold(self.db, failed, moment, *retry)
@@ -275,20 +351,21 @@ class ReceiptIssuer:
 
     async def _issue_or_split(
         self, source_type: str, batch: list[ReceiptSource], now: datetime
-    ) -> tuple[int, list[Unissued]]:
+    ) -> tuple[dict[str, str | None], list[Unissued]]:
+        """Receipt ids by source id, and the sources refused with the reason."""
         try:
-            async with self.db.transaction() as tx:
-                return len(await self._issue_batch(tx, batch, now)), []
+            issued = await self._issue_batch(batch, now)
+            return {s.id: receipt_id for s, receipt_id in zip(batch, issued, strict=True)}, []
         except (IntegrityError, CannotIssue) as error:
             log.warning("receipt batch rolled back; issuing one by one", extra={"error": str(error)})
-        issued = 0
+        done: dict[str, str | None] = {}
         failed: list[Unissued] = []
         for source in batch:
             try:
-                issued += await self.issue(source_type, source.id, now) is not None
+                done[source.id] = await self._issue_one(source_type, source.id, now)
             except CannotIssue as error:
                 failed.append(_unissued(source, str(error)))
-        return issued, failed
+        return done, failed
 
 
 MAX_BATCHES_PER_SWEEP = 20  # a sweep stops after this many full batches; the next one carries on

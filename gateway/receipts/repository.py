@@ -94,6 +94,12 @@ async def original_of(conn: AsyncConnection, source_type: str, source_id: str) -
     return _stored((await conn.execute(query)).first())
 
 
+async def originals_of(conn: AsyncConnection, source_type: str, source_ids: Sequence[str]) -> dict[str, str]:
+    """The ids of the original receipts the sources among ``source_ids`` have, by source id (one query)."""
+    query = select(R.source_id, R.id).where(R.source_type == source_type, R.source_id.in_(source_ids), R.revision == 0)
+    return dict((await conn.execute(query)).tuples().all())
+
+
 async def of_source(conn: AsyncConnection, source_type: str, source_id: str, portal_id: str) -> list[StoredReceipt]:
     query = (
         select(receipts)
@@ -143,6 +149,37 @@ async def allocate_numbers(tx: AsyncConnection, tax_code: str, template: str, se
         .returning(row.last_number)
     )
     return int((await tx.execute(statement)).scalar_one())
+
+
+def _series_is(tax_code: str, template: str, series: str) -> Any:
+    row = receipt_series.c
+    return and_(row.tax_code == tax_code, row.template == template, row.series == series)
+
+
+async def last_number(conn: AsyncConnection, tax_code: str, template: str, series: str) -> int:
+    """The series' last number taken so far (0 for a series not started), read without a lock."""
+    query = select(receipt_series.c.last_number).where(_series_is(tax_code, template, series))
+    return int((await conn.execute(query)).scalar_one_or_none() or 0)
+
+
+async def take_numbers_after(
+    tx: AsyncConnection, tax_code: str, template: str, series: str, last: int, count: int
+) -> bool:
+    """Take the ``count`` numbers after ``last`` if ``last`` is still the series' last number; ``False`` (nothing
+    taken) if another transaction took numbers since. The series row stays locked until ``tx`` ends."""
+    if last == 0:  # a new series: the row is made, unless another transaction made it first
+        statement = (
+            dialect.insert(tx, receipt_series)
+            .values(tax_code=tax_code, template=template, series=series, last_number=count)
+            .on_conflict_do_nothing()
+        )
+    else:
+        statement = (
+            update(receipt_series)
+            .where(_series_is(tax_code, template, series), receipt_series.c.last_number == last)
+            .values(last_number=last + count)
+        )
+    return bool((await tx.execute(statement)).rowcount == 1)
 
 
 # ---------------------------------------------------------------- the refunds of the sources' money

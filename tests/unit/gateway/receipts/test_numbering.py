@@ -1,5 +1,6 @@
-"""Receipt numbers: consecutive from 1 per series and year, with no gap and no repeat under concurrent issuers,
-aborted transactions and a process killed between allocation and commit."""
+"""Receipt numbers: consecutive from 1 per series and year, with no gap and no repeat under concurrent issuers
+(taking their numbers at once, or after signing if nobody took them meanwhile), aborted transactions and a process
+killed between allocation and commit."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.vntime import VN_TZ
-from gateway.receipts.numbering import SeriesExhausted, allocate, series_for
+from gateway.receipts.numbering import SeriesExhausted, allocate, last_taken, series_for, take_after
 from gateway.store.db import Database
 from gateway.store.tables.receipts import receipt_series
 from receipts.codes import MAX_NUMBER
@@ -36,26 +37,85 @@ async def last_number(db: Database, series: str = "26T") -> int | None:
         return (await conn.execute(query)).scalar()
 
 
+# As many issuers at once as a worker runs jobs: enough to queue on the series' lock, within the pool's connections
+# (more would wait for a connection rather than for the lock, and time out on a loaded machine).
+CONCURRENT = 20
+
+
 async def test_concurrent_issuers_get_every_number_once(db: Database) -> None:
     total = 1000 if db.dialect == "postgresql" else 200
     committed: list[int] = []
+    slots = asyncio.Semaphore(CONCURRENT)
 
     async def issuer(i: int) -> None:
-        try:
-            async with db.transaction() as tx:
-                number = await allocate(tx, TAX, "EBL01", "26T")
-                await asyncio.sleep(0)  # let the others queue on the lock while this one holds it
-                if i % 7 == 3:
-                    raise Abort
-            committed.append(number)
-        except Abort:
-            pass
+        async with slots:
+            try:
+                async with db.transaction() as tx:
+                    number = await allocate(tx, TAX, "EBL01", "26T")
+                    await asyncio.sleep(0)  # let the others queue on the lock while this one holds it
+                    if i % 7 == 3:
+                        raise Abort
+                committed.append(number)
+            except Abort:
+                pass
 
     await asyncio.gather(*(issuer(i) for i in range(total)))
     aborted = len([i for i in range(total) if i % 7 == 3])
     assert len(committed) == total - aborted
     assert sorted(committed) == list(range(1, total - aborted + 1)), "a gap or a repeat"
     assert await last_number(db) == total - aborted
+
+
+async def test_issuers_signing_outside_the_lock_get_every_number_once(db: Database) -> None:
+    """Each reads the last number, "signs" (yields), then takes the numbers after it only if nobody took them
+    meanwhile, else starts again; some roll back after taking. Batches of 1 to 3 numbers."""
+    total = 300 if db.dialect == "postgresql" else 100
+    committed: list[int] = []
+    races = 0
+    slots = asyncio.Semaphore(CONCURRENT)
+
+    async def issuer(i: int) -> None:
+        nonlocal races
+        count = 1 + i % 3
+        async with slots:
+            while True:
+                async with db.read() as conn:
+                    last = await last_taken(conn, TAX, "EBL01", "26T")
+                await asyncio.sleep(0)  # signing, while the others take numbers
+                try:
+                    async with db.transaction() as tx:
+                        if not await take_after(tx, TAX, "EBL01", "26T", last, count):
+                            races += 1
+                            continue
+                        await asyncio.sleep(0)
+                        if i % 7 == 3:
+                            raise Abort
+                    committed.extend(range(last + 1, last + count + 1))
+                except Abort:
+                    pass
+                return
+
+    await asyncio.gather(*(issuer(i) for i in range(total)))
+    expected = sum(1 + i % 3 for i in range(total) if i % 7 != 3)
+    assert sorted(committed) == list(range(1, expected + 1)), "a gap or a repeat"
+    assert await last_number(db) == expected
+    assert races > 0, "the issuers never overlapped: nothing was tested"
+
+
+async def test_taking_numbers_fails_once_another_issuer_took_them(db: Database) -> None:
+    async with db.transaction() as tx:
+        assert await take_after(tx, TAX, "EBL01", "26T", 0, 2)  # the series is made with 1 and 2 taken
+    async with db.transaction() as tx:
+        assert not await take_after(tx, TAX, "EBL01", "26T", 0, 1), "the series was made already"
+        assert not await take_after(tx, TAX, "EBL01", "26T", 1, 1), "2 was taken"
+        assert await take_after(tx, TAX, "EBL01", "26T", 2, 3)
+    async with db.read() as conn:
+        assert await last_taken(conn, TAX, "EBL01", "26T") == 5
+        assert await last_taken(conn, TAX, "EBL02", "26T") == 0
+    with pytest.raises(SeriesExhausted):
+        async with db.transaction() as tx:
+            await take_after(tx, TAX, "EBL01", "26T", MAX_NUMBER - 1, 2)
+    assert await last_number(db) == 5
 
 
 async def test_a_batch_takes_consecutive_numbers(db: Database) -> None:
