@@ -128,6 +128,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     receipt_keys_dir: str = "var/receipt-keys"
     receipt_template: str = "EBL01"
     receipt_sweep_interval_seconds: int = 30
+    receipt_sweep_grace_seconds: int = 30  # the sweeper leaves sources collected this recently to their own job
     receipt_batch: int = 100
     receipt_retry_seconds: int = 300
     receipt_retry_max_seconds: int = 6 * 3600

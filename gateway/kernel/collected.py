@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from receipts import Line, Payer
@@ -82,8 +83,11 @@ class CollectionSource(Protocol):
         receipt cannot carry comes back ``Unreceiptable`` (never dropped)."""
         ...
 
-    async def unreceipted(self, conn: AsyncConnection, limit: int, pending: Pending) -> list[str]:
-        """Ids of collected sources for which ``pending`` holds, oldest first."""
+    async def unreceipted(
+        self, conn: AsyncConnection, limit: int, pending: Pending, collected_by: datetime
+    ) -> list[str]:
+        """Ids of the sources recorded as collected at or before ``collected_by`` for which ``pending`` holds,
+        oldest first."""
         ...
 
     async def receipted(self, conn: AsyncConnection, issued: Sequence[tuple[str, str]]) -> None:

@@ -4,6 +4,7 @@ states, read from the payments tables only, and what a refund left of it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -56,8 +57,10 @@ class PaymentCollections:
                 loaded.append(unreceiptable(PAYMENT, row, error))
         return loaded
 
-    async def unreceipted(self, conn: AsyncConnection, limit: int, pending: Pending) -> list[str]:
-        return await repository.collected_without_receipt(conn, COLLECTED_VALUES, limit, pending)
+    async def unreceipted(
+        self, conn: AsyncConnection, limit: int, pending: Pending, collected_by: datetime
+    ) -> list[str]:
+        return await repository.collected_without_receipt(conn, COLLECTED_VALUES, limit, pending, collected_by)
 
     async def receipted(self, conn: AsyncConnection, issued: Sequence[tuple[str, str]]) -> None:
         """Nothing to note: a payment's receipts are found by their source."""

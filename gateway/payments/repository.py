@@ -181,10 +181,16 @@ async def collected(
 
 
 async def collected_without_receipt(
-    conn: AsyncConnection, statuses: list[str], limit: int, pending: Callable[[Any], Any]
+    conn: AsyncConnection, statuses: list[str], limit: int, pending: Callable[[Any], Any], paid_by: datetime
 ) -> list[str]:
-    """Oldest paid first; ``pending`` is the receipts area's condition on the id ("no receipt, not held")."""
-    query = select(P.id).where(P.status.in_(statuses), pending(P.id)).order_by(P.paid_at, P.id).limit(limit)
+    """Paid at or before ``paid_by``, oldest first; ``pending`` is the receipts area's condition on the id ("no
+    receipt, not held")."""
+    query = (
+        select(P.id)
+        .where(P.status.in_(statuses), P.paid_at <= paid_by, pending(P.id))
+        .order_by(P.paid_at, P.id)
+        .limit(limit)
+    )
     return list((await conn.execute(query)).scalars())
 
 
@@ -209,8 +215,6 @@ async def kept(conn: AsyncConnection, source_id: str, in_part: str) -> int | Non
 async def of_dossier(conn: AsyncConnection, portal_id: str, dossier_code: str) -> list[Payment]:
     """The dossier's payments, oldest first."""
     query = (
-        select(pt.payments)
-        .where(P.portal_id == portal_id, P.dossier_code == dossier_code)
-        .order_by(P.created_at, P.id)
+        select(pt.payments).where(P.portal_id == portal_id, P.dossier_code == dossier_code).order_by(P.created_at, P.id)
     )
     return [await _complete(conn, row) for row in await conn.execute(query)]

@@ -23,7 +23,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
 from cryptography import x509
@@ -319,8 +319,10 @@ class ReceiptIssuer:
         for name in self.sources.types:
             for _ in range(MAX_BATCHES_PER_SWEEP):
                 moment = now or now_utc()
+                collected_by = moment - timedelta(seconds=self.settings.receipt_sweep_grace_seconds)
                 async with self.db.read() as conn:
-                    ids = await self.sources[name].unreceipted(conn, batch_size, repository.pending(name, moment))
+                    pending = repository.pending(name, moment)
+                    ids = await self.sources[name].unreceipted(conn, batch_size, pending, collected_by)
                     found = await self.sources.load(conn, name, ids) if ids else []
                 ready, failed = self._sort_out(found)
                 for batch in _by_collector(ready):

@@ -97,7 +97,7 @@ async def original_of(conn: AsyncConnection, source_type: str, source_id: str) -
 async def originals_of(conn: AsyncConnection, source_type: str, source_ids: Sequence[str]) -> dict[str, str]:
     """The ids of the original receipts the sources among ``source_ids`` have, by source id (one query)."""
     query = select(R.source_id, R.id).where(R.source_type == source_type, R.source_id.in_(source_ids), R.revision == 0)
-    return dict((await conn.execute(query)).tuples().all())
+    return {row.source_id: row.id for row in await conn.execute(query)}
 
 
 async def of_source(conn: AsyncConnection, source_type: str, source_id: str, portal_id: str) -> list[StoredReceipt]:

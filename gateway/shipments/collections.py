@@ -9,6 +9,7 @@ is always what the citizen paid.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -64,8 +65,10 @@ class CodCollections:
                 loaded.append(Unreceiptable(COD, row.id, row.portal_id, row.agency_id, row.dossier_code, reason))
         return loaded
 
-    async def unreceipted(self, conn: AsyncConnection, limit: int, pending: Pending) -> list[str]:
-        return await repository.unreceipted_collections(conn, limit, pending)
+    async def unreceipted(
+        self, conn: AsyncConnection, limit: int, pending: Pending, collected_by: datetime
+    ) -> list[str]:
+        return await repository.unreceipted_collections(conn, limit, pending, collected_by)
 
     async def receipted(self, conn: AsyncConnection, issued: Sequence[tuple[str, str]]) -> None:
         await repository.link_receipts(conn, issued)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -252,15 +252,22 @@ async def catalogue_fees(conn: AsyncConnection, agency_id: str, procedure_code: 
     return list((await conn.execute(query)).all())
 
 
-async def unreceipted_collections(conn: AsyncConnection, limit: int, pending: Pending) -> list[str]:
-    query = select(C.id).where(pending(C.id)).order_by(C.collected_at, C.id).limit(limit)
+async def unreceipted_collections(
+    conn: AsyncConnection, limit: int, pending: Pending, collected_by: datetime
+) -> list[str]:
+    """Recorded at or before ``collected_by`` (the post's own time of collection may be much older), oldest
+    collected first."""
+    query = select(C.id).where(C.created_at <= collected_by, pending(C.id)).order_by(C.collected_at, C.id).limit(limit)
     return list((await conn.execute(query)).scalars())
 
 
 async def link_receipts(tx: AsyncConnection, issued: Sequence[tuple[str, str]]) -> None:
     """Point each collection at its receipt, so the shipment shows it."""
-    for collection_id, receipt_id in issued:
-        await tx.execute(update(st.cod_collections).where(C.id == collection_id).values(receipt_id=receipt_id))
+    if not issued:
+        return
+    statement = update(st.cod_collections).where(C.id == bindparam("collection_id"))
+    rows = [{"collection_id": collection_id, "receipt": receipt_id} for collection_id, receipt_id in issued]
+    await tx.execute(statement.values(receipt_id=bindparam("receipt")), rows)  # one statement for the batch
 
 
 async def count_open_exceptions(conn: AsyncConnection) -> int:

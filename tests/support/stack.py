@@ -145,6 +145,7 @@ class Stack:
         return {
             "RECEIPT_KEYS_DIR": str(self.receipt_keys_dir),
             "RECEIPT_SWEEP_INTERVAL_SECONDS": "2",
+            "RECEIPT_SWEEP_GRACE_SECONDS": "1",
             "RECEIPT_BATCH": "10",  # small batches, so a test can hold more sources than one batch cheaply
             "LOOKUP_RATE_LIMIT": "100000",
             "DATABASE_URL": self.database_url,

@@ -26,12 +26,12 @@ from receipts import PAYMENT_COD, PAYMENT_ONLINE, SigningKey
 from tests.support.collected_money import FEE, T0, agency_and_portal, delivered_shipment, paid_payment
 from tests.support.stack import AGENCY
 
-SETTINGS = Settings(payhub_hash_key="x", receipt_batch=10)
+SETTINGS = Settings(payhub_hash_key="x", receipt_batch=10, receipt_sweep_grace_seconds=0)  # sweeps take all
 
 
-def issuer(db: Database, key: SigningKey | None) -> ReceiptIssuer:
+def issuer(db: Database, key: SigningKey | None, settings: Settings = SETTINGS) -> ReceiptIssuer:
     keys = AgencyKeys({AGENCY.code: key} if key is not None else {})
-    return ReceiptIssuer(db, keys, SETTINGS, (PaymentCollections(), CodCollections()))
+    return ReceiptIssuer(db, keys, settings, (PaymentCollections(), CodCollections()))
 
 
 async def test_a_paid_payment_is_receipted_once_with_its_payer_lines_and_agency(
@@ -101,6 +101,26 @@ async def test_the_sweep_receipts_every_kind_and_points_a_collection_at_its_rece
     assert (
         sorted(r.number for r in originals if r is not None) == [1, 2, 3] and receipt.number == 4
     )  # one series of one collector, without gaps
+
+
+async def test_the_sweep_leaves_a_just_paid_payment_to_its_job_and_takes_it_once_the_grace_is_over(
+    db: Database, signing_key: SigningKey
+) -> None:
+    agency_id, portal_id = await agency_and_portal(db)
+    with_job, job_lost = [await paid_payment(db, portal_id, agency_id) for _ in range(2)]  # both paid at T0
+    receipts = issuer(db, signing_key, msgspec.structs.replace(SETTINGS, receipt_sweep_grace_seconds=30))
+
+    assert await receipts.issue_pending(T0 + timedelta(seconds=29)) == 0, "taken from the jobs within the grace"
+    async with db.read() as conn:
+        assert await unissued_counts(conn) == {}  # left alone, not held
+        assert await original_of(conn, PAYMENT, with_job) is None
+    first = await receipts.issue(PAYMENT, with_job, T0 + timedelta(seconds=29))  # the job right after payment
+
+    assert await receipts.issue_pending(T0 + timedelta(seconds=30)) == 1  # the other's job was lost
+    async with db.read() as conn:
+        by_job, by_sweep = [await original_of(conn, PAYMENT, p) for p in (with_job, job_lost)]
+    assert by_job is not None and by_job.id == first and by_sweep is not None
+    assert (by_job.number, by_sweep.number) == (1, 2)
 
 
 async def test_a_source_without_a_signing_key_is_held_with_its_reason(sqlite_db: Database) -> None:

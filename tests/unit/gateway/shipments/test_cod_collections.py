@@ -21,6 +21,8 @@ from gateway.store.db import Database
 from receipts import PAYMENT_COD
 from tests.support.collected_money import FEE, T0, agency_and_portal, delivered_shipment
 
+LATER = T0 + timedelta(days=1)  # every collection of these tests was made by then
+
 
 def delivered(shipment_id: str, amount: int, event_id: int | None = None) -> StatusEvent:
     return StatusEvent(
@@ -92,7 +94,7 @@ async def test_a_report_held_for_reconciliation_is_not_announced_nor_offered(sql
     tally = await PostalTracking(sqlite_db, on_collected=heard).record([delivered(shipment_id, FEE)], "webhook", T0)
     assert tally.cod_held == 1 and tally.cod_collected == 0 and heard.sources == []
     async with sqlite_db.read() as conn:
-        assert await CodCollections().unreceipted(conn, 10, lambda _id: true()) == []
+        assert await CodCollections().unreceipted(conn, 10, lambda _id: true(), LATER) == []
 
 
 async def test_the_feed_announces_each_page_s_collections(sqlite_db: Database) -> None:
@@ -104,8 +106,8 @@ async def test_the_feed_announces_each_page_s_collections(sqlite_db: Database) -
     report = await tracking.poll(cast(PostalClient, feed), page_size=10, max_pages=3)
     assert report.tally.cod_collected == 2 and report.cursor == 2
     async with sqlite_db.read() as conn:
-        pending = await CodCollections().unreceipted(conn, 10, lambda _id: true())
-        none = await CodCollections().unreceipted(conn, 10, lambda _id: literal(False))
+        pending = await CodCollections().unreceipted(conn, 10, lambda _id: true(), LATER)
+        none = await CodCollections().unreceipted(conn, 10, lambda _id: literal(False), LATER)
     assert sorted(pending) == sorted(source_id for _, source_id in heard.sources) and len(pending) == 2
     assert none == []
 
