@@ -61,7 +61,7 @@ def svg(days: Sequence[ChartDay], title: str) -> Markup:
     slot = (WIDTH - 2 * LEFT) / max(1, len(days))
     parts = [
         f'<svg id="chart" role="img" aria-labelledby="chart-title" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        'preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">',
+        'xmlns="http://www.w3.org/2000/svg">',
         f'<title id="chart-title">{escape(title)}</title>',
         f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - LEFT}" y2="{HEIGHT - BOTTOM}" stroke="#888"/>',
     ]

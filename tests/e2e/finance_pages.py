@@ -70,9 +70,9 @@ async def staff(stack: Stack, role: str, *agencies: str) -> str:
     return username
 
 
-async def sign_in(browser: Any, stack: Stack, username: str, password: str = PASSWORD) -> Any:
-    """A fresh browser context signed in as ``username``; its page, on the dashboard."""
-    context = await browser.new_context(accept_downloads=True)
+async def sign_in(browser: Any, stack: Stack, username: str, password: str = PASSWORD, **options: Any) -> Any:
+    """A fresh browser context (``options``: Playwright's) signed in as ``username``; its page, on the dashboard."""
+    context = await browser.new_context(accept_downloads=True, **options)
     page = await context.new_page()
     await page.goto(f"{stack.gateway_url}/finance/")
     assert "/finance/sign-in" in page.url

@@ -194,3 +194,29 @@ async def test_a_form_without_its_csrf_token_changes_nothing(browser: Any, stack
         assert await page.inner_text("#assigned-to") == "—"
     finally:
         await page.context.close()
+
+
+async def test_the_pages_fit_a_phone_and_signing_out_ends_the_session(browser: Any, stack: Stack) -> None:
+    seeded = await seed(stack)
+    phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+    page = await sign_in(browser, stack, await staff(stack, "officer", seeded.agency), **phone)
+    base = stack.gateway_url
+    try:
+        for path in (
+            "/finance/",
+            "/finance/breaks?status=unresolved",
+            f"/finance/breaks/{seeded.breaks[1]}",
+            f"/finance/runs/{seeded.run}",
+            "/finance/runs",
+        ):
+            await page.goto(base + path)
+            width = await page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{path} is {width}px wide on a 390px screen"
+        await page.goto(f"{base}/finance/breaks/{seeded.breaks[1]}")
+        assert await page.is_visible("#resolve")  # the form is there on a phone too
+        await page.click("#sign-out")
+        await page.wait_for_url(f"{base}/finance/sign-in")
+        await page.goto(f"{base}/finance/breaks")
+        assert "/finance/sign-in?next=" in page.url
+    finally:
+        await page.context.close()
