@@ -198,3 +198,16 @@ def test_the_csrf_check_wants_the_sessions_own_token() -> None:
     assert not csrf.matches(token, csrf.new_token())
     assert not csrf.matches(token, None) and not csrf.matches(token, "") and not csrf.matches("", "")
     assert not csrf.matches(token, ["list"])
+
+
+async def test_each_session_has_its_own_csrf_token_which_only_it_accepts(db: Database) -> None:
+    await add_staff(db, "khanh")
+    now, staff = now_utc(), sessions(db)
+    first = await staff.sign_in("khanh", PASSWORD, client_ip="", now=now)
+    second = await staff.sign_in("khanh", PASSWORD, client_ip="", now=now)
+    one, two = await staff.resume(first.token, now=now), await staff.resume(second.token, now=now)
+    assert one is not None and two is not None and one.csrf_token != two.csrf_token
+    assert csrf.matches(one.csrf_token, first.member.csrf_token)
+    assert not csrf.matches(one.csrf_token, two.csrf_token)
+    await staff.sign_out(one, client_ip="", now=now)
+    assert await staff.resume(first.token, now=now) is None and await staff.resume(second.token, now=now) is not None
