@@ -43,6 +43,11 @@ async def test_an_officer_sees_the_dashboard_and_resolves_a_break_with_a_note(br
     seeded = await seed(stack)
     page = await sign_in(browser, stack, await staff(stack, "officer", seeded.agency))
     try:
+        answer = await page.goto(f"{stack.gateway_url}/finance/")
+        assert answer is not None and "default-src 'none'" in answer.headers["content-security-policy"]
+        assert answer.headers["x-frame-options"] == "DENY" and answer.headers["cache-control"] == "no-store"
+        (cookie,) = [c for c in await page.context.cookies() if c["name"] == "finance_session"]
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
         assert "1.250.000" in await page.inner_text("#collected")
         assert "1.300.000" in await page.inner_text("#settled")
         assert await page.inner_text("#open-breaks") == "2"

@@ -52,3 +52,22 @@ def test_the_chart_draws_two_bars_a_day_and_marks_days_with_open_breaks() -> Non
 
 def test_money_is_written_the_vietnamese_way() -> None:
     assert money(1_250_000) == "1.250.000 ₫" and money(-5_000) == "-5.000 ₫" and money(None) == "—"
+
+
+def test_the_session_cookie_is_secure_unless_turned_off_for_plain_http() -> None:
+    from gateway.finance.access import cookie, safe_next
+    from gateway.settings import load
+
+    secure = cookie(load({"PAYHUB_HASH_KEY": "k"}), "finance_session", "t")
+    assert (secure.key, secure.secure, secure.httponly, secure.samesite, secure.path) == (
+        "__Host-finance_session",
+        True,
+        True,
+        "strict",
+        "/",
+    )
+    local = cookie(load({"PAYHUB_HASH_KEY": "k", "STAFF_COOKIE_SECURE": "false"}), "finance_session", "t")
+    assert (local.key, local.secure, local.httponly, local.samesite) == ("finance_session", False, True, "strict")
+    assert safe_next("/finance/breaks?status=open") == "/finance/breaks?status=open"
+    for elsewhere in ("https://example.com/", "//example.com/finance/", "/finance/..//x", "/other", None):
+        assert safe_next(elsewhere) == "/finance/"
