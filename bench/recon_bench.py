@@ -7,11 +7,15 @@ records read from their Parquet spool) and DuckDB (the same classes from the sam
 counts of both must agree.
 
     .venv/bin/python -m bench.recon_bench [--sizes 100000,1000000,5000000] [--slice-rows 1000000] [--keep DIR]
+
+With ``--end-to-end``, the gateway's whole settlement run on PostgreSQL instead of the engine alone
+(``bench.recon_e2e``): our records in the payments tables, the raw file on disk, to a committed run.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import json
 import os
@@ -155,8 +159,15 @@ def run_duckdb(work: Path) -> dict[str, object]:
 
 
 def child(which: str, work: Path, signature: str, slice_rows: int, rows: int) -> None:
+    from bench import recon_e2e
+
     if which == "generate":
         result = generate(rows, work)
+    elif which == "seed":
+        url = (work / "database_url").read_text().strip()
+        result = asyncio.run(recon_e2e.seed(url, work, DAY, AGENCIES)) or {}
+    elif which == "gateway":
+        result = recon_e2e.gateway_child(work, signature, KEY, DAY)
     else:
         result = run_engine(work, signature, slice_rows) if which == "engine" else run_duckdb(work)
     print(json.dumps(result))
@@ -179,8 +190,35 @@ def measure(which: str, work: Path, signature: str, slice_rows: int, rows: int =
     return result
 
 
+def end_to_end(sizes: list[int], keep: Path | None, slice_rows: int) -> None:
+    """The gateway's run on PostgreSQL, from the raw file to a committed run, against DuckDB on CSV exports."""
+    from bench import recon_e2e
+
+    print(f"{'rows':>9} {'run s':>9} {'peak MiB':>9} {'duckdb s':>9} {'duck MiB':>9} {'ratio':>6} {'µs/row':>7} "
+          f"{'seed s':>7} breaks")
+    for n in sizes:
+        with tempfile.TemporaryDirectory(dir=keep) as tmp:
+            work = Path(tmp)
+            made = measure("generate", work, "", slice_rows, n)
+            url = asyncio.run(recon_e2e.create_database())
+            (work / "database_url").write_text(url)
+            try:
+                seeded = time.perf_counter()
+                measure("seed", work, "", slice_rows)
+                seeded = time.perf_counter() - seeded
+                duck = measure("duckdb", work, str(made["signature"]), slice_rows)
+                run = measure("gateway", work, str(made["signature"]), slice_rows)
+            finally:
+                asyncio.run(recon_e2e.drop_database(url))
+            assert run["status"] == "completed" and run["counts"] == duck["counts"], (run, duck["counts"])
+            rows, g, d = int(made["file_rows"]), float(run["seconds"]), float(duck["seconds"])  # type: ignore[arg-type]
+            print(f"{rows:>9} {g:>9.2f} {float(run['peak_mib']):>9.0f} {d:>9.2f} {float(duck['peak_mib']):>9.0f} "  # type: ignore[arg-type]
+                  f"{g / d:>6.2f} {g / rows * 1e6:>7.2f} {seeded:>7.1f} {run['breaks']}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--end-to-end", action="store_true", help="the gateway's run on PostgreSQL")
     parser.add_argument("--sizes", default="100000,1000000,5000000")
     parser.add_argument("--keep", type=Path)
     parser.add_argument("--child")
@@ -191,6 +229,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         child(args.child, args.work, args.signature, args.slice_rows, args.rows)
+        return
+    if args.end_to_end:
+        end_to_end([int(s) for s in args.sizes.split(",")], args.keep, args.slice_rows)
         return
     print(f"{'rows':>9} {'engine s':>9} {'verify s':>9} {'peak MiB':>9} {'duckdb s':>9} {'duck MiB':>9} "
           f"{'ratio':>6} {'µs/row':>7} breaks")

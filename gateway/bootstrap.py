@@ -25,6 +25,7 @@ from gateway.receipts.issuance import ReceiptIssuer
 from gateway.receipts.keys import AgencyKeys
 from gateway.receipts.refunded import RefundFollowUp
 from gateway.receipts.service import ReceiptService
+from gateway.reconciliation import CodRuns, Run, SettlementRuns
 from gateway.settings import Settings
 from gateway.shipments import CodCollections
 from gateway.shipments.service import ShipmentService
@@ -54,6 +55,8 @@ class Container:
     receipt_issuer: ReceiptIssuer
     receipt_refunds: RefundFollowUp
     staff_sessions: StaffSessions
+    settlement_runs: SettlementRuns
+    cod_runs: CodRuns
     redis: ArqRedis | None = None
 
     @classmethod
@@ -93,6 +96,8 @@ class Container:
             receipt_issuer=ReceiptIssuer(db, keys, settings, (paid, cod)),
             receipt_refunds=RefundFollowUp(db, keys, settings, paid),
             staff_sessions=StaffSessions(db, Passwords(), SessionPolicy.from_settings(settings)),
+            settlement_runs=settlement_runs(db, hub, settings, jobs),
+            cod_runs=CodRuns(db, post, settings),
         )
 
     async def authenticate(self, token: str) -> PortalContext | None:
@@ -116,6 +121,15 @@ class Container:
         if self.redis is not None and own_redis:
             await self.redis.aclose()
         await self.db.dispose()
+
+
+def settlement_runs(db: Database, hub: PayhubClient, settings: Settings, jobs: JobQueue) -> SettlementRuns:
+    """The settlement runs, each completed one followed by the automatic resolution of its breaks (queued)."""
+
+    async def resolve(run: Run) -> None:
+        await jobs.resolve_breaks(run.id)
+
+    return SettlementRuns(db, hub, settings, on_completed=resolve)
 
 
 def database_limits(settings: Settings) -> Limits:

@@ -1,5 +1,6 @@
 """The ``gateway`` command: serve, worker, migrate, portals and agencies, what operators must act on (receipts not
-issued, COD reports held), finance staff accounts, OpenAPI export, sandboxes, and ``run``."""
+issued, COD reports held), finance staff accounts, a day's reconciliation by hand, OpenAPI export, sandboxes, and
+``run``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 
 from gateway.settings import SettingsError
 
-from . import agencies, operators, portals, server, staff, webhooks
+from . import agencies, operators, portals, reconcile, server, staff, webhooks
 
 
 def parser() -> argparse.ArgumentParser:
@@ -20,6 +21,7 @@ def parser() -> argparse.ArgumentParser:
     agencies.register(sub)
     operators.register(sub)
     staff.register(sub)
+    reconcile.register(sub)
     server.register_tools(sub)
     return found
 

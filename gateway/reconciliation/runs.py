@@ -4,7 +4,7 @@ A run is recorded in one transaction under the day's row lock (``reconciliation_
 PostgreSQL, SQLite's write lock): two workers finishing the same day at once record one run, the second finds the
 first's. The same file again for the day changes nothing and answers the run that took it; a different file makes a
 new completed run that supersedes the day's current one (both ids set); a refused file is a ``failed`` run with its
-reason, which never becomes the day's current run.
+reason, which never becomes the day's current run (the same file refused again for the same reason answers it).
 """
 
 from __future__ import annotations
@@ -93,16 +93,19 @@ async def current(conn: AsyncConnection, kind: str, day: date) -> Run | None:
     return None if run_id is None else await load(conn, run_id)
 
 
-async def same_file(conn: AsyncConnection, kind: str, day: date, sha256: str) -> Run | None:
-    """The run that already took this file for the day: the current one, or the latest refusal since."""
+async def same_file(conn: AsyncConnection, kind: str, day: date, sha256: str, refusal: str = "") -> Run | None:
+    """The run that already took this file for the day: the current one; or, for a file refused again for the same
+    reason, the latest refusal since (a file refused for a checksum may come again with the right one)."""
     now_current = await current(conn, kind, day)
     if now_current is not None and now_current.file_sha256 == sha256:
         return now_current
+    if not refusal:
+        return None
     query = select(rt.reconciliation_runs).where(R.kind == kind, R.day == day).order_by(R.started_at.desc()).limit(1)
     row = (await conn.execute(query)).first()
     latest = None if row is None else run_of(row)
-    if latest is not None and latest.status == RunStatus.FAILED and latest.file_sha256 == sha256:
-        return latest
+    if latest is not None and latest.status == RunStatus.FAILED and latest.refusal_code == refusal:
+        return latest if latest.file_sha256 == sha256 else None
     return None
 
 
@@ -162,7 +165,7 @@ async def record(db: Database, values: dict[str, Any], now: datetime, write: Wri
     kind, day = values["kind"], values["day"]
     async with db.transaction() as conn:
         await _lock_day(conn, kind, day, now)
-        found = await same_file(conn, kind, day, values["file_sha256"])
+        found = await same_file(conn, kind, day, values["file_sha256"], values.get("refusal_code", ""))
         if found is not None:
             return Recorded(found, False)
         await conn.execute(rt.reconciliation_runs.insert().values(**values))
@@ -180,6 +183,6 @@ async def record(db: Database, values: dict[str, Any], now: datetime, write: Wri
 
 
 async def find_same_file(db: Database, kind: str, day: date, sha256: str) -> Run | None:
-    """Before any work: the run that already took this file for the day, if one did."""
+    """Before any work: the day's current run, if it took this very file."""
     async with db.read() as conn:
         return await same_file(conn, kind, day, sha256)

@@ -28,7 +28,8 @@ from gateway.shipments import jobs as shipments
 
 log = logging.getLogger("gateway.worker")
 
-# Each area's jobs: ``FUNCTIONS`` (jobs that can be enqueued), ``cron_jobs(settings)`` (scheduled ones), and
+# Each area's jobs: ``FUNCTIONS`` (jobs that can be enqueued; or ``functions(settings)`` when their options are
+# settings), ``cron_jobs(settings)`` (scheduled ones), and
 # optionally ``startup(ctx)`` / ``shutdown(ctx)``.
 AREAS: tuple[ModuleType, ...] = (payments, shipments, receipts, deliveries, reconciliation)
 REDIS_RETRY_SECONDS = 1.0
@@ -73,9 +74,13 @@ def scoped(job: CronJob, queue_name: str) -> CronJob:
     return dataclasses.replace(job, name=f"cron:{queue_name}:{job.coroutine.__qualname__}")
 
 
+def functions_of(area: ModuleType, settings: Settings) -> list[Any]:
+    return list(area.functions(settings)) if hasattr(area, "functions") else list(area.FUNCTIONS)
+
+
 def worker_options(settings: Settings) -> dict[str, Any]:
     return {
-        "functions": [f for area in AREAS for f in area.FUNCTIONS],
+        "functions": [f for area in AREAS for f in functions_of(area, settings)],
         "cron_jobs": [scoped(job, settings.queue_name) for area in AREAS for job in area.cron_jobs(settings)],
         "on_startup": startup,
         "on_shutdown": shutdown,

@@ -19,25 +19,34 @@ from sqlalchemy import func, select
 from adapters.payhub import PayhubClient, PayhubConfig
 from adapters.payhub.sandbox.app import create_app as hub_app
 from adapters.payhub.sandbox.config import SandboxConfig
+from adapters.postal import PostalClient, PostalConfig
+from adapters.postal.sandbox import create_app as post_app
+from adapters.postal.sandbox.config import SandboxConfig as PostConfig
 from adapters.vntime import VN_TZ, business_day, now_utc
 from gateway import portals
 from gateway.kernel.attempts import Attempt
 from gateway.kernel.portal import PortalContext
 from gateway.payments import HubResults, PaymentService
 from gateway.payments.schemas import CreatePayment
-from gateway.reconciliation import Recorded, SettlementRuns
+from gateway.reconciliation import CodRuns, Recorded, SettlementRuns
 from gateway.settings import Settings, load
+from gateway.shipments import ShipmentService
+from gateway.shipments.schemas import CreateShipment
 from gateway.store import idempotency
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade_async
 from gateway.store.tables import reconciliation as rt
 from gateway.store.tables import staff as stt
 from tests.support.services import create_pg_database, drop_pg_database
+from tests.support.shipments import shipment_body
 from tests.support.stack import AGENCY, payment_body
 
 KEY = "recon-hash-key-" + secrets.token_hex(4)
 PARTNER = "DVC-RECON-01"
 HUB = "http://hub.local"
+POST = "http://post.local"
+POST_LOGIN = PostConfig()
+COD = 300_000  # the post keeps its fee (10,000 đ at least) from it
 
 
 def vn(day: date, hour: int, minute: int = 0) -> datetime:
@@ -56,6 +65,26 @@ class World:
     results: HubResults
     runs: SettlementRuns
     today: date
+    post: PostalClient
+    post_control: httpx.AsyncClient
+    shipments: ShipmentService
+    cod_runs: CodRuns
+
+    async def delivered(self, *, recorded: bool = True) -> tuple[str, str]:
+        """A shipment with COD, delivered by the post (and the post's feed read, unless not ``recorded``):
+        (shipment id, S10 item code)."""
+        asked = idempotency.Request(self.portal.portal_id, secrets.token_hex(8), "POST", "/v1/shipments", "x")
+        claimed = await idempotency.claim(self.db, asked, now_utc())
+        assert isinstance(claimed, Attempt)
+        body = msgspec.convert(shipment_body(cod_amount=COD), CreateShipment)
+        booked = await self.shipments.create(self.portal, claimed, body)
+        advanced = await self.post_control.post(
+            f"/control/orders/{booked.row.original_id}/advance", json={"scenario": "deliver"}
+        )
+        advanced.raise_for_status()
+        if recorded:
+            await self.shipments.tracking.poll(self.post, page_size=100, max_pages=10)
+        return booked.row.id, booked.row.item_code
 
     async def payment(self) -> Any:
         """A payment created through the payments area: pending at the hub."""
@@ -135,6 +164,7 @@ def world_settings(tmp_path: Path, **overrides: str) -> Settings:
             "PAYHUB_URL": HUB,
             "RECONCILIATION_DATA_DIR": str(tmp_path / "recon"),
             "RECONCILIATION_CUTOFF_DAYS": "0",
+            "RECONCILIATION_COD_CUTOFF_DAYS": "0",
             **overrides,
         }
     )
@@ -148,7 +178,14 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
     client = PayhubClient(PayhubConfig(HUB, PARTNER, KEY), transport=transport)
     settings = world_settings(tmp_path)
     today = business_day(datetime.now(UTC))
-    async with httpx.AsyncClient(transport=transport, base_url=HUB) as control:
+    post_transport = httpx.ASGITransport(app=post_app(POST_LOGIN))
+    post = PostalClient(
+        PostalConfig(POST, POST_LOGIN.username, POST_LOGIN.password, POST_LOGIN.customer_code), transport=post_transport
+    )
+    async with (
+        httpx.AsyncClient(transport=transport, base_url=HUB) as control,
+        httpx.AsyncClient(transport=post_transport, base_url=POST) as post_control,
+    ):
         await portals.upsert_agency(db, AGENCY)
         _, api_key = await portals.create_portal(db, "Cổng thử", [AGENCY.code])
         portal = await portals.authenticate(db, api_key)
@@ -161,7 +198,23 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
         payments = PaymentService(db, client, results, settings)
         runs = SettlementRuns(db, client, settings)
         try:
-            yield World(db, database_url, control, client, settings, portal, payments, results, runs, today)
+            yield World(
+                db,
+                database_url,
+                control,
+                client,
+                settings,
+                portal,
+                payments,
+                results,
+                runs,
+                today,
+                post,
+                post_control,
+                ShipmentService(db, post),
+                CodRuns(db, post, settings),
+            )
         finally:
             await client.aclose()
+            await post.aclose()
             await db.dispose()
