@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.engine import Row
-
 from adapters.postal import (
     AddressError,
     CreateOrder,
@@ -27,6 +25,7 @@ from gateway.kernel import receipt_parts
 from gateway.kernel.errors import Refused
 from receipts import ReceiptError
 
+from .records import Shipment
 from .schemas import AddressIn, CreateShipment
 from .state import Direction
 
@@ -120,7 +119,7 @@ def request_columns(data: CreateShipment) -> dict[str, Any]:
     }
 
 
-def agency_party(agency: Row[Any]) -> tuple[str, Address]:
+def agency_party(agency: Any) -> tuple[str, Address]:
     """The agency's phone and address from its settings; an agency not set up for the post is refused."""
     if not agency.province_code or not agency.commune_code or not agency.phone:
         raise Refused(
@@ -147,7 +146,7 @@ def address_columns(side: str, address: Address) -> dict[str, str]:
     }
 
 
-def _party(row: Row[Any], side: str) -> Party:
+def _party(row: Shipment, side: str) -> Party:
     address = Address(
         province_code=getattr(row, f"{side}_province_code"),
         province_name=getattr(row, f"{side}_province_name"),
@@ -159,7 +158,7 @@ def _party(row: Row[Any], side: str) -> Party:
     return Party(name=getattr(row, f"{side}_name"), phone=getattr(row, f"{side}_phone"), address=address)
 
 
-def order_of(row: Row[Any]) -> CreateOrder:
+def order_of(row: Shipment) -> CreateOrder:
     """The post's order for a stored shipment: the citizen sends a dossier, the agency sends a result."""
     citizen, agency = _party(row, "citizen"), _party(row, "agency")
     sender, receiver = (citizen, agency) if row.direction == Direction.COLLECT_DOSSIER else (agency, citizen)

@@ -21,18 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.postal import StatusEvent
 
 from . import presenter, repository, transitions
-from .repository import ShipmentRecord
+from .records import Shipment
 from .state import dedupe_key
 
 log = logging.getLogger("gateway.shipments")
 
 
-async def record(tx: AsyncConnection, shipment: ShipmentRecord, event: StatusEvent, now: datetime) -> str | None:
+async def record(tx: AsyncConnection, shipment: Shipment, event: StatusEvent, now: datetime) -> str | None:
     """Record the collection a delivered event reports; its id, or None if the shipment already has one."""
-    collection_id = await repository.insert_collection(tx, shipment.row, event.cod_amount, event.time, now)
+    collection_id = await repository.insert_collection(tx, shipment, event.cod_amount, event.time, now)
     if collection_id is None:
         return None
-    fresh = await repository.load(tx, shipment.row.id, timeline=False)
+    fresh = await repository.load(tx, shipment.id, timeline=False)
     assert fresh is not None and fresh.collection is not None
     await transitions.announce(
         tx,
@@ -46,7 +46,7 @@ async def record(tx: AsyncConnection, shipment: ShipmentRecord, event: StatusEve
 
 async def hold(
     tx: AsyncConnection,
-    shipment: ShipmentRecord,
+    shipment: Shipment,
     event: StatusEvent,
     reason: str,
     status: str,
@@ -54,16 +54,15 @@ async def hold(
     now: datetime,
 ) -> bool:
     """Hold the collection an event reports for reconciliation, once per event; ``False`` if already held."""
-    row = shipment.row
     exception_id = await repository.insert_exception(
         tx,
         {
-            "shipment_id": row.id,
-            "portal_id": row.portal_id,
-            "agency_id": row.agency_id,
-            "dossier_code": row.dossier_code,
+            "shipment_id": shipment.id,
+            "portal_id": shipment.portal_id,
+            "agency_id": shipment.agency_id,
+            "dossier_code": shipment.dossier_code,
             "reason": reason,
-            "booked_amount": row.cod_amount,
+            "booked_amount": shipment.cod_amount,
             "reported_amount": event.cod_amount,
             "shipment_status": status,
             "event_key": dedupe_key(event),
@@ -78,15 +77,15 @@ async def hold(
     log.warning(
         "COD report held for reconciliation",
         extra={
-            "shipment_id": row.id,
+            "shipment_id": shipment.id,
             "reason": reason,
-            "booked": row.cod_amount,
+            "booked": shipment.cod_amount,
             "reported": event.cod_amount,
             "status": status,
             "source": source,
         },
     )
-    fresh = await repository.load(tx, row.id, timeline=False)
+    fresh = await repository.load(tx, shipment.id, timeline=False)
     assert fresh is not None
     held = next(x for x in fresh.cod_exceptions if x.id == exception_id)
     await transitions.announce(

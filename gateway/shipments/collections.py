@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,9 +18,10 @@ from gateway.kernel.collected import COD, Collected, Loaded, Pending, Unreceipta
 from receipts import PAYMENT_COD, Line, ReceiptError
 
 from . import repository
+from .records import CatalogueFee, CollectionToReceipt
 
 
-def collected_on_delivery(row: Any, lines: Sequence[Line]) -> Collected:
+def collected_on_delivery(row: CollectionToReceipt, lines: Sequence[Line]) -> Collected:
     """What the receipt of a collection row (with its shipment's citizen) states; raises ``ReceiptError`` for data
     a receipt cannot carry."""
     return Collected(
@@ -40,10 +40,10 @@ def collected_on_delivery(row: Any, lines: Sequence[Line]) -> Collected:
     )
 
 
-def cod_lines(fees: Sequence[Any], dossier_code: str, amount: int) -> tuple[Line, ...]:
+def cod_lines(fees: Sequence[CatalogueFee], dossier_code: str, amount: int) -> tuple[Line, ...]:
     """The catalogue's fixed fees when they add up to the amount collected, else one line for it all."""
-    if fees and all(f.amount is not None for f in fees) and sum(f.amount for f in fees) == amount:
-        return tuple(receipt_parts.line(f.kind, f.code, f.name, f.amount) for f in fees)
+    if fees and all(f.amount is not None for f in fees) and sum(f.amount or 0 for f in fees) == amount:
+        return tuple(receipt_parts.line(f.kind, f.code, f.name, f.amount or 0) for f in fees)
     return (receipt_parts.cod_line(dossier_code, amount),)
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy.engine import Row
 
-from .repository import ShipmentRecord
+from .records import CodCollection, CodException, Shipment, ShipmentEvent
 from .schemas import AddressOut, CodCollectionOut, CodExceptionOut, EventOut, PartyOut, ShipmentOut
 from .state import Direction
 
 
-def _party(r: Row[Any], side: str) -> PartyOut:
+def _party(r: Shipment, side: str) -> PartyOut:
     return PartyOut(
         name=getattr(r, f"{side}_name"),
         phone=getattr(r, f"{side}_phone"),
@@ -27,7 +26,7 @@ def _party(r: Row[Any], side: str) -> PartyOut:
     )
 
 
-def event_view(e: Row[Any]) -> EventOut:
+def event_view(e: ShipmentEvent) -> EventOut:
     return EventOut(
         code=e.raw_code,
         text=e.raw_text,
@@ -41,11 +40,11 @@ def event_view(e: Row[Any]) -> EventOut:
     )
 
 
-def collection_view(c: Row[Any]) -> CodCollectionOut:
+def collection_view(c: CodCollection) -> CodCollectionOut:
     return CodCollectionOut(id=c.id, amount=c.amount, collected_at=c.collected_at, receipt_id=c.receipt_id)
 
 
-def exception_view(x: Row[Any]) -> CodExceptionOut:
+def exception_view(x: CodException) -> CodExceptionOut:
     return CodExceptionOut(
         id=x.id,
         reason=x.reason,
@@ -58,8 +57,7 @@ def exception_view(x: Row[Any]) -> CodExceptionOut:
     )
 
 
-def view(record: ShipmentRecord) -> ShipmentOut:
-    r = record.row
+def view(r: Shipment) -> ShipmentOut:
     return ShipmentOut(
         id=r.id,
         status=r.status,
@@ -70,7 +68,7 @@ def view(record: ShipmentRecord) -> ShipmentOut:
         dossier_code=r.dossier_code,
         procedure_code=r.procedure_code,
         direction=r.direction,
-        agency_code=record.agency_code,
+        agency_code=r.agency_code,
         service=r.service_code,
         weight_grams=r.weight_grams,
         cod_amount=r.cod_amount,
@@ -81,16 +79,16 @@ def view(record: ShipmentRecord) -> ShipmentOut:
         original_id=r.original_id,
         item_code=r.item_code,
         postage=r.postage,
-        cod_collection=collection_view(record.collection) if record.collection is not None else None,
-        cod_exceptions=[exception_view(x) for x in record.cod_exceptions],
-        timeline=[event_view(e) for e in record.events],
+        cod_collection=collection_view(r.collection) if r.collection is not None else None,
+        cod_exceptions=[exception_view(x) for x in r.cod_exceptions],
+        timeline=[event_view(e) for e in r.events],
         booked_at=r.booked_at,
         created_at=r.created_at,
         updated_at=r.updated_at,
     )
 
 
-def snapshot(record: ShipmentRecord) -> dict[str, Any]:
+def snapshot(record: Shipment) -> dict[str, Any]:
     """The outbox payload: the shipment as the API shows it, without the timeline (each event says what changed)."""
     body: dict[str, Any] = msgspec.to_builtins(view(record))
     body.pop("timeline")

@@ -1,12 +1,14 @@
 """All of the shipments area's SQL: shipments with their timelines, the post's events and feed cursor, and what the
-post collected on delivery (``cod_collections``) or reported and we hold (``cod_exceptions``)."""
+post collected on delivery (``cod_collections``) or reported and we hold (``cod_exceptions``). Rows stay here: what
+leaves is a record (``records``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Row
@@ -18,6 +20,15 @@ from gateway.store import dialect, pages
 from gateway.store.tables import portals as ct
 from gateway.store.tables import shipments as st
 
+from .records import (
+    CatalogueFee,
+    CodCollection,
+    CodException,
+    CollectionToReceipt,
+    HeldCodReport,
+    Shipment,
+    ShipmentEvent,
+)
 from .state import BOOKING
 
 S = st.shipments.c
@@ -26,15 +37,18 @@ C = st.cod_collections.c
 X = st.cod_exceptions.c
 K = st.postal_cursors.c
 OPEN = "open"  # a held COD report not yet reconciled
+R = TypeVar("R")
 
 
-@dataclass(frozen=True)
-class ShipmentRecord:
-    row: Row[Any]
-    agency_code: str
-    events: list[Row[Any]]
-    collection: Row[Any] | None
-    cod_exceptions: list[Row[Any]] = field(default_factory=list)  # collections reported but held (``cod``)
+@cache
+def _names(kind: type[Any]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
+
+
+def _record(kind: type[R], row: Row[Any], **given: Any) -> R:
+    """The record of ``kind`` made of ``row``: every field not ``given`` is the row's column of that name."""
+    mapping = row._mapping
+    return kind(**{name: mapping[name] for name in _names(kind) if name not in given}, **given)
 
 
 # ---------------------------------------------------------------- shipments
@@ -48,7 +62,7 @@ def _query() -> Any:
 
 async def load(
     conn: AsyncConnection, shipment_id: str, portal_id: str | None = None, *, timeline: bool = True
-) -> ShipmentRecord | None:
+) -> Shipment | None:
     """One shipment; ``timeline=False`` skips its events where only the shipment is needed (outbox snapshots)."""
     query = _query().where(S.id == shipment_id)
     if portal_id is not None:
@@ -59,9 +73,7 @@ async def load(
     return (await _complete(conn, [row], timeline=timeline))[0]
 
 
-async def load_many(
-    conn: AsyncConnection, shipment_ids: list[str], *, for_update: bool = False
-) -> dict[str, ShipmentRecord]:
+async def load_many(conn: AsyncConnection, shipment_ids: list[str], *, for_update: bool = False) -> dict[str, Shipment]:
     """Several shipments without their timelines, in two queries; ``for_update`` locks their rows in id order
     (PostgreSQL; SQLite's transactions already hold the write lock)."""
     if not shipment_ids:
@@ -70,10 +82,10 @@ async def load_many(
     if for_update:
         query = dialect.locked(conn, query, of=st.shipments)
     rows = (await conn.execute(query)).all()
-    return {record.row.id: record for record in await _complete(conn, rows, timeline=False)}
+    return {record.id: record for record in await _complete(conn, rows, timeline=False)}
 
 
-async def lock(tx: AsyncConnection, shipment_ids: Iterable[str]) -> dict[str, ShipmentRecord]:
+async def lock(tx: AsyncConnection, shipment_ids: Iterable[str]) -> dict[str, Shipment]:
     """Load shipments for change, locking them in id order so concurrent writers cannot deadlock."""
     return await load_many(tx, sorted(set(shipment_ids)), for_update=True)
 
@@ -86,7 +98,7 @@ async def list_page(
     status: str | None,
     cursor: str | None,
     limit: int,
-) -> tuple[list[ShipmentRecord], str | None]:
+) -> tuple[list[Shipment], str | None]:
     """Newest first; the cursor is the last id of the previous page (ids sort by creation)."""
     query = _query().where(S.portal_id == portal_id)
     if dossier_code:
@@ -97,23 +109,33 @@ async def list_page(
     return await _complete(conn, rows), next_cursor
 
 
-async def _complete(conn: AsyncConnection, rows: list[Row[Any]], *, timeline: bool = True) -> list[ShipmentRecord]:
+async def _complete(conn: AsyncConnection, rows: list[Row[Any]], *, timeline: bool = True) -> list[Shipment]:
     """The rows with their timelines, COD collections and held COD reports, in three queries whatever the page size."""
     ids = [row.id for row in rows]
     if not ids:
         return []
-    events: dict[str, list[Row[Any]]] = {i: [] for i in ids}
+    events: dict[str, list[ShipmentEvent]] = {i: [] for i in ids}
     if timeline:
         query = select(st.shipment_events).where(E.shipment_id.in_(ids)).order_by(E.occurred_at, E.id)
         for event in await conn.execute(query):
-            events[event.shipment_id].append(event)
+            events[event.shipment_id].append(_record(ShipmentEvent, event))
     collections = {
-        c.shipment_id: c for c in await conn.execute(select(st.cod_collections).where(C.shipment_id.in_(ids)))
+        c.shipment_id: _record(CodCollection, c)
+        for c in await conn.execute(select(st.cod_collections).where(C.shipment_id.in_(ids)))
     }
-    held: dict[str, list[Row[Any]]] = {i: [] for i in ids}
+    held: dict[str, list[CodException]] = {i: [] for i in ids}
     for x in await conn.execute(select(st.cod_exceptions).where(X.shipment_id.in_(ids)).order_by(X.created_at, X.id)):
-        held[x.shipment_id].append(x)
-    return [ShipmentRecord(row, row.agency_code, events[row.id], collections.get(row.id), held[row.id]) for row in rows]
+        held[x.shipment_id].append(_record(CodException, x))
+    return [
+        _record(
+            Shipment,
+            row,
+            events=tuple(events[row.id]),
+            collection=collections.get(row.id),
+            cod_exceptions=tuple(held[row.id]),
+        )
+        for row in rows
+    ]
 
 
 async def insert(tx: AsyncConnection, values: dict[str, Any]) -> None:
@@ -121,16 +143,27 @@ async def insert(tx: AsyncConnection, values: dict[str, Any]) -> None:
 
 
 async def set_status(
-    tx: AsyncConnection, shipment_id: str, previous: str, status: str, now: datetime, values: dict[str, Any]
-) -> Row[Any] | None:
-    """Set ``status`` (and ``values``) if the shipment is still in ``previous``; the new row, or None."""
+    tx: AsyncConnection, shipment: Shipment, status: str, now: datetime, values: dict[str, Any]
+) -> Shipment | None:
+    """Set ``status`` (and ``values``) if the shipment is still in the status it was read in; the shipment as
+    stored now (without its timeline), or None."""
     statement = (
         update(st.shipments)
-        .where(S.id == shipment_id, S.status == previous)
+        .where(S.id == shipment.id, S.status == shipment.status)
         .values(status=status, updated_at=now, **values)
         .returning(*st.shipments.c)
     )
-    return (await tx.execute(statement)).first()
+    row = (await tx.execute(statement)).first()
+    if row is None:
+        return None
+    return _record(
+        Shipment,
+        row,
+        agency_code=shipment.agency_code,
+        events=(),
+        collection=shipment.collection,
+        cod_exceptions=shipment.cod_exceptions,
+    )
 
 
 async def set_values(tx: AsyncConnection, shipment_id: str, values: dict[str, Any]) -> None:
@@ -189,18 +222,18 @@ async def move_cursor(tx: AsyncConnection, name: str, seen: int, last_id: int, n
 
 
 async def insert_collection(
-    tx: AsyncConnection, row: Row[Any], amount: int, collected_at: datetime, now: datetime
+    tx: AsyncConnection, shipment: Shipment, amount: int, collected_at: datetime, now: datetime
 ) -> str | None:
-    """Record the collection of shipment ``row``; its id, or None if the shipment already has one."""
+    """Record the collection of ``shipment``; its id, or None if the shipment already has one."""
     statement = (
         dialect.insert(tx, st.cod_collections)
         .values(
             id=new_id("cod"),
-            shipment_id=row.id,
-            portal_id=row.portal_id,
-            agency_id=row.agency_id,
-            dossier_code=row.dossier_code,
-            procedure_code=row.procedure_code,
+            shipment_id=shipment.id,
+            portal_id=shipment.portal_id,
+            agency_id=shipment.agency_id,
+            dossier_code=shipment.dossier_code,
+            procedure_code=shipment.procedure_code,
             amount=amount,
             collected_at=collected_at,
             created_at=now,
@@ -224,23 +257,23 @@ async def insert_exception(tx: AsyncConnection, values: dict[str, Any]) -> str |
     return None if found is None else str(found)
 
 
-async def without_receipt(conn: AsyncConnection, limit: int = 100) -> list[Row[Any]]:
+async def without_receipt(conn: AsyncConnection, limit: int = 100) -> list[CodCollection]:
     """COD collections no receipt was issued for yet, oldest first."""
     query = select(st.cod_collections).where(C.receipt_id.is_(None)).order_by(C.collected_at, C.id).limit(limit)
-    return list((await conn.execute(query)).all())
+    return [_record(CodCollection, row) for row in await conn.execute(query)]
 
 
-async def collections_to_receipt(conn: AsyncConnection, collection_ids: Sequence[str]) -> list[Row[Any]]:
+async def collections_to_receipt(conn: AsyncConnection, collection_ids: Sequence[str]) -> list[CollectionToReceipt]:
     """The collections with these ids, with the citizen their shipment went to (the payer of their receipt)."""
     query = (
         select(*st.cod_collections.c, S.citizen_name, S.citizen_street, S.citizen_commune_name, S.citizen_province_name)
         .join(st.shipments, S.id == C.shipment_id)
         .where(C.id.in_(collection_ids))
     )
-    return list((await conn.execute(query)).all())
+    return [_record(CollectionToReceipt, row) for row in await conn.execute(query)]
 
 
-async def catalogue_fees(conn: AsyncConnection, agency_id: str, procedure_code: str) -> list[Row[Any]]:
+async def catalogue_fees(conn: AsyncConnection, agency_id: str, procedure_code: str) -> list[CatalogueFee]:
     """The fees of the agency's procedure in the catalogue, by code (none when it has no such procedure)."""
     pr, fee = ct.procedures.c, ct.procedure_fees.c
     query = (
@@ -249,7 +282,7 @@ async def catalogue_fees(conn: AsyncConnection, agency_id: str, procedure_code: 
         .where(pr.agency_id == agency_id, pr.code == procedure_code)
         .order_by(fee.code)
     )
-    return list((await conn.execute(query)).all())
+    return [_record(CatalogueFee, row) for row in await conn.execute(query)]
 
 
 async def unreceipted_collections(
@@ -275,7 +308,7 @@ async def count_open_exceptions(conn: AsyncConnection) -> int:
     return int((await conn.execute(select(func.count()).where(X.status == OPEN))).scalar_one())
 
 
-async def open_exceptions(conn: AsyncConnection, limit: int = 1000) -> list[Row[Any]]:
+async def open_exceptions(conn: AsyncConnection, limit: int = 1000) -> list[HeldCodReport]:
     """The held collections, oldest first, with their agency's code and the shipment's post item code."""
     query = (
         select(st.cod_exceptions, ct.agencies.c.code.label("agency_code"), S.item_code)
@@ -285,4 +318,4 @@ async def open_exceptions(conn: AsyncConnection, limit: int = 1000) -> list[Row[
         .order_by(X.created_at, X.id)
         .limit(limit)
     )
-    return list((await conn.execute(query)).all())
+    return [_record(HeldCodReport, row) for row in await conn.execute(query)]

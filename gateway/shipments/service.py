@@ -24,7 +24,7 @@ from gateway.kernel.portal import PortalContext
 from gateway.store.db import Database
 
 from . import booking, repository, transitions
-from .repository import ShipmentRecord
+from .records import Shipment
 from .schemas import CreateShipment
 from .state import BOOKING, REJECTED, STATUSES, cancellable
 from .tracking import PostalTracking
@@ -44,7 +44,7 @@ class ShipmentService:
 
     # ------------------------------------------------------------ read
 
-    async def get(self, portal: PortalContext, shipment_id: str) -> ShipmentRecord:
+    async def get(self, portal: PortalContext, shipment_id: str) -> Shipment:
         async with self.db.read() as conn:
             record = await repository.load(conn, shipment_id, portal.portal_id)
         if record is None:
@@ -53,7 +53,7 @@ class ShipmentService:
 
     async def page(
         self, portal: PortalContext, *, dossier_code: str | None, status: str | None, cursor: str | None, limit: int
-    ) -> tuple[list[ShipmentRecord], str | None]:
+    ) -> tuple[list[Shipment], str | None]:
         if status is not None and status not in STATUSES:
             raise Refused("invalid_request", f"status must be one of {', '.join(STATUSES)}", field="status")
         async with self.db.read() as conn:
@@ -63,7 +63,7 @@ class ShipmentService:
 
     # ------------------------------------------------------------ create
 
-    async def create(self, portal: PortalContext, attempt: Attempt, data: CreateShipment) -> ShipmentRecord:
+    async def create(self, portal: PortalContext, attempt: Attempt, data: CreateShipment) -> Shipment:
         """Store the shipment and book it at the post; a retry of the same attempt resumes the shipment stored."""
         if attempt.resume_id is not None:
             async with self.db.read() as conn:
@@ -73,24 +73,22 @@ class ShipmentService:
         else:
             record = await self._store(portal, attempt, data, now_utc())
         try:
-            await self.book(record.row.id)
+            await self.book(record.id)
         except PostalRejected as exc:
             raise Refused(
                 "postal_rejected",
                 f"the post refused the order ({exc.code}: {exc.message})",
-                extra={"shipment_id": record.row.id, "postal_code": exc.code},
+                extra={"shipment_id": record.id, "postal_code": exc.code},
                 settled=True,
             ) from exc
         except PostalError as exc:
-            raise Refused("postal_unavailable", retry_after=5, extra={"shipment_id": record.row.id}) from exc
+            raise Refused("postal_unavailable", retry_after=5, extra={"shipment_id": record.id}) from exc
         async with self.db.read() as conn:
-            fresh = await repository.load(conn, record.row.id)
+            fresh = await repository.load(conn, record.id)
         assert fresh is not None
         return fresh
 
-    async def _store(
-        self, portal: PortalContext, attempt: Attempt, data: CreateShipment, now: datetime
-    ) -> ShipmentRecord:
+    async def _store(self, portal: PortalContext, attempt: Attempt, data: CreateShipment, now: datetime) -> Shipment:
         columns = booking.request_columns(data)
         async with self.db.unit() as uow:
             tx = uow.conn
@@ -127,10 +125,10 @@ class ShipmentService:
         async with self.db.read() as conn:
             record = await repository.load(conn, shipment_id)
         assert record is not None
-        if record.row.status == REJECTED or (record.row.status != BOOKING and record.row.postage is not None):
+        if record.status == REJECTED or (record.status != BOOKING and record.postage is not None):
             return  # settled; a shipment an event of the post booked is asked once more, for its postage
         try:
-            created = await self.post.create_order(booking.order_of(record.row))
+            created = await self.post.create_order(booking.order_of(record))
         except PostalRejected as exc:
             if exc.code in NOT_ABOUT_THE_PARCEL or exc.code.startswith("HTTP_"):
                 log.warning("post refused our call", extra={"shipment_id": shipment_id, "postal_code": exc.code})
@@ -160,9 +158,9 @@ class ShipmentService:
         """Record the post's answer to the booking, unless an event of the post already moved the shipment on."""
         async with self.db.transaction() as tx:
             current = (await transitions.lock(tx, [shipment_id]))[shipment_id]
-            if current.row.status == BOOKING:
+            if current.status == BOOKING:
                 await transitions.move(tx, current, status, now_utc(), values=values)
-            elif status != REJECTED and current.row.postage is None:
+            elif status != REJECTED and current.postage is None:
                 booked = {k: values[k] for k in ("original_id", "item_code", "postage", "booked_at")}
                 await repository.set_values(tx, shipment_id, booked)
 
@@ -184,26 +182,24 @@ class ShipmentService:
 
     # ------------------------------------------------------------ cancel
 
-    async def cancel(self, portal: PortalContext, shipment_id: str) -> ShipmentRecord:
+    async def cancel(self, portal: PortalContext, shipment_id: str) -> Shipment:
         """Cancel before pickup. The post's word decides: after the cancel, its order history is recorded through
         the same path as its events, so the timeline shows the cancellation exactly once."""
         async with self.db.read() as conn:
             record = await repository.load(conn, shipment_id, portal.portal_id)
         if record is None:
             raise Refused("not_found")
-        row = record.row
-        if row.status == "cancelled":
+        if record.status == "cancelled":
             return record
-        if not cancellable(row.status, row.status_code):
-            raise Refused("shipment_not_cancellable", f"the shipment is {row.status}")
+        if not cancellable(record.status, record.status_code):
+            raise Refused("shipment_not_cancellable", f"the shipment is {record.status}")
         try:
-            if row.status == BOOKING:  # find out whether the post has the parcel, booking it if need be
+            if record.status == BOOKING:  # find out whether the post has the parcel, booking it if need be
                 await self.book(shipment_id)
                 async with self.db.read() as conn:
                     record = await repository.load(conn, shipment_id)
                 assert record is not None
-                row = record.row
-            await self.post.cancel(row.original_id)
+            await self.post.cancel(record.original_id)
         except PostalRejected as exc:
             if exc.code == post_codes.CANNOT_CANCEL:
                 await self.refresh(shipment_id)
@@ -222,10 +218,10 @@ class ShipmentService:
         """Record the post's history of one order (getOrder); a failure here leaves it to the feed."""
         async with self.db.read() as conn:
             record = await repository.load(conn, shipment_id)
-        if record is None or record.row.original_id is None:
+        if record is None or record.original_id is None:
             return
         try:
-            detail = await self.post.get_order(record.row.original_id)
+            detail = await self.post.get_order(record.original_id)
         except PostalError as exc:
             log.warning("post order detail unavailable", extra={"shipment_id": shipment_id, "error": str(exc)})
             return

@@ -22,7 +22,7 @@ from gateway.kernel.collected import COD, OnCollected, ignore
 from gateway.store.db import Database
 
 from . import cod, repository, transitions
-from .repository import ShipmentRecord
+from .records import Shipment
 from .state import COLLECT, cod_verdict, dedupe_key, moves, occurrence
 
 log = logging.getLogger("gateway.shipments")
@@ -81,16 +81,16 @@ async def record_in(
     shipments = await transitions.lock(tx, set(owners.values()))
     for event in sorted(events, key=occurrence):
         shipment = shipments.get(owners.get(_ref(event), ""))
-        if shipment is None or (shipment.row.original_id not in (None, event.original_id)):
+        if shipment is None or (shipment.original_id not in (None, event.original_id)):
             tally.unknown += 1
             log.warning(
                 "postal event for no shipment of ours",
                 extra={"original_id": event.original_id, "sale_order_code": event.sale_order_code, "source": source},
             )
             continue
-        before = shipment.row
+        before = shipment
         applied = moves(before.status, event)
-        if not await _insert(tx, shipment.row.id, event, source, applied, now):
+        if not await _insert(tx, shipment.id, event, source, applied, now):
             tally.duplicates += 1
             continue
         tally.recorded += 1
@@ -99,7 +99,7 @@ async def record_in(
                 tx, shipment, event.state.value, now, values=_values(shipment, event), event=_event_payload(event)
             )
             assert moved is not None  # the row is locked
-            shipment = shipments[shipment.row.id] = moved
+            shipment = shipments[shipment.id] = moved
             tally.applied += 1
         verdict = cod_verdict(before.status, before.status_code, before.cod_amount, event)
         collection_id = await cod.record(tx, shipment, event, now) if verdict == COLLECT else None
@@ -150,9 +150,9 @@ async def _insert(
     )
 
 
-def _values(shipment: ShipmentRecord, event: StatusEvent) -> dict[str, Any]:
+def _values(shipment: Shipment, event: StatusEvent) -> dict[str, Any]:
     values: dict[str, Any] = {"status_code": event.code, "status_text": event.text[:255], "status_at": event.time}
-    if shipment.row.original_id is None:  # the post booked it but its answer never reached us
+    if shipment.original_id is None:  # the post booked it but its answer never reached us
         values.update(original_id=event.original_id, item_code=event.item_code)
     return values
 

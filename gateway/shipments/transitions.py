@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.store import outbox
 
 from . import presenter, repository
-from .repository import ShipmentRecord, lock
+from .records import Shipment
+from .repository import lock
 from .state import NAMED_EVENTS
 
 __all__ = ["announce", "lock", "move"]
@@ -22,19 +23,18 @@ __all__ = ["announce", "lock", "move"]
 
 async def move(
     tx: AsyncConnection,
-    record: ShipmentRecord,
+    record: Shipment,
     status: str,
     now: datetime,
     *,
     values: dict[str, Any] | None = None,
     event: dict[str, Any] | None = None,
-) -> ShipmentRecord | None:
+) -> Shipment | None:
     """Set ``status`` (and ``values``) if the shipment is still as read; announce it. ``None`` if it was not."""
-    previous = record.row.status
-    row = await repository.set_status(tx, record.row.id, previous, status, now, values or {})
-    if row is None:
+    previous = record.status
+    fresh = await repository.set_status(tx, record, status, now, values or {})
+    if fresh is None:
         return None
-    fresh = ShipmentRecord(row, record.agency_code, [], record.collection, record.cod_exceptions)
     extra = {"previous_status": previous, "event": event}
     await announce(tx, fresh, "shipment.status_changed", now, extra)
     if status in NAMED_EVENTS:
@@ -43,16 +43,16 @@ async def move(
 
 
 async def announce(
-    tx: AsyncConnection, record: ShipmentRecord, event_type: str, now: datetime, extra: dict[str, Any] | None = None
+    tx: AsyncConnection, record: Shipment, event_type: str, now: datetime, extra: dict[str, Any] | None = None
 ) -> str:
     """Write the shipment's current snapshot (plus ``extra``) to the outbox under ``event_type``."""
     return await outbox.record(
         tx,
-        portal_id=record.row.portal_id,
-        dossier_code=record.row.dossier_code,
+        portal_id=record.portal_id,
+        dossier_code=record.dossier_code,
         type=event_type,
         resource_type="shipment",
-        resource_id=record.row.id,
+        resource_id=record.id,
         payload={**presenter.snapshot(record), **(extra or {})},
         now=now,
     )

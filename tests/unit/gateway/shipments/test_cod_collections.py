@@ -119,12 +119,12 @@ async def test_the_service_reads_only_the_portal_s_shipments(sqlite_db: Database
     mine = PortalContext(portal_id, "key_1", frozenset({agency_id}))
     other = PortalContext("ptl_other", "key_2", frozenset())
 
-    assert (await service.get(mine, shipment_id)).row.id == shipment_id
+    assert (await service.get(mine, shipment_id)).id == shipment_id
     with pytest.raises(Refused) as unknown:
         await service.get(other, shipment_id)
     assert unknown.value.code == "not_found"
     records, cursor = await service.page(mine, dossier_code=None, status="created", cursor=None, limit=5)
-    assert [r.row.id for r in records] == [shipment_id] and cursor is None
+    assert [r.id for r in records] == [shipment_id] and cursor is None
     with pytest.raises(Refused) as bad:
         await service.page(mine, dossier_code=None, status="lost", cursor=None, limit=5)
     assert bad.value.code == "invalid_request" and bad.value.field == "status"

@@ -70,17 +70,17 @@ async def test_a_booked_shipment_has_the_posts_item_code_and_a_retry_resumes_it(
     tried = await attempt(world)
     data = msgspec.convert(shipment_body(), CreateShipment)
     booked = await world.shipments.create(world.portal, tried, data)
-    assert booked.row.item_code and booked.row.status != "booking"
-    again = await world.shipments.create(world.portal, Attempt(tried.owner, tried.key, booked.row.id), data)
-    assert again.row.id == booked.row.id and await stored(world) == 1
+    assert booked.item_code and booked.status != "booking"
+    again = await world.shipments.create(world.portal, Attempt(tried.owner, tried.key, booked.id), data)
+    assert again.id == booked.id and await stored(world) == 1
 
 
 async def test_a_shipment_not_picked_up_is_cancelled_at_the_post(world: World) -> None:
     booked = await world.shipments.create(
         world.portal, await attempt(world), msgspec.convert(shipment_body(), CreateShipment)
     )
-    cancelled = await world.shipments.cancel(world.portal, booked.row.id)
-    assert cancelled.row.status == "cancelled"
+    cancelled = await world.shipments.cancel(world.portal, booked.id)
+    assert cancelled.status == "cancelled"
 
 
 async def test_an_address_outside_the_2025_units_is_refused_and_stores_nothing(world: World) -> None:
