@@ -22,7 +22,6 @@ from bench import bare, load
 from bench.harness import Figures, median_of, spread
 from gateway.portals import service as portals
 from gateway.portals import set_private_webhooks
-from gateway.store import outbox
 from tests.support.services import REDIS_URL, create_pg_database, drop_pg_database, wait_for
 from tests.support.stack import AGENCY, Stack
 from tests.support.webhook_receiver import Receiver
@@ -38,7 +37,7 @@ class BenchStack(Stack):
 
 
 async def write(stack: Stack, portal_id: str, count: int, rate: float | None, tag: str) -> dict[str, datetime]:
-    """Events as the payment code writes them; at ``rate`` per second in transactions of one, or all at once."""
+    """Events as the areas write them (``uow.event``); at ``rate`` per second in units of one, or all at once."""
     assert stack.db is not None
     created: dict[str, datetime] = {}
     batch = 1 if rate else 100
@@ -46,11 +45,10 @@ async def write(stack: Stack, portal_id: str, count: int, rate: float | None, ta
     for start in range(0, count, batch):
         if rate:
             await asyncio.sleep(max(0.0, started + start / rate - time.perf_counter()))
-        async with stack.db.transaction() as tx:
+        async with stack.db.unit() as uow:
             for i in range(start, min(count, start + batch)):
                 now = now_utc()
-                event_id = await outbox.record(
-                    tx,
+                event_id = await uow.event(
                     portal_id=portal_id,
                     dossier_code=f"HS-{tag}-{i % 500:04d}",
                     type="payment.paid",

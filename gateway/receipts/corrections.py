@@ -16,7 +16,7 @@ from gateway.kernel import receipt_parts
 from gateway.kernel.errors import Refused
 from gateway.kernel.fees import KIND_CODES
 from gateway.settings import Settings
-from gateway.store import outbox
+from gateway.store.uow import UnitOfWork
 from receipts import Line, Payer, ReceiptError, Related, RelatedKind
 
 from . import numbering, presenter, repository
@@ -26,9 +26,8 @@ from .repository import ISSUED, StoredReceipt
 from .schemas import ReplaceReceipt
 
 
-async def announce(tx: AsyncConnection, row: StoredReceipt, event_type: str, now: datetime) -> None:
-    await outbox.record(
-        tx,
+async def announce(uow: UnitOfWork, row: StoredReceipt, event_type: str, now: datetime) -> None:
+    await uow.event(
         portal_id=row.portal_id,
         dossier_code=row.dossier_code,
         type=event_type,
@@ -55,14 +54,14 @@ async def mark_cancelled(
     return fresh
 
 
-async def cancel(tx: AsyncConnection, receipt_id: str, portal_id: str, reason: str, now: datetime) -> StoredReceipt:
-    """Cancel an issued receipt of this portal in ``tx``; 404 for another's or an unknown one, 409 if cancelled."""
-    row = await repository.lock(tx, receipt_id, portal_id)
+async def cancel(uow: UnitOfWork, receipt_id: str, portal_id: str, reason: str, now: datetime) -> StoredReceipt:
+    """Cancel an issued receipt of this portal in ``uow``; 404 for another's or an unknown one, 409 if cancelled."""
+    row = await repository.lock(uow.conn, receipt_id, portal_id)
     if row is None:
         raise Refused("not_found")
     _refuse_if_cancelled(row)
-    cancelled = await mark_cancelled(tx, row, reason, now)
-    await announce(tx, cancelled, "receipt.cancelled", now)
+    cancelled = await mark_cancelled(uow.conn, row, reason, now)
+    await announce(uow, cancelled, "receipt.cancelled", now)
     return cancelled
 
 
@@ -109,7 +108,7 @@ async def _catalogue_fees(tx: AsyncConnection, agency_id: str, procedure_code: s
 
 
 async def replace(
-    tx: AsyncConnection,
+    uow: UnitOfWork,
     receipt_id: str,
     portal_id: str,
     data: ReplaceReceipt,
@@ -117,16 +116,16 @@ async def replace(
     settings: Settings,
     now: datetime,
 ) -> StoredReceipt:
-    """Issue the corrected receipt that replaces ``receipt_id`` and cancel the original, in ``tx``."""
-    original = await repository.lock(tx, receipt_id, portal_id)
+    """Issue the corrected receipt that replaces ``receipt_id`` and cancel the original, in ``uow``."""
+    original = await repository.lock(uow.conn, receipt_id, portal_id)
     if original is None:
         raise Refused("not_found")
     _refuse_if_cancelled(original)
     before = presenter.data_of(original)
-    fees = await _catalogue_fees(tx, original.agency_id, before.procedure_code) if data.lines is not None else {}
+    fees = await _catalogue_fees(uow.conn, original.agency_id, before.procedure_code) if data.lines is not None else {}
     try:
         payer, lines = corrected_payer(before.payer, data), corrected_lines(list(before.lines), data, fees)
-        return await reissue(tx, original, payer, lines, data.reason, keys, settings, now)
+        return await reissue(uow, original, payer, lines, data.reason, keys, settings, now)
     except ReceiptError as error:
         raise Refused("invalid_receipt", str(error), field=error.field) from error
     except CannotIssue as error:
@@ -134,7 +133,7 @@ async def replace(
 
 
 async def reissue(
-    tx: AsyncConnection,
+    uow: UnitOfWork,
     original: StoredReceipt,
     payer: Payer,
     lines: list[Line],
@@ -145,7 +144,8 @@ async def reissue(
 ) -> StoredReceipt:
     """Issue a receipt replacing ``original`` (locked, in force) with this payer and these lines, numbered in the
     current series and referring to it (TTBLLQuan, TCBLai 1); cancel the original with ``reason``. Raises
-    CannotIssue (no key) or ReceiptError, in which case ``tx`` must be rolled back."""
+    CannotIssue (no key) or ReceiptError, in which case ``uow`` must be rolled back."""
+    tx = uow.conn
     before = presenter.data_of(original)
     agency_code = await repository.agency_code(tx, original.agency_id)
     code = new_lookup_code()
@@ -181,7 +181,7 @@ async def reissue(
         replaces_id=original.id,
     )
     cancelled = await mark_cancelled(tx, original, reason, now, replaced_by=new.receipt.id)
-    await announce(tx, cancelled, "receipt.replaced", now)
+    await announce(uow, cancelled, "receipt.replaced", now)
     await store(tx, [new], now)
     fresh = await repository.load(tx, new.receipt.id)
     assert fresh is not None

@@ -34,8 +34,8 @@ from adapters.vntime import now_utc
 from gateway.ids import new_id
 from gateway.kernel.collected import CollectionSource
 from gateway.settings import Settings
-from gateway.store import outbox
 from gateway.store.db import Database
+from gateway.store.uow import UnitOfWork
 from receipts import ReceiptData, ReceiptError, SchemaError, SigningKey, SigningKeyError, issue
 
 from . import numbering, presenter, repository, trust, unissued
@@ -131,11 +131,10 @@ def prepare(
 
 async def store(tx: AsyncConnection, prepared: Sequence[Prepared], now: datetime) -> None:
     """Insert the receipts, keep their signing certificates as their agencies', and write a ``receipt.issued``
-    event for each, in ``tx``."""
+    event for each (one batch), in ``tx``."""
     await trust.record_signers(tx, [(p.receipt.agency_id, p.certificate) for p in prepared], now)
     await repository.insert(tx, [p.receipt for p in prepared])
-    await outbox.record_many(
-        tx,
+    await UnitOfWork(tx).events(
         [
             {
                 "portal_id": p.receipt.portal_id,

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from adapters.vntime import now_utc
 from gateway.kernel.collected import RefundedSource
 from gateway.settings import Settings
 from gateway.store.db import Database
+from gateway.store.uow import UnitOfWork
 from receipts import ReceiptError
 
 from . import presenter, repository, unissued
@@ -51,11 +50,11 @@ class RefundFollowUp:
             due = await repository.receipts_refunded_in_full(conn, self.source.type, self.source.refunds(), limit)
         done = 0
         for receipt in due:
-            async with self.db.transaction() as tx:
-                row = await repository.lock(tx, receipt.id, receipt.portal_id)
+            async with self.db.unit() as uow:
+                row = await repository.lock(uow.conn, receipt.id, receipt.portal_id)
                 if row is not None and row.status == ISSUED:
-                    cancelled = await mark_cancelled(tx, row, REFUNDED_REASON, moment)
-                    await announce(tx, cancelled, "receipt.cancelled", moment)
+                    cancelled = await mark_cancelled(uow.conn, row, REFUNDED_REASON, moment)
+                    await announce(uow, cancelled, "receipt.cancelled", moment)
                     done += 1
         return done
 
@@ -70,8 +69,8 @@ class RefundFollowUp:
         failed: list[Unissued] = []
         for receipt in due:
             try:
-                async with self.db.transaction() as tx:
-                    done += await self._replace_one(tx, receipt.id, receipt.portal_id, moment)
+                async with self.db.unit() as uow:
+                    done += await self._replace_one(uow, receipt.id, receipt.portal_id, moment)
             except (CannotIssue, ReceiptError) as error:
                 reason = f"replacement after a partial refund: {error}"
                 failed.append(
@@ -88,8 +87,9 @@ class RefundFollowUp:
         await unissued.hold(self.db, failed, moment, *retry)
         return done
 
-    async def _replace_one(self, tx: AsyncConnection, receipt_id: str, portal_id: str, now: datetime) -> int:
+    async def _replace_one(self, uow: UnitOfWork, receipt_id: str, portal_id: str, now: datetime) -> int:
         """Replace one receipt by one for the amount kept, unless something changed since it was found."""
+        tx = uow.conn
         row = await repository.lock(tx, receipt_id, portal_id)
         if row is None or row.status != ISSUED:
             return 0
@@ -98,6 +98,6 @@ class RefundFollowUp:
             return 0
         before = presenter.data_of(row)
         lines = kept_lines(list(before.lines), kept)
-        await reissue(tx, row, before.payer, lines, PARTLY_REFUNDED_REASON, self.keys, self.settings, now)
+        await reissue(uow, row, before.payer, lines, PARTLY_REFUNDED_REASON, self.keys, self.settings, now)
         await unissued.release(tx, self.source.type, [row.source_id])
         return 1

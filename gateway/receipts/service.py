@@ -57,7 +57,7 @@ class ReceiptService:
         if attempt.resume_id is not None:
             return (await self.get(portal, attempt.resume_id))[0]
         async with self.db.unit() as uow:
-            cancelled = await corrections.cancel(uow.conn, receipt_id, portal.portal_id, reason, now_utc())
+            cancelled = await corrections.cancel(uow, receipt_id, portal.portal_id, reason, now_utc())
             await uow.bind(attempt, cancelled.id)
             return cancelled
 
@@ -69,7 +69,7 @@ class ReceiptService:
             return (await self.get(portal, attempt.resume_id))[0]
         async with self.db.unit() as uow:
             replacement = await corrections.replace(
-                uow.conn, receipt_id, portal.portal_id, data, self.keys, self.settings, now_utc()
+                uow, receipt_id, portal.portal_id, data, self.keys, self.settings, now_utc()
             )
             await uow.bind(attempt, replacement.id)
             return replacement

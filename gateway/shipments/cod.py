@@ -16,9 +16,9 @@ import logging
 from datetime import datetime
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.postal import StatusEvent
+from gateway.store.uow import UnitOfWork
 
 from . import presenter, repository, transitions
 from .records import Shipment
@@ -27,15 +27,15 @@ from .state import dedupe_key
 log = logging.getLogger("gateway.shipments")
 
 
-async def record(tx: AsyncConnection, shipment: Shipment, event: StatusEvent, now: datetime) -> str | None:
+async def record(uow: UnitOfWork, shipment: Shipment, event: StatusEvent, now: datetime) -> str | None:
     """Record the collection a delivered event reports; its id, or None if the shipment already has one."""
-    collection_id = await repository.insert_collection(tx, shipment, event.cod_amount, event.time, now)
+    collection_id = await repository.insert_collection(uow.conn, shipment, event.cod_amount, event.time, now)
     if collection_id is None:
         return None
-    fresh = await repository.load(tx, shipment.id, timeline=False)
+    fresh = await repository.load(uow.conn, shipment.id, timeline=False)
     assert fresh is not None and fresh.collection is not None
     await transitions.announce(
-        tx,
+        uow,
         fresh,
         "shipment.cod_collected",
         now,
@@ -45,7 +45,7 @@ async def record(tx: AsyncConnection, shipment: Shipment, event: StatusEvent, no
 
 
 async def hold(
-    tx: AsyncConnection,
+    uow: UnitOfWork,
     shipment: Shipment,
     event: StatusEvent,
     reason: str,
@@ -55,7 +55,7 @@ async def hold(
 ) -> bool:
     """Hold the collection an event reports for reconciliation, once per event; ``False`` if already held."""
     exception_id = await repository.insert_exception(
-        tx,
+        uow.conn,
         {
             "shipment_id": shipment.id,
             "portal_id": shipment.portal_id,
@@ -85,10 +85,14 @@ async def hold(
             "source": source,
         },
     )
-    fresh = await repository.load(tx, shipment.id, timeline=False)
+    fresh = await repository.load(uow.conn, shipment.id, timeline=False)
     assert fresh is not None
     held = next(x for x in fresh.cod_exceptions if x.id == exception_id)
     await transitions.announce(
-        tx, fresh, "shipment.cod_exception", now, {"cod_exception": msgspec.to_builtins(presenter.exception_view(held))}
+        uow,
+        fresh,
+        "shipment.cod_exception",
+        now,
+        {"cod_exception": msgspec.to_builtins(presenter.exception_view(held))},
     )
     return True

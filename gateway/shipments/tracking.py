@@ -20,6 +20,7 @@ from adapters.postal import PostalClient, StatusEvent
 from adapters.vntime import now_utc
 from gateway.kernel.collected import COD, OnCollected, ignore
 from gateway.store.db import Database
+from gateway.store.uow import UnitOfWork
 
 from . import cod, repository, transitions
 from .records import Shipment
@@ -53,10 +54,10 @@ async def record(
     now: datetime | None = None,
     on_collected: OnCollected = ignore,
 ) -> Tally:
-    """Record ``events`` in one transaction, then announce the collections it recorded."""
+    """Record ``events`` in one unit of work, then announce the collections it recorded."""
     collected: list[str] = []
-    async with db.transaction() as tx:
-        tally = await record_in(tx, events, source, now or now_utc(), collected)
+    async with db.unit() as uow:
+        tally = await record_in(uow, events, source, now or now_utc(), collected)
     await announce(collected, on_collected)
     return tally
 
@@ -68,17 +69,17 @@ async def announce(collected: Sequence[str], on_collected: OnCollected) -> None:
 
 
 async def record_in(
-    tx: AsyncConnection,
+    uow: UnitOfWork,
     events: Sequence[StatusEvent],
     source: str,
     now: datetime,
     collected: list[str] | None = None,
 ) -> Tally:
-    """Record ``events`` (from ``source``: webhook, feed or order) in the caller's transaction; the ids of the COD
+    """Record ``events`` (from ``source``: webhook, feed or order) in the caller's unit of work; the ids of the COD
     collections recorded are added to ``collected``."""
     tally = Tally()
-    owners = await _owners(tx, events)
-    shipments = await transitions.lock(tx, set(owners.values()))
+    owners = await _owners(uow.conn, events)
+    shipments = await transitions.lock(uow.conn, set(owners.values()))
     for event in sorted(events, key=occurrence):
         shipment = shipments.get(owners.get(_ref(event), ""))
         if shipment is None or (shipment.original_id not in (None, event.original_id)):
@@ -90,24 +91,24 @@ async def record_in(
             continue
         before = shipment
         applied = moves(before.status, event)
-        if not await _insert(tx, shipment.id, event, source, applied, now):
+        if not await _insert(uow.conn, shipment.id, event, source, applied, now):
             tally.duplicates += 1
             continue
         tally.recorded += 1
         if applied:
             moved = await transitions.move(
-                tx, shipment, event.state.value, now, values=_values(shipment, event), event=_event_payload(event)
+                uow, shipment, event.state.value, now, values=_values(shipment, event), event=_event_payload(event)
             )
             assert moved is not None  # the row is locked
             shipment = shipments[shipment.id] = moved
             tally.applied += 1
         verdict = cod_verdict(before.status, before.status_code, before.cod_amount, event)
-        collection_id = await cod.record(tx, shipment, event, now) if verdict == COLLECT else None
+        collection_id = await cod.record(uow, shipment, event, now) if verdict == COLLECT else None
         if collection_id is not None:
             tally.cod_collected += 1
             if collected is not None:
                 collected.append(collection_id)
-        elif verdict and await cod.hold(tx, shipment, event, verdict, before.status, source, now):
+        elif verdict and await cod.hold(uow, shipment, event, verdict, before.status, source, now):
             tally.cod_held += 1
     return tally
 
@@ -207,9 +208,9 @@ async def poll(
         page = await client.tracking(report.cursor, page_size)
         now = now_utc()
         collected: list[str] = []
-        async with db.transaction() as tx:
-            tally = await record_in(tx, page.events, "feed", now, collected)
-            await _advance_cursor(tx, report.cursor, page.last_id, now)
+        async with db.unit() as uow:
+            tally = await record_in(uow, page.events, "feed", now, collected)
+            await _advance_cursor(uow.conn, report.cursor, page.last_id, now)
         await announce(collected, on_collected)
         report.pages += 1
         report.cursor = page.last_id

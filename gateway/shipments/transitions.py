@@ -1,4 +1,4 @@
-"""Moving a shipment to a new status, with its outbox events, inside the caller's transaction.
+"""Moving a shipment to a new status, with its outbox events, inside the caller's unit of work.
 
 This is the only place a shipment's status is written. The update is conditional on the status read under the
 row lock (PostgreSQL) or the write lock (SQLite), so two writers never both move the same shipment.
@@ -9,9 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from gateway.store import outbox
+from gateway.store.uow import UnitOfWork
 
 from . import presenter, repository
 from .records import Shipment
@@ -22,7 +20,7 @@ __all__ = ["announce", "lock", "move"]
 
 
 async def move(
-    tx: AsyncConnection,
+    uow: UnitOfWork,
     record: Shipment,
     status: str,
     now: datetime,
@@ -32,22 +30,21 @@ async def move(
 ) -> Shipment | None:
     """Set ``status`` (and ``values``) if the shipment is still as read; announce it. ``None`` if it was not."""
     previous = record.status
-    fresh = await repository.set_status(tx, record, status, now, values or {})
+    fresh = await repository.set_status(uow.conn, record, status, now, values or {})
     if fresh is None:
         return None
     extra = {"previous_status": previous, "event": event}
-    await announce(tx, fresh, "shipment.status_changed", now, extra)
+    await announce(uow, fresh, "shipment.status_changed", now, extra)
     if status in NAMED_EVENTS:
-        await announce(tx, fresh, NAMED_EVENTS[status], now, extra)
+        await announce(uow, fresh, NAMED_EVENTS[status], now, extra)
     return fresh
 
 
 async def announce(
-    tx: AsyncConnection, record: Shipment, event_type: str, now: datetime, extra: dict[str, Any] | None = None
+    uow: UnitOfWork, record: Shipment, event_type: str, now: datetime, extra: dict[str, Any] | None = None
 ) -> str:
     """Write the shipment's current snapshot (plus ``extra``) to the outbox under ``event_type``."""
-    return await outbox.record(
-        tx,
+    return await uow.event(
         portal_id=record.portal_id,
         dossier_code=record.dossier_code,
         type=event_type,

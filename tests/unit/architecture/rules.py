@@ -4,7 +4,7 @@ Layers, top to bottom: the composition (app factory, worker, command line, boots
 infrastructure (the HTTP edge's toolkit, the store, the job queue), the foundation (the kernel's vocabulary,
 settings, ids, logs, metrics), and the libraries (``adapters``, ``receipts``, ``reconciliation``), which know
 nothing of the gateway. An import may only point down. An area uses another only through its package (the names
-in its ``__init__``), and writes and reads only its own tables."""
+in its ``__init__``), writes and reads only its own tables, and writes the outbox only through its unit of work."""
 
 from __future__ import annotations
 
@@ -47,6 +47,10 @@ LAYERS = ("composition", "areas", "infrastructure", "foundation", "libraries")
 # shipments repositories join on to read an agency's code and details. Only the portals area writes it.
 TABLES = "gateway.store.tables"
 SHARED_TABLES = {"events": ("outbox",), "deliveries": ("outbox",), "receipts": ("portals",), "shipments": ("portals",)}
+
+# An area announces a change through its unit of work (``uow.event``, ``uow.events``), the one way to write the
+# outbox; the store's outbox module is the unit of work's.
+OUTBOX = "gateway.store.outbox"
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,8 @@ def _judge(importer: str, imported: str) -> list[Violation]:
     mine, theirs = area_of(importer), area_of(imported)
     if mine and theirs and mine != theirs and imported != f"gateway.{theirs}":
         return [Violation(importer, imported, f"another area is used only through its package gateway.{theirs}")]
+    if mine and imported == OUTBOX:
+        return [Violation(importer, imported, "an area writes the outbox through its unit of work (uow.event)")]
     if mine and within(imported, TABLES) and imported != TABLES:
         owner = imported.removeprefix(TABLES + ".").split(".")[0]
         if owner not in (mine, "metadata", *SHARED_TABLES.get(mine, ())):

@@ -28,6 +28,7 @@ def test_every_import_keeps_to_the_contract(graph: grimp.ImportGraph) -> None:
         ("adapters.payhub.client", "gateway.settings", "libraries may not import foundation"),
         ("gateway.receipts.issuance", "gateway.payments.repository", "only through its package gateway.payments"),
         ("gateway.shipments.service", "gateway.store.tables.payments", "the payments tables belong to another area"),
+        ("gateway.shipments.transitions", "gateway.store.outbox", "writes the outbox through its unit of work"),
     ],
 )
 def test_a_planted_import_is_caught(importer: str, imported: str, rule: str) -> None:

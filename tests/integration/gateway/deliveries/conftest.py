@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from adapters.vntime import now_utc
 from gateway.portals import service as portals
 from gateway.portals import set_private_webhooks
-from gateway.store import outbox
 from gateway.store.db import Database
 from gateway.store.tables import deliveries as dt
 from gateway.store.tables import outbox as ot
@@ -76,15 +75,14 @@ async def point(portal: Portal, receiver: Receiver) -> dict[str, Any]:
 
 
 async def write_events(db: Database, portal_id: str, count: int, dossiers: int, batch: int = 500) -> list[str]:
-    """Events as the payment code writes them (``outbox.record`` in a transaction), spread over dossiers."""
+    """Events as the areas write them (``uow.event`` in a unit of work), spread over dossiers."""
     ids: list[str] = []
     tag = secrets.token_hex(3)
     for start in range(0, count, batch):
-        async with db.transaction() as tx:
+        async with db.unit() as uow:
             for i in range(start, min(count, start + batch)):
                 ids.append(
-                    await outbox.record(
-                        tx,
+                    await uow.event(
                         portal_id=portal_id,
                         dossier_code=f"HS-{tag}-{i % dossiers:05d}",
                         type="payment.pending",

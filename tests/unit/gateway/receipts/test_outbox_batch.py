@@ -8,7 +8,6 @@ from sqlalchemy import delete, select
 
 from adapters.vntime import now_utc
 from gateway.portals import service as portals
-from gateway.store import outbox
 from gateway.store.db import Database
 from gateway.store.tables import outbox as ot
 
@@ -17,12 +16,11 @@ from gateway.store.tables import outbox as ot
 @given(dossiers=st.lists(st.sampled_from(["HS-1", "HS-2", "HS-3"]), min_size=1, max_size=12), before=st.integers(0, 3))
 async def test_a_batch_numbers_each_dossier_like_single_records(db: Database, dossiers: list[str], before: int) -> None:
     portal_id = await _portal(db)
-    async with db.transaction() as tx:
-        await tx.execute(delete(ot.outbox))
-        await tx.execute(delete(ot.dossier_sequences))
+    async with db.unit() as uow:
+        await uow.conn.execute(delete(ot.outbox))
+        await uow.conn.execute(delete(ot.dossier_sequences))
         for _ in range(before):  # a dossier that already has events continues from its last sequence
-            await outbox.record(
-                tx,
+            await uow.event(
                 portal_id=portal_id,
                 dossier_code="HS-1",
                 type="x",
@@ -42,7 +40,7 @@ async def test_a_batch_numbers_each_dossier_like_single_records(db: Database, do
             }
             for i, d in enumerate(dossiers)
         ]
-        ids = await outbox.record_many(tx, events, now_utc())
+        ids = await uow.events(events, now_utc())
     async with db.read() as conn:
         rows = (await conn.execute(select(ot.outbox).where(ot.outbox.c.id.in_(ids)))).all()
     by_id = {row.id: row for row in rows}
