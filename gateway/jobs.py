@@ -20,6 +20,7 @@ log = logging.getLogger("gateway.jobs")
 ISSUE_RECEIPT = "issue_receipt"
 DELIVER_EVENTS = "deliver_events"
 RESOLVE_BREAKS = "reconciliation_resolve"
+RECONCILE = {"settlement": "reconcile_settlement", "cod": "reconcile_cod"}  # a day's run, by kind
 
 JOB_TIMEOUT_SECONDS = 120  # the worker's default
 ISSUE_TIMEOUT_SECONDS = 30  # short: a killed worker's job is retried only after it expires
@@ -47,6 +48,11 @@ def delivery_job_id(token: str, index: int) -> str:
 def resolve_job_id(run_id: str) -> str:
     """One automatic resolution per settlement run."""
     return f"reconciliation-resolve:{run_id}"
+
+
+def reconcile_job_id(kind: str, day: str, asked_at: str) -> str:
+    """A day's run asked for by hand: asked twice within the same minute (a double click), it is queued once."""
+    return f"reconcile:{kind}:{day}:{asked_at}"
 
 
 # ---------------------------------------------------------------- Redis keys shared by the gateway's processes
@@ -140,3 +146,8 @@ class JobQueue:
             await self.enqueue(RESOLVE_BREAKS, run_id, job_id=resolve_job_id(run_id))
         except Exception as error:
             log.warning("automatic resolution not queued", extra={"run_id": run_id, "error": str(error)})
+
+    async def reconcile(self, kind: str, day: str, started_by: str, asked_at: str) -> None:
+        """Queue a day's run (``kind``: settlement or cod) that a staff member asked for; raises if Redis fails, so
+        the page can say it was not queued."""
+        await self.enqueue(RECONCILE[kind], day, started_by, job_id=reconcile_job_id(kind, day, asked_at))

@@ -126,6 +126,22 @@ def totals_range(source: Mapping[str, Any], today: date) -> tuple[Fields, DayRan
     return fields, DayRange(first, last), agency
 
 
+def run_request(source: Mapping[str, Any], today: date) -> tuple[Fields, str | None, date | None]:
+    """The form that runs a day by hand: which run, and a day that has ended."""
+    fields = fields_of(source, ("run_kind", "run_day"))
+    kind = fields.one_of("run_kind", KINDS)
+    if kind is None and "run_kind" not in fields.errors:
+        fields.errors["run_kind"] = "Chọn loại đối soát"
+    day = fields.day("run_day")
+    if day is None and "run_day" not in fields.errors:
+        fields.errors["run_day"] = "Chọn ngày cần đối soát"
+    elif day is not None and day >= today:
+        fields.errors["run_day"] = "Chỉ đối soát được ngày đã qua"
+    if fields.errors:
+        return fields, None, None
+    return fields, kind, day
+
+
 @dataclass(frozen=True)
 class BreakChange:
     version: int

@@ -12,13 +12,14 @@ from litestar.params import FromPath
 
 from adapters.vntime import business_day, now_utc
 from gateway.kernel.errors import Refused
-from gateway.reconciliation import get_run, list_breaks, list_runs
+from gateway.reconciliation import get_run, list_breaks
 from reconciliation.reasons import BREAKS, label
 
 from . import access, dashboard, forms, signin
 from .changes import change_break
+from .manual_runs import request_run
 from .render import page
-from .replies import break_page, db_of, not_found
+from .replies import break_page, db_of, not_found, runs_page
 
 CODES = [(code.value, label(code.value)) for code in sorted(BREAKS)]
 
@@ -54,23 +55,11 @@ class FinancePages(Controller):
 
     @get("/runs")
     async def runs(self, request: Request[Any, Any, Any]) -> Response[str]:
-        member = access.member(request)
-        fields, where, cursor = forms.run_filter(request.query_params)
-        items, next_cursor = [], None
-        if where is not None:
-            async with db_of(request).read() as conn:
-                items, next_cursor = await list_runs(conn, member.scope, where, cursor, forms.PAGE)
-        return page(
-            "runs.html",
-            400 if fields.errors else 200,
-            member=member,
-            nav="runs",
-            title="Các lần đối soát",
-            fields=fields,
-            errors=fields.errors,
-            items=items,
-            next_cursor=next_cursor,
-        )
+        return await runs_page(request)
+
+    @post("/runs", status_code=303)
+    async def run_by_hand(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return await request_run(request)
 
     @get("/runs/{run_id:str}")
     async def run(self, request: Request[Any, Any, Any], run_id: FromPath[str]) -> Response[str]:

@@ -1,4 +1,5 @@
-"""What several finance pages answer with: a break's page (with a form's errors or a refusal), not found."""
+"""What several finance pages answer with: a break's page and the runs list (with a form's errors or a refusal),
+not found."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from typing import Any
 from litestar import Request, Response
 
 from gateway.kernel.errors import Refused
-from gateway.reconciliation import get_break
+from gateway.reconciliation import get_break, list_runs
 from gateway.store.db import Database
 
-from . import access
+from . import access, forms
 from .render import page
 
 NOT_FOUND = "Không tìm thấy, hoặc không thuộc các đơn vị của tài khoản."
@@ -43,5 +44,30 @@ async def break_page(
         nav="breaks",
         title=f"Chênh lệch: {detail.item.label}",
         detail=detail,
+        **context,
+    )
+
+
+async def runs_page(request: Request[Any, Any, Any], status: int = 200, **context: Any) -> Response[str]:
+    """The runs the query's filters find, with the form to run a day by hand for those who may."""
+    member = access.member(request)
+    fields, where, cursor = forms.run_filter(request.query_params)
+    items, next_cursor = [], None
+    if where is not None:
+        async with db_of(request).read() as conn:
+            items, next_cursor = await list_runs(conn, member.scope, where, cursor, forms.PAGE)
+    context.setdefault("errors", fields.errors)
+    context.setdefault("values", {})
+    context.setdefault("message", "")
+    context.setdefault("queued", request.query_params.get("queued") == "1")
+    return page(
+        "runs.html",
+        400 if fields.errors else status,
+        member=member,
+        nav="runs",
+        title="Các lần đối soát",
+        fields=fields,
+        items=items,
+        next_cursor=next_cursor,
         **context,
     )

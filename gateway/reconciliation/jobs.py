@@ -4,7 +4,8 @@ queued when the run completes (``JobQueue.resolve_breaks``).
 
 A file not published yet, a partner or database that does not answer: the job runs again later (arq's ``Retry``,
 up to ``reconciliation_max_tries``). A refused file is not retried: it is a failed run, with its reason, for staff.
-Both runs can also be queued by hand for a given day (``day`` as ``YYYY-MM-DD``).
+Both runs can also be queued by hand for a given day (``day`` as ``YYYY-MM-DD``), by a staff member from the finance
+pages (``started_by``: the run is then manual and names them; ``JobQueue.reconcile``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from gateway.settings import Settings
 from gateway.store.db import DatabaseUnavailable
 
 from . import resolution
-from .runs import Recorded
+from .runs import Recorded, Trigger
 
 log = logging.getLogger("gateway.reconciliation")
 VN_UTC_OFFSET_HOURS = 7  # Vietnam keeps no summer time
@@ -59,11 +60,16 @@ def _retry(ctx: dict[str, Any], error: Exception, defer: int) -> Retry:
     return Retry(defer=defer)
 
 
-async def reconcile_settlement(ctx: dict[str, Any], day: str | None = None) -> dict[str, Any]:
+def _by_hand(started_by: str) -> dict[str, Any]:
+    """A run a staff member asked for (from the finance pages) is manual and names them."""
+    return {"trigger": Trigger.MANUAL, "started_by": started_by} if started_by else {}
+
+
+async def reconcile_settlement(ctx: dict[str, Any], day: str | None = None, started_by: str = "") -> dict[str, Any]:
     container = ctx["container"]
     target = date.fromisoformat(day) if day else previous_day(now_utc())
     try:
-        recorded = await container.settlement_runs.run(target)
+        recorded = await container.settlement_runs.run(target, **_by_hand(started_by))
     except SettlementNotPublished as error:
         raise _retry(ctx, error, container.settings.reconciliation_retry_seconds) from error
     except TRANSIENT as error:
@@ -72,11 +78,11 @@ async def reconcile_settlement(ctx: dict[str, Any], day: str | None = None) -> d
     return summary(recorded)
 
 
-async def reconcile_cod(ctx: dict[str, Any], day: str | None = None) -> dict[str, Any]:
+async def reconcile_cod(ctx: dict[str, Any], day: str | None = None, started_by: str = "") -> dict[str, Any]:
     container = ctx["container"]
     target = date.fromisoformat(day) if day else previous_day(now_utc())
     try:
-        recorded = await container.cod_runs.run(target)
+        recorded = await container.cod_runs.run(target, **_by_hand(started_by))
     except TRANSIENT as error:
         raise _retry(ctx, error, retry_delay(int(ctx.get("job_try") or 1))) from error
     log.info("COD reconciled", extra=summary(recorded))

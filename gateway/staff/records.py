@@ -51,4 +51,5 @@ class StaffMember:
 
     @property
     def can_run(self) -> bool:
-        return self.may(roles.RUN_RECONCILIATION)
+        """A run reconciles a whole file, every agency's lines: only an admin of every agency starts one."""
+        return self.may(roles.RUN_RECONCILIATION) and self.scope.codes is None

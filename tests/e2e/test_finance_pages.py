@@ -12,8 +12,11 @@ import openpyxl
 import sqlalchemy as sa
 
 from adapters.vntime import now_utc
+from gateway.store.tables import reconciliation as rt
 from gateway.store.tables.staff import staff_accounts, staff_sessions
 from tests.e2e.finance_pages import csrf_token, seed, sign_in, staff
+from tests.support.api import rows
+from tests.support.services import wait_for
 from tests.support.stack import Stack
 
 
@@ -225,3 +228,42 @@ async def test_the_pages_fit_a_phone_and_signing_out_ends_the_session(browser: A
         assert "/finance/sign-in?next=" in page.url
     finally:
         await page.context.close()
+
+
+async def test_an_admin_runs_a_day_by_hand_and_an_officer_cannot(browser: Any, stack: Stack) -> None:
+    assert stack.db is not None
+    admin = await staff(stack, "admin")  # of every agency
+    page = await sign_in(browser, stack, admin)
+    try:
+        await page.goto(f"{stack.gateway_url}/finance/runs")
+        await page.click("#run")  # nothing chosen: both fields marked, nothing queued
+        assert await page.get_attribute("#run_day", "aria-invalid") == "true" and await page.is_visible(
+            "#error-run_kind"
+        )
+        await page.select_option("#run_kind", "settlement")
+        await page.fill("#run_day", "2020-02-03")  # a day long published, with no payments: an empty file
+        await page.click("#run")
+        await page.wait_for_selector("#queued")
+
+        async def the_run() -> Any:
+            found = await rows(stack, rt.reconciliation_runs, rt.reconciliation_runs.c.started_by == admin)
+            return found[0] if found and found[0].status != "running" else None
+
+        run = await wait_for(the_run, timeout=90, what="the run asked for")
+        assert run.trigger == "manual" and run.kind == "settlement" and str(run.day) == "2020-02-03"
+        await page.reload()
+        assert "03/02/2020" in await page.inner_text("#runs")
+    finally:
+        await page.context.close()
+    officer = await sign_in(browser, stack, await staff(stack, "officer"))
+    try:
+        await officer.goto(f"{stack.gateway_url}/finance/runs")
+        assert await officer.locator("#run-form").count() == 0
+        forged = await officer.request.post(
+            f"{stack.gateway_url}/finance/runs",
+            form={"csrf_token": await csrf_token(officer), "run_kind": "cod", "run_day": "2020-02-03"},
+            max_redirects=0,
+        )
+        assert forged.status == 403
+    finally:
+        await officer.context.close()

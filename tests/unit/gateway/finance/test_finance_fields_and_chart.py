@@ -71,3 +71,23 @@ def test_the_session_cookie_is_secure_unless_turned_off_for_plain_http() -> None
     assert safe_next("/finance/breaks?status=open") == "/finance/breaks?status=open"
     for elsewhere in ("https://example.com/", "//example.com/finance/", "/finance/..//x", "/other", None):
         assert safe_next(elsewhere) == "/finance/"
+
+
+def test_only_an_admin_of_every_agency_may_run_a_day_and_only_a_day_gone_by() -> None:
+    from gateway.kernel.scope import AgencyScope
+    from gateway.staff import StaffMember
+
+    def member(role: str, scope: AgencyScope) -> StaffMember:
+        return StaffMember("stf_x", "x", "X", role, scope, (), "t", "h")
+
+    assert member("admin", AgencyScope.everything()).can_run
+    assert not member("admin", AgencyScope.of(["A01"])).can_run  # a run touches every agency's lines
+    assert not member("officer", AgencyScope.everything()).can_run
+    assert (
+        member("officer", AgencyScope.of(["A01"])).can_work_breaks
+        and not member("viewer", AgencyScope.everything()).can_work_breaks
+    )
+    fields, kind, day = forms.run_request({"run_kind": "settlement", "run_day": DAY.isoformat()}, DAY)
+    assert kind is None and "run_day" in fields.errors  # today has not ended
+    _, kind, day = forms.run_request({"run_kind": "cod", "run_day": "2026-11-19"}, DAY)
+    assert (kind, day) == ("cod", date(2026, 11, 19))
