@@ -56,15 +56,19 @@ async def test_an_officer_sees_the_dashboard_and_resolves_a_break_with_a_note(br
         assert await page.inner_text("#open-breaks") == "2"
         assert await page.locator("svg#chart rect").count() == 60  # two bars a day, 30 days
         assert await page.locator("svg#chart .break-dot").count() == 1
-        await page.click("#open-breaks a")
+        async with page.expect_navigation():
+            await page.click("#open-breaks a")
         ids = await page.locator("#breaks tbody tr").evaluate_all("rows => rows.map(r => r.dataset.id)")
         assert sorted(ids) == sorted(seeded.breaks)
-        await page.click(f"tr[data-id='{seeded.breaks[0]}'] a")
-        await page.click("#resolve")  # no note: the field is marked, nothing changes
+        async with page.expect_navigation():
+            await page.click(f"tr[data-id='{seeded.breaks[0]}'] a")
+        async with page.expect_navigation():
+            await page.click("#resolve")  # no note: the field is marked, nothing changes
         assert await page.get_attribute("#note", "aria-invalid") == "true"
         assert await page.is_visible("#error-note") and await page.inner_text("#status") == "Chưa xử lý"
         await page.fill("#note", "Đã tra soát: giao dịch được hoàn lại cho công dân ngày hôm sau.")
-        await page.click("#resolve")
+        async with page.expect_navigation():
+            await page.click("#resolve")
         await page.wait_for_url(f"**/finance/breaks/{seeded.breaks[0]}")
         assert await page.inner_text("#status") == "Đã giải quyết"
         history = await page.inner_text("#history")
@@ -155,13 +159,13 @@ async def test_repeated_failed_sign_ins_lock_the_account(browser: Any, stack: St
         for _ in range(5):
             await page.fill("#username", username)
             await page.fill("#password", "sai-mat-khau-roi")
-            await page.click("#sign-in")
-            await page.wait_for_selector("#message")
+            async with page.expect_navigation():
+                await page.click("#sign-in")
         assert "tạm khóa" in await page.inner_text("#message")
         await page.fill("#username", username)
         await page.fill("#password", "mat-khau-thu-nghiem-1")  # the right one, while locked
-        await page.click("#sign-in")
-        await page.wait_for_selector("#message")
+        async with page.expect_navigation():
+            await page.click("#sign-in")
         assert "tạm khóa" in await page.inner_text("#message") and "/finance/sign-in" in page.url
     finally:
         await context.close()
@@ -236,7 +240,8 @@ async def test_an_admin_runs_a_day_by_hand_and_an_officer_cannot(browser: Any, s
     page = await sign_in(browser, stack, admin)
     try:
         await page.goto(f"{stack.gateway_url}/finance/runs")
-        await page.click("#run")  # nothing chosen: both fields marked, nothing queued
+        async with page.expect_navigation():
+            await page.click("#run")  # nothing chosen: both fields marked, nothing queued
         assert await page.get_attribute("#run_day", "aria-invalid") == "true" and await page.is_visible(
             "#error-run_kind"
         )
