@@ -149,10 +149,12 @@ async def run_gateway(url: str, work: Path, day: Any, signature: str, key: str) 
     settings = load({"PAYHUB_HASH_KEY": key, "DATABASE_URL": url, "RECONCILIATION_DATA_DIR": str(work / "data")})
     db = Database.from_url(url)
     hub = PayhubClient(PayhubConfig("http://127.0.0.1:9", settings.payhub_partner_code, key))
+    marks: list[tuple[str, float]] = []
     try:
         started = time.perf_counter()
         recorded = await SettlementRuns(db, hub, settings).run(
-            day, file=work / "settlement.csv", signature=signature, trigger=Trigger.MANUAL
+            day, file=work / "settlement.csv", signature=signature, trigger=Trigger.MANUAL,
+            progress=lambda phase: marks.append((phase.value, time.perf_counter())),
         )
         seconds = time.perf_counter() - started
     finally:
@@ -160,8 +162,10 @@ async def run_gateway(url: str, work: Path, day: Any, signature: str, key: str) 
         await db.dispose()
     run = recorded.run
     counts = {code: total["lines"] for code, total in run.classes.items() if total["lines"]}
+    ends = [*(at for _, at in marks[1:]), started + seconds]
+    phases = {name: round(end - at, 2) for (name, at), end in zip(marks, ends, strict=True)}
     return {"seconds": seconds, "status": run.status, "counts": counts, "breaks": run.breaks,
-            "our_rows": run.our_rows, "file_rows": run.file_rows}
+            "our_rows": run.our_rows, "file_rows": run.file_rows, "phases": phases}
 
 
 def gateway_child(work: Path, signature: str, key: str, day: Any) -> dict[str, Any]:
