@@ -30,9 +30,15 @@ POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0
 def _agency_spec(code: str) -> Any:
     from gateway.portals import AgencySpec
 
-    return AgencySpec(code=code, name=f"Ủy ban nhân dân {code}", tax_code="0101234567", address="Hà Nội",
-                      treasury_account="3511.0.1054321", treasury_bank_code="KBNN-HN",
-                      treasury_account_name=f"UBND {code}")
+    return AgencySpec(
+        code=code,
+        name=f"Ủy ban nhân dân {code}",
+        tax_code="0101234567",
+        address="Hà Nội",
+        treasury_account="3511.0.1054321",
+        treasury_bank_code="KBNN-HN",
+        treasury_account_name=f"UBND {code}",
+    )
 
 
 async def create_database() -> str:
@@ -71,20 +77,42 @@ def _our_tables(ours: pl.DataFrame, agency_ids: dict[str, str], portal_id: str, 
     )
     created = pl.lit(at(6, 8))
     payment_rows = payments.select(
-        "id", pl.lit(portal_id).alias("portal_id"), pl.col("agency").replace_strict(agency_ids).alias("agency_id"),
-        "reference", pl.format("HS-{}", pl.col("id")).alias("dossier_code"), pl.lit("1.001193").alias("procedure_code"),
-        pl.lit("Thủ tục").alias("procedure_name"), pl.lit("DVC").alias("service_code"),
-        pl.lit("Dịch vụ").alias("service_name"), "amount", pl.lit("VND").alias("currency"),
-        pl.lit("Nop le phi").alias("description"), "status", pl.lit("Nguyễn Văn An").alias("payer_name"),
-        pl.lit("https://dvc.example/ok").alias("return_url"), pl.col("amount").alias("paid_amount"),
+        "id",
+        pl.lit(portal_id).alias("portal_id"),
+        pl.col("agency").replace_strict(agency_ids).alias("agency_id"),
+        "reference",
+        pl.format("HS-{}", pl.col("id")).alias("dossier_code"),
+        pl.lit("1.001193").alias("procedure_code"),
+        pl.lit("Thủ tục").alias("procedure_name"),
+        pl.lit("DVC").alias("service_code"),
+        pl.lit("Dịch vụ").alias("service_name"),
+        "amount",
+        pl.lit("VND").alias("currency"),
+        pl.lit("Nop le phi").alias("description"),
+        "status",
+        pl.lit("Nguyễn Văn An").alias("payer_name"),
+        pl.lit("https://dvc.example/ok").alias("return_url"),
+        pl.col("amount").alias("paid_amount"),
         pl.lit(at(-7, 0)).alias("expires_at"),
-        "paid_at", created.alias("created_at"), created.alias("updated_at"),
+        "paid_at",
+        created.alias("created_at"),
+        created.alias("updated_at"),
     )
     first_payment = payments.select("reference", pl.col("id").alias("payment_id"))
-    refund_rows = ours.filter(pl.col("kind") == "refund").join(first_payment, on="reference").select(
-        "id", "payment_id", pl.col("refund_reference").alias("reference"), "amount",
-        pl.lit("Hoàn phí").alias("reason"), "status", created.alias("created_at"), created.alias("updated_at"),
-        pl.lit(at(0, 11)).alias("completed_at"),
+    refund_rows = (
+        ours.filter(pl.col("kind") == "refund")
+        .join(first_payment, on="reference")
+        .select(
+            "id",
+            "payment_id",
+            pl.col("refund_reference").alias("reference"),
+            "amount",
+            pl.lit("Hoàn phí").alias("reason"),
+            "status",
+            created.alias("created_at"),
+            created.alias("updated_at"),
+            pl.lit(at(0, 11)).alias("completed_at"),
+        )
     )
     return {"payments": payment_rows, "refunds": refund_rows}
 
@@ -109,14 +137,27 @@ async def _yesterdays_run(db: Any, ours: pl.DataFrame, day: Any) -> None:
     from gateway.store.tables import reconciliation as rt
 
     before, now = day - timedelta(days=1), datetime.now(UTC)
-    run = {"id": "rcr_bench_yesterday", "kind": "settlement", "day": before, "status": "completed",
-           "trigger": "schedule", "classes": {}, "started_at": now, "finished_at": now}
-    waiting = [{"run_id": run["id"], "our_id": r["id"], "day": r["day"], "code": "awaiting_hub"}
-               for r in ours.filter((pl.col("day") < day) & (pl.col("status") == "paid")).iter_rows(named=True)]
+    run = {
+        "id": "rcr_bench_yesterday",
+        "kind": "settlement",
+        "day": before,
+        "status": "completed",
+        "trigger": "schedule",
+        "classes": {},
+        "started_at": now,
+        "finished_at": now,
+    }
+    waiting = [
+        {"run_id": run["id"], "our_id": r["id"], "day": r["day"], "code": "awaiting_hub"}
+        for r in ours.filter((pl.col("day") < day) & (pl.col("status") == "paid")).iter_rows(named=True)
+    ]
     async with db.transaction() as conn:
         await conn.execute(rt.reconciliation_runs.insert().values(**run))
-        await conn.execute(rt.reconciliation_days.insert().values(kind="settlement", day=before,
-                                                                  current_run_id=run["id"], updated_at=now))
+        await conn.execute(
+            rt.reconciliation_days.insert().values(
+                kind="settlement", day=before, current_run_id=run["id"], updated_at=now
+            )
+        )
         if waiting:
             await conn.execute(rt.reconciliation_waiting.insert(), waiting)
 
@@ -153,7 +194,10 @@ async def run_gateway(url: str, work: Path, day: Any, signature: str, key: str) 
     try:
         started = time.perf_counter()
         recorded = await SettlementRuns(db, hub, settings).run(
-            day, file=work / "settlement.csv", signature=signature, trigger=Trigger.MANUAL,
+            day,
+            file=work / "settlement.csv",
+            signature=signature,
+            trigger=Trigger.MANUAL,
             progress=lambda phase: marks.append((phase.value, time.perf_counter())),
         )
         seconds = time.perf_counter() - started
@@ -164,10 +208,45 @@ async def run_gateway(url: str, work: Path, day: Any, signature: str, key: str) 
     counts = {code: total["lines"] for code, total in run.classes.items() if total["lines"]}
     ends = [*(at for _, at in marks[1:]), started + seconds]
     phases = {name: round(end - at, 2) for (name, at), end in zip(marks, ends, strict=True)}
-    return {"seconds": seconds, "status": run.status, "counts": counts, "breaks": run.breaks,
-            "our_rows": run.our_rows, "file_rows": run.file_rows, "phases": phases}
+    return {
+        "seconds": seconds,
+        "status": run.status,
+        "counts": counts,
+        "breaks": run.breaks,
+        "our_rows": run.our_rows,
+        "file_rows": run.file_rows,
+        "phases": phases,
+    }
+
+
+async def reset(url: str, work: Path) -> None:
+    """Back to the seeded state, so the run can be measured again: only the day before's run stays."""
+    import shutil
+
+    from sqlalchemy import delete, update
+
+    from gateway.store.db import Database
+    from gateway.store.tables import reconciliation as rt
+
+    keep = "rcr_bench_yesterday"
+    db = Database.from_url(url)
+    try:
+        async with db.transaction() as conn:
+            await conn.execute(delete(rt.reconciliation_breaks))
+            await conn.execute(delete(rt.reconciliation_totals))
+            await conn.execute(delete(rt.reconciliation_waiting).where(rt.reconciliation_waiting.c.run_id != keep))
+            await conn.execute(
+                update(rt.reconciliation_days)
+                .values(current_run_id=None)
+                .where(rt.reconciliation_days.c.current_run_id != keep)
+            )
+            await conn.execute(delete(rt.reconciliation_runs).where(rt.reconciliation_runs.c.id != keep))
+    finally:
+        await db.dispose()
+    shutil.rmtree(work / "data", ignore_errors=True)
 
 
 def gateway_child(work: Path, signature: str, key: str, day: Any) -> dict[str, Any]:
     url = (work / "database_url").read_text().strip()
+    asyncio.run(reset(url, work))
     return asyncio.run(run_gateway(url, work, day, signature, key))

@@ -177,3 +177,23 @@ async def test_a_record_still_missing_the_next_day_is_reported_once(world: World
     await world.run(world.today)
 
     assert [(b["code"], b["day"]) for b in await world.breaks()] == [("missing_at_hub", before)]
+
+
+async def test_a_cleared_break_found_again_is_reopened(world: World) -> None:
+    _, priced = await world.paid(vn(world.today, 9))
+    await world.edit(world.today, action="alter", MaGiaoDich=priced, changes={"SoTien": 149_000})
+    await world.run(world.today)
+    await world.edit(world.today, action="alter", MaGiaoDich=priced, changes={"SoTien": 150_000})
+    await world.run(world.today)
+    [cleared] = await world.breaks()
+    await world.edit(world.today, action="alter", MaGiaoDich=priced, changes={"SoTien": 148_000})
+
+    third = (await world.run(world.today)).run
+
+    [reopened] = await world.breaks()
+    assert reopened["id"] == cleared["id"] and cleared["resolution"] == "cleared"
+    assert (reopened["status"], reopened["resolution"], reopened["run_id"]) == ("open", "", third.id)
+    assert reopened["our_amount"] == 150_000 and reopened["hub_amount"] == 148_000
+    audit = stt.staff_audit.c
+    actions = await world.count(stt.staff_audit, audit.subject_id == cleared["id"])
+    assert actions == 2  # cleared, then reopened
