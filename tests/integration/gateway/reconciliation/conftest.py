@@ -79,12 +79,13 @@ class World:
         body = msgspec.convert(shipment_body(cod_amount=COD), CreateShipment)
         booked = await self.shipments.create(self.portal, claimed, body)
         advanced = await self.post_control.post(
-            f"/control/orders/{booked.row.original_id}/advance", json={"scenario": "deliver"}
+            f"/control/orders/{booked.original_id}/advance", json={"scenario": "deliver"}
         )
         advanced.raise_for_status()
         if recorded:
             await self.shipments.tracking.poll(self.post, page_size=100, max_pages=10)
-        return booked.row.id, booked.row.item_code
+        assert booked.item_code
+        return booked.id, booked.item_code
 
     async def payment(self) -> Any:
         """A payment created through the payments area: pending at the hub."""
