@@ -26,6 +26,7 @@ from gateway.payments.callbacks import HubCallbackController, ReturnPageControll
 from gateway.payments.controller import PaymentController
 from gateway.receipts.controller import ReceiptController
 from gateway.receipts.lookup import LookupController
+from gateway.reconciliation.controller import ReconciliationController
 from gateway.settings import Settings
 from gateway.settings import load as load_settings
 from gateway.shipments.callbacks import PostalCallbackController
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SignInController,
             FinancePages,
             FinanceExports,
+            ReconciliationController,
             HealthController,
             MetricsController,
         ],

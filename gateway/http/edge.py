@@ -117,7 +117,7 @@ def declared_query(handler: Any) -> frozenset[str]:
     for name, field in handler.parsed_fn_signature.parameters.items():
         kwarg = field.kwarg_definition
         if isinstance(kwarg, QueryParameter):
-            names.add(kwarg.query or name)
+            names.add(kwarg.name or kwarg.query or name)
     return frozenset(names)
 
 

@@ -9,6 +9,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ import pytest
 from litestar.routes import HTTPRoute
 from sqlalchemy import func, select
 
-from adapters.vntime import now_utc
+from adapters.vntime import now_utc, to_vn
 from gateway.http.app import create_app
 from gateway.portals import api_keys, keys
 from gateway.portals import service as portals
@@ -27,6 +28,7 @@ from gateway.store.tables import receipts as rt
 from gateway.store.tables import shipments as st
 from tests.support.api import counts, key
 from tests.support.receipts import paid_payment, receipt_of
+from tests.support.reconciliation_rows import add_break, add_run
 from tests.support.shipments import book
 from tests.support.stack import AGENCY, WEBHOOK_SECRETS_KEY, Stack
 
@@ -88,6 +90,9 @@ async def world(stack: Stack) -> World:
     created = await api_keys.create(stack.db, await _portal_of(stack), "to revoke", now_utc())
     await api_keys.revoke(stack.db, created.key_id, now_utc())
     key_id, _ = keys.parse(stack.api_key)  # type: ignore[misc]
+    yesterday = to_vn(now_utc()).date() - timedelta(days=1)
+    run_id = await add_run(stack.db, day=yesterday, agencies={AGENCY.code: {"settled": 123_456}})
+    break_id = await add_break(stack.db, run_id, day=yesterday, agency=AGENCY.code, reference="PGMATRIX00000001")
     values = {
         "payment_id": payment["id"],
         "receipt_id": receipt["id"],
@@ -95,12 +100,14 @@ async def world(stack: Stack) -> World:
         "shipment_id": shipment["id"],
         "event_id": events[0]["id"],
         "dossier_code": payment["dossier_code"],
+        "run_id": run_id,
+        "break_id": break_id,
     }
     return World(
         values=values,
         revoked=created.api_key,
         wrong_secret=f"gwk_{key_id.removeprefix('key_')}.{secrets.token_urlsafe(32)}",
-        ids=[payment["id"], receipt["id"], shipment["id"], events[0]["id"], payment["reference"]],
+        ids=[payment["id"], receipt["id"], shipment["id"], events[0]["id"], payment["reference"], run_id, break_id],
     )
 
 
@@ -217,6 +224,7 @@ async def test_another_portals_lists_show_nothing_of_this_portal(
 
 
 def test_the_matrix_covers_every_route() -> None:
-    assert len(ROUTES) >= 24
+    assert len(ROUTES) >= 29
+    assert ("GET", "/v1/reconciliation/breaks/{break_id}") in ROUTES
     assert all(p.startswith("/v1/") for _, p in ROUTES)
     assert AGENCY.code  # the first portal acts for the stack's agency
