@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway import portals
@@ -96,13 +96,17 @@ def _refund_batch(rows: list[Any], codes: dict[str, str]) -> dict[str, list[Any]
 
 
 async def records_between(
-    db: Database, since: datetime, until: datetime, batch_rows: int = BATCH_ROWS
+    db: Database, since: datetime, until: datetime, batch_rows: int = BATCH_ROWS, timeout_seconds: float = 3600
 ) -> AsyncIterator[dict[str, Any]]:
-    """The window's payments, then its refunds, as batches of ``RECORD_COLUMNS``; one consistent snapshot."""
+    """The window's payments, then its refunds, as batches of ``RECORD_COLUMNS``; one consistent snapshot.
+
+    ``timeout_seconds`` bounds each COPY on PostgreSQL instead of the store's per-statement limit, which one COPY of
+    a big window outlasts."""
     async with db.read() as conn:
         codes = await portals.agency_codes(conn)
         if conn.dialect.name == "postgresql":
-            async for frame in _copied(conn, since, until):
+            await conn.execute(text(f"SET LOCAL statement_timeout = {int(timeout_seconds * 1000)}"))
+            async for frame in _copied(conn, since, until, timeout_seconds):
                 yield _coded(frame, codes)
             return
         for query, shape in ((_payments(since, until), _payment_batch), (_refunds(since, until), _refund_batch)):
@@ -149,7 +153,9 @@ def _coded(frame: pl.DataFrame, codes: dict[str, str]) -> dict[str, Any]:
     return frame.to_dict(as_series=True)
 
 
-async def _copied(conn: AsyncConnection, since: datetime, until: datetime) -> AsyncIterator[pl.DataFrame]:
+async def _copied(
+    conn: AsyncConnection, since: datetime, until: datetime, limit_seconds: float
+) -> AsyncIterator[pl.DataFrame]:
     """Both queries' rows as CSV from the server, in chunks cut at a line's end, each parsed as one frame."""
     raw = (await conn.get_raw_connection()).driver_connection
     chunks: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=2)
@@ -165,7 +171,7 @@ async def _copied(conn: AsyncConnection, since: datetime, until: datetime) -> As
     async def copy() -> None:
         try:
             for query in (_COPY_PAYMENTS, _COPY_REFUNDS):
-                await raw.copy_from_query(query, since, until, output=take, format="csv")
+                await raw.copy_from_query(query, since, until, output=take, format="csv", timeout=limit_seconds)
             if pending:
                 await chunks.put(bytes(pending))
         finally:

@@ -79,10 +79,12 @@ def _records(batch: dict[str, list[object]], carry: Carry) -> pl.DataFrame:
     return frame.filter(kept).drop("moved_at", "opened_at")
 
 
-async def spool_settlement_records(db: Database, spool: RecordSpool, carry: Carry) -> int:
+async def spool_settlement_records(
+    db: Database, spool: RecordSpool, carry: Carry, timeout_seconds: float = 3600
+) -> int:
     """Our payments and refunds for the run, spooled to Parquet batch by batch; how many."""
     since, until = carry.window()
-    async for batch in payments.records_between(db, since, until):
+    async for batch in payments.records_between(db, since, until, timeout_seconds=timeout_seconds):
         frame = _records(batch, carry)
         if frame.height:
             spool.add_columns(frame.to_dict(as_series=True))

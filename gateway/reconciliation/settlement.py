@@ -81,7 +81,7 @@ class SettlementRuns:
         progress(Phase.OURS)
         carry = await ours.carry_for(self.db, Kind.SETTLEMENT, day, self.settings, ours.open_days(self.settings))
         spool = RecordSpool(work / "ours")
-        await ours.spool_settlement_records(self.db, spool, carry)
+        await ours.spool_settlement_records(self.db, spool, carry, self.settings.reconciliation_timeout_seconds)
         progress(Phase.MATCH)
         rules = MatchRules(day, cutoff_days=self.settings.reconciliation_cutoff_days)
         written: Written = await asyncio.to_thread(_match, verified, spool, rules, work)
