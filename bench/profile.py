@@ -3,7 +3,7 @@
 text file beside it, so a change can show its profile before and after next to its numbers.
 
     .venv/bin/python -m bench.profile --path callback --out docs/profiles/callback-before.svg
-        [--seconds 20] [--rate 100] [--workers 1] [--connections 16] [--nonblocking]
+        [--seconds 20] [--rate 100] [--workers 1] [--connections 16] [--nonblocking] [--format raw]
 
 py-spy comes with ``make bench`` (the ``bench`` extra); sampling another process needs root or ptrace rights.
 """
@@ -43,7 +43,7 @@ async def record(args: argparse.Namespace) -> str:
         await http_bench.measure_path(bench, path, "", 3, record=False)  # warm up, and size the requests
         requests = await path.gateway_requests(bench, http_bench.needed(path.gateway_rate, args.seconds + 2))
         command = [py_spy(), "record", "--pid", str(stack.gateway_pid), "--duration", str(int(args.seconds))]
-        command += ["--rate", str(args.rate), "--format", "flamegraph", "--output", str(args.out)]
+        command += ["--rate", str(args.rate), "--format", args.format, "--output", str(args.out)]
         if args.workers > 1:
             command.append("--subprocesses")
         if args.nonblocking:
@@ -84,6 +84,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--format", choices=["flamegraph", "raw", "speedscope"], default="flamegraph", help="raw: collapsed stacks"
+    )
     parser.add_argument("--nonblocking", action="store_true", help="do not pause the gateway to sample it")
     args = parser.parse_args()
     load.require_wrk()

@@ -9,7 +9,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
 from arq.worker import Retry
+from redis.commands.core import AsyncScript
 
 from gateway.settings import Settings
 from gateway.store.db import DatabaseUnavailable
@@ -114,15 +118,35 @@ def every(seconds: int) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- asking for work
+# arq's ``enqueue_job`` in one round trip instead of three (WATCH and EXISTS, then MULTI, PSETEX, ZADD, EXEC): the
+# same keys and job, and the same rule, kept atomically by Redis: no second job while one with this id waits or
+# its result is kept.
+ENQUEUE_SCRIPT = """
+if redis.call('EXISTS', KEYS[1], KEYS[2]) ~= 0 then return 0 end
+redis.call('PSETEX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+return 1
+"""
+
+
 class JobQueue:
     """The worker's queue, once Redis is connected (``Container.start``)."""
 
     def __init__(self, redis: ArqRedis | None = None) -> None:
         self.redis = redis
+        self._script: tuple[ArqRedis, AsyncScript] | None = None
 
-    async def enqueue(self, name: str, *args: Any, job_id: str) -> None:
-        assert self.redis is not None, "the queue is used before the container started"
-        await self.redis.enqueue_job(name, *args, _job_id=job_id)
+    async def enqueue(self, name: str, *args: Any, job_id: str) -> bool:
+        """Queue ``name(*args)`` as job ``job_id`` as arq does, unless that job waits or its result is kept: whether
+        it was queued now."""
+        redis = self.redis
+        assert redis is not None, "the queue is used before the container started"
+        if self._script is None or self._script[0] is not redis:
+            self._script = (redis, redis.register_script(ENQUEUE_SCRIPT))  # computes the digest; no round trip
+        at = timestamp_ms()
+        job = serialize_job(name, args, {}, None, at, serializer=redis.job_serializer)
+        keys = [job_key_prefix + job_id, result_key_prefix + job_id, redis.default_queue_name]
+        return bool(await self._script[1](keys=keys, args=[redis.expires_extra_ms, job, at, job_id]))
 
     async def issue_receipt(self, source_type: str, source_id: str) -> None:
         """Queue the receipt of a source that was just collected; never raises: enqueuing happens after the

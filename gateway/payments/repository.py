@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway import portals
@@ -14,6 +14,7 @@ from gateway.store import dialect, pages
 from gateway.store.tables import payments as pt
 
 from .records import FeeLine, Payment, Refund, payment_of, refund_of
+from .state import Status, may_have_refunds
 
 P = pt.payments.c
 L = pt.payment_lines.c
@@ -25,34 +26,57 @@ async def load(conn: AsyncConnection, payment_id: str, portal_id: str | None = N
     query = select(pt.payments).where(P.id == payment_id)
     if portal_id is not None:
         query = query.where(P.portal_id == portal_id)
-    row = (await conn.execute(query)).first()
-    return None if row is None else await _complete(conn, row)
+    return await _one(conn, _with_lines(query))
 
 
 async def load_by_reference(conn: AsyncConnection, reference: str) -> Payment | None:
-    row = (await conn.execute(select(pt.payments).where(P.reference == reference))).first()
-    return None if row is None else await _complete(conn, row)
+    return await _one(conn, _with_lines(select(pt.payments).where(P.reference == reference)))
 
 
 async def lock(conn: AsyncConnection, *, payment_id: str | None = None, reference: str | None = None) -> Payment | None:
-    """Load a payment for change: PostgreSQL takes the row lock; SQLite already holds the write lock."""
+    """Load a payment for change: PostgreSQL takes the row lock (the payment's row only, not its lines); SQLite
+    already holds the write lock."""
     query = select(pt.payments)
     query = query.where(P.id == payment_id) if payment_id is not None else query.where(P.reference == reference)
-    row = (await conn.execute(dialect.locked(conn, query))).first()
-    return None if row is None else await _complete(conn, row)
+    return await _one(conn, dialect.locked(conn, _with_lines(query), of=pt.payments))
+
+
+_LINE_COLUMNS = (L.kind.label("line_kind"), L.code.label("line_code"), L.name.label("line_name"))
+
+
+def _with_lines(query: Select[Any]) -> Select[Any]:
+    """``query`` of payments with their fee lines in order, one row per line: a payment and its lines in one
+    round trip."""
+    line_columns = (*_LINE_COLUMNS, L.amount.label("line_amount"))
+    return query.add_columns(*line_columns).outerjoin(pt.payment_lines, L.payment_id == P.id).order_by(L.position)
+
+
+async def _one(conn: AsyncConnection, query: Select[Any]) -> Payment | None:
+    rows = (await conn.execute(query)).all()
+    if not rows:
+        return None
+    row = rows[0]
+    lines = tuple(FeeLine(r.line_kind, r.line_code, r.line_name, r.line_amount) for r in rows if r.line_kind is not None)
+    return payment_of(row, await portals.agency_code(conn, row.agency_id), lines, await _refunds(conn, row))
 
 
 async def _complete(conn: AsyncConnection, row: Any) -> Payment:
     lines = await conn.execute(
         select(L.kind, L.code, L.name, L.amount).where(L.payment_id == row.id).order_by(L.position)
     )
-    refunds = await conn.execute(select(pt.refunds).where(R.payment_id == row.id).order_by(R.created_at, R.id))
     return payment_of(
         row,
         await portals.agency_code(conn, row.agency_id),
         tuple(FeeLine(*line) for line in lines),
-        tuple(refund_of(x) for x in refunds),
+        await _refunds(conn, row),
     )
+
+
+async def _refunds(conn: AsyncConnection, row: Any) -> tuple[Refund, ...]:
+    if not may_have_refunds(Status(row.status)):
+        return ()
+    refunds = await conn.execute(select(pt.refunds).where(R.payment_id == row.id).order_by(R.created_at, R.id))
+    return tuple(refund_of(x) for x in refunds)
 
 
 async def belongs(conn: AsyncConnection, payment_id: str, portal_id: str) -> bool:

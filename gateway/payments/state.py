@@ -44,6 +44,12 @@ COLLECTED = frozenset({Status.PAID, Status.PARTIALLY_REFUNDED, Status.REFUNDED})
 UNPAID_FINAL = frozenset({Status.FAILED, Status.CANCELLED, Status.EXPIRED})
 REFUNDABLE = frozenset({Status.PAID, Status.PARTIALLY_REFUNDED})
 
+
+def may_have_refunds(status: Status) -> bool:
+    """Refunds are made of collected money only, and collected money never becomes unpaid again: a payment that was
+    never collected has none, and its refunds need not be read."""
+    return status in COLLECTED
+
 _TABLE: dict[tuple[Status, Event], Status] = {
     (Status.CREATED, Event.INIT_ACCEPTED): Status.PENDING,
     (Status.CREATED, Event.INIT_REJECTED): Status.FAILED,

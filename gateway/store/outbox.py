@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.ids import new_id
@@ -30,6 +31,21 @@ async def next_sequence(tx: AsyncConnection, portal_id: str, dossier_code: str) 
     return int((await tx.execute(statement)).scalar_one())
 
 
+# PostgreSQL allocates the sequence and writes the row in one statement (one round trip): the upsert runs in a
+# data-modifying CTE whose RETURNING feeds the insert. SQLite has no such CTE and takes the two statements.
+_RECORD_IN_ONE = text(
+    "WITH allocated AS ("
+    " INSERT INTO dossier_sequences (portal_id, dossier_code, last_sequence) VALUES (:portal_id, :dossier_code, 1)"
+    " ON CONFLICT (portal_id, dossier_code) DO UPDATE SET last_sequence = dossier_sequences.last_sequence + 1"
+    " RETURNING last_sequence)"
+    " INSERT INTO outbox (id, portal_id, dossier_code, sequence, type, resource_type, resource_id, payload, created_at)"
+    " SELECT :id, :portal_id, :dossier_code, allocated.last_sequence, :type, :resource_type, :resource_id, :payload,"
+    " :created_at FROM allocated"
+).bindparams(
+    bindparam("payload", type_=ot.outbox.c.payload.type), bindparam("created_at", type_=ot.outbox.c.created_at.type)
+)
+
+
 async def record(
     tx: AsyncConnection,
     *,
@@ -41,22 +57,22 @@ async def record(
     payload: dict[str, Any],
     now: datetime,
 ) -> str:
-    event_id = new_id("evt")
-    sequence = await next_sequence(tx, portal_id, dossier_code)
-    await tx.execute(
-        ot.outbox.insert().values(
-            id=event_id,
-            portal_id=portal_id,
-            dossier_code=dossier_code,
-            sequence=sequence,
-            type=type,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            payload=payload,
-            created_at=now,
-        )
-    )
-    return event_id
+    row = {
+        "id": new_id("evt"),
+        "portal_id": portal_id,
+        "dossier_code": dossier_code,
+        "type": type,
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "payload": payload,
+        "created_at": now,
+    }
+    if tx.dialect.name == "postgresql":
+        await tx.execute(_RECORD_IN_ONE, row)
+    else:
+        row["sequence"] = await next_sequence(tx, portal_id, dossier_code)
+        await tx.execute(ot.outbox.insert(), row)
+    return str(row["id"])
 
 
 async def record_many(tx: AsyncConnection, events: list[dict[str, Any]], now: datetime) -> list[str]:
