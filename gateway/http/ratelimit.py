@@ -39,7 +39,8 @@ class RateLimiter:
         window = int(now // self.window)
         key = f"{self.prefix}:{client}:{window}"
         try:
-            count = await asyncio.wait_for(self._count(redis, key), TIMEOUT_SECONDS)
+            async with asyncio.timeout(TIMEOUT_SECONDS):  # bounds the call in its own task, unlike wait_for
+                count = await self._count(redis, key)
         except (RedisError, OSError, TimeoutError) as error:
             log.warning(
                 "rate limit not checked: redis unavailable", extra={"limiter": self.prefix, "error": str(error)}

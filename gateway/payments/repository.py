@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway import portals
@@ -22,41 +22,52 @@ R = pt.refunds.c
 
 
 # ---------------------------------------------------------------- payments
+def _with_lines(query: Select[Any]) -> Select[Any]:
+    """``query`` of payments with their fee lines in order, one row per line: a payment and its lines in one
+    round trip."""
+    lines = [column.label(f"line_{column.name}") for column in (L.kind, L.code, L.name, L.amount)]
+    return query.add_columns(*lines).outerjoin(pt.payment_lines, L.payment_id == P.id).order_by(L.position)
+
+
+# The statements of the hot paths (callbacks, creations) are built once with bound parameters: SQLAlchemy reuses
+# their cache keys and compiled forms instead of building and hashing new ones per call.
+_BY_ID = _with_lines(select(pt.payments).where(P.id == bindparam("payment_id")))
+_BY_ID_OF_PORTAL = _BY_ID.where(P.portal_id == bindparam("portal_id"))
+_BY_REFERENCE = _with_lines(select(pt.payments).where(P.reference == bindparam("reference")))
+_LOCK_BY_ID = dialect.Locking(_BY_ID, of=pt.payments)
+_LOCK_BY_REFERENCE = dialect.Locking(_BY_REFERENCE, of=pt.payments)
+_CHANGE = update(pt.payments).where(P.id == bindparam("b_id"), P.status == bindparam("b_expected"))
+_INSERT_PAYMENT = pt.payments.insert()
+_INSERT_LINES = pt.payment_lines.insert()
+_INSERT_LEDGER = pt.ledger_entries.insert()
+_INSERT_HUB_RESULT = pt.hub_results.insert()
+
+
 async def load(conn: AsyncConnection, payment_id: str, portal_id: str | None = None) -> Payment | None:
-    query = select(pt.payments).where(P.id == payment_id)
-    if portal_id is not None:
-        query = query.where(P.portal_id == portal_id)
-    return await _one(conn, _with_lines(query))
+    if portal_id is None:
+        return await _one(conn, _BY_ID, {"payment_id": payment_id})
+    return await _one(conn, _BY_ID_OF_PORTAL, {"payment_id": payment_id, "portal_id": portal_id})
 
 
 async def load_by_reference(conn: AsyncConnection, reference: str) -> Payment | None:
-    return await _one(conn, _with_lines(select(pt.payments).where(P.reference == reference)))
+    return await _one(conn, _BY_REFERENCE, {"reference": reference})
 
 
 async def lock(conn: AsyncConnection, *, payment_id: str | None = None, reference: str | None = None) -> Payment | None:
     """Load a payment for change: PostgreSQL takes the row lock (the payment's row only, not its lines); SQLite
     already holds the write lock."""
-    query = select(pt.payments)
-    query = query.where(P.id == payment_id) if payment_id is not None else query.where(P.reference == reference)
-    return await _one(conn, dialect.locked(conn, _with_lines(query), of=pt.payments))
+    if payment_id is not None:
+        return await _one(conn, _LOCK_BY_ID.on(conn), {"payment_id": payment_id})
+    return await _one(conn, _LOCK_BY_REFERENCE.on(conn), {"reference": reference})
 
 
-_LINE_COLUMNS = (L.kind.label("line_kind"), L.code.label("line_code"), L.name.label("line_name"))
-
-
-def _with_lines(query: Select[Any]) -> Select[Any]:
-    """``query`` of payments with their fee lines in order, one row per line: a payment and its lines in one
-    round trip."""
-    line_columns = (*_LINE_COLUMNS, L.amount.label("line_amount"))
-    return query.add_columns(*line_columns).outerjoin(pt.payment_lines, L.payment_id == P.id).order_by(L.position)
-
-
-async def _one(conn: AsyncConnection, query: Select[Any]) -> Payment | None:
-    rows = (await conn.execute(query)).all()
+async def _one(conn: AsyncConnection, query: Select[Any], values: dict[str, Any]) -> Payment | None:
+    rows = (await conn.execute(query, values)).all()
     if not rows:
         return None
     row = rows[0]
-    lines = tuple(FeeLine(r.line_kind, r.line_code, r.line_name, r.line_amount) for r in rows if r.line_kind is not None)
+    joined = (x for x in rows if x.line_code is not None)  # a payment without lines has one row, with NULLs
+    lines = tuple(FeeLine(x.line_kind, x.line_code, x.line_name, x.line_amount) for x in joined)
     return payment_of(row, await portals.agency_code(conn, row.agency_id), lines, await _refunds(conn, row))
 
 
@@ -104,15 +115,13 @@ async def page(
 
 
 async def insert(conn: AsyncConnection, payment: dict[str, Any], lines: list[dict[str, Any]]) -> None:
-    await conn.execute(pt.payments.insert().values(**payment))
-    await conn.execute(pt.payment_lines.insert(), lines)
+    await conn.execute(_INSERT_PAYMENT, payment)
+    await conn.execute(_INSERT_LINES, lines)
 
 
 async def change(conn: AsyncConnection, payment_id: str, expected_status: str, values: dict[str, Any]) -> bool:
     """Update the payment if its status is still ``expected_status`` (so two writers never both move it)."""
-    result = await conn.execute(
-        update(pt.payments).where(P.id == payment_id, P.status == expected_status).values(**values)
-    )
+    result = await conn.execute(_CHANGE, {**values, "b_id": payment_id, "b_expected": expected_status})
     return result.rowcount == 1
 
 
@@ -140,11 +149,11 @@ async def due_for_check(
 
 
 async def post_ledger(conn: AsyncConnection, entries: list[dict[str, Any]]) -> None:
-    await conn.execute(pt.ledger_entries.insert(), entries)
+    await conn.execute(_INSERT_LEDGER, entries)
 
 
 async def record_hub_result(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(pt.hub_results.insert().values(**values))
+    await conn.execute(_INSERT_HUB_RESULT, values)
 
 
 # ---------------------------------------------------------------- refunds

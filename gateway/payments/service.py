@@ -182,8 +182,8 @@ async def _catalogue(
     tx: AsyncConnection, portal: PortalContext, data: CreatePayment
 ) -> tuple[Any, Any, dict[str, Any]]:
     agency = await portals.agency_of(tx, portal, data.agency_code)
-    procedure = await portals.procedure_of(tx, agency.id, data.procedure_code)
-    return agency, procedure, await portals.fees_of(tx, procedure.id)
+    procedure, fees = await portals.procedure_and_fees(tx, agency.id, data.procedure_code)
+    return agency, procedure, fees
 
 
 def request_columns(data: CreatePayment) -> dict[str, Any]:

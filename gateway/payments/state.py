@@ -50,6 +50,7 @@ def may_have_refunds(status: Status) -> bool:
     never collected has none, and its refunds need not be read."""
     return status in COLLECTED
 
+
 _TABLE: dict[tuple[Status, Event], Status] = {
     (Status.CREATED, Event.INIT_ACCEPTED): Status.PENDING,
     (Status.CREATED, Event.INIT_REJECTED): Status.FAILED,

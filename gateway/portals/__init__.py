@@ -2,9 +2,9 @@
 
 The public surface: checking a portal's API key (``authenticate``, and the revocation counter every process reads,
 ``revocation_count``), the catalogue checks other areas make on a request (``agency_of``, ``procedure_of``,
-``fees_of``, ``check_fee_lines``, ``check_postal``), an agency by its id (``agency_by_id``, ``agency_code``; every
-agency's code: ``agency_codes``), whether a portal's webhook may reach private networks, and an operator's set-up
-of portals and agencies.
+``fees_of``, the last two at once: ``procedure_and_fees``, ``check_fee_lines``, ``check_postal``), an agency by its
+id (``agency_by_id``, ``agency_code``; every agency's code: ``agency_codes``), whether a portal's webhook may reach
+private networks, and an operator's set-up of portals and agencies.
 """
 
 from .catalogue import (
@@ -16,6 +16,7 @@ from .catalogue import (
     check_fee_lines,
     check_postal,
     fees_of,
+    procedure_and_fees,
     procedure_of,
 )
 from .repository import allows_private_webhooks
@@ -42,6 +43,7 @@ __all__ = [
     "fees_of",
     "issue_key",
     "portal_named",
+    "procedure_and_fees",
     "procedure_of",
     "revocation_count",
     "set_private_webhooks",

@@ -25,8 +25,20 @@ async def agency_of(conn: AsyncConnection, portal: PortalContext, code: str) -> 
 async def procedure_of(conn: AsyncConnection, agency_id: str, code: str) -> Any:
     procedure = await repository.procedure_by_code(conn, agency_id, code)
     if procedure is None:
-        raise Refused("unknown_procedure", f"procedure {code!r} is not in the catalogue", field="procedure_code")
+        raise _unknown_procedure(code)
     return procedure
+
+
+async def procedure_and_fees(conn: AsyncConnection, agency_id: str, code: str) -> tuple[Any, dict[str, Any]]:
+    """``procedure_of`` and its ``fees_of``, read in one round trip."""
+    found = await repository.procedure_with_fees(conn, agency_id, code)
+    if found is None:
+        raise _unknown_procedure(code)
+    return found
+
+
+def _unknown_procedure(code: str) -> Refused:
+    return Refused("unknown_procedure", f"procedure {code!r} is not in the catalogue", field="procedure_code")
 
 
 async def check_postal(conn: AsyncConnection, agency: Any, code: str | None) -> None:

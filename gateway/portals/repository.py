@@ -196,6 +196,36 @@ async def procedure_by_code(conn: AsyncConnection, agency_id: str, code: str) ->
     return (await conn.execute(select(ct.procedures).where(PR.agency_id == agency_id, PR.code == code))).first()
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogueFee:
+    """A fee of a procedure's catalogue, as its ``procedure_fees`` row holds it."""
+
+    procedure_id: str
+    code: str
+    kind: int
+    name: str
+    amount: int | None
+
+
+async def procedure_with_fees(conn: AsyncConnection, agency_id: str, code: str) -> tuple[Any, dict[str, Any]] | None:
+    """The procedure row and its fees by code, in one query (a row per fee); None when there is no such procedure."""
+    fee_columns = [column.label(f"fee_{column.name}") for column in ct.procedure_fees.c]
+    query = (
+        select(ct.procedures, *fee_columns)
+        .outerjoin(ct.procedure_fees, ct.procedure_fees.c.procedure_id == PR.id)
+        .where(PR.agency_id == agency_id, PR.code == code)
+    )
+    rows = (await conn.execute(query)).all()
+    if not rows:
+        return None
+    fees = {
+        row.fee_code: CatalogueFee(row.fee_procedure_id, row.fee_code, row.fee_kind, row.fee_name, row.fee_amount)
+        for row in rows
+        if row.fee_code is not None
+    }
+    return rows[0], fees
+
+
 async def has_non_postal_procedure(conn: AsyncConnection, agency_id: str) -> bool:
     query = select(PR.code).where(PR.agency_id == agency_id, PR.postal_allowed.is_(False)).limit(1)
     return (await conn.execute(query)).first() is not None

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,6 +27,11 @@ COMPLETED = "completed"
 RETRYABLE = "retryable"
 
 K = it.idempotency_keys.c
+
+# Every idempotent POST claims and completes its key: both statements are built once (SQLAlchemy reuses their cache
+# keys and compiled forms).
+_CLAIM = it.idempotency_keys.insert()
+_COMPLETE = it.idempotency_keys.update().where(K.portal_id == bindparam("b_owner"), K.key == bindparam("b_key"))
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ async def claim(db: Database, request: Request, now: datetime, lock_seconds: int
     }
     try:
         async with db.transaction() as tx:
-            await tx.execute(it.idempotency_keys.insert().values(**row))
+            await tx.execute(_CLAIM, row)
         return Attempt(request.owner, request.key)
     except IntegrityError:
         return await _resolve_conflict(db, request, now, lock_seconds)
@@ -114,11 +119,8 @@ async def bind(conn: AsyncConnection, attempt: Attempt, resource_id: str) -> Non
 
 async def complete(db: Database, attempt: Attempt, status_code: int, body: bytes) -> None:
     async with db.transaction() as tx:
-        await tx.execute(
-            it.idempotency_keys.update()
-            .where(K.portal_id == attempt.owner, K.key == attempt.key)
-            .values(state=COMPLETED, status_code=status_code, response_body=body, locked_until=None)
-        )
+        values = {"state": COMPLETED, "status_code": status_code, "response_body": body, "locked_until": None}
+        await tx.execute(_COMPLETE, {**values, "b_owner": attempt.owner, "b_key": attempt.key})
 
 
 async def abandon(db: Database, attempt: Attempt) -> None:
