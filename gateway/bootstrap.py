@@ -17,6 +17,7 @@ from gateway.http.ratelimit import RateLimiter
 from gateway.jobs import JobQueue, redis_key
 from gateway.kernel.portal import PortalContext
 from gateway.payments import PaymentCollections
+from gateway.payments.callbacks import HubCallbacks
 from gateway.payments.refunds import RefundService
 from gateway.payments.results import HubResults
 from gateway.payments.service import PaymentService
@@ -42,6 +43,7 @@ class Container:
     post: PostalClient
     jobs: JobQueue
     hub_results: HubResults
+    hub_callbacks: HubCallbacks
     payments: PaymentService
     refunds: RefundService
     shipments: ShipmentService
@@ -79,6 +81,7 @@ class Container:
             post=post,
             jobs=jobs,
             hub_results=hub_results,
+            hub_callbacks=HubCallbacks(settings, hub_results),
             payments=PaymentService(db, hub, hub_results, settings),
             refunds=RefundService(db, hub),
             shipments=ShipmentService(db, post, tracking),

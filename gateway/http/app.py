@@ -127,5 +127,6 @@ def dependencies(container: Container) -> dict[str, Provide]:
 
     names = ("settings", "db", "redis", "jobs", "hub", "post", "payments", "refunds", "shipments", "receipts")
     return {
-        name: provider(name) for name in (*names, "hub_results", "hooks", "webhooks", "receipt_keys", "lookup_limiter")
+        name: provider(name)
+        for name in (*names, "hub_results", "hub_callbacks", "hooks", "webhooks", "receipt_keys", "lookup_limiter")
     }

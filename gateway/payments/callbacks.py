@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -61,28 +62,24 @@ STATUS_TEXT = {
 }
 
 
-class HubCallbackController(Controller):
-    path = "/callbacks/payhub"
-    include_in_schema = False
+class HubCallbacks:
+    """The hub's signed result callback: verified, applied once through ``HubResults``, and answered with the
+    hub's signed code for the case. One collaborator for the handler, so the request resolves one dependency."""
 
-    @post("/", status_code=200)
-    async def receive(
-        self,
-        request: Request[Any, Any, Any],
-        settings: NamedDependency[Settings],
-        hub_results: NamedDependency[HubResults],
-    ) -> Response[dict[str, Any]]:
-        cfg = settings
-        body = await request.body()
-        now = now_utc()
+    def __init__(self, settings: Settings, results: HubResults) -> None:
+        self.settings = settings
+        self.results = results
+
+    async def answer(self, body: bytes, now: datetime) -> dict[str, Any]:
+        cfg = self.settings
         try:
             result = parse_confirm(body, cfg.payhub_partner_code, cfg.payhub_hash_key)
         except CallbackRejected as exc:
             log.warning("hub callback refused", extra={"reply": exc.reply.value, "reason": exc.reason})
             metrics.HUB_CALLBACKS.labels(outcome=f"refused_{exc.reply.value}").inc()
-            return _reply(exc.reply, cfg.payhub_partner_code, peek_reference(body), now, cfg.payhub_hash_key)
+            return self._reply(exc.reply, peek_reference(body), now)
         try:
-            disposition = await hub_results.apply(result, now)
+            disposition = await self.results.apply(result, now)
         except DatabaseUnavailable as exc:  # "other error": the hub sends the callback again later
             log.warning(
                 "hub callback not applied: database unavailable",
@@ -90,18 +87,29 @@ class HubCallbackController(Controller):
             )
             metrics.HUB_CALLBACKS.labels(outcome="unavailable").inc()
             metrics.DATABASE_UNAVAILABLE.labels(where="hub_callback").inc()
-            return _reply(Reply.OTHER, cfg.payhub_partner_code, result.reference, now, cfg.payhub_hash_key)
+            return self._reply(Reply.OTHER, result.reference, now)
         except Exception:
             log.exception("hub callback not applied", extra={"reference": result.reference})
             metrics.HUB_CALLBACKS.labels(outcome="error").inc()
-            return _reply(Reply.OTHER, cfg.payhub_partner_code, result.reference, now, cfg.payhub_hash_key)
+            return self._reply(Reply.OTHER, result.reference, now)
         metrics.HUB_CALLBACKS.labels(outcome=disposition.value).inc()
-        reply = REPLY_OF[disposition]
-        return _reply(reply, cfg.payhub_partner_code, result.reference, now, cfg.payhub_hash_key)
+        return self._reply(REPLY_OF[disposition], result.reference, now)
+
+    def _reply(self, reply: Reply, reference: str, now: datetime) -> dict[str, Any]:
+        cfg = self.settings
+        return build_confirm_ack(reply, cfg.payhub_partner_code, reference, now, cfg.payhub_hash_key)
 
 
-def _reply(reply: Reply, partner: str, reference: str, now: Any, key: str) -> Response[dict[str, Any]]:
-    return Response(content=build_confirm_ack(reply, partner, reference, now, key), status_code=200)
+class HubCallbackController(Controller):
+    path = "/callbacks/payhub"
+    include_in_schema = False
+
+    @post("/", status_code=200)
+    async def receive(
+        self, request: Request[Any, Any, Any], hub_callbacks: NamedDependency[HubCallbacks]
+    ) -> Response[dict[str, Any]]:
+        body = await request.body()
+        return Response(content=await hub_callbacks.answer(body, now_utc()), status_code=200)
 
 
 class ReturnQueries:

@@ -6,12 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.kernel.attempts import Attempt
 from gateway.store.tables import idempotency as it
 
 from . import outbox
+
+_K = it.idempotency_keys.c
+_BIND = it.idempotency_keys.update().where(_K.portal_id == bindparam("b_owner"), _K.key == bindparam("b_key"))
 
 
 class UnitOfWork:
@@ -22,12 +26,7 @@ class UnitOfWork:
         """Tie what ``attempt`` made to its Idempotency-Key, so a retry resumes it (nothing without an attempt)."""
         if attempt is None:
             return
-        k = it.idempotency_keys.c
-        await self.conn.execute(
-            it.idempotency_keys.update()
-            .where(k.portal_id == attempt.owner, k.key == attempt.key)
-            .values(resource_id=resource_id)
-        )
+        await self.conn.execute(_BIND, {"resource_id": resource_id, "b_owner": attempt.owner, "b_key": attempt.key})
 
     async def event(
         self,
