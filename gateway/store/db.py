@@ -157,6 +157,18 @@ class Database:
             yield conn
 
     @asynccontextmanager
+    async def single_statement(self) -> AsyncIterator[AsyncConnection]:
+        """For one statement, atomic by itself: on PostgreSQL it runs in autocommit, without the BEGIN and COMMIT
+        round trips of a transaction; on SQLite in a transaction as ``transaction()`` (its write lock taken alike)."""
+        if self.is_sqlite:
+            async with self.transaction() as conn:
+                yield conn
+            return
+        async with _translated(), self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+
+    @asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:
         """A unit of work: commits on success, rolls back on error."""
         async with self.transaction() as conn:

@@ -79,8 +79,8 @@ async def claim(db: Database, request: Request, now: datetime, lock_seconds: int
         "created_at": now,
     }
     try:
-        async with db.transaction() as tx:
-            await tx.execute(_CLAIM, row)
+        async with db.single_statement() as conn:
+            await conn.execute(_CLAIM, row)
         return Attempt(request.owner, request.key)
     except IntegrityError:
         return await _resolve_conflict(db, request, now, lock_seconds)
@@ -118,9 +118,9 @@ async def bind(conn: AsyncConnection, attempt: Attempt, resource_id: str) -> Non
 
 
 async def complete(db: Database, attempt: Attempt, status_code: int, body: bytes) -> None:
-    async with db.transaction() as tx:
+    async with db.single_statement() as conn:
         values = {"state": COMPLETED, "status_code": status_code, "response_body": body, "locked_until": None}
-        await tx.execute(_COMPLETE, {**values, "b_owner": attempt.owner, "b_key": attempt.key})
+        await conn.execute(_COMPLETE, {**values, "b_owner": attempt.owner, "b_key": attempt.key})
 
 
 async def abandon(db: Database, attempt: Attempt) -> None:
