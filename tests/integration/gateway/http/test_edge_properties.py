@@ -11,6 +11,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from adapters.vntime import now_utc, to_vn
 from gateway.kernel.errors import CODES
 from gateway.portals import service as portals
 from gateway.store.db import Database
@@ -31,6 +33,7 @@ from gateway.store.tables import portals as ct
 from gateway.store.tables import shipments as sh
 from tests.support import hostile_requests as hostile
 from tests.support.receipts import paid_payment, receipt_of
+from tests.support.reconciliation_rows import add_break, add_run
 from tests.support.shipments import book, shipment_body
 from tests.support.stack import AGENCY, Stack, payment_body
 
@@ -110,6 +113,9 @@ async def fuzz(stack: Stack) -> Fuzz:
         shipment = await book(api)
         events = (await api.get("/v1/events", params={"limit": 1})).json()["data"]
         await api.put("/v1/webhook", json={"url": LOOPBACK_HOOK})
+    yesterday = to_vn(now_utc()).date() - timedelta(days=1)
+    run_id = await add_run(stack.db, day=yesterday, agencies={AGENCY.code: {"settled": 150_000}})
+    break_id = await add_break(stack.db, run_id, day=yesterday, agency=AGENCY.code, reference=payment["reference"])
     values = {
         "payment_id": payment["id"],
         "receipt_id": receipt["id"],
@@ -117,6 +123,8 @@ async def fuzz(stack: Stack) -> Fuzz:
         "shipment_id": shipment["id"],
         "event_id": events[0]["id"],
         "dossier_code": payment["dossier_code"],
+        "run_id": run_id,
+        "break_id": break_id,
     }
     return Fuzz(token=token, values=values)
 
