@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 import msgspec
 from cryptography import x509
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.vntime import now_utc
 from gateway.ids import new_id
@@ -129,12 +128,12 @@ def prepare(
     )
 
 
-async def store(tx: AsyncConnection, prepared: Sequence[Prepared], now: datetime) -> None:
+async def store(uow: UnitOfWork, prepared: Sequence[Prepared], now: datetime) -> None:
     """Insert the receipts, keep their signing certificates as their agencies', and write a ``receipt.issued``
-    event for each (one batch), in ``tx``."""
-    await trust.record_signers(tx, [(p.receipt.agency_id, p.certificate) for p in prepared], now)
-    await repository.insert(tx, [p.receipt for p in prepared])
-    await UnitOfWork(tx).events(
+    event for each (one batch), in ``uow``."""
+    await trust.record_signers(uow.conn, [(p.receipt.agency_id, p.certificate) for p in prepared], now)
+    await repository.insert(uow.conn, [p.receipt for p in prepared])
+    await uow.events(
         [
             {
                 "portal_id": p.receipt.portal_id,
@@ -212,12 +211,12 @@ class ReceiptIssuer:
         """The batch's receipts, numbered from ``first``, built and signed in the signing threads."""
         return await self.signer.map(lambda n: self._prepare(batch[n], first + n, now), range(len(batch)))
 
-    async def _store(self, tx: AsyncConnection, batch: Sequence[ReceiptSource], prepared: list[Prepared]) -> None:
+    async def _store(self, uow: UnitOfWork, batch: Sequence[ReceiptSource], prepared: list[Prepared]) -> None:
         now = prepared[0].data.issued_at
-        await store(tx, prepared, now)
-        await unissued.release(tx, batch[0].type, [source.id for source in batch])
+        await store(uow, prepared, now)
+        await unissued.release(uow.conn, batch[0].type, [source.id for source in batch])
         pairs = [(s.id, p.receipt.id) for s, p in zip(batch, prepared, strict=True)]
-        await self.sources[batch[0].type].receipted(tx, pairs)
+        await self.sources[batch[0].type].receipted(uow.conn, pairs)
 
     async def _issue_batch(self, batch: Sequence[ReceiptSource], now: datetime) -> list[str]:
         """Issue every source of ``batch`` (all of one collector) with consecutive numbers: signed first, then
@@ -229,10 +228,10 @@ class ReceiptIssuer:
                 try:
                     numbering.check_room(*key, last + len(batch))
                     prepared = await self._sign(batch, last + 1, now)
-                    async with self.db.transaction() as tx:
-                        if not await numbering.take_after(tx, *key, last, len(batch)):
+                    async with self.db.unit() as uow:
+                        if not await numbering.take_after(uow.conn, *key, last, len(batch)):
                             raise NumbersTaken
-                        await self._store(tx, batch, prepared)
+                        await self._store(uow, batch, prepared)
                 except NumbersTaken:
                     self.series.forget(key)
                     continue
@@ -250,10 +249,10 @@ class ReceiptIssuer:
     ) -> list[str]:
         """The way through when other issuers keep taking the numbers: take them first, sign holding the series."""
         try:
-            async with self.db.transaction() as tx:
-                first = await numbering.allocate(tx, *key, len(batch))
+            async with self.db.unit() as uow:
+                first = await numbering.allocate(uow.conn, *key, len(batch))
                 prepared = await self._sign(batch, first, now)
-                await self._store(tx, batch, prepared)
+                await self._store(uow, batch, prepared)
         except numbering.SeriesExhausted as error:
             raise CannotIssue(str(error)) from error
         finally:

@@ -6,14 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from gateway import portals
 from gateway.store.db import Database
-from gateway.store.tables import shipments as st
 
-C = st.cod_collections.c
-S = st.shipments.c
+from . import repository
 
 
 @dataclass(frozen=True)
@@ -27,15 +23,9 @@ class CodCollected:
 
 async def cod_collected_between(db: Database, since: datetime, until: datetime) -> list[CodCollected]:
     """Collections recorded as collected in ``[since, until)``, in time order."""
-    query = (
-        select(C.shipment_id, S.item_code, C.amount, C.collected_at, C.agency_id)
-        .join(st.shipments, S.id == C.shipment_id)
-        .where(C.collected_at >= since, C.collected_at < until)
-        .order_by(C.collected_at, C.shipment_id)
-    )
     async with db.read() as conn:
         codes = await portals.agency_codes(conn)
-        rows = (await conn.execute(query)).all()
+        rows = await repository.cod_collected_rows(conn, since, until)
     return [
         CodCollected(shipment_id, item_code or "", amount, collected_at, codes.get(agency_id, ""))
         for shipment_id, item_code, amount, collected_at, agency_id in rows

@@ -319,3 +319,15 @@ async def open_exceptions(conn: AsyncConnection, limit: int = 1000) -> list[Held
         .limit(limit)
     )
     return [_record(HeldCodReport, row) for row in await conn.execute(query)]
+
+
+async def cod_collected_rows(conn: AsyncConnection, since: datetime, until: datetime) -> list[Row[Any]]:
+    """COD collections recorded as collected in ``[since, until)`` with their parcel's item code, in time order:
+    (shipment id, item code, amount, collected at, agency id)."""
+    query = (
+        select(C.shipment_id, S.item_code, C.amount, C.collected_at, C.agency_id)
+        .join(st.shipments, S.id == C.shipment_id)
+        .where(C.collected_at >= since, C.collected_at < until)
+        .order_by(C.collected_at, C.shipment_id)
+    )
+    return list((await conn.execute(query)).all())
