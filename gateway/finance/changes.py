@@ -33,15 +33,17 @@ NOT_ALLOWED = "Tài khoản của bạn chỉ được xem, không được thay
 
 
 async def _refuse(db: Database, member: StaffMember, break_id: str, action: str, ip: str) -> None:
+    """The refused attempt, in the account's own history: a break's history holds only what was done to it, and the
+    id posted may be any text, or another agency's break."""
     async with db.unit() as uow:
         await record(
             uow.conn,
             at=now_utc(),
             actor=member.username,
             action="break.refused",
-            subject_type="break",
-            subject_id=break_id[:64],
-            note=f"{action}: role {member.role} may not change breaks",
+            subject_type="staff",
+            subject_id=member.username,
+            note=f"{action} {break_id[:64]!r}: role {member.role} may not change breaks",
             client_ip=ip,
         )
 

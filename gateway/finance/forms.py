@@ -10,7 +10,15 @@ from datetime import date, timedelta
 from typing import Any
 
 from gateway.kernel.errors import Refused
-from gateway.reconciliation import BREAK_STATUSES, KINDS, RUN_STATUSES, BreakFilter, DayRange, RunFilter
+from gateway.reconciliation import (
+    BREAK_STATUSES,
+    KINDS,
+    RUN_STATUSES,
+    BreakFilter,
+    DayRange,
+    RunFilter,
+    plausible_day,
+)
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 ID = re.compile(r"[a-z]{2,8}_[0-9a-z]{26}")
@@ -49,11 +57,14 @@ class Fields:
         value = self.text(name)
         if value is None:
             return None
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
             try:
-                return date.fromisoformat(value)
+                day = date.fromisoformat(value)
             except ValueError:
                 pass
+            else:
+                if plausible_day(day):
+                    return day
         self.errors[name] = "Ngày không hợp lệ (định dạng yyyy-mm-dd)"
         return None
 
@@ -153,7 +164,7 @@ def break_change(source: Mapping[str, Any], action: str, me: str) -> tuple[Field
     """The assign or resolve form: its version, and the assignee or the note each requires."""
     fields = fields_of(source, ("version", "note", "to"))
     version = fields.text("version")
-    if version is None or not version.isdigit() or len(version) > 9:
+    if version is None or not (version.isascii() and version.isdigit()) or len(version) > 9:
         fields.errors["version"] = "Biểu mẫu đã cũ, vui lòng tải lại trang"
     note = fields.text("note")
     if action == "resolve" and note is None:

@@ -35,6 +35,7 @@ from .queries import (
     get_run,
     list_breaks,
     list_runs,
+    plausible_day,
     stream_breaks,
 )
 from .runs import Kind, Recorded, Run, RunStatus, Trigger
@@ -95,6 +96,7 @@ __all__ = [
     "get_run",
     "list_breaks",
     "list_runs",
+    "plausible_day",
     "reopen_break",
     "resolve_as_system",
     "resolve_break",

@@ -112,7 +112,8 @@ class ReconciliationController(PortalApi):
         last: Last = None,
         agency: Short = None,
     ) -> TotalsOut:
-        last = last or to_vn(now_utc()).date()
+        last = queries.DayRange(first, last or to_vn(now_utc()).date()).last  # both ends checked before any arithmetic
+        assert last is not None
         days = queries.DayRange(first or last - timedelta(days=DEFAULT_DAYS - 1), last).bounded()
         async with db.read() as conn:
             found = await queries.daily_totals(conn, await scope_of(conn, portal), days, agency)

@@ -71,7 +71,13 @@ def _file(row: Any) -> FileFigures:
     )
 
 
+def _refusal_in_general(code: str) -> str:
+    """A refused file's reason for a caller of some agencies only: the full message may quote any agency's row."""
+    return f"Tệp bị từ chối (mã lý do: {code})." if code else ""
+
+
 def run_view(row: Any, totals: Figures, breaks: int, whole_file: bool) -> RunView:
+    """A run as shown; who started it, the file's hash and a refusal's details only to a caller of every agency."""
     return RunView(
         id=row.id,
         kind=row.kind,
@@ -79,10 +85,10 @@ def run_view(row: Any, totals: Figures, breaks: int, whole_file: bool) -> RunVie
         status=row.status,
         current=row.status == "completed" and row.superseded_by_id is None,
         trigger=row.trigger,
-        started_by=row.started_by,
-        file_sha256=row.file_sha256,
+        started_by=row.started_by if whole_file else "",
+        file_sha256=row.file_sha256 if whole_file else "",
         refusal_code=row.refusal_code,
-        refusal_message=row.refusal_message,
+        refusal_message=row.refusal_message if whole_file else _refusal_in_general(row.refusal_code),
         supersedes_id=row.supersedes_id,
         superseded_by_id=row.superseded_by_id,
         started_at=row.started_at,

@@ -42,6 +42,14 @@ RUN_STATUSES = ("running", "completed", "failed")
 BREAK_STATUSES = ("open", "assigned", "resolved")
 UNRESOLVED = ("open", "assigned")
 MAX_DAYS = 366  # the longest day range one read covers
+# The days a reconciliation can be about: anything else is a typing mistake, and day arithmetic near the ends of the
+# calendar would fail.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def plausible_day(day: date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
 DASHBOARD_DAYS = 30
 
 
@@ -59,6 +67,9 @@ class DayRange:
     last: date | None = None
 
     def __post_init__(self) -> None:
+        for field, end in (("from", self.first), ("to", self.last)):
+            if end is not None and not plausible_day(end):
+                raise Refused("invalid_request", f"a day from {FIRST_DAY} to {LAST_DAY}", field=field)
         if self.first and self.last and self.first > self.last:
             raise Refused("invalid_request", "the range ends before it starts", field="to")
 

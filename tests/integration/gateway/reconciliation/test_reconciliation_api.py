@@ -99,6 +99,10 @@ async def test_day_totals_default_to_the_last_30_days(stack: Stack, seeded: dict
         ("/runs", {"from": "2026-02-30"}, None),
         ("/totals", {"from": "2025-01-01", "to": "2026-06-01"}, "to"),
         ("/totals", {"from": "2026-06-02", "to": "2026-06-01"}, "to"),
+        ("/totals", {"to": "0001-01-01"}, "to"),
+        ("/totals", {"from": "9999-12-31"}, "from"),
+        ("/breaks", {"from": "0001-01-05"}, "from"),
+        ("/runs", {"to": "9999-12-31"}, "to"),
     ],
 )
 async def test_bad_filters_are_refused(stack: Stack, path: str, query: dict[str, str], field: str | None) -> None:

@@ -35,6 +35,14 @@ def test_a_break_form_needs_its_version_and_a_resolution_its_note() -> None:
     assert change is None and set(fields.errors) == {"to"}
 
 
+def test_a_day_or_version_only_a_typing_mistake_could_give_is_a_marked_field() -> None:
+    for day in ("0001-01-05", "9999-12-31", "１９９９-01-01", "2026-11-3٠"):
+        fields, days, _ = forms.totals_range({"to": day}, DAY)
+        assert days is None and set(fields.errors) == {"to"}, day
+    fields, change = forms.break_change({"version": "²"}, "assign", "lan")
+    assert change is None and set(fields.errors) == {"version"}
+
+
 def test_the_totals_range_is_the_last_thirty_days_unless_given() -> None:
     _, days, agency = forms.totals_range({}, DAY)
     assert days is not None and (days.first, days.last, agency) == (DAY - timedelta(days=29), DAY, None)

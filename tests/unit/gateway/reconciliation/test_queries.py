@@ -127,6 +127,10 @@ async def test_a_limited_scope_sees_its_own_figures_of_a_run_and_not_the_file_s(
     async with db.read() as conn:
         seen, _ = await list_runs(conn, ONLY_A, RunFilter(), None, 50)
         assert [r.id for r in seen] == [failed, run], "another agency's run is not listed; a failed run is"
+        assert (seen[0].refusal_code, seen[0].refusal_message) == ("checksum", "Tệp bị từ chối (mã lý do: checksum).")
+        assert seen[0].file_sha256 == seen[0].started_by == "", "a refusal's details may quote another agency's row"
+        everyone, _ = await list_runs(conn, EVERYTHING, RunFilter(status="failed"), None, 50)
+        assert everyone[0].refusal_message == "Sai mã kiểm tra"
         mine = await get_run(conn, ONLY_A, run)
         whole = await get_run(conn, EVERYTHING, run)
         with pytest.raises(Refused):
