@@ -67,12 +67,18 @@ async def update_account(conn: AsyncConnection, account_id: str, **values: Any) 
     await conn.execute(staff_accounts.update().where(A.id == account_id).values(**values))
 
 
-async def count_failure(conn: AsyncConnection, account_id: str, now: datetime) -> int:
-    """One more failed sign-in in a row; the count after it."""
-    await conn.execute(
-        staff_accounts.update().where(A.id == account_id).values(failed_sign_ins=A.failed_sign_ins + 1, updated_at=now)
+async def reserve_attempt(conn: AsyncConnection, account_id: str, now: datetime) -> tuple[int | None, datetime | None]:
+    """Count a sign-in attempt before its password is checked, unless the account is locked: (the attempts in a
+    row with this one, or None when locked; the end of the lock). The update holds the account's row, so attempts
+    sent at once are counted one after another and cannot all pass an unlocked check."""
+    unlocked = sa.or_(A.locked_until.is_(None), A.locked_until <= now)
+    counted = await conn.execute(
+        staff_accounts.update()
+        .where(A.id == account_id, unlocked)
+        .values(failed_sign_ins=A.failed_sign_ins + 1, updated_at=now)
     )
-    return int((await conn.execute(sa.select(A.failed_sign_ins).where(A.id == account_id))).scalar_one())
+    row = (await conn.execute(sa.select(A.failed_sign_ins, A.locked_until).where(A.id == account_id))).one()
+    return (int(row.failed_sign_ins) if counted.rowcount else None), row.locked_until
 
 
 # ---------------------------------------------------------------- sessions

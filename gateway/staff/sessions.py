@@ -98,40 +98,54 @@ class StaffSessions:
         async with self.db.read() as conn:
             found = await repository.by_username(conn, username)
         account, stored = found if found is not None else (None, None)
-        locked = account is not None and _locked(account, now)
-        right = await self.passwords.verify_async(None if locked else stored, password)
         if account is None:
+            await self.passwords.verify_async(None, password)  # the same work as for an account
             await self._audit(username, "sign_in.failed", client_ip, now, note="no such account")
             raise SignInRefused(INVALID)
-        if locked:
-            assert account.locked_until is not None
-            await self._audit(username, "sign_in.refused_locked", client_ip, now)
-            raise SignInRefused(locked_message(account.locked_until, now), locked=True)
+        count = await self._reserve(account, client_ip, now)
+        right = await self.passwords.verify_async(stored, password)
         if not right or not account.active:
-            await self._failed(account, client_ip, now, right)
+            await self._failed(account, client_ip, now, right, count)
         assert stored is not None
         return await self._open(account, stored, password, client_ip, now)
 
-    async def _failed(self, account: StaffAccount, client_ip: str, now: datetime, right: bool) -> NoReturn:
+    async def _reserve(self, account: StaffAccount, client_ip: str, now: datetime) -> int:
+        """The attempt counted before its password is checked (a success resets the count): attempts sent at once
+        cannot outnumber the lock-out's limit. Raises SignInRefused when the account is locked, or is locked by
+        this attempt because others in flight took the limit."""
         async with self.db.unit() as uow:
-            refusal = await self._count_failure(uow.conn, account, client_ip, now, right)
-        raise refusal
+            count, until = await repository.reserve_attempt(uow.conn, account.id, now)
+            if count is not None and count <= self.policy.lockout_failures:
+                return count
+            if count is not None:
+                until = await self._lock(uow.conn, account, client_ip, now)
+            await self._audit_in(uow.conn, account.username, "sign_in.refused_locked", client_ip, now)
+        assert until is not None
+        raise SignInRefused(locked_message(until, now), locked=True)
 
-    async def _count_failure(
-        self, conn: AsyncConnection, account: StaffAccount, client_ip: str, now: datetime, right: bool
-    ) -> SignInRefused:
-        """One more failure in a row, and the lock at the limit. A disabled account is refused like a wrong
-        password, without counting."""
-        if right:
-            await self._audit_in(conn, account.username, "sign_in.failed", client_ip, now, "account disabled")
-            return SignInRefused(INVALID)
-        count = await repository.count_failure(conn, account.id, now)
-        await self._audit_in(conn, account.username, "sign_in.failed", client_ip, now, f"failure {count} in a row")
-        if count < self.policy.lockout_failures:
-            return SignInRefused(INVALID)
+    async def _lock(self, conn: AsyncConnection, account: StaffAccount, client_ip: str, now: datetime) -> datetime:
         until = now + self.policy.lockout
         await repository.update_account(conn, account.id, failed_sign_ins=0, locked_until=until)
         await self._audit_in(conn, account.username, "sign_in.locked_out", client_ip, now, f"until {until.isoformat()}")
+        return until
+
+    async def _failed(self, account: StaffAccount, client_ip: str, now: datetime, right: bool, count: int) -> NoReturn:
+        async with self.db.unit() as uow:
+            refusal = await self._count_failure(uow.conn, account, client_ip, now, right, count)
+        raise refusal
+
+    async def _count_failure(
+        self, conn: AsyncConnection, account: StaffAccount, client_ip: str, now: datetime, right: bool, count: int
+    ) -> SignInRefused:
+        """The attempt (already counted) failed; the lock at the limit. A disabled account is refused like a wrong
+        password."""
+        if right:
+            await self._audit_in(conn, account.username, "sign_in.failed", client_ip, now, "account disabled")
+            return SignInRefused(INVALID)
+        await self._audit_in(conn, account.username, "sign_in.failed", client_ip, now, f"failure {count} in a row")
+        if count < self.policy.lockout_failures:
+            return SignInRefused(INVALID)
+        until = await self._lock(conn, account, client_ip, now)
         return SignInRefused(locked_message(until, now), locked=True)
 
     async def _open(self, account: StaffAccount, stored: str, password: str, client_ip: str, now: datetime) -> SignedIn:

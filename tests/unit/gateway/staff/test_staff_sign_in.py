@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -108,6 +109,26 @@ async def test_failed_sign_ins_in_a_row_lock_the_account_for_a_while(db: Databas
     trail = await actions(db, "hoa")
     assert trail.count("sign_in.failed") == 3 and "sign_in.locked_out" in trail
     assert trail[-2:] == ["sign_in.refused_locked", "sign_in.succeeded"]
+
+
+async def test_guesses_sent_at_once_get_no_more_password_checks_than_the_lock_out_allows(db: Database) -> None:
+    await add_staff(db, "khanh")
+    counting = CountingPasswords()
+    staff, now = sessions(db, counting), now_utc()
+
+    async def guess(n: int) -> SignInRefused:
+        with pytest.raises(SignInRefused) as refused:
+            await staff.sign_in("khanh", f"wrong-password-{n}", client_ip="203.0.113.9", now=now)
+        return refused.value
+
+    refusals = await asyncio.gather(*(guess(n) for n in range(12)))
+    assert counting.checks <= POLICY.lockout_failures, "every guess past the limit is refused before its check"
+    assert sum(r.locked for r in refusals) >= 12 - POLICY.lockout_failures
+    with pytest.raises(SignInRefused) as refused:  # the right password is refused too, while locked
+        await staff.sign_in("khanh", PASSWORD, client_ip="", now=now + timedelta(minutes=1))
+    assert refused.value.locked and counting.checks <= POLICY.lockout_failures
+    trail = await actions(db, "khanh")
+    assert trail.count("sign_in.failed") <= POLICY.lockout_failures and "sign_in.locked_out" in trail
 
 
 async def test_a_success_ends_the_run_of_failures(db: Database) -> None:
