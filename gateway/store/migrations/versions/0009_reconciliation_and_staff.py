@@ -227,6 +227,10 @@ def _audit_is_append_only() -> None:
             "CREATE TRIGGER staff_audit_append_only BEFORE UPDATE OR DELETE ON staff_audit "
             "FOR EACH ROW EXECUTE FUNCTION staff_audit_append_only()"
         )
+        op.execute(
+            "CREATE TRIGGER staff_audit_not_truncated BEFORE TRUNCATE ON staff_audit "
+            "FOR EACH STATEMENT EXECUTE FUNCTION staff_audit_append_only()"
+        )
         return
     for event in ("UPDATE", "DELETE"):
         op.execute(
@@ -237,6 +241,7 @@ def _audit_is_append_only() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS staff_audit_not_truncated ON staff_audit")
         op.execute("DROP TRIGGER IF EXISTS staff_audit_append_only ON staff_audit")
         op.execute("DROP FUNCTION IF EXISTS staff_audit_append_only()")
     else:
