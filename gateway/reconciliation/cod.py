@@ -61,12 +61,12 @@ class CodRuns:
         if already is not None:
             return Recorded(already, False)
         values = new_run_values(Kind.COD, day, kept, trigger, started_by, now_utc())
+        progress(Phase.OURS)
         try:
             statement = parse_cod_statement(kept.path.read_bytes(), day)
         except PostalProtocolError as exc:
             refusal = failed(values, REFUSED, REFUSED_TEXT.format(detail=str(exc)[:300]), now_utc())
             return await record(self.db, refusal, now_utc())
-        progress(Phase.OURS)
         carry = await ours.carry_for(self.db, Kind.COD, day, self.settings)
         collections = await ours.cod_collections(self.db, carry)
         progress(Phase.MATCH)

@@ -15,16 +15,16 @@ from .runs import Run, RunStatus, Trigger
 
 
 class Phase(enum.StrEnum):
-    DOWNLOAD = "download"  # fetch (or take) the file, keep it, verify it
-    OURS = "ours"  # read our records
+    DOWNLOAD = "download"  # fetch (or take) the file and keep it
+    OURS = "ours"  # verify the file and read our records, side by side
     MATCH = "match"
     WRITE = "write"  # record the run, its totals and breaks
 
 
 PHASES = tuple(Phase)
 LABELS = {
-    Phase.DOWNLOAD: "tải và kiểm tra tệp",
-    Phase.OURS: "đọc sổ của hệ thống",
+    Phase.DOWNLOAD: "tải tệp",
+    Phase.OURS: "kiểm tra tệp và đọc sổ của hệ thống",
     Phase.MATCH: "đối soát",
     Phase.WRITE: "ghi chênh lệch",
 }

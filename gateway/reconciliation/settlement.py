@@ -58,15 +58,30 @@ class SettlementRuns:
         if already is not None:
             return Recorded(already, False)
         values = new_run_values(Kind.SETTLEMENT, day, kept, trigger, started_by, now_utc())
-        try:
-            verified = await asyncio.to_thread(
-                verify_settlement_file, kept.path, day, signature, self.settings.payhub_hash_key, await self._agencies()
-            )
-        except FileRefused as refused:
-            return await record(self.db, failed(values, refused.reason.value, refused.message, now_utc()), now_utc())
         work = files.run_dir(root, values["id"])
+        agencies = await self._agencies()
+        # Verifying the file (a thread) and reading our records (the database) do not depend on each other until
+        # the match: they run side by side, and a refused file stops the read and leaves nothing behind.
+        verifying = asyncio.ensure_future(
+            asyncio.to_thread(
+                verify_settlement_file, kept.path, day, signature, self.settings.payhub_hash_key, agencies
+            )
+        )
+        progress(Phase.OURS)
+        spool = RecordSpool(work / "ours")
+        reading = asyncio.ensure_future(self._read_ours(day, spool))
         try:
-            recorded = await self._reconcile(day, verified, values, work, progress)
+            try:
+                verified = await verifying
+            except BaseException:
+                reading.cancel()
+                await asyncio.gather(reading, return_exceptions=True)
+                raise
+            await reading
+            recorded = await self._reconcile(day, verified, spool, values, work, progress)
+        except FileRefused as refused:
+            shutil.rmtree(work, ignore_errors=True)
+            return await record(self.db, failed(values, refused.reason.value, refused.message, now_utc()), now_utc())
         finally:
             shutil.rmtree(work / "ours", ignore_errors=True)
         if not recorded.new:
@@ -75,13 +90,19 @@ class SettlementRuns:
             await self.on_completed(recorded.run)
         return recorded
 
-    async def _reconcile(
-        self, day: date, verified: VerifiedFile, values: dict[str, object], work: Path, progress: Progress
-    ) -> Recorded:
-        progress(Phase.OURS)
+    async def _read_ours(self, day: date, spool: RecordSpool) -> None:
         carry = await ours.carry_for(self.db, Kind.SETTLEMENT, day, self.settings, ours.open_days(self.settings))
-        spool = RecordSpool(work / "ours")
         await ours.spool_settlement_records(self.db, spool, carry, self.settings.reconciliation_timeout_seconds)
+
+    async def _reconcile(
+        self,
+        day: date,
+        verified: VerifiedFile,
+        spool: RecordSpool,
+        values: dict[str, object],
+        work: Path,
+        progress: Progress,
+    ) -> Recorded:
         progress(Phase.MATCH)
         rules = MatchRules(day, cutoff_days=self.settings.reconciliation_cutoff_days)
         written: Written = await asyncio.to_thread(_match, verified, spool, rules, work)
