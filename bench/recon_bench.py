@@ -224,7 +224,8 @@ def end_to_end(sizes: list[int], keep: Path | None, slice_rows: int, repeat: int
             assert run["status"] == "completed" and run["counts"] == duck["counts"], (run, duck["counts"])
             rows, g, d = int(made["file_rows"]), float(run["seconds"]), float(duck["seconds"])  # type: ignore[arg-type]
             print(f"{rows:>9} {g:>9.2f} {float(run['peak_mib']):>9.0f} {d:>9.2f} {float(duck['peak_mib']):>9.0f} "  # type: ignore[arg-type]
-                  f"{g / d:>6.2f} {g / rows * 1e6:>7.2f} {seeded:>7.1f} {run['breaks']} {run['phases']}", flush=True)
+                  f"{g / d:>6.2f} {g / rows * 1e6:>7.2f} {seeded:>7.1f} {run['breaks']} {run['phases']} "
+                  f"peak by phase {run['peak_by_phase_mib']}", flush=True)
 
 
 def main() -> None:

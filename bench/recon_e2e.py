@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
@@ -190,7 +191,11 @@ async def run_gateway(url: str, work: Path, day: Any, signature: str, key: str) 
     settings = load({"PAYHUB_HASH_KEY": key, "DATABASE_URL": url, "RECONCILIATION_DATA_DIR": str(work / "data")})
     db = Database.from_url(url)
     hub = PayhubClient(PayhubConfig("http://127.0.0.1:9", settings.payhub_partner_code, key))
-    marks: list[tuple[str, float]] = []
+    marks: list[tuple[str, float, int]] = []
+
+    def mark(phase: Any) -> None:
+        marks.append((phase.value, time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+
     try:
         started = time.perf_counter()
         recorded = await SettlementRuns(db, hub, settings).run(
@@ -198,16 +203,20 @@ async def run_gateway(url: str, work: Path, day: Any, signature: str, key: str) 
             file=work / "settlement.csv",
             signature=signature,
             trigger=Trigger.MANUAL,
-            progress=lambda phase: marks.append((phase.value, time.perf_counter())),
+            progress=mark,
         )
         seconds = time.perf_counter() - started
+        peak_end = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     finally:
         await hub.aclose()
         await db.dispose()
     run = recorded.run
     counts = {code: total["lines"] for code, total in run.classes.items() if total["lines"]}
-    ends = [*(at for _, at in marks[1:]), started + seconds]
-    phases = {name: round(end - at, 2) for (name, at), end in zip(marks, ends, strict=True)}
+    ends = [*(at for _, at, _ in marks[1:]), started + seconds]
+    phases = {name: round(end - at, 2) for (name, at, _), end in zip(marks, ends, strict=True)}
+    # the process's peak RSS by the end of each phase, in MiB (a peak only grows, so each is the highest so far)
+    peaks = [*(rss for _, _, rss in marks[1:]), peak_end]
+    peak_by = {name: round(rss / 1024) for (name, _, _), rss in zip(marks, peaks, strict=True)}
     return {
         "seconds": seconds,
         "status": run.status,
@@ -216,6 +225,7 @@ async def run_gateway(url: str, work: Path, day: Any, signature: str, key: str) 
         "our_rows": run.our_rows,
         "file_rows": run.file_rows,
         "phases": phases,
+        "peak_by_phase_mib": peak_by,
     }
 
 

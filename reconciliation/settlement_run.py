@@ -151,23 +151,44 @@ class _Staged:
         if self.count == 1:
             yield self.hub.collect(), self.ours.collect()
             return
+        hub_schema, our_schema = self.hub.collect_schema(), self.ours.collect_schema()
         for number in range(self.count):
-            mine = pl.col("slice") == number
-            yield (self.hub.filter(mine).drop("slice").collect(engine="streaming"),
-                   self.ours.filter(mine).drop("slice").collect(engine="streaming"))
+            yield (_read_slice(self.stage / "hub", number, hub_schema),
+                   _read_slice(self.stage / "ours", number, our_schema))
 
 
 def _stage(hub: pl.LazyFrame, ours: pl.LazyFrame, slices: int, stage: Path) -> _Staged:
-    """One streaming pass over each side to Parquet, each row tagged with its slice; the raw file is parsed here
-    and nowhere else. Each slice is then read back by a filtered scan, which stays within its slice's memory."""
+    """One streaming pass over each side to Parquet, each row written to its slice's own directory; the raw file is
+    parsed here and nowhere else. Each slice is then read back alone, so the work per slice does not grow with the
+    number of slices."""
     if slices == 1:
         return _Staged(hub.collect(engine="streaming").lazy(), ours.collect(engine="streaming").lazy(), 1, stage)
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
-    which = (pl.col("reference").hash(seed=HASH_SEED) % slices).cast(pl.UInt16).alias("slice")
+    which = (pl.col("reference").hash(seed=HASH_SEED) % slices).cast(pl.UInt16).alias(SLICE)
     for name, frame in (("hub", hub), ("ours", ours)):
-        frame.with_columns(which).sink_parquet(stage / f"{name}.parquet", compression="lz4", statistics=False)
-    return _Staged(pl.scan_parquet(stage / "hub.parquet"), pl.scan_parquet(stage / "ours.parquet"), slices, stage)
+        frame.with_columns(which).sink_parquet(
+            pl.PartitionBy(stage / name, key=SLICE, include_key=False), compression="lz4", statistics=False, mkdir=True
+        )
+    return _Staged(_scan_stage(stage / "hub", hub), _scan_stage(stage / "ours", ours), slices, stage)
+
+
+SLICE = "slice"
+
+
+def _scan_stage(directory: Path, source: pl.LazyFrame) -> pl.LazyFrame:
+    schema = source.collect_schema()
+    if not any(directory.glob(f"{SLICE}=*/*.parquet")):
+        return pl.LazyFrame(schema=schema)
+    return pl.scan_parquet(directory / f"{SLICE}=*" / "*.parquet", schema=schema, hive_partitioning=False)
+
+
+def _read_slice(directory: Path, number: int, schema: pl.Schema) -> pl.DataFrame:
+    """One slice's rows (none when the hash sent no row there)."""
+    part = directory / f"{SLICE}={number}"
+    if not part.is_dir():
+        return pl.DataFrame(schema=schema)
+    return pl.read_parquet(part / "*.parquet", schema=schema, hive_partitioning=False)
 
 
 def _repeated_lines(hub: pl.LazyFrame) -> pl.Series:

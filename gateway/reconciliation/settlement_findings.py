@@ -69,7 +69,7 @@ def _totals(outcome: SettlementOutcome, ours: pl.LazyFrame, day: date) -> list[d
             collected=amount.filter(pl.col("kind") == "payment").sum(),
             refunded=amount.filter(pl.col("kind") == "refund").sum(),
         )
-        .collect()
+        .collect(engine="streaming")  # our records of the day may be millions: never all in memory at once
     )
     rows: dict[str, dict[str, Any]] = {
         r["agency"]: {
