@@ -59,9 +59,8 @@ class SignInController(Controller):
             signed = await access.sessions_of(request).sign_in(
                 fields.values["username"], fields.values["password"], client_ip=access.client_ip(request), now=now_utc()
             )
-        except SignInRefused as refused:
-            status = 423 if refused.locked else 401
-            return _form(request, status, message=refused.message, values={"username": fields.values["username"]})
+        except SignInRefused as refused:  # one answer, whatever the reason: it tells no account's state
+            return _form(request, 401, message=refused.message, values={"username": fields.values["username"]})
         cookies = [
             access.cookie(settings, "finance_session", signed.token),
             access.cookie(settings, SIGN_IN_COOKIE, "", expire=True),

@@ -1,0 +1,103 @@
+"""The sign-in page in an app of the test's own, on SQLite and PostgreSQL: every refused sign-in is one answer
+(a locked account, a wrong password and an unknown username alike)."""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from litestar.testing import AsyncTestClient
+
+from gateway.http.app import create_app
+from gateway.settings import load
+from gateway.store.db import Database
+from gateway.store.migrate import upgrade_async
+from gateway.store.tables.staff import staff_accounts, staff_sessions
+from tests.support.services import create_pg_database, drop_pg_database, require_redis
+from tests.support.staff import PASSWORD, add_staff
+
+LOCKOUT = 2
+
+
+@dataclass
+class Pages:
+    client: httpx.AsyncClient
+    db: Database
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def pages(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Pages]:
+    pg = request.param == "postgres"
+    url = await create_pg_database() if pg else f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+    await upgrade_async(url)
+    db = Database.from_url(url)
+    settings = load(
+        {
+            "PAYHUB_HASH_KEY": "sign-in-page",
+            "WEBHOOK_SECRETS_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "DATABASE_URL": url,
+            "REDIS_URL": require_redis(),
+            "QUEUE_NAME": f"signin-{secrets.token_hex(4)}",  # a budget of this test's own
+            "RECEIPT_KEYS_DIR": str(tmp_path / "receipt-keys"),
+            "STAFF_COOKIE_SECURE": "false",  # the test client speaks plain http
+            "STAFF_LOCKOUT_FAILURES": str(LOCKOUT),
+        },
+        log_json=False,
+    )
+    try:
+        async with AsyncTestClient(create_app(settings), base_url="http://gateway.local") as client:
+            yield Pages(client, db)
+    finally:
+        await db.dispose()
+        if pg:
+            await drop_pg_database(url)
+
+
+async def sign_in(client: httpx.AsyncClient, username: str, password: str, **headers: str) -> httpx.Response:
+    """The form read, then sent back filled in, as a browser does."""
+    form = await client.get("/finance/sign-in")
+    match = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert match is not None
+    data = {"csrf_token": match.group(1), "username": username, "password": password, "next": "/finance/"}
+    return await client.post("/finance/sign-in", data=data, headers=headers, follow_redirects=False)
+
+
+def shown(response: httpx.Response) -> str:
+    """The page without what differs on every sending: its CSRF token and the username typed back."""
+    text = re.sub(r'name="csrf_token" value="[^"]+"', "", response.text)
+    return re.sub(r'id="username" name="username" value="[^"]*"', "", text)
+
+
+async def count(db: Database, table: sa.Table) -> int:
+    async with db.read() as conn:
+        return int((await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar_one())
+
+
+async def test_a_locked_account_a_wrong_password_and_an_unknown_username_get_one_answer(pages: Pages) -> None:
+    await add_staff(pages.db, "lan")
+    await add_staff(pages.db, "hoa")
+    wrong = await sign_in(pages.client, "lan", "sai-mat-khau-1")
+    unknown = await sign_in(pages.client, "khong-co-ai", PASSWORD)
+    for n in range(LOCKOUT):  # the lock-out's failures in a row: locked
+        await sign_in(pages.client, "hoa", f"sai-mat-khau-{n}")
+    async with pages.db.read() as conn:
+        locked_until = (
+            await conn.execute(sa.select(staff_accounts.c.locked_until).where(staff_accounts.c.username == "hoa"))
+        ).scalar_one()
+    assert locked_until is not None
+    locked = await sign_in(pages.client, "hoa", PASSWORD)  # the right password, while locked
+    locked_wrong = await sign_in(pages.client, "hoa", "sai-mat-khau-2")
+    answers = [wrong, unknown, locked, locked_wrong]
+    assert [a.status_code for a in answers] == [401] * 4
+    assert len({shown(a) for a in answers}) == 1, "a refusal tells something of the account"
+    assert "không đúng" in wrong.text and "finance_session" not in str(locked.cookies)
+    assert await count(pages.db, staff_sessions) == 0
+    right = await sign_in(pages.client, "lan", PASSWORD)
+    assert right.status_code == 303 and right.headers["location"] == "/finance/"
