@@ -1,5 +1,6 @@
 """The sign-in page in an app of the test's own, on SQLite and PostgreSQL: every refused sign-in is one answer
-(a locked account, a wrong password and an unknown username alike)."""
+(a locked account, a wrong password and an unknown username alike), and one client address has a budget of
+sign-ins whatever usernames it tries; over it the page answers 429 and checks nothing."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from gateway.http.app import create_app
 from gateway.settings import load
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade_async
-from gateway.store.tables.staff import staff_accounts, staff_sessions
+from gateway.store.tables.staff import staff_accounts, staff_audit, staff_sessions
 from tests.support.services import create_pg_database, drop_pg_database, require_redis
 from tests.support.staff import PASSWORD, add_staff
 
+LIMIT = 8  # sign-ins per client address per hour (an hour: a test's few requests cannot straddle a window's end)
 LOCKOUT = 2
 
 
@@ -47,6 +49,8 @@ async def pages(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             "QUEUE_NAME": f"signin-{secrets.token_hex(4)}",  # a budget of this test's own
             "RECEIPT_KEYS_DIR": str(tmp_path / "receipt-keys"),
             "STAFF_COOKIE_SECURE": "false",  # the test client speaks plain http
+            "STAFF_SIGNIN_RATE_LIMIT": str(LIMIT),
+            "STAFF_SIGNIN_RATE_WINDOW_SECONDS": "3600",
             "STAFF_LOCKOUT_FAILURES": str(LOCKOUT),
         },
         log_json=False,
@@ -101,3 +105,23 @@ async def test_a_locked_account_a_wrong_password_and_an_unknown_username_get_one
     assert await count(pages.db, staff_sessions) == 0
     right = await sign_in(pages.client, "lan", PASSWORD)
     assert right.status_code == 303 and right.headers["location"] == "/finance/"
+
+
+async def test_one_address_trying_many_usernames_is_stopped_before_any_password_is_checked(pages: Pages) -> None:
+    await add_staff(pages.db, "lan")
+    for n in range(LIMIT):
+        spoofed = {"X-Forwarded-For": f"198.51.100.{n}", "X-Real-IP": f"198.51.100.{n}"}
+        assert (await sign_in(pages.client, f"thu-{n}", f"mat-khau-doan-{n}", **spoofed)).status_code == 401
+    entries, accounts = await count(pages.db, staff_audit), await count(pages.db, staff_accounts)
+    async with pages.db.read() as conn:
+        before = (await conn.execute(sa.select(staff_accounts))).all()
+    over = await sign_in(pages.client, "lan", PASSWORD)  # the right password: refused all the same, unchecked
+    assert over.status_code == 429 and 1 <= int(over.headers["retry-after"]) <= 3600
+    assert "quá nhiều lần đăng nhập" in over.text and 'id="sign-in-form"' in over.text
+    assert "finance_session" not in str(over.cookies)
+    async with pages.db.read() as conn:
+        after = (await conn.execute(sa.select(staff_accounts))).all()
+    assert (await count(pages.db, staff_audit), await count(pages.db, staff_accounts)) == (entries, accounts)
+    assert after == before and await count(pages.db, staff_sessions) == 0
+    again = await sign_in(pages.client, "lan", PASSWORD, **{"X-Forwarded-For": "203.0.113.50"})
+    assert again.status_code == 429
