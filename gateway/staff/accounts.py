@@ -1,7 +1,9 @@
 """Staff accounts, made and kept from the command line: create, change the password, disable and enable, list.
 
-An account has a role (``roles``) and sees either the agencies named on it (by code) or all of them. Changing the
-password or disabling the account ends its sessions. Every change is an audit entry, in the change's transaction.
+An account has a role (``roles``) and sees either the agencies named on it (by code) or all of them; each code
+named must be an agency of the catalogue (``gateway.portals``), so a typing mistake cannot make an account that sees
+nothing, or the agency someone adds later under that code. Changing the password or disabling the account ends its
+sessions. Every change is an audit entry, in the change's transaction.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway import portals
 from gateway.ids import new_id
 from gateway.store.db import Database
 
@@ -46,6 +49,16 @@ def _checked(username: str, display_name: str, role: str, agencies: tuple[str, .
             raise AccountError(f"agency code {code!r} is malformed")
 
 
+async def _check_known(conn: AsyncConnection, codes: tuple[str, ...]) -> None:
+    """Refuse agency codes the catalogue does not have (every one of them named)."""
+    if not codes:
+        return
+    unknown = sorted(set(codes) - set((await portals.agency_codes(conn)).values()))
+    if unknown:
+        listed = ", ".join(repr(code) for code in unknown)
+        raise AccountError(f"unknown agency code(s) {listed}: add the agency first (gateway agency add --file …)")
+
+
 async def create(
     db: Database,
     passwords: Passwords,
@@ -77,6 +90,7 @@ async def create(
     async with db.unit() as uow:
         if await repository.by_username(uow.conn, username) is not None:
             raise AccountError(f"username {username!r} is taken")
+        await _check_known(uow.conn, codes)
         await repository.insert_account(uow.conn, values, codes)
         after = {"role": role, "all_agencies": all_agencies, "agencies": list(codes), "active": True}
         await audit.record(

@@ -19,12 +19,13 @@ from gateway.staff import (
     WeakPassword,
     audit,
     change_password,
+    create_account,
     csrf,
     set_active,
 )
 from gateway.store.db import Database
 from gateway.store.tables.staff import staff_accounts, staff_audit, staff_sessions
-from tests.support.staff import FAST, PASSWORD, add_staff
+from tests.support.staff import FAST, PASSWORD, add_agencies, add_staff
 
 POLICY = SessionPolicy(
     absolute=timedelta(hours=8), idle=timedelta(minutes=30), lockout_failures=3, lockout=timedelta(minutes=15)
@@ -253,6 +254,20 @@ async def test_accounts_are_checked_when_made(db: Database) -> None:
         await add_staff(db, "a b")
     with pytest.raises(WeakPassword):
         await add_staff(db, "chi", password="short")
+    await add_agencies(db, "000.00.01.H26")
+    for codes in (("000.00.09.H26",), ("000.00.01.H26", "000.00.09.H26", "H26.X")):  # not in the catalogue
+        with pytest.raises(AccountError, match=r"unknown agency code\(s\) '000.00.09.H26'"):
+            await create_account(
+                db,
+                FAST,
+                username="dao",
+                display_name="Đào",
+                role="officer",
+                agencies=codes,
+                password=PASSWORD,
+                now=now_utc(),
+                actor="test",
+            )
     async with db.read() as conn:
         count = (await conn.execute(sa.select(sa.func.count()).select_from(staff_accounts))).scalar_one()
         entries = (await conn.execute(sa.select(sa.func.count()).select_from(staff_audit))).scalar_one()
