@@ -4,73 +4,16 @@ sign-ins whatever usernames it tries; over it the page answers 429 and checks no
 
 from __future__ import annotations
 
-import base64
 import re
-import secrets
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
-import pytest
 import sqlalchemy as sa
-from litestar.testing import AsyncTestClient
 
-from gateway.http.app import create_app
-from gateway.settings import load
 from gateway.store.db import Database
-from gateway.store.migrate import upgrade_async
 from gateway.store.tables.staff import staff_accounts, staff_audit, staff_sessions
-from tests.support.services import create_pg_database, drop_pg_database, require_redis
 from tests.support.staff import PASSWORD, add_staff
 
-LIMIT = 8  # sign-ins per client address per hour (an hour: a test's few requests cannot straddle a window's end)
-LOCKOUT = 2
-
-
-@dataclass
-class Pages:
-    client: httpx.AsyncClient
-    db: Database
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def pages(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Pages]:
-    pg = request.param == "postgres"
-    url = await create_pg_database() if pg else f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
-    await upgrade_async(url)
-    db = Database.from_url(url)
-    settings = load(
-        {
-            "PAYHUB_HASH_KEY": "sign-in-page",
-            "WEBHOOK_SECRETS_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-            "DATABASE_URL": url,
-            "REDIS_URL": require_redis(),
-            "QUEUE_NAME": f"signin-{secrets.token_hex(4)}",  # a budget of this test's own
-            "RECEIPT_KEYS_DIR": str(tmp_path / "receipt-keys"),
-            "STAFF_COOKIE_SECURE": "false",  # the test client speaks plain http
-            "STAFF_SIGNIN_RATE_LIMIT": str(LIMIT),
-            "STAFF_SIGNIN_RATE_WINDOW_SECONDS": "3600",
-            "STAFF_LOCKOUT_FAILURES": str(LOCKOUT),
-        },
-        log_json=False,
-    )
-    try:
-        async with AsyncTestClient(create_app(settings), base_url="http://gateway.local") as client:
-            yield Pages(client, db)
-    finally:
-        await db.dispose()
-        if pg:
-            await drop_pg_database(url)
-
-
-async def sign_in(client: httpx.AsyncClient, username: str, password: str, **headers: str) -> httpx.Response:
-    """The form read, then sent back filled in, as a browser does."""
-    form = await client.get("/finance/sign-in")
-    match = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert match is not None
-    data = {"csrf_token": match.group(1), "username": username, "password": password, "next": "/finance/"}
-    return await client.post("/finance/sign-in", data=data, headers=headers, follow_redirects=False)
+from .conftest import LOCKOUT, SIGN_IN_LIMIT, Pages, sign_in
 
 
 def shown(response: httpx.Response) -> str:
@@ -109,7 +52,7 @@ async def test_a_locked_account_a_wrong_password_and_an_unknown_username_get_one
 
 async def test_one_address_trying_many_usernames_is_stopped_before_any_password_is_checked(pages: Pages) -> None:
     await add_staff(pages.db, "lan")
-    for n in range(LIMIT):
+    for n in range(SIGN_IN_LIMIT):
         spoofed = {"X-Forwarded-For": f"198.51.100.{n}", "X-Real-IP": f"198.51.100.{n}"}
         assert (await sign_in(pages.client, f"thu-{n}", f"mat-khau-doan-{n}", **spoofed)).status_code == 401
     entries, accounts = await count(pages.db, staff_audit), await count(pages.db, staff_accounts)
