@@ -18,7 +18,7 @@ from gateway import portals
 from gateway.ids import new_id
 from gateway.store.db import Database
 
-from . import audit, repository
+from . import audit, repository, roles
 from .passwords import Passwords, check_new
 from .records import StaffAccount
 from .roles import ROLES
@@ -161,6 +161,19 @@ async def set_active(db: Database, username: str, active: bool, *, now: datetime
             after={"active": active},
         )
     return True
+
+
+async def break_assignee(conn: AsyncConnection, username: str, agency_code: str) -> str | None:
+    """The account's username when ``username`` names an enabled account whose role works breaks (officer, admin)
+    and whose agencies cover ``agency_code`` (or are every agency): who a break of that agency may be assigned to.
+    None for anyone else. Read on the caller's connection, so the answer and the assignment are one transaction."""
+    found = await repository.by_username(conn, normal_username(username))
+    if found is None:
+        return None
+    account = found[0]
+    if account.active and roles.may(account.role, roles.WORK_BREAKS) and account.scope.allows(agency_code):
+        return account.username
+    return None
 
 
 async def listing(db: Database) -> list[StaffAccount]:
