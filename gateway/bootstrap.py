@@ -50,6 +50,7 @@ class Container:
     key_cache: KeyCache
     api_limiter: RateLimiter
     lookup_limiter: RateLimiter
+    signin_limiter: RateLimiter
     webhooks: WebhookTools
     hooks: WebhookService
     receipt_keys: AgencyKeys
@@ -91,6 +92,11 @@ class Container:
             ),
             lookup_limiter=RateLimiter(
                 redis_key(settings, "lookup-rate"), settings.lookup_rate_limit, settings.lookup_rate_window_seconds
+            ),
+            signin_limiter=RateLimiter(
+                redis_key(settings, "signin-rate"),
+                settings.staff_signin_rate_limit,
+                settings.staff_signin_rate_window_seconds,
             ),
             webhooks=tools,
             hooks=WebhookService(db, tools, settings),

@@ -61,7 +61,7 @@ def reconcile_job_id(kind: str, day: str, asked_at: str) -> str:
 
 # ---------------------------------------------------------------- Redis keys shared by the gateway's processes
 def redis_key(settings: Settings, name: str) -> str:
-    """A key of this deployment (``queue_name`` is its namespace): ``api-rate``, ``lookup-rate``,
+    """A key of this deployment (``queue_name`` is its namespace): ``api-rate``, ``lookup-rate``, ``signin-rate``,
     ``auth-revocations``, ``return-query:<reference>``."""
     return f"{settings.queue_name}:{name}"
 

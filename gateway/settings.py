@@ -137,11 +137,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     # Finance staff pages (/finance): a sign-in lasts staff_session_hours at most, and ends after
     # staff_idle_minutes without a request; staff_lockout_failures failed sign-ins in a row lock the account for
-    # staff_lockout_minutes. The session cookie is Secure unless staff_cookie_secure is off (http://localhost only).
+    # staff_lockout_minutes. One client address may send staff_signin_rate_limit sign-ins per
+    # staff_signin_rate_window_seconds (0: no limit), whatever usernames they name: the lock-out guards one
+    # account, this guards them all from one address trying a password on each. Counted in Redis (shared by every
+    # process; let through, logged, while Redis does not answer). The session cookie is Secure unless
+    # staff_cookie_secure is off (http://localhost only).
     staff_session_hours: float = 8.0
     staff_idle_minutes: float = 30.0
     staff_lockout_failures: int = 5
     staff_lockout_minutes: float = 15.0
+    staff_signin_rate_limit: int = 20
+    staff_signin_rate_window_seconds: int = 900
     staff_cookie_secure: bool = True
 
     # Reconciliation: raw files (the hub's settlement files, the post's COD statements) are kept under the data

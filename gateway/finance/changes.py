@@ -2,7 +2,8 @@
 
 Only an officer or an admin may change a break, and only one of the account's agencies; the form must carry the
 version of the break it was read at. A form with a missing or malformed field answers with the field marked and
-changes nothing; a refusal of the lifecycle (already resolved, changed meanwhile) is shown on the break's page.
+changes nothing, as does an assignee that is not an enabled officer or admin of the break's agency; a refusal of the
+lifecycle (already resolved, changed meanwhile) is shown on the break's page.
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ REFUSALS = {
     "break_not_assigned": "Chênh lệch chưa được giao cho ai.",
     "break_not_resolved": "Chỉ mở lại được chênh lệch đã xử lý.",
     "invalid_request": "Dữ liệu gửi lên không hợp lệ.",
+    "unknown_assignee": (
+        "Chỉ giao được cho tài khoản cán bộ đối soát hoặc quản trị đang hoạt động của đơn vị có chênh lệch này."
+    ),
 }
+FIELDS = {"note": "note", "assigned_to": "to"}  # a refusal's field → the form's
 NOT_ALLOWED = "Tài khoản của bạn chỉ được xem, không được thay đổi chênh lệch. Không có gì thay đổi."
 
 
@@ -83,8 +88,10 @@ async def change_break(request: Request[Any, Any, Any], db: Database, break_id: 
         if refused.code == "not_found":
             return not_found(request)
         message = REFUSALS.get(refused.code, str(refused))
-        errors = {"note": message} if refused.field == "note" else {}
+        field = FIELDS.get(refused.field or "")
+        errors = {field: message} if field else {}
+        status = 400 if refused.code == "unknown_assignee" else 409  # a field to correct, not a conflict
         return await break_page(
-            request, break_id, 409, message=message, errors=errors, values=fields.values, form=action
+            request, break_id, status, message=message, errors=errors, values=fields.values, form=action
         )
     return Redirect(f"/finance/breaks/{break_id}", status_code=303)

@@ -61,10 +61,16 @@ _env.globals.update(
 )
 
 
-def page(template: str, status: int = 200, cookies: list[Any] | None = None, **context: Any) -> Response[str]:
+def page(
+    template: str,
+    status: int = 200,
+    cookies: list[Any] | None = None,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Response[str]:
     context.setdefault("member", None)
     context.setdefault("errors", {})
     context.setdefault("nav", "")
     context.setdefault("form", "")
     html = _env.get_template(template).render(**context)
-    return Response(html, status_code=status, media_type=HTML, cookies=cookies)
+    return Response(html, status_code=status, media_type=HTML, cookies=cookies, headers=headers)

@@ -1,4 +1,9 @@
-"""Signing in to the finance pages, and out."""
+"""Signing in to the finance pages, and out.
+
+Every sign-in sent counts against its client address's budget (``STAFF_SIGNIN_RATE_LIMIT`` per
+``STAFF_SIGNIN_RATE_WINDOW_SECONDS``, shared by every process through Redis) before anything else is looked at: over
+it, the page answers 429 with Retry-After, checks no password and changes nothing. The address is the connection's
+peer, as for the lookup pages; no header a client sends can change it."""
 
 from __future__ import annotations
 
@@ -18,7 +23,13 @@ TITLE = "Đăng nhập — Đối soát tài chính"
 SIGN_IN_COOKIE = "finance_signin"
 
 
-def _form(request: Request[Any, Any, Any], status: int = 200, **context: Any) -> Response[str]:
+def too_many(wait: int) -> str:
+    return f"Có quá nhiều lần đăng nhập từ địa chỉ này. Vui lòng thử lại sau {-(-wait // 60)} phút."
+
+
+def _form(
+    request: Request[Any, Any, Any], status: int = 200, headers: dict[str, str] | None = None, **context: Any
+) -> Response[str]:
     """The sign-in form with a fresh token, in the form and in its cookie."""
     settings = access.settings_of(request)
     token = new_csrf_token()
@@ -26,12 +37,20 @@ def _form(request: Request[Any, Any, Any], status: int = 200, **context: Any) ->
     return page(
         "sign_in.html",
         status,
+        headers=headers,
         cookies=[access.cookie(settings, SIGN_IN_COOKIE, token)],
         title=TITLE,
         csrf_token=token,
         next=access.safe_next(request.query_params.get("next")),
         **context,
     )
+
+
+async def _wait(request: Request[Any, Any, Any]) -> int:
+    """The seconds this client address must wait before signing in again (0: it may go on); counts this one."""
+    container = request.app.state.container
+    wait: int = await container.signin_limiter.retry_after(container.redis, access.client_ip(request) or "unknown")
+    return wait
 
 
 class SignInController(Controller):
@@ -44,6 +63,9 @@ class SignInController(Controller):
 
     @post("/sign-in", status_code=200)
     async def sign_in(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        wait = await _wait(request)
+        if wait:
+            return _form(request, 429, headers={"Retry-After": str(wait)}, message=too_many(wait))
         settings = access.settings_of(request)
         form = await request.form()
         expected = request.cookies.get(access.cookie_name(settings, SIGN_IN_COOKIE), "")
@@ -59,9 +81,8 @@ class SignInController(Controller):
             signed = await access.sessions_of(request).sign_in(
                 fields.values["username"], fields.values["password"], client_ip=access.client_ip(request), now=now_utc()
             )
-        except SignInRefused as refused:
-            status = 423 if refused.locked else 401
-            return _form(request, status, message=refused.message, values={"username": fields.values["username"]})
+        except SignInRefused as refused:  # one answer, whatever the reason: it tells no account's state
+            return _form(request, 401, message=refused.message, values={"username": fields.values["username"]})
         cookies = [
             access.cookie(settings, "finance_session", signed.token),
             access.cookie(settings, SIGN_IN_COOKIE, "", expire=True),

@@ -1,8 +1,8 @@
 """One fixed-window request limiter, counted in Redis so every gateway process shares each budget: per client
-address on the public lookup pages, per API key on the portal API.
+address on the public lookup pages and on the finance staff's sign-in, per API key on the portal API.
 
 A budget is ``limit`` requests per window of ``window_seconds``; the window is aligned on the clock, so a client
-may send up to twice its limit across a window's end. The lookup pages count the connection's peer as the ASGI
+may send up to twice its limit across a window's end. The pages count the connection's peer as the ASGI
 server reports it (the gateway is served with ``proxy_headers=False``): ``X-Forwarded-For`` is never read, so a
 client cannot buy itself a fresh budget by sending one. When Redis does not answer the request is let through and
 a warning logged: the service stays available, and Redis holds nothing that cannot be rebuilt.

@@ -54,6 +54,7 @@ CODES: dict[str, str] = {
     "break_resolved": "The break is resolved; reopen it first",
     "break_not_assigned": "The break is not assigned to anyone",
     "break_not_resolved": "Only a resolved break can be reopened",
+    "unknown_assignee": "A break is assigned only to an enabled officer or admin of its agency",
     "rate_limited": "Too many requests",
     "database_unavailable": "The database is not available; retry later with the same Idempotency-Key",
     "not_ready": "A dependency is not available",

@@ -2,8 +2,10 @@
 
 Every change is one transaction: the break is read under a row lock within the caller's scope (a break outside it
 is not found), its ``version`` must be the one the caller read (a stale form gets ``break_changed``), the pure
-lifecycle decides the new state, and the row and one audit entry (before and after) are written together. Whether
-the caller's role may change breaks at all is the caller's check.
+lifecycle decides the new state, and the row and one audit entry (before and after) are written together. A break
+is assigned only to an enabled staff account that may work breaks of its agency (``staff.break_assignee``, read in
+the same transaction): any other name is refused with ``unknown_assignee``. Whether the caller's role may change
+breaks at all is the caller's check.
 """
 
 from __future__ import annotations
@@ -44,7 +46,15 @@ class Staffer:
 
 
 async def assign(db: Database, who: Staffer, break_id: str, version: int, to: str) -> BreakView:
-    return await _by_hand(db, who, break_id, version, "break.assigned", lambda s: lifecycle.assigned(s, to))
+    """Assign the break to the staff account ``to`` names, if it may work breaks of the break's agency."""
+    async with db.transaction() as conn:
+        row = await _current(conn, who, break_id, version)
+        lifecycle.assigned(state_of(row), to)  # a resolved break or a malformed name is refused before the look-up
+        username = await staff.break_assignee(conn, to.strip(), row.agency_code)
+        if username is None:
+            raise Refused("unknown_assignee", field="assigned_to")
+        step: Step = lambda s: lifecycle.assigned(s, username)  # noqa: E731
+        return await _changed(conn, who, row, "break.assigned", step)
 
 
 async def unassign(db: Database, who: Staffer, break_id: str, version: int) -> BreakView:
@@ -66,11 +76,21 @@ async def _by_hand(
     db: Database, who: Staffer, break_id: str, version: int, action: str, step: Step, note: str = ""
 ) -> BreakView:
     async with db.transaction() as conn:
-        row = await locked(conn, who.scope, break_id)
-        if row.version != version:
-            raise Refused("break_changed", extra={"current_version": row.version})
-        await change(conn, row, step, actor=who.username, action=action, at=now_utc(), note=note, ip=who.client_ip)
-        return await find_break(conn, who.scope, break_id)
+        row = await _current(conn, who, break_id, version)
+        return await _changed(conn, who, row, action, step, note)
+
+
+async def _current(conn: AsyncConnection, who: Staffer, break_id: str, version: int) -> Any:
+    """The break's row, locked, if it is in the caller's scope and still at the version the caller read."""
+    row = await locked(conn, who.scope, break_id)
+    if row.version != version:
+        raise Refused("break_changed", extra={"current_version": row.version})
+    return row
+
+
+async def _changed(conn: AsyncConnection, who: Staffer, row: Any, action: str, step: Step, note: str = "") -> BreakView:
+    await change(conn, row, step, actor=who.username, action=action, at=now_utc(), note=note, ip=who.client_ip)
+    return await find_break(conn, who.scope, row.id)
 
 
 async def locked(conn: AsyncConnection, scope: AgencyScope, break_id: str) -> Any:

@@ -2,13 +2,13 @@
 the append-only audit trail of what staff do.
 
 The public surface: the accounts' use cases (``create_account``, ``change_password``, ``set_active``,
-``accounts``), sign-in and sessions (``StaffSessions``, ``SessionPolicy``, ``SignInRefused``), the signed-in
-``StaffMember`` with its role's permissions (``roles``, ``ROLE_LABELS``), the CSRF check of staff forms
-(``csrf_matches``, ``new_csrf_token``, ``CSRF_FIELD``), password hashing (``Passwords``), and the audit trail
-(``record``, ``history``)."""
+``accounts``), who a break of an agency may be assigned to (``break_assignee``), sign-in and sessions
+(``StaffSessions``, ``SessionPolicy``, ``SignInRefused``), the signed-in ``StaffMember`` with its role's
+permissions (``roles``, ``ROLE_LABELS``), the CSRF check of staff forms (``csrf_matches``, ``new_csrf_token``,
+``CSRF_FIELD``), password hashing (``Passwords``), and the audit trail (``record``, ``history``)."""
 
 from . import audit, csrf, roles
-from .accounts import AccountError, change_password, set_active
+from .accounts import AccountError, break_assignee, change_password, set_active
 from .accounts import create as create_account
 from .accounts import listing as accounts
 from .audit import SYSTEM, AuditEntry, history, record
@@ -36,6 +36,7 @@ __all__ = [
     "WeakPassword",
     "accounts",
     "audit",
+    "break_assignee",
     "change_password",
     "create_account",
     "csrf",

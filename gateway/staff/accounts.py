@@ -1,7 +1,9 @@
 """Staff accounts, made and kept from the command line: create, change the password, disable and enable, list.
 
-An account has a role (``roles``) and sees either the agencies named on it (by code) or all of them. Changing the
-password or disabling the account ends its sessions. Every change is an audit entry, in the change's transaction.
+An account has a role (``roles``) and sees either the agencies named on it (by code) or all of them; each code
+named must be an agency of the catalogue (``gateway.portals``), so a typing mistake cannot make an account that sees
+nothing, or the agency someone adds later under that code. Changing the password or disabling the account ends its
+sessions. Every change is an audit entry, in the change's transaction.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway import portals
 from gateway.ids import new_id
 from gateway.store.db import Database
 
-from . import audit, repository
+from . import audit, repository, roles
 from .passwords import Passwords, check_new
 from .records import StaffAccount
 from .roles import ROLES
@@ -44,6 +47,16 @@ def _checked(username: str, display_name: str, role: str, agencies: tuple[str, .
     for code in agencies:
         if not AGENCY_CODE.fullmatch(code):
             raise AccountError(f"agency code {code!r} is malformed")
+
+
+async def _check_known(conn: AsyncConnection, codes: tuple[str, ...]) -> None:
+    """Refuse agency codes the catalogue does not have (every one of them named)."""
+    if not codes:
+        return
+    unknown = sorted(set(codes) - set((await portals.agency_codes(conn)).values()))
+    if unknown:
+        listed = ", ".join(repr(code) for code in unknown)
+        raise AccountError(f"unknown agency code(s) {listed}: add the agency first (gateway agency add --file …)")
 
 
 async def create(
@@ -77,6 +90,7 @@ async def create(
     async with db.unit() as uow:
         if await repository.by_username(uow.conn, username) is not None:
             raise AccountError(f"username {username!r} is taken")
+        await _check_known(uow.conn, codes)
         await repository.insert_account(uow.conn, values, codes)
         after = {"role": role, "all_agencies": all_agencies, "agencies": list(codes), "active": True}
         await audit.record(
@@ -147,6 +161,19 @@ async def set_active(db: Database, username: str, active: bool, *, now: datetime
             after={"active": active},
         )
     return True
+
+
+async def break_assignee(conn: AsyncConnection, username: str, agency_code: str) -> str | None:
+    """The account's username when ``username`` names an enabled account whose role works breaks (officer, admin)
+    and whose agencies cover ``agency_code`` (or are every agency): who a break of that agency may be assigned to.
+    None for anyone else. Read on the caller's connection, so the answer and the assignment are one transaction."""
+    found = await repository.by_username(conn, normal_username(username))
+    if found is None:
+        return None
+    account = found[0]
+    if account.active and roles.may(account.role, roles.WORK_BREAKS) and account.scope.allows(agency_code):
+        return account.username
+    return None
 
 
 async def listing(db: Database) -> list[StaffAccount]:

@@ -3,8 +3,9 @@
 The browser keeps a random token in a cookie; the database keeps only its SHA-256, with the session's absolute
 expiry, the time it was last used (idle expiry counts from it) and the CSRF token bound to it. ``policy`` failed
 sign-ins in a row lock the account for a while. Every sign-in, success, failure or lock-out, and every sign-out
-is an audit entry. A refused sign-in says the same whether the username exists or the password is wrong, and takes
-as long.
+is an audit entry. A refused sign-in is one and the same refusal whatever the reason (no such username, a wrong
+password, a disabled or a locked account) and costs the same password check, so neither its answer nor its time
+tells which accounts exist or are locked; only the audit trail records why.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from .passwords import Passwords
 from .records import StaffAccount, StaffMember
 
 TOUCH_EVERY = timedelta(seconds=30)  # last use is written at most this often: idle expiry is that precise
-INVALID = "Tên đăng nhập hoặc mật khẩu không đúng."
+# The one answer to every refused sign-in: it must not tell a locked account from a wrong password or an unknown
+# username, so it names every case at once.
+INVALID = "Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa do đăng nhập sai nhiều lần."
 
 
 @dataclass(frozen=True)
@@ -46,12 +49,12 @@ class SessionPolicy:
 
 
 class SignInRefused(Exception):
-    """The sign-in did not succeed; ``message`` is for the person signing in (Vietnamese)."""
+    """The sign-in did not succeed. It carries nothing of why: ``message`` (Vietnamese, for the person signing in)
+    is the same for every refusal."""
 
-    def __init__(self, message: str, locked: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.locked = locked
+    def __init__(self) -> None:
+        super().__init__(INVALID)
+        self.message = INVALID
 
 
 @dataclass(frozen=True)
@@ -62,11 +65,6 @@ class SignedIn:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def locked_message(until: datetime, now: datetime) -> str:
-    minutes = max(1, -(-int((until - now).total_seconds()) // 60))
-    return f"Tài khoản tạm khóa do đăng nhập sai nhiều lần. Vui lòng thử lại sau {minutes} phút."
 
 
 def _locked(account: StaffAccount, now: datetime) -> bool:
@@ -101,27 +99,32 @@ class StaffSessions:
         if account is None:
             await self.passwords.verify_async(None, password)  # the same work as for an account
             await self._audit(username, "sign_in.failed", client_ip, now, note="no such account")
-            raise SignInRefused(INVALID)
-        count = await self._reserve(account, client_ip, now)
+            raise SignInRefused()
+        count, until = await self._reserve(account, client_ip, now)
+        if count is None:  # locked: the password is not checked, yet the refusal costs the same work and writes
+            await self.passwords.verify_async(None, password)
+            note = f"locked until {until.isoformat()}" if until is not None else ""
+            await self._audit(account.username, "sign_in.refused_locked", client_ip, now, note)
+            raise SignInRefused()
         right = await self.passwords.verify_async(stored, password)
         if not right or not account.active:
             await self._failed(account, client_ip, now, right, count)
         assert stored is not None
         return await self._open(account, stored, password, client_ip, now)
 
-    async def _reserve(self, account: StaffAccount, client_ip: str, now: datetime) -> int:
+    async def _reserve(
+        self, account: StaffAccount, client_ip: str, now: datetime
+    ) -> tuple[int | None, datetime | None]:
         """The attempt counted before its password is checked (a success resets the count): attempts sent at once
-        cannot outnumber the lock-out's limit. Raises SignInRefused when the account is locked, or is locked by
+        cannot outnumber the lock-out's limit. (None, the lock's end) when the account is locked, or is locked by
         this attempt because others in flight took the limit."""
         async with self.db.unit() as uow:
             count, until = await repository.reserve_attempt(uow.conn, account.id, now)
             if count is not None and count <= self.policy.lockout_failures:
-                return count
+                return count, None
             if count is not None:
                 until = await self._lock(uow.conn, account, client_ip, now)
-            await self._audit_in(uow.conn, account.username, "sign_in.refused_locked", client_ip, now)
-        assert until is not None
-        raise SignInRefused(locked_message(until, now), locked=True)
+        return None, until
 
     async def _lock(self, conn: AsyncConnection, account: StaffAccount, client_ip: str, now: datetime) -> datetime:
         until = now + self.policy.lockout
@@ -141,12 +144,11 @@ class StaffSessions:
         password."""
         if right:
             await self._audit_in(conn, account.username, "sign_in.failed", client_ip, now, "account disabled")
-            return SignInRefused(INVALID)
+            return SignInRefused()
         await self._audit_in(conn, account.username, "sign_in.failed", client_ip, now, f"failure {count} in a row")
-        if count < self.policy.lockout_failures:
-            return SignInRefused(INVALID)
-        until = await self._lock(conn, account, client_ip, now)
-        return SignInRefused(locked_message(until, now), locked=True)
+        if count >= self.policy.lockout_failures:
+            await self._lock(conn, account, client_ip, now)
+        return SignInRefused()
 
     async def _open(self, account: StaffAccount, stored: str, password: str, client_ip: str, now: datetime) -> SignedIn:
         token, csrf_token = secrets.token_urlsafe(32), csrf.new_token()
@@ -154,7 +156,7 @@ class StaffSessions:
         async with self.db.unit() as uow:
             current = await repository.by_username(uow.conn, account.username, lock=True)
             if current is None or not current[0].active or _locked(current[0], now):
-                raise SignInRefused(INVALID)
+                raise SignInRefused()
             changes: dict[str, object] = {"failed_sign_ins": 0, "locked_until": None, "last_sign_in_at": now}
             if self.passwords.needs_rehash(stored):
                 changes["password_hash"] = self.passwords.hash(password)

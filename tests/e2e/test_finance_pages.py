@@ -150,23 +150,33 @@ async def test_staff_of_one_agency_see_nothing_of_anothers(browser: Any, stack: 
         await other.context.close()
 
 
-async def test_repeated_failed_sign_ins_lock_the_account(browser: Any, stack: Stack) -> None:
+async def test_repeated_failed_sign_ins_lock_the_account_and_say_no_more_than_a_wrong_password(
+    browser: Any, stack: Stack
+) -> None:
+    assert stack.db is not None
     username = await staff(stack, "viewer", "T000.A")
     context = await browser.new_context()
     page = await context.new_page()
+
+    async def attempt(name: str, password: str) -> tuple[int, str]:
+        await page.fill("#username", name)
+        await page.fill("#password", password)
+        async with page.expect_navigation() as sent:
+            await page.click("#sign-in")
+        answer = await sent.value
+        assert answer is not None and "/finance/sign-in" in page.url
+        return answer.status, str(await page.inner_text("#message"))
+
     try:
         await page.goto(f"{stack.gateway_url}/finance/sign-in")
-        for _ in range(5):
-            await page.fill("#username", username)
-            await page.fill("#password", "sai-mat-khau-roi")
-            async with page.expect_navigation():
-                await page.click("#sign-in")
-        assert "tạm khóa" in await page.inner_text("#message")
-        await page.fill("#username", username)
-        await page.fill("#password", "mat-khau-thu-nghiem-1")  # the right one, while locked
-        async with page.expect_navigation():
-            await page.click("#sign-in")
-        assert "tạm khóa" in await page.inner_text("#message") and "/finance/sign-in" in page.url
+        first = await attempt(username, "sai-mat-khau-roi")
+        for _ in range(4):
+            assert await attempt(username, "sai-mat-khau-roi") == first
+        (account,) = await rows(stack, staff_accounts, staff_accounts.c.username == username)
+        assert account.locked_until is not None
+        assert await attempt(username, "mat-khau-thu-nghiem-1") == first  # the right one, while locked
+        assert await attempt(f"khong-co-{username}", "mat-khau-thu-nghiem-1") == first
+        assert first[0] == 401 and "không đúng" in first[1]
     finally:
         await context.close()
 

@@ -148,6 +148,7 @@ class Stack:
             "RECEIPT_SWEEP_GRACE_SECONDS": "1",
             "RECEIPT_BATCH": "10",  # small batches, so a test can hold more sources than one batch cheaply
             "LOOKUP_RATE_LIMIT": "100000",
+            "STAFF_SIGNIN_RATE_LIMIT": "100000",  # every browser test signs in from 127.0.0.1
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
             "PUBLIC_URL": self.gateway_url,

@@ -1,5 +1,5 @@
 """``gateway staff add|passwd|disable|enable|list``: the password from a file or standard input, never an
-argument; the account made signs in; disabling it ends that."""
+argument; agencies only from the catalogue; the account made signs in; disabling it ends that."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from gateway.cli import main
 from gateway.staff import Passwords, SessionPolicy, SignInRefused, StaffSessions
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade
+from tests.support.staff import add_agencies
 
 
 def sign_in(url: str, username: str, password: str) -> str:
@@ -31,6 +32,14 @@ def sign_in(url: str, username: str, password: str) -> str:
     return asyncio.run(go())
 
 
+async def seeded(url: str, *codes: str) -> None:
+    db = Database.from_url(url)
+    try:
+        await add_agencies(db, *codes)
+    finally:
+        await db.dispose()
+
+
 def test_staff_accounts_from_the_command_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -38,8 +47,30 @@ def test_staff_accounts_from_the_command_line(
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("PAYHUB_HASH_KEY", "staff-cli-test")
     upgrade(url)
+    asyncio.run(seeded(url, "000.00.01.H26", "000.00.02.H26"))
     secret = tmp_path / "password"
     secret.write_text("mat-khau-tu-tep-1\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as refused:  # an agency the catalogue does not have: nothing made
+        main(
+            [
+                "staff",
+                "add",
+                "--username",
+                "lan",
+                "--name",
+                "Nguyễn Thị Lan",
+                "--role",
+                "officer",
+                "--agency",
+                "000.00.01.H26",
+                "--agency",
+                "000.00.03.H62",
+                "--password-file",
+                str(secret),
+            ]
+        )
+    assert isinstance(refused.value.code, str)  # printed to standard error, exit status 1
+    assert refused.value.code.startswith("gateway: unknown agency code(s) '000.00.03.H62'")
     main(
         [
             "staff",

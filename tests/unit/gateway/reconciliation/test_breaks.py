@@ -17,9 +17,17 @@ from gateway.reconciliation.lifecycle import State, assigned, reopened, resolved
 from gateway.store.db import Database
 from gateway.store.tables.staff import staff_audit
 from tests.support.reconciliation_rows import add_break, add_run
+from tests.support.staff import add_staff
 
 LAN = breaks.Staffer("lan", AgencyScope.of(["A01"]), "203.0.113.7")
 OUTSIDER = breaks.Staffer("minh", AgencyScope.of(["B02"]))
+
+
+@pytest.fixture(autouse=True)
+async def accounts(db: Database) -> None:
+    """The officers of A01 breaks are assigned to, and one of B02."""
+    for username, agency in (("lan", "A01"), ("hoa", "A01"), ("minh", "B02")):
+        await add_staff(db, username, "officer", (agency,))
 
 
 async def _break(db: Database, **columns: object) -> str:
@@ -28,8 +36,10 @@ async def _break(db: Database, **columns: object) -> str:
 
 
 async def _entries(db: Database) -> int:
+    """The audit entries of breaks (the accounts' own are not counted)."""
     async with db.read() as conn:
-        return int((await conn.execute(sa.select(sa.func.count()).select_from(staff_audit))).scalar_one())
+        query = sa.select(sa.func.count()).select_from(staff_audit).where(staff_audit.c.subject_type == "break")
+        return int((await conn.execute(query)).scalar_one())
 
 
 async def _refused(code: str, change: object) -> Refused:
@@ -50,6 +60,23 @@ async def test_assigning_moves_the_version_on_and_leaves_one_audit_entry(db: Dat
     )  # fmt: skip
     assert entry.before == {"status": "open", "assigned_to": "", "resolution": "", "note": ""}
     assert entry.after == {"status": "assigned", "assigned_to": "hoa", "resolution": "", "note": ""}
+
+
+async def test_a_break_is_assigned_only_to_an_enabled_officer_or_admin_of_its_agency(db: Database) -> None:
+    b = await _break(db)
+    await add_staff(db, "xem", "viewer", ("A01",))
+    await add_staff(db, "nghi", "officer", ("A01",))
+    assert await staff.set_active(db, "nghi", False, now=now_utc(), actor="test")
+    for to in ("khong-co-ai", "xem", "nghi", "minh"):  # unknown, a viewer, disabled, of another agency
+        refused = await _refused("unknown_assignee", breaks.assign(db, LAN, b, 1, to))
+        assert refused.field == "assigned_to"
+    async with db.read() as conn:
+        item = (await get_break(conn, LAN.scope, b)).item
+    assert (item.status, item.assigned_to, item.version) == ("open", "", 1) and await _entries(db) == 0
+    await add_staff(db, "quan-tri", "admin")  # of every agency
+    assert (await breaks.assign(db, LAN, b, 1, "quan-tri")).assigned_to == "quan-tri"
+    view = await breaks.assign(db, LAN, b, 2, " HOA ")  # kept as the account's own username
+    assert (view.assigned_to, view.version) == ("hoa", 3) and await _entries(db) == 2
 
 
 async def test_a_stale_version_is_a_conflict_that_changes_nothing(db: Database) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -19,12 +19,13 @@ from gateway.staff import (
     WeakPassword,
     audit,
     change_password,
+    create_account,
     csrf,
     set_active,
 )
 from gateway.store.db import Database
 from gateway.store.tables.staff import staff_accounts, staff_audit, staff_sessions
-from tests.support.staff import FAST, PASSWORD, add_staff
+from tests.support.staff import FAST, PASSWORD, add_agencies, add_staff
 
 POLICY = SessionPolicy(
     absolute=timedelta(hours=8), idle=timedelta(minutes=30), lockout_failures=3, lockout=timedelta(minutes=15)
@@ -32,14 +33,19 @@ POLICY = SessionPolicy(
 
 
 class CountingPasswords(Passwords):
-    """The fast hasher, counting the checks it makes (real or against the throwaway hash)."""
+    """The fast hasher, counting the checks it makes against accounts' hashes (``checks``) and against the throwaway
+    hash (``throwaway``)."""
 
     def __init__(self) -> None:
         super().__init__(FAST.hasher)
         self.checks = 0
+        self.throwaway = 0
 
     def verify(self, stored: str, password: str) -> bool:
-        self.checks += 1
+        if stored == self._nobody:
+            self.throwaway += 1
+        else:
+            self.checks += 1
         return super().verify(stored, password)
 
 
@@ -50,6 +56,18 @@ def sessions(db: Database, passwords: Passwords = FAST) -> StaffSessions:
 async def actions(db: Database, username: str) -> list[str]:
     async with db.read() as conn:
         return [entry.action for entry in await audit.history(conn, "staff", username)]
+
+
+async def locked_until(db: Database, username: str) -> object:
+    async with db.read() as conn:
+        query = sa.select(staff_accounts.c.locked_until).where(staff_accounts.c.username == username)
+        return (await conn.execute(query)).scalar_one()
+
+
+async def refusal(staff: StaffSessions, username: str, password: str, *, now: datetime, ip: str = "") -> SignInRefused:
+    with pytest.raises(SignInRefused) as refused:
+        await staff.sign_in(username, password, client_ip=ip, now=now)
+    return refused.value
 
 
 async def stored_hash(db: Database, username: str) -> str:
@@ -99,16 +117,46 @@ async def test_failed_sign_ins_in_a_row_lock_the_account_for_a_while(db: Databas
     now, staff = now_utc(), sessions(db)
     await staff.sign_in("hoa", PASSWORD, client_ip="", now=now)  # a success before does not count
     for attempt in range(3):
-        with pytest.raises(SignInRefused) as refused:
-            await staff.sign_in("hoa", "wrong-password-x", client_ip="198.51.100.1", now=now)
-        assert refused.value.locked == (attempt == 2)
-    with pytest.raises(SignInRefused) as refused:  # the right password, while locked
-        await staff.sign_in("hoa", PASSWORD, client_ip="", now=now + timedelta(minutes=14))
-    assert refused.value.locked and "khóa" in refused.value.message
+        await refusal(staff, "hoa", "wrong-password-x", ip="198.51.100.1", now=now)
+        assert (await locked_until(db, "hoa") is not None) == (attempt == 2)
+    # the right password, while locked: refused
+    await refusal(staff, "hoa", PASSWORD, now=now + timedelta(minutes=14))
     assert (await staff.sign_in("hoa", PASSWORD, client_ip="", now=now + timedelta(minutes=15))).token
     trail = await actions(db, "hoa")
-    assert trail.count("sign_in.failed") == 3 and "sign_in.locked_out" in trail
+    assert trail.count("sign_in.failed") == 3 and trail.count("sign_in.locked_out") == 1
     assert trail[-2:] == ["sign_in.refused_locked", "sign_in.succeeded"]
+
+
+async def test_every_refusal_is_the_same_answer_after_the_same_work(db: Database) -> None:
+    """A locked account, a wrong password, an unknown username and a disabled account are refused alike: one
+    message, nothing else to tell them apart, one password check each (a locked or unknown one against the
+    throwaway hash); only the audit trail says which it was."""
+    await add_staff(db, "vy")
+    await add_staff(db, "locked")
+    await add_staff(db, "off")
+    now, counting = now_utc(), CountingPasswords()
+    staff = sessions(db, counting)
+    assert await set_active(db, "off", False, now=now, actor="test")
+    for _ in range(POLICY.lockout_failures):
+        await refusal(staff, "locked", "wrong-password-x", now=now)
+    assert await locked_until(db, "locked") is not None
+    counting.checks = counting.throwaway = 0
+    answers = []
+    for username, password in (
+        ("vy", "wrong-password-x"),
+        ("locked", "wrong-password-x"),
+        ("locked", PASSWORD),
+        ("khong-co", PASSWORD),
+        ("off", PASSWORD),
+    ):
+        before = counting.checks + counting.throwaway
+        refused = await refusal(staff, username, password, now=now)
+        assert counting.checks + counting.throwaway == before + 1, username
+        answers.append((type(refused), refused.message, refused.args, vars(refused)))
+    assert all(answer == answers[0] for answer in answers), answers
+    assert counting.throwaway == 3  # the locked account twice, the unknown username once
+    assert (await actions(db, "locked"))[-2:] == ["sign_in.refused_locked", "sign_in.refused_locked"]
+    assert await locked_until(db, "vy") is None
 
 
 async def test_guesses_sent_at_once_get_no_more_password_checks_than_the_lock_out_allows(db: Database) -> None:
@@ -121,14 +169,14 @@ async def test_guesses_sent_at_once_get_no_more_password_checks_than_the_lock_ou
             await staff.sign_in("khanh", f"wrong-password-{n}", client_ip="203.0.113.9", now=now)
         return refused.value
 
-    refusals = await asyncio.gather(*(guess(n) for n in range(12)))
+    await asyncio.gather(*(guess(n) for n in range(12)))
     assert counting.checks <= POLICY.lockout_failures, "every guess past the limit is refused before its check"
-    assert sum(r.locked for r in refusals) >= 12 - POLICY.lockout_failures
-    with pytest.raises(SignInRefused) as refused:  # the right password is refused too, while locked
-        await staff.sign_in("khanh", PASSWORD, client_ip="", now=now + timedelta(minutes=1))
-    assert refused.value.locked and counting.checks <= POLICY.lockout_failures
+    assert counting.checks + counting.throwaway == 12, "yet each refusal costs one check's work"
+    await refusal(staff, "khanh", PASSWORD, now=now + timedelta(minutes=1))  # the right one, while locked
+    assert counting.checks <= POLICY.lockout_failures
     trail = await actions(db, "khanh")
     assert trail.count("sign_in.failed") <= POLICY.lockout_failures and "sign_in.locked_out" in trail
+    assert trail.count("sign_in.refused_locked") >= 13 - POLICY.lockout_failures
 
 
 async def test_a_success_ends_the_run_of_failures(db: Database) -> None:
@@ -139,9 +187,8 @@ async def test_a_success_ends_the_run_of_failures(db: Database) -> None:
             await staff.sign_in("tuan", "wrong-password-x", client_ip="", now=now)
     await staff.sign_in("tuan", PASSWORD, client_ip="", now=now)
     for _ in range(2):
-        with pytest.raises(SignInRefused) as refused:
-            await staff.sign_in("tuan", "wrong-password-x", client_ip="", now=now)
-        assert not refused.value.locked
+        await refusal(staff, "tuan", "wrong-password-x", now=now)
+    assert await locked_until(db, "tuan") is None
 
 
 async def test_an_unknown_username_is_refused_alike_after_the_same_work(db: Database) -> None:
@@ -152,7 +199,7 @@ async def test_an_unknown_username_is_refused_alike_after_the_same_work(db: Data
         await staff.sign_in("khong-co", PASSWORD, client_ip="", now=now_utc())
     with pytest.raises(SignInRefused) as wrong:
         await staff.sign_in("quang", "wrong-password-x", client_ip="", now=now_utc())
-    assert unknown.value.message == wrong.value.message and counting.checks == 2
+    assert unknown.value.message == wrong.value.message and (counting.checks, counting.throwaway) == (1, 1)
     assert await actions(db, "khong-co") == ["sign_in.failed"]
 
 
@@ -207,6 +254,20 @@ async def test_accounts_are_checked_when_made(db: Database) -> None:
         await add_staff(db, "a b")
     with pytest.raises(WeakPassword):
         await add_staff(db, "chi", password="short")
+    await add_agencies(db, "000.00.01.H26")
+    for codes in (("000.00.09.H26",), ("000.00.01.H26", "000.00.09.H26", "H26.X")):  # not in the catalogue
+        with pytest.raises(AccountError, match=r"unknown agency code\(s\) '000.00.09.H26'"):
+            await create_account(
+                db,
+                FAST,
+                username="dao",
+                display_name="Đào",
+                role="officer",
+                agencies=codes,
+                password=PASSWORD,
+                now=now_utc(),
+                actor="test",
+            )
     async with db.read() as conn:
         count = (await conn.execute(sa.select(sa.func.count()).select_from(staff_accounts))).scalar_one()
         entries = (await conn.execute(sa.select(sa.func.count()).select_from(staff_audit))).scalar_one()
