@@ -21,7 +21,11 @@ import polars as pl
 from .reasons import BREAKS, LABELS, LineClass
 from .settlement_match import LINE_SCHEMA, MatchRules, agency_partials, classify
 
-SLICE_ROWS = 400_000  # measured: 5M rows stay under 1 GiB peak (0.8 GiB), 1M under 0.9
+SLICE_ROWS = 250_000  # measured end to end: a slice of this many adds about 0.2 GiB while it is matched
+# A slice's rows are written in files of at most this many as they stream in: the partitioned writer holds a
+# slice's rows until its file is written, so without a bound it held the whole file (measured: 0.95 GiB at 5M rows,
+# 0.55 with this bound).
+STAGE_FILE_ROWS = 20_000
 HASH_SEED = 20_261_122
 # Rows of the same transaction id are compared on everything, so the one kept never depends on the file's order.
 CANONICAL_ORDER = [
@@ -167,8 +171,10 @@ def _stage(hub: pl.LazyFrame, ours: pl.LazyFrame, slices: int, stage: Path) -> _
     stage.mkdir(parents=True)
     which = (pl.col("reference").hash(seed=HASH_SEED) % slices).cast(pl.UInt16).alias(SLICE)
     for name, frame in (("hub", hub), ("ours", ours)):
-        frame.with_columns(which).sink_parquet(
-            pl.PartitionBy(stage / name, key=SLICE, include_key=False), compression="lz4", statistics=False, mkdir=True
+        frame.with_columns(which).sink_ipc(
+            pl.PartitionBy(stage / name, key=SLICE, include_key=False, max_rows_per_file=STAGE_FILE_ROWS),
+            compression="uncompressed",
+            mkdir=True,
         )
     return _Staged(_scan_stage(stage / "hub", hub), _scan_stage(stage / "ours", ours), slices, stage)
 
@@ -178,9 +184,9 @@ SLICE = "slice"
 
 def _scan_stage(directory: Path, source: pl.LazyFrame) -> pl.LazyFrame:
     schema = source.collect_schema()
-    if not any(directory.glob(f"{SLICE}=*/*.parquet")):
+    if not any(directory.glob(f"{SLICE}=*/*.ipc")):
         return pl.LazyFrame(schema=schema)
-    return pl.scan_parquet(directory / f"{SLICE}=*" / "*.parquet", schema=schema, hive_partitioning=False)
+    return pl.scan_ipc(directory / f"{SLICE}=*" / "*.ipc", hive_partitioning=False)
 
 
 def _read_slice(directory: Path, number: int, schema: pl.Schema) -> pl.DataFrame:
@@ -188,16 +194,19 @@ def _read_slice(directory: Path, number: int, schema: pl.Schema) -> pl.DataFrame
     part = directory / f"{SLICE}={number}"
     if not part.is_dir():
         return pl.DataFrame(schema=schema)
-    return pl.read_parquet(part / "*.parquet", schema=schema, hive_partitioning=False)
+    return pl.scan_ipc(part / "*.ipc", hive_partitioning=False).collect()
 
 
 def _repeated_lines(hub: pl.LazyFrame) -> pl.Series:
-    """Lines that repeat a transaction id already in the file: found by hash first, then compared exactly."""
-    hashed = hub.select("line", key=pl.col("transaction_id").hash(seed=HASH_SEED)).collect(engine="streaming")
-    suspects = hashed.filter(pl.col("key").is_duplicated())["line"]
-    if suspects.is_empty():
+    """Lines that repeat a transaction id already in the file: found by a 64-bit hash first (sorted, so only the
+    hashes are held: a hash table over millions of ids took three times the memory), then compared exactly."""
+    key = pl.col("transaction_id").hash(seed=HASH_SEED)
+    hashes = hub.select(key.alias("key")).collect(engine="streaming")["key"].sort()
+    repeated = hashes.filter(hashes == hashes.shift(1)).unique()
+    del hashes
+    if repeated.is_empty():
         return pl.Series("line", [], dtype=pl.Int64)
-    rows = hub.filter(pl.col("line").is_in(suspects.implode())).collect()
+    rows = hub.filter(key.is_in(repeated.implode())).collect(engine="streaming")
     rows = rows.filter(pl.col("transaction_id").is_duplicated()).sort(CANONICAL_ORDER)
     return rows.filter(~pl.col("transaction_id").is_first_distinct())["line"].cast(pl.Int64)
 
