@@ -55,7 +55,8 @@ class Found:
 
     key: str
     code: str
-    agency: str = ""
+    agency: str = ""  # the agency the line names (ours for a record no line lists)
+    our_agency: str = ""  # the agency of our record the line is about, when we hold one
     reference: str = ""
     transaction_id: str = ""
     our_id: str = ""
@@ -133,6 +134,7 @@ def _new(run: Run, found: Found, now: datetime) -> dict[str, Any]:
         "key": found.key,
         "code": found.code,
         "agency_code": found.agency,
+        "our_agency_code": found.our_agency,
         "run_id": run.id,
         "first_run_id": run.id,
         "reference": found.reference,

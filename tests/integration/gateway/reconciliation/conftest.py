@@ -127,6 +127,12 @@ class World:
             rows = await conn.execute(select(rt.reconciliation_breaks).where(*where).order_by(b.key))
             return [row._asdict() for row in rows]
 
+    async def totals(self) -> list[Any]:
+        """The day totals rows of every run, by run and agency."""
+        t = rt.reconciliation_totals.c
+        async with self.db.read() as conn:
+            return list(await conn.execute(select(rt.reconciliation_totals).order_by(t.run_id, t.agency_code)))
+
     async def count(self, table: Any, *where: Any) -> int:
         async with self.db.read() as conn:
             return int((await conn.execute(select(func.count()).select_from(table).where(*where))).scalar_one())
