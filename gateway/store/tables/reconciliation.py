@@ -9,9 +9,9 @@
   refunds, COD collected and remitted); the current figures are those of the day's current run.
 - ``reconciliation_breaks``: one difference to explain, identified across runs by ``(kind, day, key)`` so a
   republished file keeps a break's history; its lifecycle is open → assigned → resolved, with who and when.
-  Every change to a break is also an entry of ``staff_audit`` (``gateway.staff``). A break belongs to the agency its
-  line names (``agency_code``) and to the agency of our record the line is about (``our_agency_code``, migration
-  ``0010``).
+  Every change to a break is also an entry of ``staff_audit`` (``gateway.staff``), and so is a newer run's change
+  of its facts, which moves its ``version`` on like a staff change. A break belongs to the agency its line names
+  (``agency_code``) and to the agency of our record the line is about (``our_agency_code``, migration ``0010``).
 - ``reconciliation_days``: one row per kind and day, the day's lock (a run records itself under ``FOR UPDATE`` on
   it, so two workers running the same day at once make one run) and its current run.
 - ``reconciliation_waiting``: per completed run, our records that no file has settled yet (awaiting or missing at
