@@ -73,7 +73,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> Any:
         actor = os_actor()
         started_by = (args.by or actor)[:64]
         await _record_start(db, args, actor, started_by)
-        manual = {"trigger": Trigger.MANUAL, "started_by": started_by, "progress": progress}
+        manual: dict[str, Any] = {"trigger": Trigger.MANUAL, "started_by": started_by, "progress": progress}
         if args.kind == "cod":
             recorded = await CodRuns(db, post, settings).run(args.day, file=args.file, **manual)
         else:
