@@ -167,6 +167,7 @@ async def test_a_form_on_the_facts_a_republished_file_changed_is_refused_as_stal
     assert (detail.item.status, detail.item.hub_amount, detail.item.run_id) == ("open", 148_000, second.id)
     [entry] = detail.history
     assert (entry.actor, entry.action, entry.note) == ("system", "break.facts_changed", f"run {second.id}")
+    assert entry.before is not None and entry.after is not None
     assert (entry.before["hub_amount"], entry.after["hub_amount"]) == (149_000, 148_000)
     assert (entry.before["facts"]["hub_amount"], entry.after["facts"]["hub_amount"]) == (149_000, 148_000)
     done = await resolve_break(world.db, officer, shown.id, detail.item.version, "Cổng thu 148.000 đồng, đã báo")
