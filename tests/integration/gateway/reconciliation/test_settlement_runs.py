@@ -142,6 +142,7 @@ async def test_a_republished_file_supersedes_and_carries_its_breaks(world: World
         "missing_in_ours:HUB-STRANGER-1",
     ):
         assert now[key]["id"] == kept[key]["id"] and now[key]["run_id"] == second.id and now[key]["status"] == "open"
+        assert now[key]["version"] == kept[key]["version"], "the same facts again: no change of the break"
     assert now["missing_in_ours:HUB-STRANGER-2"]["first_run_id"] == second.id
     audit = stt.staff_audit.c
     entries = await world.count(stt.staff_audit, audit.subject_id == cleared["id"], audit.actor == "system")
