@@ -19,6 +19,7 @@ class LineClass(enum.StrEnum):
     MISSING_IN_OURS = "missing_in_ours"
     STATUS_MISMATCH = "status_mismatch"
     AMOUNT_MISMATCH = "amount_mismatch"
+    AGENCY_MISMATCH = "agency_mismatch"  # the hub's line names another agency than our record it settles
     DUPLICATE = "duplicate"
     NET_MISMATCH = "net_mismatch"  # SoTienQuyetToan is not SoTien less PhiGiaoDich
     AGGREGATE_MISMATCH = "aggregate_mismatch"  # an agency's day totals differ by more than its breaks explain
@@ -40,6 +41,7 @@ LABELS: dict[LineClass, str] = {
     LineClass.MISSING_IN_OURS: "Có trong tệp quyết toán nhưng không có trong sổ của hệ thống",
     LineClass.STATUS_MISMATCH: "Lệch trạng thái: Cổng thanh toán đã quyết toán, hệ thống chưa ghi nhận đã thu",
     LineClass.AMOUNT_MISMATCH: "Lệch số tiền",
+    LineClass.AGENCY_MISMATCH: "Lệch đơn vị: dòng quyết toán ghi đơn vị khác đơn vị của khoản trong hệ thống",
     LineClass.DUPLICATE: "Giao dịch bị quyết toán trùng lặp",
     LineClass.NET_MISMATCH: "Số tiền quyết toán khác số tiền trừ phí giao dịch",
     LineClass.AGGREGATE_MISMATCH: "Lệch tổng tiền theo đơn vị và ngày",
@@ -57,16 +59,21 @@ WAITING = frozenset({LineClass.AWAITING_HUB, LineClass.COD_AWAITING})
 BREAKS = frozenset(LineClass) - SETTLED - WAITING
 
 # For the aggregate check: the classes whose hub money has no counterpart in ours, and those whose money of ours
-# has none at the hub. An amount mismatch is in both: its difference is what it explains.
+# has none at the hub. An amount mismatch is in both: its difference is what it explains. So is an agency
+# mismatch: the hub's money counts for the agency its line names, ours for the agency of our record, and neither
+# agency's day is taken as settled by the other's money.
 HUB_UNEXPLAINED = frozenset(
     {
         LineClass.MISSING_IN_OURS,
         LineClass.DUPLICATE,
         LineClass.STATUS_MISMATCH,
         LineClass.AMOUNT_MISMATCH,
+        LineClass.AGENCY_MISMATCH,
     }
 )
-OURS_UNEXPLAINED = frozenset({LineClass.AWAITING_HUB, LineClass.MISSING_AT_HUB, LineClass.AMOUNT_MISMATCH})
+OURS_UNEXPLAINED = frozenset(
+    {LineClass.AWAITING_HUB, LineClass.MISSING_AT_HUB, LineClass.AMOUNT_MISMATCH, LineClass.AGENCY_MISMATCH}
+)
 
 
 def label(code: str) -> str:

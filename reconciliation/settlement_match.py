@@ -3,6 +3,11 @@
 Pure: two frames in, one frame of classified lines out. Every hub row becomes exactly one line, and so does every
 record of ours whose money moved; a record whose money did not move appears only if the hub settled it. The
 driver (``settlement_run``) hands it slices that hold every row of a reference, so slices never interact.
+
+A line's ``agency`` is the one the hub's row names; ``our_agency`` is the agency of our record with the line's
+reference, whenever we hold one (also for a row we could not pair, such as a duplicate). A row paired with a record
+of another agency than it names is an ``agency_mismatch``, never a match: the money is nobody's until staff of both
+agencies have looked at it.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ def classify(hub: pl.DataFrame, ours: pl.DataFrame, rules: MatchRules, duplicate
         *_refunds(hub.filter(~is_payment & ~pl.col("duplicate")), mine.filter(pl.col("our_kind") == REFUND), rules),
     ]
     lines = pl.concat([frame for frame in frames if frame.width], how="diagonal_relaxed")
-    return (
+    classified = (
         lines.select(
             pl.col("class"),
             *(_column(lines, name) for name in ("line", "transaction_id", "hub_time", "dossier")),
@@ -82,6 +87,15 @@ def classify(hub: pl.DataFrame, ours: pl.DataFrame, rules: MatchRules, duplicate
         .cast(LINE_SCHEMA)
         .select(list(LINE_SCHEMA))
     )
+    return _with_owners(classified, ours)
+
+
+def _with_owners(lines: pl.DataFrame, ours: pl.DataFrame) -> pl.DataFrame:
+    """``our_agency`` of every line whose reference names a record of ours, paired with it or not: the agency whose
+    money the hub's row is about, which must see the break as well as the agency the row names."""
+    owners = ours.group_by("reference").agg(owner=pl.col("agency").min())
+    joined = lines.join(owners, on="reference", how="left", maintain_order="left")
+    return joined.with_columns(our_agency=pl.coalesce("our_agency", "owner")).select(list(LINE_SCHEMA))
 
 
 def _column(frame: pl.DataFrame, name: str) -> pl.Expr:
@@ -96,6 +110,8 @@ def _payments(hub: pl.DataFrame, mine: pl.DataFrame, rules: MatchRules) -> list[
     verdict = (
         pl.when(pl.col("our_id").is_null())
         .then(pl.lit(LineClass.MISSING_IN_OURS.value))
+        .when(_other_agency())
+        .then(pl.lit(LineClass.AGENCY_MISMATCH.value))
         .when(pl.col("amount") != pl.col("our_amount"))
         .then(pl.lit(LineClass.AMOUNT_MISMATCH.value))
         .when(~pl.col("our_status").is_in(MOVED))
@@ -152,20 +168,32 @@ def _refunds(hub: pl.DataFrame, mine: pl.DataFrame, rules: MatchRules) -> list[p
         mine_left, left_on=["reference", "n"], right_on=["our_reference", "n"], how="inner", coalesce=False
     )
     verdict = (
-        pl.when(~pl.col("our_status").is_in(MOVED))
+        pl.when(_other_agency())
+        .then(pl.lit(LineClass.AGENCY_MISMATCH.value))
+        .when(~pl.col("our_status").is_in(MOVED))
         .then(pl.lit(LineClass.STATUS_MISMATCH.value))
         .when(pl.col("net") != pl.col("amount") - pl.col("fee"))
         .then(pl.lit(LineClass.NET_MISMATCH.value))
         .otherwise(pl.lit(LineClass.REFUND.value))
     )
+    priced = (
+        pl.when(_other_agency())
+        .then(pl.lit(LineClass.AGENCY_MISMATCH.value))
+        .otherwise(pl.lit(LineClass.AMOUNT_MISMATCH.value))
+    )
     return [
         exact.with_columns(verdict.alias("class")),
-        differ.with_columns(**{"class": pl.lit(LineClass.AMOUNT_MISMATCH.value)}),
+        differ.with_columns(priced.alias("class")),
         hub_left.join(differ.select("line"), on="line", how="anti").with_columns(
             **{"class": pl.lit(LineClass.MISSING_IN_OURS.value)}
         ),
         _waiting(mine_left.join(differ.select("our_id"), on="our_id", how="anti"), rules),
     ]
+
+
+def _other_agency() -> pl.Expr:
+    """A hub row paired with a record of ours of another agency than the row names."""
+    return pl.col("agency") != pl.col("our_agency")
 
 
 def _waiting(unsettled: pl.DataFrame, rules: MatchRules) -> pl.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -12,6 +13,14 @@ from gateway.settings import load as load_settings
 from gateway.store.db import Database
 
 T = TypeVar("T")
+
+
+def os_actor() -> str:
+    """Who ran the command, for the audit trail: ``cli:`` and the operating system's user name."""
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except (KeyError, OSError):
+        return "cli"
 
 
 def on_database(work: Callable[[Database], Awaitable[T]]) -> T:

@@ -1,6 +1,11 @@
-"""``gateway reconcile --day YYYY-MM-DD [--kind settlement|cod] [--file PATH [--signature X-MaXacThuc]]``: one day's
-run by hand, with a progress bar on standard error and the run's summary (JSON) on standard output. The exit code
-is 2 when the file is refused (the run is recorded as failed, with its reason)."""
+"""``gateway reconcile --day YYYY-MM-DD [--kind settlement|cod] [--file PATH [--signature X-MaXacThuc]] [--by NAME]``:
+one day's run by hand, with a progress bar on standard error and the run's summary (JSON) on standard output. The
+exit code is 2 when the file is refused (the run is recorded as failed, with its reason).
+
+Before the run starts, the staff audit trail records it (``run.started``, subject ``<kind>:<day>``), as the finance
+pages record a run asked for there: the actor is ``cli:`` and the operating system's user who ran the command (as for
+``gateway staff``), which no option changes. ``--by`` names on whose word it runs (a staff username, say); it is the
+run's ``started_by`` and is in the entry; without it, the actor is."""
 
 from __future__ import annotations
 
@@ -14,7 +19,33 @@ from typing import Any
 from gateway.settings import Settings
 from gateway.settings import load as load_settings
 
+from .common import os_actor
+
 REFUSED_EXIT = 2
+STARTED = "run.started"
+
+
+async def _record_start(db: Any, args: argparse.Namespace, actor: str, started_by: str) -> None:
+    from adapters.vntime import now_utc
+    from gateway.staff import record
+
+    async with db.unit() as uow:
+        await record(
+            uow.conn,
+            at=now_utc(),
+            actor=actor,
+            action=STARTED,
+            subject_type="run",
+            subject_id=f"{args.kind}:{args.day.isoformat()}",
+            after={
+                "kind": args.kind,
+                "day": args.day.isoformat(),
+                "trigger": "manual",
+                "started_by": started_by,
+                "file": str(args.file or ""),
+            },
+            note="gateway reconcile",
+        )
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> Any:
@@ -39,7 +70,10 @@ async def _run(settings: Settings, args: argparse.Namespace) -> Any:
         bar.update(PHASES.index(phase) - bar.n)
 
     try:
-        manual = {"trigger": Trigger.MANUAL, "started_by": args.by, "progress": progress}
+        actor = os_actor()
+        started_by = (args.by or actor)[:64]
+        await _record_start(db, args, actor, started_by)
+        manual: dict[str, Any] = {"trigger": Trigger.MANUAL, "started_by": started_by, "progress": progress}
         if args.kind == "cod":
             recorded = await CodRuns(db, post, settings).run(args.day, file=args.file, **manual)
         else:
@@ -83,6 +117,10 @@ def register(sub: Any) -> None:
     p.add_argument("--kind", choices=("settlement", "cod"), default="settlement")
     p.add_argument("--file", type=Path, help="a file on disk instead of the partner's (settlement CSV or COD JSON)")
     p.add_argument("--signature", help="the hub's X-MaXacThuc of --file (a settlement file without it is refused)")
-    p.add_argument("--by", default="operator", help="who started the run (recorded with it)")
+    p.add_argument(
+        "--by",
+        help="on whose word the run is made, recorded as its starter (default: cli:<OS user>, who is in the audit "
+        "trail either way)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_reconcile)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import on_database, print_rows
+from .common import on_database, os_actor, print_rows
 
 LIST_FIELDS = (
     "username",
@@ -25,14 +25,6 @@ LIST_FIELDS = (
     "last_sign_in_at",
     "created_at",
 )
-
-
-def _actor() -> str:
-    """Who ran the command, for the audit trail."""
-    try:
-        return f"cli:{getpass.getuser()}"[:64]
-    except (KeyError, OSError):
-        return "cli"
 
 
 def read_password(source: str | None, confirm: bool = True) -> str:
@@ -74,7 +66,7 @@ def _add(args: argparse.Namespace) -> None:
             all_agencies=args.all_agencies,
             password=password,
             now=now_utc(),
-            actor=_actor(),
+            actor=os_actor(),
         )
     )
     print_rows([account], LIST_FIELDS)
@@ -85,7 +77,7 @@ def _passwd(args: argparse.Namespace) -> None:
     from gateway.staff import Passwords, change_password
 
     password = read_password(args.password_file)
-    _run(lambda db: change_password(db, Passwords(), args.username, password, now=now_utc(), actor=_actor()))
+    _run(lambda db: change_password(db, Passwords(), args.username, password, now=now_utc(), actor=os_actor()))
     print(f"password of {args.username} changed; its sessions are ended", file=sys.stderr)
 
 
@@ -94,7 +86,7 @@ def _active(active: bool) -> Any:
         from adapters.vntime import now_utc
         from gateway.staff import set_active
 
-        changed = _run(lambda db: set_active(db, args.username, active, now=now_utc(), actor=_actor()))
+        changed = _run(lambda db: set_active(db, args.username, active, now=now_utc(), actor=os_actor()))
         state = "enabled" if active else "disabled"
         print(f"{args.username} {state}" if changed else f"{args.username} was already {state}", file=sys.stderr)
 

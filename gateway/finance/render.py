@@ -22,6 +22,9 @@ ACTION_LABELS = {
     "break.unassigned": "Bỏ giao",
     "break.resolved": "Đánh dấu đã xử lý",
     "break.reopened": "Mở lại",
+    "break.cleared": "Tự động: tệp công bố lại không còn sai lệch",
+    "break.settled_later": "Tự động: quyết toán trong tệp ngày sau",
+    "break.facts_changed": "Tự động: tệp công bố lại thay đổi số liệu",
 }
 
 

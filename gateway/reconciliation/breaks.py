@@ -28,8 +28,9 @@ from gateway.store.db import Database
 from gateway.store.tables.reconciliation import reconciliation_breaks
 
 from . import lifecycle
+from .figures import visible
 from .lifecycle import State
-from .queries import find_break, in_scope
+from .queries import find_break
 from .views import BreakView
 
 B = reconciliation_breaks.c
@@ -94,8 +95,9 @@ async def _changed(conn: AsyncConnection, who: Staffer, row: Any, action: str, s
 
 
 async def locked(conn: AsyncConnection, scope: AgencyScope, break_id: str) -> Any:
-    """The break's row, locked until the transaction ends; not found outside the scope."""
-    query = sa.select(reconciliation_breaks).where(B.id == break_id, in_scope(scope, B.agency_code))
+    """The break's row, locked until the transaction ends; not found outside the scope (``figures.visible``: staff of
+    the agency the line names and of the agency of our record both work the break)."""
+    query = sa.select(reconciliation_breaks).where(B.id == break_id, visible(scope, B))
     row = (await conn.execute(dialect.locked(conn, query))).one_or_none()
     if row is None:
         raise Refused("not_found")

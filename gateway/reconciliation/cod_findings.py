@@ -40,6 +40,7 @@ def found_of(line: CodLine) -> Found:
         key=f"{line.code.value}:{identity}",
         code=line.code.value,
         agency=line.agency,
+        our_agency=line.agency,  # the statement names no agency: the shipment's is the only one
         reference=line.item_code or line.batch_id,
         our_id=line.shipment_id,
         hub_amount=line.stated_amount,

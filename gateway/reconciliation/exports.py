@@ -48,6 +48,7 @@ BREAK_COLUMNS = (
     Column("Mã lý do", TEXT, lambda b: b.code),
     Column("Lý do", TEXT, lambda b: b.label),
     Column("Đơn vị", TEXT, lambda b: b.agency_code),
+    Column("Đơn vị của khoản trong hệ thống", TEXT, lambda b: b.our_agency_code),
     Column("Mã tham chiếu", TEXT, lambda b: b.reference),
     Column("Mã giao dịch Cổng", TEXT, lambda b: b.transaction_id),
     Column("Mã của hệ thống", TEXT, lambda b: b.our_id),

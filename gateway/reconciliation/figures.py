@@ -1,4 +1,6 @@
-"""From stored rows to views, and the one rule of the money a break puts at stake."""
+"""From stored rows to views, the one rule of the money a break puts at stake, and the one rule of who sees a break:
+staff of the agency its line names and staff of the agency of our record it is about; what we hold on that record
+(its id, amount, status, day) only the latter."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from gateway.kernel.scope import AgencyScope
 from reconciliation.reasons import BREAKS, LABELS, LineClass
 
 from .views import BreakView, ClassTotal, Figures, FileFigures, RunView
@@ -20,6 +23,40 @@ DIFFERENCES = (
     LineClass.AGGREGATE_MISMATCH.value,
     LineClass.NET_MISMATCH.value,
 )
+
+
+# What a break tells of our record: facts of the record's agency, withheld from a caller who sees the break only
+# because the hub's line names an agency of theirs.
+RECORD_FACTS = frozenset(
+    {"our_id", "our_amount", "our_status", "our_day", "our_transaction_id", "our_refund_reference", "shipment_id"}
+)
+
+
+def in_scope(scope: AgencyScope, column: Any) -> Any:
+    """The SQL condition of the scope on an agency code column."""
+    return sa.true() if scope.codes is None else column.in_(sorted(scope.codes))
+
+
+def visible(scope: AgencyScope, b: Any) -> Any:
+    """SQL: the breaks a caller sees: those whose line names an agency of theirs, and those about a record of theirs."""
+    if scope.codes is None:
+        return sa.true()
+    return sa.or_(in_scope(scope, b.agency_code), in_scope(scope, b.our_agency_code))
+
+
+def shows_record(scope: AgencyScope, our_agency_code: str) -> bool:
+    """Whether the caller may read what we hold on the break's record (no record: nothing to withhold)."""
+    return not our_agency_code or scope.allows(our_agency_code)
+
+
+def without_record(state: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``state`` (a break's facts, or an audit entry's before or after) without our record's facts."""
+    if state is None:
+        return None
+    kept = {k: v for k, v in state.items() if k not in RECORD_FACTS}
+    if isinstance(kept.get("facts"), dict):
+        kept["facts"] = without_record(kept["facts"])
+    return kept
 
 
 def label(code: str) -> str:
@@ -99,8 +136,11 @@ def run_view(row: Any, totals: Figures, breaks: int, whole_file: bool) -> RunVie
     )
 
 
-def break_view(row: Any) -> BreakView:
+def break_view(row: Any, scope: AgencyScope) -> BreakView:
+    """A break as ``scope`` may see it (``visible``): without our record's facts unless the record is theirs."""
     m = row._mapping
+    shown = shows_record(scope, m["our_agency_code"])
+    facts = dict(m["facts"] or {})
     return BreakView(
         id=m["id"],
         kind=m["kind"],
@@ -109,15 +149,16 @@ def break_view(row: Any) -> BreakView:
         code=m["code"],
         label=label(m["code"]),
         agency_code=m["agency_code"],
+        our_agency_code=m["our_agency_code"],
         run_id=m["run_id"],
         first_run_id=m["first_run_id"],
         reference=m["reference"],
         transaction_id=m["transaction_id"],
-        our_id=m["our_id"],
+        our_id=m["our_id"] if shown else "",
         hub_amount=m["hub_amount"],
-        our_amount=m["our_amount"],
+        our_amount=m["our_amount"] if shown else None,
         at_stake=int(m["at_stake"] or 0),
-        facts=dict(m["facts"] or {}),
+        facts=facts if shown else without_record(facts) or {},
         status=m["status"],
         assigned_to=m["assigned_to"],
         assigned_at=m["assigned_at"],

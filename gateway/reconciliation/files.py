@@ -8,7 +8,6 @@ downloads until they are hashed.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +59,8 @@ def keep(source: Path, root: Path, suffix: str, *, move: bool) -> KeptFile:
         if move:
             source.unlink()
         return KeptFile(sha, target, size)
-    staging = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    # a name of its own for each keep: two runs of one process keeping the same file at once never share it
+    staging = target.with_name(f"{target.name}.{new_id('tmp')}.tmp")
     if move:
         source.replace(staging)
     else:

@@ -1,12 +1,17 @@
 """Writing what a run found: its breaks, kept across runs of the same day by ``(kind, day, key)``.
 
 - A break found again keeps its id, status, assignment and history (its ``run_id`` and facts follow the run); one
-  that was cleared or settled later is reopened.
+  that was cleared or settled later is reopened. A change of its facts (amounts, agencies, the line) is a change of
+  the break like a staff member's: its ``version`` moves on, so a form posted on the old facts is refused as stale,
+  and it is an audit entry (``break.facts_changed``) with the facts before and after.
 - A break of the day that the new run no longer finds, and that is not resolved, is resolved as ``cleared``.
 - A record still missing on a later day is not reported again: its first day's break stands, and when a later
   day's file settles the record, that break resolves itself as ``settled_later``.
 
-Every status change is one ``staff_audit`` entry, actor ``system``.
+Every status change is one ``staff_audit`` entry, actor ``system``. A run takes the breaks it may change under row
+locks (``FOR UPDATE`` on PostgreSQL, in id order; SQLite's write lock serialises writers), in the transaction that
+records it, so no staff change interleaves: one that comes first is seen by the run, one that comes after finds the
+version the run left.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway import staff
 from gateway.ids import new_id
+from gateway.store import dialect
 from gateway.store.tables import reconciliation as rt
 from reconciliation.engine import LineClass
 
@@ -31,6 +37,9 @@ B = rt.reconciliation_breaks.c
 # Our-side breaks that later runs keep looking for (the record is carried): reported once, on their first day.
 CARRIED = frozenset({LineClass.MISSING_AT_HUB.value, LineClass.COD_NOT_REMITTED.value})
 INSERT_ROWS = 1000
+# A break's facts besides the engine's line (``facts``): what a newer run or the automatic resolution may change.
+FACT_COLUMNS = ("agency_code", "our_agency_code", "reference", "transaction_id", "our_id", "hub_amount", "our_amount")
+FACTS_CHANGED = "break.facts_changed"
 
 
 class Status(enum.StrEnum):
@@ -55,7 +64,8 @@ class Found:
 
     key: str
     code: str
-    agency: str = ""
+    agency: str = ""  # the agency the line names (ours for a record no line lists)
+    our_agency: str = ""  # the agency of our record the line is about, when we hold one
     reference: str = ""
     transaction_id: str = ""
     our_id: str = ""
@@ -73,16 +83,23 @@ def _state(row: Any) -> dict[str, Any]:
     }
 
 
+async def _moved_on(conn: AsyncConnection, row: dict[str, Any], values: dict[str, Any], now: datetime) -> None:
+    """Write ``values`` and the next version on the locked ``row``."""
+    done = await conn.execute(
+        rt.reconciliation_breaks.update()
+        .where(B.id == row["id"], B.version == row["version"])
+        .values(**values, version=row["version"] + 1, updated_at=now)
+    )
+    if done.rowcount != 1:  # pragma: no cover - the row is locked: nobody can have moved it on
+        raise RuntimeError(f"break {row['id']} changed under its lock")
+
+
 async def _change(
     conn: AsyncConnection, row: dict[str, Any], values: dict[str, Any], action: str, now: datetime
 ) -> None:
     """Change a break's status, with its audit entry."""
     after = {**row, **values}
-    await conn.execute(
-        rt.reconciliation_breaks.update()
-        .where(B.id == row["id"])
-        .values(**values, version=row["version"] + 1, updated_at=now)
-    )
+    await _moved_on(conn, row, values, now)
     await staff.record(
         conn,
         at=now,
@@ -105,8 +122,57 @@ def _resolved(resolution: Resolution, now: datetime) -> dict[str, Any]:
     }
 
 
-async def _rows(conn: AsyncConnection, *where: Any) -> list[dict[str, Any]]:
-    return [row._asdict() for row in await conn.execute(select(rt.reconciliation_breaks).where(*where))]
+def _fact_changes(row: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What ``new`` (fact columns and ``facts``) changes of the break: the members before and after."""
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for name in FACT_COLUMNS:
+        if name in new and new[name] != row[name]:
+            before[name], after[name] = row[name], new[name]
+    if "facts" in new:
+        old, fresh = row["facts"] or {}, new["facts"] or {}
+        members = sorted(name for name in old.keys() | fresh.keys() if old.get(name) != fresh.get(name))
+        if members:
+            before["facts"] = {name: old.get(name) for name in members}
+            after["facts"] = {name: fresh.get(name) for name in members}
+    return before, after
+
+
+async def change_facts(
+    conn: AsyncConnection, row: dict[str, Any], new: dict[str, Any], now: datetime, note: str = ""
+) -> dict[str, Any]:
+    """The system changes a locked break's facts: when anything differs, the row with its version moved on and one
+    audit entry with what changed before and after; the row as it now is."""
+    before, after = _fact_changes(row, new)
+    if not before:
+        return row
+    await _moved_on(conn, row, new, now)
+    await staff.record(
+        conn,
+        at=now,
+        actor=staff.SYSTEM,
+        action=FACTS_CHANGED,
+        subject_type="break",
+        subject_id=row["id"],
+        agency_code=row["agency_code"],
+        before=before,
+        after=after,
+        note=note,
+    )
+    return {**row, **new, "version": row["version"] + 1}
+
+
+async def _rows(conn: AsyncConnection, *where: Any, lock: bool = False) -> list[dict[str, Any]]:
+    query = select(rt.reconciliation_breaks).where(*where)
+    if lock:  # in one order for every run, so two runs locking some of the same breaks wait instead of deadlocking
+        query = dialect.locked(conn, query.order_by(B.id))
+    return [row._asdict() for row in await conn.execute(query)]
+
+
+async def locked_break(conn: AsyncConnection, break_id: str) -> dict[str, Any] | None:
+    """A break's row, locked until the transaction ends."""
+    found = await _rows(conn, B.id == break_id, lock=True)
+    return found[0] if found else None
 
 
 async def _reported_before(conn: AsyncConnection, run: Run, found: list[Found]) -> set[str]:
@@ -133,6 +199,7 @@ def _new(run: Run, found: Found, now: datetime) -> dict[str, Any]:
         "key": found.key,
         "code": found.code,
         "agency_code": found.agency,
+        "our_agency_code": found.our_agency,
         "run_id": run.id,
         "first_run_id": run.id,
         "reference": found.reference,
@@ -147,9 +214,24 @@ def _new(run: Run, found: Found, now: datetime) -> dict[str, Any]:
     }
 
 
+def _facts_of(found: Found) -> dict[str, Any]:
+    return {
+        "agency_code": found.agency,
+        "our_agency_code": found.our_agency,
+        "reference": found.reference,
+        "transaction_id": found.transaction_id,
+        "our_id": found.our_id,
+        "hub_amount": found.hub_amount,
+        "our_amount": found.our_amount,
+        "facts": found.facts,
+    }
+
+
 async def _seen_again(conn: AsyncConnection, row: dict[str, Any], found: Found, run: Run, now: datetime) -> None:
-    facts = {"run_id": run.id, "facts": found.facts, "hub_amount": found.hub_amount, "our_amount": found.our_amount}
-    await conn.execute(rt.reconciliation_breaks.update().where(B.id == row["id"]).values(**facts, updated_at=now))
+    """The run found the break again: it is the run's now (not a change of the break), with the run's facts (a
+    change, when they differ), and reopened if the system had resolved it."""
+    row = await change_facts(conn, row, _facts_of(found), now, note=f"run {run.id}")
+    await conn.execute(rt.reconciliation_breaks.update().where(B.id == row["id"]).values(run_id=run.id))
     if row["status"] == Status.RESOLVED and row["resolution"] in AUTOMATIC:
         status = Status.ASSIGNED if row["assigned_to"] else Status.OPEN
         reopened = {"status": status.value, "resolution": "", "resolved_by": "", "resolved_at": None}
@@ -161,7 +243,7 @@ async def write_breaks(conn: AsyncConnection, run: Run, found: Iterable[Found], 
     found = list({f.key: f for f in found}.values())
     already = await _reported_before(conn, run, found)
     found = [f for f in found if f.key not in already]
-    existing = {row["key"]: row for row in await _rows(conn, B.kind == run.kind, B.day == run.day)}
+    existing = {row["key"]: row for row in await _rows(conn, B.kind == run.kind, B.day == run.day, lock=True)}
     fresh = [_new(run, f, now) for f in found if f.key not in existing]
     for start in range(0, len(fresh), INSERT_ROWS):
         await conn.execute(rt.reconciliation_breaks.insert(), fresh[start : start + INSERT_ROWS])
@@ -178,7 +260,12 @@ async def write_breaks(conn: AsyncConnection, run: Run, found: Iterable[Found], 
 async def open_carried(conn: AsyncConnection, run: Run) -> dict[str, dict[str, Any]]:
     """Unresolved carried breaks of earlier days, by our record's id: what this run may settle."""
     rows = await _rows(
-        conn, B.kind == run.kind, B.day < run.day, B.code.in_(sorted(CARRIED)), B.status != Status.RESOLVED.value
+        conn,
+        B.kind == run.kind,
+        B.day < run.day,
+        B.code.in_(sorted(CARRIED)),
+        B.status != Status.RESOLVED.value,
+        lock=True,
     )
     return {row["our_id"]: row for row in rows}
 

@@ -2,7 +2,8 @@
 ``AgencyScope``. The finance pages and the portal API read through here; nothing else reads these tables.
 
 Lists are keyset pages, newest first, like the rest of the portal API: the cursor is the id of the last item of the
-previous page. A break outside the scope is as unknown as none.
+previous page. A break outside the scope is as unknown as none; a break is in the scope of the agency its line names
+and of the agency of our record it is about (``figures.visible``), and counts among the open breaks of both.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,6 +24,7 @@ from gateway.store import pages
 from gateway.store.tables.reconciliation import reconciliation_breaks, reconciliation_runs, reconciliation_totals
 
 from . import figures
+from .figures import in_scope, visible
 from .views import (
     FIGURES,
     AgencyTotals,
@@ -112,22 +115,18 @@ class BreakFilter:
         _one_of(self.kind, KINDS, "kind")
 
 
-def in_scope(scope: AgencyScope, column: Any) -> Any:
-    """The SQL condition of the scope on an agency code column."""
-    return sa.true() if scope.codes is None else column.in_(sorted(scope.codes))
-
-
 # -- runs
 
 
 def _run_visible(scope: AgencyScope) -> Any:
-    """A caller limited to some agencies sees the runs holding figures of theirs, and those holding no figures at
-    all (failed, or still running): a run is the whole file's, not an agency's."""
+    """A caller limited to some agencies sees the runs holding figures or breaks of theirs, and those holding no
+    figures at all (failed, or still running): a run is the whole file's, not an agency's."""
     if scope.codes is None:
         return sa.true()
     theirs = sa.select(T.run_id).where(T.run_id == R.id, in_scope(scope, T.agency_code)).exists()
+    their_break = sa.select(B.id).where(B.run_id == R.id, visible(scope, B)).exists()
     anyone = sa.select(T.run_id).where(T.run_id == R.id).exists()
-    return sa.or_(theirs, ~anyone)
+    return sa.or_(theirs, their_break, ~anyone)
 
 
 async def list_runs(
@@ -172,9 +171,7 @@ async def _run_views(conn: AsyncConnection, scope: AgencyScope, rows: list[Any])
     counts = dict(
         (
             await conn.execute(
-                sa.select(B.run_id, sa.func.count())
-                .where(B.run_id.in_(ids), in_scope(scope, B.agency_code))
-                .group_by(B.run_id)
+                sa.select(B.run_id, sa.func.count()).where(B.run_id.in_(ids), visible(scope, B)).group_by(B.run_id)
             )
         ).all()
     )
@@ -193,7 +190,7 @@ async def _break_counts(conn: AsyncConnection, scope: AgencyScope, run_id: str) 
             sa.func.sum(unresolved).label("unresolved"),
             sa.func.sum(figures.at_stake(B)).label("at_stake"),
         )
-        .where(B.run_id == run_id, in_scope(scope, B.agency_code))
+        .where(B.run_id == run_id, visible(scope, B))
         .group_by(B.code)
         .order_by(B.code)
     )
@@ -215,7 +212,7 @@ async def _break_counts(conn: AsyncConnection, scope: AgencyScope, run_id: str) 
 def _break_query(scope: AgencyScope, where: BreakFilter) -> Any:
     narrowed = scope.narrowed(where.agency)
     query = sa.select(reconciliation_breaks, figures.at_stake(B).label("at_stake")).where(
-        in_scope(narrowed, B.agency_code), *where.days.where(B.day)
+        visible(narrowed, B), *where.days.where(B.day)
     )
     if where.status == "unresolved":
         query = query.where(B.status.in_(UNRESOLVED))
@@ -233,26 +230,33 @@ async def list_breaks(
     conn: AsyncConnection, scope: AgencyScope, where: BreakFilter, cursor: str | None, limit: int
 ) -> tuple[list[BreakView], str | None]:
     rows, next_cursor = await pages.newest_first(conn, _break_query(scope, where), B.id, cursor, limit)
-    return [figures.break_view(row) for row in rows], next_cursor
+    return [figures.break_view(row, scope) for row in rows], next_cursor
 
 
 async def stream_breaks(conn: AsyncConnection, scope: AgencyScope, where: BreakFilter) -> Any:
     """Every break the filter finds, newest first, as an async iterator (for exports: nothing held in memory)."""
     result = await conn.stream(_break_query(scope, where).order_by(B.id.desc()))
     async for row in result:
-        yield figures.break_view(row)
+        yield figures.break_view(row, scope)
 
 
 async def find_break(conn: AsyncConnection, scope: AgencyScope, break_id: str) -> BreakView:
     row = (await conn.execute(_break_query(scope, BreakFilter()).where(B.id == break_id))).one_or_none()
     if row is None:
         raise Refused("not_found")
-    return figures.break_view(row)
+    return figures.break_view(row, scope)
 
 
 async def get_break(conn: AsyncConnection, scope: AgencyScope, break_id: str) -> BreakDetail:
+    """A break and its audit trail; what the trail recorded of our record only for the record's agency."""
     item = await find_break(conn, scope, break_id)
-    return BreakDetail(item=item, history=await staff.history(conn, "break", item.id))
+    history = await staff.history(conn, "break", item.id)
+    if not figures.shows_record(scope, item.our_agency_code):
+        history = [
+            msgspec.structs.replace(e, before=figures.without_record(e.before), after=figures.without_record(e.after))
+            for e in history
+        ]
+    return BreakDetail(item=item, history=history)
 
 
 # -- day totals
@@ -275,12 +279,8 @@ async def daily_totals(
         .group_by(T.agency_code, T.day)
     )
     found = {(r.agency_code, r.day): Figures(**{f: int(r._mapping[f] or 0) for f in FIGURES}) for r in sums}
-    open_ = await conn.execute(
-        sa.select(B.agency_code, B.day, sa.func.count().label("n"), sa.func.sum(figures.at_stake(B)).label("amount"))
-        .where(B.status.in_(UNRESOLVED), in_scope(narrowed, B.agency_code), *days.where(B.day))
-        .group_by(B.agency_code, B.day)
-    )
-    breaks = {(r.agency_code, r.day): (int(r.n), int(r.amount or 0)) for r in open_}
+    open_ = await conn.execute(_open_per_agency(narrowed, days))
+    breaks = {(r.agency, r.day): (int(r.n), int(r.amount or 0)) for r in open_}
     return [
         DayTotals(
             agency_code=code,
@@ -291,6 +291,22 @@ async def daily_totals(
         )
         for code, day in sorted(found.keys() | breaks.keys(), key=lambda k: (k[1], k[0]))
     ]
+
+
+def _open_per_agency(scope: AgencyScope, days: DayRange) -> Any:
+    """Unresolved breaks per agency and day, a break counted for the agency its line names and, when it is another,
+    for the agency of our record."""
+    unresolved = (B.status.in_(UNRESOLVED), *days.where(B.day))
+    named = sa.select(B.agency_code.label("agency"), B.day, figures.at_stake(B).label("amount")).where(
+        *unresolved, in_scope(scope, B.agency_code)
+    )
+    owner = sa.select(B.our_agency_code.label("agency"), B.day, figures.at_stake(B).label("amount")).where(
+        *unresolved, B.our_agency_code != "", B.our_agency_code != B.agency_code, in_scope(scope, B.our_agency_code)
+    )
+    both = sa.union_all(named, owner).subquery()
+    return sa.select(
+        both.c.agency, both.c.day, sa.func.count().label("n"), sa.func.sum(both.c.amount).label("amount")
+    ).group_by(both.c.agency, both.c.day)
 
 
 async def dashboard(conn: AsyncConnection, scope: AgencyScope, agency: str, day: date) -> Dashboard:
@@ -306,7 +322,7 @@ async def dashboard(conn: AsyncConnection, scope: AgencyScope, agency: str, day:
     row = (
         await conn.execute(
             sa.select(sa.func.count(), sa.func.sum(figures.at_stake(B))).where(
-                B.status.in_(UNRESOLVED), B.agency_code == agency, B.day <= day
+                B.status.in_(UNRESOLVED), sa.or_(B.agency_code == agency, B.our_agency_code == agency), B.day <= day
             )
         )
     ).one()

@@ -4,7 +4,10 @@ its answer is applied through ``HubResults``, the callback's own code path, whic
 issues its receipt and pushes its status to the dossier. When the payment is then collected with the amount the hub
 settled, the break is resolved (``hub_query``, actor ``system``) with a note stating the hub's answer.
 
-Nothing else is adjusted: an amount that differs stays a break for staff (``HubResults`` refuses it as well).
+Nothing else is adjusted: an amount that differs stays a break for staff (``HubResults`` refuses it as well). Nor is
+a break whose reference names a payment of another agency than the hub's line names: the hub's line is not taken as
+that agency's word. The break stays open, is shown to the payment's agency as well (its ``our_agency_code``, a change
+of its facts with its audit entry), and nothing is asked.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from gateway.payments import HubResults, payment_by_reference
 from gateway.store.tables.reconciliation import reconciliation_breaks
 from reconciliation.reasons import LineClass
 
-from . import lifecycle
+from . import findings, lifecycle
 from .breaks import resolve_as_system
 
 log = logging.getLogger("gateway.reconciliation")
@@ -35,6 +38,7 @@ COLLECTED = ("paid", "partially_refunded", "refunded")  # the payment's money wa
 class ResolutionReport:
     candidates: int = 0
     not_ours: int = 0
+    other_agency: int = 0  # the reference is a payment of another agency than the line names: left to staff
     asked: int = 0
     resolved: int = 0
     left_open: int = 0
@@ -47,10 +51,11 @@ class _Candidate:
     break_id: str
     reference: str
     settled: int | None  # the amount the hub settled
+    agency: str  # the agency the hub's line names
 
 
 async def _candidates(results: HubResults, run_id: str) -> list[_Candidate]:
-    query = sa.select(B.id, B.reference, B.hub_amount).where(
+    query = sa.select(B.id, B.reference, B.hub_amount, B.agency_code).where(
         B.run_id == run_id,
         B.kind == "settlement",
         B.code.in_(ASKED_ABOUT),
@@ -59,7 +64,7 @@ async def _candidates(results: HubResults, run_id: str) -> list[_Candidate]:
     )
     async with results.db.read() as conn:
         rows = (await conn.execute(query.order_by(B.id))).all()
-    return [_Candidate(r.id, r.reference, r.hub_amount) for r in rows]
+    return [_Candidate(r.id, r.reference, r.hub_amount, r.agency_code) for r in rows]
 
 
 def answer_note(result: HubResult, payment_id: str) -> str:
@@ -94,6 +99,10 @@ async def _resolve_one(
     if ours is None:
         report.not_ours += 1
         return
+    if ours.agency_code != candidate.agency:
+        await _show_to_payment_agency(results, candidate, ours.agency_code, now)
+        report.other_agency += 1
+        return
     report.asked += 1
     result = await hub.query(candidate.reference)
     await results.apply(result, now)
@@ -111,3 +120,19 @@ async def _resolve_one(
             report.resolved += 1
             return
     report.left_open += 1
+
+
+def other_agency_note(agency_code: str) -> str:
+    return (
+        f"Mã tham chiếu là của một khoản thanh toán của đơn vị {agency_code}, không phải đơn vị ghi trên dòng của Cổng "
+        "thanh toán: sai lệch được hiển thị cho cả hai đơn vị và không được tự động giải quyết."
+    )
+
+
+async def _show_to_payment_agency(results: HubResults, candidate: _Candidate, agency_code: str, now: datetime) -> None:
+    """The break belongs to the payment's agency too: its staff see it, with a system audit entry."""
+    async with results.db.transaction() as conn:
+        row = await findings.locked_break(conn, candidate.break_id)
+        if row is not None and row["status"] != lifecycle.RESOLVED:
+            note = other_agency_note(agency_code)
+            await findings.change_facts(conn, row, {"our_agency_code": agency_code}, now, note)

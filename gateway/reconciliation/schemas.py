@@ -27,7 +27,9 @@ class BreakPage(msgspec.Struct, kw_only=True):
 class HistoryEntry(msgspec.Struct, kw_only=True):
     at: datetime
     actor: str  # a staff username, or "system"
-    action: str  # break.assigned, break.unassigned, break.resolved, break.reopened
+    # break.assigned, break.unassigned, break.resolved, break.reopened; the system's break.cleared,
+    # break.settled_later and break.facts_changed (a newer run or the automatic resolution changed its facts)
+    action: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     note: str

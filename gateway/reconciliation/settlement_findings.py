@@ -50,6 +50,7 @@ def found_of(b: Break) -> Found:
         key=f"{b.code.value}:{identity(b)}",
         code=b.code.value,
         agency=b.agency or b.our_agency or "",
+        our_agency=b.our_agency or "",
         reference=b.reference or "",
         transaction_id=b.transaction_id or "",
         our_id=b.our_id or "",
@@ -80,8 +81,8 @@ def _totals(outcome: SettlementOutcome, ours: pl.LazyFrame, day: date) -> list[d
         }
         for r in mine.iter_rows(named=True)
     }
-    for a in outcome.agencies:
-        row = rows.setdefault(a.agency, {"agency_code": a.agency, "day": day})
+    for a in outcome.agencies:  # an agency the file names with no money of ours that day has a row all the same
+        row = rows.setdefault(a.agency, {"agency_code": a.agency, "day": day, "collected": 0, "refunded": 0})
         row.update(
             hub_rows=a.hub_rows, settled=a.hub_amount, hub_fee=a.hub_fee, hub_net=a.hub_net, unexplained=a.unexplained
         )

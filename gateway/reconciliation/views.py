@@ -107,7 +107,8 @@ class BreakView(msgspec.Struct, frozen=True, kw_only=True):
     key: str
     code: str
     label: str
-    agency_code: str
+    agency_code: str  # the agency the line names
+    our_agency_code: str  # the agency of our record the line is about ("" when we hold none); another: agency_mismatch
     run_id: str  # the last run that found it
     first_run_id: str
     reference: str

@@ -9,7 +9,9 @@
   refunds, COD collected and remitted); the current figures are those of the day's current run.
 - ``reconciliation_breaks``: one difference to explain, identified across runs by ``(kind, day, key)`` so a
   republished file keeps a break's history; its lifecycle is open → assigned → resolved, with who and when.
-  Every change to a break is also an entry of ``staff_audit`` (``gateway.staff``).
+  Every change to a break is also an entry of ``staff_audit`` (``gateway.staff``), and so is a newer run's change
+  of its facts, which moves its ``version`` on like a staff change. A break belongs to the agency its line names
+  (``agency_code``) and to the agency of our record the line is about (``our_agency_code``, migration ``0010``).
 - ``reconciliation_days``: one row per kind and day, the day's lock (a run records itself under ``FOR UPDATE`` on
   it, so two workers running the same day at once make one run) and its current run.
 - ``reconciliation_waiting``: per completed run, our records that no file has settled yet (awaiting or missing at
@@ -81,7 +83,10 @@ reconciliation_breaks = Table(
     Column("day", Date(), nullable=False),
     Column("key", String(160), nullable=False),  # stable across runs of the day: code + the line's identity
     Column("code", String(32), nullable=False),  # reconciliation.reasons.LineClass
-    Column("agency_code", String(32), nullable=False, server_default=""),
+    Column("agency_code", String(32), nullable=False, server_default=""),  # the agency the line names
+    # The agency of our record the line is about (migration 0010), when we hold one: the break is shown to the staff
+    # of either agency, so a line naming another agency than the record's (agency_mismatch) reaches both.
+    Column("our_agency_code", String(32), nullable=False, server_default=""),
     Column("run_id", String(32), ForeignKey("reconciliation_runs.id"), nullable=False),  # last run that saw it
     Column("first_run_id", String(32), nullable=False),
     Column("reference", String(64), nullable=False, server_default=""),  # MaThamChieu or S10 item code
@@ -103,6 +108,7 @@ reconciliation_breaks = Table(
     UniqueConstraint("kind", "day", "key"),
     Index(None, "status", "day"),
     Index(None, "agency_code", "day"),
+    Index(None, "our_agency_code", "day"),
     Index(None, "reference"),
 )
 

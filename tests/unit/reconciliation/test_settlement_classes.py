@@ -136,3 +136,43 @@ def test_awaiting_becomes_missing_at_the_cut_off_in_business_days(tmp_path: Path
     assert classify_on(date(2026, 11, 22)) == LineClass.AWAITING_HUB  # Sunday: no business day has passed
     assert classify_on(date(2026, 11, 23)) == LineClass.AWAITING_HUB  # Monday: one
     assert classify_on(date(2026, 11, 24)) == LineClass.MISSING_AT_HUB  # Tuesday: two
+
+
+def test_a_line_naming_another_agency_than_our_record_is_an_agency_mismatch_seen_by_both(tmp_path: Path) -> None:
+    ledger = ledger_of([
+        Paid("CROSSED", 100_000, vn(DAY, 9), refunds=(("RF-X", 20_000, vn(DAY, 10)),)),
+        Paid("CROSSED-PRICED", 50_000, vn(DAY, 11)),
+        Paid("CROSSED-TWICE", 80_000, vn(DAY, 12)),
+    ])  # the hub's rows all name AGENCY; every record of ours is OTHER_AGENCY's
+    tid = {ref: order.transaction_id for ref, order in ledger.orders.items()}
+    edits = [
+        Edit("alter", MaGiaoDich=tid["CROSSED-PRICED"], changes={"SoTien": 55_000}),
+        Edit("duplicate", MaGiaoDich=tid["CROSSED-TWICE"]),
+    ]
+    path = tmp_path / "settlement.csv"
+    signature = write_file(rows_of(ledger, DAY, edits), path)
+    records = [
+        ours("CROSSED", 100_000, agency=OTHER_AGENCY),
+        ours("CROSSED", 20_000, SUCCEEDED, agency=OTHER_AGENCY, kind=REFUND, refund_reference="RF-X"),
+        ours("CROSSED-PRICED", 50_000, agency=OTHER_AGENCY),
+        ours("CROSSED-TWICE", 80_000, agency=OTHER_AGENCY),
+    ]
+    verified = verify_settlement_file(path, DAY, signature, KEY, agencies={AGENCY, OTHER_AGENCY})
+
+    outcome = reconcile_settlement(scan_settlement(verified), records_frame(records).lazy(), MatchRules(DAY),
+                                   tmp_path / "run", rows_hint=verified.rows)
+
+    found = sorted((b.code, b.kind, b.reference, b.agency, b.our_agency) for b in outcome.breaks())
+    assert found == [
+        (LineClass.AGENCY_MISMATCH, "payment", "CROSSED", AGENCY, OTHER_AGENCY),
+        (LineClass.AGENCY_MISMATCH, "payment", "CROSSED-PRICED", AGENCY, OTHER_AGENCY),  # before its amount
+        (LineClass.AGENCY_MISMATCH, "payment", "CROSSED-TWICE", AGENCY, OTHER_AGENCY),
+        (LineClass.AGENCY_MISMATCH, "refund", "CROSSED", AGENCY, OTHER_AGENCY),
+        (LineClass.DUPLICATE, "payment", "CROSSED-TWICE", AGENCY, OTHER_AGENCY),  # unpaired, still theirs too
+    ]
+    assert not {LineClass.MATCHED, LineClass.REFUND} & set(outcome.classes), "no agency's money is taken as settled"
+    mine, theirs = outcome.agencies
+    assert (mine.agency, mine.hub_amount, mine.our_amount) == (AGENCY, 100_000 - 20_000 + 55_000 + 2 * 80_000, 0)
+    assert (theirs.agency, theirs.hub_amount, theirs.our_amount) == (OTHER_AGENCY, 0, 100_000 - 20_000 + 130_000)
+    assert [a.unexplained for a in outcome.agencies] == [0, 0], "every đồng of both is explained by the breaks"
+    assert LineClass.AGGREGATE_MISMATCH not in outcome.classes

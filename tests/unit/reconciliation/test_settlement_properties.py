@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from reconciliation import settlement_match
 from reconciliation.engine import LineClass, MatchRules, reconcile_settlement
+from reconciliation.reasons import SETTLED
 from reconciliation.records import MONEY_MOVED, RECORD_SCHEMA, RecordStatus
 
 DAY = date(2026, 11, 24)
@@ -30,6 +31,7 @@ payment = st.fixed_dictionaries({
     "at_hub": st.sampled_from(["same", "same", "absent", "priced", "twice", "netted"]),
     "ours": st.sampled_from([True, True, True, False]),
     "refund": st.sampled_from([None, None, "both", "hub", "ours", "priced"]),
+    "named": st.sampled_from(["own", "own", "own", "other"]),  # the agency the hub's rows name
 })
 
 
@@ -38,7 +40,8 @@ def build(specs: list[dict[str, object]]) -> tuple[list[dict[str, object]], list
     ours: list[dict[str, object]] = []
     for n, spec in enumerate(specs):
         ref, amount, agency = f"R{n}", int(spec["amount"]), str(spec["agency"])  # type: ignore[call-overload]
-        row = {"transaction_id": f"T{n}", "reference": ref, "dossier": "", "agency": agency, "kind": "payment",
+        named = agency if spec["named"] == "own" else next(a for a in AGENCIES if a != agency)
+        row = {"transaction_id": f"T{n}", "reference": ref, "dossier": "", "agency": named, "kind": "payment",
                "amount": amount, "fee": 1_100, "net": amount - 1_100, "bank": "VCB", "hub_time": "20261124090000"}
         if spec["at_hub"] != "absent":
             hub.append({**row, "amount": amount + 1_000 if spec["at_hub"] == "priced" else amount,
@@ -106,10 +109,15 @@ def test_every_dong_is_accounted_for(specs: list[dict[str, object]]) -> None:
     assert len(listed) == len(set(listed))
     assert moved <= set(listed)
     assert lines.filter(pl.col("class") == LineClass.AGGREGATE_MISMATCH).is_empty()
+    settled = [c.value for c in SETTLED]
+    assert lines.filter(pl.col("class").is_in(settled) & (pl.col("agency") != pl.col("our_agency"))).is_empty()
+    crossed = {f"R{n}" for n, spec in enumerate(specs) if spec["named"] == "other" and spec["ours"]}
+    named_other = lines.filter(pl.col("line").is_not_null() & pl.col("reference").is_in(list(crossed)))
+    assert (named_other["agency"] != named_other["our_agency"]).all(), "each is also shown to our record's agency"
 
 
 @slow
-@given(cases.filter(lambda specs: any(s["at_hub"] == "priced" and s["ours"] for s in specs)))
+@given(cases.filter(lambda specs: any(s["at_hub"] == "priced" and s["ours"] and s["named"] == "own" for s in specs)))
 def test_agency_check_catches_a_line_match_that_hides_money(specs: list[dict[str, object]]) -> None:
     hub, ours = build(specs)
     honest = settlement_match._payments

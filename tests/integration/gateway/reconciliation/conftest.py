@@ -1,6 +1,6 @@
 """A world for reconciliation runs, on PostgreSQL and on SQLite: a migrated database of the test's own with an
 agency and a portal, the hub sandbox's own app through httpx's ASGI transport (the real protocol and its
-settlement files, in memory), payments made and paid through the payments area, and the settlement runs."""
+settlement files, in memory), payments made, paid and refunded through the payments area, and the settlement runs."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ from adapters.vntime import VN_TZ, business_day, now_utc
 from gateway import portals
 from gateway.kernel.attempts import Attempt
 from gateway.kernel.portal import PortalContext
-from gateway.payments import HubResults, PaymentService
-from gateway.payments.schemas import CreatePayment
+from gateway.payments import HubResults, PaymentService, RefundService
+from gateway.payments.schemas import CreatePayment, CreateRefund
 from gateway.reconciliation import CodRuns, Recorded, SettlementRuns
 from gateway.settings import Settings, load
 from gateway.shipments import ShipmentService
@@ -69,6 +69,7 @@ class World:
     post_control: httpx.AsyncClient
     shipments: ShipmentService
     cod_runs: CodRuns
+    refunds: RefundService
 
     async def delivered(self, *, recorded: bool = True) -> tuple[str, str]:
         """A shipment with COD, delivered by the post (and the post's feed read, unless not ``recorded``):
@@ -87,14 +88,27 @@ class World:
         assert booked.item_code
         return booked.id, booked.item_code
 
-    async def payment(self) -> Any:
-        """A payment created through the payments area: pending at the hub."""
-        asked = idempotency.Request(
-            self.portal.portal_id, secrets.token_hex(8), "POST", "/v1/payments", secrets.token_hex(8)
-        )
+    async def attempt(self, path: str) -> Attempt:
+        asked = idempotency.Request(self.portal.portal_id, secrets.token_hex(8), "POST", path, secrets.token_hex(8))
         claimed = await idempotency.claim(self.db, asked, now_utc())
         assert isinstance(claimed, Attempt)
+        return claimed
+
+    async def payment(self) -> Any:
+        """A payment created through the payments area: pending at the hub."""
+        claimed = await self.attempt("/v1/payments")
         return await self.payments.create(self.portal, claimed, msgspec.convert(payment_body(), CreatePayment))
+
+    async def refunded(self, payment: Any, amount: int) -> tuple[Any, str]:
+        """A refund of ``payment`` through the gateway's refund path, done by the hub now: (refund, the hub's
+        transaction id of it, which its settlement row carries)."""
+        claimed = await self.attempt(f"/v1/payments/{payment.id}/refunds")
+        wanted = CreateRefund(amount=amount, reason="Hoàn lệ phí nộp thừa")
+        refund, status = await self.refunds.request(self.portal, claimed, payment.id, wanted)
+        assert status.value == "succeeded"
+        order = (await self.control.get(f"/control/payments/{payment.reference}")).json()
+        [done] = [r for r in order["refunds"] if r["MaYeuCauHoan"] == refund.reference]
+        return refund, str(done["MaGiaoDich"])
 
     async def pay_at_hub(self, reference: str, at: datetime) -> str:
         """The citizen pays at ``at``; the hub's transaction id."""
@@ -126,6 +140,12 @@ class World:
         async with self.db.read() as conn:
             rows = await conn.execute(select(rt.reconciliation_breaks).where(*where).order_by(b.key))
             return [row._asdict() for row in rows]
+
+    async def totals(self) -> list[Any]:
+        """The day totals rows of every run, by run and agency."""
+        t = rt.reconciliation_totals.c
+        async with self.db.read() as conn:
+            return list(await conn.execute(select(rt.reconciliation_totals).order_by(t.run_id, t.agency_code)))
 
     async def count(self, table: Any, *where: Any) -> int:
         async with self.db.read() as conn:
@@ -214,6 +234,7 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
                 post_control,
                 ShipmentService(db, post),
                 CodRuns(db, post, settings),
+                RefundService(db, client),
             )
         finally:
             await client.aclose()

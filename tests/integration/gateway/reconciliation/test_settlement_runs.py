@@ -1,13 +1,19 @@
 """Settlement runs on PostgreSQL and SQLite: files the hub sandbox publishes, with its edits, give exactly the
-breaks seeded in them; the same file twice changes nothing; a republished file supersedes; a later file settles an
-earlier day's break."""
+breaks seeded in them; the same file twice changes nothing; a republished file supersedes, and a break whose facts
+it changes moves on to a new version, so a form posted on the old facts is refused; a later file settles an earlier
+day's break."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
 
-from gateway.reconciliation import RunStatus
+import pytest
+
+from gateway import staff
+from gateway.kernel.errors import Refused
+from gateway.kernel.scope import AgencyScope
+from gateway.reconciliation import BreakFilter, RunStatus, Staffer, get_break, list_breaks, resolve_break
 from gateway.store.tables import reconciliation as rt
 from gateway.store.tables import staff as stt
 
@@ -136,10 +142,37 @@ async def test_a_republished_file_supersedes_and_carries_its_breaks(world: World
         "missing_in_ours:HUB-STRANGER-1",
     ):
         assert now[key]["id"] == kept[key]["id"] and now[key]["run_id"] == second.id and now[key]["status"] == "open"
+        assert now[key]["version"] == kept[key]["version"], "the same facts again: no change of the break"
     assert now["missing_in_ours:HUB-STRANGER-2"]["first_run_id"] == second.id
     audit = stt.staff_audit.c
     entries = await world.count(stt.staff_audit, audit.subject_id == cleared["id"], audit.actor == "system")
     assert entries == 1
+
+
+async def test_a_form_on_the_facts_a_republished_file_changed_is_refused_as_stale(world: World) -> None:
+    _, priced = await world.paid(vn(world.today, 9))
+    await world.edit(world.today, action="alter", MaGiaoDich=priced, changes={"SoTien": 149_000})
+    await world.run(world.today)
+    officer = Staffer("ke.toan", AgencyScope.of([AGENCY.code]))
+    async with world.db.read() as conn:  # the officer opens the break's page: its form carries this version
+        [shown], _ = await list_breaks(conn, officer.scope, BreakFilter(), None, 10)
+    await world.edit(world.today, action="alter", MaGiaoDich=priced, changes={"SoTien": 148_000})
+
+    second = (await world.run(world.today)).run
+
+    with pytest.raises(Refused) as refused:
+        await resolve_break(world.db, officer, shown.id, shown.version, "Đã đối chiếu: Cổng thu 149.000 đồng")
+    assert (refused.value.code, refused.value.extra) == ("break_changed", {"current_version": shown.version + 1})
+    async with world.db.read() as conn:
+        detail = await get_break(conn, officer.scope, shown.id)
+    assert (detail.item.status, detail.item.hub_amount, detail.item.run_id) == ("open", 148_000, second.id)
+    [entry] = detail.history
+    assert (entry.actor, entry.action, entry.note) == ("system", "break.facts_changed", f"run {second.id}")
+    assert entry.before is not None and entry.after is not None
+    assert (entry.before["hub_amount"], entry.after["hub_amount"]) == (149_000, 148_000)
+    assert (entry.before["facts"]["hub_amount"], entry.after["facts"]["hub_amount"]) == (149_000, 148_000)
+    done = await resolve_break(world.db, officer, shown.id, detail.item.version, "Cổng thu 148.000 đồng, đã báo")
+    assert done.status == "resolved"
 
 
 async def test_a_later_file_settles_an_earlier_days_break(world: World) -> None:
@@ -194,6 +227,11 @@ async def test_a_cleared_break_found_again_is_reopened(world: World) -> None:
     assert reopened["id"] == cleared["id"] and cleared["resolution"] == "cleared"
     assert (reopened["status"], reopened["resolution"], reopened["run_id"]) == ("open", "", third.id)
     assert reopened["our_amount"] == 150_000 and reopened["hub_amount"] == 148_000
-    audit = stt.staff_audit.c
-    actions = await world.count(stt.staff_audit, audit.subject_id == cleared["id"])
-    assert actions == 2  # cleared, then reopened
+    assert reopened["version"] == cleared["version"] + 2
+    async with world.db.read() as conn:
+        trail = await staff.history(conn, "break", cleared["id"])
+    assert [(e.actor, e.action) for e in trail] == [
+        ("system", "break.cleared"),
+        ("system", "break.facts_changed"),  # 149.000 then, 148.000 now
+        ("system", "break.reopened"),
+    ]

@@ -15,6 +15,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from adapters.vntime import business_day
 from gateway.store.tables import reconciliation as rt
+from gateway.store.tables.staff import staff_audit
 from tests.support.api import create, pay, rows, wait_status
 from tests.support.settlement_files import Paid, ledger_of, rows_of, vn, write_file
 from tests.support.stack import AGENCY, HASH_KEY, Stack
@@ -67,10 +68,11 @@ def hub_file(tmp_path: Path) -> tuple[Path, str]:
 
 async def test_a_day_reconciled_by_hand_prints_its_run(stack: Stack, tmp_path: Path) -> None:
     path, signature = hub_file(tmp_path)
-    data = {"RECONCILIATION_DATA_DIR": str(tmp_path / "recon")}
+    user = f"vanhanh{secrets.token_hex(3)}"  # the operating system's user who runs the command
+    data = {"RECONCILIATION_DATA_DIR": str(tmp_path / "recon"), "LOGNAME": user}
     args = ("reconcile", "--day", OLD_DAY.isoformat(), "--file", str(path))
 
-    done = stack.command(*args, "--signature", signature, **data)
+    done = stack.command(*args, "--signature", signature, "--by", "ke.toan", **data)
     next_day = (OLD_DAY + timedelta(days=1)).isoformat()
     refused = stack.command("reconcile", "--day", next_day, "--file", str(path), "--signature", signature, **data)
 
@@ -84,3 +86,13 @@ async def test_a_day_reconciled_by_hand_prints_its_run(stack: Stack, tmp_path: P
     assert "ngày khác" in failed["refusal_message"]
     again = stack.command(*args, "--signature", signature, "--quiet", **data)
     assert again.returncode == 0 and json.loads(again.stdout)["run_id"] == summary["run_id"]
+    [run] = await rows(stack, rt.reconciliation_runs, rt.reconciliation_runs.c.id == summary["run_id"])
+    assert (run.trigger, run.started_by) == ("manual", "ke.toan")
+    a = staff_audit.c
+    started = await rows(stack, staff_audit, a.actor == f"cli:{user}", a.action == "run.started")
+    started.sort(key=lambda e: e.id)
+    assert [(e.subject_type, e.subject_id, e.after["started_by"], e.after["file"]) for e in started] == [
+        ("run", f"settlement:{OLD_DAY}", "ke.toan", str(path)),
+        ("run", f"settlement:{next_day}", f"cli:{user}", str(path)),
+        ("run", f"settlement:{OLD_DAY}", f"cli:{user}", str(path)),
+    ], "every start by hand is in the trail, named by who ran it, with whom it was run for"

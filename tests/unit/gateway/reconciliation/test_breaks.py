@@ -166,3 +166,13 @@ def test_the_lifecycle_refuses_what_it_does_not_allow() -> None:
         with pytest.raises(Refused) as refused:
             step()
         assert refused.value.code == code
+
+
+async def test_staff_of_the_record_s_agency_work_a_break_whose_line_names_another(db: Database) -> None:
+    b = await _break(db, our_agency_code="B02")
+    view = await breaks.assign(db, OUTSIDER, b, 1, "minh")
+    assert (view.status, view.assigned_to, view.version) == ("assigned", "minh", 2)
+    view = await breaks.resolve(db, LAN, b, 2, "hai đơn vị đã thống nhất")
+    assert (view.status, view.resolved_by) == ("resolved", "lan")
+    stranger = breaks.Staffer("an", AgencyScope.of(["C03"]))
+    await _refused("not_found", breaks.reopen(db, stranger, b, 3))

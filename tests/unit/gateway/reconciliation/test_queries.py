@@ -179,3 +179,47 @@ async def test_the_dashboard_shows_thirty_days_and_refuses_an_agency_outside_the
     assert len(board.days) == DASHBOARD_DAYS and board.days[-1].day == DAY + timedelta(days=2)
     assert board.days[-3].figures.settled == 5_000 and board.today.figures.settled == 0
     assert (board.open_breaks, board.open_amount) == (1, 5_000)
+
+
+async def test_an_agency_mismatch_is_seen_by_both_agencies_and_the_record_s_facts_only_by_its_own(
+    db: Database,
+) -> None:
+    run = await add_run(db, agencies={"A01": {"settled": 70_000, "hub_rows": 1}})  # nothing of B02's on the file
+    facts = {"agency": "A01", "hub_amount": 70_000, "our_agency": "B02", "our_id": "pay_b", "our_amount": 70_000,
+             "our_status": "paid", "our_day": DAY.isoformat(), "dossier": "H-1"}
+    crossed = await add_break(
+        db, run, agency="A01", our_agency_code="B02", code="agency_mismatch", reference="PGB", our_id="pay_b",
+        hub_amount=70_000, our_amount=70_000, facts=facts,
+    )  # fmt: skip
+    async with db.transaction() as tx:
+        await staff.record(
+            tx, at=now_utc(), actor=staff.SYSTEM, action="break.facts_changed", subject_type="break",
+            subject_id=crossed, before={"our_amount": 60_000, "facts": {"our_status": "pending", "dossier": "H-0"}},
+            after={"our_amount": 70_000, "facts": {"our_status": "paid", "dossier": "H-1"}},
+        )  # fmt: skip
+    only_c = AgencyScope.of(["C03"])
+    async with db.read() as conn:
+        for scope in (ONLY_A, ONLY_B, EVERYTHING):
+            listed, _ = await list_breaks(conn, scope, BreakFilter(), None, 50)
+            assert [x.id for x in listed] == [crossed]
+        assert (await list_breaks(conn, only_c, BreakFilter(), None, 50))[0] == []
+        assert [x.id for x in (await list_breaks(conn, ONLY_B, BreakFilter(agency="B02"), None, 50))[0]] == [crossed]
+        owner = await get_break(conn, ONLY_B, crossed)
+        named = await get_break(conn, ONLY_A, crossed)
+        runs_of_b, _ = await list_runs(conn, ONLY_B, RunFilter(), None, 50)
+        a_totals = await daily_totals(conn, ONLY_A, DayRange(DAY, DAY))
+        b_totals = await daily_totals(conn, ONLY_B, DayRange(DAY, DAY))
+        every_totals = await daily_totals(conn, EVERYTHING, DayRange(DAY, DAY))
+        board = await dashboard(conn, ONLY_B, "B02", DAY)
+    assert (owner.item.our_id, owner.item.our_amount, owner.item.facts) == ("pay_b", 70_000, facts)
+    assert (named.item.agency_code, named.item.our_agency_code) == ("A01", "B02")
+    assert (named.item.our_id, named.item.our_amount, named.item.at_stake) == ("", None, 70_000)
+    assert named.item.facts == {"agency": "A01", "hub_amount": 70_000, "our_agency": "B02", "dossier": "H-1"}
+    assert owner.history[0].before == {"our_amount": 60_000, "facts": {"our_status": "pending", "dossier": "H-0"}}
+    withheld = (named.history[0].before, named.history[0].after)
+    assert withheld == ({"facts": {"dossier": "H-0"}}, {"facts": {"dossier": "H-1"}})
+    assert [r.id for r in runs_of_b] == [run] and runs_of_b[0].breaks == 1
+    assert [(t.agency_code, t.open_breaks, t.open_amount) for t in a_totals] == [("A01", 1, 70_000)]
+    assert [(t.agency_code, t.open_breaks, t.open_amount) for t in b_totals] == [("B02", 1, 70_000)]
+    assert [(t.agency_code, t.open_breaks) for t in every_totals] == [("A01", 1), ("B02", 1)]
+    assert (board.open_breaks, board.open_amount) == (1, 70_000)

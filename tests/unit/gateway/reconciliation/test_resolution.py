@@ -130,3 +130,28 @@ async def test_a_reference_not_ours_or_an_unreachable_hub_leaves_the_break_open(
         for b in (stranger, ours):
             assert (await get_break(conn, EVERYTHING, b)).item.status == "open"
     assert await _status(hub, payment.reference) == "pending"
+
+
+async def test_a_line_of_another_agency_is_not_resolved_but_shown_to_the_payment_s_agency(hub: Hub) -> None:
+    payment = await _paid_without_callback(hub)
+    run = await add_run(hub.db, agencies={"B02": {}})
+    b = await add_break(
+        hub.db, run, agency="B02", code="missing_in_ours", reference=payment.reference, hub_amount=payment.amount
+    )
+    report = await resolve_run(hub.results, hub.client, run, now_utc())
+    assert (report.other_agency, report.asked, report.resolved) == (1, 0, 0)
+    assert await _status(hub, payment.reference) == "pending", "the hub's line is not the payment's agency's word"
+    async with hub.db.read() as conn:
+        detail = await get_break(conn, AgencyScope.of([AGENCY.code]), b)
+    assert (detail.item.status, detail.item.agency_code, detail.item.our_agency_code) == ("open", "B02", AGENCY.code)
+    [entry] = detail.history
+    assert (entry.actor, entry.action) == (staff.SYSTEM, "break.facts_changed")
+    assert (entry.before, entry.after) == ({"our_agency_code": ""}, {"our_agency_code": AGENCY.code})
+    assert detail.item.version == 2 and AGENCY.code in entry.note
+    again = await resolve_run(hub.results, hub.client, run, now_utc())
+    assert again.other_agency == 1 and len(await _history(hub, b)) == 1, "told once"
+
+
+async def _history(hub: Hub, break_id: str) -> list[staff.AuditEntry]:
+    async with hub.db.read() as conn:
+        return (await get_break(conn, EVERYTHING, break_id)).history
