@@ -54,8 +54,10 @@ def generate(n: int, work: Path) -> dict[str, object]:
         amount=10_000 + pl.col("i").mul(7919).mod(500) * 1_000,
         k=pl.col("i").mod(SPRINKLE),
     )
+    other = (pl.col("i") + 1).mod(len(AGENCIES)).replace_strict(dict(enumerate(AGENCIES)), return_dtype=pl.String)
     hub = base.filter(~pl.col("k").is_in([1, 2])).with_columns(  # 1: dropped (awaiting), 2: dropped (old)
-        pl.when(pl.col("k") == 4).then(pl.col("amount") + 500).otherwise(pl.col("amount")).alias("amount"))
+        pl.when(pl.col("k") == 4).then(pl.col("amount") + 500).otherwise(pl.col("amount")).alias("amount"),
+        pl.when(pl.col("k") == 9).then(other).otherwise(pl.col("agency")).alias("agency"))  # 9: another agency
     payments = hub.with_columns(fee=pl.lit(FEE, pl.Int64), state=pl.lit("1"))
     payments = payments.with_columns(
         net=pl.when(pl.col("k") == 6).then(pl.col("amount")).otherwise(pl.col("amount") - pl.col("fee")))

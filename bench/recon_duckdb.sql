@@ -32,7 +32,7 @@ SELECT *, row_number() OVER (PARTITION BY reference, amount ORDER BY refund_refe
 FROM ours WHERE kind = 'refund';
 
 CREATE TABLE rexact AS
-SELECT h.line, o.id, o.status, h.amount, h.fee, h.net
+SELECT h.line, o.id, o.status, h.amount, h.fee, h.net, h.agency <> o.agency AS other_agency
 FROM hr h JOIN orf o ON o.reference = h.reference AND o.amount = h.size AND o.n = h.n;
 
 CREATE TABLE hl AS
@@ -44,7 +44,7 @@ SELECT *, row_number() OVER (PARTITION BY reference ORDER BY amount, refund_refe
 FROM orf WHERE id NOT IN (SELECT id FROM rexact);
 
 CREATE TABLE rdiff AS
-SELECT h.line, o.id FROM hl h JOIN ol o ON o.reference = h.reference AND o.m = h.m;
+SELECT h.line, o.id, h.agency <> o.agency AS other_agency FROM hl h JOIN ol o ON o.reference = h.reference AND o.m = h.m;
 
 CREATE TABLE lines AS
 SELECT 'duplicate' AS class, line FROM hub_ranked WHERE dup_rank > 1
@@ -52,6 +52,7 @@ UNION ALL
 SELECT 'duplicate', line FROM pay WHERE ref_rank > 1
 UNION ALL
 SELECT CASE WHEN o.id IS NULL THEN 'missing_in_ours'
+            WHEN p.agency <> o.agency THEN 'agency_mismatch'
             WHEN p.amount <> o.amount THEN 'amount_mismatch'
             WHEN o.status NOT IN ('paid', 'partially_refunded', 'refunded', 'succeeded') THEN 'status_mismatch'
             WHEN p.net <> p.amount - p.fee THEN 'net_mismatch'
@@ -65,12 +66,13 @@ FROM ours o JOIN waited w ON w.day = o.day
 WHERE o.kind = 'payment' AND o.status IN ('paid', 'partially_refunded', 'refunded', 'succeeded')
   AND NOT EXISTS (SELECT 1 FROM pay p WHERE p.ref_rank = 1 AND p.reference = o.reference)
 UNION ALL
-SELECT CASE WHEN status NOT IN ('paid', 'partially_refunded', 'refunded', 'succeeded') THEN 'status_mismatch'
+SELECT CASE WHEN other_agency THEN 'agency_mismatch'
+            WHEN status NOT IN ('paid', 'partially_refunded', 'refunded', 'succeeded') THEN 'status_mismatch'
             WHEN net <> amount - fee THEN 'net_mismatch'
             ELSE 'refund' END, line
 FROM rexact
 UNION ALL
-SELECT 'amount_mismatch', line FROM rdiff
+SELECT CASE WHEN other_agency THEN 'agency_mismatch' ELSE 'amount_mismatch' END, line FROM rdiff
 UNION ALL
 SELECT 'missing_in_ours', line FROM hl WHERE line NOT IN (SELECT line FROM rdiff)
 UNION ALL

@@ -54,9 +54,11 @@ def resolve_job_id(run_id: str) -> str:
     return f"reconciliation-resolve:{run_id}"
 
 
-def reconcile_job_id(kind: str, day: str, asked_at: str) -> str:
-    """A day's run asked for by hand: asked twice within the same minute (a double click), it is queued once."""
-    return f"reconcile:{kind}:{day}:{asked_at}"
+def reconcile_job_id(queue: str, kind: str, day: str, asked_at: str) -> str:
+    """A day's run asked for by hand: asked twice within the same minute (a double click), it is queued once. arq's
+    job keys are global to the Redis database, so the id names the deployment's queue: another deployment sharing
+    the Redis that asks for the same day in the same minute gets its own run."""
+    return f"reconcile:{queue}:{kind}:{day}:{asked_at}"
 
 
 # ---------------------------------------------------------------- Redis keys shared by the gateway's processes
@@ -174,4 +176,6 @@ class JobQueue:
     async def reconcile(self, kind: str, day: str, started_by: str, asked_at: str) -> None:
         """Queue a day's run (``kind``: settlement or cod) that a staff member asked for; raises if Redis fails, so
         the page can say it was not queued."""
-        await self.enqueue(RECONCILE[kind], day, started_by, job_id=reconcile_job_id(kind, day, asked_at))
+        assert self.redis is not None, "the queue is used before the container started"
+        job_id = reconcile_job_id(self.redis.default_queue_name, kind, day, asked_at)
+        await self.enqueue(RECONCILE[kind], day, started_by, job_id=job_id)
