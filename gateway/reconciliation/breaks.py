@@ -3,9 +3,9 @@
 Every change is one transaction: the break is read under a row lock within the caller's scope (a break outside it
 is not found), its ``version`` must be the one the caller read (a stale form gets ``break_changed``), the pure
 lifecycle decides the new state, and the row and one audit entry (before and after) are written together. A break
-is assigned only to an enabled staff account that may work breaks of its agency (``staff.break_assignee``, read in
-the same transaction): any other name is refused with ``unknown_assignee``. Whether the caller's role may change
-breaks at all is the caller's check.
+is assigned only to an enabled staff account that may work breaks of one of its agencies (the line's or our
+record's: ``staff.break_assignee``, read in the same transaction): any other name is refused with
+``unknown_assignee``. Whether the caller's role may change breaks at all is the caller's check.
 """
 
 from __future__ import annotations
@@ -47,11 +47,11 @@ class Staffer:
 
 
 async def assign(db: Database, who: Staffer, break_id: str, version: int, to: str) -> BreakView:
-    """Assign the break to the staff account ``to`` names, if it may work breaks of the break's agency."""
+    """Assign the break to the staff account ``to`` names, if it may work breaks of one of the break's agencies."""
     async with db.transaction() as conn:
         row = await _current(conn, who, break_id, version)
         lifecycle.assigned(state_of(row), to)  # a resolved break or a malformed name is refused before the look-up
-        username = await staff.break_assignee(conn, to.strip(), row.agency_code)
+        username = await staff.break_assignee(conn, to.strip(), (row.agency_code, row.our_agency_code))
         if username is None:
             raise Refused("unknown_assignee", field="assigned_to")
         step: Step = lambda s: lifecycle.assigned(s, username)  # noqa: E731

@@ -163,15 +163,17 @@ async def set_active(db: Database, username: str, active: bool, *, now: datetime
     return True
 
 
-async def break_assignee(conn: AsyncConnection, username: str, agency_code: str) -> str | None:
+async def break_assignee(conn: AsyncConnection, username: str, agency_codes: Iterable[str]) -> str | None:
     """The account's username when ``username`` names an enabled account whose role works breaks (officer, admin)
-    and whose agencies cover ``agency_code`` (or are every agency): who a break of that agency may be assigned to.
-    None for anyone else. Read on the caller's connection, so the answer and the assignment are one transaction."""
+    and whose agencies cover one of ``agency_codes`` (a break's: the agency its line names and the agency of our
+    record), or are every agency: who a break of those agencies may be assigned to. None for anyone else. Read on
+    the caller's connection, so the answer and the assignment are one transaction."""
     found = await repository.by_username(conn, normal_username(username))
     if found is None:
         return None
     account = found[0]
-    if account.active and roles.may(account.role, roles.WORK_BREAKS) and account.scope.allows(agency_code):
+    covers = any(account.scope.allows(code) for code in agency_codes if code)
+    if account.active and roles.may(account.role, roles.WORK_BREAKS) and covers:
         return account.username
     return None
 
