@@ -153,6 +153,10 @@ def _coded(frame: pl.DataFrame, codes: dict[str, str]) -> dict[str, Any]:
     return frame.to_dict(as_series=True)
 
 
+def _parsed(chunk: bytes) -> pl.DataFrame:
+    return pl.read_csv(chunk, has_header=False, new_columns=list(RECORD_COLUMNS), schema=_CSV_SCHEMA)
+
+
 async def _copied(
     conn: AsyncConnection, since: datetime, until: datetime, limit_seconds: float
 ) -> AsyncIterator[pl.DataFrame]:
@@ -180,7 +184,8 @@ async def _copied(
     task = asyncio.create_task(copy())
     try:
         while (chunk := await chunks.get()) is not None:
-            yield pl.read_csv(chunk, has_header=False, new_columns=list(RECORD_COLUMNS), schema=_CSV_SCHEMA)
+            # parsed in a thread, so the loop goes on taking the server's rows meanwhile
+            yield await asyncio.to_thread(_parsed, chunk)
         await task
     finally:
         if not task.done():

@@ -9,6 +9,7 @@ settled one we never heard of.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -79,15 +80,19 @@ def _records(batch: dict[str, list[object]], carry: Carry) -> pl.DataFrame:
     return frame.filter(kept).drop("moved_at", "opened_at")
 
 
+def _spool(spool: RecordSpool, batch: dict[str, list[object]], carry: Carry) -> None:
+    frame = _records(batch, carry)
+    if frame.height:
+        spool.add_columns(frame.to_dict(as_series=True))
+
+
 async def spool_settlement_records(
     db: Database, spool: RecordSpool, carry: Carry, timeout_seconds: float = 3600
 ) -> int:
     """Our payments and refunds for the run, spooled to Parquet batch by batch; how many."""
     since, until = carry.window()
     async for batch in payments.records_between(db, since, until, timeout_seconds=timeout_seconds):
-        frame = _records(batch, carry)
-        if frame.height:
-            spool.add_columns(frame.to_dict(as_series=True))
+        await asyncio.to_thread(_spool, spool, batch, carry)  # off the loop, which goes on reading meanwhile
     spool.flush()
     return spool.rows
 
