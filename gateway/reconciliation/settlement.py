@@ -61,7 +61,7 @@ class SettlementRuns:
         work = files.run_dir(root, values["id"])
         agencies = await self._agencies()
         # Verifying the file (a thread) and reading our records (the database) do not depend on each other until
-        # the match: they run side by side, and a refused file stops the read and leaves nothing behind.
+        # the match: they run side by side, and a refused file leaves nothing of the read behind.
         verifying = asyncio.ensure_future(
             asyncio.to_thread(
                 verify_settlement_file, kept.path, day, signature, self.settings.payhub_hash_key, agencies
@@ -73,6 +73,10 @@ class SettlementRuns:
         try:
             try:
                 verified = await verifying
+            except FileRefused:
+                # the read is let finish, not cancelled: a COPY cancelled midway can leave its connection unusable
+                await asyncio.gather(reading, return_exceptions=True)
+                raise
             except BaseException:
                 reading.cancel()
                 await asyncio.gather(reading, return_exceptions=True)
