@@ -100,6 +100,19 @@ async def _change(
     """Change a break's status, with its audit entry."""
     after = {**row, **values}
     await _moved_on(conn, row, values, now)
+    await _system_entry(conn, row, action, _state(row), _state(after), now)
+
+
+async def _system_entry(
+    conn: AsyncConnection,
+    row: dict[str, Any],
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    now: datetime,
+    note: str = "",
+) -> None:
+    """The audit entry of a change the system made to a break."""
     await staff.record(
         conn,
         at=now,
@@ -108,8 +121,9 @@ async def _change(
         subject_type="break",
         subject_id=row["id"],
         agency_code=row["agency_code"],
-        before=_state(row),
-        after=_state(after),
+        before=before,
+        after=after,
+        note=note,
     )
 
 
@@ -147,18 +161,7 @@ async def change_facts(
     if not before:
         return row
     await _moved_on(conn, row, new, now)
-    await staff.record(
-        conn,
-        at=now,
-        actor=staff.SYSTEM,
-        action=FACTS_CHANGED,
-        subject_type="break",
-        subject_id=row["id"],
-        agency_code=row["agency_code"],
-        before=before,
-        after=after,
-        note=note,
-    )
+    await _system_entry(conn, row, FACTS_CHANGED, before, after, now, note)
     return {**row, **new, "version": row["version"] + 1}
 
 
