@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
+import os
+import pwd
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -17,10 +18,11 @@ T = TypeVar("T")
 
 def os_actor() -> str:
     """Who ran the command, for the audit trail: ``cli:`` and the operating system's user name."""
+    # the account the process runs as, not LOGNAME/USER (which getpass reads first and anyone can set)
     try:
-        return f"cli:{getpass.getuser()}"[:64]
-    except (KeyError, OSError):
-        return "cli"
+        return f"cli:{pwd.getpwuid(os.geteuid()).pw_name}"[:64]
+    except KeyError:
+        return f"cli:uid-{os.geteuid()}"
 
 
 def on_database(work: Callable[[Database], Awaitable[T]]) -> T:

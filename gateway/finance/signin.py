@@ -13,6 +13,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect
 
 from adapters.vntime import now_utc
+from gateway.http.ratelimit import address_key
 from gateway.staff import CSRF_FIELD, SignInRefused, csrf_matches, new_csrf_token
 
 from . import access
@@ -49,7 +50,7 @@ def _form(
 async def _wait(request: Request[Any, Any, Any]) -> int:
     """The seconds this client address must wait before signing in again (0: it may go on); counts this one."""
     container = request.app.state.container
-    wait: int = await container.signin_limiter.retry_after(container.redis, access.client_ip(request) or "unknown")
+    wait: int = await container.signin_limiter.retry_after(container.redis, address_key(access.client_ip(request)))
     return wait
 
 

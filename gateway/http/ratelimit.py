@@ -11,6 +11,7 @@ a warning logged: the service stays available, and Redis holds nothing that cann
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
 
@@ -21,6 +22,23 @@ log = logging.getLogger("gateway.ratelimit")
 
 # A limiter must never hold a request up for long: past this, it lets the request through.
 TIMEOUT_SECONDS = 0.5
+
+
+def address_key(host: str | None) -> str:
+    """The budget a client address counts against: an IPv4 address (also when written as IPv4-mapped IPv6) is its
+    own; an IPv6 address counts with its /64, the block one subscriber is given, so a client cannot buy fresh
+    budgets by walking its own block. What is no IP address (a Unix socket's peer) counts under its own text."""
+    if not host:
+        return "no-address"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"peer:{host}"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 class RateLimiter:

@@ -25,6 +25,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from gateway.http.pages import HTML
+from gateway.http.ratelimit import address_key
 from gateway.store.db import Database
 from receipts import Verification, to_html
 from receipts.schema import MAX_DOCUMENT_BYTES
@@ -62,7 +63,7 @@ def not_found() -> Response[str]:
 async def limit(request: Request[Any, Any, Any]) -> Response[str] | None:
     """The before-request hook of every lookup route: a 429 page once the client's budget is spent."""
     container = request.app.state.container
-    client = request.client.host if request.client else "unknown"
+    client = address_key(request.client.host if request.client else None)
     wait = await container.lookup_limiter.retry_after(container.redis, client)
     if not wait:
         return None

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway import staff
@@ -233,7 +233,12 @@ def _facts_of(found: Found) -> dict[str, Any]:
 async def _seen_again(conn: AsyncConnection, row: dict[str, Any], found: Found, run: Run, now: datetime) -> None:
     """The run found the break again: it is the run's now (not a change of the break), with the run's facts (a
     change, when they differ), and reopened if the system had resolved it."""
-    row = await change_facts(conn, row, _facts_of(found), now, note=f"run {run.id}")
+    facts = _facts_of(found)
+    if not facts["our_agency_code"] and row["our_agency_code"]:
+        # the run found no record of ours in its window, but the break's record is known (the automatic
+        # resolution found it beyond the window): its agency keeps seeing the break
+        facts["our_agency_code"] = row["our_agency_code"]
+    row = await change_facts(conn, row, facts, now, note=f"run {run.id}")
     await conn.execute(rt.reconciliation_breaks.update().where(B.id == row["id"]).values(run_id=run.id))
     if row["status"] == Status.RESOLVED and row["resolution"] in AUTOMATIC:
         status = Status.ASSIGNED if row["assigned_to"] else Status.OPEN
@@ -244,9 +249,13 @@ async def _seen_again(conn: AsyncConnection, row: dict[str, Any], found: Found, 
 async def write_breaks(conn: AsyncConnection, run: Run, found: Iterable[Found], now: datetime) -> int:
     """The run's breaks, per the model above; how many breaks the run holds."""
     found = list({f.key: f for f in found}.values())
+    # Every break this run may change (its day's, and the earlier days' carried breaks it may settle) is locked in
+    # one statement, in id order: two runs of different days locking in two steps could each hold what the other
+    # waits for. ``open_carried`` then reads rows this transaction already holds.
+    locked = await _rows(conn, B.kind == run.kind, or_(B.day == run.day, _carried_before(run)), lock=True)
     already = await _reported_before(conn, run, found)
     found = [f for f in found if f.key not in already]
-    existing = {row["key"]: row for row in await _rows(conn, B.kind == run.kind, B.day == run.day, lock=True)}
+    existing = {row["key"]: row for row in locked if row["day"] == run.day}
     fresh = [_new(run, f, now) for f in found if f.key not in existing]
     for start in range(0, len(fresh), INSERT_ROWS):
         await conn.execute(rt.reconciliation_breaks.insert(), fresh[start : start + INSERT_ROWS])
@@ -262,15 +271,12 @@ async def write_breaks(conn: AsyncConnection, run: Run, found: Iterable[Found], 
 
 async def open_carried(conn: AsyncConnection, run: Run) -> dict[str, dict[str, Any]]:
     """Unresolved carried breaks of earlier days, by our record's id: what this run may settle."""
-    rows = await _rows(
-        conn,
-        B.kind == run.kind,
-        B.day < run.day,
-        B.code.in_(sorted(CARRIED)),
-        B.status != Status.RESOLVED.value,
-        lock=True,
-    )
+    rows = await _rows(conn, B.kind == run.kind, _carried_before(run), lock=True)
     return {row["our_id"]: row for row in rows}
+
+
+def _carried_before(run: Run) -> Any:
+    return and_(B.day < run.day, B.code.in_(sorted(CARRIED)), B.status != Status.RESOLVED.value)
 
 
 async def settle_later(conn: AsyncConnection, rows: Iterable[dict[str, Any]], run: Run, now: datetime) -> int:

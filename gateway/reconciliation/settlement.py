@@ -86,6 +86,9 @@ class SettlementRuns:
         except FileRefused as refused:
             shutil.rmtree(work, ignore_errors=True)
             return await record(self.db, failed(values, refused.reason.value, refused.message, now_utc()), now_utc())
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)  # no run was recorded: nothing may point at its files
+            raise
         finally:
             shutil.rmtree(work / "ours", ignore_errors=True)
         if not recorded.new:

@@ -172,7 +172,8 @@ async def break_assignee(conn: AsyncConnection, username: str, agency_codes: Ite
     if found is None:
         return None
     account = found[0]
-    covers = any(account.scope.allows(code) for code in agency_codes if code)
+    # a break that names no agency (a COD line the post could not place) is seen, so worked, by all-agency staff only
+    covers = account.scope.codes is None or any(account.scope.allows(code) for code in agency_codes if code)
     if account.active and roles.may(account.role, roles.WORK_BREAKS) and covers:
         return account.username
     return None

@@ -29,8 +29,9 @@ from .uow import UnitOfWork
 CLIENT_GRACE_SECONDS = 1.0
 
 # SQLSTATE classes and codes that mean "not now" rather than "wrong": connection exceptions, insufficient
-# resources (too many connections), shutting down or starting up, and a statement cancelled by its timeout.
-_UNAVAILABLE_STATES = ("08", "53", "57P01", "57P02", "57P03", "57014")
+# resources (too many connections), shutting down or starting up, a statement cancelled by its timeout, and a
+# transaction the server rolled back to break a deadlock or a serialization conflict (nothing of it committed).
+_UNAVAILABLE_STATES = ("08", "53", "57P01", "57P02", "57P03", "57014", "40P01", "40001")
 _FILE_ERRORS = (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError)
 _SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "unable to open database", "disk i/o error")
 

@@ -176,3 +176,14 @@ async def test_staff_of_the_record_s_agency_work_a_break_whose_line_names_anothe
     assert (view.status, view.resolved_by) == ("resolved", "lan")
     stranger = breaks.Staffer("an", AgencyScope.of(["C03"]))
     await _refused("not_found", breaks.reopen(db, stranger, b, 3))
+
+
+async def test_a_break_of_no_agency_is_assigned_to_staff_of_every_agency_only(db: Database) -> None:
+    """A COD line the post could not place names no agency: only all-agency staff see it, and work it."""
+    await add_staff(db, "tong", "officer")  # of every agency
+    run = await add_run(db, agencies={"A01": {}})
+    b = await add_break(db, run, agency="", code="cod_unknown_item", hub_amount=30_000)
+    everyone = breaks.Staffer("tong", AgencyScope.everything())
+    await _refused("unknown_assignee", breaks.assign(db, everyone, b, 1, "lan"))
+    view = await breaks.assign(db, everyone, b, 1, "tong")
+    assert (view.status, view.assigned_to, view.version) == ("assigned", "tong", 2)
