@@ -21,6 +21,21 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_reconciliation_breaks_our_agency_code_day"), ["our_agency_code", "day"], unique=False
         )
+    # Breaks recorded before: their record's agency, from the record itself (a payment, a refund's payment, a
+    # shipment), so a break filed under the line's agency is shown to the record's agency too, and what we hold on
+    # the record to that agency only.
+    op.execute(BACKFILL)
+
+
+BACKFILL = """
+UPDATE reconciliation_breaks SET our_agency_code = coalesce(
+    (SELECT a.code FROM payments p JOIN agencies a ON a.id = p.agency_id WHERE p.id = reconciliation_breaks.our_id),
+    (SELECT a.code FROM refunds r JOIN payments p ON p.id = r.payment_id JOIN agencies a ON a.id = p.agency_id
+     WHERE r.id = reconciliation_breaks.our_id),
+    (SELECT a.code FROM shipments s JOIN agencies a ON a.id = s.agency_id WHERE s.id = reconciliation_breaks.our_id),
+    '')
+WHERE our_id <> '' AND our_agency_code = ''
+"""
 
 
 def downgrade() -> None:
