@@ -251,12 +251,25 @@ async def get_break(conn: AsyncConnection, scope: AgencyScope, break_id: str) ->
     """A break and its audit trail; what the trail recorded of our record only for the record's agency."""
     item = await find_break(conn, scope, break_id)
     history = await staff.history(conn, "break", item.id)
-    if not figures.shows_record(scope, item.our_agency_code):
-        history = [
-            msgspec.structs.replace(e, before=figures.without_record(e.before), after=figures.without_record(e.after))
-            for e in history
-        ]
-    return BreakDetail(item=item, history=history)
+    return BreakDetail(item=item, history=_record_facts_for(scope, history, item.our_agency_code))
+
+
+def _record_facts_for(scope: AgencyScope, history: list[Any], our_agency_code: str) -> list[Any]:
+    """The trail with what it recorded of our record kept only where the caller may read the record it was about
+    then: a newer run may have paired the break with another agency's record, so each entry is judged by the agency
+    of its own time (walking back from today's, through the entries that changed it), and an entry that changed
+    it by both agencies."""
+    agency, judged = our_agency_code, []
+    for entry in reversed(history):
+        before = entry.before if isinstance(entry.before, dict) else {}
+        agencies = {agency, str(before.get("our_agency_code", agency))}
+        if not all(figures.shows_record(scope, code) for code in agencies):
+            entry = msgspec.structs.replace(
+                entry, before=figures.without_record(entry.before), after=figures.without_record(entry.after)
+            )
+        agency = str(before.get("our_agency_code", agency))
+        judged.append(entry)
+    return judged[::-1]
 
 
 # -- day totals
