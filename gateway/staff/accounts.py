@@ -168,7 +168,8 @@ async def break_assignee(conn: AsyncConnection, username: str, agency_codes: Ite
     and whose agencies cover one of ``agency_codes`` (a break's: the agency its line names and the agency of our
     record), or are every agency: who a break of those agencies may be assigned to. None for anyone else. Read on
     the caller's connection, so the answer and the assignment are one transaction."""
-    found = await repository.by_username(conn, normal_username(username))
+    # locked until the assignment commits: an account disabled meanwhile waits for it, or is seen disabled
+    found = await repository.by_username(conn, normal_username(username), lock=True)
     if found is None:
         return None
     account = found[0]
