@@ -201,16 +201,9 @@ def _new(run: Run, found: Found, now: datetime) -> dict[str, Any]:
         "day": run.day,
         "key": found.key,
         "code": found.code,
-        "agency_code": found.agency,
-        "our_agency_code": found.our_agency,
         "run_id": run.id,
         "first_run_id": run.id,
-        "reference": found.reference,
-        "transaction_id": found.transaction_id,
-        "our_id": found.our_id,
-        "hub_amount": found.hub_amount,
-        "our_amount": found.our_amount,
-        "facts": found.facts,
+        **_facts_of(found),
         "status": Status.OPEN.value,
         "created_at": now,
         "updated_at": now,
@@ -218,6 +211,7 @@ def _new(run: Run, found: Found, now: datetime) -> dict[str, Any]:
 
 
 def _facts_of(found: Found) -> dict[str, Any]:
+    """What the run found of a break (the ``FACT_COLUMNS`` and its ``facts``): a new break's, or a newer run's."""
     return {
         "agency_code": found.agency,
         "our_agency_code": found.our_agency,
