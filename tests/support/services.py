@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from gateway.store.migrate import upgrade_async
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -61,6 +66,19 @@ async def drop_pg_database(url: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def migrated_url(backend: str, folder: Path) -> AsyncIterator[str]:
+    """The URL of a fresh, migrated database on ``backend`` ("sqlite" in ``folder``, or "postgres"), dropped after."""
+    pg = backend == "postgres"
+    url = await create_pg_database() if pg else f"sqlite+aiosqlite:///{folder / 'gateway.db'}"
+    try:
+        await upgrade_async(url)
+        yield url
+    finally:
+        if pg:
+            await drop_pg_database(url)
 
 
 def require_redis() -> str:

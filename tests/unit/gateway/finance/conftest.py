@@ -17,8 +17,7 @@ from litestar.testing import AsyncTestClient
 from gateway.http.app import create_app
 from gateway.settings import load
 from gateway.store.db import Database
-from gateway.store.migrate import upgrade_async
-from tests.support.services import create_pg_database, drop_pg_database, require_redis
+from tests.support.services import migrated_url, require_redis
 
 SIGN_IN_LIMIT = 8  # per client address per hour (an hour: a test's few requests cannot straddle a window's end)
 LOCKOUT = 2
@@ -32,32 +31,28 @@ class Pages:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def pages(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Pages]:
-    pg = request.param == "postgres"
-    url = await create_pg_database() if pg else f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
-    await upgrade_async(url)
-    db = Database.from_url(url)
-    settings = load(
-        {
-            "PAYHUB_HASH_KEY": "finance-pages",
-            "WEBHOOK_SECRETS_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-            "DATABASE_URL": url,
-            "REDIS_URL": require_redis(),
-            "QUEUE_NAME": f"finance-{secrets.token_hex(4)}",
-            "RECEIPT_KEYS_DIR": str(tmp_path / "receipt-keys"),
-            "STAFF_COOKIE_SECURE": "false",  # the test client speaks plain http
-            "STAFF_SIGNIN_RATE_LIMIT": str(SIGN_IN_LIMIT),
-            "STAFF_SIGNIN_RATE_WINDOW_SECONDS": "3600",
-            "STAFF_LOCKOUT_FAILURES": str(LOCKOUT),
-        },
-        log_json=False,
-    )
-    try:
-        async with AsyncTestClient(create_app(settings), base_url="http://gateway.local") as client:
-            yield Pages(client, db)
-    finally:
-        await db.dispose()
-        if pg:
-            await drop_pg_database(url)
+    async with migrated_url(request.param, tmp_path) as url:
+        db = Database.from_url(url)
+        settings = load(
+            {
+                "PAYHUB_HASH_KEY": "finance-pages",
+                "WEBHOOK_SECRETS_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+                "DATABASE_URL": url,
+                "REDIS_URL": require_redis(),
+                "QUEUE_NAME": f"finance-{secrets.token_hex(4)}",
+                "RECEIPT_KEYS_DIR": str(tmp_path / "receipt-keys"),
+                "STAFF_COOKIE_SECURE": "false",  # the test client speaks plain http
+                "STAFF_SIGNIN_RATE_LIMIT": str(SIGN_IN_LIMIT),
+                "STAFF_SIGNIN_RATE_WINDOW_SECONDS": "3600",
+                "STAFF_LOCKOUT_FAILURES": str(LOCKOUT),
+            },
+            log_json=False,
+        )
+        try:
+            async with AsyncTestClient(create_app(settings), base_url="http://gateway.local") as client:
+                yield Pages(client, db)
+        finally:
+            await db.dispose()
 
 
 def csrf_token(page: httpx.Response) -> str:

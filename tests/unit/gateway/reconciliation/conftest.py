@@ -6,20 +6,15 @@ from pathlib import Path
 import pytest
 
 from gateway.store.db import Database
-from gateway.store.migrate import upgrade_async
-from tests.support.services import create_pg_database, drop_pg_database
+from tests.support.services import migrated_url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """A freshly migrated store on each engine."""
-    pg = request.param == "postgres"
-    url = await create_pg_database() if pg else f"sqlite+aiosqlite:///{tmp_path / 'reconciliation.db'}"
-    await upgrade_async(url)
-    database = Database.from_url(url)
-    try:
-        yield database
-    finally:
-        await database.dispose()
-        if pg:
-            await drop_pg_database(url)
+    async with migrated_url(request.param, tmp_path) as url:
+        database = Database.from_url(url)
+        try:
+            yield database
+        finally:
+            await database.dispose()

@@ -6,22 +6,15 @@ from pathlib import Path
 import pytest
 
 from gateway.store.db import Database
-from gateway.store.migrate import upgrade_async
-from tests.support.services import create_pg_database, drop_pg_database
+from tests.support.services import migrated_url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A freshly migrated database on each engine."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'staff.db'}"
-    else:
-        url = await create_pg_database()
-    await upgrade_async(url)
-    database = Database.from_url(url)
-    try:
-        yield database
-    finally:
-        await database.dispose()
-        if request.param == "postgres":
-            await drop_pg_database(url)
+    """A freshly migrated store on each engine."""
+    async with migrated_url(request.param, tmp_path) as url:
+        database = Database.from_url(url)
+        try:
+            yield database
+        finally:
+            await database.dispose()
