@@ -40,6 +40,14 @@ async def seeded(url: str, *codes: str) -> None:
         await db.dispose()
 
 
+def add_lan(first: str, second: str, password_file: Path) -> list[str]:
+    """``gateway staff add`` of an officer of two agencies, her password from a file."""
+    return [
+        "staff", "add", "--username", "lan", "--name", "Nguyễn Thị Lan", "--role", "officer",
+        "--agency", first, "--agency", second, "--password-file", str(password_file),
+    ]
+
+
 def test_staff_accounts_from_the_command_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -51,44 +59,10 @@ def test_staff_accounts_from_the_command_line(
     secret = tmp_path / "password"
     secret.write_text("mat-khau-tu-tep-1\n", encoding="utf-8")
     with pytest.raises(SystemExit) as refused:  # an agency the catalogue does not have: nothing made
-        main(
-            [
-                "staff",
-                "add",
-                "--username",
-                "lan",
-                "--name",
-                "Nguyễn Thị Lan",
-                "--role",
-                "officer",
-                "--agency",
-                "000.00.01.H26",
-                "--agency",
-                "000.00.03.H62",
-                "--password-file",
-                str(secret),
-            ]
-        )
+        main(add_lan("000.00.01.H26", "000.00.03.H62", secret))
     assert isinstance(refused.value.code, str)  # printed to standard error, exit status 1
     assert refused.value.code.startswith("gateway: unknown agency code(s) '000.00.03.H62'")
-    main(
-        [
-            "staff",
-            "add",
-            "--username",
-            "lan",
-            "--name",
-            "Nguyễn Thị Lan",
-            "--role",
-            "officer",
-            "--agency",
-            "000.00.01.H26",
-            "--agency",
-            "000.00.02.H26",
-            "--password-file",
-            str(secret),
-        ]
-    )
+    main(add_lan("000.00.01.H26", "000.00.02.H26", secret))
     made = json.loads(capsys.readouterr().out)
     assert made["agencies"] == ["000.00.01.H26", "000.00.02.H26"] and made["role"] == "officer"
     assert sign_in(url, "lan", "mat-khau-tu-tep-1") == "officer"
