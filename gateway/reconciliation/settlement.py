@@ -31,6 +31,7 @@ from .runs import Kind, Recorded, RunStatus, Trigger, find_same_file, record
 from .settlement_findings import Written, figures, summarise, writer
 
 SUFFIX = ".csv"
+TYPED_ROWS = "hub-rows.ipc"  # the file's rows as verification parsed them; the match reads these, not the CSV
 
 
 @dataclass
@@ -59,12 +60,19 @@ class SettlementRuns:
             return Recorded(already, False)
         values = new_run_values(Kind.SETTLEMENT, day, kept, trigger, started_by, now_utc())
         work = files.run_dir(root, values["id"])
+        work.mkdir(parents=True, exist_ok=True)
         agencies = await self._agencies()
         # Verifying the file (a thread) and reading our records (the database) do not depend on each other until
         # the match: they run side by side, and a refused file leaves nothing of the read behind.
         verifying = asyncio.ensure_future(
             asyncio.to_thread(
-                verify_settlement_file, kept.path, day, signature, self.settings.payhub_hash_key, agencies
+                verify_settlement_file,
+                kept.path,
+                day,
+                signature,
+                self.settings.payhub_hash_key,
+                agencies,
+                typed=work / TYPED_ROWS,
             )
         )
         progress(Phase.OURS)
@@ -91,6 +99,7 @@ class SettlementRuns:
             raise
         finally:
             shutil.rmtree(work / "ours", ignore_errors=True)
+            (work / TYPED_ROWS).unlink(missing_ok=True)
         if not recorded.new:
             shutil.rmtree(work, ignore_errors=True)
         elif self.on_completed is not None:

@@ -62,6 +62,8 @@ async def assert_failed_and_nothing_else(world: World, run: object, code: str) -
         assert await world.count(table) == 0
     days = rt.reconciliation_days.c
     assert await world.count(rt.reconciliation_days, days.current_run_id.is_not(None)) == 0
+    runs = Path(world.settings.reconciliation_data_dir) / "runs"
+    assert not (runs.exists() and any(runs.iterdir())), "a refused file leaves no working files"
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

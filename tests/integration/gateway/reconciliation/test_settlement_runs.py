@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -75,6 +76,8 @@ async def test_a_seeded_file_gives_exactly_its_breaks(world: World) -> None:
         (AGENCY.code, 5 * 150_000, 7, 0)
     ]
     assert run.hub_amount == sum(t.settled for t in totals)
+    kept = {p.name for p in (Path(world.settings.reconciliation_data_dir) / "runs" / run.id).iterdir()}
+    assert kept == {"lines"}, "a run keeps its classified lines (exports read them), and no working file"
 
 
 async def test_the_same_file_twice_changes_nothing(world: World) -> None:
