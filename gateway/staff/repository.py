@@ -19,6 +19,9 @@ S = staff_sessions.c
 
 
 # ---------------------------------------------------------------- accounts
+NO_ACCOUNT = "-"  # an id no account has (ids are generated): what an unknown username's statements look for
+
+
 async def _agencies(conn: AsyncConnection, staff_id: str) -> tuple[str, ...]:
     rows = await conn.execute(sa.select(G.agency_code).where(G.staff_id == staff_id).order_by(G.agency_code))
     return tuple(rows.scalars())
@@ -42,14 +45,16 @@ def _account(row: Any, agencies: tuple[str, ...]) -> StaffAccount:
 
 
 async def by_username(conn: AsyncConnection, username: str, *, lock: bool = False) -> tuple[StaffAccount, str] | None:
-    """The account and its password hash."""
+    """The account and its password hash. Its agencies are read even when there is no such account, so a sign-in
+    cannot tell the two apart by the statements (and time) it takes."""
     query = sa.select(staff_accounts).where(A.username == username)
     if lock:
         query = dialect.locked(conn, query)
     row = (await conn.execute(query)).first()
+    agencies = await _agencies(conn, row.id if row is not None else NO_ACCOUNT)
     if row is None:
         return None
-    return _account(row, await _agencies(conn, row.id)), row.password_hash
+    return _account(row, agencies), row.password_hash
 
 
 async def all_accounts(conn: AsyncConnection) -> list[StaffAccount]:
@@ -77,7 +82,9 @@ async def reserve_attempt(conn: AsyncConnection, account_id: str, now: datetime)
         .where(A.id == account_id, unlocked)
         .values(failed_sign_ins=A.failed_sign_ins + 1, updated_at=now)
     )
-    row = (await conn.execute(sa.select(A.failed_sign_ins, A.locked_until).where(A.id == account_id))).one()
+    row = (await conn.execute(sa.select(A.failed_sign_ins, A.locked_until).where(A.id == account_id))).first()
+    if row is None:  # no such account: the same statements ran, and matched nothing
+        return None, None
     return (int(row.failed_sign_ins) if counted.rowcount else None), row.locked_until
 
 

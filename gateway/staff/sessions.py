@@ -96,8 +96,10 @@ class StaffSessions:
         async with self.db.read() as conn:
             found = await repository.by_username(conn, username)
         account, stored = found if found is not None else (None, None)
-        if account is None:
-            await self.passwords.verify_async(None, password)  # the same work as for an account
+        if account is None:  # the same work and writes as for an account: its attempt's count, matching no row
+            async with self.db.unit() as uow:
+                await repository.reserve_attempt(uow.conn, repository.NO_ACCOUNT, now)
+            await self.passwords.verify_async(None, password)
             await self._audit(username, "sign_in.failed", client_ip, now, note="no such account")
             raise SignInRefused()
         count, until = await self._reserve(account, client_ip, now)

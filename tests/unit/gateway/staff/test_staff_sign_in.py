@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
@@ -192,15 +194,43 @@ async def test_a_success_ends_the_run_of_failures(db: Database) -> None:
 
 
 async def test_an_unknown_username_is_refused_alike_after_the_same_work(db: Database) -> None:
+    """The same answer after the same password work and the same statements, in the same transactions: the time
+    a refusal takes does not tell an unknown username from a known one."""
     await add_staff(db, "quang")
     counting = CountingPasswords()
     staff = sessions(db, counting)
-    with pytest.raises(SignInRefused) as unknown:
+    with statements(db) as unknown_sql, pytest.raises(SignInRefused) as unknown:
         await staff.sign_in("khong-co", PASSWORD, client_ip="", now=now_utc())
-    with pytest.raises(SignInRefused) as wrong:
+    with statements(db) as wrong_sql, pytest.raises(SignInRefused) as wrong:
         await staff.sign_in("quang", "wrong-password-x", client_ip="", now=now_utc())
     assert unknown.value.message == wrong.value.message and (counting.checks, counting.throwaway) == (1, 1)
+    assert unknown_sql == wrong_sql and "UPDATE" in unknown_sql
     assert await actions(db, "khong-co") == ["sign_in.failed"]
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    """The verb of each statement sent to the database meanwhile (BEGIN, SELECT, UPDATE, INSERT, COMMIT...)."""
+    seen: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement.split(None, 1)[0].upper())
+
+    def begin(conn: object) -> None:
+        seen.append("BEGIN")
+
+    def commit(conn: object) -> None:
+        seen.append("COMMIT")
+
+    engine = db.engine.sync_engine
+    hooks = (("before_cursor_execute", note), ("begin", begin), ("commit", commit))
+    for name, hook in hooks:
+        sa.event.listen(engine, name, hook)
+    try:
+        yield seen
+    finally:
+        for name, hook in hooks:
+            sa.event.remove(engine, name, hook)
 
 
 async def test_a_disabled_account_cannot_sign_in_and_its_sessions_end(db: Database) -> None:
