@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +39,25 @@ async def stack(request: pytest.FixtureRequest, workdir: Path) -> AsyncIterator[
         await stack.stop()
         if request.param == "postgres":
             await drop_pg_database(url)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    """A failed test of the whole system shows the end of each of its processes' logs (the worker's above all):
+    a wait that timed out says what the processes were doing meanwhile."""
+    report = yield
+    if report.failed and call.when == "call":
+        for stack in _stacks(getattr(item, "funcargs", {}).values()):
+            for name, process in stack.processes.items():
+                tail = process.log()
+                if tail:
+                    report.sections.append((f"{stack.backend} {name} log (last 4000 characters)", tail))
+    return report
+
+
+def _stacks(values: Any) -> Iterator[Stack]:
+    for value in values:
+        if isinstance(value, Stack):
+            yield value
+        elif isinstance(value, tuple):
+            yield from _stacks(value)
