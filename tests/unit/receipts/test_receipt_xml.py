@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
@@ -140,3 +141,29 @@ def test_external_entity_is_never_expanded_by_the_parser() -> None:
 def test_unreadable_input_is_refused(document: object) -> None:
     with pytest.raises(SchemaError):
         parse(document)  # type: ignore[arg-type]
+
+
+def test_threads_validate_at_once_with_the_verdict_each_alone_gets() -> None:
+    """Receipts are built and validated in the signing threads: validations running at the same moment in several
+    threads each give the verdict the document gets alone (a valid receipt passes; a broken one is refused for
+    its own fault), never an internal error of the validator."""
+    good = build(sample_receipt())
+    root = parse(good)
+    root.find("DLBLai/TTChung/SBLai").text = "0"
+    broken = etree.tostring(root)
+
+    def verdicts(n: int) -> list[str]:
+        seen = []
+        for i in range(300):
+            try:
+                validate(parse(broken if (n + i) % 3 == 0 else good))
+                seen.append("valid")
+            except SchemaError as refused:
+                seen.append("SBLai" if "SBLai" in str(refused) else f"other: {refused}")
+        return seen
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(verdicts, range(8)))
+
+    for n, seen in enumerate(results):
+        assert seen == ["SBLai" if (n + i) % 3 == 0 else "valid" for i in range(300)]
