@@ -61,20 +61,9 @@ class SettlementRuns:
         values = new_run_values(Kind.SETTLEMENT, day, kept, trigger, started_by, now_utc())
         work = files.run_dir(root, values["id"])
         work.mkdir(parents=True, exist_ok=True)
-        agencies = await self._agencies()
         # Verifying the file (a thread) and reading our records (the database) do not depend on each other until
         # the match: they run side by side, and a refused file leaves nothing of the read behind.
-        verifying = asyncio.ensure_future(
-            asyncio.to_thread(
-                verify_settlement_file,
-                kept.path,
-                day,
-                signature,
-                self.settings.payhub_hash_key,
-                agencies,
-                typed=work / TYPED_ROWS,
-            )
-        )
+        verifying = asyncio.ensure_future(self._verify(kept.path, day, signature, work / TYPED_ROWS))
         progress(Phase.OURS)
         spool = RecordSpool(work / "ours")
         reading = asyncio.ensure_future(self._read_ours(day, spool))
@@ -105,6 +94,12 @@ class SettlementRuns:
         elif self.on_completed is not None:
             await self.on_completed(recorded.run)
         return recorded
+
+    async def _verify(self, path: Path, day: date, signature: str | None, typed: Path) -> VerifiedFile:
+        agencies = await self._agencies()
+        return await asyncio.to_thread(
+            verify_settlement_file, path, day, signature, self.settings.payhub_hash_key, agencies, typed=typed
+        )
 
     async def _read_ours(self, day: date, spool: RecordSpool) -> None:
         carry = await ours.carry_for(self.db, Kind.SETTLEMENT, day, self.settings, ours.open_days(self.settings))
