@@ -142,7 +142,7 @@ async def run(args: argparse.Namespace) -> None:
         await path.setup(bench)
         requests = await requests_for(path, bench, 100 + args.requests * args.rounds)
         os.environ.update(stack.gateway_env())
-        from gateway.http.app import create_app
+        from gateway.app import create_app
 
         app = create_app()
         async with app.lifespan():

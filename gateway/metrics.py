@@ -7,7 +7,7 @@ from prometheus_client import Counter, Gauge
 HUB_CALLBACKS = Counter("gateway_hub_callbacks_total", "Hub result callbacks by outcome", ["outcome"])
 PAYMENTS_CREATED = Counter("gateway_payments_created_total", "Payments created", ["outcome"])
 
-# Things an operator must act on, counted from the database whenever /metrics is read (see ``gateway.http.gauges``), so
+# Things an operator must act on, counted from the database whenever /metrics is read (see ``gateway.gauges``), so
 # every gateway process reports the same numbers.
 RECEIPTS_UNISSUED = Gauge(
     "gateway_receipts_unissued",

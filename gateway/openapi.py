@@ -10,8 +10,8 @@ from gateway.settings import load
 
 
 def document() -> dict[str, Any]:
+    from gateway.app import create_app
     from gateway.deliveries import new_key
-    from gateway.http.app import create_app
 
     settings = load({"PAYHUB_HASH_KEY": "openapi-export", "WEBHOOK_SECRETS_KEY": new_key()}, log_json=False)
     app = create_app(settings)

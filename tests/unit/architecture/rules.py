@@ -34,8 +34,8 @@ COMPOSITION = (
     "gateway.openapi",
     "gateway.bootstrap",
     "gateway.worker",
-    "gateway.http.app",
-    "gateway.http.gauges",
+    "gateway.app",
+    "gateway.gauges",
 )
 INFRASTRUCTURE = ("gateway.http", "gateway.store", "gateway.jobs", "gateway.broker")
 FOUNDATION = ("gateway.kernel", "gateway.settings", "gateway.ids", "gateway.logs", "gateway.metrics", "gateway")
@@ -75,7 +75,7 @@ def area_of(module: str) -> str | None:
 
 
 def layer_of(module: str) -> int:
-    """The index in LAYERS of the module's layer (the most specific rule wins: gateway.http.app is composition)."""
+    """The index in LAYERS of the module's layer (the most specific rule wins: gateway.app is composition)."""
     if any(within(module, p) for p in COMPOSITION):
         return 0
     if area_of(module) is not None:

@@ -18,7 +18,7 @@ from litestar.routes import HTTPRoute
 from sqlalchemy import func, select
 
 from adapters.vntime import now_utc, to_vn
-from gateway.http.app import create_app
+from gateway.app import create_app
 from gateway.portals import api_keys, keys
 from gateway.portals import service as portals
 from gateway.settings import load

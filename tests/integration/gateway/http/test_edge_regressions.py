@@ -14,7 +14,7 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from gateway.http.app import create_app
+from gateway.app import create_app
 from gateway.portals import service as portals
 from gateway.portals import set_private_webhooks
 from gateway.settings import load

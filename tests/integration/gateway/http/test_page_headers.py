@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from gateway.http.app import create_app
+from gateway.app import create_app
 from gateway.settings import load
 from tests.support.api import create, key, pay, return_params, wait_status
 from tests.support.stack import Stack

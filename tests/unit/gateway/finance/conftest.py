@@ -14,7 +14,7 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from gateway.http.app import create_app
+from gateway.app import create_app
 from gateway.settings import load
 from gateway.store.db import Database
 from tests.support.services import migrated_url, require_redis

@@ -15,12 +15,15 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.template.config import TemplateConfig
 
-from gateway import __version__
+from gateway import __version__, gauges
 from gateway.bootstrap import Container
 from gateway.deliveries.controller import EventReplayController, WebhookController
 from gateway.dossiers.controller import DossierController
 from gateway.events.controller import EventFeedController
 from gateway.finance import FinanceExports, FinancePages, SignInController
+from gateway.http import problems
+from gateway.http.health import HealthController
+from gateway.http.pages import security_headers
 from gateway.logs import configure as configure_logs
 from gateway.payments.callbacks import HubCallbackController, ReturnPageController
 from gateway.payments.controller import PaymentController
@@ -32,11 +35,7 @@ from gateway.settings import load as load_settings
 from gateway.shipments.callbacks import PostalCallbackController
 from gateway.shipments.controller import ShipmentController
 
-from . import gauges, problems
-from .health import HealthController
-from .pages import security_headers
-
-TEMPLATES = Path(__file__).parents[1] / "templates"
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 class MetricsController(PrometheusController):
