@@ -1,8 +1,10 @@
 """Signing in to the finance pages, and out.
 
-Every sign-in sent counts against its client address's budget (``STAFF_SIGNIN_RATE_LIMIT`` per
-``STAFF_SIGNIN_RATE_WINDOW_SECONDS``, shared by every process through Redis) before anything else is looked at: over
-it, the page answers 429 with Retry-After, checks no password and changes nothing. The address is the connection's
+Every sign-in sent with the form's token counts against its client address's budget (``STAFF_SIGNIN_RATE_LIMIT``
+per ``STAFF_SIGNIN_RATE_WINDOW_SECONDS``, shared by every process through Redis) before its fields are looked at:
+over it, the page answers 429 with Retry-After, checks no password and changes nothing. A post without the token
+(another site's form, sent by a staff member's browser) is refused first and spends nothing, so no other site can
+use up an office's budget and keep its staff out. The address is the connection's
 peer, as for the lookup pages; no header a client sends can change it."""
 
 from __future__ import annotations
@@ -64,14 +66,14 @@ class SignInController(Controller):
 
     @post("/sign-in", status_code=200)
     async def sign_in(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        wait = await _wait(request)
-        if wait:
-            return _form(request, 429, headers={"Retry-After": str(wait)}, message=too_many(wait))
         settings = access.settings_of(request)
         form = await request.form()
         expected = request.cookies.get(access.cookie_name(settings, SIGN_IN_COOKIE), "")
-        if not csrf_matches(expected, form.get(CSRF_FIELD)):
+        if not csrf_matches(expected, form.get(CSRF_FIELD)):  # a forged post (another site's) spends no budget
             return _form(request, 403, message=access.FORGED)
+        wait = await _wait(request)
+        if wait:
+            return _form(request, 429, headers={"Retry-After": str(wait)}, message=too_many(wait))
         fields = fields_of(form, ("username", "password", "next"))
         for name, text in (("username", "Nhập tên đăng nhập"), ("password", "Nhập mật khẩu")):
             if not fields.values[name]:

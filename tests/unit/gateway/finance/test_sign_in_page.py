@@ -68,3 +68,18 @@ async def test_one_address_trying_many_usernames_is_stopped_before_any_password_
     assert after == before and await count(pages.db, staff_sessions) == 0
     again = await sign_in(pages.client, "lan", PASSWORD, **{"X-Forwarded-For": "203.0.113.50"})
     assert again.status_code == 429
+
+
+async def test_forged_sign_ins_spend_none_of_the_address_budget(pages: Pages) -> None:
+    """Another site's form, posted by staff browsers behind the office's one address, is refused for its missing
+    token and leaves the office's budget whole: staff can still sign in."""
+    await add_staff(pages.db, "lan")
+    entries = await count(pages.db, staff_audit)
+    for n in range(SIGN_IN_LIMIT + 5):
+        forged = await pages.client.post(
+            "/finance/sign-in", data={"username": "lan", "password": f"doan-{n}", "next": "/finance/"}
+        )
+        assert forged.status_code == 403
+    assert await count(pages.db, staff_audit) == entries, "no password was checked"
+    right = await sign_in(pages.client, "lan", PASSWORD)
+    assert right.status_code == 303
