@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import datetime
 from typing import Any
 
@@ -106,8 +107,9 @@ async def records_between(
         codes = await portals.agency_codes(conn)
         if conn.dialect.name == "postgresql":
             await conn.execute(text(f"SET LOCAL statement_timeout = {int(timeout_seconds * 1000)}"))
-            async for frame in _copied(conn, since, until, timeout_seconds):
-                yield _coded(frame, codes)
+            async with aclosing(_copied(conn, since, until, timeout_seconds)) as frames:
+                async for frame in frames:
+                    yield _coded(frame, codes)
             return
         for query, shape in ((_payments(since, until), _payment_batch), (_refunds(since, until), _refund_batch)):
             result = await conn.stream(query.execution_options(yield_per=batch_rows))
@@ -178,8 +180,14 @@ async def _copied(
                 await raw.copy_from_query(query, since, until, output=take, format="csv", timeout=limit_seconds)
             if pending:
                 await chunks.put(bytes(pending))
-        finally:
-            await chunks.put(None)
+        except BaseException:
+            # failed or cut off: what is queued no longer matters; the end mark goes in without waiting, since no
+            # reader may be left to make room (a reader still waiting wakes, and finds the error in the task)
+            while not chunks.empty():
+                chunks.get_nowait()
+            chunks.put_nowait(None)
+            raise
+        await chunks.put(None)
 
     task = asyncio.create_task(copy())
     try:
@@ -188,5 +196,8 @@ async def _copied(
             yield await asyncio.to_thread(_parsed, chunk)
         await task
     finally:
-        if not task.done():
+        if not task.done():  # stopped midway (cancelled, or the reader failed): the COPY is cut off
             task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            # a COPY cut off leaves its connection mid-protocol; it is closed, never given out again
+            await conn.invalidate()

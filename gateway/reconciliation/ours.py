@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -91,8 +92,10 @@ async def spool_settlement_records(
 ) -> int:
     """Our payments and refunds for the run, spooled to Parquet batch by batch; how many."""
     since, until = carry.window()
-    async for batch in payments.records_between(db, since, until, timeout_seconds=timeout_seconds):
-        await asyncio.to_thread(_spool, spool, batch, carry)  # off the loop, which goes on reading meanwhile
+    # closed however the loop ends, so a cancelled run gives its connection back at once
+    async with aclosing(payments.records_between(db, since, until, timeout_seconds=timeout_seconds)) as batches:
+        async for batch in batches:
+            await asyncio.to_thread(_spool, spool, batch, carry)  # off the loop, which goes on reading meanwhile
     spool.flush()
     return spool.rows
 

@@ -70,11 +70,7 @@ class SettlementRuns:
         try:
             try:
                 verified = await verifying
-            except FileRefused:
-                # the read is let finish, not cancelled: a COPY cancelled midway can leave its connection unusable
-                await asyncio.gather(reading, return_exceptions=True)
-                raise
-            except BaseException:
+            except BaseException:  # a refused file (or a cancelled run) stops the read of our records at once
                 reading.cancel()
                 await asyncio.gather(reading, return_exceptions=True)
                 raise

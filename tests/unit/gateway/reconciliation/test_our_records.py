@@ -4,14 +4,22 @@ reads them by COPY, SQLite by a cursor), whatever the server's time zone and dat
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import asyncio
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
 from sqlalchemy import text
 
 from gateway import payments, portals
+from gateway.payments import reconciling
+from gateway.reconciliation import ours
 from gateway.store.db import Database
 from gateway.store.tables.payments import payments as payments_table
 from gateway.store.tables.payments import refunds as refunds_table
+from reconciliation.engine import RecordSpool
 
 SPEC = portals.AgencySpec(
     code="000.00.31.H26",
@@ -113,3 +121,42 @@ async def test_records_of_a_window_keep_their_exact_times_and_agency(db: Databas
     # outside the window: nothing
     later = [batch async for batch in payments.records_between(db, until, until + timedelta(days=1))]
     assert sum(len(batch["id"]) for batch in later) == 0
+
+
+async def test_a_read_cancelled_midway_gives_its_connection_back_closed(
+    db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A run cancelled while it reads (a job's time-out, the worker stopping) cuts the read off: on PostgreSQL its
+    COPY stops midway, and the connection, left inside the COPY, is closed at once rather than given back to the
+    pool for the next request to find broken; the pool's next reads work."""
+    agency_id = await portals.upsert_agency(db, SPEC)
+    portal_id, _ = await portals.create_portal(db, "Cổng thử", [SPEC.code])
+    async with db.transaction() as conn:
+        await conn.execute(
+            payments_table.insert(), [_payment(n, agency_id, portal_id, "paid", FIRST) for n in range(1, 3001)]
+        )
+    monkeypatch.setattr(reconciling, "COPY_CHUNK_BYTES", 2048)  # many chunks, so the COPY is still under way
+    day = date(2026, 12, 1)  # FIRST's day in Vietnam
+    spool, carry = RecordSpool(tmp_path / "ours"), ours.Carry(day, day - timedelta(days=1), frozenset(), day)
+    used: list[object] = []
+    first_batch = asyncio.Event()
+    real_spool = ours._spool
+
+    def spooling(*args: object) -> None:
+        real_spool(*args)
+        first_batch.set()
+        time.sleep(0.3)  # the run is cancelled while it writes its first batch
+
+    monkeypatch.setattr(ours, "_spool", spooling)
+    sa.event.listen(db.engine.sync_engine, "checkout", lambda dbapi, record, proxy: used.append(dbapi))
+    reading = asyncio.create_task(ours.spool_settlement_records(db, spool, carry, 60))
+    await first_batch.wait()
+    reading.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reading
+    assert used
+    if db.dialect == "postgresql":
+        assert used[0].driver_connection.is_closed(), "the connection cut off mid-COPY is closed"
+    for _ in range(3):
+        async with db.read() as conn:
+            assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
