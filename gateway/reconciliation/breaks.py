@@ -172,9 +172,10 @@ async def change(
 
 async def resolve_as_system(conn: AsyncConnection, break_id: str, resolution: str, note: str, at: datetime) -> bool:
     """The worker resolves a break on its own (``hub_query``, ``settled_later``, ``cleared``), actor ``system``;
-    False when the break is already resolved (someone was first)."""
+    False when the break is already resolved (someone was first), or is one only staff resolve
+    (``findings.BY_STAFF_ONLY``)."""
     row = await locked(conn, AgencyScope.everything(), break_id)
-    if row.status == lifecycle.RESOLVED:
+    if row.status == lifecycle.RESOLVED or row.code in findings.BY_STAFF_ONLY:
         return False
     text = lifecycle.note_of(note, required=False)
     step: Step = lambda s: lifecycle.resolved(s, resolution, text)  # noqa: E731

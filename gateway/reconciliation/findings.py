@@ -7,9 +7,12 @@
 - A break that keeps its assignee across such a change (reopened, its facts or agencies changed) keeps it only while
   the account may still work it (``staff.break_assignee``); else it is open again, assigned to no one
   (``break.assignee_dropped``).
-- A break of the day that the new run no longer finds, and that is not resolved, is resolved as ``cleared``.
+- A break of the day that the new run no longer finds, and that is not resolved, is resolved as ``cleared``; but
+  one only staff resolve (``BY_STAFF_ONLY``: an agency mismatch) stays as it is, with an audit entry
+  (``break.not_found_again``).
 - A record still missing on a later day is not reported again: its first day's break stands, and when a later
-  day's file settles the record, that break resolves itself as ``settled_later``.
+  day's file settles the record (a row naming the record's agency), that break resolves itself as
+  ``settled_later``.
 
 Every status change is one ``staff_audit`` entry, actor ``system``. A run takes the breaks it may change under row
 locks (``FOR UPDATE`` on PostgreSQL, in id order; SQLite's write lock serialises writers), in the transaction that
@@ -61,6 +64,10 @@ class Resolution(enum.StrEnum):
 
 
 AUTOMATIC = frozenset({Resolution.SETTLED_LATER.value, Resolution.CLEARED.value})
+# Breaks only staff resolve: no automatic path (a newer run's clearing, a later day's file, the hub's answer) closes
+# them. An agency mismatch: the hub's word on which agency's money it is cannot settle the question.
+BY_STAFF_ONLY = frozenset({LineClass.AGENCY_MISMATCH.value})
+NOT_FOUND_AGAIN = "break.not_found_again"
 
 
 @dataclass(frozen=True)
@@ -287,9 +294,21 @@ async def write_breaks(conn: AsyncConnection, run: Run, found: Iterable[Found], 
             await _seen_again(conn, existing[f.key], f, run, now)
     keys = {f.key for f in found}
     for key, row in existing.items():
-        if key not in keys and row["status"] != Status.RESOLVED:
+        if key in keys or row["status"] == Status.RESOLVED:
+            continue
+        if row["code"] in BY_STAFF_ONLY:  # left to staff, told that the newer file no longer has it
+            state = _state(row)
+            await _system_entry(conn, row, NOT_FOUND_AGAIN, state, state, now, not_found_again_note(run))
+        else:
             await _change(conn, row, _resolved(Resolution.CLEARED, now), "break.cleared", now)
     return len(found)
+
+
+def not_found_again_note(run: Run) -> str:
+    return (
+        f"Tệp công bố lại (lần chạy {run.id}) không còn dòng này. Sai lệch đơn vị không được tự động giải quyết: "
+        "nhân viên đối soát xác nhận và giải quyết."
+    )
 
 
 async def open_carried(conn: AsyncConnection, run: Run) -> dict[str, dict[str, Any]]:

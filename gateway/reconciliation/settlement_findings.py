@@ -129,8 +129,10 @@ def figures(written: Written, verified: VerifiedFile, our_rows: int) -> dict[str
 
 
 def _settled_ids(outcome: SettlementOutcome, candidates: list[str]) -> list[str]:
-    """Of ``candidates`` (our ids), those a hub row of this file settled."""
-    lines = outcome.scan_lines().filter(pl.col("line").is_not_null() & pl.col("our_id").is_in(candidates))
+    """Of ``candidates`` (our ids), those a hub row of this file settled: a row naming another agency than the
+    record's (an agency mismatch, a break of its own) settles nothing."""
+    paired = pl.col("line").is_not_null() & pl.col("our_id").is_in(candidates)
+    lines = outcome.scan_lines().filter(paired & (pl.col("class") != LineClass.AGENCY_MISMATCH.value))
     return lines.select("our_id").unique().collect()["our_id"].to_list()
 
 
