@@ -124,3 +124,5 @@ async def test_the_next_day_s_row_of_the_payment_s_own_agency_does_not_resolve_t
 
     mismatch = [b for b in await world.breaks() if b["code"] == "agency_mismatch"]
     assert [(b["day"], b["status"], b["resolution"]) for b in mismatch] == [(before, "open", "")]
+    [again] = [b for b in await world.breaks() if b["day"] == world.today]
+    assert (again["code"], again["status"]) == ("settled_again", "open"), "the second settlement is left to staff too"
