@@ -8,8 +8,8 @@
   the account may still work it (``staff.break_assignee``); else it is open again, assigned to no one
   (``break.assignee_dropped``).
 - A break of the day that the new run no longer finds, and that is not resolved, is resolved as ``cleared``; but
-  one only staff resolve (``BY_STAFF_ONLY``: an agency mismatch) stays as it is, with an audit entry
-  (``break.not_found_again``).
+  one only staff resolve (``BY_STAFF_ONLY``: an agency mismatch, a payment settled again) stays as it is, with an
+  audit entry (``break.not_found_again``).
 - A record still missing on a later day is not reported again: its first day's break stands, and when a later
   day's file settles the record (a row naming the record's agency), that break resolves itself as
   ``settled_later``.
@@ -65,8 +65,9 @@ class Resolution(enum.StrEnum):
 
 AUTOMATIC = frozenset({Resolution.SETTLED_LATER.value, Resolution.CLEARED.value})
 # Breaks only staff resolve: no automatic path (a newer run's clearing, a later day's file, the hub's answer) closes
-# them. An agency mismatch: the hub's word on which agency's money it is cannot settle the question.
-BY_STAFF_ONLY = frozenset({LineClass.AGENCY_MISMATCH.value})
+# them. An agency mismatch: the hub's word on which agency's money it is cannot settle the question. A payment settled
+# again on another day: money the hub may have paid out twice, whatever a later file says.
+BY_STAFF_ONLY = frozenset({LineClass.AGENCY_MISMATCH.value, LineClass.SETTLED_AGAIN.value})
 NOT_FOUND_AGAIN = "break.not_found_again"
 
 
@@ -306,7 +307,7 @@ async def write_breaks(conn: AsyncConnection, run: Run, found: Iterable[Found], 
 
 def not_found_again_note(run: Run) -> str:
     return (
-        f"Tệp công bố lại (lần chạy {run.id}) không còn dòng này. Sai lệch đơn vị không được tự động giải quyết: "
+        f"Tệp công bố lại (lần chạy {run.id}) không còn dòng này. Chênh lệch loại này không được tự động giải quyết: "
         "nhân viên đối soát xác nhận và giải quyết."
     )
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.vntime import now_utc
+from gateway import staff
 from gateway.reconciliation.resolution import resolve_run
 from gateway.store.tables import reconciliation as rt
 
@@ -79,3 +80,22 @@ async def test_a_row_recorded_before_the_earlier_day_s_run_is_left_to_staff(worl
     assert (report.candidates, report.settled_before, report.asked, report.resolved) == (1, 1, 0, 0)
     [kept] = await world.breaks(B.id == found["id"])
     assert (kept["status"], kept["version"]) == ("open", 1)
+
+
+async def test_a_republished_file_without_the_second_row_leaves_the_break_to_staff(world: World) -> None:
+    before = world.today - timedelta(days=1)
+    payment, _ = await world.paid(vn(before, 10))
+    await world.run(before)
+    await world.edit(world.today, action="add", row=_row("HUB-AGAIN-3", payment.reference, world.today))
+    await world.run(world.today)
+    [again] = await world.breaks()
+    await world.edit(world.today, action="drop", MaGiaoDich="HUB-AGAIN-3")
+
+    second = (await world.run(world.today)).run
+
+    [kept] = await world.breaks()
+    assert (kept["id"], kept["code"], kept["status"], kept["version"]) == (again["id"], "settled_again", "open", 1)
+    async with world.db.read() as conn:
+        trail = await staff.history(conn, "break", kept["id"])
+    assert [(e.actor, e.action) for e in trail] == [(staff.SYSTEM, "break.not_found_again")]
+    assert second.id in trail[0].note
