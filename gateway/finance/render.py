@@ -25,6 +25,8 @@ ACTION_LABELS = {
     "break.cleared": "Tự động: tệp công bố lại không còn sai lệch",
     "break.settled_later": "Tự động: quyết toán trong tệp ngày sau",
     "break.facts_changed": "Tự động: tệp công bố lại thay đổi số liệu",
+    "break.assignee_dropped": "Tự động: bỏ giao vì tài khoản không còn được xử lý chênh lệch này",
+    "break.not_found_again": "Tự động: tệp công bố lại không còn dòng này (chờ nhân viên giải quyết)",
 }
 
 

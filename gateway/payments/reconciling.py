@@ -7,13 +7,17 @@ become the codes the hub writes, through the portals catalogue.
 
 A record belongs to the window when its money moved in it (a payment's ``paid_at``, a refund's ``completed_at``),
 or, for one whose money has not moved, when it was opened in it: the hub may have settled what we never heard of.
+
+``collected_by_reference``: the payments of some references whose money we received (and when), for a hub row that
+no record of the window explains.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import aclosing
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +48,40 @@ RECORD_COLUMNS = (
     "transaction_id",
     "refund_reference",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class CollectedPayment:
+    """A payment whose money we received: what reconciliation asks of a reference the hub settled again."""
+
+    id: str
+    reference: str
+    agency_code: str
+    amount: int
+    status: str
+    paid_at: datetime
+
+
+COLLECTED = ("paid", "partially_refunded", "refunded")  # the payment's money was received
+REFERENCES_PER_QUERY = 500
+
+
+async def collected_by_reference(conn: AsyncConnection, references: Iterable[str]) -> dict[str, CollectedPayment]:
+    """The payments of these references whose money we received, by reference (others are left out)."""
+    wanted = sorted(set(references))
+    codes = await portals.agency_codes(conn) if wanted else {}
+    found: dict[str, CollectedPayment] = {}
+    for start in range(0, len(wanted), REFERENCES_PER_QUERY):
+        query = select(P.id, P.reference, P.agency_id, P.amount, P.status, P.paid_at).where(
+            P.reference.in_(wanted[start : start + REFERENCES_PER_QUERY]),
+            P.status.in_(COLLECTED),
+            P.paid_at.is_not(None),
+        )
+        for row in await conn.execute(query):
+            found[row.reference] = CollectedPayment(
+                row.id, row.reference, codes.get(row.agency_id, ""), row.amount, row.status, row.paid_at
+            )
+    return found
 
 
 def _payments(since: datetime, until: datetime) -> Select[Any]:

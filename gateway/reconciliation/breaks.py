@@ -5,7 +5,9 @@ is not found), its ``version`` must be the one the caller read (a stale form get
 lifecycle decides the new state, and the row and one audit entry (before and after) are written together. A break
 is assigned only to an enabled staff account that may work breaks of one of its agencies (the line's or our
 record's: ``staff.break_assignee``, read in the same transaction): any other name is refused with
-``unknown_assignee``. Whether the caller's role may change breaks at all is the caller's check.
+``unknown_assignee``, whatever the reason (no such account, disabled, a viewer, of other agencies), so the answer
+tells nothing of which accounts exist. A reopened break gets its assignee back only while that account may still
+work it (``findings.recheck_assignee``). Whether the caller's role may change breaks at all is the caller's check.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from gateway.store import dialect
 from gateway.store.db import Database
 from gateway.store.tables.reconciliation import reconciliation_breaks
 
-from . import lifecycle
+from . import findings, lifecycle
 from .figures import visible
 from .lifecycle import State
 from .queries import find_break
@@ -69,8 +71,24 @@ async def resolve(db: Database, who: Staffer, break_id: str, version: int, note:
 
 
 async def reopen(db: Database, who: Staffer, break_id: str, version: int, note: str | None = None) -> BreakView:
+    """Reopen a resolved break: back to its assignee, if that account may still work it (``findings.recheck_assignee``,
+    in the same transaction), else open and assigned to no one."""
     text = lifecycle.note_of(note, required=False)
-    return await _by_hand(db, who, break_id, version, "break.reopened", lifecycle.reopened, text)
+    async with db.transaction() as conn:
+        row = await _current(conn, who, break_id, version)
+        at = now_utc()
+        await change(
+            conn,
+            row,
+            lifecycle.reopened,
+            actor=who.username,
+            action="break.reopened",
+            at=at,
+            note=text,
+            ip=who.client_ip,
+        )
+        await findings.recheck_assignee(conn, (await locked(conn, who.scope, break_id))._asdict(), at)
+        return await find_break(conn, who.scope, break_id)
 
 
 async def _by_hand(
@@ -154,9 +172,10 @@ async def change(
 
 async def resolve_as_system(conn: AsyncConnection, break_id: str, resolution: str, note: str, at: datetime) -> bool:
     """The worker resolves a break on its own (``hub_query``, ``settled_later``, ``cleared``), actor ``system``;
-    False when the break is already resolved (someone was first)."""
+    False when the break is already resolved (someone was first), or is one only staff resolve
+    (``findings.BY_STAFF_ONLY``)."""
     row = await locked(conn, AgencyScope.everything(), break_id)
-    if row.status == lifecycle.RESOLVED:
+    if row.status == lifecycle.RESOLVED or row.code in findings.BY_STAFF_ONLY:
         return False
     text = lifecycle.note_of(note, required=False)
     step: Step = lambda s: lifecycle.resolved(s, resolution, text)  # noqa: E731

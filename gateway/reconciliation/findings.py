@@ -4,9 +4,15 @@
   that was cleared or settled later is reopened. A change of its facts (amounts, agencies, the line) is a change of
   the break like a staff member's: its ``version`` moves on, so a form posted on the old facts is refused as stale,
   and it is an audit entry (``break.facts_changed``) with the facts before and after.
-- A break of the day that the new run no longer finds, and that is not resolved, is resolved as ``cleared``.
+- A break that keeps its assignee across such a change (reopened, its facts or agencies changed) keeps it only while
+  the account may still work it (``staff.break_assignee``); else it is open again, assigned to no one
+  (``break.assignee_dropped``).
+- A break of the day that the new run no longer finds, and that is not resolved, is resolved as ``cleared``; but
+  one only staff resolve (``BY_STAFF_ONLY``: an agency mismatch, a payment settled again) stays as it is, with an
+  audit entry (``break.not_found_again``).
 - A record still missing on a later day is not reported again: its first day's break stands, and when a later
-  day's file settles the record, that break resolves itself as ``settled_later``.
+  day's file settles the record (a row naming the record's agency), that break resolves itself as
+  ``settled_later``.
 
 Every status change is one ``staff_audit`` entry, actor ``system``. A run takes the breaks it may change under row
 locks (``FOR UPDATE`` on PostgreSQL, in id order; SQLite's write lock serialises writers), in the transaction that
@@ -40,6 +46,8 @@ INSERT_ROWS = 1000
 # A break's facts besides the engine's line (``facts``): what a newer run or the automatic resolution may change.
 FACT_COLUMNS = ("agency_code", "our_agency_code", "reference", "transaction_id", "our_id", "hub_amount", "our_amount")
 FACTS_CHANGED = "break.facts_changed"
+# The system took the break back from an account that may no longer work it (``recheck_assignee``).
+ASSIGNEE_DROPPED = "break.assignee_dropped"
 
 
 class Status(enum.StrEnum):
@@ -56,6 +64,11 @@ class Resolution(enum.StrEnum):
 
 
 AUTOMATIC = frozenset({Resolution.SETTLED_LATER.value, Resolution.CLEARED.value})
+# Breaks only staff resolve: no automatic path (a newer run's clearing, a later day's file, the hub's answer) closes
+# them. An agency mismatch: the hub's word on which agency's money it is cannot settle the question. A payment settled
+# again on another day: money the hub may have paid out twice, whatever a later file says.
+BY_STAFF_ONLY = frozenset({LineClass.AGENCY_MISMATCH.value, LineClass.SETTLED_AGAIN.value})
+NOT_FOUND_AGAIN = "break.not_found_again"
 
 
 @dataclass(frozen=True)
@@ -95,12 +108,34 @@ async def _moved_on(conn: AsyncConnection, row: dict[str, Any], values: dict[str
 
 
 async def _change(
-    conn: AsyncConnection, row: dict[str, Any], values: dict[str, Any], action: str, now: datetime
-) -> None:
-    """Change a break's status, with its audit entry."""
+    conn: AsyncConnection, row: dict[str, Any], values: dict[str, Any], action: str, now: datetime, note: str = ""
+) -> dict[str, Any]:
+    """Change a break's status, with its audit entry; the row as it now is."""
     after = {**row, **values}
     await _moved_on(conn, row, values, now)
-    await _system_entry(conn, row, action, _state(row), _state(after), now)
+    await _system_entry(conn, row, action, _state(row), _state(after), now, note)
+    return {**after, "version": row["version"] + 1}
+
+
+def dropped_note(username: str) -> str:
+    return (
+        f"Tài khoản {username} không còn được giao xử lý chênh lệch này (tài khoản đã bị khóa, không có quyền xử lý "
+        "chênh lệch hoặc không thuộc đơn vị của chênh lệch): chênh lệch trở lại trạng thái chưa giao."
+    )
+
+
+async def recheck_assignee(conn: AsyncConnection, row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A locked break that keeps its assignee across a change (reopened, its facts or agencies changed) keeps it
+    only while the account may still work it (``staff.break_assignee``: an enabled officer or admin of one of the
+    break's agencies, read in this transaction); else the break is open again, assigned to no one, with a system
+    audit entry saying so. The row as it now is."""
+    if row["status"] != Status.ASSIGNED or not row["assigned_to"]:
+        return row
+    agencies = (row["agency_code"], row["our_agency_code"])
+    if await staff.break_assignee(conn, row["assigned_to"], agencies) is not None:
+        return row
+    values = {"status": Status.OPEN.value, "assigned_to": "", "assigned_at": None}
+    return await _change(conn, row, values, ASSIGNEE_DROPPED, now, dropped_note(row["assigned_to"]))
 
 
 async def _system_entry(
@@ -156,13 +191,14 @@ async def change_facts(
     conn: AsyncConnection, row: dict[str, Any], new: dict[str, Any], now: datetime, note: str = ""
 ) -> dict[str, Any]:
     """The system changes a locked break's facts: when anything differs, the row with its version moved on and one
-    audit entry with what changed before and after; the row as it now is."""
+    audit entry with what changed before and after, and its assignee checked again (``recheck_assignee``); the row
+    as it now is."""
     before, after = _fact_changes(row, new)
     if not before:
         return row
     await _moved_on(conn, row, new, now)
     await _system_entry(conn, row, FACTS_CHANGED, before, after, now, note)
-    return {**row, **new, "version": row["version"] + 1}
+    return await recheck_assignee(conn, {**row, **new, "version": row["version"] + 1}, now)
 
 
 async def _rows(conn: AsyncConnection, *where: Any, lock: bool = False) -> list[dict[str, Any]]:
@@ -237,7 +273,8 @@ async def _seen_again(conn: AsyncConnection, row: dict[str, Any], found: Found, 
     if row["status"] == Status.RESOLVED and row["resolution"] in AUTOMATIC:
         status = Status.ASSIGNED if row["assigned_to"] else Status.OPEN
         reopened = {"status": status.value, "resolution": "", "resolved_by": "", "resolved_at": None}
-        await _change(conn, row, reopened, "break.reopened", now)
+        row = await _change(conn, row, reopened, "break.reopened", now)
+        await recheck_assignee(conn, row, now)
 
 
 async def write_breaks(conn: AsyncConnection, run: Run, found: Iterable[Found], now: datetime) -> int:
@@ -258,9 +295,21 @@ async def write_breaks(conn: AsyncConnection, run: Run, found: Iterable[Found], 
             await _seen_again(conn, existing[f.key], f, run, now)
     keys = {f.key for f in found}
     for key, row in existing.items():
-        if key not in keys and row["status"] != Status.RESOLVED:
+        if key in keys or row["status"] == Status.RESOLVED:
+            continue
+        if row["code"] in BY_STAFF_ONLY:  # left to staff, told that the newer file no longer has it
+            state = _state(row)
+            await _system_entry(conn, row, NOT_FOUND_AGAIN, state, state, now, not_found_again_note(run))
+        else:
             await _change(conn, row, _resolved(Resolution.CLEARED, now), "break.cleared", now)
     return len(found)
+
+
+def not_found_again_note(run: Run) -> str:
+    return (
+        f"Tệp công bố lại (lần chạy {run.id}) không còn dòng này. Chênh lệch loại này không được tự động giải quyết: "
+        "nhân viên đối soát xác nhận và giải quyết."
+    )
 
 
 async def open_carried(conn: AsyncConnection, run: Run) -> dict[str, dict[str, Any]]:

@@ -92,7 +92,8 @@ async def reconcile_cod(ctx: dict[str, Any], day: str | None = None, started_by:
 @retried
 async def reconciliation_resolve(ctx: dict[str, Any], run_id: str) -> dict[str, Any]:
     container = ctx["container"]
-    report = await resolution.resolve_run(container.hub_results, container.hub, run_id, now_utc())
+    lookback = container.settings.reconciliation_lookback_days
+    report = await resolution.resolve_run(container.hub_results, container.hub, run_id, now_utc(), lookback)
     return asdict(report)
 
 

@@ -28,7 +28,9 @@ class HistoryEntry(msgspec.Struct, kw_only=True):
     at: datetime
     actor: str  # a staff username, or "system"
     # break.assigned, break.unassigned, break.resolved, break.reopened; the system's break.cleared,
-    # break.settled_later and break.facts_changed (a newer run or the automatic resolution changed its facts)
+    # break.settled_later and break.facts_changed (a newer run or the automatic resolution changed its facts), and
+    # break.assignee_dropped (the account it was assigned to may no longer work it: back to open, unassigned) and
+    # break.not_found_again (a republished file no longer has a break that only staff resolve: left as it is)
     action: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None

@@ -5,13 +5,15 @@
 
 The file is kept under the data directory by its SHA-256 before anything else. The same file as the day's current
 run's answers that run and changes nothing; a refused file is a failed run with its reason and nothing matched from
-it; otherwise the engine (``reconciliation``) matches it, and the run is recorded with its totals per agency, its
-breaks and the records it leaves waiting, in one transaction under the day's lock (``runs.record``).
+it; otherwise the engine (``reconciliation``) matches it, a row settling again a payment an earlier day's file
+settled is told apart (``settled_again``), and the run is recorded with its totals per agency, its breaks and the
+records it leaves waiting, in one transaction under the day's lock (``runs.record``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 from dataclasses import dataclass
 from datetime import date
@@ -25,7 +27,7 @@ from gateway.settings import Settings
 from gateway.store.db import Database
 from reconciliation.engine import MatchRules, RecordSpool, reconcile_settlement
 
-from . import files, ours
+from . import files, ours, settled_again
 from .pipeline import OnCompleted, Phase, Progress, failed, new_run_values, quiet
 from .runs import Kind, Recorded, RunStatus, Trigger, find_same_file, record
 from .settlement_findings import Written, figures, summarise, writer
@@ -113,6 +115,8 @@ class SettlementRuns:
         progress(Phase.MATCH)
         rules = MatchRules(day, cutoff_days=self.settings.reconciliation_cutoff_days)
         written: Written = await asyncio.to_thread(_match, verified, spool, rules, work)
+        found, again = await settled_again.find(self.db, written.found, day, self.settings.reconciliation_lookback_days)
+        written = dataclasses.replace(written, found=found, again=again)
         progress(Phase.WRITE)
         done = {
             **values,

@@ -7,7 +7,7 @@ transaction id for the hub's (``#<line>`` for a duplicate row), ``agency:<code>`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from gateway.store.tables import reconciliation as rt
 from reconciliation.engine import MONEY_MOVED, Break, LineClass, SettlementOutcome
 from reconciliation.reasons import SETTLED, WAITING
 
-from . import findings, runs
+from . import findings, runs, settled_again
 from .findings import Found
 
 MOVED = [status.value for status in MONEY_MOVED]
@@ -33,6 +33,7 @@ class Written:
     found: list[Found]
     totals: list[dict[str, Any]]
     waiting: list[dict[str, Any]]
+    again: list[Found] = field(default_factory=list)  # rows settling again what an earlier day's file settled
 
 
 def identity(b: Break) -> str:
@@ -113,24 +114,29 @@ def figures(written: Written, verified: VerifiedFile, our_rows: int) -> dict[str
         "hub_fee": sum(a.hub_fee for a in agencies),
         "hub_net": sum(a.hub_net for a in agencies),
         "our_amount": sum(a.our_amount for a in agencies),
-        "classes": {
-            code.value: {
-                "label": t.label,
-                "lines": t.lines,
-                "hub_amount": t.hub_amount,
-                "hub_fee": t.hub_fee,
-                "hub_net": t.hub_net,
-                "our_amount": t.our_amount,
-                "waiting": code in WAITING,
-            }
-            for code, t in sorted(classes.items())
-        },
+        "classes": settled_again.moved_classes(
+            {
+                code.value: {
+                    "label": t.label,
+                    "lines": t.lines,
+                    "hub_amount": t.hub_amount,
+                    "hub_fee": t.hub_fee,
+                    "hub_net": t.hub_net,
+                    "our_amount": t.our_amount,
+                    "waiting": code in WAITING,
+                }
+                for code, t in sorted(classes.items())
+            },
+            written.again,
+        ),
     }
 
 
 def _settled_ids(outcome: SettlementOutcome, candidates: list[str]) -> list[str]:
-    """Of ``candidates`` (our ids), those a hub row of this file settled."""
-    lines = outcome.scan_lines().filter(pl.col("line").is_not_null() & pl.col("our_id").is_in(candidates))
+    """Of ``candidates`` (our ids), those a hub row of this file settled: a row naming another agency than the
+    record's (an agency mismatch, a break of its own) settles nothing."""
+    paired = pl.col("line").is_not_null() & pl.col("our_id").is_in(candidates)
+    lines = outcome.scan_lines().filter(paired & (pl.col("class") != LineClass.AGENCY_MISMATCH.value))
     return lines.select("our_id").unique().collect()["our_id"].to_list()
 
 

@@ -24,7 +24,7 @@ from gateway.kernel.scope import AgencyScope
 from gateway.payments import HubResults, PaymentService, payment_by_reference
 from gateway.payments.records import Payment
 from gateway.payments.schemas import CreatePayment
-from gateway.reconciliation import get_break
+from gateway.reconciliation import get_break, resolve_as_system
 from gateway.reconciliation.resolution import resolve_run
 from gateway.settings import load
 from gateway.store import idempotency
@@ -155,3 +155,18 @@ async def test_a_line_of_another_agency_is_not_resolved_but_shown_to_the_payment
 async def _history(hub: Hub, break_id: str) -> list[staff.AuditEntry]:
     async with hub.db.read() as conn:
         return (await get_break(conn, EVERYTHING, break_id)).history
+
+
+async def test_an_agency_mismatch_is_never_asked_about_nor_resolved_by_the_system(hub: Hub) -> None:
+    payment = await _paid_without_callback(hub)
+    run = await add_run(hub.db, agencies={AGENCY.code: {}, "B02": {}})
+    b = await add_break(
+        hub.db, run, agency="B02", our_agency_code=AGENCY.code, code="agency_mismatch",
+        reference=payment.reference, our_id=payment.id, hub_amount=payment.amount, our_amount=payment.amount,
+    )  # fmt: skip
+    report = await resolve_run(hub.results, hub.client, run, now_utc())
+    assert (report.candidates, report.asked, report.resolved) == (0, 0, 0)
+    assert await _status(hub, payment.reference) == "pending"
+    async with hub.db.transaction() as conn:
+        assert not await resolve_as_system(conn, b, "hub_query", "Cổng thanh toán: đã thanh toán", now_utc())
+    assert (await _history(hub, b)) == []
