@@ -6,8 +6,9 @@ write lock. A database that is down, restarting or frozen surfaces as ``Database
 never as a hang; the web edge answers it with a 503 and the worker retries the job. A pooled connection that has
 been idle for more than ``IDLE_PING_SECONDS`` is pinged before use, and when the ping fails every connection pooled
 before it is replaced, so the pool heals by itself once the database is back. A connection in steady use is not
-pinged (the ping is three round trips on asyncpg: BEGIN, an empty statement, ROLLBACK): a statement that finds it
-broken is answered as unavailable and SQLAlchemy drops the whole pool's older connections the same way.
+pinged (the ping is three round trips on asyncpg: BEGIN, an empty statement, ROLLBACK), only checked for what the
+driver already knows (the server closed it); a statement that finds it broken otherwise is answered as unavailable,
+and SQLAlchemy replaces the pool's older connections the same way.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():  # the server closed it: known without a round trip
+            raise sa_exc.InvalidatePoolError("pooled connection closed by the server")
         idle_since = record.info.pop("idle_since", None)
         if idle_since is None or time.monotonic() - idle_since <= IDLE_PING_SECONDS:
             return
