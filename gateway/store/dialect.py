@@ -11,6 +11,8 @@ from sqlalchemy import Select, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .direct import Direct
+
 
 def insert(conn: AsyncConnection, table: Table) -> Any:
     """An INSERT that can take ``on_conflict_do_nothing`` / ``on_conflict_do_update`` on either database."""
@@ -30,12 +32,12 @@ def locked(conn: AsyncConnection, query: Select[Any], *, of: Any = None, skip_lo
 
 
 class Locking:
-    """A query built once, that takes its row locks on PostgreSQL as ``locked`` does: for the hot paths, where
-    SQLAlchemy then reuses the statement's cache key and compiled form instead of building them per call."""
+    """A query of the hot paths built once (a ``Direct``), that takes its row locks on PostgreSQL as ``locked``
+    does."""
 
     def __init__(self, query: Select[Any], *, of: Any = None) -> None:
-        self.plain = query
-        self.locking = query.with_for_update(of=of)
+        self.plain = Direct(query)
+        self.locking = Direct(query.with_for_update(of=of))
 
-    def on(self, conn: AsyncConnection) -> Select[Any]:
+    def on(self, conn: AsyncConnection) -> Direct:
         return self.locking if conn.dialect.name == "postgresql" else self.plain
