@@ -5,6 +5,7 @@ serialises writers as the row locks do on PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select, Table
@@ -41,3 +42,15 @@ class Locking:
 
     def on(self, conn: AsyncConnection) -> Direct:
         return self.locking if conn.dialect.name == "postgresql" else self.plain
+
+
+class Inserting:
+    """An INSERT of the hot paths built once for each database (a ``Direct`` each), from ``build``, which is given
+    the database's INSERT builder (``on_conflict_do_nothing`` and ``on_conflict_do_update`` are each database's)."""
+
+    def __init__(self, build: Callable[[Any], Any]) -> None:
+        self.postgresql = Direct(build(postgresql.insert))
+        self.sqlite = Direct(build(sqlite.insert))
+
+    def on(self, conn: AsyncConnection) -> Direct:
+        return self.postgresql if conn.dialect.name == "postgresql" else self.sqlite

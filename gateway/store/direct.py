@@ -66,8 +66,9 @@ def _selected(statement: Any) -> list[tuple[str, Any]]:
     """The columns a statement returns, by name (a SELECT's, or a change's RETURNING)."""
     if getattr(statement, "is_select", False):
         return list(statement.selected_columns.items())
-    returning = getattr(statement, "_returning", ()) if getattr(statement, "is_dml", False) else ()
-    return [(column.key, column) for column in returning]
+    if getattr(statement, "is_dml", False):
+        return list(statement.exported_columns.items())
+    return []
 
 
 class Direct:
