@@ -107,6 +107,16 @@ async def measure(app: Any, path: http_bench.HttpPath, requests: list[Request], 
         statements[0] += 1
 
     event.listen(app.state.container.db.engine.sync_engine, "before_cursor_execute", counted)
+    from gateway.store import direct
+
+    driver = direct._driver
+
+    async def counted_direct(conn: Any) -> Any:  # the statements run straight on asyncpg, past SQLAlchemy's events
+        found = await driver(conn)
+        statements[0] += found is not None
+        return found
+
+    direct._driver = counted_direct  # type: ignore[assignment]
     await drive(app, path, requests[:100])  # warm up
     for round_ in range(args.rounds):
         batch = requests[100 + round_ * args.requests : 100 + (round_ + 1) * args.requests]

@@ -3,17 +3,20 @@ web app (handed to handlers by Litestar's dependency injection) and for the work
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from arq.connections import ArqRedis
+from redis.exceptions import RedisError
 
 from adapters.payhub import PayhubClient, PayhubConfig
 from adapters.postal import PostalClient, PostalConfig
 from adapters.vntime import now_utc
 from gateway import broker, portals
 from gateway.deliveries import WebhookService, WebhookTools
+from gateway.http import ratelimit
 from gateway.http.auth import KeyCache
-from gateway.http.ratelimit import RateLimiter
+from gateway.http.ratelimit import Counted, RateLimiter
 from gateway.jobs import JobQueue, redis_key
 from gateway.kernel.portal import PortalContext
 from gateway.payments import PaymentCollections
@@ -116,6 +119,21 @@ class Container:
     async def revocation_count(self) -> int | None:
         """The revocation counter every process reads, None when Redis does not answer."""
         return await portals.revocation_count(self.redis, self.settings.queue_name)
+
+    async def admit(self, key_id: str, limit: int | None) -> tuple[int | None, Counted | None]:
+        """For a request with a cached API key: the revocation counter (None when Redis does not answer) and, when
+        the key's requests are limited, the request counted against its budget, in one Redis round trip."""
+        redis, limiter = self.redis, self.api_limiter
+        if redis is None or not limiter.applies(redis, limit):
+            return await self.revocation_count(), None
+        try:
+            async with asyncio.timeout(ratelimit.TIMEOUT_SECONDS), redis.pipeline(transaction=True) as pipe:
+                counter = portals.read_revocations_in(pipe, self.settings.queue_name)
+                counting = limiter.count_in(pipe, key_id)
+                answers = await pipe.execute()
+        except (RedisError, OSError, TimeoutError) as error:  # both fail open, each saying so
+            return portals.revocations_unreadable(error), limiter.unanswered(key_id, error)
+        return counter(answers), counting(answers)
 
     async def start(self, redis: ArqRedis | None = None) -> None:
         """Connect to Redis (or take the worker's connection) and record the receipt certificates loaded."""

@@ -1,6 +1,7 @@
 """Bearer API keys on every ``/v1`` route. A short in-process cache keeps the key check off the hot path; the
 revocation counter in Redis makes a revoked key fail everywhere at once. Both the check and the counter are the
-portals area's, handed to this middleware by the container."""
+portals area's, handed to this middleware by the container. A request with a cached key reads the counter and is
+counted against the key's rate budget in one Redis round trip; the edge checks the budget with that count."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from adapters.vntime import now_utc
 from gateway.kernel.errors import Refused
 from gateway.kernel.portal import PortalContext
+
+from .ratelimit import COUNTED
 
 _CACHE_LIMIT = 10_000
 
@@ -45,6 +48,11 @@ class KeyCache:
             return None
         return portal
 
+    def peek(self, digest: str) -> PortalContext | None:
+        """The cached key, before ``get`` says whether it is still to be trusted."""
+        hit = self._entries.get(digest)
+        return None if hit is None else hit[0]
+
     def put(self, digest: str, portal: PortalContext, counter: int | None) -> None:
         if len(self._entries) >= _CACHE_LIMIT:
             self._entries.clear()
@@ -62,7 +70,13 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         digest = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
         portal, counter = None, None
         if cache.ttl > 0:
-            counter = await container.revocation_count()
+            known = cache.peek(digest)
+            if known is None:
+                counter = await container.revocation_count()
+            else:  # the counter read and the request counted against the key's budget in one round trip
+                counter, counted = await container.admit(known.key_id, known.rate_limit)
+                if counted is not None:
+                    connection.scope["state"][COUNTED] = counted
             portal = cache.get(digest, counter)
         if portal is None:
             portal = await container.authenticate(token)

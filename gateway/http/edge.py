@@ -26,6 +26,7 @@ from gateway.store import idempotency
 from gateway.store.db import DatabaseUnavailable
 
 from .problems import PROBLEM_JSON, REFUSAL
+from .ratelimit import COUNTED
 
 log = logging.getLogger("gateway.edge")
 
@@ -81,7 +82,8 @@ async def within_rate_limit(request: Request[Any, Any, Any]) -> None:
         return
     container = request.app.state.container
     who: PortalContext = request.user
-    wait = await container.api_limiter.retry_after(container.redis, who.key_id, who.rate_limit)
+    counted = request.scope["state"].get(COUNTED)  # counted with the key's check (``auth``), when it was cached
+    wait = await container.api_limiter.retry_after(container.redis, who.key_id, who.rate_limit, counted)
     if wait:
         raise Refused("rate_limited", f"retry in {wait} s", retry_after=wait)
 

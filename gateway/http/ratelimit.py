@@ -14,14 +14,21 @@ import asyncio
 import ipaddress
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 log = logging.getLogger("gateway.ratelimit")
 
 # A limiter must never hold a request up for long: past this, it lets the request through.
 TIMEOUT_SECONDS = 0.5
+
+# Where a request counted ahead of its check (``Counted``) waits in the ASGI scope's state.
+COUNTED = "gateway.rate_counted"
 
 
 def address_key(host: str | None) -> str:
@@ -41,36 +48,63 @@ def address_key(host: str | None) -> str:
     return str(address)
 
 
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A request counted against ``client``'s budget ahead of its check (in the same Redis round trip as the API
+    key's revocation counter): its window and the count Redis gave, None when Redis did not answer."""
+
+    client: str
+    window: int
+    now: float
+    count: int | None
+
+
 class RateLimiter:
     def __init__(self, prefix: str, limit: int, window_seconds: int) -> None:
         self.prefix = prefix
         self.limit = limit
         self.window = max(1, window_seconds)
 
-    async def retry_after(self, redis: Redis | None, client: str, limit: int | None = None) -> int:
+    def applies(self, redis: Redis | None, limit: int | None) -> bool:
+        """Whether requests are counted at all (``limit`` overrides the limiter's own; 0 or less: no limit)."""
+        return redis is not None and (self.limit if limit is None else limit) > 0
+
+    async def retry_after(
+        self, redis: Redis | None, client: str, limit: int | None = None, counted: Counted | None = None
+    ) -> int:
         """0 when ``client`` may go on; otherwise the seconds until its window ends. ``limit`` overrides the
-        limiter's own (0 or less: no limit)."""
-        limit = self.limit if limit is None else limit
-        if redis is None or limit <= 0:
+        limiter's own (0 or less: no limit). ``counted``: this request, already counted for ``client``."""
+        if not self.applies(redis, limit):
             return 0
+        assert redis is not None
+        if counted is None or counted.client != client:
+            counted = await self.count(redis, client)
+        if counted.count is None or counted.count <= (self.limit if limit is None else limit):
+            return 0
+        return max(1, int((counted.window + 1) * self.window - counted.now))
+
+    async def count(self, redis: Redis, client: str) -> Counted:
+        """Count a request against ``client``'s budget (fails open: see ``unanswered``)."""
+        try:
+            async with asyncio.timeout(TIMEOUT_SECONDS):  # bounds the call in its own task, unlike wait_for
+                async with redis.pipeline(transaction=True) as pipe:
+                    counting = self.count_in(pipe, client)
+                    return counting(await pipe.execute())
+        except (RedisError, OSError, TimeoutError) as error:
+            return self.unanswered(client, error)
+
+    def count_in(self, pipe: Pipeline, client: str) -> Callable[[list[Any]], Counted]:
+        """Queue the count of a request on ``pipe`` (after what is queued already); what reads it from the
+        pipeline's answers."""
         now = time.time()
         window = int(now // self.window)
         key = f"{self.prefix}:{client}:{window}"
-        try:
-            async with asyncio.timeout(TIMEOUT_SECONDS):  # bounds the call in its own task, unlike wait_for
-                count = await self._count(redis, key)
-        except (RedisError, OSError, TimeoutError) as error:
-            log.warning(
-                "rate limit not checked: redis unavailable", extra={"limiter": self.prefix, "error": str(error)}
-            )
-            return 0
-        if count <= limit:
-            return 0
-        return max(1, int((window + 1) * self.window - now))
+        first = len(pipe)
+        pipe.incr(key)
+        pipe.expire(key, self.window + 1)
+        return lambda answers: Counted(client, window, now, int(answers[first]))
 
-    async def _count(self, redis: Redis, key: str) -> int:
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, self.window + 1)
-            count, _ = await pipe.execute()
-        return int(count)
+    def unanswered(self, client: str, error: BaseException) -> Counted:
+        """Redis did not answer: the request goes through, and the log says so."""
+        log.warning("rate limit not checked: redis unavailable", extra={"limiter": self.prefix, "error": str(error)})
+        return Counted(client, 0, 0.0, None)

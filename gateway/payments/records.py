@@ -3,6 +3,7 @@ immutable; ``updated`` gives the record as it is after an update, without readin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
@@ -81,8 +82,10 @@ def refund_of(row: Any) -> Refund:
     return Refund(**{name: mapping[name] for name in REFUND_COLUMNS})
 
 
-def payment_of(row: Any, agency_code: str, lines: tuple[FeeLine, ...], refunds: tuple[Refund, ...]) -> Payment:
-    mapping = row._mapping
+def payment_of(
+    mapping: Mapping[str, Any], agency_code: str, lines: tuple[FeeLine, ...], refunds: tuple[Refund, ...]
+) -> Payment:
+    """The payment of ``mapping``, its columns by name."""
     return Payment(
         **{name: mapping[name] for name in PAYMENT_COLUMNS}, agency_code=agency_code, lines=lines, refunds=refunds
     )

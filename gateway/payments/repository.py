@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway import portals
 from gateway.store import dialect, pages
+from gateway.store.direct import Direct
 from gateway.store.tables import payments as pt
 
 from .records import FeeLine, Payment, Refund, payment_of, refund_of
@@ -29,18 +30,20 @@ def _with_lines(query: Select[Any]) -> Select[Any]:
     return query.add_columns(*lines).outerjoin(pt.payment_lines, L.payment_id == P.id).order_by(L.position)
 
 
-# The statements of the hot paths (callbacks, creations) are built once with bound parameters: SQLAlchemy reuses
-# their cache keys and compiled forms instead of building and hashing new ones per call.
-_BY_ID = _with_lines(select(pt.payments).where(P.id == bindparam("payment_id")))
-_BY_ID_OF_PORTAL = _BY_ID.where(P.portal_id == bindparam("portal_id"))
-_BY_REFERENCE = _with_lines(select(pt.payments).where(P.reference == bindparam("reference")))
-_LOCK_BY_ID = dialect.Locking(_BY_ID, of=pt.payments)
-_LOCK_BY_REFERENCE = dialect.Locking(_BY_REFERENCE, of=pt.payments)
-_CHANGE = update(pt.payments).where(P.id == bindparam("b_id"), P.status == bindparam("b_expected"))
-_INSERT_PAYMENT = pt.payments.insert()
-_INSERT_LINES = pt.payment_lines.insert()
-_INSERT_LEDGER = pt.ledger_entries.insert()
-_INSERT_HUB_RESULT = pt.hub_results.insert()
+# The statements of the hot paths (callbacks, creations) are built once with bound parameters, and run straight on
+# asyncpg on PostgreSQL (``Direct``).
+_BY_ID_QUERY = _with_lines(select(pt.payments).where(P.id == bindparam("payment_id")))
+_BY_ID = Direct(_BY_ID_QUERY)
+_BY_ID_OF_PORTAL = Direct(_BY_ID_QUERY.where(P.portal_id == bindparam("portal_id")))
+_BY_REFERENCE_QUERY = _with_lines(select(pt.payments).where(P.reference == bindparam("reference")))
+_BY_REFERENCE = Direct(_BY_REFERENCE_QUERY)
+_LOCK_BY_ID = dialect.Locking(_BY_ID_QUERY, of=pt.payments)
+_LOCK_BY_REFERENCE = dialect.Locking(_BY_REFERENCE_QUERY, of=pt.payments)
+_CHANGE = Direct(update(pt.payments).where(P.id == bindparam("b_id"), P.status == bindparam("b_expected")))
+_INSERT_PAYMENT = Direct(pt.payments.insert())
+_INSERT_LINES = Direct(pt.payment_lines.insert())
+_INSERT_LEDGER = Direct(pt.ledger_entries.insert())
+_INSERT_HUB_RESULT = Direct(pt.hub_results.insert())
 
 
 async def load(conn: AsyncConnection, payment_id: str, portal_id: str | None = None) -> Payment | None:
@@ -61,32 +64,34 @@ async def lock(conn: AsyncConnection, *, payment_id: str | None = None, referenc
     return await _one(conn, _LOCK_BY_REFERENCE.on(conn), {"reference": reference})
 
 
-async def _one(conn: AsyncConnection, query: Select[Any], values: dict[str, Any]) -> Payment | None:
-    rows = (await conn.execute(query, values)).all()
+async def _one(conn: AsyncConnection, query: Direct, values: dict[str, Any]) -> Payment | None:
+    rows = await query.rows(conn, values)
     if not rows:
         return None
     row = rows[0]
-    joined = (x for x in rows if x.line_code is not None)  # a payment without lines has one row, with NULLs
-    lines = tuple(FeeLine(x.line_kind, x.line_code, x.line_name, x.line_amount) for x in joined)
-    return payment_of(row, await portals.agency_code(conn, row.agency_id), lines, await _refunds(conn, row))
+    joined = (x for x in rows if x["line_code"] is not None)  # a payment without lines has one row, with NULLs
+    lines = tuple(FeeLine(x["line_kind"], x["line_code"], x["line_name"], x["line_amount"]) for x in joined)
+    return payment_of(row, await portals.agency_code(conn, row["agency_id"]), lines, await _refunds(conn, row))
 
 
 async def _complete(conn: AsyncConnection, row: Any) -> Payment:
     lines = await conn.execute(
         select(L.kind, L.code, L.name, L.amount).where(L.payment_id == row.id).order_by(L.position)
     )
+    columns = row._mapping
     return payment_of(
-        row,
+        columns,
         await portals.agency_code(conn, row.agency_id),
         tuple(FeeLine(*line) for line in lines),
-        await _refunds(conn, row),
+        await _refunds(conn, columns),
     )
 
 
 async def _refunds(conn: AsyncConnection, row: Any) -> tuple[Refund, ...]:
-    if not may_have_refunds(Status(row.status)):
+    """The refunds of the payment of ``row`` (a mapping of its columns)."""
+    if not may_have_refunds(Status(row["status"])):
         return ()
-    refunds = await conn.execute(select(pt.refunds).where(R.payment_id == row.id).order_by(R.created_at, R.id))
+    refunds = await conn.execute(select(pt.refunds).where(R.payment_id == row["id"]).order_by(R.created_at, R.id))
     return tuple(refund_of(x) for x in refunds)
 
 
@@ -115,14 +120,13 @@ async def page(
 
 
 async def insert(conn: AsyncConnection, payment: dict[str, Any], lines: list[dict[str, Any]]) -> None:
-    await conn.execute(_INSERT_PAYMENT, payment)
-    await conn.execute(_INSERT_LINES, lines)
+    await _INSERT_PAYMENT.change(conn, payment)
+    await _INSERT_LINES.change_many(conn, lines)
 
 
 async def change(conn: AsyncConnection, payment_id: str, expected_status: str, values: dict[str, Any]) -> bool:
     """Update the payment if its status is still ``expected_status`` (so two writers never both move it)."""
-    result = await conn.execute(_CHANGE, {**values, "b_id": payment_id, "b_expected": expected_status})
-    return result.rowcount == 1
+    return await _CHANGE.change(conn, {**values, "b_id": payment_id, "b_expected": expected_status}) == 1
 
 
 async def mark_checked(conn: AsyncConnection, payment_id: str, now: datetime) -> None:
@@ -149,11 +153,11 @@ async def due_for_check(
 
 
 async def post_ledger(conn: AsyncConnection, entries: list[dict[str, Any]]) -> None:
-    await conn.execute(_INSERT_LEDGER, entries)
+    await _INSERT_LEDGER.change_many(conn, entries)
 
 
 async def record_hub_result(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(_INSERT_HUB_RESULT, values)
+    await _INSERT_HUB_RESULT.change(conn, values)
 
 
 # ---------------------------------------------------------------- refunds

@@ -22,6 +22,8 @@ from .catalogue import (
 from .repository import allows_private_webhooks
 from .revocations import announce as announce_revocation
 from .revocations import current as revocation_count
+from .revocations import read_in as read_revocations_in
+from .revocations import unreadable as revocations_unreadable
 from .service import authenticate, create_portal, issue_key, portal_named, set_private_webhooks, upsert_agency
 from .specs import AgencySpec, Fee, Procedure
 
@@ -45,7 +47,9 @@ __all__ = [
     "portal_named",
     "procedure_and_fees",
     "procedure_of",
+    "read_revocations_in",
     "revocation_count",
+    "revocations_unreadable",
     "set_private_webhooks",
     "upsert_agency",
 ]

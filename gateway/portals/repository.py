@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store.tables import portals as ct
@@ -186,9 +186,19 @@ async def agency_code(conn: AsyncConnection, agency_id: str) -> str:
     return str(found.scalar_one())
 
 
+# The catalogue's reads on every creation are built once with bound parameters: SQLAlchemy reuses their cache keys
+# and compiled forms instead of building and hashing new ones per call.
+_AGENCY_BY_CODE = select(ct.agencies).where(ct.agencies.c.code == bindparam("code"))
+_PROCEDURE_WITH_FEES = (
+    select(ct.procedures, *[column.label(f"fee_{column.name}") for column in ct.procedure_fees.c])
+    .outerjoin(ct.procedure_fees, ct.procedure_fees.c.procedure_id == PR.id)
+    .where(PR.agency_id == bindparam("agency_id"), PR.code == bindparam("code"))
+)
+
+
 async def agency_by_code(conn: AsyncConnection, code: str) -> Any:
     """The agency row (every column), or None."""
-    return (await conn.execute(select(ct.agencies).where(ct.agencies.c.code == code))).first()
+    return (await conn.execute(_AGENCY_BY_CODE, {"code": code})).first()
 
 
 async def procedure_by_code(conn: AsyncConnection, agency_id: str, code: str) -> Any:
@@ -209,13 +219,7 @@ class CatalogueFee:
 
 async def procedure_with_fees(conn: AsyncConnection, agency_id: str, code: str) -> tuple[Any, dict[str, Any]] | None:
     """The procedure row and its fees by code, in one query (a row per fee); None when there is no such procedure."""
-    fee_columns = [column.label(f"fee_{column.name}") for column in ct.procedure_fees.c]
-    query = (
-        select(ct.procedures, *fee_columns)
-        .outerjoin(ct.procedure_fees, ct.procedure_fees.c.procedure_id == PR.id)
-        .where(PR.agency_id == agency_id, PR.code == code)
-    )
-    rows = (await conn.execute(query)).all()
+    rows = (await conn.execute(_PROCEDURE_WITH_FEES, {"agency_id": agency_id, "code": code})).all()
     if not rows:
         return None
     fees = {

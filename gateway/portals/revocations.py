@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 log = logging.getLogger("gateway.auth")
@@ -33,16 +36,32 @@ async def current(redis: Redis | None, namespace: str) -> int | None:
     try:
         value = await asyncio.wait_for(redis.get(counter_key(namespace)), TIMEOUT_SECONDS)
     except (RedisError, OSError, TimeoutError) as error:
-        if not _state["down"]:
-            log.warning(
-                "revocations not readable: redis unavailable; cached keys trusted briefly", extra={"error": str(error)}
-            )
-        _state["down"] = True
-        return None
+        return unreadable(error)
+    return readable(value)
+
+
+def read_in(pipe: Pipeline, namespace: str) -> Callable[[list[Any]], int]:
+    """Queue the counter's read on ``pipe`` (after what is queued already), for a caller that sends other commands
+    in the same round trip (within ``TIMEOUT_SECONDS``); what reads it from the pipeline's answers."""
+    at = len(pipe)
+    pipe.get(counter_key(namespace))
+    return lambda answers: readable(answers[at])
+
+
+def readable(value: Any) -> int:
     if _state["down"]:
         log.info("revocations readable again")
     _state["down"] = False
     return int(value or 0)
+
+
+def unreadable(error: BaseException) -> None:
+    if not _state["down"]:
+        log.warning(
+            "revocations not readable: redis unavailable; cached keys trusted briefly", extra={"error": str(error)}
+        )
+    _state["down"] = True
+    return None
 
 
 async def announce(redis: Redis, namespace: str) -> bool:

@@ -4,7 +4,7 @@ leaves is a record (``records``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from functools import cache
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.ids import new_id
 from gateway.kernel.collected import Pending
 from gateway.store import dialect, pages
+from gateway.store.direct import Direct
 from gateway.store.tables import portals as ct
 from gateway.store.tables import shipments as st
 
@@ -47,7 +48,11 @@ def _names(kind: type[Any]) -> tuple[str, ...]:
 
 def _record(kind: type[R], row: Row[Any], **given: Any) -> R:
     """The record of ``kind`` made of ``row``: every field not ``given`` is the row's column of that name."""
-    mapping = row._mapping
+    return _of(kind, row._mapping, **given)
+
+
+def _of(kind: type[R], mapping: Mapping[str, Any], **given: Any) -> R:
+    """The record of ``kind`` made of ``mapping`` (columns by name) and what is ``given``."""
     return kind(**{name: mapping[name] for name in _names(kind) if name not in given}, **given)
 
 
@@ -142,23 +147,27 @@ async def insert(tx: AsyncConnection, values: dict[str, Any]) -> None:
     await tx.execute(st.shipments.insert().values(**values))
 
 
+# The statements of every postal event are built once, and run straight on asyncpg on PostgreSQL (``Direct``).
+_SET_STATUS = Direct(
+    update(st.shipments).where(S.id == bindparam("b_id"), S.status == bindparam("b_status")).returning(*st.shipments.c)
+)
+_INSERT_EVENT = dialect.Inserting(
+    lambda insert: insert(st.shipment_events).on_conflict_do_nothing(index_elements=[E.dedupe_key]).returning(E.id)
+)
+
+
 async def set_status(
     tx: AsyncConnection, shipment: Shipment, status: str, now: datetime, values: dict[str, Any]
 ) -> Shipment | None:
     """Set ``status`` (and ``values``) if the shipment is still in the status it was read in; the shipment as
     stored now (without its timeline), or None."""
-    statement = (
-        update(st.shipments)
-        .where(S.id == shipment.id, S.status == shipment.status)
-        .values(status=status, updated_at=now, **values)
-        .returning(*st.shipments.c)
-    )
-    row = (await tx.execute(statement)).first()
-    if row is None:
+    changes = {"status": status, "updated_at": now, **values, "b_id": shipment.id, "b_status": shipment.status}
+    rows = await _SET_STATUS.rows(tx, changes)
+    if not rows:
         return None
-    return _record(
+    return _of(
         Shipment,
-        row,
+        rows[0],
         agency_code=shipment.agency_code,
         events=(),
         collection=shipment.collection,
@@ -187,13 +196,7 @@ async def owners_by_original(tx: AsyncConnection, original_ids: set[str]) -> lis
 
 async def insert_event(tx: AsyncConnection, values: dict[str, Any]) -> bool:
     """Keep one event on its shipment's timeline; ``False`` if its ``dedupe_key`` was seen before."""
-    statement = (
-        dialect.insert(tx, st.shipment_events)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[E.dedupe_key])
-        .returning(E.id)
-    )
-    return (await tx.execute(statement)).scalar_one_or_none() is not None
+    return bool(await _INSERT_EVENT.on(tx).rows(tx, values))
 
 
 async def read_cursor(conn: AsyncConnection, name: str) -> int:

@@ -5,11 +5,14 @@ serialises writers as the row locks do on PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .direct import Direct
 
 
 def insert(conn: AsyncConnection, table: Table) -> Any:
@@ -30,12 +33,24 @@ def locked(conn: AsyncConnection, query: Select[Any], *, of: Any = None, skip_lo
 
 
 class Locking:
-    """A query built once, that takes its row locks on PostgreSQL as ``locked`` does: for the hot paths, where
-    SQLAlchemy then reuses the statement's cache key and compiled form instead of building them per call."""
+    """A query of the hot paths built once (a ``Direct``), that takes its row locks on PostgreSQL as ``locked``
+    does."""
 
     def __init__(self, query: Select[Any], *, of: Any = None) -> None:
-        self.plain = query
-        self.locking = query.with_for_update(of=of)
+        self.plain = Direct(query)
+        self.locking = Direct(query.with_for_update(of=of))
 
-    def on(self, conn: AsyncConnection) -> Select[Any]:
+    def on(self, conn: AsyncConnection) -> Direct:
         return self.locking if conn.dialect.name == "postgresql" else self.plain
+
+
+class Inserting:
+    """An INSERT of the hot paths built once for each database (a ``Direct`` each), from ``build``, which is given
+    the database's INSERT builder (``on_conflict_do_nothing`` and ``on_conflict_do_update`` are each database's)."""
+
+    def __init__(self, build: Callable[[Any], Any]) -> None:
+        self.postgresql = Direct(build(postgresql.insert))
+        self.sqlite = Direct(build(sqlite.insert))
+
+    def on(self, conn: AsyncConnection) -> Direct:
+        return self.postgresql if conn.dialect.name == "postgresql" else self.sqlite

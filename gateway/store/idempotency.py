@@ -18,6 +18,7 @@ from gateway.kernel.errors import Refused
 from gateway.store.tables import idempotency as it
 
 from .db import Database
+from .direct import Direct
 
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 LOCK_SECONDS = 60
@@ -28,10 +29,10 @@ RETRYABLE = "retryable"
 
 K = it.idempotency_keys.c
 
-# Every idempotent POST claims and completes its key: both statements are built once (SQLAlchemy reuses their cache
-# keys and compiled forms).
-_CLAIM = it.idempotency_keys.insert()
-_COMPLETE = it.idempotency_keys.update().where(K.portal_id == bindparam("b_owner"), K.key == bindparam("b_key"))
+# Every idempotent POST claims and completes its key: both statements are built once and run straight on asyncpg on
+# PostgreSQL (``Direct``).
+_CLAIM = Direct(it.idempotency_keys.insert())
+_COMPLETE = Direct(it.idempotency_keys.update().where(K.portal_id == bindparam("b_owner"), K.key == bindparam("b_key")))
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ async def claim(db: Database, request: Request, now: datetime, lock_seconds: int
     }
     try:
         async with db.single_statement() as conn:
-            await conn.execute(_CLAIM, row)
+            await _CLAIM.change(conn, row)
         return Attempt(request.owner, request.key)
     except IntegrityError:
         return await _resolve_conflict(db, request, now, lock_seconds)
@@ -120,7 +121,7 @@ async def bind(conn: AsyncConnection, attempt: Attempt, resource_id: str) -> Non
 async def complete(db: Database, attempt: Attempt, status_code: int, body: bytes) -> None:
     async with db.single_statement() as conn:
         values = {"state": COMPLETED, "status_code": status_code, "response_body": body, "locked_until": None}
-        await conn.execute(_COMPLETE, {**values, "b_owner": attempt.owner, "b_key": attempt.key})
+        await _COMPLETE.change(conn, {**values, "b_owner": attempt.owner, "b_key": attempt.key})
 
 
 async def abandon(db: Database, attempt: Attempt) -> None:

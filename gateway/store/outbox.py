@@ -13,6 +13,7 @@ from gateway.ids import new_id
 from gateway.store.tables import outbox as ot
 
 from . import dialect
+from .direct import Direct
 
 
 async def next_sequence(tx: AsyncConnection, portal_id: str, dossier_code: str) -> int:
@@ -33,7 +34,7 @@ async def next_sequence(tx: AsyncConnection, portal_id: str, dossier_code: str) 
 
 # PostgreSQL allocates the sequence and writes the row in one statement (one round trip): the upsert runs in a
 # data-modifying CTE whose RETURNING feeds the insert. SQLite has no such CTE and takes the two statements.
-_RECORD_IN_ONE = text(
+_RECORD_IN_ONE_SQL = text(
     "WITH allocated AS ("
     " INSERT INTO dossier_sequences (portal_id, dossier_code, last_sequence) VALUES (:portal_id, :dossier_code, 1)"
     " ON CONFLICT (portal_id, dossier_code) DO UPDATE SET last_sequence = dossier_sequences.last_sequence + 1"
@@ -44,6 +45,7 @@ _RECORD_IN_ONE = text(
 ).bindparams(
     bindparam("payload", type_=ot.outbox.c.payload.type), bindparam("created_at", type_=ot.outbox.c.created_at.type)
 )
+_RECORD_IN_ONE = Direct(_RECORD_IN_ONE_SQL)  # straight on asyncpg: it is written on every hot path
 
 
 async def record(
@@ -68,7 +70,7 @@ async def record(
         "created_at": now,
     }
     if tx.dialect.name == "postgresql":
-        await tx.execute(_RECORD_IN_ONE, row)
+        await _RECORD_IN_ONE.change(tx, row)
     else:
         row["sequence"] = await next_sequence(tx, portal_id, dossier_code)
         await tx.execute(ot.outbox.insert(), row)

@@ -13,9 +13,10 @@ from gateway.kernel.attempts import Attempt
 from gateway.store.tables import idempotency as it
 
 from . import outbox
+from .direct import Direct
 
 _K = it.idempotency_keys.c
-_BIND = it.idempotency_keys.update().where(_K.portal_id == bindparam("b_owner"), _K.key == bindparam("b_key"))
+_BIND = Direct(it.idempotency_keys.update().where(_K.portal_id == bindparam("b_owner"), _K.key == bindparam("b_key")))
 
 
 class UnitOfWork:
@@ -26,7 +27,7 @@ class UnitOfWork:
         """Tie what ``attempt`` made to its Idempotency-Key, so a retry resumes it (nothing without an attempt)."""
         if attempt is None:
             return
-        await self.conn.execute(_BIND, {"resource_id": resource_id, "b_owner": attempt.owner, "b_key": attempt.key})
+        await _BIND.change(self.conn, {"resource_id": resource_id, "b_owner": attempt.owner, "b_key": attempt.key})
 
     async def event(
         self,

@@ -1,5 +1,7 @@
 """Rate limits per API key: one budget shared by every gateway process, a portal's own limit, a 429 problem with
-Retry-After that changes nothing, and requests let through (with a log line) when Redis is gone."""
+Retry-After that changes nothing, and requests let through (with a log line) when Redis is gone; alike whether
+the gateway checks each API key or caches them (then a request reads the revocation counter and is counted in one
+Redis round trip)."""
 
 from __future__ import annotations
 
@@ -20,9 +22,14 @@ from tests.support.stack import Stack, payment_body
 LIMITED = {"API_RATE_LIMIT": "10", "API_RATE_WINDOW_SECONDS": "3600"}
 
 
-@pytest.fixture(scope="module")
-def limited_gateways(stack: Stack) -> Iterator[list[str]]:
-    started = [stack.start_gateway(f"gateway-rate-{n}", **LIMITED) for n in (1, 2)]
+# With cached API keys a request reads the revocation counter and is counted against its budget in one round trip.
+AUTH_CACHE = {"keys-checked": "0", "keys-cached": "10"}
+
+
+@pytest.fixture(scope="module", params=list(AUTH_CACHE))
+def limited_gateways(stack: Stack, request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    settings = {**LIMITED, "AUTH_CACHE_SECONDS": AUTH_CACHE[request.param]}
+    started = [stack.start_gateway(f"gateway-rate-{request.param}-{n}", **settings) for n in (1, 2)]
     try:
         yield [url for _, url in started]
     finally:
@@ -75,13 +82,18 @@ async def test_a_portal_has_its_own_limit(stack: Stack, limited_gateways: list[s
     assert statuses == [200, 200, 200, 429, 429]
 
 
+@pytest.mark.parametrize("cache", list(AUTH_CACHE))
 async def test_without_redis_requests_go_through_and_say_so(
-    stack: Stack, private_redis: tuple[str, subprocess.Popen[bytes]]
+    stack: Stack, private_redis: tuple[str, subprocess.Popen[bytes]], cache: str
 ) -> None:
     redis_url, server = private_redis
     # an hour's window: three requests cannot straddle a window's end, which would give the third a fresh budget
     process, url = stack.start_gateway(
-        "gateway-rate-noredis", REDIS_URL=redis_url, API_RATE_LIMIT="2", API_RATE_WINDOW_SECONDS="3600"
+        f"gateway-rate-noredis-{cache}",
+        REDIS_URL=redis_url,
+        API_RATE_LIMIT="2",
+        API_RATE_WINDOW_SECONDS="3600",
+        AUTH_CACHE_SECONDS=AUTH_CACHE[cache],
     )
     try:
         _, warm = await new_key(stack)

@@ -1,0 +1,160 @@
+"""Statements of the hot paths, built once with SQLAlchemy and run on PostgreSQL straight on the asyncpg connection
+of the caller's transaction, without SQLAlchemy's work around each execution (an execution context, a greenlet
+switch, result processing). On any other database they run through SQLAlchemy as every other statement does.
+
+A ``Direct`` wraps one SQLAlchemy statement, the one definition of the query. It is compiled once per set of
+parameter names, as SQLAlchemy itself would compile it for the asyncpg dialect (its SQL text, its parameters in
+order, the column types' bind and result processing), and run on the driver connection that the unit of work holds:
+
+- in the same transaction: SQLAlchemy's asyncpg adapter begins its transaction lazily, at its first statement, so
+  ``Direct`` begins it first when it has not begun (nothing is begun on a connection in autocommit, as in
+  ``Database.single_statement``);
+- with the same errors: a driver error is handed to SQLAlchemy's own handling, which wraps it as SQLAlchemy would
+  (``IntegrityError``, ``DBAPIError`` …) and, when the connection is lost, invalidates it and every connection
+  pooled before it, as for any statement.
+
+What it returns is plain: mappings of column name to value for rows, the number of rows for a change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Executable
+from sqlalchemy.util import greenlet_spawn
+
+Processor = Callable[[Any], Any]
+
+
+class _Compiled:
+    """A statement compiled for asyncpg: its SQL text, how to turn the parameters into positional arguments, and
+    how to process the columns of its rows."""
+
+    __slots__ = ("binds", "compiled", "order", "results", "sql")
+
+    def __init__(self, statement: Any, conn: AsyncConnection, keys: Sequence[str]) -> None:
+        dialect = conn.dialect
+        self.compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+        self.sql = self.compiled.string
+        self.order = tuple(self.compiled.positiontup or ())
+        self.binds: dict[str, Processor] = {}
+        for name, bind in self.compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.binds[name] = processor
+        self.results: dict[str, Processor] = {}
+        for name, column in _selected(statement):
+            processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if processor is not None:
+                self.results[name] = processor
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        params = self.compiled.construct_params(values)
+        binds = self.binds
+        return [binds[name](params[name]) if name in binds else params[name] for name in self.order]
+
+    def rows(self, records: list[Any]) -> list[Mapping[str, Any]]:
+        results = self.results
+        if not results:
+            return records  # asyncpg's records are mappings of column name to value
+        return [{k: results[k](v) if k in results else v for k, v in record.items()} for record in records]
+
+
+def _selected(statement: Any) -> list[tuple[str, Any]]:
+    """The columns a statement returns, by name (a SELECT's, or a change's RETURNING)."""
+    if getattr(statement, "is_select", False):
+        return list(statement.selected_columns.items())
+    if getattr(statement, "is_dml", False):
+        return list(statement.exported_columns.items())
+    return []
+
+
+class Direct:
+    """One statement of a hot path, built once: ``rows``, ``change`` and ``change_many`` run it on ``conn``."""
+
+    __slots__ = ("_compiled", "statement")
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._compiled: dict[tuple[str, ...], _Compiled] = {}
+
+    async def rows(self, conn: AsyncConnection, values: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """The statement's rows, as mappings of column name to value."""
+        driver = await _driver(conn)
+        if driver is None:
+            return [row._mapping for row in await conn.execute(self.statement, dict(values))]
+        compiled = self._compile(conn, values)
+        args = compiled.arguments(values)
+        try:
+            records = await driver.fetch(compiled.sql, *args)
+        except Exception as error:
+            await _raise_as_sqlalchemy(conn, error, compiled.sql, args)
+        return compiled.rows(records)
+
+    async def change(self, conn: AsyncConnection, values: Mapping[str, Any]) -> int:
+        """Run a change; the number of rows it changed."""
+        driver = await _driver(conn)
+        if driver is None:
+            return int((await conn.execute(self.statement, dict(values))).rowcount)
+        compiled = self._compile(conn, values)
+        args = compiled.arguments(values)
+        try:
+            status = await driver.execute(compiled.sql, *args)
+        except Exception as error:
+            await _raise_as_sqlalchemy(conn, error, compiled.sql, args)
+        count = status.rsplit(" ", 1)[-1]
+        return int(count) if count.isdigit() else -1
+
+    async def change_many(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run a change once for each of ``rows`` (all with the same keys), in one round trip."""
+        if not rows:
+            return
+        driver = await _driver(conn)
+        if driver is None:
+            await conn.execute(self.statement, [dict(row) for row in rows])
+            return
+        compiled = self._compile(conn, rows[0])
+        args = [compiled.arguments(row) for row in rows]
+        try:
+            await driver.executemany(compiled.sql, args)
+        except Exception as error:
+            await _raise_as_sqlalchemy(conn, error, compiled.sql, args)
+
+    def _compile(self, conn: AsyncConnection, values: Mapping[str, Any]) -> _Compiled:
+        keys = tuple(values)
+        compiled = self._compiled.get(keys)
+        if compiled is None:
+            compiled = self._compiled[keys] = _Compiled(self.statement, conn, keys)
+        return compiled
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn``, its transaction begun; None on any other driver."""
+    if conn.dialect.driver != "asyncpg":
+        return None
+    fairy = conn.sync_connection.connection  # type: ignore[union-attr]  # checked out for the unit's life
+    adapter = fairy.dbapi_connection
+    if adapter._transaction is None and not adapter.autocommit:
+        try:
+            await adapter._start_transaction()
+        except Exception as error:
+            await _raise_as_sqlalchemy(conn, error, "BEGIN", ())
+    return fairy.driver_connection
+
+
+async def _raise_as_sqlalchemy(conn: AsyncConnection, error: Exception, sql: str, args: Any) -> Any:
+    """Raise ``error`` as SQLAlchemy raises a driver's error, with what it does for a lost connection."""
+    sync = conn.sync_connection
+    assert sync is not None
+    adapter = sync.connection.dbapi_connection
+
+    def through_sqlalchemy() -> None:
+        try:
+            adapter._handle_exception(error)  # type: ignore[union-attr]  # the driver's error as the DBAPI's
+        except Exception as adapted:
+            sync._handle_dbapi_exception(adapted, sql, args, None, None)
+        raise error  # pragma: no cover - both of the above raise
+
+    await greenlet_spawn(through_sqlalchemy)

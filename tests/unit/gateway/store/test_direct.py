@@ -1,0 +1,108 @@
+"""Statements run straight on asyncpg (``store/direct.py``) behave as the same statements through SQLAlchemy: in the
+unit of work's transaction, with SQLAlchemy's errors, and a lost connection answered as unavailable and replaced."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.exc import IntegrityError
+
+from gateway.store.db import Database, DatabaseUnavailable
+from gateway.store.direct import Direct
+from gateway.store.tables import payments as pt
+from tests.support.services import migrated_url
+
+H = pt.hub_results.c
+_INSERT = Direct(pt.hub_results.insert())
+_BY_REFERENCE = Direct(select(H.reference, H.amount, H.received_at).where(H.reference == bindparam("reference")))
+_RENAME = Direct(pt.hub_results.update().where(H.reference == bindparam("b_reference")))
+NOW = datetime(2026, 12, 2, 8, 30, tzinfo=UTC)
+
+
+def result_row(reference: str, amount: int | None = 150_000) -> dict[str, object]:
+    return {
+        "reference": reference,
+        "source": "callback",
+        "raw_code": "00",
+        "outcome": "paid",
+        "amount": amount,
+        "transaction_id": "T1",
+        "disposition": "applied",
+        "received_at": NOW,
+    }
+
+
+@contextlib.asynccontextmanager
+async def migrated(backend: str, folder: Path) -> AsyncIterator[Database]:
+    async with migrated_url(backend, folder) as url:
+        database = Database.from_url(url)
+        try:
+            yield database
+        finally:
+            await database.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    async with migrated(request.param, tmp_path) as database:
+        yield database
+
+
+@pytest.fixture
+async def pg(tmp_path: Path) -> AsyncIterator[Database]:
+    async with migrated("postgres", tmp_path) as database:
+        yield database
+
+
+async def test_rows_and_changes_are_those_sqlalchemy_gives(db: Database) -> None:
+    async with db.unit() as uow:
+        assert await _INSERT.change(uow.conn, result_row("R1")) == 1
+        await _INSERT.change_many(uow.conn, [result_row("R2", None), result_row("R3")])
+        assert await _RENAME.change(uow.conn, {"b_reference": "R3", "reference": "R4"}) == 1
+        [row] = await _BY_REFERENCE.rows(uow.conn, {"reference": "R1"})
+    assert dict(row) == {"reference": "R1", "amount": 150_000, "received_at": NOW}
+    assert row["received_at"].tzinfo is UTC  # the column type's result processing
+    async with db.read() as conn:
+        found = (await conn.execute(select(H.reference, H.amount).order_by(H.reference))).all()
+    assert [tuple(x) for x in found] == [("R1", 150_000), ("R2", None), ("R4", 150_000)]
+
+
+async def test_a_direct_statement_first_in_a_unit_is_inside_its_transaction(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.unit() as uow:
+            await _INSERT.change(uow.conn, result_row("R1"))  # the unit's first statement
+            raise RuntimeError("roll back")
+    async with db.read() as conn:
+        assert (await conn.execute(select(H.reference))).all() == []
+
+
+async def test_errors_are_sqlalchemys(db: Database) -> None:
+    async with db.unit() as uow:
+        await uow.conn.execute(text("CREATE TABLE once (id INTEGER PRIMARY KEY)"))
+    once = Direct(text("INSERT INTO once (id) VALUES (:id)"))
+    async with db.single_statement() as conn:
+        await once.change(conn, {"id": 1})
+    with pytest.raises(IntegrityError):
+        async with db.single_statement() as conn:
+            await once.change(conn, {"id": 1})
+
+
+@pytest.mark.postgres
+async def test_a_lost_connection_is_unavailable_and_replaced(pg: Database) -> None:
+    db = pg
+    async with db.unit() as uow:
+        await _INSERT.change(uow.conn, result_row("R1"))
+    with pytest.raises(DatabaseUnavailable):
+        async with db.unit() as uow:
+            pid = (await uow.conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            async with db.single_statement() as other:
+                await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            await _BY_REFERENCE.rows(uow.conn, {"reference": "R1"})
+    async with db.unit() as uow:  # at once: the pool gave a working connection
+        [row] = await _BY_REFERENCE.rows(uow.conn, {"reference": "R1"})
+    assert row["amount"] == 150_000
