@@ -131,9 +131,7 @@ def run_engine(work: Path, signature: str, slice_rows: int) -> dict[str, object]
     from reconciliation.engine import MatchRules, reconcile_settlement
 
     started = time.perf_counter()
-    verified = verify_settlement_file(
-        work / "settlement.csv", DAY, signature, KEY, agencies=AGENCIES, typed=work / "hub-rows.ipc"
-    )
+    verified = verify_settlement_file(work / "settlement.csv", DAY, signature, KEY, agencies=AGENCIES)
     checked = time.perf_counter()
     outcome = reconcile_settlement(scan_settlement(verified), pl.scan_parquet(work / "ours.parquet"),
                                    MatchRules(DAY, cutoff_days=CUTOFF), work / "run", rows_hint=verified.rows,

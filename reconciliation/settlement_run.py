@@ -162,8 +162,9 @@ class _Staged:
 
 
 def _stage(hub: pl.LazyFrame, ours: pl.LazyFrame, slices: int, stage: Path) -> _Staged:
-    """One streaming pass over each side to Arrow IPC, each row written to its slice's own directory. Each slice is
-    then read back alone, so the work per slice does not grow with the number of slices."""
+    """One streaming pass over each side to Parquet, each row written to its slice's own directory; the raw file is
+    parsed here and nowhere else. Each slice is then read back alone, so the work per slice does not grow with the
+    number of slices."""
     if slices == 1:
         return _Staged(hub.collect(engine="streaming").lazy(), ours.collect(engine="streaming").lazy(), 1, stage)
     shutil.rmtree(stage, ignore_errors=True)

@@ -2,9 +2,8 @@
 
 Verification streams the file from disk twice and never holds it in memory. The first pass hashes the bytes for
 the ``X-MaXacThuc`` checksum and reads the header and the last byte; the second lets Polars parse every row and
-check it column-wise, and (given a path) writes the typed rows there, so the match reads them instead of parsing
-the file again. Only a file that fails the fast check is read again row by row, to name the first bad line and
-why, in words a finance officer understands. A refused file is refused whole: ``FileRefused``.
+check it column-wise. Only a file that fails the fast check is read again row by row, to name the first bad line
+and why, in words a finance officer understands. A refused file is refused whole: ``FileRefused``.
 """
 
 from __future__ import annotations
@@ -80,7 +79,6 @@ class VerifiedFile:
     day: date
     rows: int
     sha256: str  # hex SHA-256 of the body, to keep beside the raw file
-    typed: Path | None = None  # the rows already parsed to typed columns (Arrow IPC), when verification kept them
 
 
 @dataclass(frozen=True)
@@ -93,17 +91,9 @@ class _FirstPass:
 
 
 def verify_settlement_file(
-    path: Path,
-    day: date,
-    signature: str | None,
-    hash_key: str,
-    agencies: Collection[str] | None = None,
-    typed: Path | None = None,
+    path: Path, day: date, signature: str | None, hash_key: str, agencies: Collection[str] | None = None
 ) -> VerifiedFile:
-    """Check the checksum, header, encoding and every row; ``agencies`` (ours) catches another partner's data.
-
-    With ``typed``, the parse that checks the rows also writes them there as typed columns (Arrow IPC), and
-    ``scan_settlement`` reads those instead of parsing the file again."""
+    """Check the checksum, header, encoding and every row; ``agencies`` (ours) catches another partner's data."""
     first = _hash_pass(path)
     expected = checksum.compute([first.sha256], hash_key)
     given = (signature or "").strip().lower().encode("ascii", "replace")
@@ -114,37 +104,30 @@ def verify_settlement_file(
     _check_header(first.header)
     if first.last_byte != b"\n":
         raise FileRefused(Refusal.TRUNCATED, line=first.lines + 1)
-    if typed is None:
-        _check_rows(path, day, agencies)
-    else:
-        _check_and_keep_rows(path, day, agencies, typed)
-    return VerifiedFile(path=path, day=day, rows=first.lines - 1, sha256=first.sha256, typed=typed)
+    _check_rows(path, day, agencies)
+    return VerifiedFile(path=path, day=day, rows=first.lines - 1, sha256=first.sha256)
 
 
 def scan_settlement(file: VerifiedFile) -> pl.LazyFrame:
     """The verified rows as typed columns in the gateway's words; money stays as the hub wrote it (signed)."""
-    if file.typed is not None:
-        return pl.scan_ipc(file.typed).drop(BAD)
-    return _raw_scan(file.path).with_row_index("line", offset=FIRST_DATA_LINE).select(_typed_columns())
-
-
-def _typed_columns() -> list[pl.Expr]:
-    """The raw columns (and ``line``) in the gateway's words and types; casts are lenient, so a row that breaks a
-    rule becomes nulls here, never an error, and the rules decide about it."""
     kinds = {code: kind.value for code, kind in SETTLEMENT_ROW_KINDS.items()}
-    return [
-        pl.col("line"),
-        pl.col("MaGiaoDich").alias("transaction_id"),
-        pl.col("MaThamChieu").alias("reference"),
-        pl.col("MaHoSo").fill_null("").alias("dossier"),
-        pl.col("MaDonVi").alias("agency"),
-        _kind_of(pl.col("TrangThai"), kinds).alias("kind"),
-        pl.col("SoTien").cast(pl.Int64, strict=False).alias("amount"),
-        pl.col("PhiGiaoDich").cast(pl.Int64, strict=False).alias("fee"),
-        pl.col("SoTienQuyetToan").cast(pl.Int64, strict=False).alias("net"),
-        pl.col("MaNganHang").fill_null("").alias("bank"),
-        pl.col("ThoiGianThanhToan").alias("hub_time"),
-    ]
+    return (
+        _raw_scan(file.path)
+        .with_row_index("line", offset=FIRST_DATA_LINE)
+        .select(
+            pl.col("line"),
+            pl.col("MaGiaoDich").alias("transaction_id"),
+            pl.col("MaThamChieu").alias("reference"),
+            pl.col("MaHoSo").fill_null("").alias("dossier"),
+            pl.col("MaDonVi").alias("agency"),
+            _kind_of(pl.col("TrangThai"), kinds).alias("kind"),
+            pl.col("SoTien").cast(pl.Int64).alias("amount"),
+            pl.col("PhiGiaoDich").cast(pl.Int64).alias("fee"),
+            pl.col("SoTienQuyetToan").cast(pl.Int64).alias("net"),
+            pl.col("MaNganHang").fill_null("").alias("bank"),
+            pl.col("ThoiGianThanhToan").alias("hub_time"),
+        )
+    )
 
 
 def _kind_of(code: pl.Expr, kinds: dict[str, str]) -> pl.Expr:
@@ -234,43 +217,17 @@ def _row_rules(day: date, agencies: Collection[str] | None) -> list[tuple[Refusa
     return rules
 
 
-BAD = "bad"
-
-
-def _flagged(path: Path, rules: list[tuple[Refusal, str, pl.Expr]]) -> pl.LazyFrame:
-    """The raw rows with a flag per rule, ``structural`` (a missing column) and ``bad`` (any of them)."""
-    flags = [expr.fill_null(True).alias(f"rule{i}") for i, (_, _, expr) in enumerate(rules)]
-    names = ["structural", *(f"rule{i}" for i in range(len(rules)))]
-    return (
-        _raw_scan(path)
-        .with_row_index("line", offset=FIRST_DATA_LINE)
-        .with_columns(flags, structural=pl.col("NgayQuyetToan").is_null() | pl.col("TrangThai").is_null())
-        .with_columns(pl.any_horizontal(*names).alias(BAD))
-    )
-
-
-def _check_and_keep_rows(path: Path, day: date, agencies: Collection[str] | None, typed: Path) -> None:
-    """One parse: every row typed to ``typed`` with its ``bad`` flag. A file with a bad row (rare) is read again by
-    ``_check_rows`` to name it, and nothing typed is left behind."""
-    query = _flagged(path, _row_rules(day, agencies)).select(*_typed_columns(), pl.col(BAD))
-    try:
-        query.sink_ipc(typed, compression="uncompressed")
-        clean = not pl.scan_ipc(typed).select(pl.col(BAD).any()).collect().item()
-    except BaseException:
-        typed.unlink(missing_ok=True)
-        _check_rows(path, day, agencies)  # the file's own fault, named
-        raise  # else ours (the disk, a cancelled run): not the file's
-    if not clean:
-        typed.unlink(missing_ok=True)
-        _check_rows(path, day, agencies)
-        # should the second read not find what the first flagged, the file is still refused whole
-        raise FileRefused(Refusal.MALFORMED, detail="tệp không đọc được")
-
-
 def _check_rows(path: Path, day: date, agencies: Collection[str] | None) -> None:
     """Every rule over every row in one streaming query; the first offending row is refused with its reason."""
     rules = _row_rules(day, agencies)
-    query = _flagged(path, rules).filter(pl.col(BAD)).head(1)
+    flags = [expr.fill_null(True).alias(f"rule{i}") for i, (_, _, expr) in enumerate(rules)]
+    query = (
+        _raw_scan(path)
+        .with_row_index("line", offset=FIRST_DATA_LINE)
+        .with_columns(flags, structural=pl.col("NgayQuyetToan").is_null() | pl.col("TrangThai").is_null())
+        .filter(pl.any_horizontal("structural", *(f"rule{i}" for i in range(len(rules)))))
+        .head(1)
+    )
     try:
         bad = query.collect(engine="streaming")
     except pl.exceptions.PolarsError as exc:

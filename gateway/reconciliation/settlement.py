@@ -33,7 +33,6 @@ from .runs import Kind, Recorded, RunStatus, Trigger, find_same_file, record
 from .settlement_findings import Written, figures, summarise, writer
 
 SUFFIX = ".csv"
-TYPED_ROWS = "hub-rows.ipc"  # the file's rows as verification parsed them; the match reads these, not the CSV
 
 
 @dataclass
@@ -65,7 +64,7 @@ class SettlementRuns:
         work.mkdir(parents=True, exist_ok=True)
         # Verifying the file (a thread) and reading our records (the database) do not depend on each other until
         # the match: they run side by side, and a refused file leaves nothing of the read behind.
-        verifying = asyncio.ensure_future(self._verify(kept.path, day, signature, work / TYPED_ROWS))
+        verifying = asyncio.ensure_future(self._verify(kept.path, day, signature))
         progress(Phase.OURS)
         spool = RecordSpool(work / "ours")
         reading = asyncio.ensure_future(self._read_ours(day, spool))
@@ -86,17 +85,16 @@ class SettlementRuns:
             raise
         finally:
             shutil.rmtree(work / "ours", ignore_errors=True)
-            (work / TYPED_ROWS).unlink(missing_ok=True)
         if not recorded.new:
             shutil.rmtree(work, ignore_errors=True)
         elif self.on_completed is not None:
             await self.on_completed(recorded.run)
         return recorded
 
-    async def _verify(self, path: Path, day: date, signature: str | None, typed: Path) -> VerifiedFile:
+    async def _verify(self, path: Path, day: date, signature: str | None) -> VerifiedFile:
         agencies = await self._agencies()
         return await asyncio.to_thread(
-            verify_settlement_file, path, day, signature, self.settings.payhub_hash_key, agencies, typed=typed
+            verify_settlement_file, path, day, signature, self.settings.payhub_hash_key, agencies
         )
 
     async def _read_ours(self, day: date, spool: RecordSpool) -> None:

@@ -33,28 +33,17 @@ def signed_body(body: bytes, path: Path) -> str:
     return settlement_body_checksum(body, KEY)
 
 
-@pytest.fixture(params=["parsed twice", "typed once"], autouse=True)
-def typed(request: pytest.FixtureRequest, tmp_path: Path) -> Path | None:
-    """Every test runs both ways: the rows parsed by verification and again by the scan, and verification writing
-    the typed rows the scan then reads."""
-    return tmp_path / "rows.ipc" if request.param == "typed once" else None
-
-
 def refusal(path: Path, signature: str, day: date = DAY) -> FileRefused:
-    typed = path.parent / "rows.ipc"
     with pytest.raises(FileRefused) as caught:
-        verify_settlement_file(path, day, signature, KEY, agencies=OURS, typed=typed)
-    assert not typed.exists(), "a refused file leaves no typed rows behind"
+        verify_settlement_file(path, day, signature, KEY, agencies=OURS)
     return caught.value
 
 
-def test_good_file_is_verified_and_read_as_typed_columns(
-    good_rows: list[dict[str, str]], tmp_path: Path, typed: Path | None
-) -> None:
+def test_good_file_is_verified_and_read_as_typed_columns(good_rows: list[dict[str, str]], tmp_path: Path) -> None:
     path = tmp_path / "f.csv"
     signature = write_file(good_rows, path)
 
-    verified = verify_settlement_file(path, DAY, signature.upper(), KEY, agencies=OURS, typed=typed)
+    verified = verify_settlement_file(path, DAY, signature.upper(), KEY, agencies=OURS)
     frame = scan_settlement(verified).collect()
 
     assert (verified.rows, verified.sha256) == (3, hashlib.sha256(path.read_bytes()).hexdigest())
@@ -63,30 +52,13 @@ def test_good_file_is_verified_and_read_as_typed_columns(
     assert frame["net"].to_list() == [148_900, 48_900, -20_000]
     assert frame["line"].to_list() == [2, 3, 4]
     assert frame.schema["amount"] == pl.Int64
-    assert frame.columns == [
-        "line", "transaction_id", "reference", "dossier", "agency", "kind", "amount", "fee", "net", "bank", "hub_time"
-    ]
-    assert verified.typed == typed
 
 
-def test_typed_rows_are_the_rows_the_file_parses_to(good_rows: list[dict[str, str]], tmp_path: Path) -> None:
-    path = tmp_path / "f.csv"
-    signature = write_file(good_rows, path)
-
-    once = scan_settlement(verify_settlement_file(path, DAY, signature, KEY, OURS, typed=tmp_path / "t.ipc"))
-    twice = scan_settlement(verify_settlement_file(path, DAY, signature, KEY, OURS))
-
-    assert once.collect().equals(twice.collect())
-
-
-def test_empty_day_is_a_good_file(tmp_path: Path, typed: Path | None) -> None:
+def test_empty_day_is_a_good_file(tmp_path: Path) -> None:
     path = tmp_path / "f.csv"
     signature = write_file([], path)
 
-    verified = verify_settlement_file(path, DAY, signature, KEY, typed=typed)
-
-    assert verified.rows == 0
-    assert scan_settlement(verified).collect().height == 0
+    assert verify_settlement_file(path, DAY, signature, KEY).rows == 0
 
 
 def test_wrong_or_missing_checksum_is_refused(good_rows: list[dict[str, str]], tmp_path: Path) -> None:
