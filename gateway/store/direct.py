@@ -86,11 +86,7 @@ class Direct:
         if driver is None:
             return [row._mapping for row in await conn.execute(self.statement, dict(values))]
         compiled = self._compile(conn, values)
-        args = compiled.arguments(values)
-        try:
-            records = await driver.fetch(compiled.sql, *args)
-        except Exception as error:
-            await _raise_as_sqlalchemy(conn, error, compiled.sql, args)
+        records = await _on_driver(conn, driver.fetch, compiled.sql, compiled.arguments(values))
         return compiled.rows(records)
 
     async def change(self, conn: AsyncConnection, values: Mapping[str, Any]) -> int:
@@ -99,11 +95,7 @@ class Direct:
         if driver is None:
             return int((await conn.execute(self.statement, dict(values))).rowcount)
         compiled = self._compile(conn, values)
-        args = compiled.arguments(values)
-        try:
-            status = await driver.execute(compiled.sql, *args)
-        except Exception as error:
-            await _raise_as_sqlalchemy(conn, error, compiled.sql, args)
+        status = await _on_driver(conn, driver.execute, compiled.sql, compiled.arguments(values))
         count = status.rsplit(" ", 1)[-1]
         return int(count) if count.isdigit() else -1
 
@@ -116,11 +108,7 @@ class Direct:
             await conn.execute(self.statement, [dict(row) for row in rows])
             return
         compiled = self._compile(conn, rows[0])
-        args = [compiled.arguments(row) for row in rows]
-        try:
-            await driver.executemany(compiled.sql, args)
-        except Exception as error:
-            await _raise_as_sqlalchemy(conn, error, compiled.sql, args)
+        await _on_driver(conn, driver.executemany, compiled.sql, [compiled.arguments(row) for row in rows], many=True)
 
     def _compile(self, conn: AsyncConnection, values: Mapping[str, Any]) -> _Compiled:
         keys = tuple(values)
@@ -142,6 +130,14 @@ async def _driver(conn: AsyncConnection) -> Any:
         except Exception as error:
             await _raise_as_sqlalchemy(conn, error, "BEGIN", ())
     return fairy.driver_connection
+
+
+async def _on_driver(conn: AsyncConnection, call: Any, sql: str, args: Any, many: bool = False) -> Any:
+    """``call(sql, *args)`` on asyncpg (``call(sql, args)`` for many rows); its errors raised as SQLAlchemy's."""
+    try:
+        return await (call(sql, args) if many else call(sql, *args))
+    except Exception as error:
+        await _raise_as_sqlalchemy(conn, error, sql, args)
 
 
 async def _raise_as_sqlalchemy(conn: AsyncConnection, error: Exception, sql: str, args: Any) -> Any:

@@ -240,3 +240,14 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
             await client.aclose()
             await post.aclose()
             await db.dispose()
+
+
+def hub_row(transaction: str, reference: str, day: date, hour: int = 9, agency: str = "") -> dict[str, Any]:
+    """A row the hub's file gains by an ``add`` edit: the payment's 150,000 đồng, paid at ``hour`` on ``day``."""
+    return {
+        "MaGiaoDich": transaction,
+        "MaThamChieu": reference,
+        "MaDonVi": agency or AGENCY.code,
+        "SoTien": 150_000,
+        "ThoiGianThanhToan": f"{day:%Y%m%d}{hour:02d}0000",
+    }

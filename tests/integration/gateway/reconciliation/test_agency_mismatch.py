@@ -15,7 +15,7 @@ from gateway.reconciliation import BreakFilter, Staffer, get_break, list_breaks,
 from gateway.reconciliation.resolution import resolve_run
 from tests.support.stack import OTHER_AGENCY
 
-from .conftest import AGENCY, World, vn
+from .conftest import AGENCY, World, hub_row, vn
 
 OURS = AgencyScope.of([AGENCY.code])
 NAMED = AgencyScope.of([OTHER_AGENCY.code])
@@ -64,13 +64,7 @@ async def test_a_later_day_s_row_naming_another_agency_does_not_settle_a_record_
     await world.run(before)
     [missing] = await world.breaks()
     assert missing["code"] == "missing_at_hub"
-    row = {
-        "MaGiaoDich": late_tx,
-        "MaThamChieu": late.reference,
-        "MaDonVi": OTHER_AGENCY.code,
-        "SoTien": 150_000,
-        "ThoiGianThanhToan": f"{before:%Y%m%d}160000",
-    }
+    row = hub_row(late_tx, late.reference, before, hour=16, agency=OTHER_AGENCY.code)
     await world.edit(world.today, action="add", row=row)
 
     later = (await world.run(world.today)).run
@@ -110,14 +104,7 @@ async def test_the_next_day_s_row_of_the_payment_s_own_agency_does_not_resolve_t
     await world.edit(before, action="alter", MaGiaoDich=transaction, changes={"MaDonVi": OTHER_AGENCY.code})
     first = (await world.run(before)).run
     await resolve_run(world.results, world.client, first.id, now_utc())
-    row = {
-        "MaGiaoDich": f"{transaction}-B",
-        "MaThamChieu": payment.reference,
-        "MaDonVi": AGENCY.code,
-        "SoTien": 150_000,
-        "ThoiGianThanhToan": f"{world.today:%Y%m%d}090000",
-    }
-    await world.edit(world.today, action="add", row=row)
+    await world.edit(world.today, action="add", row=hub_row(f"{transaction}-B", payment.reference, world.today))
 
     later = (await world.run(world.today)).run
     await resolve_run(world.results, world.client, later.id, now_utc())

@@ -5,26 +5,15 @@ resolution never asks the hub about (the hub would answer "paid" and hide the do
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from adapters.vntime import now_utc
 from gateway import staff
 from gateway.reconciliation.resolution import resolve_run
 from gateway.store.tables import reconciliation as rt
 
-from .conftest import AGENCY, World, vn
+from .conftest import AGENCY, World, hub_row, vn
 
 B = rt.reconciliation_breaks.c
-
-
-def _row(transaction: str, reference: str, day: Any, hour: int = 9) -> dict[str, Any]:
-    return {
-        "MaGiaoDich": transaction,
-        "MaThamChieu": reference,
-        "MaDonVi": AGENCY.code,
-        "SoTien": 150_000,
-        "ThoiGianThanhToan": f"{day:%Y%m%d}{hour:02d}0000",
-    }
 
 
 async def test_a_payment_settled_yesterday_and_again_today_is_a_break_the_hub_is_not_asked_about(world: World) -> None:
@@ -32,7 +21,7 @@ async def test_a_payment_settled_yesterday_and_again_today_is_a_break_the_hub_is
     payment, transaction = await world.paid(vn(before, 10))
     first = (await world.run(before)).run
     assert (first.matched, first.breaks) == (1, 0)
-    await world.edit(world.today, action="add", row=_row("HUB-AGAIN-1", payment.reference, world.today))
+    await world.edit(world.today, action="add", row=hub_row("HUB-AGAIN-1", payment.reference, world.today))
 
     later = (await world.run(world.today)).run
     report = await resolve_run(world.results, world.client, later.id, now_utc())
@@ -54,7 +43,7 @@ async def test_a_row_of_a_payment_no_earlier_file_settled_is_still_asked_about(w
     settlement, so the row is the ordinary missing_in_ours the hub is asked about."""
     before = world.today - timedelta(days=2)
     payment, _ = await world.paid(vn(before, 10))
-    await world.edit(world.today, action="add", row=_row("HUB-LATE-1", payment.reference, world.today))
+    await world.edit(world.today, action="add", row=hub_row("HUB-LATE-1", payment.reference, world.today))
 
     later = (await world.run(world.today)).run
     report = await resolve_run(world.results, world.client, later.id, now_utc())
@@ -69,7 +58,7 @@ async def test_a_row_recorded_before_the_earlier_day_s_run_is_left_to_staff(worl
     the automatic resolution, which comes after, sees yesterday's settlement and does not ask the hub."""
     before = world.today - timedelta(days=1)
     payment, _ = await world.paid(vn(before, 10))
-    await world.edit(world.today, action="add", row=_row("HUB-AGAIN-2", payment.reference, world.today))
+    await world.edit(world.today, action="add", row=hub_row("HUB-AGAIN-2", payment.reference, world.today))
     later = (await world.run(world.today)).run
     [found] = await world.breaks()
     assert found["code"] == "missing_in_ours"
@@ -86,7 +75,7 @@ async def test_a_republished_file_without_the_second_row_leaves_the_break_to_sta
     before = world.today - timedelta(days=1)
     payment, _ = await world.paid(vn(before, 10))
     await world.run(before)
-    await world.edit(world.today, action="add", row=_row("HUB-AGAIN-3", payment.reference, world.today))
+    await world.edit(world.today, action="add", row=hub_row("HUB-AGAIN-3", payment.reference, world.today))
     await world.run(world.today)
     [again] = await world.breaks()
     await world.edit(world.today, action="drop", MaGiaoDich="HUB-AGAIN-3")
