@@ -89,7 +89,7 @@ def create_engine(url: str, limits: Limits | None = None) -> AsyncEngine:
 def _ping_when_idle(engine: AsyncEngine) -> None:
     """Ping a pooled connection before use only when it has been idle for more than ``IDLE_PING_SECONDS``; a
     failed ping replaces it and every connection pooled before it (the database restarted, or the network
-    dropped them all)."""
+    dropped them all). One the server has closed is replaced alone, without a round trip."""
     dialect = engine.sync_engine.dialect
 
     @event.listens_for(engine.sync_engine, "checkin")
@@ -99,7 +99,9 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "checkout")
     def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         if dbapi_connection.driver_connection.is_closed():  # the server closed it: known without a round trip
-            raise sa_exc.InvalidatePoolError("pooled connection closed by the server")
+            # this one only: a server that closes one idle connection (idle_session_timeout, a proxy) leaves the
+            # others; after a restart each is found closed here in turn
+            raise sa_exc.DisconnectionError("pooled connection closed by the server")
         idle_since = record.info.pop("idle_since", None)
         if idle_since is None or time.monotonic() - idle_since <= IDLE_PING_SECONDS:
             return

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from gateway.store.db import Database, DatabaseUnavailable
 from gateway.store.direct import Direct
 from gateway.store.tables import payments as pt
-from tests.support.services import migrated_url
+from tests.support.services import migrated_url, wait_for
 
 H = pt.hub_results.c
 _INSERT = Direct(pt.hub_results.insert())
@@ -106,3 +106,23 @@ async def test_a_lost_connection_is_unavailable_and_replaced(pg: Database) -> No
     async with db.unit() as uow:  # at once: the pool gave a working connection
         [row] = await _BY_REFERENCE.rows(uow.conn, {"reference": "R1"})
     assert row["amount"] == 150_000
+
+
+@pytest.mark.postgres
+async def test_a_pooled_connection_the_server_closed_is_replaced_alone(pg: Database) -> None:
+    """A database that closes one idle connection (its idle_session_timeout, a proxy) costs that connection only:
+    the next request gets a working one, and the pool's other connections stay."""
+    db = pg
+
+    async def pid_of(conn: object) -> int:
+        return int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())  # type: ignore[attr-defined]
+
+    async with db.read() as one, db.read() as two:
+        closed, kept = await pid_of(one), await pid_of(two)
+        driver = (await one.get_raw_connection()).driver_connection
+    async with db.single_statement() as other:  # a third connection, so neither pooled one is in use
+        await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": closed})
+    await wait_for(driver.is_closed, timeout=10, what="the driver to hear the server hang up")
+    async with db.read() as one, db.read() as two, db.read() as three:
+        now = {await pid_of(one), await pid_of(two), await pid_of(three)}
+    assert closed not in now and kept in now, "the closed connection alone was replaced"
