@@ -134,6 +134,8 @@ async def _resolve_one(
             and payment.status in COLLECTED
             and payment.paid_amount == candidate.settled
             and result.amount == candidate.settled
+            # asked again in the resolving transaction: an earlier day's run may have committed since
+            and not await _settled_before(conn, candidate, payment, lookback_days)
         )
         if settled and await resolve_as_system(
             conn, candidate.break_id, lifecycle.HUB_QUERY, answer_note(result, payment.id), now
