@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from gateway.store.db import Database
 from gateway.store.migrate import upgrade_async
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -79,6 +80,17 @@ async def migrated_url(backend: str, folder: Path) -> AsyncIterator[str]:
     finally:
         if pg:
             await drop_pg_database(url)
+
+
+@contextlib.asynccontextmanager
+async def migrated_database(backend: str, folder: Path) -> AsyncIterator[Database]:
+    """A fresh, migrated store on ``backend`` (see ``migrated_url``), disposed and dropped after."""
+    async with migrated_url(backend, folder) as url:
+        database = Database.from_url(url)
+        try:
+            yield database
+        finally:
+            await database.dispose()
 
 
 def require_redis() -> str:

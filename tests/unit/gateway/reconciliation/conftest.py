@@ -6,15 +6,11 @@ from pathlib import Path
 import pytest
 
 from gateway.store.db import Database
-from tests.support.services import migrated_url
+from tests.support.services import migrated_database
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """A freshly migrated store on each engine."""
-    async with migrated_url(request.param, tmp_path) as url:
-        database = Database.from_url(url)
-        try:
-            yield database
-        finally:
-            await database.dispose()
+    async with migrated_database(request.param, tmp_path) as database:
+        yield database

@@ -3,7 +3,6 @@ unit of work's transaction, with SQLAlchemy's errors, and a lost connection answ
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from gateway.store.db import Database, DatabaseUnavailable
 from gateway.store.direct import Direct
 from gateway.store.tables import payments as pt
-from tests.support.services import migrated_url, wait_for
+from tests.support.services import migrated_database, wait_for
 
 H = pt.hub_results.c
 _INSERT = Direct(pt.hub_results.insert())
@@ -37,25 +36,15 @@ def result_row(reference: str, amount: int | None = 150_000) -> dict[str, object
     }
 
 
-@contextlib.asynccontextmanager
-async def migrated(backend: str, folder: Path) -> AsyncIterator[Database]:
-    async with migrated_url(backend, folder) as url:
-        database = Database.from_url(url)
-        try:
-            yield database
-        finally:
-            await database.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async with migrated(request.param, tmp_path) as database:
+    async with migrated_database(request.param, tmp_path) as database:
         yield database
 
 
 @pytest.fixture
 async def pg(tmp_path: Path) -> AsyncIterator[Database]:
-    async with migrated("postgres", tmp_path) as database:
+    async with migrated_database("postgres", tmp_path) as database:
         yield database
 
 
