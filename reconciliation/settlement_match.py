@@ -92,10 +92,20 @@ def classify(hub: pl.DataFrame, ours: pl.DataFrame, rules: MatchRules, duplicate
 
 def _with_owners(lines: pl.DataFrame, ours: pl.DataFrame) -> pl.DataFrame:
     """``our_agency`` of every line whose reference names a record of ours, paired with it or not: the agency whose
-    money the hub's row is about, which must see the break as well as the agency the row names."""
-    owners = ours.group_by("reference").agg(owner=pl.col("agency").min())
-    joined = lines.join(owners, on="reference", how="left", maintain_order="left")
-    return joined.with_columns(our_agency=pl.coalesce("our_agency", "owner")).select(list(LINE_SCHEMA))
+    money the hub's row is about, which must see the break as well as the agency the row names. Only the hub's rows
+    left unpaired (few) are looked up; a paired line already has its record's agency."""
+    unpaired = pl.col("our_agency").is_null()
+    lookup = lines.filter(unpaired)
+    if lookup.is_empty():
+        return lines
+    owners = (
+        ours.join(lookup.select("reference").unique(), on="reference", how="semi")
+        .group_by("reference")
+        .agg(owner=pl.col("agency").min())
+    )
+    found = lookup.join(owners, on="reference", how="left", maintain_order="left")
+    found = found.with_columns(our_agency=pl.col("owner")).select(list(LINE_SCHEMA))
+    return pl.concat([lines.filter(~unpaired), found])
 
 
 def _column(frame: pl.DataFrame, name: str) -> pl.Expr:

@@ -1,9 +1,11 @@
 """Reconcile one day's settlement file against our records: the engine's public entry point.
 
 Memory stays bounded whatever the file's size: above ``SLICE_ROWS`` rows both sides are first cut into slices by
-a hash of the payment reference (one streaming pass each, to Parquet), and each slice is matched on its own. The
-classified lines go to Parquet parts; the caller gets the totals per class and per agency, and reads the breaks
-back as a stream.
+a hash of the payment reference (one streaming pass each, to Arrow IPC), and each slice is matched on its own. The
+caller gets the totals per class and per agency, and reads the breaks back as a stream. The classified lines go to
+Parquet parts, all but the plain matches (``LineClass.MATCHED``, most of a file): nothing after the match reads
+them (a matched line's record moved on the file's own day, so no earlier day's break waits for it), they are
+counted in the totals, and the raw file they come from is kept.
 """
 
 from __future__ import annotations
@@ -104,7 +106,8 @@ class SettlementOutcome:
         return sum(total.lines for code, total in self.classes.items() if code in BREAKS)
 
     def scan_lines(self) -> pl.LazyFrame:
-        """Every classified line (and the aggregate breaks), lazily."""
+        """The classified lines kept (every one when the match was asked to keep the matched ones), and the
+        aggregate breaks, lazily."""
         return pl.scan_parquet(self.lines_dir / "*.parquet", schema=LINE_SCHEMA)
 
     def breaks(self, batch_rows: int = 10_000) -> Iterator[Break]:
@@ -122,8 +125,10 @@ def reconcile_settlement(
     out_dir: Path,
     rows_hint: int = 0,
     slice_rows: int = SLICE_ROWS,
+    keep_matched: bool = False,
 ) -> SettlementOutcome:
-    """Match ``hub`` (``adapters.payhub.settlement.scan_settlement``) against ``ours`` (``RecordSpool.scan()``)."""
+    """Match ``hub`` (``adapters.payhub.settlement.scan_settlement``) against ``ours`` (``RecordSpool.scan()``);
+    ``keep_matched`` writes the plain matches' lines too."""
     lines_dir = out_dir / "lines"
     shutil.rmtree(lines_dir, ignore_errors=True)
     lines_dir.mkdir(parents=True)
@@ -133,7 +138,8 @@ def reconcile_settlement(
     summaries, partials = [], []
     for number, (hub_slice, our_slice) in enumerate(staged.slices()):
         lines = classify(hub_slice, our_slice, rules, repeated)
-        lines.write_parquet(lines_dir / f"slice-{number:04d}.parquet", compression="lz4", statistics=False)
+        kept = lines if keep_matched else lines.filter(pl.col("class") != LineClass.MATCHED.value)
+        kept.write_parquet(lines_dir / f"slice-{number:04d}.parquet", compression="lz4", statistics=False)
         summaries.append(_class_partial(lines))
         partials.append(agency_partials(hub_slice, our_slice, lines))
     shutil.rmtree(out_dir / "stage", ignore_errors=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from adapters.payhub.sandbox.settlement import Edit
@@ -32,7 +33,8 @@ def ours(reference: str, amount: int, status: RecordStatus = PAID, day: date = D
                      status=status, day=day, agency=agency, refund_reference=refund_reference)
 
 
-def seeded(tmp_path: Path, slice_rows: int = 1_000_000) -> tuple[SettlementOutcome, dict[str, str]]:
+def seeded(tmp_path: Path, slice_rows: int = 1_000_000, keep_matched: bool = False
+           ) -> tuple[SettlementOutcome, dict[str, str]]:
     ledger = ledger_of([
         Paid("MATCHED", 100_000, vn(DAY, 9), refunds=(("RF-OK", 20_000, vn(DAY, 10)), ("RF-HUB", 5_000, vn(DAY, 11)))),
         Paid("LATE", 40_000, vn(DAY - timedelta(days=1), 23, 59, 58)),
@@ -63,13 +65,14 @@ def seeded(tmp_path: Path, slice_rows: int = 1_000_000) -> tuple[SettlementOutco
     ]
     verified = verify_settlement_file(path, DAY, signature, KEY, agencies={AGENCY, OTHER_AGENCY})
     outcome = reconcile_settlement(scan_settlement(verified), records_frame(records).lazy(), MatchRules(DAY),
-                                   tmp_path / "run", rows_hint=verified.rows, slice_rows=slice_rows)
+                                   tmp_path / "run", rows_hint=verified.rows, slice_rows=slice_rows,
+                                   keep_matched=keep_matched)
     return outcome, tid
 
 
 @pytest.mark.parametrize("slice_rows", [1_000_000, 3])
 def test_every_kind_of_line_is_classified_and_nothing_else(tmp_path: Path, slice_rows: int) -> None:
-    outcome, _ = seeded(tmp_path, slice_rows)
+    outcome, _ = seeded(tmp_path, slice_rows, keep_matched=True)
 
     lines = outcome.scan_lines().collect()
     by_class = {(row["class"], row["reference"]) for row in lines.iter_rows(named=True)}
@@ -87,6 +90,22 @@ def test_every_kind_of_line_is_classified_and_nothing_else(tmp_path: Path, slice
         LineClass.AMOUNT_MISMATCH: 1, LineClass.DUPLICATE: 1, LineClass.NET_MISMATCH: 1,
     }
     assert outcome.break_count == 7
+
+
+@pytest.mark.parametrize("slice_rows", [1_000_000, 3])
+def test_the_plain_matches_are_counted_but_not_kept(tmp_path: Path, slice_rows: int) -> None:
+    (tmp_path / "all").mkdir()
+    (tmp_path / "kept").mkdir()
+    everything = seeded(tmp_path / "all", slice_rows, keep_matched=True)[0].scan_lines().collect()
+    outcome, _ = seeded(tmp_path / "kept", slice_rows)
+
+    kept = outcome.scan_lines().collect()
+
+    assert outcome.classes[LineClass.MATCHED].lines == 2
+    assert outcome.classes[LineClass.MATCHED].our_amount == 180_000
+    assert "matched" not in kept["class"].to_list()
+    key = ["class", "reference", "kind", "our_id", "hub_amount", "our_amount", "agency", "our_agency"]
+    assert kept.select(key).sort(key).equals(everything.filter(pl.col("class") != "matched").select(key).sort(key))
 
 
 def test_breaks_carry_the_facts_of_their_line(tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ def run(hub: list[dict[str, object]], ours: list[dict[str, object]], slice_rows:
     with tempfile.TemporaryDirectory() as tmp:
         outcome = reconcile_settlement(
             pl.LazyFrame(rows, schema=HUB_SCHEMA), pl.LazyFrame(ours, schema=RECORD_SCHEMA), MatchRules(DAY),
-            Path(tmp), rows_hint=len(rows), slice_rows=slice_rows)
+            Path(tmp), rows_hint=len(rows), slice_rows=slice_rows, keep_matched=True)
         lines = outcome.scan_lines().collect()
     return lines
 
