@@ -16,6 +16,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.postal.statements import CodStatement
+from gateway.store.direct import insert_rows
 from gateway.store.tables import reconciliation as rt
 from reconciliation.engine import BREAKS, LABELS, CodLine, LineClass, OurCollection
 
@@ -104,7 +105,7 @@ def writer(written: Written, now: datetime) -> runs.Writer:
     async def write(conn: AsyncConnection, run: runs.Run) -> dict[str, Any]:
         count = await findings.write_breaks(conn, run, written.found, now)
         if written.totals:
-            await conn.execute(rt.reconciliation_totals.insert(), [{"run_id": run.id, **t} for t in written.totals])
+            await insert_rows(conn, rt.reconciliation_totals, [{"run_id": run.id, **t} for t in written.totals])
         await runs.write_waiting(conn, run.id, written.waiting)
         carried = await findings.open_carried(conn, run)
         settled = {line.shipment_id for line in written.lines if line.code in SETTLES}

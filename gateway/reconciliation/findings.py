@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway import staff
 from gateway.ids import new_id
 from gateway.store import dialect
+from gateway.store.direct import insert_rows
 from gateway.store.tables import reconciliation as rt
 from reconciliation.engine import LineClass
 
@@ -289,7 +290,7 @@ async def write_breaks(conn: AsyncConnection, run: Run, found: Iterable[Found], 
     existing = {row["key"]: row for row in locked if row["day"] == run.day}
     fresh = [_new(run, f, now) for f in found if f.key not in existing]
     for start in range(0, len(fresh), INSERT_ROWS):
-        await conn.execute(rt.reconciliation_breaks.insert(), fresh[start : start + INSERT_ROWS])
+        await insert_rows(conn, rt.reconciliation_breaks, fresh[start : start + INSERT_ROWS])
     for f in found:
         if f.key in existing:
             await _seen_again(conn, existing[f.key], f, run, now)

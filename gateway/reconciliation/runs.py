@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store import dialect
 from gateway.store.db import Database
+from gateway.store.direct import insert_rows
 from gateway.store.tables import reconciliation as rt
 
 R = rt.reconciliation_runs.c
@@ -130,7 +131,7 @@ async def waiting_of(conn: AsyncConnection, run_id: str) -> list[tuple[str, date
 async def write_waiting(conn: AsyncConnection, run_id: str, rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), INSERT_ROWS):
         batch = [{"run_id": run_id, **row} for row in rows[start : start + INSERT_ROWS]]
-        await conn.execute(rt.reconciliation_waiting.insert(), batch)
+        await insert_rows(conn, rt.reconciliation_waiting, batch)
 
 
 async def _lock_day(conn: AsyncConnection, kind: str, day: date, now: datetime) -> None:

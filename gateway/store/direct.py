@@ -14,6 +14,9 @@ order, the column types' bind and result processing), and run on the driver conn
   pooled before it, as for any statement.
 
 What it returns is plain: mappings of column name to value for rows, the number of rows for a change.
+
+``insert_rows`` is the bulk counterpart of an INSERT: on PostgreSQL one binary COPY of the rows, their values
+processed by the columns' types as SQLAlchemy would bind them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 from sqlalchemy.util import greenlet_spawn
@@ -116,6 +120,32 @@ class Direct:
         if compiled is None:
             compiled = self._compiled[keys] = _Compiled(self.statement, conn, keys)
         return compiled
+
+
+async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (all with the same keys) in the caller's transaction: a COPY on PostgreSQL, an INSERT of
+    many rows elsewhere. A column left out takes its server default; one with a default computed by SQLAlchemy
+    must be given (a COPY would not compute it)."""
+    if not rows:
+        return
+    names = list(rows[0])
+    computed = [column.name for column in table.columns if column.default is not None and column.name not in names]
+    if computed:
+        raise ValueError(f"{table.name}: give {', '.join(computed)}; their defaults are computed by SQLAlchemy")
+    driver = await _driver(conn)
+    if driver is None:
+        await conn.execute(table.insert(), [dict(row) for row in rows])
+        return
+    dialect = conn.dialect
+    processors = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names]
+    records = [
+        tuple(row[name] if process is None else process(row[name]) for name, process in processors) for row in rows
+    ]
+    copy = driver.copy_records_to_table
+    try:
+        await copy(table.name, records=records, columns=names, schema_name=table.schema)
+    except Exception as error:
+        await _raise_as_sqlalchemy(conn, error, f"COPY {table.name} ({', '.join(names)}) FROM STDIN", ())
 
 
 async def _driver(conn: AsyncConnection) -> Any:

@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import JSON, BigInteger, Column, MetaData, String, Table, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 
 from gateway.store.db import Database, DatabaseUnavailable
-from gateway.store.direct import Direct
+from gateway.store.direct import Direct, insert_rows
 from gateway.store.tables import payments as pt
+from gateway.store.types import UTCDateTime
 from tests.support.services import migrated_database, wait_for
 
 H = pt.hub_results.c
@@ -115,3 +116,57 @@ async def test_a_pooled_connection_the_server_closed_is_replaced_alone(pg: Datab
     async with db.read() as one, db.read() as two, db.read() as three:
         now = {await pid_of(one), await pid_of(two), await pid_of(three)}
     assert closed not in now and kept in now, "the closed connection alone was replaced"
+
+
+_BULK = Table(
+    "bulk_rows",
+    MetaData(),
+    Column("id", String(16), primary_key=True),
+    Column("amount", BigInteger()),
+    Column("facts", JSON(), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("note", String(64), nullable=False, server_default="none"),
+)
+
+
+async def _bulk_table(db: Database) -> None:
+    async with db.unit() as uow:
+        await uow.conn.run_sync(lambda sync: _BULK.create(sync))
+
+
+async def test_inserted_rows_read_back_as_sqlalchemy_wrote_them(db: Database) -> None:
+    await _bulk_table(db)
+    rows = [
+        {"id": "A", "amount": 150_000, "facts": {"line": 2, "tên": "Việt", "nested": [1, None]}, "at": NOW},
+        {"id": "B", "amount": None, "facts": {}, "at": NOW.replace(microsecond=123_456)},
+    ]
+    async with db.unit() as uow:
+        await insert_rows(uow.conn, _BULK, rows)
+    async with db.read() as conn:
+        found = [dict(r._mapping) for r in await conn.execute(select(_BULK).order_by(_BULK.c.id))]
+    assert found == [{**row, "note": "none"} for row in rows]  # left out: the server's default
+    assert found[1]["at"].tzinfo is UTC
+
+
+async def test_inserted_rows_go_with_the_unit_and_a_clash_is_sqlalchemys_error(db: Database) -> None:
+    await _bulk_table(db)
+    row = {"id": "A", "amount": 1, "facts": {}, "at": NOW}
+    with pytest.raises(RuntimeError):
+        async with db.unit() as uow:
+            await insert_rows(uow.conn, _BULK, [row])
+            raise RuntimeError("roll back")
+    with pytest.raises(IntegrityError):
+        async with db.unit() as uow:
+            await insert_rows(uow.conn, _BULK, [row, {**row, "amount": 2}])
+    async with db.read() as conn:
+        assert (await conn.execute(select(_BULK.c.id))).all() == []
+
+
+async def test_a_column_whose_default_sqlalchemy_computes_must_be_given(db: Database) -> None:
+    table = Table("computed_rows", MetaData(), Column("id", String(16), primary_key=True),
+                  Column("made", String(16), default=lambda: "by python"))
+    async with db.unit() as uow:
+        await uow.conn.run_sync(lambda sync: table.create(sync))
+    with pytest.raises(ValueError, match="made"):
+        async with db.unit() as uow:
+            await insert_rows(uow.conn, table, [{"id": "A"}])
