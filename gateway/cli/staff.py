@@ -1,5 +1,8 @@
 """``gateway staff add|passwd|disable|enable|list``: finance staff accounts for the /finance pages.
 
+Disabling an account returns the breaks assigned to it, unresolved, to open, assigned to no one, in the same
+transaction (the reconciliation's ``AssignedBreaks``).
+
 A password is never an argument (it would sit in the shell's history and the process list): it is asked for at
 the terminal (twice), or read from the first line of ``--password-file`` (``-`` for standard input) or of standard
 input when it is not a terminal."""
@@ -84,9 +87,12 @@ def _passwd(args: argparse.Namespace) -> None:
 def _active(active: bool) -> Any:
     def command(args: argparse.Namespace) -> None:
         from adapters.vntime import now_utc
+        from gateway.reconciliation import AssignedBreaks
         from gateway.staff import set_active
 
-        changed = _run(lambda db: set_active(db, args.username, active, now=now_utc(), actor=os_actor()))
+        changed = _run(
+            lambda db: set_active(db, args.username, active, now=now_utc(), actor=os_actor(), assigned=AssignedBreaks())
+        )
         state = "enabled" if active else "disabled"
         print(f"{args.username} {state}" if changed else f"{args.username} was already {state}", file=sys.stderr)
 
@@ -117,7 +123,8 @@ def register(sub: Any) -> None:
     p.add_argument("--password-file", help="read the password from this file's first line ('-': standard input)")
     p.set_defaults(func=_passwd)
     for name, active in (("disable", False), ("enable", True)):
-        p = staff.add_parser(name, help=f"{name} a staff account" + ("" if active else " (ends its sessions)"))
+        ends = " (ends its sessions, unassigns its breaks)"
+        p = staff.add_parser(name, help=f"{name} a staff account" + ("" if active else ends))
         p.add_argument("username")
         p.set_defaults(func=_active(active))
     staff.add_parser("list", help="list staff accounts (JSON lines)").set_defaults(func=_list)

@@ -4,6 +4,11 @@ An account has a role (``roles``) and sees either the agencies named on it (by c
 named must be an agency of the catalogue (``gateway.portals``), so a typing mistake cannot make an account that sees
 nothing, or the agency someone adds later under that code. Changing the password or disabling the account ends its
 sessions. Every change is an audit entry, in the change's transaction.
+
+Work is assigned to an account only while it may do it (``break_assignee``), and disabling it keeps that true: in the
+change's transaction, the work assigned to it is held first and checked again against the changed account after
+(``AssignedWork``, the reconciliation's breaks, handed over by the composition), so what the account may no longer
+work is no longer assigned to it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,6 +35,20 @@ AGENCY_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 
 class AccountError(ValueError):
     """The account cannot be made or changed as asked (the message says why)."""
+
+
+class AssignedWork(Protocol):
+    """Work another area assigns to staff accounts, kept by an account only while ``break_assignee`` allows it (the
+    reconciliation's breaks). A change of an account's access holds the account's work first (locked, as every
+    change of that work locks it before the account's row, so the two never wait for each other), then, once the
+    account is changed, has it checked again: what the account may no longer work is taken back, in the change's
+    transaction."""
+
+    async def hold(self, conn: AsyncConnection, username: str) -> None:
+        """Lock the unfinished work assigned to ``username``."""
+
+    async def recheck(self, conn: AsyncConnection, username: str, now: datetime) -> int:
+        """Take back from ``username`` the work it may no longer do, as the account now is; how much was taken."""
 
 
 def normal_username(username: str) -> str:
@@ -141,9 +161,13 @@ async def change_password(
         )
 
 
-async def set_active(db: Database, username: str, active: bool, *, now: datetime, actor: str) -> bool:
-    """Enable or disable the account (disabling ends its sessions); whether anything changed."""
+async def set_active(
+    db: Database, username: str, active: bool, *, now: datetime, actor: str, assigned: AssignedWork
+) -> bool:
+    """Enable or disable the account (disabling ends its sessions and takes back its ``assigned`` work); whether
+    anything changed."""
     async with db.unit() as uow:
+        await assigned.hold(uow.conn, normal_username(username))
         account = await _existing(uow.conn, username)
         if account.active == active:
             return False
@@ -160,6 +184,7 @@ async def set_active(db: Database, username: str, active: bool, *, now: datetime
             before={"active": account.active},
             after={"active": active},
         )
+        await assigned.recheck(uow.conn, account.username, now)
     return True
 
 
