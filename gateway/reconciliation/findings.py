@@ -7,7 +7,7 @@
 - A break that keeps its assignee across such a change (reopened, its facts or agencies changed) keeps it only while
   the account may still work it (``staff.break_assignee``); else it is open again, assigned to no one
   (``break.assignee_dropped``). So does every unresolved break assigned to an account whose access changes
-  (disabled): ``AssignedBreaks``, the staff area's ``AssignedWork``, applies the same
+  (disabled, a viewer now, other agencies): ``AssignedBreaks``, the staff area's ``AssignedWork``, applies the same
   check in the account change's transaction.
 - A break of the day that the new run no longer finds, and that is not resolved, is resolved as ``cleared``; but
   one only staff resolve (``BY_STAFF_ONLY``: an agency mismatch, a payment settled again) stays as it is, with an

@@ -5,10 +5,10 @@ named must be an agency of the catalogue (``gateway.portals``), so a typing mist
 nothing, or the agency someone adds later under that code. Changing the password or disabling the account ends its
 sessions. Every change is an audit entry, in the change's transaction.
 
-Work is assigned to an account only while it may do it (``break_assignee``), and disabling it keeps that true: in the
-change's transaction, the work assigned to it is held first and checked again against the changed account after
-(``AssignedWork``, the reconciliation's breaks, handed over by the composition), so what the account may no longer
-work is no longer assigned to it.
+Work is assigned to an account only while it may do it (``break_assignee``), and a change of its access (disabled,
+another role, other agencies) keeps that true: in the change's transaction, the work assigned to it is held first
+and checked again against the changed account after (``AssignedWork``, the reconciliation's breaks, handed over by
+the composition), so what the account may no longer work is no longer assigned to it.
 """
 
 from __future__ import annotations
@@ -60,6 +60,10 @@ def _checked(username: str, display_name: str, role: str, agencies: tuple[str, .
         raise AccountError("username: 2–64 characters, lower-case letters, digits, '.', '_' or '-'")
     if not display_name.strip() or len(display_name) > 255:
         raise AccountError("name: required, at most 255 characters")
+    _checked_access(role, agencies, all_agencies)
+
+
+def _checked_access(role: str, agencies: tuple[str, ...], all_agencies: bool) -> None:
     if role not in ROLES:
         raise AccountError(f"role: one of {', '.join(ROLES)}")
     if all_agencies == bool(agencies):
@@ -183,6 +187,53 @@ async def set_active(
             subject_id=account.username,
             before={"active": account.active},
             after={"active": active},
+        )
+        await assigned.recheck(uow.conn, account.username, now)
+    return True
+
+
+def _access(account: StaffAccount) -> dict[str, object]:
+    return {"role": account.role, "all_agencies": account.all_agencies, "agencies": list(account.agencies)}
+
+
+async def change_access(
+    db: Database,
+    username: str,
+    *,
+    role: str | None = None,
+    agencies: Iterable[str] = (),
+    all_agencies: bool = False,
+    now: datetime,
+    actor: str,
+    assigned: AssignedWork,
+) -> bool:
+    """Give the account another role, or other agencies (``agencies`` by code, or ``all_agencies``), or both; what is
+    not given stays. Its ``assigned`` work it may no longer do is taken back. Whether anything changed."""
+    codes = tuple(sorted(set(agencies)))
+    async with db.unit() as uow:
+        await assigned.hold(uow.conn, normal_username(username))
+        account = await _existing(uow.conn, username)
+        rescoped = bool(codes) or all_agencies
+        new_codes = codes if rescoped else account.agencies
+        new_all = all_agencies if rescoped else account.all_agencies
+        new_role = account.role if role is None else role
+        _checked_access(new_role, new_codes, new_all)
+        await _check_known(uow.conn, codes)
+        before = _access(account)
+        after = {"role": new_role, "all_agencies": new_all, "agencies": list(new_codes)}
+        if after == before:
+            return False
+        await repository.update_account(uow.conn, account.id, role=new_role, all_agencies=new_all, updated_at=now)
+        await repository.set_agencies(uow.conn, account.id, new_codes)
+        await audit.record(
+            uow.conn,
+            at=now,
+            actor=actor,
+            action="staff.access_changed",
+            subject_type="staff",
+            subject_id=account.username,
+            before=before,
+            after=after,
         )
         await assigned.recheck(uow.conn, account.username, now)
     return True

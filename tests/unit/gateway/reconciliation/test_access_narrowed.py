@@ -1,6 +1,7 @@
-"""A staff account disabled: in the same transaction, every unresolved break assigned to it is open again, assigned to
-no one, each with the system's ``break.assignee_dropped`` entry; resolved breaks and other accounts' are left as they
-are. On both engines."""
+"""A change of a staff account's access (disabled, a viewer now, an agency taken off it): in the same transaction,
+every unresolved break assigned to it that it may no longer work is open again, assigned to no one, each with the
+system's ``break.assignee_dropped`` entry; breaks it may still work, resolved ones and other accounts' are left as
+they are. On both engines."""
 
 from __future__ import annotations
 
@@ -79,6 +80,60 @@ async def test_disabling_an_account_returns_its_open_breaks_to_open(db: Database
     assert not await staff.set_active(db, "hoa", False, now=now_utc(), actor="cli:root", assigned=BREAKS)
     assert await staff.set_active(db, "hoa", True, now=now_utc(), actor="cli:root", assigned=BREAKS)
     assert await _state(db, settlement) == ("open", "", 3), "enabling it again assigns nothing back"
+
+
+async def test_an_account_made_a_viewer_no_longer_keeps_its_breaks(db: Database) -> None:
+    await add_staff(db, "quan-tri", "admin")
+    await add_staff(db, "hoa", "officer", ("A01",))
+    await add_staff(db, "lan", "officer", ("A01",))
+    mine = await _assigned(db, "hoa", "A01")
+    others = await _assigned(db, "lan", "A01")
+
+    changed = await staff.change_access(db, "hoa", role="viewer", now=now_utc(), actor="cli:root", assigned=BREAKS)
+
+    assert changed
+    await _dropped(db, mine, "hoa")
+    assert await _state(db, others) == ("assigned", "lan", 2)
+    *_, entry = await _actions(db)
+    assert entry == (staff.SYSTEM, "break.assignee_dropped", mine)
+    async with db.read() as conn:
+        access = [e for e in await staff.history(conn, "staff", "hoa") if e.action == "staff.access_changed"]
+    assert [(e.before, e.after) for e in access] == [
+        (
+            {"role": "officer", "all_agencies": False, "agencies": ["A01"]},
+            {"role": "viewer", "all_agencies": False, "agencies": ["A01"]},
+        )
+    ]
+
+
+async def test_taking_an_agency_off_an_account_returns_only_that_agency_s_breaks(db: Database) -> None:
+    await add_staff(db, "quan-tri", "admin")
+    await add_staff(db, "hoa", "officer", ("A01", "B02"))
+    of_a01 = await _assigned(db, "hoa", "A01")
+    of_b02 = await _assigned(db, "hoa", "B02")
+    # the line names A01, our record is B02's: the staff of either agency work it
+    of_both = await _assigned(db, "hoa", "A01", our_agency="B02")
+
+    changed = await staff.change_access(db, "hoa", agencies=["B02"], now=now_utc(), actor="cli:root", assigned=BREAKS)
+
+    assert changed
+    await _dropped(db, of_a01, "hoa")
+    assert await _state(db, of_b02) == ("assigned", "hoa", 2)
+    assert await _state(db, of_both) == ("assigned", "hoa", 2)
+    assert [e.action for e in await _trail(db, of_b02)] == ["break.assigned"]
+
+
+async def test_a_change_that_takes_nothing_away_leaves_the_breaks_assigned(db: Database) -> None:
+    await add_staff(db, "quan-tri", "admin")
+    await add_staff(db, "hoa", "officer", ("A01",))
+    mine = await _assigned(db, "hoa", "A01")
+
+    assert await staff.change_access(db, "hoa", role="admin", now=now_utc(), actor="cli:root", assigned=BREAKS)
+    assert await staff.change_access(db, "hoa", all_agencies=True, now=now_utc(), actor="cli:root", assigned=BREAKS)
+    assert not await staff.change_access(db, "hoa", role="admin", now=now_utc(), actor="cli:root", assigned=BREAKS)
+
+    assert await _state(db, mine) == ("assigned", "hoa", 2)
+    assert [e.action for e in await _trail(db, mine)] == ["break.assigned"]
 
 
 async def test_an_account_disabled_while_a_change_of_its_break_is_under_way_waits_for_it(db: Database) -> None:
