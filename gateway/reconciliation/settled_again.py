@@ -7,9 +7,9 @@ collected, of the agency the row names, is looked up in the earlier runs: when a
 (its own record, or one the run before it left waiting) and did not leave it waiting, that day's file settled it.
 The row is then a break of its own kind (``settled_again``), which the automatic resolution never asks about.
 
-Which records a run took follows ``ours.carry_for``: the records whose money moved after the previous run's day (the
-day before, when no run within the look-back precedes it) and those the previous run left waiting, within the
-look-back window.
+Which records a run took follows ``ours.carry_for`` (``took``): the records whose money moved after the previous
+run's day (the day before, when no run within the look-back precedes it) and those the previous run left waiting,
+within the look-back window.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -37,24 +36,32 @@ IDS_PER_QUERY = 500
 MISSING_IN_OURS = LineClass.MISSING_IN_OURS.value
 SETTLED_AGAIN = LineClass.SETTLED_AGAIN
 
+Previous = tuple[date, str] | None  # the run a run carried records from: (its day, its id)
+
 
 def moved_day(payment: CollectedPayment) -> date:
     """The Vietnam day the payment's money moved."""
     return payment.paid_at.astimezone(VN_TZ).date()
 
 
+def took(moved: date, day: date, before: Previous, waited_in: set[str], lookback: timedelta) -> bool:
+    """Whether the run of ``day`` took a record whose money moved on ``moved``, ``before`` being the run it carried
+    records from (within the look-back) and ``waited_in`` the ids of the runs that left the record waiting."""
+    if not day - lookback <= moved <= day:
+        return False
+    after_day = before[0] if before is not None else day - timedelta(days=1)
+    return moved > after_day or (before is not None and before[1] in waited_in)
+
+
 def settled_on(moved: date, days: list[tuple[date, str]], waited_in: set[str], lookback: timedelta) -> date | None:
     """The day whose current run settled a record whose money moved on ``moved``: ``days`` are the current runs
-    (day, run id) in day order, ``waited_in`` the ids of the runs that left the record waiting."""
-    previous: tuple[date, str] | None = None
+    (day, run id) in day order, each taken to carry records from the one before it, ``waited_in`` the ids of the
+    runs that left the record waiting."""
+    previous: Previous = None
     for day, run_id in days:
-        if day >= moved:
-            before = previous if previous is not None and previous[0] >= day - lookback else None
-            after_day = before[0] if before is not None else day - timedelta(days=1)
-            carried = before is not None and before[1] in waited_in
-            taken = moved >= day - lookback and (moved > after_day or carried)
-            if taken and run_id not in waited_in:
-                return day
+        before = previous if previous is not None and previous[0] >= day - lookback else None
+        if took(moved, day, before, waited_in, lookback) and run_id not in waited_in:
+            return day
         previous = (day, run_id)
     return None
 
@@ -147,28 +154,3 @@ async def find(db: Database, found: list[Found], day: date, lookback_days: int) 
     if not again:
         return found, []
     return [again.get(f.key, f) for f in found], list(again.values())
-
-
-def moved_classes(classes: dict[str, dict[str, Any]], again: list[Found]) -> dict[str, dict[str, Any]]:
-    """A run's figures per class, with the rows made ``settled_again`` counted there instead of ``missing_in_ours``."""
-    if not again:
-        return classes
-    moved = {name: dict(value) for name, value in classes.items()}
-    source = moved[MISSING_IN_OURS]
-    target = moved.setdefault(
-        SETTLED_AGAIN.value,
-        {"label": LABELS[SETTLED_AGAIN], "lines": 0, "hub_amount": 0, "hub_fee": 0, "hub_net": 0, "our_amount": 0,
-         "waiting": False},
-    )  # fmt: skip
-    for f in again:
-        for name, value in (
-            ("lines", 1),
-            ("hub_amount", f.hub_amount or 0),
-            ("hub_fee", f.facts.get("hub_fee") or 0),
-            ("hub_net", f.facts.get("hub_net") or 0),
-        ):
-            source[name] -= value
-            target[name] += value
-    if not source["lines"]:
-        del moved[MISSING_IN_OURS]
-    return dict(sorted(moved.items()))
