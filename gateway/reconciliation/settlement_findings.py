@@ -25,6 +25,7 @@ from .findings import Found
 
 MOVED = [status.value for status in MONEY_MOVED]
 LEFT_WAITING = [LineClass.AWAITING_HUB.value, LineClass.MISSING_AT_HUB.value]
+PAID = [LineClass.MATCHED.value, LineClass.LATE_SETTLEMENT.value]  # a row that settled a payment of ours
 MISSING_IN_OURS = LineClass.MISSING_IN_OURS.value
 SETTLED_AGAIN = LineClass.SETTLED_AGAIN
 
@@ -157,6 +158,12 @@ def moved_classes(classes: dict[str, dict[str, Any]], again: list[Found]) -> dic
     if not source["lines"]:
         del moved[MISSING_IN_OURS]
     return dict(sorted(moved.items()))
+
+
+def settled_payments(outcome: SettlementOutcome) -> pl.LazyFrame:
+    """The file's rows that settled a payment of ours: matched to it, on its day or late."""
+    paid = pl.col("class").is_in(PAID) & (pl.col("kind") == "payment") & pl.col("our_id").is_not_null()
+    return outcome.scan_lines().filter(paid)
 
 
 def _settled_ids(outcome: SettlementOutcome, candidates: list[str]) -> list[str]:
