@@ -15,7 +15,7 @@ from .cod import CodLine, CodRules, OurCollection, reconcile_cod
 from .reasons import BREAKS, LABELS, LineClass, label
 from .records import MONEY_MOVED, OurRecord, RecordKind, RecordSpool, RecordStatus, records_frame
 from .settlement_match import MatchRules
-from .settlement_run import AgencyDay, Break, ClassTotal, SettlementOutcome, reconcile_settlement
+from .settlement_run import AgencyDay, Break, ClassTotal, SettlementOutcome, as_break, reconcile_settlement
 
 __all__ = [
     "BREAKS",
@@ -35,6 +35,7 @@ __all__ = [
     "RecordSpool",
     "RecordStatus",
     "SettlementOutcome",
+    "as_break",
     "business_days_after",
     "is_business_day",
     "label",

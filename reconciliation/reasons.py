@@ -21,8 +21,9 @@ class LineClass(enum.StrEnum):
     AMOUNT_MISMATCH = "amount_mismatch"
     AGENCY_MISMATCH = "agency_mismatch"  # the hub's line names another agency than our record it settles
     DUPLICATE = "duplicate"  # a row repeating a transaction id, or a further row of a reference, in the same file
-    # a row of a payment of ours, of the agency the row names, that an earlier day's file already settled: found by
-    # the gateway (the engine sees one day's records only), never by the engine
+    # a row of a payment of ours, of the agency the row names, that another day's file settled too (an earlier day's,
+    # or a later day's reconciled first): found by the gateway (the engine sees one day's records only), never by the
+    # engine
     SETTLED_AGAIN = "settled_again"
     NET_MISMATCH = "net_mismatch"  # SoTienQuyetToan is not SoTien less PhiGiaoDich
     AGGREGATE_MISMATCH = "aggregate_mismatch"  # an agency's day totals differ by more than its breaks explain
@@ -46,7 +47,7 @@ LABELS: dict[LineClass, str] = {
     LineClass.AMOUNT_MISMATCH: "Lệch số tiền",
     LineClass.AGENCY_MISMATCH: "Lệch đơn vị: dòng quyết toán ghi đơn vị khác đơn vị của khoản trong hệ thống",
     LineClass.DUPLICATE: "Giao dịch bị quyết toán trùng lặp",
-    LineClass.SETTLED_AGAIN: "Quyết toán lại: khoản thanh toán đã được quyết toán trong tệp của một ngày trước",
+    LineClass.SETTLED_AGAIN: "Quyết toán lại: khoản thanh toán cũng được quyết toán trong tệp của một ngày khác",
     LineClass.NET_MISMATCH: "Số tiền quyết toán khác số tiền trừ phí giao dịch",
     LineClass.AGGREGATE_MISMATCH: "Lệch tổng tiền theo đơn vị và ngày",
     LineClass.COD_MATCHED: "Tiền thu hộ đã khớp",

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import polars as pl
@@ -114,8 +115,14 @@ class SettlementOutcome:
         frame = self.scan_lines().filter(pl.col("class").is_in([code.value for code in BREAKS])).collect()
         for batch in frame.iter_slices(batch_rows):
             for row in batch.iter_rows(named=True):
-                code = LineClass(row.pop("class"))
-                yield msgspec.convert({**row, "code": code, "label": LABELS[code]}, Break)
+                yield as_break(row)
+
+
+def as_break(row: dict[str, Any]) -> Break:
+    """A classified line (a row of ``scan_lines``) with its facts, as a break of its class is stored."""
+    facts = dict(row)
+    code = LineClass(facts.pop("class"))
+    return msgspec.convert({**facts, "code": code, "label": LABELS[code]}, Break)
 
 
 def reconcile_settlement(

@@ -1,4 +1,7 @@
-"""``gateway staff add|passwd|disable|enable|list``: finance staff accounts for the /finance pages.
+"""``gateway staff add|passwd|access|disable|enable|list``: finance staff accounts for the /finance pages.
+
+Disabling an account, or giving it a role or agencies under which it may no longer work a break assigned to it,
+returns that break to open, assigned to no one, in the same transaction (the reconciliation's ``AssignedBreaks``).
 
 A password is never an argument (it would sit in the shell's history and the process list): it is asked for at
 the terminal (twice), or read from the first line of ``--password-file`` (``-`` for standard input) or of standard
@@ -81,12 +84,37 @@ def _passwd(args: argparse.Namespace) -> None:
     print(f"password of {args.username} changed; its sessions are ended", file=sys.stderr)
 
 
+def _access(args: argparse.Namespace) -> None:
+    from adapters.vntime import now_utc
+    from gateway.reconciliation import AssignedBreaks
+    from gateway.staff import change_access
+
+    if args.role is None and not args.agency and not args.all_agencies:
+        raise SystemExit("gateway: give --role, or --agency … / --all-agencies, or both")
+    changed = _run(
+        lambda db: change_access(
+            db,
+            args.username,
+            role=args.role,
+            agencies=args.agency or (),
+            all_agencies=args.all_agencies,
+            now=now_utc(),
+            actor=os_actor(),
+            assigned=AssignedBreaks(),
+        )
+    )
+    print(f"{args.username} changed" if changed else f"{args.username} unchanged", file=sys.stderr)
+
+
 def _active(active: bool) -> Any:
     def command(args: argparse.Namespace) -> None:
         from adapters.vntime import now_utc
+        from gateway.reconciliation import AssignedBreaks
         from gateway.staff import set_active
 
-        changed = _run(lambda db: set_active(db, args.username, active, now=now_utc(), actor=os_actor()))
+        changed = _run(
+            lambda db: set_active(db, args.username, active, now=now_utc(), actor=os_actor(), assigned=AssignedBreaks())
+        )
         state = "enabled" if active else "disabled"
         print(f"{args.username} {state}" if changed else f"{args.username} was already {state}", file=sys.stderr)
 
@@ -116,8 +144,18 @@ def register(sub: Any) -> None:
     p.add_argument("username")
     p.add_argument("--password-file", help="read the password from this file's first line ('-': standard input)")
     p.set_defaults(func=_passwd)
+    p = staff.add_parser(
+        "access", help="change a staff account's role or agencies (breaks it may no longer work are unassigned)"
+    )
+    p.add_argument("username")
+    p.add_argument("--role", choices=("viewer", "officer", "admin"))
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--agency", action="append", help="an agency's code (repeat for several)")
+    scope.add_argument("--all-agencies", action="store_true", help="every agency")
+    p.set_defaults(func=_access)
     for name, active in (("disable", False), ("enable", True)):
-        p = staff.add_parser(name, help=f"{name} a staff account" + ("" if active else " (ends its sessions)"))
+        ends = " (ends its sessions, unassigns its breaks)"
+        p = staff.add_parser(name, help=f"{name} a staff account" + ("" if active else ends))
         p.add_argument("username")
         p.set_defaults(func=_active(active))
     staff.add_parser("list", help="list staff accounts (JSON lines)").set_defaults(func=_list)

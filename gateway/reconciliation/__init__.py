@@ -4,10 +4,11 @@ API use (``queries``: every read limited to an ``AgencyScope``).
 
 Public surface: the read side's queries, filters and views; a break's changes by staff (``assign_break``,
 ``unassign_break``, ``resolve_break``, ``reopen_break``, each with the version read) and by the worker
-(``resolve_as_system``); exports of a run, the breaks and the day totals as CSV or XLSX (``write_run``,
-``write_breaks``, ``write_totals``); the runs themselves: a day's settlement file or COD statement reconciled and
-recorded (``SettlementRuns``, ``CodRuns``, the ``Run`` they record, the ``Phase``s a run reports, and the hook a
-completed run calls, ``OnCompleted``)."""
+(``resolve_as_system``); the breaks assigned to a staff account, taken back when a change of the account's access
+means it may no longer work them (``AssignedBreaks``, the staff area's ``AssignedWork``); exports of a run, the
+breaks and the day totals as CSV or XLSX (``write_run``, ``write_breaks``, ``write_totals``); the runs themselves: a
+day's settlement file or COD statement reconciled and recorded (``SettlementRuns``, ``CodRuns``, the ``Run`` they
+record, the ``Phase``s a run reports, and the hook a completed run calls, ``OnCompleted``)."""
 
 from .breaks import Staffer, resolve_as_system
 from .breaks import assign as assign_break
@@ -18,6 +19,7 @@ from .cod import CodRuns
 from .exports import FORMATS as EXPORT_FORMATS
 from .exports import filename as export_filename
 from .exports import write_breaks, write_run, write_totals
+from .findings import AssignedBreaks
 from .lifecycle import RESOLUTION_LABELS, STATUS_LABELS
 from .pipeline import PHASES, OnCompleted, Phase
 from .queries import (
@@ -64,6 +66,7 @@ __all__ = [
     "RUN_STATUSES",
     "STATUS_LABELS",
     "AgencyTotals",
+    "AssignedBreaks",
     "BreakCount",
     "BreakDetail",
     "BreakFilter",

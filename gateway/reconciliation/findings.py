@@ -6,7 +6,9 @@
   and it is an audit entry (``break.facts_changed``) with the facts before and after.
 - A break that keeps its assignee across such a change (reopened, its facts or agencies changed) keeps it only while
   the account may still work it (``staff.break_assignee``); else it is open again, assigned to no one
-  (``break.assignee_dropped``).
+  (``break.assignee_dropped``). So does every unresolved break assigned to an account whose access changes
+  (disabled, a viewer now, other agencies): ``AssignedBreaks``, the staff area's ``AssignedWork``, applies the same
+  check in the account change's transaction.
 - A break of the day that the new run no longer finds, and that is not resolved, is resolved as ``cleared``; but
   one only staff resolve (``BY_STAFF_ONLY``: an agency mismatch, a payment settled again) stays as it is, with an
   audit entry (``break.not_found_again``).
@@ -137,6 +139,26 @@ async def recheck_assignee(conn: AsyncConnection, row: dict[str, Any], now: date
         return row
     values = {"status": Status.OPEN.value, "assigned_to": "", "assigned_at": None}
     return await _change(conn, row, values, ASSIGNEE_DROPPED, now, dropped_note(row["assigned_to"]))
+
+
+class AssignedBreaks:
+    """The breaks assigned to a staff account, as the staff area's ``AssignedWork``: when the account's access
+    changes, its unresolved breaks (of both kinds) are locked first, in id order as a run locks them, and after the
+    change each is checked again with ``recheck_assignee``: one the account may no longer work is open again,
+    assigned to no one, with the system's ``break.assignee_dropped`` entry."""
+
+    async def hold(self, conn: AsyncConnection, username: str) -> None:
+        await self._assigned(conn, username)
+
+    async def recheck(self, conn: AsyncConnection, username: str, now: datetime) -> int:
+        dropped = 0
+        for row in await self._assigned(conn, username):
+            dropped += (await recheck_assignee(conn, row, now))["status"] != row["status"]
+        return dropped
+
+    @staticmethod
+    async def _assigned(conn: AsyncConnection, username: str) -> list[dict[str, Any]]:
+        return await _rows(conn, B.assigned_to == username, B.status == Status.ASSIGNED.value, lock=True)
 
 
 async def _system_entry(

@@ -5,9 +5,10 @@
 
 The file is kept under the data directory by its SHA-256 before anything else. The same file as the day's current
 run's answers that run and changes nothing; a refused file is a failed run with its reason and nothing matched from
-it; otherwise the engine (``reconciliation``) matches it, a row settling again a payment an earlier day's file
-settled is told apart (``settled_again``), and the run is recorded with its totals per agency, its breaks and the
-records it leaves waiting, in one transaction under the day's lock (``runs.record``).
+it; otherwise the engine (``reconciliation``) matches it, a row of a payment another day's file settled too (an
+earlier day's, or a later day's reconciled first) is told apart (``settled_again``), and the run is recorded with its
+totals per agency, its breaks and the records it leaves waiting, in one transaction under the day's lock
+(``runs.record``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from reconciliation.engine import MatchRules, RecordSpool, reconcile_settlement
 from . import files, ours, settled_again
 from .pipeline import OnCompleted, Phase, Progress, failed, new_run_values, quiet
 from .runs import Kind, Recorded, RunStatus, Trigger, find_same_file, record
-from .settlement_findings import Written, figures, summarise, writer
+from .settlement_findings import Written, figures, settled_payments, summarise, writer
 
 SUFFIX = ".csv"
 
@@ -113,7 +114,9 @@ class SettlementRuns:
         progress(Phase.MATCH)
         rules = MatchRules(day, cutoff_days=self.settings.reconciliation_cutoff_days)
         written: Written = await asyncio.to_thread(_match, verified, spool, rules, work)
-        found, again = await settled_again.find(self.db, written.found, day, self.settings.reconciliation_lookback_days)
+        paid = settled_payments(written.outcome)
+        lookback = self.settings.reconciliation_lookback_days
+        found, again = await settled_again.find(self.db, written.found, paid, day, lookback)
         written = dataclasses.replace(written, found=found, again=again)
         progress(Phase.WRITE)
         done = {

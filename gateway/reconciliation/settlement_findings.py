@@ -19,13 +19,16 @@ from adapters.payhub.settlement import VerifiedFile
 from gateway.store.direct import insert_rows
 from gateway.store.tables import reconciliation as rt
 from reconciliation.engine import MONEY_MOVED, Break, LineClass, SettlementOutcome
-from reconciliation.reasons import SETTLED, WAITING
+from reconciliation.reasons import LABELS, SETTLED, WAITING
 
-from . import findings, runs, settled_again
+from . import findings, runs
 from .findings import Found
 
 MOVED = [status.value for status in MONEY_MOVED]
 LEFT_WAITING = [LineClass.AWAITING_HUB.value, LineClass.MISSING_AT_HUB.value]
+PAID = [LineClass.MATCHED.value, LineClass.LATE_SETTLEMENT.value]  # a row that settled a payment of ours
+MISSING_IN_OURS = LineClass.MISSING_IN_OURS.value
+SETTLED_AGAIN = LineClass.SETTLED_AGAIN
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def figures(written: Written, verified: VerifiedFile, our_rows: int) -> dict[str
         "hub_fee": sum(a.hub_fee for a in agencies),
         "hub_net": sum(a.hub_net for a in agencies),
         "our_amount": sum(a.our_amount for a in agencies),
-        "classes": settled_again.moved_classes(
+        "classes": moved_classes(
             {
                 code.value: {
                     "label": t.label,
@@ -131,6 +134,37 @@ def figures(written: Written, verified: VerifiedFile, our_rows: int) -> dict[str
             written.again,
         ),
     }
+
+
+def moved_classes(classes: dict[str, dict[str, Any]], again: list[Found]) -> dict[str, dict[str, Any]]:
+    """A run's figures per class, with the rows made ``settled_again`` counted there instead of ``missing_in_ours``."""
+    if not again:
+        return classes
+    moved = {name: dict(value) for name, value in classes.items()}
+    source = moved[MISSING_IN_OURS]
+    target = moved.setdefault(
+        SETTLED_AGAIN.value,
+        {"label": LABELS[SETTLED_AGAIN], "lines": 0, "hub_amount": 0, "hub_fee": 0, "hub_net": 0, "our_amount": 0,
+         "waiting": False},
+    )  # fmt: skip
+    for f in again:
+        for name, value in (
+            ("lines", 1),
+            ("hub_amount", f.hub_amount or 0),
+            ("hub_fee", f.facts.get("hub_fee") or 0),
+            ("hub_net", f.facts.get("hub_net") or 0),
+        ):
+            source[name] -= value
+            target[name] += value
+    if not source["lines"]:
+        del moved[MISSING_IN_OURS]
+    return dict(sorted(moved.items()))
+
+
+def settled_payments(outcome: SettlementOutcome) -> pl.LazyFrame:
+    """The file's rows that settled a payment of ours: matched to it, on its day or late."""
+    paid = pl.col("class").is_in(PAID) & (pl.col("kind") == "payment") & pl.col("our_id").is_not_null()
+    return outcome.scan_lines().filter(paid)
 
 
 def _settled_ids(outcome: SettlementOutcome, candidates: list[str]) -> list[str]:

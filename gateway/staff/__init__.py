@@ -2,13 +2,14 @@
 the append-only audit trail of what staff do.
 
 The public surface: the accounts' use cases (``create_account``, ``change_password``, ``set_active``,
-``accounts``), who a break of an agency may be assigned to (``break_assignee``), sign-in and sessions
-(``StaffSessions``, ``SessionPolicy``, ``SignInRefused``), the signed-in ``StaffMember`` with its role's
-permissions (``roles``, ``ROLE_LABELS``), the CSRF check of staff forms (``csrf_matches``, ``new_csrf_token``,
+``change_access``, ``accounts``), who a break of an agency may be assigned to (``break_assignee``) and the port
+through which a change of an account's access takes back the work it may no longer do (``AssignedWork``), sign-in
+and sessions (``StaffSessions``, ``SessionPolicy``, ``SignInRefused``), the signed-in ``StaffMember`` with its
+role's permissions (``roles``, ``ROLE_LABELS``), the CSRF check of staff forms (``csrf_matches``, ``new_csrf_token``,
 ``CSRF_FIELD``), password hashing (``Passwords``), and the audit trail (``record``, ``history``)."""
 
 from . import audit, csrf, roles
-from .accounts import AccountError, break_assignee, change_password, set_active
+from .accounts import AccountError, AssignedWork, break_assignee, change_access, change_password, set_active
 from .accounts import create as create_account
 from .accounts import listing as accounts
 from .audit import SYSTEM, AuditEntry, history, record
@@ -25,6 +26,7 @@ __all__ = [
     "ROLE_LABELS",
     "SYSTEM",
     "AccountError",
+    "AssignedWork",
     "AuditEntry",
     "Passwords",
     "SessionPolicy",
@@ -37,6 +39,7 @@ __all__ = [
     "accounts",
     "audit",
     "break_assignee",
+    "change_access",
     "change_password",
     "create_account",
     "csrf",

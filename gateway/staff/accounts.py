@@ -4,6 +4,11 @@ An account has a role (``roles``) and sees either the agencies named on it (by c
 named must be an agency of the catalogue (``gateway.portals``), so a typing mistake cannot make an account that sees
 nothing, or the agency someone adds later under that code. Changing the password or disabling the account ends its
 sessions. Every change is an audit entry, in the change's transaction.
+
+Work is assigned to an account only while it may do it (``break_assignee``), and a change of its access (disabled,
+another role, other agencies) keeps that true: in the change's transaction, the work assigned to it is held first
+and checked again against the changed account after (``AssignedWork``, the reconciliation's breaks, handed over by
+the composition), so what the account may no longer work is no longer assigned to it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,6 +37,20 @@ class AccountError(ValueError):
     """The account cannot be made or changed as asked (the message says why)."""
 
 
+class AssignedWork(Protocol):
+    """Work another area assigns to staff accounts, kept by an account only while ``break_assignee`` allows it (the
+    reconciliation's breaks). A change of an account's access holds the account's work first (locked, as every
+    change of that work locks it before the account's row, so the two never wait for each other), then, once the
+    account is changed, has it checked again: what the account may no longer work is taken back, in the change's
+    transaction."""
+
+    async def hold(self, conn: AsyncConnection, username: str) -> None:
+        """Lock the unfinished work assigned to ``username``."""
+
+    async def recheck(self, conn: AsyncConnection, username: str, now: datetime) -> int:
+        """Take back from ``username`` the work it may no longer do, as the account now is; how much was taken."""
+
+
 def normal_username(username: str) -> str:
     return username.strip().lower()
 
@@ -40,6 +60,10 @@ def _checked(username: str, display_name: str, role: str, agencies: tuple[str, .
         raise AccountError("username: 2–64 characters, lower-case letters, digits, '.', '_' or '-'")
     if not display_name.strip() or len(display_name) > 255:
         raise AccountError("name: required, at most 255 characters")
+    _checked_access(role, agencies, all_agencies)
+
+
+def _checked_access(role: str, agencies: tuple[str, ...], all_agencies: bool) -> None:
     if role not in ROLES:
         raise AccountError(f"role: one of {', '.join(ROLES)}")
     if all_agencies == bool(agencies):
@@ -141,9 +165,13 @@ async def change_password(
         )
 
 
-async def set_active(db: Database, username: str, active: bool, *, now: datetime, actor: str) -> bool:
-    """Enable or disable the account (disabling ends its sessions); whether anything changed."""
+async def set_active(
+    db: Database, username: str, active: bool, *, now: datetime, actor: str, assigned: AssignedWork
+) -> bool:
+    """Enable or disable the account (disabling ends its sessions and takes back its ``assigned`` work); whether
+    anything changed."""
     async with db.unit() as uow:
+        await assigned.hold(uow.conn, normal_username(username))
         account = await _existing(uow.conn, username)
         if account.active == active:
             return False
@@ -160,6 +188,54 @@ async def set_active(db: Database, username: str, active: bool, *, now: datetime
             before={"active": account.active},
             after={"active": active},
         )
+        await assigned.recheck(uow.conn, account.username, now)
+    return True
+
+
+def _access(account: StaffAccount) -> dict[str, object]:
+    return {"role": account.role, "all_agencies": account.all_agencies, "agencies": list(account.agencies)}
+
+
+async def change_access(
+    db: Database,
+    username: str,
+    *,
+    role: str | None = None,
+    agencies: Iterable[str] = (),
+    all_agencies: bool = False,
+    now: datetime,
+    actor: str,
+    assigned: AssignedWork,
+) -> bool:
+    """Give the account another role, or other agencies (``agencies`` by code, or ``all_agencies``), or both; what is
+    not given stays. Its ``assigned`` work it may no longer do is taken back. Whether anything changed."""
+    codes = tuple(sorted(set(agencies)))
+    async with db.unit() as uow:
+        await assigned.hold(uow.conn, normal_username(username))
+        account = await _existing(uow.conn, username)
+        rescoped = bool(codes) or all_agencies
+        new_codes = codes if rescoped else account.agencies
+        new_all = all_agencies if rescoped else account.all_agencies
+        new_role = account.role if role is None else role
+        _checked_access(new_role, new_codes, new_all)
+        await _check_known(uow.conn, codes)
+        before = _access(account)
+        after = {"role": new_role, "all_agencies": new_all, "agencies": list(new_codes)}
+        if after == before:
+            return False
+        await repository.update_account(uow.conn, account.id, role=new_role, all_agencies=new_all, updated_at=now)
+        await repository.set_agencies(uow.conn, account.id, new_codes)
+        await audit.record(
+            uow.conn,
+            at=now,
+            actor=actor,
+            action="staff.access_changed",
+            subject_type="staff",
+            subject_id=account.username,
+            before=before,
+            after=after,
+        )
+        await assigned.recheck(uow.conn, account.username, now)
     return True
 
 

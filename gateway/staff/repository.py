@@ -68,6 +68,13 @@ async def insert_account(conn: AsyncConnection, values: dict[str, Any], agencies
         await conn.execute(staff_agencies.insert().values(staff_id=values["id"], agency_code=code))
 
 
+async def set_agencies(conn: AsyncConnection, account_id: str, agencies: tuple[str, ...]) -> None:
+    """The account's agencies are ``agencies`` now (none: it sees every agency, or none named)."""
+    await conn.execute(staff_agencies.delete().where(G.staff_id == account_id))
+    for code in agencies:
+        await conn.execute(staff_agencies.insert().values(staff_id=account_id, agency_code=code))
+
+
 async def update_account(conn: AsyncConnection, account_id: str, **values: Any) -> None:
     await conn.execute(staff_accounts.update().where(A.id == account_id).values(**values))
 

@@ -1,5 +1,6 @@
-"""``gateway staff add|passwd|disable|enable|list``: the password from a file or standard input, never an
-argument; agencies only from the catalogue; the account made signs in; disabling it ends that."""
+"""``gateway staff add|passwd|access|disable|enable|list``: the password from a file or standard input, never an
+argument; agencies only from the catalogue; the account made signs in, with the role it was given last; disabling
+it ends that."""
 
 from __future__ import annotations
 
@@ -71,6 +72,13 @@ def test_staff_accounts_from_the_command_line(
     main(["staff", "passwd", "lan"])
     assert sign_in(url, "lan", "mat-khau-tu-stdin-2") == "officer"
 
+    main(["staff", "access", "lan", "--role", "viewer", "--agency", "000.00.02.H26"])
+    assert sign_in(url, "lan", "mat-khau-tu-stdin-2") == "viewer"
+    with pytest.raises(SystemExit, match="give --role"):  # nothing to change
+        main(["staff", "access", "lan"])
+    with pytest.raises(SystemExit, match="unknown agency"):
+        main(["staff", "access", "lan", "--agency", "000.00.03.H62"])
+
     with pytest.raises(SystemExit, match="taken"):
         main(
             [
@@ -110,4 +118,6 @@ def test_staff_accounts_from_the_command_line(
     capsys.readouterr()
     main(["staff", "list"])
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [(row["username"], row["active"]) for row in listed] == [("lan", False)]
+    assert [(row["username"], row["active"], row["role"], row["agencies"]) for row in listed] == [
+        ("lan", False, "viewer", ["000.00.02.H26"])
+    ]

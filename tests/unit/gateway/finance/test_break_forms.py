@@ -8,7 +8,7 @@ import pytest
 from adapters.vntime import now_utc
 from gateway.kernel.errors import Refused
 from gateway.kernel.scope import AgencyScope
-from gateway.reconciliation import Staffer, assign_break
+from gateway.reconciliation import AssignedBreaks, Staffer, assign_break
 from gateway.staff import history, set_active
 from tests.support.reconciliation_rows import add_break, add_run
 from tests.support.staff import PASSWORD, add_staff
@@ -48,7 +48,7 @@ async def test_the_answer_to_an_assignment_tells_nothing_of_which_accounts_exist
     b = await add_break(pages.db, run, agency="A01", code="missing_in_ours", hub_amount=50_000)
     await add_staff(pages.db, "lan", "officer", ("A01",))
     await add_staff(pages.db, "nghi", "officer", ("A01",))
-    assert await set_active(pages.db, "nghi", False, now=now_utc(), actor="test")
+    assert await set_active(pages.db, "nghi", False, now=now_utc(), actor="test", assigned=AssignedBreaks())
     await add_staff(pages.db, "chi-xem", "viewer", ("A01",))
     await add_staff(pages.db, "minh", "officer", ("B02",))
     assert (await sign_in(pages.client, "lan", PASSWORD)).status_code == 303

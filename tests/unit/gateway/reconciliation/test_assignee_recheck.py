@@ -8,7 +8,7 @@ from __future__ import annotations
 from adapters.vntime import now_utc
 from gateway import staff
 from gateway.kernel.scope import AgencyScope
-from gateway.reconciliation import breaks, findings, get_break, runs
+from gateway.reconciliation import AssignedBreaks, breaks, findings, get_break, runs
 from gateway.reconciliation.findings import Found
 from gateway.store.db import Database
 from tests.support.reconciliation_rows import add_break, add_run
@@ -53,7 +53,7 @@ async def test_reopening_by_hand_drops_an_assignee_that_was_disabled_meanwhile(d
     b = await _break(db)
     await breaks.assign(db, LAN, b, 1, "hoa")
     await breaks.resolve(db, LAN, b, 2, "ngân hàng xác nhận")
-    assert await staff.set_active(db, "hoa", False, now=now_utc(), actor="test")
+    assert await staff.set_active(db, "hoa", False, now=now_utc(), actor="test", assigned=AssignedBreaks())
 
     view = await breaks.reopen(db, LAN, b, 3, "ngân hàng báo nhầm")
 

@@ -12,7 +12,7 @@ from adapters.vntime import now_utc
 from gateway import staff
 from gateway.kernel.errors import Refused
 from gateway.kernel.scope import AgencyScope
-from gateway.reconciliation import breaks, get_break
+from gateway.reconciliation import AssignedBreaks, breaks, get_break
 from gateway.reconciliation.lifecycle import State, assigned, reopened, resolved, unassigned
 from gateway.store.db import Database
 from gateway.store.tables.staff import staff_audit
@@ -66,7 +66,7 @@ async def test_a_break_is_assigned_only_to_an_enabled_officer_or_admin_of_its_ag
     b = await _break(db)
     await add_staff(db, "xem", "viewer", ("A01",))
     await add_staff(db, "nghi", "officer", ("A01",))
-    assert await staff.set_active(db, "nghi", False, now=now_utc(), actor="test")
+    assert await staff.set_active(db, "nghi", False, now=now_utc(), actor="test", assigned=AssignedBreaks())
     for to in ("khong-co-ai", "xem", "nghi", "minh"):  # unknown, a viewer, disabled, of another agency
         refused = await _refused("unknown_assignee", breaks.assign(db, LAN, b, 1, to))
         assert refused.field == "assigned_to"

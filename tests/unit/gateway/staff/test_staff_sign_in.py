@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from adapters.vntime import now_utc
+from gateway.reconciliation import AssignedBreaks
 from gateway.staff import (
     AccountError,
     Passwords,
@@ -32,6 +33,7 @@ from tests.support.staff import FAST, PASSWORD, add_agencies, add_staff
 POLICY = SessionPolicy(
     absolute=timedelta(hours=8), idle=timedelta(minutes=30), lockout_failures=3, lockout=timedelta(minutes=15)
 )
+BREAKS = AssignedBreaks()  # what a change of an account's access hands its assigned breaks to, as the command does
 
 
 class CountingPasswords(Passwords):
@@ -138,7 +140,7 @@ async def test_every_refusal_is_the_same_answer_after_the_same_work(db: Database
     await add_staff(db, "off")
     now, counting = now_utc(), CountingPasswords()
     staff = sessions(db, counting)
-    assert await set_active(db, "off", False, now=now, actor="test")
+    assert await set_active(db, "off", False, now=now, actor="test", assigned=BREAKS)
     for _ in range(POLICY.lockout_failures):
         await refusal(staff, "locked", "wrong-password-x", now=now)
     assert await locked_until(db, "locked") is not None
@@ -237,12 +239,12 @@ async def test_a_disabled_account_cannot_sign_in_and_its_sessions_end(db: Databa
     await add_staff(db, "binh")
     now, staff = now_utc(), sessions(db)
     signed = await staff.sign_in("binh", PASSWORD, client_ip="", now=now)
-    assert await set_active(db, "binh", False, now=now, actor="test")
-    assert not await set_active(db, "binh", False, now=now, actor="test")
+    assert await set_active(db, "binh", False, now=now, actor="test", assigned=BREAKS)
+    assert not await set_active(db, "binh", False, now=now, actor="test", assigned=BREAKS)
     assert await staff.resume(signed.token, now=now) is None
     with pytest.raises(SignInRefused):
         await staff.sign_in("binh", PASSWORD, client_ip="", now=now)
-    assert await set_active(db, "binh", True, now=now, actor="test")
+    assert await set_active(db, "binh", True, now=now, actor="test", assigned=BREAKS)
     assert (await staff.sign_in("binh", PASSWORD, client_ip="", now=now)).token
 
 
