@@ -3,9 +3,10 @@
 Memory stays bounded whatever the file's size: above ``SLICE_ROWS`` rows both sides are first cut into slices by
 a hash of the payment reference (one streaming pass each, to Arrow IPC), and each slice is matched on its own. The
 caller gets the totals per class and per agency, and reads the breaks back as a stream. The classified lines go to
-Parquet parts, all but the plain matches (``LineClass.MATCHED``, most of a file): nothing after the match reads
-them (a matched line's record moved on the file's own day, so no earlier day's break waits for it), they are
-counted in the totals, and the raw file they come from is kept.
+Parquet parts, all but the plain matches (``LineClass.MATCHED``, most of a file) unless asked to keep them: they
+are counted in the totals, the raw file they come from is kept, and a matched line's record moved on the file's
+own day, so no earlier day's break waits for it (the gateway keeps them only when a later day's run exists, which
+may have settled the same payments again).
 """
 
 from __future__ import annotations

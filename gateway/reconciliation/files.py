@@ -1,7 +1,8 @@
 """Raw files of the partners, kept under the data directory by their SHA-256, and each run's working directory.
 
 ``<data>/files/<sha[:2]>/<sha><suffix>`` holds each distinct file once, whatever day or run brought it;
-``<data>/runs/<run id>/`` holds a run's classified lines (Parquet), which exports read; ``<data>/incoming/`` holds
+``<data>/runs/<run id>/`` holds a run's classified lines (Parquet: every line but, usually, the plain matches), kept
+for a look into a run beside its raw file (the pages and exports read the database); ``<data>/incoming/`` holds
 downloads until they are hashed.
 """
 

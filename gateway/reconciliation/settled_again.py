@@ -284,14 +284,21 @@ async def _lines_settled_later(
     return [_again(found_of(as_break(row)), _record_of_line(row), hits[row["our_id"]], True) for row in lines]
 
 
+async def later_runs_of(db: Database, day: date, lookback_days: int) -> list[LaterRun]:
+    """``later_runs`` on a connection of its own: asked before the match, which keeps the rows that settled a
+    payment on their own day (``settled``) only when a later day's run may have settled it too."""
+    async with db.read() as conn:
+        return await later_runs(conn, day, timedelta(days=lookback_days))
+
+
 async def find(
-    db: Database, found: list[Found], settled: pl.LazyFrame, day: date, lookback_days: int
+    db: Database, found: list[Found], settled: pl.LazyFrame, later: list[LaterRun], day: date, lookback_days: int
 ) -> tuple[list[Found], list[Found]]:
     """The run's breaks with its double settlements told apart, and the ``missing_in_ours`` rows made
     ``settled_again`` (the run's figures count them there). A ``missing_in_ours`` row of a payment we hold as
     collected, of the row's agency, that an earlier day's file settled, or else a later day's, is made a
     ``settled_again`` break; and one is added for each row of ``settled`` (the rows that settled a payment of ours)
-    whose payment a later day's file settled too."""
+    whose payment a later day's file settled too; ``later`` is ``later_runs_of`` the day, asked before the match."""
     lookback = timedelta(days=lookback_days)
     candidates = _candidates(found)
     async with db.read() as conn:
@@ -299,7 +306,6 @@ async def find(
         ours = {ref: payment for ref, payment in collected.items() if payment.agency_code == candidates[ref].agency}
         moved = {payment.id: moved_day(payment) for payment in ours.values()}
         earlier = await earlier_settlements(conn, {i: m for i, m in moved.items() if m < day}, day, lookback_days)
-        later = await later_runs(conn, day, lookback)
         not_earlier = {i: m for i, m in moved.items() if i not in earlier}
         after = await later_settlements(conn, not_earlier, later, day, lookback)
         added = await _lines_settled_later(conn, settled, later, day, lookback) if later else []

@@ -113,10 +113,12 @@ class SettlementRuns:
     ) -> Recorded:
         progress(Phase.MATCH)
         rules = MatchRules(day, cutoff_days=self.settings.reconciliation_cutoff_days)
-        written: Written = await asyncio.to_thread(_match, verified, spool, rules, work)
-        paid = settled_payments(written.outcome)
         lookback = self.settings.reconciliation_lookback_days
-        found, again = await settled_again.find(self.db, written.found, paid, day, lookback)
+        later = await settled_again.later_runs_of(self.db, day, lookback)
+        # the plain matches are kept only when a later day's run may have settled their payments too
+        written: Written = await asyncio.to_thread(_match, verified, spool, rules, work, bool(later))
+        paid = settled_payments(written.outcome)
+        found, again = await settled_again.find(self.db, written.found, paid, later, day, lookback)
         written = dataclasses.replace(written, found=found, again=again)
         progress(Phase.WRITE)
         done = {
@@ -142,7 +144,9 @@ class SettlementRuns:
             return set((await portals.agency_codes(conn)).values())
 
 
-def _match(verified: VerifiedFile, spool: RecordSpool, rules: MatchRules, work: Path) -> Written:
+def _match(verified: VerifiedFile, spool: RecordSpool, rules: MatchRules, work: Path, keep_matched: bool) -> Written:
     """The engine's part, in a thread: classify every line, then what the run writes (pure, from disk)."""
-    outcome = reconcile_settlement(scan_settlement(verified), spool.scan(), rules, work, verified.rows)
+    outcome = reconcile_settlement(
+        scan_settlement(verified), spool.scan(), rules, work, verified.rows, keep_matched=keep_matched
+    )
     return summarise(outcome, spool.scan(), rules.day)

@@ -162,7 +162,8 @@ def moved_classes(classes: dict[str, dict[str, Any]], again: list[Found]) -> dic
 
 
 def settled_payments(outcome: SettlementOutcome) -> pl.LazyFrame:
-    """The file's rows that settled a payment of ours: matched to it, on its day or late."""
+    """The file's rows that settled a payment of ours: matched to it, on its day (when the match kept those) or
+    late."""
     paid = pl.col("class").is_in(PAID) & (pl.col("kind") == "payment") & pl.col("our_id").is_not_null()
     return outcome.scan_lines().filter(paid)
 
