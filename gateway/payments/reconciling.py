@@ -18,13 +18,14 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Select, and_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.vntime import VN_TZ, to_vn
 from gateway import portals
 from gateway.store.db import Database
 from gateway.store.tables import payments as pt
@@ -34,16 +35,15 @@ R = pt.refunds.c
 BATCH_ROWS = 50_000
 COPY_CHUNK_BYTES = 8 << 20
 # What each batch holds, as lists of equal length: ``kind`` is payment or refund, ``reference`` the payment's
-# MaThamChieu (a refund's, its payment's), ``moved_at`` when the money moved (None if it has not), ``opened_at``
-# when the record was made, ``agency`` the agency's code, ``refund_reference`` a refund's MaYeuCauHoan.
+# MaThamChieu (a refund's, its payment's), ``day`` the Vietnam day its money moved (the day it was made, if its money
+# has not moved), ``agency`` the agency's code, ``refund_reference`` a refund's MaYeuCauHoan.
 RECORD_COLUMNS = (
     "id",
     "kind",
     "reference",
     "amount",
     "status",
-    "moved_at",
-    "opened_at",
+    "day",
     "agency",
     "transaction_id",
     "refund_reference",
@@ -102,6 +102,10 @@ def _refunds(since: datetime, until: datetime) -> Select[Any]:
     )
 
 
+def _vn_day(moved: datetime | None, opened: datetime) -> date:
+    return to_vn(opened if moved is None else moved).date()
+
+
 def _payment_batch(rows: list[Any], codes: dict[str, str]) -> dict[str, list[Any]]:
     ids, references, amounts, statuses, paid, created, agencies, transactions = map(list, zip(*rows, strict=True))
     return {
@@ -110,8 +114,7 @@ def _payment_batch(rows: list[Any], codes: dict[str, str]) -> dict[str, list[Any
         "reference": references,
         "amount": amounts,
         "status": statuses,
-        "moved_at": paid,
-        "opened_at": created,
+        "day": list(map(_vn_day, paid, created)),
         "agency": [codes.get(agency, "") for agency in agencies],
         "transaction_id": [transaction or "" for transaction in transactions],
         "refund_reference": [""] * len(ids),
@@ -126,8 +129,7 @@ def _refund_batch(rows: list[Any], codes: dict[str, str]) -> dict[str, list[Any]
         "reference": references,
         "amount": amounts,
         "status": statuses,
-        "moved_at": completed,
-        "opened_at": created,
+        "day": list(map(_vn_day, completed, created)),
         "agency": [codes.get(agency, "") for agency in agencies],
         "transaction_id": [""] * len(ids),
         "refund_reference": refund_refs,
@@ -158,17 +160,18 @@ async def records_between(
 
 # ---------------------------------------------------------------- PostgreSQL: COPY to CSV, parsed by Polars
 
-# Times leave as microseconds since the epoch: one integer column, whatever the server's time zone and style.
+# A record's Vietnam day leaves as days since 1970-01-01, whatever the server's time zone and date style: one small
+# integer, where its times as text or as epoch microseconds cost the server more than the rest of the row.
 _COPY_PAYMENTS = """
 SELECT id, 'payment', reference, amount, status,
-       (extract(epoch FROM paid_at) * 1000000)::bigint, (extract(epoch FROM created_at) * 1000000)::bigint,
+       (coalesce(paid_at, created_at) AT TIME ZONE $3)::date - DATE '1970-01-01',
        agency_id, coalesce(hub_transaction_id, ''), ''
 FROM payments
 WHERE (paid_at >= $1 AND paid_at < $2) OR (paid_at IS NULL AND created_at >= $1 AND created_at < $2)
 """
 _COPY_REFUNDS = """
 SELECT r.id, 'refund', p.reference, r.amount, r.status,
-       (extract(epoch FROM r.completed_at) * 1000000)::bigint, (extract(epoch FROM r.created_at) * 1000000)::bigint,
+       (coalesce(r.completed_at, r.created_at) AT TIME ZONE $3)::date - DATE '1970-01-01',
        p.agency_id, '', r.reference
 FROM refunds r JOIN payments p ON p.id = r.payment_id
 WHERE (r.completed_at >= $1 AND r.completed_at < $2)
@@ -176,18 +179,16 @@ WHERE (r.completed_at >= $1 AND r.completed_at < $2)
 """
 _CSV_SCHEMA = {name: pl.String for name in RECORD_COLUMNS} | {
     "amount": pl.Int64,
-    "moved_at": pl.Int64,
-    "opened_at": pl.Int64,
+    "day": pl.Int32,
 }
 
 
 def _coded(frame: pl.DataFrame, codes: dict[str, str]) -> dict[str, Any]:
-    """A parsed chunk as columns: times as UTC datetimes, agency ids as codes, no null text."""
-    when = pl.Datetime("us", "UTC")
+    """A parsed chunk as columns: days as dates, agency ids as codes, no null text."""
     text = [name for name, kind in _CSV_SCHEMA.items() if kind == pl.String and name != "agency"]
     frame = frame.with_columns(
         pl.col(text).fill_null(""),
-        pl.col("moved_at", "opened_at").cast(pl.Datetime("us")).cast(when),
+        pl.col("day").cast(pl.Date),
         pl.col("agency").replace_strict(codes, default="", return_dtype=pl.String),
     )
     return frame.to_dict(as_series=True)
@@ -215,7 +216,9 @@ async def _copied(
     async def copy() -> None:
         try:
             for query in (_COPY_PAYMENTS, _COPY_REFUNDS):
-                await raw.copy_from_query(query, since, until, output=take, format="csv", timeout=limit_seconds)
+                await raw.copy_from_query(
+                    query, since, until, VN_TZ.key, output=take, format="csv", timeout=limit_seconds
+                )
             if pending:
                 await chunks.put(bytes(pending))
         except BaseException:

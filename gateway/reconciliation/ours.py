@@ -26,7 +26,6 @@ from reconciliation.engine import MONEY_MOVED, OurCollection, RecordSpool
 from . import runs
 
 MOVED = [status.value for status in MONEY_MOVED]
-HUB_TIME_ZONE = "Asia/Ho_Chi_Minh"
 
 
 @dataclass(frozen=True)
@@ -61,24 +60,15 @@ def open_days(settings: Settings) -> int:
     return math.ceil(settings.max_payment_ttl_seconds / 86400)
 
 
-def _vn_day(column: str) -> pl.Expr:
-    return pl.col(column).dt.convert_time_zone(HUB_TIME_ZONE).dt.date()
-
-
 def _records(batch: dict[str, list[object]], carry: Carry) -> pl.DataFrame:
     """A batch of ``payments.RECORD_COLUMNS`` as the engine's records, keeping what the run takes."""
-    when = pl.Datetime("us", "UTC")
-    frame = pl.DataFrame(
-        {name: pl.Series(name, batch[name], dtype=when) if name.endswith("_at") else batch[name] for name in batch},
-        strict=False,
-    )
-    frame = frame.with_columns(
-        day=pl.coalesce(_vn_day("moved_at"), _vn_day("opened_at")), amount=pl.col("amount").cast(pl.Int64)
+    frame = pl.DataFrame(batch, strict=False).with_columns(
+        pl.col("day").cast(pl.Date), pl.col("amount").cast(pl.Int64)
     )
     moved = pl.col("status").is_in(MOVED)
     own = pl.col("day") > carry.after_day
     kept = ~moved | own | pl.col("id").is_in(list(carry.waiting))
-    return frame.filter(kept).drop("moved_at", "opened_at")
+    return frame.filter(kept)
 
 
 def _spool(spool: RecordSpool, batch: dict[str, list[object]], carry: Carry) -> None:
