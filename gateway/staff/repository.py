@@ -82,7 +82,15 @@ async def update_account(conn: AsyncConnection, account_id: str, **values: Any) 
 async def reserve_attempt(conn: AsyncConnection, account_id: str, now: datetime) -> tuple[int | None, datetime | None]:
     """Count a sign-in attempt before its password is checked, unless the account is locked: (the attempts in a
     row with this one, or None when locked; the end of the lock). The update holds the account's row, so attempts
-    sent at once are counted one after another and cannot all pass an unlocked check."""
+    sent at once are counted one after another and cannot all pass an unlocked check.
+
+    On PostgreSQL the transaction commits without waiting for the disk (``synchronous_commit`` off, for it alone):
+    an attempt on an unknown username changes no row, so its commit has nothing to flush, and an attempt on an
+    account must take no longer, or its time would tell which usernames exist. A server crash in the next fraction
+    of a second may forget the count (or a lock-out it set) as if the attempt had not been made; the attempt's own
+    audit entry, written after the password check, is committed as every other."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
     unlocked = sa.or_(A.locked_until.is_(None), A.locked_until <= now)
     counted = await conn.execute(
         staff_accounts.update()

@@ -24,6 +24,7 @@ from gateway.staff import (
     change_password,
     create_account,
     csrf,
+    repository,
     set_active,
 )
 from gateway.store.db import Database
@@ -208,6 +209,23 @@ async def test_an_unknown_username_is_refused_alike_after_the_same_work(db: Data
     assert unknown.value.message == wrong.value.message and (counting.checks, counting.throwaway) == (1, 1)
     assert unknown_sql == wrong_sql and "UPDATE" in unknown_sql
     assert await actions(db, "khong-co") == ["sign_in.failed"]
+
+
+async def test_an_attempt_is_counted_without_waiting_for_the_disk_whether_or_not_the_account_exists(
+    db: Database,
+) -> None:
+    """An attempt on a known account writes its count, one on an unknown username writes nothing: were the first
+    to wait for the write-ahead log's flush at commit, the difference would time which usernames exist."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's commit mode; SQLite is the single-machine store")
+    account = await add_staff(db, "hoa")
+    for account_id in (account.id, repository.NO_ACCOUNT):
+        async with db.unit() as uow:
+            await repository.reserve_attempt(uow.conn, account_id, now_utc())
+            mode = (await uow.conn.execute(sa.text("SHOW synchronous_commit"))).scalar_one()
+        assert mode == "off"
+    async with db.read() as conn:  # for that transaction alone
+        assert (await conn.execute(sa.text("SHOW synchronous_commit"))).scalar_one() == "on"
 
 
 @contextmanager
