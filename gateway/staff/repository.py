@@ -87,10 +87,10 @@ async def reserve_attempt(conn: AsyncConnection, account_id: str, now: datetime)
     On PostgreSQL the transaction commits without waiting for the disk (``synchronous_commit`` off, for it alone):
     an attempt on an unknown username changes no row, so its commit has nothing to flush, and an attempt on an
     account must take no longer, or its time would tell which usernames exist. A server crash in the next fraction
-    of a second may forget the count (or a lock-out it set) as if the attempt had not been made; the attempt's own
-    audit entry, written after the password check, is committed as every other."""
-    if conn.dialect.name == "postgresql":
-        await conn.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+    of a second may forget the count as if the attempt had not been made; the attempt's audit entry, written after
+    the password check, and a lock-out set in this transaction (``commit_durably``) wait for the disk as every
+    other write."""
+    await _commit_mode(conn, "OFF")
     unlocked = sa.or_(A.locked_until.is_(None), A.locked_until <= now)
     counted = await conn.execute(
         staff_accounts.update()
@@ -101,6 +101,16 @@ async def reserve_attempt(conn: AsyncConnection, account_id: str, now: datetime)
     if row is None:  # no such account: the same statements ran, and matched nothing
         return None, None
     return (int(row.failed_sign_ins) if counted.rowcount else None), row.locked_until
+
+
+async def commit_durably(conn: AsyncConnection) -> None:
+    """The transaction (one ``reserve_attempt`` ran in) commits waiting for the disk again: for a lock-out it writes."""
+    await _commit_mode(conn, "ON")
+
+
+async def _commit_mode(conn: AsyncConnection, mode: str) -> None:
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.text(f"SET LOCAL synchronous_commit TO {mode}"))
 
 
 # ---------------------------------------------------------------- sessions

@@ -125,6 +125,9 @@ class StaffSessions:
             if count is not None and count <= self.policy.lockout_failures:
                 return count, None
             if count is not None:
+                # the lock-out and its audit entry wait for the disk, as every audit entry (the attempt's count
+                # alone does not: repository.reserve_attempt)
+                await repository.commit_durably(uow.conn)
                 until = await self._lock(uow.conn, account, client_ip, now)
         return None, until
 

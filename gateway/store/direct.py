@@ -129,6 +129,8 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mappin
     if not rows:
         return
     names = list(rows[0])
+    if any(row.keys() != rows[0].keys() for row in rows):
+        raise ValueError(f"{table.name}: every row must name the same columns ({', '.join(names)})")
     computed = [column.name for column in table.columns if column.default is not None and column.name not in names]
     if computed:
         raise ValueError(f"{table.name}: give {', '.join(computed)}; their defaults are computed by SQLAlchemy")
@@ -138,11 +140,12 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mappin
         return
     dialect = conn.dialect
     processors = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names]
-    records = [
-        tuple(row[name] if process is None else process(row[name]) for name, process in processors) for row in rows
-    ]
     copy = driver.copy_records_to_table
-    try:
+    try:  # a value its type refuses is SQLAlchemy's error too, as it is on an INSERT
+        records = [
+            tuple(row[name] if process is None else process(row[name]) for name, process in processors)
+            for row in rows
+        ]
         await copy(table.name, records=records, columns=names, schema_name=table.schema)
     except Exception as error:
         await _raise_as_sqlalchemy(conn, error, f"COPY {table.name} ({', '.join(names)}) FROM STDIN", ())

@@ -224,8 +224,12 @@ async def test_an_attempt_is_counted_without_waiting_for_the_disk_whether_or_not
             await repository.reserve_attempt(uow.conn, account_id, now_utc())
             mode = (await uow.conn.execute(sa.text("SHOW synchronous_commit"))).scalar_one()
         assert mode == "off"
-    async with db.read() as conn:  # for that transaction alone
-        assert (await conn.execute(sa.text("SHOW synchronous_commit"))).scalar_one() == "on"
+    async with db.unit() as uow:  # a lock-out set in that transaction waits for the disk
+        await repository.reserve_attempt(uow.conn, account.id, now_utc())
+        await repository.commit_durably(uow.conn)
+        assert (await uow.conn.execute(sa.text("SHOW synchronous_commit"))).scalar_one() == "on"
+    async with db.unit() as uow:  # for that transaction alone
+        assert (await uow.conn.execute(sa.text("SHOW synchronous_commit"))).scalar_one() == "on"
 
 
 @contextmanager

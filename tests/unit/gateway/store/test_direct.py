@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import JSON, BigInteger, Column, MetaData, String, Table, bindparam, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from gateway.store.db import Database, DatabaseUnavailable
 from gateway.store.direct import Direct, insert_rows
@@ -158,6 +158,19 @@ async def test_inserted_rows_go_with_the_unit_and_a_clash_is_sqlalchemys_error(d
     with pytest.raises(IntegrityError):
         async with db.unit() as uow:
             await insert_rows(uow.conn, _BULK, [row, {**row, "amount": 2}])
+    async with db.read() as conn:
+        assert (await conn.execute(select(_BULK.c.id))).all() == []
+
+
+async def test_rows_naming_other_columns_or_bad_values_are_refused_and_write_nothing(db: Database) -> None:
+    await _bulk_table(db)
+    row = {"id": "A", "amount": 1, "facts": {}, "at": NOW}
+    with pytest.raises(ValueError, match="same columns"):
+        async with db.unit() as uow:
+            await insert_rows(uow.conn, _BULK, [row, {"id": "B", "facts": {}, "at": NOW}])
+    with pytest.raises(StatementError):  # a naive time: the column type's own refusal, as SQLAlchemy raises it
+        async with db.unit() as uow:
+            await insert_rows(uow.conn, _BULK, [row, {**row, "id": "B", "at": NOW.replace(tzinfo=None)}])
     async with db.read() as conn:
         assert (await conn.execute(select(_BULK.c.id))).all() == []
 
