@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store import dialect
@@ -134,6 +134,13 @@ async def write_waiting(conn: AsyncConnection, run_id: str, rows: list[dict[str,
         await insert_rows(conn, rt.reconciliation_waiting, batch)
 
 
+async def _lock_kind(conn: AsyncConnection, kind: str) -> None:
+    """Held by a run's recording transaction after its day's lock, so the checks of ``seen`` run one at a time
+    (SQLite: its writers already do)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"reconciliation_runs:{kind}"))))
+
+
 async def _lock_day(conn: AsyncConnection, kind: str, day: date, now: datetime) -> None:
     table = rt.reconciliation_days
     await conn.execute(dialect.insert(conn, table).values(kind=kind, day=day, updated_at=now).on_conflict_do_nothing())
@@ -158,17 +165,49 @@ async def _make_current(conn: AsyncConnection, run: Run, now: datetime) -> Run:
 Writer = Callable[[AsyncConnection, Run], Awaitable[dict[str, Any]]]
 
 
-async def record(db: Database, values: dict[str, Any], now: datetime, write: Writer | None = None) -> Recorded:
+class NeighboursChanged(Exception):
+    """Another day's run within the look-back became current while this run read and matched: what it read of the
+    days around it may be stale, so it is not recorded (the run is made again)."""
+
+
+async def neighbours(conn: AsyncConnection, kind: str, day: date, lookback_days: int) -> dict[date, str]:
+    """The current runs of the days around ``day`` within the look-back, before and after: day → run id."""
+    span = timedelta(days=lookback_days)
+    query = select(D.day, D.current_run_id).where(
+        D.kind == kind, D.current_run_id.is_not(None), D.day != day, D.day >= day - span, D.day <= day + span
+    )
+    return {row.day: row.current_run_id for row in await conn.execute(query)}
+
+
+async def neighbours_of(db: Database, kind: str, day: date, lookback_days: int) -> dict[date, str]:
+    async with db.read() as conn:
+        return await neighbours(conn, kind, day, lookback_days)
+
+
+async def record(
+    db: Database,
+    values: dict[str, Any],
+    now: datetime,
+    write: Writer | None = None,
+    seen: tuple[int, dict[date, str]] | None = None,
+) -> Recorded:
     """Record a finished run (``values``: its columns) under the day's lock, unless the day already has this file.
 
     A completed run becomes the day's current one, and ``write`` (its totals, breaks and waiting records, in the
-    same transaction) may return final figures for its row (``breaks`` once the breaks are written)."""
+    same transaction) may return final figures for its row (``breaks`` once the breaks are written). ``seen`` is
+    (look-back days, ``neighbours`` as the run found them before it read anything): a completed run is then recorded
+    only if they are still the same, checked under a lock every run of the kind takes, so of two runs of days
+    around each other recorded at once, the second sees the first, or is refused (``NeighboursChanged``)."""
     kind, day = values["kind"], values["day"]
     async with db.transaction() as conn:
         await _lock_day(conn, kind, day, now)
         found = await same_file(conn, kind, day, values["file_sha256"], values.get("refusal_code", ""))
         if found is not None:
             return Recorded(found, False)
+        if seen is not None and values["status"] == RunStatus.COMPLETED.value:
+            await _lock_kind(conn, kind)
+            if await neighbours(conn, kind, day, seen[0]) != seen[1]:
+                raise NeighboursChanged(f"{kind} {day}: a run of a day around it was recorded meanwhile")
         await conn.execute(rt.reconciliation_runs.insert().values(**values))
         run = await load(conn, values["id"])
         assert run is not None

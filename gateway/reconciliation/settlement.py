@@ -8,7 +8,10 @@ run's answers that run and changes nothing; a refused file is a failed run with 
 it; otherwise the engine (``reconciliation``) matches it, a row of a payment another day's file settled too (an
 earlier day's, or a later day's reconciled first) is told apart (``settled_again``), and the run is recorded with its
 totals per agency, its breaks and the records it leaves waiting, in one transaction under the day's lock
-(``runs.record``).
+(``runs.record``). What a run reads of the days around it (the run it carries records from, the later runs that may
+have settled its payments) is read before it matches; if a run of one of those days became current meanwhile, the
+run is not recorded but made again (``runs.NeighboursChanged``), so of two runs of neighbouring days recorded at once
+the second has always seen the first.
 """
 
 from __future__ import annotations
@@ -30,10 +33,11 @@ from reconciliation.engine import MatchRules, RecordSpool, reconcile_settlement
 
 from . import files, ours, settled_again
 from .pipeline import OnCompleted, Phase, Progress, failed, new_run_values, quiet
-from .runs import Kind, Recorded, RunStatus, Trigger, find_same_file, record
+from .runs import Kind, NeighboursChanged, Recorded, RunStatus, Trigger, find_same_file, neighbours_of, record
 from .settlement_findings import Written, figures, settled_payments, summarise, writer
 
 SUFFIX = ".csv"
+ATTEMPTS = 3  # a run is made again when a run of a day around it was recorded meanwhile (runs.NeighboursChanged)
 
 
 @dataclass
@@ -60,8 +64,36 @@ class SettlementRuns:
         already = await find_same_file(self.db, Kind.SETTLEMENT, day, kept.sha256)
         if already is not None:
             return Recorded(already, False)
-        values = new_run_values(Kind.SETTLEMENT, day, kept, trigger, started_by, now_utc())
-        work = files.run_dir(root, values["id"])
+        lookback = self.settings.reconciliation_lookback_days
+        for attempt in range(1, ATTEMPTS + 1):
+            # the days around as they stand before anything is read, then the run's start: a run they hold finished
+            # before this one started (``settled_again`` relies on that order)
+            seen = (lookback, await neighbours_of(self.db, Kind.SETTLEMENT, day, lookback))
+            values = new_run_values(Kind.SETTLEMENT, day, kept, trigger, started_by, now_utc())
+            try:
+                recorded = await self._attempt(day, kept, signature, values, seen, root, progress)
+            except NeighboursChanged:
+                if attempt == ATTEMPTS:
+                    raise
+                continue
+            if recorded.new and self.on_completed is not None:
+                await self.on_completed(recorded.run)
+            return recorded
+        raise AssertionError("unreachable")
+
+    async def _attempt(
+        self,
+        day: date,
+        kept: files.KeptFile,
+        signature: str | None,
+        values: dict[str, object],
+        seen: tuple[int, dict[date, str]],
+        root: Path,
+        progress: Progress,
+    ) -> Recorded:
+        """One reading and matching of the file, recorded unless a run of a day around it became current meanwhile
+        (``NeighboursChanged``: what it read of those days may be stale, and it is made again)."""
+        work = files.run_dir(root, str(values["id"]))
         work.mkdir(parents=True, exist_ok=True)
         # Verifying the file (a thread) and reading our records (the database) do not depend on each other until
         # the match: they run side by side, and a refused file leaves nothing of the read behind.
@@ -77,7 +109,7 @@ class SettlementRuns:
                 await asyncio.gather(reading, return_exceptions=True)
                 raise
             await reading
-            recorded = await self._reconcile(day, verified, spool, values, work, progress)
+            recorded = await self._reconcile(day, verified, spool, values, work, progress, seen)
         except FileRefused as refused:
             shutil.rmtree(work, ignore_errors=True)
             return await record(self.db, failed(values, refused.reason.value, refused.message, now_utc()), now_utc())
@@ -88,8 +120,6 @@ class SettlementRuns:
             shutil.rmtree(work / "ours", ignore_errors=True)
         if not recorded.new:
             shutil.rmtree(work, ignore_errors=True)
-        elif self.on_completed is not None:
-            await self.on_completed(recorded.run)
         return recorded
 
     async def _verify(self, path: Path, day: date, signature: str | None) -> VerifiedFile:
@@ -110,6 +140,7 @@ class SettlementRuns:
         values: dict[str, object],
         work: Path,
         progress: Progress,
+        seen: tuple[int, dict[date, str]],
     ) -> Recorded:
         progress(Phase.MATCH)
         rules = MatchRules(day, cutoff_days=self.settings.reconciliation_cutoff_days)
@@ -127,7 +158,7 @@ class SettlementRuns:
             "status": RunStatus.COMPLETED.value,
             "finished_at": now_utc(),
         }
-        return await record(self.db, done, now_utc(), writer(written, now_utc()))
+        return await record(self.db, done, now_utc(), writer(written, now_utc()), seen)
 
     async def _obtain(
         self, day: date, file: Path | None, signature: str | None, root: Path

@@ -6,17 +6,27 @@ finds the break again."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import threading
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
 
 from adapters.vntime import now_utc
 from gateway.kernel.scope import AgencyScope
 from gateway.reconciliation import get_break
+from gateway.reconciliation.files import KeptFile
+from gateway.reconciliation.pipeline import Phase, new_run_values
 from gateway.reconciliation.resolution import resolve_run
+from gateway.reconciliation.runs import Kind, RunStatus, Trigger, record
+from gateway.store.db import Database
 from gateway.store.tables import reconciliation as rt
 
 from .conftest import AGENCY, World, hub_row, vn
 
 B = rt.reconciliation_breaks.c
+R = rt.reconciliation_runs.c
 
 
 async def test_a_day_reconciled_after_the_next_day_that_settled_its_payment_late_carries_the_break(
@@ -92,3 +102,42 @@ async def test_a_later_run_that_did_not_take_the_payment_adds_no_second_break(wo
 
     [only] = await world.breaks()
     assert (only["code"], only["day"]) == ("missing_in_ours", later)
+
+
+async def test_a_later_day_recorded_while_the_day_s_run_matches_is_seen_by_that_run(world: World) -> None:
+    """The later day's run becomes current while the day's run is matching (it asked before the match which later
+    runs exist, and kept no plain matches): that run is not recorded as it stands but made again, and the double
+    settlement is found."""
+    before, day, later = (world.today - timedelta(days=n) for n in (2, 1, 0))
+    payment, _ = await world.paid(vn(day, 10))
+    await world.run(before)
+    phases: list[Phase] = []
+
+    def progress(phase: Phase) -> None:
+        phases.append(phase)
+        if phase is Phase.MATCH and phases.count(Phase.MATCH) == 1:  # recorded meanwhile, by another process
+            meanwhile = threading.Thread(target=asyncio.run, args=(_record_run(world.database_url, later),))
+            meanwhile.start()
+            meanwhile.join()
+
+    recorded = await world.run(day, progress=progress)
+
+    assert recorded.new and phases.count(Phase.MATCH) == 2, phases
+    [again] = await world.breaks(B.code == "settled_again")
+    assert (again["our_id"], again["run_id"], again["facts"]["settled_day"]) == (
+        payment.id, recorded.run.id, later.isoformat()
+    )  # fmt: skip
+    async with world.db.read() as conn:
+        runs_of_day = (await conn.execute(select(R.id).where(R.day == day))).all()
+    assert [row.id for row in runs_of_day] == [recorded.run.id], "the stale attempt left no run behind"
+
+
+async def _record_run(url: str, day: date) -> None:
+    """A completed run of ``day`` that took every record of its days and left none waiting."""
+    db = Database.from_url(url)
+    try:
+        kept = KeptFile("f" * 64, Path("/elsewhere/settlement.csv"), 10)
+        values = new_run_values(Kind.SETTLEMENT, day, kept, Trigger.MANUAL, "other", now_utc())
+        await record(db, {**values, "status": RunStatus.COMPLETED.value, "finished_at": now_utc()}, now_utc())
+    finally:
+        await db.dispose()
