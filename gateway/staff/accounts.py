@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -117,18 +117,15 @@ async def create(
         await _check_known(uow.conn, codes)
         await repository.insert_account(uow.conn, values, codes)
         after = {"role": role, "all_agencies": all_agencies, "agencies": list(codes), "active": True}
-        await audit.record(
-            uow.conn,
-            at=now,
-            actor=actor,
-            action="staff.created",
-            subject_type="staff",
-            subject_id=username,
-            after=after,
-        )
+        await _entry(uow.conn, username, "staff.created", now=now, actor=actor, after=after)
         found = await repository.by_username(uow.conn, username)
     assert found is not None
     return found[0]
+
+
+async def _entry(conn: AsyncConnection, username: str, action: str, *, now: datetime, actor: str, **what: Any) -> None:
+    """An audit entry about an account, in the caller's transaction."""
+    await audit.record(conn, at=now, actor=actor, action=action, subject_type="staff", subject_id=username, **what)
 
 
 async def _existing(conn: AsyncConnection, username: str) -> StaffAccount:
@@ -154,15 +151,8 @@ async def change_password(
             updated_at=now,
         )
         ended = await repository.end_sessions_of(uow.conn, account.id, now)
-        await audit.record(
-            uow.conn,
-            at=now,
-            actor=actor,
-            action="staff.password_changed",
-            subject_type="staff",
-            subject_id=account.username,
-            note=f"{ended} session(s) ended",
-        )
+        note = f"{ended} session(s) ended"
+        await _entry(uow.conn, account.username, "staff.password_changed", now=now, actor=actor, note=note)
 
 
 async def set_active(
@@ -178,16 +168,9 @@ async def set_active(
         await repository.update_account(uow.conn, account.id, active=active, updated_at=now)
         if not active:
             await repository.end_sessions_of(uow.conn, account.id, now)
-        await audit.record(
-            uow.conn,
-            at=now,
-            actor=actor,
-            action="staff.enabled" if active else "staff.disabled",
-            subject_type="staff",
-            subject_id=account.username,
-            before={"active": account.active},
-            after={"active": active},
-        )
+        action = "staff.enabled" if active else "staff.disabled"
+        change = {"before": {"active": account.active}, "after": {"active": active}}
+        await _entry(uow.conn, account.username, action, now=now, actor=actor, **change)
         await assigned.recheck(uow.conn, account.username, now)
     return True
 
@@ -225,16 +208,8 @@ async def change_access(
             return False
         await repository.update_account(uow.conn, account.id, role=new_role, all_agencies=new_all, updated_at=now)
         await repository.set_agencies(uow.conn, account.id, new_codes)
-        await audit.record(
-            uow.conn,
-            at=now,
-            actor=actor,
-            action="staff.access_changed",
-            subject_type="staff",
-            subject_id=account.username,
-            before=before,
-            after=after,
-        )
+        change = {"before": before, "after": after}
+        await _entry(uow.conn, account.username, "staff.access_changed", now=now, actor=actor, **change)
         await assigned.recheck(uow.conn, account.username, now)
     return True
 
