@@ -171,8 +171,10 @@ class _Staged:
             return
         hub_schema, our_schema = self.hub.collect_schema(), self.ours.collect_schema()
         for number in range(self.count):
-            yield (_read_slice(self.stage / "hub", number, hub_schema),
-                   _read_slice(self.stage / "ours", number, our_schema))
+            yield (
+                _read_slice(self.stage / "hub", number, hub_schema),
+                _read_slice(self.stage / "ours", number, our_schema),
+            )
 
 
 def _stage(hub: pl.LazyFrame, ours: pl.LazyFrame, slices: int, stage: Path) -> _Staged:

@@ -62,9 +62,7 @@ def open_days(settings: Settings) -> int:
 
 def _records(batch: dict[str, list[object]], carry: Carry) -> pl.DataFrame:
     """A batch of ``payments.RECORD_COLUMNS`` as the engine's records, keeping what the run takes."""
-    frame = pl.DataFrame(batch, strict=False).with_columns(
-        pl.col("day").cast(pl.Date), pl.col("amount").cast(pl.Int64)
-    )
+    frame = pl.DataFrame(batch, strict=False).with_columns(pl.col("day").cast(pl.Date), pl.col("amount").cast(pl.Int64))
     moved = pl.col("status").is_in(MOVED)
     own = pl.col("day") > carry.after_day
     kept = ~moved | own | pl.col("id").is_in(list(carry.waiting))

@@ -143,8 +143,7 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mappin
     copy = driver.copy_records_to_table
     try:  # a value its type refuses is SQLAlchemy's error too, as it is on an INSERT
         records = [
-            tuple(row[name] if process is None else process(row[name]) for name, process in processors)
-            for row in rows
+            tuple(row[name] if process is None else process(row[name]) for name, process in processors) for row in rows
         ]
         await copy(table.name, records=records, columns=names, schema_name=table.schema)
     except Exception as error:
