@@ -64,22 +64,22 @@ class SettlementRuns:
         already = await find_same_file(self.db, Kind.SETTLEMENT, day, kept.sha256)
         if already is not None:
             return Recorded(already, False)
-        lookback = self.settings.reconciliation_lookback_days
-        for attempt in range(1, ATTEMPTS + 1):
+        lookback, attempt = self.settings.reconciliation_lookback_days, 1
+        while True:
             # the days around as they stand before anything is read, then the run's start: a run they hold finished
             # before this one started (``settled_again`` relies on that order)
             seen = (lookback, await neighbours_of(self.db, Kind.SETTLEMENT, day, lookback))
             values = new_run_values(Kind.SETTLEMENT, day, kept, trigger, started_by, now_utc())
             try:
                 recorded = await self._attempt(day, kept, signature, values, seen, root, progress)
+                break
             except NeighboursChanged:
                 if attempt == ATTEMPTS:
                     raise
-                continue
-            if recorded.new and self.on_completed is not None:
-                await self.on_completed(recorded.run)
-            return recorded
-        raise AssertionError("unreachable")
+                attempt += 1
+        if recorded.new and self.on_completed is not None:
+            await self.on_completed(recorded.run)
+        return recorded
 
     async def _attempt(
         self,
