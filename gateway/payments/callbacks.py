@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -24,7 +25,9 @@ from redis.exceptions import RedisError
 from adapters.payhub import (
     CallbackRejected,
     HubRejected,
+    HubResult,
     HubUnavailable,
+    Outcome,
     OutcomeUnknown,
     PayhubClient,
     Reply,
@@ -123,8 +126,9 @@ class ReturnQueries:
         self.results = results
         self.redis = redis
 
-    async def ask(self, reference: str) -> bool:
-        """False if the hub did not answer in time (or was asked a moment ago)."""
+    async def ask(self, reference: str, code: str) -> bool:
+        """False if the hub did not answer in time (or was asked a moment ago). ``code`` is the verified return's
+        ``MaLoi``: it tells which of "expired or cancelled" the query's answer is."""
         if not await self._first_in_interval(reference):
             return False
         try:
@@ -132,7 +136,7 @@ class ReturnQueries:
         except (TimeoutError, HubUnavailable, OutcomeUnknown, HubRejected) as exc:
             log.info("hub not answering the return page's query", extra={"reference": reference, "error": repr(exc)})
             return False
-        await self.results.apply(result, now_utc())
+        await self.results.apply(precise(result, code), now_utc())
         return True
 
     async def _first_in_interval(self, reference: str) -> bool:
@@ -146,6 +150,15 @@ class ReturnQueries:
         except (RedisError, OSError):
             return True  # Redis holds only the throttle: the page still asks
         return bool(claimed)
+
+
+def precise(result: HubResult, return_code: str) -> HubResult:
+    """The query's answer, told apart by the hub's signed return where the query cannot: its "expired or
+    cancelled" is ``cancelled`` when the return says the citizen cancelled. The return alone never moves a
+    payment; it only names which of the two ends the hub's own answer already gave."""
+    if result.outcome is Outcome.EXPIRED and CONFIRM_OUTCOMES.get(return_code) is Outcome.CANCELLED:
+        return replace(result, outcome=Outcome.CANCELLED)
+    return result
 
 
 async def return_queries(
@@ -177,7 +190,7 @@ class ReturnPageController(Controller):
             async with db.read() as conn:
                 record = await repository.load_by_reference(conn, info.reference)
             if record is not None and info.code in CONFIRM_OUTCOMES and Status(record.status) in UNPAID:
-                if await hub_queries.ask(info.reference):
+                if await hub_queries.ask(info.reference, info.code):
                     async with db.read() as conn:
                         record = await repository.load_by_reference(conn, info.reference)
         if record is None:

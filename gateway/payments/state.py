@@ -4,7 +4,9 @@
        │                   │ ╲──failed / cancelled by citizen / expired / cancelled by portal
        └──rejected─▶ failed│
 Money that the hub says it took is never refused: a ``paid`` result for a payment that already failed, expired or
-was cancelled still records it (``late``), so finance can refund it. Nothing else leaves a final state.
+was cancelled still records it (``late``), so finance can refund it. The hub's query has one state, "4", for "expired
+or cancelled", so ``expired`` may be its word for a citizen's cancellation: the callback that names the cancellation
+refines it to ``cancelled``, whichever of the two came first. Nothing else leaves a final state.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ for _s in UNPAID:
     _TABLE[(_s, Event.EXPIRE)] = Status.EXPIRED
 for _s in UNPAID_FINAL:
     _TABLE[(_s, Event.HUB_PAID)] = Status.PAID  # late: money moved, record it
+_TABLE[(Status.EXPIRED, Event.HUB_CANCELLED)] = Status.CANCELLED  # the query's "4" made precise
 
 HUB_EVENTS: dict[Outcome, Event] = {
     Outcome.PAID: Event.HUB_PAID,

@@ -100,3 +100,36 @@ async def test_a_hub_error_page_is_an_unknown_outcome(
     assert after["payments"] == before["payments"] + 1, "kept, so that a retry resumes it"
     kept = (await api.get(f"/v1/payments/{response.json()['payment_id']}")).json()
     assert kept["status"] == "created"
+
+
+async def test_an_expiry_the_query_reported_becomes_the_citizens_cancellation_when_the_callback_comes(
+    api: httpx.AsyncClient, hub: httpx.AsyncClient, stack: Stack
+) -> None:
+    """The hub's query has one state for "expired or cancelled": the janitor can only record ``expired``. The
+    late callback that says the citizen cancelled makes it ``cancelled``, and the dossier hears of it."""
+    await hub.put("/control/faults", json={"callback": {"drop": 1}})
+    payment = await create(api)
+    await pay(hub, payment["reference"], "24")
+    expired = await wait_status(api, payment["id"], "expired")
+    assert expired["status_reason"] == "hub_expired"
+    resent = await hub.post(f"/control/payments/{payment['reference']}/callback/resend")
+    assert resent.status_code == 200, resent.text
+    cancelled = await wait_status(api, payment["id"], "cancelled")
+    assert cancelled["status_reason"] == "hub_cancelled"
+    events = await rows(stack, ot.outbox, ot.outbox.c.resource_id == payment["id"])
+    assert [e.type for e in sorted(events, key=lambda e: e.sequence)] == [
+        "payment.pending",
+        "payment.expired",
+        "payment.cancelled",
+    ]
+    again = await hub.post(f"/control/payments/{payment['reference']}/callback/resend")
+    assert again.status_code == 200
+    await wait_for(lambda: _replied(hub, payment["reference"], 2), timeout=15, what="the repeated callback answered")
+    events = await rows(stack, ot.outbox, ot.outbox.c.resource_id == payment["id"])
+    assert len(events) == 3, "a repeated callback changes nothing"
+
+
+async def _replied(hub: httpx.AsyncClient, reference: str, deliveries: int) -> bool:
+    found = (await hub.get(f"/control/payments/{reference}")).json()["callbacks"]
+    answered = [d for d in found if any(a.get("reply_code") == "00" for a in d["attempts"])]
+    return len(answered) >= deliveries

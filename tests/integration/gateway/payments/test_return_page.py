@@ -8,7 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from tests.support.api import counts, create, pay, return_params, wait_status
+from gateway.store.tables import payments as pt
+from tests.support.api import counts, create, pay, return_params, rows, wait_status
 from tests.support.processes import Process
 from tests.support.services import free_port
 from tests.support.stack import Stack
@@ -66,6 +67,35 @@ async def test_a_citizen_back_before_the_callback_sees_the_hubs_answer(
     assert (await api.get(f"/v1/payments/{payment['id']}")).json()["status"] == "paid"
     deliveries = (await hub.get(f"/control/payments/{payment['reference']}")).json()["callbacks"]
     assert all(not d["attempts"] for d in deliveries), "the callback was really dropped"
+
+
+async def test_a_citizen_who_cancelled_sees_it_cancelled_though_the_query_says_expired_or_cancelled(
+    api: httpx.AsyncClient, hub: httpx.AsyncClient, stack: Stack
+) -> None:
+    """The callback is lost; the hub's query answers "4" (expired or cancelled); the hub's signed return says the
+    citizen cancelled: the page records and shows the cancellation, not an expiry."""
+    await hub.put("/control/faults", json={"callback": {"drop": 1}})
+    payment = await create(api)
+    await pay(hub, payment["reference"], "24")
+    async with httpx.AsyncClient(base_url=stack.gateway_url) as browser:
+        page = await browser.get("/payments/return", params=return_params(payment["reference"], code="24"))
+    assert page.status_code == 200 and "Giao dịch đã hủy" in page.text
+    current = (await api.get(f"/v1/payments/{payment['id']}")).json()
+    assert (current["status"], current["status_reason"]) == ("cancelled", "hub_cancelled")
+    asked = await rows(stack, pt.hub_results, pt.hub_results.c.reference == payment["reference"])
+    assert [(r.source, r.raw_code) for r in asked] == [("query", "4")], "told by the hub's query, not the browser"
+
+
+async def test_a_return_claiming_a_cancellation_does_not_cancel_a_payment_the_hub_still_holds(
+    api: httpx.AsyncClient, stack: Stack
+) -> None:
+    payment = await create(api)
+    before = await counts(stack)
+    async with httpx.AsyncClient(base_url=stack.gateway_url) as browser:
+        page = await browser.get("/payments/return", params=return_params(payment["reference"], code="24"))
+    assert page.status_code == 200 and "Đang chờ xác nhận" in page.text
+    assert (await api.get(f"/v1/payments/{payment['id']}")).json()["status"] == "pending"
+    assert await counts(stack) == before
 
 
 async def test_a_return_while_the_hub_does_not_answer_stays_pending_within_its_bound(

@@ -67,11 +67,35 @@ def test_a_paid_result_is_recorded_even_after_the_payment_ended_unpaid() -> None
         assert next_status(status, Event.HUB_PAID) is Status.PAID
 
 
-def test_results_other_than_paid_never_move_a_final_payment() -> None:
+def test_results_other_than_paid_never_move_a_final_payment_but_a_cancellation_names_an_expiry() -> None:
     for status in {*UNPAID_FINAL, *COLLECTED}:
         for outcome in Outcome:
-            if outcome is not Outcome.PAID:
-                assert not decide_hub_result(status, outcome).changes
+            if outcome is Outcome.PAID:
+                continue
+            decision = decide_hub_result(status, outcome)
+            if (status, outcome) == (Status.EXPIRED, Outcome.CANCELLED):
+                assert decision.event is Event.HUB_CANCELLED
+                assert next_status(status, Event.HUB_CANCELLED) is Status.CANCELLED
+            else:
+                assert not decision.changes, (status, outcome)
+
+
+@given(
+    st.permutations([Outcome.EXPIRED, Outcome.CANCELLED, Outcome.EXPIRED, Outcome.CANCELLED]),
+    st.integers(min_value=1, max_value=4),
+)
+def test_a_cancellation_ends_cancelled_whether_the_query_or_the_callback_came_first(
+    answers: list[Outcome], taken: int
+) -> None:
+    """The query's "expired or cancelled" and the callback's "cancelled by the citizen", repeated and in any
+    order: once the callback has come, the payment is cancelled; before it, the query's answer stands."""
+    status = Status.PENDING
+    seen = answers[:taken]
+    for outcome in seen:
+        decision = decide_hub_result(status, outcome)
+        if decision.event is not None:
+            status = next_status(status, decision.event)
+    assert status is (Status.CANCELLED if Outcome.CANCELLED in seen else Status.EXPIRED)
 
 
 def test_waiting_answers_change_nothing() -> None:
