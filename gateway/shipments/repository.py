@@ -78,21 +78,40 @@ async def load(
     return (await _complete(conn, [row], timeline=timeline))[0]
 
 
-async def load_many(conn: AsyncConnection, shipment_ids: list[str], *, for_update: bool = False) -> dict[str, Shipment]:
-    """Several shipments without their timelines, in two queries; ``for_update`` locks their rows in id order
-    (PostgreSQL; SQLite's transactions already hold the write lock)."""
-    if not shipment_ids:
-        return {}
-    query = _query().where(S.id.in_(shipment_ids)).order_by(S.id)
-    if for_update:
-        query = dialect.locked(conn, query, of=st.shipments)
-    rows = (await conn.execute(query)).all()
-    return {record.id: record for record in await _complete(conn, rows, timeline=False)}
+def _for_change() -> Any:
+    """Shipments as a change reads them, one row each: with the agency's code, the COD collection (a shipment has
+    at most one, its columns named ``collection_…``) and whether it has held COD reports (``has_held``)."""
+    collection = [column.label(f"collection_{column.name}") for column in st.cod_collections.c]
+    has_held = select(X.id).where(X.shipment_id == S.id).exists().label("has_held")
+    return _query().add_columns(*collection, has_held).outerjoin(st.cod_collections, C.shipment_id == S.id)
+
+
+# A postal event's read of its shipment, built once and run straight on asyncpg on PostgreSQL (``Direct``): one
+# round trip, a second only for a shipment with held COD reports.
+_LOCK = dialect.Locking(_for_change().where(S.id == bindparam("shipment_id")), of=st.shipments)
+_HELD = Direct(select(st.cod_exceptions).where(X.shipment_id == bindparam("shipment_id")).order_by(X.created_at, X.id))
 
 
 async def lock(tx: AsyncConnection, shipment_ids: Iterable[str]) -> dict[str, Shipment]:
-    """Load shipments for change, locking them in id order so concurrent writers cannot deadlock."""
-    return await load_many(tx, sorted(set(shipment_ids)), for_update=True)
+    """Load shipments for change (without their timelines), locking them one by one in id order so concurrent
+    writers cannot deadlock (PostgreSQL; SQLite's transactions already hold the write lock)."""
+    found: dict[str, Shipment] = {}
+    locking = _LOCK.on(tx)
+    for shipment_id in sorted(set(shipment_ids)):
+        rows = await locking.rows(tx, {"shipment_id": shipment_id})
+        if rows:
+            found[shipment_id] = await _changeable(tx, rows[0])
+    return found
+
+
+async def _changeable(tx: AsyncConnection, row: Mapping[str, Any]) -> Shipment:
+    collection = None
+    if row["collection_id"] is not None:
+        collection = CodCollection(**{name: row[f"collection_{name}"] for name in _names(CodCollection)})
+    held: tuple[CodException, ...] = ()
+    if row["has_held"]:
+        held = tuple(_of(CodException, x) for x in await _HELD.rows(tx, {"shipment_id": row["id"]}))
+    return _of(Shipment, row, events=(), collection=collection, cod_exceptions=held)
 
 
 async def list_page(
