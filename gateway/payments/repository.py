@@ -40,7 +40,7 @@ _BY_REFERENCE = Direct(_BY_REFERENCE_QUERY)
 _LOCK_BY_ID = dialect.Locking(_BY_ID_QUERY, of=pt.payments)
 _LOCK_BY_REFERENCE = dialect.Locking(_BY_REFERENCE_QUERY, of=pt.payments)
 _CHANGE = Direct(update(pt.payments).where(P.id == bindparam("b_id"), P.status == bindparam("b_expected")))
-_INSERT_PAYMENT = Direct(pt.payments.insert())
+_INSERT_PAYMENT = Direct(pt.payments.insert().returning(*pt.payments.c))
 _INSERT_LINES = Direct(pt.payment_lines.insert())
 _INSERT_LEDGER = Direct(pt.ledger_entries.insert())
 _INSERT_HUB_RESULT = Direct(pt.hub_results.insert())
@@ -119,9 +119,15 @@ async def page(
     return [await _complete(conn, row) for row in rows], next_cursor
 
 
-async def insert(conn: AsyncConnection, payment: dict[str, Any], lines: list[dict[str, Any]]) -> None:
-    await _INSERT_PAYMENT.change(conn, payment)
+async def insert(
+    conn: AsyncConnection, payment: dict[str, Any], lines: list[dict[str, Any]], agency_code: str
+) -> Payment:
+    """Store a new payment with its fee lines (given in their order); the payment as stored (its columns as
+    returned by the insert), without reading it back."""
+    stored = (await _INSERT_PAYMENT.rows(conn, payment))[0]
     await _INSERT_LINES.change_many(conn, lines)
+    fee_lines = tuple(FeeLine(x["kind"], x["code"], x["name"], x["amount"]) for x in lines)
+    return payment_of(stored, agency_code, fee_lines, ())
 
 
 async def change(conn: AsyncConnection, payment_id: str, expected_status: str, values: dict[str, Any]) -> bool:

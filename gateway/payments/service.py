@@ -81,7 +81,7 @@ class PaymentService:
             agency, procedure, fees = await _catalogue(uow.conn, portal, data)
             _check_lines(data, fees)
             payment_id = new_id("pay")
-            await repository.insert(
+            record = await repository.insert(
                 uow.conn,
                 dict(
                     id=payment_id,
@@ -100,10 +100,9 @@ class PaymentService:
                     **request_columns(data),
                 ),
                 line_rows(payment_id, data),
+                agency.code,
             )
             await uow.bind(attempt, payment_id)
-            record = await repository.load(uow.conn, payment_id)
-        assert record is not None
         return record, agency
 
     async def _init_at_hub(self, record: Payment, agency: Any, client_ip: str) -> Payment:
