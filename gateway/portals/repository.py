@@ -3,13 +3,16 @@ on a connection; the use cases choose the transactions."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.store.direct import Direct
 from gateway.store.tables import portals as ct
 
 K = ct.api_keys.c
@@ -186,19 +189,24 @@ async def agency_code(conn: AsyncConnection, agency_id: str) -> str:
     return str(found.scalar_one())
 
 
-# The catalogue's reads on every creation are built once with bound parameters: SQLAlchemy reuses their cache keys
-# and compiled forms instead of building and hashing new ones per call.
-_AGENCY_BY_CODE = select(ct.agencies).where(ct.agencies.c.code == bindparam("code"))
-_PROCEDURE_WITH_FEES = (
+# The catalogue's reads on every creation are built once and run straight on asyncpg on PostgreSQL (``Direct``).
+_AGENCY_BY_CODE = Direct(select(ct.agencies).where(ct.agencies.c.code == bindparam("code")))
+_PROCEDURE_WITH_FEES = Direct(
     select(ct.procedures, *[column.label(f"fee_{column.name}") for column in ct.procedure_fees.c])
     .outerjoin(ct.procedure_fees, ct.procedure_fees.c.procedure_id == PR.id)
     .where(PR.agency_id == bindparam("agency_id"), PR.code == bindparam("code"))
 )
 
 
+def _row(mapping: Mapping[str, Any]) -> Any:
+    """A row read on ``Direct``, its columns as attributes as on a SQLAlchemy row."""
+    return SimpleNamespace(**mapping)
+
+
 async def agency_by_code(conn: AsyncConnection, code: str) -> Any:
     """The agency row (every column), or None."""
-    return (await conn.execute(_AGENCY_BY_CODE, {"code": code})).first()
+    rows = await _AGENCY_BY_CODE.rows(conn, {"code": code})
+    return _row(rows[0]) if rows else None
 
 
 async def procedure_by_code(conn: AsyncConnection, agency_id: str, code: str) -> Any:
@@ -219,15 +227,18 @@ class CatalogueFee:
 
 async def procedure_with_fees(conn: AsyncConnection, agency_id: str, code: str) -> tuple[Any, dict[str, Any]] | None:
     """The procedure row and its fees by code, in one query (a row per fee); None when there is no such procedure."""
-    rows = (await conn.execute(_PROCEDURE_WITH_FEES, {"agency_id": agency_id, "code": code})).all()
+    rows = await _PROCEDURE_WITH_FEES.rows(conn, {"agency_id": agency_id, "code": code})
     if not rows:
         return None
     fees = {
-        row.fee_code: CatalogueFee(row.fee_procedure_id, row.fee_code, row.fee_kind, row.fee_name, row.fee_amount)
+        row["fee_code"]: CatalogueFee(
+            row["fee_procedure_id"], row["fee_code"], row["fee_kind"], row["fee_name"], row["fee_amount"]
+        )
         for row in rows
-        if row.fee_code is not None
+        if row["fee_code"] is not None
     }
-    return rows[0], fees
+    procedure = _row({name: value for name, value in rows[0].items() if not name.startswith("fee_")})
+    return procedure, fees
 
 
 async def has_non_postal_procedure(conn: AsyncConnection, agency_id: str) -> bool:
