@@ -10,11 +10,13 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
+from gateway.shipments import repository
 from gateway.store.tables import shipments as st
 from gateway.store.tables.receipts import receipts
 from tests.support.api import key
@@ -141,3 +143,28 @@ async def _feed_past(stack: Stack, event_id: int) -> bool:
     from tests.support.shipments import cursor
 
     return await cursor(stack) >= event_id
+
+
+async def test_a_postal_event_reads_its_shipment_as_the_full_read_does(
+    api: httpx.AsyncClient, post: httpx.AsyncClient, stack: Stack
+) -> None:
+    """The one statement a postal event locks its shipment with gives the record the full read gives (without the
+    timeline): the COD collection of a delivered shipment, the held reports of a cancelled one, neither on a third."""
+    delivered = await book(api, cod_amount=150_000)
+    await advance(post, delivered["original_id"], scenario="deliver")
+    await wait_shipment(api, delivered["id"], lambda s: s["cod_collection"] is not None, "the COD collected")
+    cancelled = await book(api, cod_amount=150_000)
+    assert (await api.post(f"/v1/shipments/{cancelled['id']}/cancel", headers=key())).status_code == 200
+    await misreport(post, cancelled["original_id"], 14, 9_999_999)
+    await held(api, cancelled["id"])
+    plain = await book(api)
+    ids = [delivered["id"], cancelled["id"], plain["id"]]
+    assert stack.db is not None
+    async with stack.db.unit() as uow:
+        locked = await repository.lock(uow.conn, ids)
+    async with stack.db.read() as conn:
+        full = {i: await repository.load(conn, i, timeline=False) for i in ids}
+    assert locked == {i: replace(full[i], events=()) for i in ids}  # type: ignore[type-var]
+    assert locked[delivered["id"]].collection is not None and not locked[delivered["id"]].cod_exceptions
+    assert locked[cancelled["id"]].collection is None and len(locked[cancelled["id"]].cod_exceptions) == 1
+    assert locked[plain["id"]].collection is None and not locked[plain["id"]].cod_exceptions
