@@ -27,8 +27,8 @@ from .state import dedupe_key
 log = logging.getLogger("gateway.shipments")
 
 
-async def record(uow: UnitOfWork, shipment: Shipment, event: StatusEvent, now: datetime) -> str | None:
-    """Record the collection a delivered event reports; its id, or None if the shipment already has one."""
+async def record(uow: UnitOfWork, shipment: Shipment, event: StatusEvent, now: datetime) -> Shipment | None:
+    """Record the collection a delivered event reports; the shipment with it, or None if it already has one."""
     collection_id = await repository.insert_collection(uow.conn, shipment, event.cod_amount, event.time, now)
     if collection_id is None:
         return None
@@ -41,7 +41,7 @@ async def record(uow: UnitOfWork, shipment: Shipment, event: StatusEvent, now: d
         now,
         {"cod_collection": msgspec.to_builtins(presenter.collection_view(fresh.collection))},
     )
-    return collection_id
+    return fresh
 
 
 async def hold(
@@ -52,8 +52,9 @@ async def hold(
     status: str,
     source: str,
     now: datetime,
-) -> bool:
-    """Hold the collection an event reports for reconciliation, once per event; ``False`` if already held."""
+) -> Shipment | None:
+    """Hold the collection an event reports for reconciliation, once per event; the shipment with the held report,
+    or None if it was already held."""
     exception_id = await repository.insert_exception(
         uow.conn,
         {
@@ -73,7 +74,7 @@ async def hold(
         },
     )
     if exception_id is None:
-        return False
+        return None
     log.warning(
         "COD report held for reconciliation",
         extra={
@@ -95,4 +96,4 @@ async def hold(
         now,
         {"cod_exception": msgspec.to_builtins(presenter.exception_view(held))},
     )
-    return True
+    return fresh

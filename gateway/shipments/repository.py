@@ -78,40 +78,57 @@ async def load(
     return (await _complete(conn, [row], timeline=timeline))[0]
 
 
-def _for_change() -> Any:
-    """Shipments as a change reads them, one row each: with the agency's code, the COD collection (a shipment has
-    at most one, its columns named ``collection_…``) and whether it has held COD reports (``has_held``)."""
-    collection = [column.label(f"collection_{column.name}") for column in st.cod_collections.c]
-    has_held = select(X.id).where(X.shipment_id == S.id).exists().label("has_held")
-    return _query().add_columns(*collection, has_held).outerjoin(st.cod_collections, C.shipment_id == S.id)
-
-
-# A postal event's read of its shipment, built once and run straight on asyncpg on PostgreSQL (``Direct``): one
-# round trip, a second only for a shipment with held COD reports.
-_LOCK = dialect.Locking(_for_change().where(S.id == bindparam("shipment_id")), of=st.shipments)
-_HELD = Direct(select(st.cod_exceptions).where(X.shipment_id == bindparam("shipment_id")).order_by(X.created_at, X.id))
+# A postal event's reads of its shipments, built once and run straight on asyncpg on PostgreSQL (``Direct``): the
+# shipments locked in id order; then, in a statement of its own (so that it sees what a writer the lock waited for
+# committed), their COD collections and whether they have held COD reports; those reports only when they have.
+_LOCK = dialect.OneOf(lambda one_of: _query().where(one_of(S.id)).order_by(S.id).with_for_update(of=st.shipments))
+_COD = dialect.OneOf(
+    lambda one_of: (
+        select(
+            S.id.label("shipment_id"),
+            *[column.label(f"collection_{column.name}") for column in st.cod_collections.c],
+            select(X.id).where(X.shipment_id == S.id).exists().label("has_held"),
+        )
+        .select_from(st.shipments.outerjoin(st.cod_collections, C.shipment_id == S.id))
+        .where(one_of(S.id))
+    )
+)
+_HELD = dialect.OneOf(
+    lambda one_of: select(st.cod_exceptions).where(one_of(X.shipment_id)).order_by(X.created_at, X.id)
+)
 
 
 async def lock(tx: AsyncConnection, shipment_ids: Iterable[str]) -> dict[str, Shipment]:
-    """Load shipments for change (without their timelines), locking them one by one in id order so concurrent
-    writers cannot deadlock (PostgreSQL; SQLite's transactions already hold the write lock)."""
-    found: dict[str, Shipment] = {}
-    locking = _LOCK.on(tx)
-    for shipment_id in sorted(set(shipment_ids)):
-        rows = await locking.rows(tx, {"shipment_id": shipment_id})
-        if rows:
-            found[shipment_id] = await _changeable(tx, rows[0])
-    return found
+    """Load shipments for change (without their timelines), locking them in id order so concurrent writers cannot
+    deadlock (PostgreSQL; SQLite's transactions already hold the write lock)."""
+    ids = sorted(set(shipment_ids))
+    if not ids:
+        return {}
+    rows = await _LOCK.on(tx).rows(tx, {"ids": ids})
+    if not rows:
+        return {}
+    cod = {x["shipment_id"]: x for x in await _COD.on(tx).rows(tx, {"ids": [row["id"] for row in rows]})}
+    flagged = [shipment_id for shipment_id, x in cod.items() if x["has_held"]]
+    held: dict[str, list[CodException]] = {shipment_id: [] for shipment_id in flagged}
+    if flagged:
+        for x in await _HELD.on(tx).rows(tx, {"ids": flagged}):
+            held[x["shipment_id"]].append(_of(CodException, x))
+    return {
+        row["id"]: _of(
+            Shipment,
+            row,
+            events=(),
+            collection=_collection(cod[row["id"]]),
+            cod_exceptions=tuple(held.get(row["id"], ())),
+        )
+        for row in rows
+    }
 
 
-async def _changeable(tx: AsyncConnection, row: Mapping[str, Any]) -> Shipment:
-    collection = None
-    if row["collection_id"] is not None:
-        collection = CodCollection(**{name: row[f"collection_{name}"] for name in _names(CodCollection)})
-    held: tuple[CodException, ...] = ()
-    if row["has_held"]:
-        held = tuple(_of(CodException, x) for x in await _HELD.rows(tx, {"shipment_id": row["id"]}))
-    return _of(Shipment, row, events=(), collection=collection, cod_exceptions=held)
+def _collection(row: Mapping[str, Any]) -> CodCollection | None:
+    if row["collection_id"] is None:
+        return None
+    return CodCollection(**{name: row[f"collection_{name}"] for name in _names(CodCollection)})
 
 
 async def list_page(

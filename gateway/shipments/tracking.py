@@ -103,13 +103,18 @@ async def record_in(
             shipment = shipments[shipment.id] = moved
             tally.applied += 1
         verdict = cod_verdict(before.status, before.status_code, before.cod_amount, event)
-        collection_id = await cod.record(uow, shipment, event, now) if verdict == COLLECT else None
-        if collection_id is not None:
-            tally.cod_collected += 1
-            if collected is not None:
-                collected.append(collection_id)
-        elif verdict and await cod.hold(uow, shipment, event, verdict, before.status, source, now):
-            tally.cod_held += 1
+        if verdict == COLLECT:
+            with_collection = await cod.record(uow, shipment, event, now)
+            if with_collection is not None and with_collection.collection is not None:
+                shipments[shipment.id] = with_collection  # the page's later events see the collection
+                tally.cod_collected += 1
+                if collected is not None:
+                    collected.append(with_collection.collection.id)
+        elif verdict:
+            with_held = await cod.hold(uow, shipment, event, verdict, before.status, source, now)
+            if with_held is not None:
+                shipments[shipment.id] = with_held
+                tally.cod_held += 1
     return tally
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, Table
+from sqlalchemy import Select, Table, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -51,6 +51,21 @@ class Inserting:
     def __init__(self, build: Callable[[Any], Any]) -> None:
         self.postgresql = Direct(build(postgresql.insert))
         self.sqlite = Direct(build(sqlite.insert))
+
+    def on(self, conn: AsyncConnection) -> Direct:
+        return self.postgresql if conn.dialect.name == "postgresql" else self.sqlite
+
+
+class OneOf:
+    """A statement of the hot paths about a list of ids (the parameter ``ids``), built once for each database (a
+    ``Direct`` each) from ``build``, which is given the condition "``column`` is one of ``ids``": ``= ANY`` of one
+    array parameter on PostgreSQL (one compiled statement whatever the count), ``IN`` on SQLite."""
+
+    def __init__(self, build: Callable[[Callable[[Any], Any]], Any]) -> None:
+        self.postgresql = Direct(
+            build(lambda column: column == any_(bindparam("ids", type_=postgresql.ARRAY(column.type))))
+        )
+        self.sqlite = Direct(build(lambda column: column.in_(bindparam("ids", expanding=True))))
 
     def on(self, conn: AsyncConnection) -> Direct:
         return self.postgresql if conn.dialect.name == "postgresql" else self.sqlite

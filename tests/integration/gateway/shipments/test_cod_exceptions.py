@@ -5,6 +5,7 @@ whether it came by the signed webhook or by the polled feed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -14,8 +15,10 @@ from dataclasses import replace
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
+from adapters.vntime import now_utc
 from gateway.shipments import repository
 from gateway.store.tables import shipments as st
 from gateway.store.tables.receipts import receipts
@@ -168,3 +171,40 @@ async def test_a_postal_event_reads_its_shipment_as_the_full_read_does(
     assert locked[delivered["id"]].collection is not None and not locked[delivered["id"]].cod_exceptions
     assert locked[cancelled["id"]].collection is None and len(locked[cancelled["id"]].cod_exceptions) == 1
     assert locked[plain["id"]].collection is None and not locked[plain["id"]].cod_exceptions
+
+
+async def test_a_postal_event_that_waited_for_its_shipments_lock_sees_what_the_holder_committed(
+    api: httpx.AsyncClient, stack: Stack
+) -> None:
+    """Two events of one shipment at once: the second waits for the first's row lock, and then reads the COD
+    collection the first recorded, so its snapshot does not drop it (PostgreSQL reads each statement as of its
+    start: the collection is read after the lock is granted, not with it)."""
+    if stack.backend != "postgres":
+        pytest.skip("SQLite writers take turns: the second transaction begins after the first committed")
+    assert stack.db is not None
+    db = stack.db
+    booked = await book(api, cod_amount=150_000)
+
+    async def second() -> Any:
+        async with db.unit() as uow:
+            return (await repository.lock(uow.conn, [booked["id"]]))[booked["id"]]
+
+    async def waiting_for_a_lock() -> bool:
+        async with db.read() as conn:
+            found = await conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            return bool(found.scalar_one())
+
+    async with db.unit() as first:
+        shipment = (await repository.lock(first.conn, [booked["id"]]))[booked["id"]]
+        assert shipment.collection is None
+        now = now_utc()
+        assert await repository.insert_collection(first.conn, shipment, 150_000, now, now) is not None
+        later = asyncio.create_task(second())
+        await wait_for(waiting_for_a_lock, timeout=10, what="the second event waiting for the shipment's lock")
+    seen = await later
+    assert seen.collection is not None and seen.collection.amount == 150_000
