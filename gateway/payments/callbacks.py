@@ -5,13 +5,14 @@ database is unavailable the reply is ``99`` (other error), which the hub retries
 return shows our record, not what the query string claims; but when its verified query says the hub concluded
 while our record is still unpaid (the callback is late or lost), it first asks the hub, as the janitor would,
 within ``RETURN_QUERY_TIMEOUT_SECONDS``, and shows the answer. Without one, the page says what we know: pending.
+Where the hub's query can only say "expired or cancelled", the verified return's code picks the words the page
+shows (``shown_status``); it never changes the record.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -25,7 +26,6 @@ from redis.exceptions import RedisError
 from adapters.payhub import (
     CallbackRejected,
     HubRejected,
-    HubResult,
     HubUnavailable,
     Outcome,
     OutcomeUnknown,
@@ -44,6 +44,7 @@ from gateway.settings import Settings
 from gateway.store.db import Database, DatabaseUnavailable
 
 from . import presenter, repository
+from .records import Payment
 from .results import REPLY_OF, HubResults
 from .state import UNPAID, Status
 
@@ -126,9 +127,8 @@ class ReturnQueries:
         self.results = results
         self.redis = redis
 
-    async def ask(self, reference: str, code: str) -> bool:
-        """False if the hub did not answer in time (or was asked a moment ago). ``code`` is the verified return's
-        ``MaLoi``: it tells which of "expired or cancelled" the query's answer is."""
+    async def ask(self, reference: str) -> bool:
+        """False if the hub did not answer in time (or was asked a moment ago)."""
         if not await self._first_in_interval(reference):
             return False
         try:
@@ -136,7 +136,7 @@ class ReturnQueries:
         except (TimeoutError, HubUnavailable, OutcomeUnknown, HubRejected) as exc:
             log.info("hub not answering the return page's query", extra={"reference": reference, "error": repr(exc)})
             return False
-        await self.results.apply(precise(result, code), now_utc())
+        await self.results.apply(result, now_utc())
         return True
 
     async def _first_in_interval(self, reference: str) -> bool:
@@ -152,13 +152,17 @@ class ReturnQueries:
         return bool(claimed)
 
 
-def precise(result: HubResult, return_code: str) -> HubResult:
-    """The query's answer, told apart by the hub's signed return where the query cannot: its "expired or
-    cancelled" is ``cancelled`` when the return says the citizen cancelled. The return alone never moves a
-    payment; it only names which of the two ends the hub's own answer already gave."""
-    if result.outcome is Outcome.EXPIRED and CONFIRM_OUTCOMES.get(return_code) is Outcome.CANCELLED:
-        return replace(result, outcome=Outcome.CANCELLED)
-    return result
+def shown_status(record: Payment, return_code: str) -> str:
+    """The status the return page shows: our record's, except that the hub's query has one answer for "expired or
+    cancelled" (recorded as ``expired``, ``hub_expired``), which the hub's signed return tells apart. Display only:
+    the record stays as it is until the hub's callback says the citizen cancelled (``state``)."""
+    if (
+        record.status == Status.EXPIRED
+        and record.status_reason == f"hub_{Outcome.EXPIRED.value}"
+        and CONFIRM_OUTCOMES.get(return_code) is Outcome.CANCELLED
+    ):
+        return Status.CANCELLED.value
+    return record.status
 
 
 async def return_queries(
@@ -190,7 +194,7 @@ class ReturnPageController(Controller):
             async with db.read() as conn:
                 record = await repository.load_by_reference(conn, info.reference)
             if record is not None and info.code in CONFIRM_OUTCOMES and Status(record.status) in UNPAID:
-                if await hub_queries.ask(info.reference, info.code):
+                if await hub_queries.ask(info.reference):
                     async with db.read() as conn:
                         record = await repository.load_by_reference(conn, info.reference)
         if record is None:
@@ -205,7 +209,7 @@ class ReturnPageController(Controller):
                 status_code=400 if not info.verified else 404,
             )
         payment = presenter.view(record)
-        title, message = STATUS_TEXT[payment.status]
+        title, message = STATUS_TEXT[shown_status(record, info.code)]
         return Template(
             template_name="return.html",
             context={

@@ -72,18 +72,23 @@ async def test_a_citizen_back_before_the_callback_sees_the_hubs_answer(
 async def test_a_citizen_who_cancelled_sees_it_cancelled_though_the_query_says_expired_or_cancelled(
     api: httpx.AsyncClient, hub: httpx.AsyncClient, stack: Stack
 ) -> None:
-    """The callback is lost; the hub's query answers "4" (expired or cancelled); the hub's signed return says the
-    citizen cancelled: the page records and shows the cancellation, not an expiry."""
+    """The callback is late; the hub's query answers "4" (expired or cancelled) and the payment is recorded expired;
+    the hub's signed return says the citizen cancelled, so the page says so, and changes nothing: the callback,
+    when it comes, makes the record cancelled."""
     await hub.put("/control/faults", json={"callback": {"drop": 1}})
     payment = await create(api)
     await pay(hub, payment["reference"], "24")
     async with httpx.AsyncClient(base_url=stack.gateway_url) as browser:
-        page = await browser.get("/payments/return", params=return_params(payment["reference"], code="24"))
-    assert page.status_code == 200 and "Giao dịch đã hủy" in page.text
+        cancelled_page = await browser.get("/payments/return", params=return_params(payment["reference"], code="24"))
+        other_page = await browser.get("/payments/return", params=return_params(payment["reference"], code="51"))
+    assert cancelled_page.status_code == 200 and "Giao dịch đã hủy" in cancelled_page.text
+    assert "Giao dịch đã hết hạn" in other_page.text, "only the hub's signed cancellation picks the words"
     current = (await api.get(f"/v1/payments/{payment['id']}")).json()
-    assert (current["status"], current["status_reason"]) == ("cancelled", "hub_cancelled")
+    assert (current["status"], current["status_reason"]) == ("expired", "hub_expired"), "the page only displays"
     asked = await rows(stack, pt.hub_results, pt.hub_results.c.reference == payment["reference"])
-    assert [(r.source, r.raw_code) for r in asked] == [("query", "4")], "told by the hub's query, not the browser"
+    assert [(r.source, r.raw_code, r.outcome) for r in asked] == [("query", "4", "expired")]
+    assert (await hub.post(f"/control/payments/{payment['reference']}/callback/resend")).status_code == 200
+    await wait_status(api, payment["id"], "cancelled")
 
 
 async def test_a_return_claiming_a_cancellation_does_not_cancel_a_payment_the_hub_still_holds(
