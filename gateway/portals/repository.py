@@ -191,6 +191,7 @@ async def agency_code(conn: AsyncConnection, agency_id: str) -> str:
 
 # The catalogue's reads on every creation are built once and run straight on asyncpg on PostgreSQL (``Direct``).
 _AGENCY_BY_CODE = Direct(select(ct.agencies).where(ct.agencies.c.code == bindparam("code")))
+_FEE_COLUMNS = frozenset(f"fee_{column.name}" for column in ct.procedure_fees.c)
 _PROCEDURE_WITH_FEES = Direct(
     select(ct.procedures, *[column.label(f"fee_{column.name}") for column in ct.procedure_fees.c])
     .outerjoin(ct.procedure_fees, ct.procedure_fees.c.procedure_id == PR.id)
@@ -237,7 +238,7 @@ async def procedure_with_fees(conn: AsyncConnection, agency_id: str, code: str) 
         for row in rows
         if row["fee_code"] is not None
     }
-    procedure = _row({name: value for name, value in rows[0].items() if not name.startswith("fee_")})
+    procedure = _row({name: value for name, value in rows[0].items() if name not in _FEE_COLUMNS})
     return procedure, fees
 
 
