@@ -6,12 +6,13 @@ backwards on the way, and a COD delivery is collected once."""
 from __future__ import annotations
 
 import asyncio
+import random
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -121,6 +122,7 @@ def events(shipment_id: str, codes: tuple[int, ...], cod: int) -> list[StatusEve
     repeats=st.integers(0, 6),
     batches=st.integers(1, 5),
 )
+@example(name="cod_remitted", cod=150_000, rnd=random.Random(0), repeats=0, batches=1)  # 14 then 21 in one page
 def test_any_arrival_gives_one_timeline_and_the_in_order_status(
     database_url: str,
     name: str,
@@ -174,6 +176,13 @@ async def _check(url: str, name: str, cod: int, rnd, repeats: int, batches: int)
             collections = (
                 await conn.execute(select(sh.cod_collections).where(sh.cod_collections.c.shipment_id == shipment_id))
             ).all()
+            announced = (
+                await conn.execute(
+                    select(ot.outbox.c.type, ot.outbox.c.payload)
+                    .where(ot.outbox.c.resource_id == shipment_id)
+                    .order_by(ot.outbox.c.sequence)
+                )
+            ).all()
         assert list(timeline) == list(SCENARIOS[name])
         expected = fold("created", happened)
         assert shipment.status == expected
@@ -185,6 +194,10 @@ async def _check(url: str, name: str, cod: int, rnd, repeats: int, batches: int)
             assert (
                 collections[0].amount == cod and collections[0].collected_at == happened[SCENARIOS[name].index(14)].time
             )
+        types = [kind for kind, _ in announced]
+        if "shipment.cod_collected" in types:  # every snapshot written after the collection carries it
+            after = announced[types.index("shipment.cod_collected") :]
+            assert all(payload["cod_collection"] is not None for _, payload in after), types
     finally:
         await db.dispose()
 
