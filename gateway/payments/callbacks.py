@@ -46,7 +46,7 @@ from gateway.store.db import Database, DatabaseUnavailable
 from . import presenter, repository
 from .records import Payment
 from .results import REPLY_OF, HubResults
-from .state import UNPAID, Status
+from .state import UNPAID, Status, hub_reason
 
 log = logging.getLogger("gateway.callbacks")
 
@@ -158,7 +158,7 @@ def shown_status(record: Payment, return_code: str) -> str:
     the record stays as it is until the hub's callback says the citizen cancelled (``state``)."""
     if (
         record.status == Status.EXPIRED
-        and record.status_reason == f"hub_{Outcome.EXPIRED.value}"
+        and record.status_reason == hub_reason(Outcome.EXPIRED)
         and CONFIRM_OUTCOMES.get(return_code) is Outcome.CANCELLED
     ):
         return Status.CANCELLED.value

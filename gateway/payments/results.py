@@ -13,7 +13,7 @@ from gateway.store.uow import UnitOfWork
 
 from . import repository, transitions
 from .records import Payment
-from .state import UNPAID_FINAL, Event, Status, decide_hub_result
+from .state import UNPAID_FINAL, Event, Status, decide_hub_result, hub_reason
 
 log = logging.getLogger("gateway.payments")
 
@@ -100,7 +100,7 @@ async def _decide(uow: UnitOfWork, record: Payment, result: HubResult, now: date
         return Disposition.DUPLICATE
     assert decision.event is not None
     values: dict[str, object] = {"checked_at": now}
-    reason = f"hub_{result.outcome.value}"
+    reason = hub_reason(result.outcome)
     if decision.event is Event.HUB_PAID:
         values.update(
             paid_amount=record.amount,

@@ -81,6 +81,11 @@ HUB_EVENTS: dict[Outcome, Event] = {
 }
 
 
+def hub_reason(outcome: Outcome) -> str:
+    """The ``status_reason`` of a payment the hub's ``outcome`` moved (a late payment's is ``late_after_…``)."""
+    return f"hub_{outcome.value}"
+
+
 class IllegalTransition(Exception):
     def __init__(self, status: Status, event: Event) -> None:
         super().__init__(f"{event.value} is not allowed in status {status.value}")
