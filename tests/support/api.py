@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from datetime import date, datetime
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 
 from adapters.payhub import checksum
+from adapters.vntime import business_day
 from gateway.store.tables import idempotency as it
 from gateway.store.tables import outbox as ot
 from gateway.store.tables import payments as pt
@@ -36,6 +38,13 @@ async def wait_status(api: httpx.AsyncClient, payment_id: str, status: str, time
         return body if body["status"] == status else None
 
     return await wait_for(reached, timeout=timeout, what=f"payment {payment_id} {status}")  # type: ignore[no-any-return]
+
+
+async def hub_paid_day(hub: httpx.AsyncClient, reference: str) -> date:
+    """The business day the hub paid ``reference`` on: the day its settlement file lists it, whatever the clock
+    says by the time the test asks (a test that takes "today" from the clock fails across Vietnam's midnight)."""
+    order = (await hub.get(f"/control/payments/{reference}")).raise_for_status().json()
+    return business_day(datetime.fromisoformat(order["paid_at"]))
 
 
 async def pay(hub: httpx.AsyncClient, reference: str, result: str = "00") -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +16,14 @@ import httpx
 import pytest
 
 from adapters.payhub import PayhubClient
-from adapters.vntime import VN_TZ, business_day
+from adapters.vntime import VN_TZ
 from gateway import broker, portals
 from gateway.bootstrap import payhub_config, settlement_runs
 from gateway.jobs import JobQueue
 from gateway.kernel.scope import AgencyScope
 from gateway.reconciliation import BreakFilter, Run, get_break, list_breaks
 from gateway.settings import load
-from tests.support.api import create, pay
+from tests.support.api import create, hub_paid_day, pay
 from tests.support.processes import Process
 from tests.support.services import wait_for
 from tests.support.stack import AGENCY, Stack
@@ -81,7 +81,7 @@ async def test_a_payment_whose_callback_never_came_is_found_paid_receipted_and_p
             payment = await create(api)
             await pay(hub, payment["reference"])
             assert (await api.get(f"/v1/payments/{payment['id']}")).json()["status"] == "pending"
-            day = business_day(datetime.now(UTC))
+            day = await hub_paid_day(hub, payment["reference"])
             tomorrow = datetime.combine(day + timedelta(days=1), time(3), tzinfo=VN_TZ)
             (await hub.put("/control/clock", json={"now": tomorrow.isoformat()})).raise_for_status()
             try:

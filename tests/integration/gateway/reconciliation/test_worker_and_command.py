@@ -8,17 +8,16 @@ import os
 import pwd
 import secrets
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
-from adapters.vntime import business_day
 from gateway.store.tables import reconciliation as rt
 from gateway.store.tables.staff import staff_audit
-from tests.support.api import create, pay, rows, wait_status
+from tests.support.api import create, hub_paid_day, pay, rows, wait_status
 from tests.support.settlement_files import Paid, ledger_of, rows_of, vn, write_file
 from tests.support.stack import AGENCY, HASH_KEY, Stack
 
@@ -40,7 +39,7 @@ async def test_the_worker_runs_the_days_settlement_and_cod(
     payment = await create(api)
     await pay(hub, payment["reference"])
     await wait_status(api, payment["id"], "paid")
-    today = business_day(datetime.now(UTC))
+    today = await hub_paid_day(hub, payment["reference"])
     published = vn(today + timedelta(days=1), 2).isoformat()  # the morning after, past the hub's hour
     (await hub.put("/control/clock", json={"now": published})).raise_for_status()
     try:
