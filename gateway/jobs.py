@@ -27,7 +27,7 @@ RESOLVE_BREAKS = "reconciliation_resolve"
 RECONCILE = {"settlement": "reconcile_settlement", "cod": "reconcile_cod"}  # a day's run, by kind
 
 JOB_TIMEOUT_SECONDS = 120  # the worker's default
-ISSUE_TIMEOUT_SECONDS = 30  # short: a killed worker's job is retried only after it expires
+ISSUE_TIMEOUT_SECONDS = 30  # a stuck issuance ends after this; a killed worker's job waits out its lease
 SWEEP_TIMEOUT_SECONDS = 60
 JANITOR_TIMEOUT_SECONDS = 120
 RELAY_TIMEOUT_SECONDS = 60

@@ -42,6 +42,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # On SIGTERM the web server stops accepting connections and the worker stops taking jobs; requests and jobs
     # under way get this many seconds to finish, then are abandoned (an abandoned job runs again, once).
     shutdown_grace_seconds: int = 20
+    # A job under way is the worker's for this many seconds at a time, renewed every quarter of it while the worker
+    # lives: a worker killed outright frees its jobs for another within this span.
+    worker_lease_seconds: int = 60
 
     payhub_url: str = "http://127.0.0.1:8101"
     payhub_partner_code: str = "DVC-DEMO-01"
@@ -208,6 +211,8 @@ def load(environ: Mapping[str, str] | None = None, **overrides: object) -> Setti
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SettingsError(f"invalid setting: {exc}") from exc
+    if settings.worker_lease_seconds < 2:
+        raise SettingsError("WORKER_LEASE_SECONDS must be at least 2")
     if not settings.payhub_hash_key:
         raise SettingsError("PAYHUB_HASH_KEY (or PAYHUB_HASH_KEY_FILE) is required")
     return settings

@@ -48,7 +48,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if report.failed and call.when == "call":
         for stack in _stacks(getattr(item, "funcargs", {}).values()):
-            for name, process in stack.processes.items():
+            # the worker first: a long report is cut in its middle, and the worker's end is what a wait needs
+            for name, process in sorted(stack.processes.items(), key=lambda item: item[0] != "worker"):
                 tail = process.log()
                 if tail:
                     report.sections.append((f"{stack.backend} {name} log (last 4000 characters)", tail))

@@ -26,6 +26,8 @@ from gateway.reconciliation import jobs as reconciliation
 from gateway.settings import Settings
 from gateway.shipments import jobs as shipments
 
+from .leases import LeasedWorker
+
 log = logging.getLogger("gateway.worker")
 
 # Each area's jobs: ``FUNCTIONS`` (jobs that can be enqueued; or ``functions(settings)`` when their options are
@@ -99,8 +101,9 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def create_worker(settings: Settings) -> Worker:
-    return Worker(**worker_options(settings))
+def create_worker(settings: Settings) -> LeasedWorker:
+    lease = settings.worker_lease_seconds
+    return LeasedWorker(**worker_options(settings), lease_seconds=lease, renew_seconds=lease / 4)
 
 
 def run(settings: Settings) -> None:

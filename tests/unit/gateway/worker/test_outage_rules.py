@@ -15,6 +15,7 @@ from gateway import broker
 from gateway.jobs import retried, retry_delay, scheduled
 from gateway.settings import SettingsError, load
 from gateway.store.db import Database, DatabaseUnavailable, Limits, is_unavailable
+from gateway.worker import create_worker
 
 
 class DriverError(Exception):
@@ -140,3 +141,11 @@ def test_sentinels_are_read_from_settings() -> None:
     assert (config.database, config.password) == (3, "pw")
     with pytest.raises(SettingsError):
         broker.sentinels(load({"PAYHUB_HASH_KEY": "k", "REDIS_SENTINELS": "no-port"}))
+
+
+def test_the_worker_holds_its_jobs_on_a_lease_it_renews_in_time() -> None:
+    worker = create_worker(load({"PAYHUB_HASH_KEY": "k", "WORKER_LEASE_SECONDS": "40"}))
+    assert (worker.in_progress_timeout_s, worker.renew_seconds) == (40, 10)
+    for too_short in ("1", "0", "-5"):
+        with pytest.raises(SettingsError):
+            load({"PAYHUB_HASH_KEY": "k", "WORKER_LEASE_SECONDS": too_short})

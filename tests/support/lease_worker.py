@@ -1,0 +1,42 @@
+"""A worker on a queue of its own, for the lease tests: ``python -m tests.support.lease_worker REDIS_URL QUEUE
+LEASE MAX_JOBS``. Its one function, ``hold``, counts its start in Redis, then waits until the key ``<queue>:go``
+exists: in this process it is killed first."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+from arq.connections import RedisSettings
+from arq.worker import func
+
+from gateway.worker.leases import LeasedWorker
+
+
+async def hold(ctx: dict[str, Any], name: str) -> str:
+    queue = ctx["queue"]
+    await ctx["redis"].hincrby(f"{queue}:starts", name, 1)
+    while not await ctx["redis"].exists(f"{queue}:go"):
+        await asyncio.sleep(0.05)
+    await ctx["redis"].hincrby(f"{queue}:ends", name, 1)
+    return name
+
+
+def worker(redis_url: str, queue: str, lease: float, max_jobs: int) -> LeasedWorker:
+    return LeasedWorker(
+        functions=[func(hold, name="hold", timeout=1800)],  # arq alone would mark each start for half an hour
+        redis_settings=RedisSettings.from_dsn(redis_url),
+        queue_name=queue,
+        ctx={"queue": queue},
+        max_jobs=max_jobs,
+        poll_delay=0.05,
+        lease_seconds=lease,
+        renew_seconds=lease / 4,
+        handle_signals=False,
+    )
+
+
+if __name__ == "__main__":
+    url, name, lease_s, jobs = sys.argv[1:5]
+    worker(url, name, float(lease_s), int(jobs)).run()
