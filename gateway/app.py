@@ -15,7 +15,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.template.config import TemplateConfig
 
-from gateway import __version__, gauges
+from gateway import __version__, gauges, metrics
 from gateway.bootstrap import Container
 from gateway.deliveries.controller import EventReplayController, WebhookController
 from gateway.dossiers.controller import DossierController
@@ -69,6 +69,7 @@ def openapi_config() -> OpenAPIConfig:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     configure_logs(settings.log_level, settings.log_json)
+    metrics.watch_collector()
     container = Container.build(settings)
 
     @asynccontextmanager

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+import gc
+import time
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram
 
 HUB_CALLBACKS = Counter("gateway_hub_callbacks_total", "Hub result callbacks by outcome", ["outcome"])
 PAYMENTS_CREATED = Counter("gateway_payments_created_total", "Payments created", ["outcome"])
@@ -31,3 +35,30 @@ DATABASE_UNAVAILABLE = Counter(
     "Answers given because the database was unavailable (503 problems, the hub's 99, failed readiness checks)",
     ["where"],
 )
+GC_PAUSES = Histogram(
+    "gateway_gc_pause_seconds",
+    "Time the process stood still in Python's cyclic garbage collector, by generation: every request and job of the "
+    "process waits meanwhile, so long pauses show in the latency's tail",
+    ["generation"],
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+)
+
+
+class CollectorWatch:
+    """Times each run of the collector (``gc.callbacks``: a call as it starts and as it stops)."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.series = [GC_PAUSES.labels(generation=str(generation)) for generation in range(3)]
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            self.series[info["generation"]].observe(time.perf_counter() - self.started)
+
+
+def watch_collector() -> None:
+    """Count the collector's pauses in this process; once, however often it is called."""
+    if not any(isinstance(callback, CollectorWatch) for callback in gc.callbacks):
+        gc.callbacks.append(CollectorWatch())

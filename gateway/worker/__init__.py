@@ -15,7 +15,7 @@ from arq.worker import Worker
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
-from gateway import broker
+from gateway import broker, metrics
 from gateway.bootstrap import Container
 from gateway.deliveries import jobs as deliveries
 from gateway.jobs import JOB_TIMEOUT_SECONDS
@@ -42,6 +42,7 @@ _metrics_served: list[int] = []
 
 def serve_metrics(settings: Settings) -> None:
     """The worker's Prometheus metrics, once per process (the worker itself starts again after losing Redis)."""
+    metrics.watch_collector()
     if settings.worker_metrics_port and not _metrics_served:
         try:
             start_http_server(settings.worker_metrics_port, settings.worker_metrics_host)

@@ -1,0 +1,29 @@
+"""The collector's pauses are counted by generation, once per process however often the watch is installed."""
+
+from __future__ import annotations
+
+import gc
+
+from prometheus_client import REGISTRY
+
+from gateway.metrics import CollectorWatch, watch_collector
+
+
+def pauses(generation: int) -> tuple[float, float]:
+    labels = {"generation": str(generation)}
+    count = REGISTRY.get_sample_value("gateway_gc_pause_seconds_count", labels)
+    total = REGISTRY.get_sample_value("gateway_gc_pause_seconds_sum", labels)
+    return count or 0.0, total or 0.0
+
+
+def test_each_run_of_the_collector_is_one_pause_of_its_generation() -> None:
+    watch_collector()
+    watch_collector()
+    assert sum(isinstance(callback, CollectorWatch) for callback in gc.callbacks) == 1
+    before = [pauses(generation) for generation in range(3)]
+    gc.collect(1)
+    gc.collect(2)
+    gc.collect(2)
+    after = [pauses(generation) for generation in range(3)]
+    assert after[1][0] - before[1][0] >= 1 and after[2][0] - before[2][0] >= 2
+    assert after[2][1] > before[2][1], "a full collection takes some time"
