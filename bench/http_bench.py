@@ -30,7 +30,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import floor_items, load, seed
+from bench import floor_items, load, pauses, seed
 from bench.load import write_requests
 from bench.report import Results, Sample, median, table
 from bench.stack import BenchStack, stop_on_sigterm, workdir
@@ -250,20 +250,24 @@ async def half_rate(bench: Bench, path: HttpPath, section: str) -> None:
         return
     target = peak / 2
     requests = await path.gateway_requests(bench, needed(target, bench.args.seconds))
+    stack = bench.stack
+    before = await pauses.read(stack.gateway_url, stack.database_url)
     figures = await bench.wrk(
-        f"{bench.stack.gateway_url}{path.route}",
+        f"{stack.gateway_url}{path.route}",
         requests,
         mode=path.mode,
         status=path.status,
         expect=path.expect,
         rate=target,
-        server_pids=[bench.stack.gateway_pid],
+        server_pids=[stack.gateway_pid],
     )
+    stood_still = (await pauses.read(stack.gateway_url, stack.database_url)).since(before)
     bench.results.add(section, "gateway at ½ peak", sample(figures))
     bench.results.note(
         section,
         f"half rate: offered {target:,.1f}/s, answered {figures.per_second:,.1f}/s, p50 {figures.p50_ms:.2f} ms, "
-        f"p99 {figures.p99_ms:.2f} ms, p99 ÷ p50 {figures.p99_ms / figures.p50_ms if figures.p50_ms else 0:.2f}",
+        f"p99 {figures.p99_ms:.2f} ms, p99 ÷ p50 {figures.p99_ms / figures.p50_ms if figures.p50_ms else 0:.2f}; "
+        f"meanwhile the gateway's {stood_still.text(bench.args.seconds)}",
     )
 
 

@@ -1,0 +1,70 @@
+"""What stood the gateway still during a run: its own collector's pauses (from its ``/metrics``, the
+``gateway_gc_pause_seconds`` histogram, read before and after) and PostgreSQL's checkpoints meanwhile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench.seed import connect
+
+LONG_PAUSE = 0.005  # seconds: a pause this long is as long as a request's p50 or more
+
+
+@dataclass(frozen=True)
+class Reading:
+    pauses: float  # how many runs of the collector
+    paused: float  # seconds, all generations
+    long: float  # runs of LONG_PAUSE or more
+    checkpoints: int
+
+    def since(self, before: Reading) -> Reading:
+        return Reading(
+            self.pauses - before.pauses,
+            self.paused - before.paused,
+            self.long - before.long,
+            self.checkpoints - before.checkpoints,
+        )
+
+    def text(self, seconds: float) -> str:
+        share = self.paused / seconds if seconds else 0.0
+        return (
+            f"collector: {self.pauses:,.0f} pauses, {self.paused * 1000:,.0f} ms in all ({share:.2%} of the run), "
+            f"{self.long:,.0f} of {LONG_PAUSE * 1000:.0f} ms or more; PostgreSQL checkpoints: {self.checkpoints}"
+        )
+
+
+async def read(gateway_url: str, database_url: str) -> Reading:
+    async with httpx.AsyncClient(timeout=10) as client:
+        text = (await client.get(f"{gateway_url}/metrics")).raise_for_status().text
+    pauses = paused = under = 0.0
+    for family in text_string_to_metric_families(text):
+        if family.name != "gateway_gc_pause_seconds":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_count"):
+                pauses += sample.value
+            elif sample.name.endswith("_sum"):
+                paused += sample.value
+            elif sample.name.endswith("_bucket") and float(sample.labels["le"]) == LONG_PAUSE:
+                under += sample.value  # cumulative: the pauses shorter than LONG_PAUSE
+    return Reading(pauses, paused, pauses - under, await checkpoints(database_url))
+
+
+async def checkpoints(database_url: str) -> int:
+    connection = await connect(database_url)
+    try:
+        for query in (
+            "SELECT num_timed + num_requested FROM pg_stat_checkpointer",  # PostgreSQL 17 and later
+            "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter",
+        ):
+            try:
+                return int(await connection.fetchval(query))
+            except asyncpg.PostgresError:
+                continue
+        return 0
+    finally:
+        await connection.close()
