@@ -5,11 +5,10 @@ living worker's long job is never started a second time."""
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -22,19 +21,6 @@ from tests.support.services import require_redis, wait_for
 pytestmark = pytest.mark.redis
 
 LEASE = 2.0  # seconds; the jobs' own timeout is half an hour
-
-
-@pytest.fixture
-async def redis() -> AsyncIterator[ArqRedis]:
-    client = ArqRedis.from_url(require_redis())
-    client.default_queue_name = f"lease-test-{secrets.token_hex(4)}"
-    try:
-        yield client
-    finally:
-        keys = [key async for key in client.scan_iter(match=f"*{client.default_queue_name}*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
 
 
 @contextmanager

@@ -4,28 +4,14 @@ with an id while one waits or its result is kept."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 
 import pytest
 from arq.connections import ArqRedis
 from arq.constants import result_key_prefix
 
 from gateway.jobs import ISSUE_RECEIPT, JobQueue, receipt_job_id
-from tests.support.services import require_redis
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-async def redis() -> AsyncIterator[ArqRedis]:
-    client = ArqRedis.from_url(require_redis())
-    client.default_queue_name = f"test-queue-{secrets.token_hex(4)}"
-    try:
-        yield client
-    finally:
-        jobs = await client.zrange(client.default_queue_name, 0, -1)
-        await client.delete(client.default_queue_name, *[b"arq:job:" + job for job in jobs])
-        await client.aclose()
 
 
 async def test_a_queued_job_is_the_one_arq_would_queue(redis: ArqRedis) -> None:
