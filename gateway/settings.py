@@ -211,8 +211,9 @@ def load(environ: Mapping[str, str] | None = None, **overrides: object) -> Setti
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SettingsError(f"invalid setting: {exc}") from exc
-    if settings.worker_lease_seconds < 2:
-        raise SettingsError("WORKER_LEASE_SECONDS must be at least 2")
+    if settings.worker_lease_seconds < max(2, 4 * settings.redis_timeout_seconds):
+        # renewed every quarter: two renewals may fail, each after waiting out REDIS_TIMEOUT_SECONDS
+        raise SettingsError("WORKER_LEASE_SECONDS must be at least 2 and 4 × REDIS_TIMEOUT_SECONDS")
     if not settings.payhub_hash_key:
         raise SettingsError("PAYHUB_HASH_KEY (or PAYHUB_HASH_KEY_FILE) is required")
     return settings

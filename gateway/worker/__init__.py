@@ -64,10 +64,13 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    """Once: after losing Redis, ``settle`` calls it only if arq's close could not."""
+    if "container" not in ctx:
+        return
     for area in reversed(AREAS):
         if hasattr(area, "shutdown"):
             await area.shutdown(ctx)
-    await ctx["container"].close(own_redis=False)
+    await ctx.pop("container").close(own_redis=False)
 
 
 def scoped(job: CronJob, queue_name: str) -> CronJob:
@@ -123,9 +126,10 @@ def run(settings: Settings) -> None:
 
 
 def settle(worker: Worker) -> None:
-    """After losing Redis: let the jobs the worker had under way end, then close its connections and clients (arq
-    could not run ``shutdown`` without Redis). A job left suspended inside a transaction would otherwise keep the
-    database's rows, or SQLite's one write lock, from the next worker."""
+    """After losing Redis: let the jobs the worker had under way end (arq's close, which waits for them while their
+    leases are renewed, may have stopped short on Redis), then close its connections and clients unless arq could.
+    A job left suspended inside a transaction would otherwise keep the database's rows, or SQLite's one write lock,
+    from the next worker."""
     pending = [task for task in worker.tasks.values() if not task.done()]
     if pending:
         worker.loop.run_until_complete(asyncio.wait(pending, timeout=JOB_TIMEOUT_SECONDS))

@@ -4,13 +4,18 @@ arq marks a job it starts as in progress for one span for every job, the longest
 for a reconciliation run), and no other worker starts the job until the mark expires. A worker killed outright
 (SIGKILL, the machine lost, out of memory) leaves its jobs marked for that span; worse, arq reads the queue from its
 head, a hundred jobs at a time, so a few killed workers' marked jobs at the head keep every job behind them, the
-scheduled sweeps included, from starting at all.
+scheduled sweeps included, from starting until the marks expire.
 
-Here the mark is a lease of ``LEASE_SECONDS``; the living worker renews the leases of its running jobs every
-``RENEW_SECONDS``, from a task of its own (the poll loop waits while every slot is busy). A dead worker's jobs are
-free again within a lease. Each function's own timeout still ends a stuck job; a job whose event loop stalls
-longer than a lease may be started by another worker meanwhile, which every job here allows (each is safe to run
-twice, and the receipts', deliveries' and runs' own locks in the database keep the outcome single).
+Here the mark is a lease of ``lease_seconds``; the worker renews the leases of its jobs every ``renew_seconds``
+from a task of its own (the poll loop waits while every slot is busy), until the last of them has ended: also while
+it closes, after losing Redis or on SIGTERM. A dead worker's jobs, and the queue behind them, wait at most a lease.
+A renewal only ever extends a mark (a finished cron job's longer one is left as it is) and never brings back one
+that is gone.
+
+Each function's own timeout still ends a stuck job. A job whose worker stalls for longer than a lease (its event
+loop blocked, Redis unreachable for most of a lease) may be started by another worker meanwhile; the worker says so
+("job lease lost"). Every job here allows that: each is safe to run twice, and the receipts', deliveries' and runs'
+own claims in the database keep the outcome single.
 """
 
 from __future__ import annotations
@@ -22,12 +27,27 @@ from typing import Any
 
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
-from redis.exceptions import RedisError
+from redis.commands.core import AsyncScript
 
 log = logging.getLogger("gateway.worker")
 
 LEASE_SECONDS = 60
 RENEW_SECONDS = 15
+
+# Extend each mark to the lease when it is shorter; answer the marks that are gone.
+RENEW_SCRIPT = """
+local lease = tonumber(ARGV[1])
+local gone = {}
+for _, key in ipairs(KEYS) do
+  local left = redis.call('PTTL', key)
+  if left == -2 then
+    gone[#gone + 1] = key
+  elseif left >= 0 and left < lease then
+    redis.call('PEXPIRE', key, lease)
+  end
+end
+return gone
+"""
 
 
 def running(tasks: dict[str, asyncio.Task[Any]]) -> list[str]:
@@ -43,34 +63,57 @@ class LeasedWorker(Worker):
             raise ValueError("a lease must be renewed before it ends")
         self.in_progress_timeout_s = lease_seconds  # arq's mark on a started job, now a lease
         self.renew_seconds = renew_seconds
+        self._renewing: asyncio.Task[None] | None = None
+        self._script: AsyncScript | None = None
 
     async def main(self) -> None:
-        renewing = asyncio.create_task(self._renew_leases(), name="renew job leases")
-        try:
-            await super().main()
-        finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
+        if self._renewing is None or self._renewing.done():
+            self._renewing = asyncio.create_task(self._renew_leases(), name="renew job leases")
+        await super().main()
 
-    async def renew(self) -> int:
-        """Extend the lease of every job under way; how many were renewed."""
+    async def close(self) -> None:
+        """arq's close waits for the jobs under way, then closes; they keep their leases until they have ended."""
+        try:
+            under_way = [task for task in self.tasks.values() if not task.done()]
+            if under_way:
+                await asyncio.gather(*under_way, return_exceptions=True)
+        finally:
+            await self._stop_renewing()
+        await super().close()
+
+    async def renew(self) -> list[str]:
+        """Extend the lease of every job under way; the ids of those still running whose lease was gone."""
         job_ids = running(self.tasks)
-        if not job_ids:
-            return 0
-        lease_ms = int(self.in_progress_timeout_s * 1000)
-        async with self.pool.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.pexpire(in_progress_key_prefix + job_id, lease_ms)  # a finished job's mark is not brought back
-            renewed = await pipe.execute()
-        return sum(bool(r) for r in renewed)
+        if not job_ids or self._pool is None:
+            return []
+        if self._script is None:
+            self._script = self._pool.register_script(RENEW_SCRIPT)
+        keys = [in_progress_key_prefix + job_id for job_id in job_ids]
+        gone = {
+            key.decode() if isinstance(key, bytes) else key
+            for key in await self._script(keys=keys, args=[self._lease_ms])
+        }
+        lost = [job_id for job_id in job_ids if in_progress_key_prefix + job_id in gone]
+        return running({job_id: self.tasks[job_id] for job_id in lost if job_id in self.tasks})
+
+    @property
+    def _lease_ms(self) -> int:
+        return int(self.in_progress_timeout_s * 1000)
 
     async def _renew_leases(self) -> None:
         while True:
             await asyncio.sleep(self.renew_seconds)
-            if self._pool is None:
-                continue
             try:
-                await self.renew()
-            except (RedisError, OSError) as exc:  # the poll loop meets the same outage and the worker restarts
-                log.warning("job leases not renewed", extra={"error": str(exc)})
+                lost = await self.renew()
+            except Exception as exc:  # Redis away, most likely; the next turn tries again
+                log.warning("job leases not renewed", extra={"error": f"{type(exc).__name__}: {exc}"})
+                continue
+            for job_id in lost:
+                log.warning("job lease lost: another worker may start the job too", extra={"job_id": job_id})
+
+    async def _stop_renewing(self) -> None:
+        if self._renewing is not None:
+            self._renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewing
+            self._renewing = None

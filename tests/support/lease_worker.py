@@ -1,15 +1,18 @@
 """A worker on a queue of its own, for the lease tests: ``python -m tests.support.lease_worker REDIS_URL QUEUE
 LEASE MAX_JOBS``. Its one function, ``hold``, counts its start in Redis, then waits until the key ``<queue>:go``
-exists: in this process it is killed first."""
+exists. Once the key ``<queue>:lose-redis:<pid>`` exists, its poll of the queue fails as on losing Redis, and it
+says when its main loop has ended (``<queue>:main-ended:<pid>``)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from typing import Any
 
 from arq.connections import RedisSettings
 from arq.worker import func
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from gateway.worker.leases import LeasedWorker
 
@@ -23,8 +26,21 @@ async def hold(ctx: dict[str, Any], name: str) -> str:
     return name
 
 
+class LosingWorker(LeasedWorker):
+    async def main(self) -> None:
+        try:
+            await super().main()
+        finally:
+            await self.pool.set(f"{self.queue_name}:main-ended:{os.getpid()}", 1)
+
+    async def _poll_iteration(self) -> None:
+        if await self.pool.exists(f"{self.queue_name}:lose-redis:{os.getpid()}"):
+            raise RedisConnectionError("the poll failed, as when Redis is lost")
+        await super()._poll_iteration()
+
+
 def worker(redis_url: str, queue: str, lease: float, max_jobs: int) -> LeasedWorker:
-    return LeasedWorker(
+    return LosingWorker(
         functions=[func(hold, name="hold", timeout=1800)],  # arq alone would mark each start for half an hour
         redis_settings=RedisSettings.from_dsn(redis_url),
         queue_name=queue,

@@ -75,15 +75,35 @@ async def test_a_living_workers_long_job_keeps_its_lease_and_starts_once(redis: 
     await enqueue(redis, "long")
     in_progress = f"{in_progress_key_prefix}{redis.default_queue_name}:long"
     health = redis.default_queue_name + health_check_key_suffix
-    with worker(redis):
+    with worker(redis, max_jobs=1):  # every slot busy: its poll loop waits, the renewals do not
         await wait_for(lambda: _started(redis, ["long"]), timeout=30, what="the first worker to start the job")
+        await enqueue(redis, "next")
         await redis.delete(health)  # the first worker writes it again only in an hour: a new one is the second's
         with worker(redis):
             await wait_for(lambda: redis.exists(health), timeout=30, what="the second worker to poll the queue")
             renewals = Renewals(redis, in_progress)
             await wait_for(renewals.seen, timeout=LEASE * 5, interval=0.02, what="leases renewed over 2.5 leases")
             await redis.set(f"{redis.default_queue_name}:go", 1)
+            await wait_for(lambda: _ended(redis, ["long", "next"]), timeout=30, what="the jobs to end")
+    assert await counts(redis, "starts") == {"long": 1, "next": 1}
+
+
+async def test_a_worker_that_lost_redis_keeps_its_running_jobs_leases_until_they_end(redis: ArqRedis) -> None:
+    await enqueue(redis, "long")
+    queue = redis.default_queue_name
+    health = queue + health_check_key_suffix
+    with worker(redis) as first:
+        await wait_for(lambda: _started(redis, ["long"]), timeout=30, what="the first worker to start the job")
+        await redis.set(f"{queue}:lose-redis:{first.pid}", 1)
+        await wait_for(lambda: redis.exists(f"{queue}:main-ended:{first.pid}"), timeout=30, what="its poll to fail")
+        await redis.delete(health)
+        with worker(redis):
+            await wait_for(lambda: redis.exists(health), timeout=30, what="the second worker to poll the queue")
+            renewals = Renewals(redis, f"{in_progress_key_prefix}{queue}:long")
+            await wait_for(renewals.seen, timeout=LEASE * 5, interval=0.02, what="leases renewed over 2.5 leases")
+            await redis.set(f"{queue}:go", 1)
             await wait_for(lambda: _ended(redis, ["long"]), timeout=30, what="the job to end")
+        assert first.wait(timeout=30) != 0, "the first worker ends, with the error it met, once its job has ended"
     assert await counts(redis, "starts") == {"long": 1}
 
 

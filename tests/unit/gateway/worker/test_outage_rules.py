@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
 from pathlib import Path
 
@@ -145,7 +146,12 @@ def test_sentinels_are_read_from_settings() -> None:
 
 def test_the_worker_holds_its_jobs_on_a_lease_it_renews_in_time() -> None:
     worker = create_worker(load({"PAYHUB_HASH_KEY": "k", "WORKER_LEASE_SECONDS": "40"}))
-    assert (worker.in_progress_timeout_s, worker.renew_seconds) == (40, 10)
-    for too_short in ("1", "0", "-5"):
+    try:
+        assert (worker.in_progress_timeout_s, worker.renew_seconds) == (40, 10)
+    finally:  # the worker took SIGINT and SIGTERM for its loop: give them back to the test run
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            worker.loop.remove_signal_handler(signum)
+    for too_short in ("1", "0", "-5", "19"):  # 19: under 4 × the 5 s Redis timeout
         with pytest.raises(SettingsError):
             load({"PAYHUB_HASH_KEY": "k", "WORKER_LEASE_SECONDS": too_short})
+    assert load({"PAYHUB_HASH_KEY": "k", "WORKER_LEASE_SECONDS": "8", "REDIS_TIMEOUT_SECONDS": "2"})
