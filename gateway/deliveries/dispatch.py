@@ -80,11 +80,19 @@ class Delivery:
                 report.released = await repository.release(tx, token, untried)
         return report
 
+    def _budget(self, queued: list[QueuedEvent]) -> float:
+        """Seconds in which a send may still start: it must end before the claim does, counted from the claim's
+        end, not from the job's start (a job started late, after a worker was killed or a backlog, has less), or
+        the relay could hand the same events to another job while this one still sends them."""
+        timeout = self.settings.webhook_timeout_seconds
+        full = max(self.settings.delivery_lease_seconds - timeout - SAFETY_SECONDS, timeout)
+        claim_left = (min(item.claimed_until for item in queued) - self.clock()).total_seconds()
+        return min(full, claim_left - timeout - SAFETY_SECONDS)
+
     async def _send_all(self, target: Target, token: str, queued: list[QueuedEvent], report: BatchReport) -> list[int]:
         """Send in order until the time budget runs out or the circuit opens; a failed event holds back the rest
         of its dossier. Returns the positions left untried."""
-        budget = self.settings.delivery_lease_seconds - self.settings.webhook_timeout_seconds - SAFETY_SECONDS
-        deadline = time.monotonic() + max(budget, self.settings.webhook_timeout_seconds)
+        deadline = time.monotonic() + self._budget(queued)
         blocked: set[str] = set()
         done: list[Sent] = []
         untried: list[int] = []

@@ -80,10 +80,11 @@ class DeliveryState:
 
 @dataclass(frozen=True)
 class QueuedEvent:
-    """A claimed event, with the attempts already made."""
+    """A claimed event, with the attempts already made and the end of the claim."""
 
     event: StoredEvent
     attempts: int
+    claimed_until: datetime
 
 
 # -- endpoints ----------------------------------------------------------------------------------------------------
@@ -281,8 +282,8 @@ async def oldest_due(conn: AsyncConnection, windows: dict[str, int], now: dateti
 
 async def claimed(conn: AsyncConnection, token: str, positions: list[int]) -> list[QueuedEvent]:
     """The events of ``positions`` that still carry the lease ``token``, in order."""
-    query = select(*COLUMNS, OB.attempts).where(_mine(token, positions)).order_by(OB.position)
-    return [QueuedEvent(stored(row), row.attempts) for row in await conn.execute(query)]
+    query = select(*COLUMNS, OB.attempts, OB.claimed_until).where(_mine(token, positions)).order_by(OB.position)
+    return [QueuedEvent(stored(row), row.attempts, row.claimed_until) for row in await conn.execute(query)]
 
 
 # -- the outbox's delivery columns: writes -------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import msgspec
 
 from adapters.vntime import now_utc
@@ -98,3 +100,22 @@ async def test_the_circuit_opens_at_the_threshold_and_the_rest_is_handed_back(
     assert await _relay_once(db, tools, settings) == []  # an open circuit is not called
     assert receiver.ids == ids[:2]
     assert await _states(db, portal_id, ids) == [("pending", 1), ("pending", 1), ("pending", 0), ("pending", 0)]
+
+
+async def test_a_job_started_late_sends_nothing_it_could_not_finish_within_its_claim(
+    db: Database, tools: WebhookTools, settings: Settings, portal_id: str, receiver: Receiver
+) -> None:
+    """A job started long after its claim (its worker killed, a backlog) hands its events back rather than send
+    them while the relay may give them to another job."""
+    await _configure(WebhookService(db, tools, settings), portal_id, receiver)
+    ids = await write_events(db, portal_id, ["HS-1", "HS-2"])
+    claimed_at = now_utc()
+    report = await claim(db, settings, claimed_at)
+    too_late = claimed_at + timedelta(seconds=settings.delivery_lease_seconds - settings.webhook_timeout_seconds)
+    late = Delivery(db, tools.http, tools.box, settings, clock=lambda: too_late)
+    reports = [await late.run(c.portal_id, c.token, c.positions) for c in report.chunks]
+    assert (sum(r.delivered for r in reports), sum(r.released for r in reports)) == (0, 2)
+    assert receiver.ids == [] and await _states(db, portal_id, ids) == [("pending", 0)] * 2
+    in_time = Delivery(db, tools.http, tools.box, settings)
+    again = await claim(db, settings, now_utc())
+    assert sum([(await in_time.run(c.portal_id, c.token, c.positions)).delivered for c in again.chunks]) == 2
