@@ -262,12 +262,18 @@ async def half_rate(bench: Bench, path: HttpPath, section: str) -> None:
         server_pids=[stack.gateway_pid],
     )
     stood_still = (await pauses.read(stack.gateway_url, stack.database_url)).since(before)
+    meanwhile = (  # each read of /metrics is answered by one of the processes, not always the same
+        f"meanwhile the gateway's {stood_still.text(bench.args.seconds)}"
+        if stack.workers == 1
+        else f"PostgreSQL checkpoints meanwhile: {stood_still.checkpoints} (the collector's pauses not read: "
+        f"{stack.workers} processes)"
+    )
     bench.results.add(section, "gateway at ½ peak", sample(figures))
     bench.results.note(
         section,
         f"half rate: offered {target:,.1f}/s, answered {figures.per_second:,.1f}/s, p50 {figures.p50_ms:.2f} ms, "
         f"p99 {figures.p99_ms:.2f} ms, p99 ÷ p50 {figures.p99_ms / figures.p50_ms if figures.p50_ms else 0:.2f}; "
-        f"meanwhile the gateway's {stood_still.text(bench.args.seconds)}",
+        + meanwhile,
     )
 
 

@@ -10,15 +10,17 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.seed import connect
+from gateway.metrics import GC_PAUSE_BUCKETS
 
-LONG_PAUSE = 0.005  # seconds: a pause this long is as long as a request's p50 or more
+LONG_PAUSE = 0.005  # seconds: a pause longer than this is as long as a request's p50 or more
+assert LONG_PAUSE in GC_PAUSE_BUCKETS, "the long pauses are counted from the histogram's bucket of this bound"
 
 
 @dataclass(frozen=True)
 class Reading:
     pauses: float  # how many runs of the collector
     paused: float  # seconds, all generations
-    long: float  # runs of LONG_PAUSE or more
+    long: float  # runs longer than LONG_PAUSE
     checkpoints: int
 
     def since(self, before: Reading) -> Reading:
@@ -33,7 +35,7 @@ class Reading:
         share = self.paused / seconds if seconds else 0.0
         return (
             f"collector: {self.pauses:,.0f} pauses, {self.paused * 1000:,.0f} ms in all ({share:.2%} of the run), "
-            f"{self.long:,.0f} of {LONG_PAUSE * 1000:.0f} ms or more; PostgreSQL checkpoints: {self.checkpoints}"
+            f"{self.long:,.0f} longer than {LONG_PAUSE * 1000:.0f} ms; PostgreSQL checkpoints: {self.checkpoints}"
         )
 
 

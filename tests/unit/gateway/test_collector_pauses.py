@@ -27,3 +27,7 @@ def test_each_run_of_the_collector_is_one_pause_of_its_generation() -> None:
     after = [pauses(generation) for generation in range(3)]
     assert after[1][0] - before[1][0] >= 1 and after[2][0] - before[2][0] >= 2
     assert after[2][1] > before[2][1], "a full collection takes some time"
+    bounds = ["0.0005", "0.001", "0.002", "0.005", "0.01", "0.02", "0.05", "0.1", "0.25", "1.0", "+Inf"]
+    buckets = [REGISTRY.get_sample_value("gateway_gc_pause_seconds_bucket", {"generation": "2", "le": le}) or 0.0
+               for le in bounds]  # fmt: skip
+    assert buckets == sorted(buckets) and buckets[-1] == after[2][0], "cumulative, ending at the count"
