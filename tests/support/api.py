@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import func, select
 
 from adapters.payhub import checksum
-from adapters.vntime import business_day
+from adapters.payhub.sandbox.settlement import settlement_day
 from gateway.store.tables import idempotency as it
 from gateway.store.tables import outbox as ot
 from gateway.store.tables import payments as pt
@@ -41,10 +41,11 @@ async def wait_status(api: httpx.AsyncClient, payment_id: str, status: str, time
 
 
 async def hub_paid_day(hub: httpx.AsyncClient, reference: str) -> date:
-    """The business day the hub paid ``reference`` on: the day its settlement file lists it, whatever the clock
-    says by the time the test asks (a test that takes "today" from the clock fails across Vietnam's midnight)."""
+    """The day whose settlement file lists the hub's payment of ``reference`` (its Vietnam day, or the next for
+    the last seconds before midnight), whatever the clock says by the time the test asks: a test that takes
+    "today" from the clock fails across Vietnam's midnight."""
     order = (await hub.get(f"/control/payments/{reference}")).raise_for_status().json()
-    return business_day(datetime.fromisoformat(order["paid_at"]))
+    return settlement_day(datetime.fromisoformat(order["paid_at"]))
 
 
 async def pay(hub: httpx.AsyncClient, reference: str, result: str = "00") -> dict[str, Any]:
