@@ -114,14 +114,19 @@ def run(settings: Settings) -> None:
     """Run until stopped. Losing Redis stops an arq worker; this one starts again once Redis answers (state is in
     the database, and the relays re-claim whatever jobs Redis lost)."""
     configure_logs(settings.log_level, settings.log_json)
-    while True:
+    stopped: list[int] = []  # a SIGINT or SIGTERM: arq's close may then fail on a Redis that is away, and the
+    while not stopped:  # worker must stop all the same, not start again
         worker = create_worker(settings)
+        worker.on_stop = stopped.append
         try:
             worker.run()
             return
         except (RedisError, OSError) as exc:
-            log.warning("redis lost; the worker starts again", extra={"error": str(exc)})
             settle(worker)
+            if stopped:
+                log.warning("stopped while redis was lost", extra={"error": str(exc)})
+                return
+            log.warning("redis lost; the worker starts again", extra={"error": str(exc)})
             time.sleep(REDIS_RETRY_SECONDS)
 
 

@@ -7,15 +7,16 @@ head, a hundred jobs at a time, so a few killed workers' marked jobs at the head
 scheduled sweeps included, from starting until the marks expire.
 
 Here the mark is a lease of ``lease_seconds``; the worker renews the leases of its jobs every ``renew_seconds``
-from a task of its own (the poll loop waits while every slot is busy), until the last of them has ended: also while
-it closes, after losing Redis or on SIGTERM. A dead worker's jobs, and the queue behind them, wait at most a lease.
-A renewal only ever extends a mark (a finished cron job's longer one is left as it is) and never brings back one
-that is gone.
+from a task of its own (not the poll loop's turn, which may wait on a free slot), until the last of them has ended:
+also while it closes, after losing Redis or on SIGTERM. A dead worker's jobs, and the queue behind them, wait at
+most a lease. A renewal only ever extends a mark (a finished cron job's longer one is left as it is) and never
+brings back one that is gone.
 
 Each function's own timeout still ends a stuck job. A job whose worker stalls for longer than a lease (its event
 loop blocked, Redis unreachable for most of a lease) may be started by another worker meanwhile; the worker says so
-("job lease lost"). Every job here allows that: each is safe to run twice, and the receipts', deliveries' and runs'
-own claims in the database keep the outcome single.
+("job lease lost") when it has not renewed for a whole lease. Every job here allows
+that: each is safe to run twice, and the receipts', deliveries' and runs' own claims in the database keep the
+outcome single.
 """
 
 from __future__ import annotations
@@ -34,19 +35,19 @@ log = logging.getLogger("gateway.worker")
 LEASE_SECONDS = 60
 RENEW_SECONDS = 15
 
-# Extend each mark to the lease when it is shorter; answer the marks that are gone.
+# Extend each mark to the lease when it is shorter; a mark that is gone stays gone (the job has just finished, or
+# its lease ran out and another worker may hold it now).
 RENEW_SCRIPT = """
 local lease = tonumber(ARGV[1])
-local gone = {}
+local extended = 0
 for _, key in ipairs(KEYS) do
   local left = redis.call('PTTL', key)
-  if left == -2 then
-    gone[#gone + 1] = key
-  elseif left >= 0 and left < lease then
+  if left >= 0 and left < lease then
     redis.call('PEXPIRE', key, lease)
+    extended = extended + 1
   end
 end
-return gone
+return extended
 """
 
 
@@ -81,35 +82,40 @@ class LeasedWorker(Worker):
             await self._stop_renewing()
         await super().close()
 
-    async def renew(self) -> list[str]:
-        """Extend the lease of every job under way; the ids of those still running whose lease was gone."""
+    async def renew(self) -> int:
+        """Extend the lease of every job under way; how many marks were extended."""
         job_ids = running(self.tasks)
         if not job_ids or self._pool is None:
-            return []
+            return 0
         if self._script is None:
             self._script = self._pool.register_script(RENEW_SCRIPT)
         keys = [in_progress_key_prefix + job_id for job_id in job_ids]
-        gone = {
-            key.decode() if isinstance(key, bytes) else key
-            for key in await self._script(keys=keys, args=[self._lease_ms])
-        }
-        lost = [job_id for job_id in job_ids if in_progress_key_prefix + job_id in gone]
-        return running({job_id: self.tasks[job_id] for job_id in lost if job_id in self.tasks})
+        return int(await self._script(keys=keys, args=[self._lease_ms]))
 
     @property
     def _lease_ms(self) -> int:
         return int(self.in_progress_timeout_s * 1000)
 
     async def _renew_leases(self) -> None:
+        """Renew on a fixed schedule, each attempt cut at ``renew_seconds``: the third attempt after the last
+        success still comes before the lease ends, however long the failed ones waited on Redis."""
+        loop = asyncio.get_running_loop()
+        renewed_at = turn = loop.time()
         while True:
-            await asyncio.sleep(self.renew_seconds)
+            turn += self.renew_seconds
+            await asyncio.sleep(max(0.0, turn - loop.time()))
+            turn = max(turn, loop.time() - self.renew_seconds)  # after a stall, the schedule starts again from now
             try:
-                lost = await self.renew()
+                async with asyncio.timeout(self.renew_seconds):
+                    await self.renew()
             except Exception as exc:  # Redis away, most likely; the next turn tries again
                 log.warning("job leases not renewed", extra={"error": f"{type(exc).__name__}: {exc}"})
+            else:
+                renewed_at = loop.time()
                 continue
-            for job_id in lost:
-                log.warning("job lease lost: another worker may start the job too", extra={"job_id": job_id})
+            if loop.time() - renewed_at > self.in_progress_timeout_s:  # any of them may have been taken
+                for job_id in running(self.tasks):
+                    log.warning("job lease lost: another worker may start the job too", extra={"job_id": job_id})
 
     async def _stop_renewing(self) -> None:
         if self._renewing is not None:

@@ -155,3 +155,10 @@ def test_the_worker_holds_its_jobs_on_a_lease_it_renews_in_time() -> None:
         with pytest.raises(SettingsError):
             load({"PAYHUB_HASH_KEY": "k", "WORKER_LEASE_SECONDS": too_short})
     assert load({"PAYHUB_HASH_KEY": "k", "WORKER_LEASE_SECONDS": "8", "REDIS_TIMEOUT_SECONDS": "2"})
+
+
+def test_a_delivery_claim_must_hold_at_least_one_whole_send() -> None:
+    for lease, timeout in (("15", "10"), ("12", "7.5")):  # no send could start and end 5 s before the claim does
+        with pytest.raises(SettingsError):
+            load({"PAYHUB_HASH_KEY": "k", "DELIVERY_LEASE_SECONDS": lease, "WEBHOOK_TIMEOUT_SECONDS": timeout})
+    assert load({"PAYHUB_HASH_KEY": "k", "DELIVERY_LEASE_SECONDS": "16", "WEBHOOK_TIMEOUT_SECONDS": "10"})
