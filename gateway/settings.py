@@ -8,6 +8,9 @@ from pathlib import Path
 
 import msgspec
 
+# A delivery job's last send must end this long before its claim does (the relay may claim the events again then).
+DELIVERY_SAFETY_SECONDS = 5.0
+
 SECRETS = ("webhook_secrets_key", "payhub_hash_key", "postal_password", "postal_webhook_secret")
 
 
@@ -214,6 +217,11 @@ def load(environ: Mapping[str, str] | None = None, **overrides: object) -> Setti
     if settings.worker_lease_seconds < max(2, 4 * settings.redis_timeout_seconds):
         # renewed every quarter: two renewals may fail, each after waiting out REDIS_TIMEOUT_SECONDS
         raise SettingsError("WORKER_LEASE_SECONDS must be at least 2 and 4 × REDIS_TIMEOUT_SECONDS")
+    if settings.delivery_lease_seconds <= settings.webhook_timeout_seconds + DELIVERY_SAFETY_SECONDS:
+        # no send could start and end within a claim: every delivery job would hand its events back untried
+        raise SettingsError(
+            f"DELIVERY_LEASE_SECONDS must be more than WEBHOOK_TIMEOUT_SECONDS + {DELIVERY_SAFETY_SECONDS:g}"
+        )
     if not settings.payhub_hash_key:
         raise SettingsError("PAYHUB_HASH_KEY (or PAYHUB_HASH_KEY_FILE) is required")
     return settings

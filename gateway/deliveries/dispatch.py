@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.vntime import now_utc
 from gateway.events import body, envelope
+from gateway.settings import DELIVERY_SAFETY_SECONDS as SAFETY_SECONDS
 from gateway.settings import Settings
 from gateway.store.db import Database
 
@@ -30,7 +31,6 @@ from .transport import WebhookHttp
 log = logging.getLogger("gateway.deliveries")
 
 FLUSH_EVERY = 25  # successes recorded together: a crash re-sends at most this many (receivers dedupe)
-SAFETY_SECONDS = 5.0
 UNREACHABLE = "portal unreachable for the whole retry schedule"
 
 Sent = tuple[QueuedEvent, AttemptResult, datetime]
@@ -85,7 +85,7 @@ class Delivery:
         end, not from the job's start (a job started late, after a worker was killed or a backlog, has less), or
         the relay could hand the same events to another job while this one still sends them."""
         timeout = self.settings.webhook_timeout_seconds
-        full = max(self.settings.delivery_lease_seconds - timeout - SAFETY_SECONDS, timeout)
+        full = self.settings.delivery_lease_seconds - timeout - SAFETY_SECONDS  # > 0: settings.load checks it
         claim_left = (min(item.claimed_until for item in queued) - self.clock()).total_seconds()
         return min(full, claim_left - timeout - SAFETY_SECONDS)
 
