@@ -75,7 +75,7 @@ async def test_a_living_workers_long_job_keeps_its_lease_and_starts_once(redis: 
     await enqueue(redis, "long")
     in_progress = f"{in_progress_key_prefix}{redis.default_queue_name}:long"
     health = redis.default_queue_name + health_check_key_suffix
-    with worker(redis, max_jobs=1):  # every slot busy: its poll loop waits, the renewals do not
+    with worker(redis, max_jobs=1):  # every slot busy: its poll loop takes no job, the renewals go on
         await wait_for(lambda: _started(redis, ["long"]), timeout=30, what="the first worker to start the job")
         await enqueue(redis, "next")
         await redis.delete(health)  # the first worker writes it again only in an hour: a new one is the second's
