@@ -138,8 +138,13 @@ def settle(worker: Worker) -> None:
     pending = [task for task in worker.tasks.values() if not task.done()]
     if pending:
         worker.loop.run_until_complete(asyncio.wait(pending, timeout=JOB_TIMEOUT_SECONDS))
+    closing = []
     if "container" in worker.ctx:
+        closing.append(shutdown(worker.ctx))
+    if worker._pool is not None:  # arq's close stopped before closing its pool: each restart would leave one open
+        closing.append(worker._pool.close(close_connection_pool=True))
+    for closed in closing:
         try:
-            worker.loop.run_until_complete(shutdown(worker.ctx))
+            worker.loop.run_until_complete(closed)
         except Exception as exc:  # closing what is already broken must not stop the worker from starting again
             log.warning("lost worker not closed cleanly", extra={"error": str(exc)})
