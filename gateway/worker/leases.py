@@ -105,17 +105,18 @@ class LeasedWorker(Worker):
             turn += self.renew_seconds
             await asyncio.sleep(max(0.0, turn - loop.time()))
             turn = max(turn, loop.time() - self.renew_seconds)  # after a stall, the schedule starts again from now
+            renewed = False
             try:
                 async with asyncio.timeout(self.renew_seconds):
                     await self.renew()
+                renewed = True
             except Exception as exc:  # Redis away, most likely; the next turn tries again
                 log.warning("job leases not renewed", extra={"error": f"{type(exc).__name__}: {exc}"})
-            else:
-                renewed_at = loop.time()
-                continue
-            if loop.time() - renewed_at > self.in_progress_timeout_s:  # any of them may have been taken
-                for job_id in running(self.tasks):
+            if loop.time() - renewed_at > self.in_progress_timeout_s:  # a whole lease without a renewal (Redis
+                for job_id in running(self.tasks):  # away, or the loop stalled): any of them may have been taken
                     log.warning("job lease lost: another worker may start the job too", extra={"job_id": job_id})
+            if renewed:
+                renewed_at = loop.time()
 
     async def _stop_renewing(self) -> None:
         if self._renewing is not None:
