@@ -142,6 +142,7 @@ class Container:
         await trust.record_loaded(self.db, self.receipt_keys, now_utc())
 
     async def close(self, *, own_redis: bool = True) -> None:
+        await self.jobs.drain()  # the receipts asked for so far, queued before Redis goes
         await self.hub.aclose()
         await self.webhooks.aclose()
         await self.post.aclose()

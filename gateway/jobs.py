@@ -3,6 +3,7 @@ prefixes the gateway's processes share. ``JobQueue`` is how the web app and the 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -131,12 +132,20 @@ return 1
 """
 
 
+# Receipt jobs asked for at once are queued together, in one pipeline of the script above, at most this many a
+# round trip; a flush waits at most this long for Redis before saying so (the sweeper issues what it missed).
+RECEIPT_BATCH = 256
+FLUSH_TIMEOUT_SECONDS = 5.0
+
+
 class JobQueue:
     """The worker's queue, once Redis is connected (``Container.start``)."""
 
     def __init__(self, redis: ArqRedis | None = None) -> None:
         self.redis = redis
         self._script: tuple[ArqRedis, AsyncScript] | None = None
+        self._receipts: list[tuple[str, str]] = []
+        self._flushing: asyncio.Task[None] | None = None
 
     async def enqueue(self, name: str, *args: Any, job_id: str) -> bool:
         """Queue ``name(*args)`` as job ``job_id`` as arq does, unless that job waits or its result is kept: whether
@@ -145,23 +154,47 @@ class JobQueue:
         assert redis is not None, "the queue is used before the container started"
         if self._script is None or self._script[0] is not redis:
             self._script = (redis, redis.register_script(ENQUEUE_SCRIPT))  # computes the digest; no round trip
-        at = timestamp_ms()
-        job = serialize_job(name, args, {}, None, at, serializer=redis.job_serializer)
-        keys = [job_key_prefix + job_id, result_key_prefix + job_id, redis.default_queue_name]
-        return bool(await self._script[1](keys=keys, args=[redis.expires_extra_ms, job, at, job_id]))
+        keys, args_ = _enqueue_arguments(redis, name, args, job_id)
+        return bool(await self._script[1](keys=keys, args=args_))
+
+    async def enqueue_many(self, name: str, jobs: list[tuple[tuple[Any, ...], str]]) -> list[bool]:
+        """``enqueue`` for each of ``jobs`` (arguments, job id), in one round trip: whether each was queued now."""
+        redis = self.redis
+        assert redis is not None, "the queue is used before the container started"
+        async with redis.pipeline(transaction=False) as pipe:
+            for args, job_id in jobs:
+                keys, args_ = _enqueue_arguments(redis, name, args, job_id)
+                pipe.eval(ENQUEUE_SCRIPT, len(keys), *keys, *args_)
+            return [bool(queued) for queued in await pipe.execute()]
 
     async def issue_receipt(self, source_type: str, source_id: str) -> None:
-        """Queue the receipt of a source that was just collected; never raises: enqueuing happens after the
-        collection committed and may fail (Redis down, a crash in between), and the worker's sweeper issues
-        collected sources without a receipt anyway, so this is only the fast path."""
+        """Ask for the receipt of a source that was just collected; returns at once and never raises. The receipts
+        asked for while a flush is under way are queued together by the next one, so a busy process makes one Redis
+        round trip for many. Queuing happens after the collection committed and may fail (Redis down, a crash in
+        between), and the worker's sweeper issues collected sources without a receipt anyway: this is only the
+        fast path."""
         if self.redis is None:
             return
-        try:
-            await self.enqueue(ISSUE_RECEIPT, source_type, source_id, job_id=receipt_job_id(source_type, source_id))
-        except Exception as error:
-            log.warning(
-                "receipt job not queued; the sweeper will issue it", extra={"source_id": source_id, "error": str(error)}
-            )
+        self._receipts.append((source_type, source_id))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush_receipts())
+
+    async def drain(self, timeout: float = FLUSH_TIMEOUT_SECONDS) -> None:
+        """Wait for the receipts asked for so far to be queued (on closing): at most ``timeout``."""
+        flushing = self._flushing
+        if flushing is not None and not flushing.done():
+            await asyncio.wait({flushing}, timeout=timeout)
+
+    async def _flush_receipts(self) -> None:
+        while self._receipts:
+            batch, self._receipts = self._receipts[:RECEIPT_BATCH], self._receipts[RECEIPT_BATCH:]
+            jobs = [((kind, source_id), receipt_job_id(kind, source_id)) for kind, source_id in batch]
+            try:
+                async with asyncio.timeout(FLUSH_TIMEOUT_SECONDS):
+                    await self.enqueue_many(ISSUE_RECEIPT, jobs)
+            except Exception as error:
+                extra = {"count": len(batch), "source_ids": [source_id for _, source_id in batch[:10]]}
+                log.warning("receipt jobs not queued; the sweeper will issue them", extra={**extra, "error": str(error)})
 
     async def resolve_breaks(self, run_id: str) -> None:
         """Queue the automatic resolution of a settlement run's breaks (``reconciliation_resolve``), once the run
@@ -179,3 +212,11 @@ class JobQueue:
         assert self.redis is not None, "the queue is used before the container started"
         job_id = reconcile_job_id(self.redis.default_queue_name, kind, day, asked_at)
         await self.enqueue(RECONCILE[kind], day, started_by, job_id=job_id)
+
+
+def _enqueue_arguments(redis: ArqRedis, name: str, args: tuple[Any, ...], job_id: str) -> tuple[list[str], list[Any]]:
+    """The keys and arguments of ``ENQUEUE_SCRIPT`` for job ``job_id`` running ``name(*args)``, as arq writes it."""
+    at = timestamp_ms()
+    job = serialize_job(name, args, {}, None, at, serializer=redis.job_serializer)
+    keys = [job_key_prefix + job_id, result_key_prefix + job_id, redis.default_queue_name]
+    return keys, [redis.expires_extra_ms, job, at, job_id]

@@ -9,7 +9,8 @@ import pytest
 from arq.connections import ArqRedis
 from arq.constants import result_key_prefix
 
-from gateway.jobs import ISSUE_RECEIPT, JobQueue, receipt_job_id
+from gateway import embedded
+from gateway.jobs import ISSUE_RECEIPT, RECEIPT_BATCH, JobQueue, receipt_job_id
 
 pytestmark = pytest.mark.redis
 
@@ -39,3 +40,40 @@ async def test_a_job_is_not_queued_twice_while_it_waits_or_its_result_is_kept(re
         assert await redis.zcard(redis.default_queue_name) == 1
     finally:
         await redis.delete(result_key_prefix + done)
+
+
+async def test_receipts_asked_for_together_are_queued_together(
+    redis: ArqRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = JobQueue(redis)
+    round_trips: list[int] = []
+    enqueue_many = queue.enqueue_many
+
+    async def counted(name: str, jobs: list[tuple[tuple[object, ...], str]]) -> list[bool]:
+        round_trips.append(len(jobs))
+        return await enqueue_many(name, jobs)
+
+    monkeypatch.setattr(queue, "enqueue_many", counted)
+    ids = [f"pay_{secrets.token_hex(8)}" for _ in range(300)]
+    for source_id in ids:  # one turn of the loop: as many requests answered at once
+        await queue.issue_receipt("payment", source_id)
+    await queue.issue_receipt("payment", ids[0])  # asked twice while its job waits: queued once
+    await queue.drain()
+
+    assert round_trips == [RECEIPT_BATCH, 301 - RECEIPT_BATCH]
+    queued = await redis.queued_jobs(queue_name=redis.default_queue_name)
+    assert sorted(job.args for job in queued) == sorted(("payment", source_id) for source_id in ids)
+    assert {job.function for job in queued} == {ISSUE_RECEIPT}
+
+
+async def test_receipts_not_queued_are_said_and_nothing_raises(caplog: pytest.LogCaptureFixture) -> None:
+    unreachable = ArqRedis.from_url(f"redis://127.0.0.1:{embedded.free_port()}/0", socket_connect_timeout=1)
+    try:
+        queue = JobQueue(unreachable)
+        with caplog.at_level("WARNING", logger="gateway.jobs"):
+            await queue.issue_receipt("payment", "pay_lost")
+            await queue.drain()
+    finally:
+        await unreachable.aclose()
+    [record] = [r for r in caplog.records if r.getMessage() == "receipt jobs not queued; the sweeper will issue them"]
+    assert record.count == 1 and record.source_ids == ["pay_lost"]
