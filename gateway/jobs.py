@@ -133,9 +133,13 @@ return 1
 
 
 # Receipt jobs asked for at once are queued together, in one pipeline of the script above, at most this many a
-# round trip; a flush waits at most this long for Redis before saying so (the sweeper issues what it missed).
+# round trip; a flush waits at most this long for Redis before saying so and giving up on what was asked for
+# meanwhile too. At most RECEIPT_BACKLOG wait (Redis slow but answering); beyond, new ones are left to the sweeper,
+# as are those still waiting when the process closes after DRAIN_SECONDS: nothing piles up, nothing hangs.
 RECEIPT_BATCH = 256
+RECEIPT_BACKLOG = 10_000
 FLUSH_TIMEOUT_SECONDS = 5.0
+DRAIN_SECONDS = 10.0
 
 
 class JobQueue:
@@ -145,6 +149,8 @@ class JobQueue:
         self.redis = redis
         self._script: tuple[ArqRedis, AsyncScript] | None = None
         self._receipts: list[tuple[str, str]] = []
+        self._left = 0  # asked for while the backlog was full, not yet said
+        self._sending: list[tuple[str, str]] = []  # the batch of the flush under way
         self._flushing: asyncio.Task[None] | None = None
 
     async def enqueue(self, name: str, *args: Any, job_id: str) -> bool:
@@ -165,7 +171,11 @@ class JobQueue:
             for args, job_id in jobs:
                 keys, args_ = _enqueue_arguments(redis, name, args, job_id)
                 pipe.eval(ENQUEUE_SCRIPT, len(keys), *keys, *args_)
-            return [bool(queued) for queued in await pipe.execute()]
+            answers = await pipe.execute(raise_on_error=False)
+        refused = [(job_id, a) for (_, job_id), a in zip(jobs, answers, strict=True) if isinstance(a, Exception)]
+        if refused:
+            raise NotQueued([job_id for job_id, _ in refused], refused[0][1])
+        return [bool(queued) for queued in answers]
 
     async def issue_receipt(self, source_type: str, source_id: str) -> None:
         """Ask for the receipt of a source that was just collected; returns at once and never raises. The receipts
@@ -175,26 +185,47 @@ class JobQueue:
         fast path."""
         if self.redis is None:
             return
+        if len(self._receipts) >= RECEIPT_BACKLOG:
+            self._left += 1
+            return
         self._receipts.append((source_type, source_id))
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush_receipts())
 
-    async def drain(self, timeout: float = FLUSH_TIMEOUT_SECONDS) -> None:
-        """Wait for the receipts asked for so far to be queued (on closing): at most ``timeout``."""
+    async def drain(self) -> None:
+        """Queue the receipts asked for so far (on closing), for at most ``DRAIN_SECONDS``; what is left then is
+        said and left to the sweeper."""
         flushing = self._flushing
         if flushing is not None and not flushing.done():
-            await asyncio.wait({flushing}, timeout=timeout)
+            await asyncio.wait({flushing}, timeout=DRAIN_SECONDS)
+            if not flushing.done():
+                flushing.cancel()
+                left, self._receipts = self._sending + self._receipts, []
+                _not_queued(left, "closing")
+        if self._left:
+            _not_queued([], f"{self._left} asked for beyond the backlog", self._left)
+            self._left = 0
 
     async def _flush_receipts(self) -> None:
-        while self._receipts:
+        while self._receipts or self._left:
+            if self._left:  # asked for while the backlog was full
+                _not_queued([], f"{self._left} asked for beyond the backlog", self._left)
+                self._left = 0
             batch, self._receipts = self._receipts[:RECEIPT_BATCH], self._receipts[RECEIPT_BATCH:]
+            if not batch:
+                continue
             jobs = [((kind, source_id), receipt_job_id(kind, source_id)) for kind, source_id in batch]
+            self._sending = batch
             try:
                 async with asyncio.timeout(FLUSH_TIMEOUT_SECONDS):
                     await self.enqueue_many(ISSUE_RECEIPT, jobs)
-            except Exception as error:
-                extra = {"count": len(batch), "source_ids": [source_id for _, source_id in batch[:10]]}
-                log.warning("receipt jobs not queued; the sweeper will issue them", extra={**extra, "error": str(error)})
+                self._sending = []
+            except NotQueued as error:  # Redis answered, refusing some (out of memory…): those alone
+                self._sending = []
+                _not_queued([source for source in batch if receipt_job_id(*source) in error.job_ids], str(error))
+            except Exception as error:  # what waits behind it would wait as long: the sweeper has them all
+                batch, self._receipts, self._sending = batch + self._receipts, [], []
+                _not_queued(batch, str(error))
 
     async def resolve_breaks(self, run_id: str) -> None:
         """Queue the automatic resolution of a settlement run's breaks (``reconciliation_resolve``), once the run
@@ -212,6 +243,19 @@ class JobQueue:
         assert self.redis is not None, "the queue is used before the container started"
         job_id = reconcile_job_id(self.redis.default_queue_name, kind, day, asked_at)
         await self.enqueue(RECONCILE[kind], day, started_by, job_id=job_id)
+
+
+class NotQueued(Exception):
+    """Redis refused some of a pipeline's jobs (the others were queued)."""
+
+    def __init__(self, job_ids: list[str], first: object) -> None:
+        super().__init__(f"{len(job_ids)} refused, the first: {first}")
+        self.job_ids = set(job_ids)
+
+
+def _not_queued(sources: list[tuple[str, str]], error: str, count: int | None = None) -> None:
+    extra = {"count": len(sources) if count is None else count, "source_ids": [i for _, i in sources[:10]]}
+    log.warning("receipt jobs not queued; the sweeper will issue them", extra={**extra, "error": error})
 
 
 def _enqueue_arguments(redis: ArqRedis, name: str, args: tuple[Any, ...], job_id: str) -> tuple[list[str], list[Any]]:

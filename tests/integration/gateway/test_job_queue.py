@@ -3,13 +3,15 @@ with an id while one waits or its result is kept."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from collections.abc import AsyncIterator
 
 import pytest
 from arq.connections import ArqRedis
 from arq.constants import result_key_prefix
 
-from gateway import embedded
+from gateway import embedded, jobs
 from gateway.jobs import ISSUE_RECEIPT, RECEIPT_BATCH, JobQueue, receipt_job_id
 
 pytestmark = pytest.mark.redis
@@ -77,3 +79,69 @@ async def test_receipts_not_queued_are_said_and_nothing_raises(caplog: pytest.Lo
         await unreachable.aclose()
     [record] = [r for r in caplog.records if r.getMessage() == "receipt jobs not queued; the sweeper will issue them"]
     assert record.count == 1 and record.source_ids == ["pay_lost"]
+
+
+class Silent:
+    """A server that takes Redis's connections and never answers: a frozen Redis."""
+
+    def __init__(self) -> None:
+        self.connected = asyncio.Event()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connected.set()
+        await reader.read()
+        writer.close()
+
+
+@pytest.fixture
+async def frozen() -> AsyncIterator[tuple[ArqRedis, Silent]]:
+    silent = Silent()
+    server = await asyncio.start_server(silent.serve, "127.0.0.1", 0)
+    client = ArqRedis.from_url(f"redis://127.0.0.1:{server.sockets[0].getsockname()[1]}/0")
+    try:
+        yield client, silent
+    finally:
+        await client.aclose(close_connection_pool=True)
+        server.close()
+
+
+def said(caplog: pytest.LogCaptureFixture) -> list[tuple[int, list[str], str]]:
+    return [
+        (r.count, r.source_ids, r.error)
+        for r in caplog.records
+        if r.getMessage() == "receipt jobs not queued; the sweeper will issue them"
+    ]
+
+
+async def test_a_flush_that_times_out_gives_up_on_what_waits_behind_it(
+    frozen: tuple[ArqRedis, Silent], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While Redis does not answer, receipts asked for meanwhile are not kept piling up in memory: beyond the
+    backlog they are left to the sweeper at once, and those waiting are given up with the flush that timed out."""
+    monkeypatch.setattr(jobs, "FLUSH_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(jobs, "RECEIPT_BACKLOG", 2)
+    redis, silent = frozen
+    queue = JobQueue(redis)
+    with caplog.at_level("WARNING", logger="gateway.jobs"):
+        await queue.issue_receipt("payment", "pay_1")
+        await asyncio.wait_for(silent.connected.wait(), 5)  # its flush is under way
+        for source_id in ("pay_2", "pay_3", "pay_4"):
+            await queue.issue_receipt("payment", source_id)
+        await asyncio.wait_for(queue.drain(), 5)
+    assert [(count, ids) for count, ids, _ in said(caplog)] == [(3, ["pay_1", "pay_2", "pay_3"]), (1, [])]
+    assert "beyond the backlog" in said(caplog)[1][2]
+
+
+async def test_closing_waits_for_a_frozen_redis_only_so_long(
+    frozen: tuple[ArqRedis, Silent], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(jobs, "FLUSH_TIMEOUT_SECONDS", 60)
+    monkeypatch.setattr(jobs, "DRAIN_SECONDS", 0.3)
+    redis, silent = frozen
+    queue = JobQueue(redis)
+    with caplog.at_level("WARNING", logger="gateway.jobs"):
+        await queue.issue_receipt("payment", "pay_1")
+        await asyncio.wait_for(silent.connected.wait(), 5)
+        await queue.issue_receipt("payment", "pay_2")
+        await asyncio.wait_for(queue.drain(), 5)  # not the flush's 60 s
+    assert said(caplog) == [(2, ["pay_1", "pay_2"], "closing")]  # the batch under way and the one behind it
