@@ -151,5 +151,5 @@ async def _settle(uow: UnitOfWork, found: Refund, now: datetime) -> None:
         now=now,
         refund_id=found.id,
     )
-    await repository.post_ledger(uow.conn, entries)
+    repository.post_ledger(uow, entries)
     await transitions.announce(uow, moved, "refund.succeeded", now)

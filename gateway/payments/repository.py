@@ -13,6 +13,7 @@ from gateway import portals
 from gateway.store import dialect, pages
 from gateway.store.direct import Direct
 from gateway.store.tables import payments as pt
+from gateway.store.uow import UnitOfWork
 
 from .records import FeeLine, Payment, Refund, payment_of, refund_of
 from .state import Status, may_have_refunds
@@ -158,12 +159,14 @@ async def due_for_check(
     )
 
 
-async def post_ledger(conn: AsyncConnection, entries: list[dict[str, Any]]) -> None:
-    await _INSERT_LEDGER.change_many(conn, entries)
+def post_ledger(uow: UnitOfWork, entries: list[dict[str, Any]]) -> None:
+    """Post ``entries`` when the unit commits (a unique key per group and account: posting twice fails it)."""
+    uow.later(_INSERT_LEDGER, entries)
 
 
-async def record_hub_result(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await _INSERT_HUB_RESULT.change(conn, values)
+def record_hub_result(uow: UnitOfWork, values: dict[str, Any]) -> None:
+    """Keep the hub's word as received, when the unit commits."""
+    uow.later(_INSERT_HUB_RESULT, [values])
 
 
 # ---------------------------------------------------------------- refunds

@@ -45,7 +45,7 @@ class HubResults:
     async def apply(self, result: HubResult, now: datetime) -> Disposition:
         async with self.db.unit() as uow:
             disposition, payment_id = await apply_in(uow, result, now)
-            await repository.record_hub_result(uow.conn, _result_row(result, disposition, now))
+            repository.record_hub_result(uow, _result_row(result, disposition, now))
         log.info(
             "hub result",
             extra={
@@ -120,5 +120,5 @@ async def _decide(uow: UnitOfWork, record: Payment, result: HubResult, now: date
             amount=record.amount,
             now=now,
         )
-        await repository.post_ledger(uow.conn, entries)
+        repository.post_ledger(uow, entries)
     return Disposition.APPLIED

@@ -208,9 +208,11 @@ class Database:
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:
-        """A unit of work: commits on success, rolls back on error."""
+        """A unit of work: sends the writes it kept for later and commits on success, rolls back on error."""
         async with self.transaction() as conn:
-            yield UnitOfWork(conn)
+            uow = UnitOfWork(conn)
+            yield uow
+            await uow.flush()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

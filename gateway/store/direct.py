@@ -17,12 +17,17 @@ What it returns is plain: mappings of column name to value for rows, the number 
 
 ``insert_rows`` is the bulk counterpart of an INSERT: on PostgreSQL one binary COPY of the rows, their values
 processed by the columns' types as SQLAlchemy would bind them.
+
+``write_together`` sends several writes of a transaction as one statement on PostgreSQL (one round trip): each
+write but the last becomes a data-modifying CTE, which PostgreSQL runs to completion whether or not anything reads
+it, and a write may read what an earlier one returns by its name (``Part``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,13 +35,22 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.util import greenlet_spawn
 
 Processor = Callable[[Any], Any]
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+_QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
+
+
+def _renumberable(sql: str) -> bool:
+    """Whether every '$' in ``sql`` is a parameter, none in a quoted literal or name (``write_together`` renumbers
+    the parameters: it takes no statement that has another '$')."""
+    outside = _QUOTED.sub("''", sql)
+    return sql.count("$") == outside.count("$") == len(_PLACEHOLDER.findall(outside))
 
 
 class _Compiled:
     """A statement compiled for asyncpg: its SQL text, how to turn the parameters into positional arguments, and
     how to process the columns of its rows."""
 
-    __slots__ = ("binds", "compiled", "order", "results", "sql")
+    __slots__ = ("binds", "compiled", "order", "renumberable", "results", "sql")
 
     def __init__(self, statement: Any, conn: AsyncConnection, keys: Sequence[str]) -> None:
         dialect = conn.dialect
@@ -53,6 +67,8 @@ class _Compiled:
             processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
             if processor is not None:
                 self.results[name] = processor
+
+        self.renumberable = _renumberable(self.sql)
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         params = self.compiled.construct_params(values)
@@ -114,12 +130,72 @@ class Direct:
         compiled = self._compile(conn, rows[0])
         await _on_driver(conn, driver.executemany, compiled.sql, [compiled.arguments(row) for row in rows], many=True)
 
+    def part(self, conn: AsyncConnection, values: Mapping[str, Any], name: str = "") -> Part:
+        """The statement with ``values`` as a part of ``write_together`` (PostgreSQL only), named ``name``."""
+        compiled = self._compile(conn, values)
+        if not compiled.renumberable:
+            raise ValueError(f"a '$' that is not a parameter: {compiled.sql}")
+        return Part(name, compiled.sql, compiled.arguments(values))
+
     def _compile(self, conn: AsyncConnection, values: Mapping[str, Any]) -> _Compiled:
         keys = tuple(values)
         compiled = self._compiled.get(keys)
         if compiled is None:
             compiled = self._compiled[keys] = _Compiled(self.statement, conn, keys)
         return compiled
+
+
+class Part(NamedTuple):
+    """A write of ``write_together``: its SQL for asyncpg (parameters ``$1``…), its arguments, and the name by which
+    a later part reads what it returns (its RETURNING); names are unique within a call."""
+
+    name: str
+    sql: str
+    arguments: list[Any]
+
+
+async def write_together(conn: AsyncConnection, parts: Sequence[Part]) -> None:
+    """Run ``parts`` in the caller's transaction on PostgreSQL as one statement: ``WITH`` the first parts, each as a
+    data-modifying CTE under its name, the last part. PostgreSQL runs every part to completion on the same snapshot,
+    so no part may change a row that another changes, nor read another's rows but through its RETURNING."""
+    if not parts:
+        return
+    names = [part.name for part in parts[:-1]]
+    if len(set(names)) != len(names) or not all(names):
+        raise ValueError(f"each part but the last needs a name of its own: {names}")
+    sql, arguments = _joined(parts)
+    driver = await _driver(conn)
+    if driver is None:
+        raise ValueError("write_together runs on PostgreSQL only")
+    await _on_driver(conn, driver.execute, sql, arguments)
+
+
+def _joined(parts: Sequence[Part]) -> tuple[str, list[Any]]:
+    *first, last = parts
+    arguments: list[Any] = []
+    ctes = []
+    for part in first:
+        ctes.append(f"{part.name} AS ({renumbered(part.sql, len(arguments))})")
+        arguments.extend(part.arguments)
+    main = renumbered(last.sql, len(arguments))
+    arguments.extend(last.arguments)
+    return (f"WITH {', '.join(ctes)} {main}" if ctes else main), arguments
+
+
+_RENUMBERED: dict[tuple[str, int], str] = {}
+
+
+def renumbered(sql: str, offset: int) -> str:
+    """``sql`` (SQL for asyncpg, or a piece of it) with its parameters ``$n`` moved to ``$(n + offset)``."""
+    if offset == 0:
+        return sql
+    key = (sql, offset)
+    found = _RENUMBERED.get(key)
+    if found is None:
+        if len(_RENUMBERED) > 1024:  # a handful of statements in practice; never to grow without end
+            _RENUMBERED.clear()
+        found = _RENUMBERED[key] = _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + offset}", sql)
+    return found
 
 
 async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

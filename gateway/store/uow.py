@@ -1,10 +1,16 @@
 """The unit of work: one transaction, with what every area writes in it besides its own tables: the outbox's events
-and the binding of a new resource to the idempotent attempt that made it. Areas' repositories work on ``conn``."""
+and the binding of a new resource to the idempotent attempt that made it. Areas' repositories work on ``conn``.
+
+Writes whose outcome nothing in the transaction reads (the outbox's events, an audit row, ledger entries) are
+kept until the unit commits (``later``, ``event``) and then sent together: on PostgreSQL in one statement, whatever
+their number, so a transaction pays one round trip for them. Nothing in the unit reads them back before it commits:
+the unit's own statements do not see them, and a write that fails (a unique key) fails the commit."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -13,7 +19,7 @@ from gateway.kernel.attempts import Attempt
 from gateway.store.tables import idempotency as it
 
 from . import outbox
-from .direct import Direct
+from .direct import Direct, Part, write_together
 
 _K = it.idempotency_keys.c
 _BIND = Direct(it.idempotency_keys.update().where(_K.portal_id == bindparam("b_owner"), _K.key == bindparam("b_key")))
@@ -22,6 +28,8 @@ _BIND = Direct(it.idempotency_keys.update().where(_K.portal_id == bindparam("b_o
 class UnitOfWork:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self._writes: list[tuple[Direct, Mapping[str, Any]]] = []
+        self._events: list[dict[str, Any]] = []
 
     async def bind(self, attempt: Attempt | None, resource_id: str) -> None:
         """Tie what ``attempt`` made to its Idempotency-Key, so a retry resumes it (nothing without an attempt)."""
@@ -29,28 +37,38 @@ class UnitOfWork:
             return
         await _BIND.change(self.conn, {"resource_id": resource_id, "b_owner": attempt.owner, "b_key": attempt.key})
 
-    async def event(
-        self,
-        *,
-        portal_id: str,
-        dossier_code: str,
-        type: str,
-        resource_type: str,
-        resource_id: str,
-        payload: dict[str, Any],
-        now: datetime,
-    ) -> str:
-        """Announce a change in the outbox, in the change's own transaction."""
-        return await outbox.record(
-            self.conn,
-            portal_id=portal_id,
-            dossier_code=dossier_code,
-            type=type,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            payload=payload,
-            now=now,
-        )
+    def later(self, statement: Direct, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run ``statement`` for each of ``rows`` when the unit commits, with its other later writes. Inserts only:
+        on PostgreSQL the later writes run on one snapshot, so an update or delete among them would not see the
+        others (two changes of one row would keep one), where SQLite, running them in turn, would."""
+        if not getattr(statement.statement, "is_insert", False):
+            raise ValueError("only an INSERT can be kept for the commit")
+        self._writes.extend((statement, row) for row in rows)
+
+    async def event(self, **announced: Unpack[outbox.Announced]) -> str:
+        """Announce a change in the outbox, in the change's own transaction (written when the unit commits, under
+        the dossier's next sequence number, in the order announced); the event's id."""
+        row = outbox.event_row(**announced)
+        self._events.append(row)
+        return str(row["id"])
 
     async def events(self, events: list[dict[str, Any]], now: datetime) -> list[str]:
+        """Many events at once, written now (after the events announced before them)."""
+        await self.flush()
         return await outbox.record_many(self.conn, events, now)
+
+    async def flush(self) -> None:
+        """Send the writes kept for later (the unit does so before it commits)."""
+        writes, events = self._writes, self._events
+        if not writes and not events:
+            return
+        self._writes, self._events = [], []
+        conn = self.conn
+        if conn.dialect.name != "postgresql":
+            for statement, row in writes:
+                await statement.change(conn, row)
+            await outbox.record_rows(conn, events)
+            return
+        parts: list[Part] = [statement.part(conn, row, f"write_{i}") for i, (statement, row) in enumerate(writes)]
+        parts.extend(outbox.events_parts(conn, events))
+        await write_together(conn, parts)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.vntime import now_utc
-from gateway.store.uow import UnitOfWork
+from gateway.store import outbox
 from tests.support.api import pay, wait_status
 from tests.support.services import wait_for
 from tests.support.stack import Stack, payment_body
@@ -16,7 +16,9 @@ from .conftest import Portal, key, write_events
 
 async def record(tx, portal: Portal, dossier: str, **kw) -> str:  # type: ignore[no-untyped-def]
     values = {"type": "payment.pending", "resource_type": "payment", "resource_id": "pay_x", "payload": {}} | kw
-    return await UnitOfWork(tx).event(portal_id=portal.portal_id, dossier_code=dossier, now=now_utc(), **values)
+    row = outbox.event_row(portal_id=portal.portal_id, dossier_code=dossier, now=now_utc(), **values)
+    await outbox.record_rows(tx, [row])  # now, not at a unit's commit: the test holds the transaction open
+    return str(row["id"])
 
 
 async def served(portal: Portal, ids: list[str]) -> None:

@@ -55,10 +55,11 @@ async def test_a_batch_numbers_each_dossier_like_single_records(db: Database, do
         )
 
 
-_portals: dict[int, str] = {}
+_portals: dict[str, str] = {}  # by the database's URL: each test's database is a new one
 
 
 async def _portal(db: Database) -> str:
-    if id(db) not in _portals:
-        _portals[id(db)], _ = await portals.create_portal(db, "Cổng thử")
-    return _portals[id(db)]
+    url = str(db.engine.url)
+    if url not in _portals:
+        _portals[url], _ = await portals.create_portal(db, "Cổng thử")
+    return _portals[url]

@@ -4,7 +4,7 @@ unit of work's transaction, with SQLAlchemy's errors, and a lost connection answ
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -16,25 +16,13 @@ from gateway.store.direct import Direct, insert_rows
 from gateway.store.tables import payments as pt
 from gateway.store.types import UTCDateTime
 from tests.support.services import migrated_database, wait_for
+from tests.support.store_rows import RECEIVED_AT, hub_result_row
 
 H = pt.hub_results.c
 _INSERT = Direct(pt.hub_results.insert())
 _BY_REFERENCE = Direct(select(H.reference, H.amount, H.received_at).where(H.reference == bindparam("reference")))
 _RENAME = Direct(pt.hub_results.update().where(H.reference == bindparam("b_reference")))
-NOW = datetime(2026, 12, 2, 8, 30, tzinfo=UTC)
-
-
-def result_row(reference: str, amount: int | None = 150_000) -> dict[str, object]:
-    return {
-        "reference": reference,
-        "source": "callback",
-        "raw_code": "00",
-        "outcome": "paid",
-        "amount": amount,
-        "transaction_id": "T1",
-        "disposition": "applied",
-        "received_at": NOW,
-    }
+NOW = RECEIVED_AT
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -51,8 +39,8 @@ async def pg(tmp_path: Path) -> AsyncIterator[Database]:
 
 async def test_rows_and_changes_are_those_sqlalchemy_gives(db: Database) -> None:
     async with db.unit() as uow:
-        assert await _INSERT.change(uow.conn, result_row("R1")) == 1
-        await _INSERT.change_many(uow.conn, [result_row("R2", None), result_row("R3")])
+        assert await _INSERT.change(uow.conn, hub_result_row("R1")) == 1
+        await _INSERT.change_many(uow.conn, [hub_result_row("R2", None), hub_result_row("R3")])
         assert await _RENAME.change(uow.conn, {"b_reference": "R3", "reference": "R4"}) == 1
         [row] = await _BY_REFERENCE.rows(uow.conn, {"reference": "R1"})
     assert dict(row) == {"reference": "R1", "amount": 150_000, "received_at": NOW}
@@ -65,7 +53,7 @@ async def test_rows_and_changes_are_those_sqlalchemy_gives(db: Database) -> None
 async def test_a_direct_statement_first_in_a_unit_is_inside_its_transaction(db: Database) -> None:
     with pytest.raises(RuntimeError):
         async with db.unit() as uow:
-            await _INSERT.change(uow.conn, result_row("R1"))  # the unit's first statement
+            await _INSERT.change(uow.conn, hub_result_row("R1"))  # the unit's first statement
             raise RuntimeError("roll back")
     async with db.read() as conn:
         assert (await conn.execute(select(H.reference))).all() == []
@@ -86,7 +74,7 @@ async def test_errors_are_sqlalchemys(db: Database) -> None:
 async def test_a_lost_connection_is_unavailable_and_replaced(pg: Database) -> None:
     db = pg
     async with db.unit() as uow:
-        await _INSERT.change(uow.conn, result_row("R1"))
+        await _INSERT.change(uow.conn, hub_result_row("R1"))
     with pytest.raises(DatabaseUnavailable):
         async with db.unit() as uow:
             pid = (await uow.conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()

@@ -1,0 +1,153 @@
+"""A unit of work keeps the writes nothing in it reads (events, audit and ledger rows) until it commits and sends
+them together (one statement on PostgreSQL): the rows are those the writes would leave one by one, in the order
+given, and a write that fails fails the whole unit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import IntegrityError
+
+from gateway.portals import service as portals
+from gateway.store.db import Database
+from gateway.store.direct import Direct, Part, write_together
+from gateway.store.tables import outbox as ot
+from gateway.store.tables import payments as pt
+from tests.support.services import migrated_database
+from tests.support.store_rows import hub_result_row
+
+NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+_HUB_RESULT = Direct(pt.hub_results.insert())
+_EVENT_ROW = Direct(ot.outbox.insert())
+H = pt.hub_results.c
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    async with migrated_database(request.param, tmp_path) as database:
+        yield database
+
+
+_portals: dict[str, str] = {}  # by the database's URL: each test's database is a new one
+
+
+async def portal_of(db: Database) -> str:
+    url = str(db.engine.url)
+    if url not in _portals:
+        _portals[url], _ = await portals.create_portal(db, "Cổng thử")
+    return _portals[url]
+
+
+async def announce(uow, portal_id: str, dossier: str, i: int) -> str:  # type: ignore[no-untyped-def]
+    return await uow.event(  # type: ignore[no-any-return]
+        portal_id=portal_id,
+        dossier_code=dossier,
+        type="payment.paid",
+        resource_type="payment",
+        resource_id=f"pay_{i}",
+        payload={"i": i, "tên": "Nguyễn"},
+        now=NOW,
+    )
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    units=st.lists(st.lists(st.sampled_from(["HS-1", "HS-2", "HS-3"]), max_size=6), min_size=1, max_size=3),
+    audits=st.integers(0, 3),
+)
+async def test_events_kept_for_the_commit_are_numbered_and_ordered_as_announced(
+    db: Database, units: list[list[str]], audits: int
+) -> None:
+    portal_id = await portal_of(db)
+    async with db.unit() as uow:
+        await uow.conn.execute(delete(ot.outbox))
+        await uow.conn.execute(delete(ot.dossier_sequences))
+        await uow.conn.execute(delete(pt.hub_results))
+    announced: list[tuple[str, str]] = []
+    references = []
+    for n, dossiers in enumerate(units):
+        async with db.unit() as uow:
+            for i, dossier in enumerate(dossiers):
+                announced.append((await announce(uow, portal_id, dossier, i), dossier))
+            for a in range(audits):
+                references.append(f"REF-{n}-{a}")
+                uow.later(_HUB_RESULT, [hub_result_row(references[-1])])
+
+    async with db.read() as conn:
+        rows = (await conn.execute(select(ot.outbox).order_by(ot.outbox.c.txid, ot.outbox.c.position))).all()
+        kept = (await conn.execute(select(H.reference).order_by(H.reference))).scalars().all()
+    assert [row.id for row in rows] == [event_id for event_id, _ in announced]  # the feed's order is the announced
+    expected: dict[str, int] = {}
+    for row, (_, dossier) in zip(rows, announced, strict=True):
+        expected[dossier] = expected.get(dossier, 0) + 1
+        assert (row.dossier_code, row.sequence) == (dossier, expected[dossier])
+        assert row.payload["tên"] == "Nguyễn"
+    assert kept == sorted(references)
+
+
+async def test_a_kept_write_that_fails_fails_the_whole_unit(db: Database) -> None:
+    portal_id = await portal_of(db)
+    taken = {
+        "id": "evt_taken",
+        "portal_id": portal_id,
+        "dossier_code": "HS-TAKEN",
+        "sequence": 1,
+        "type": "x",
+        "resource_type": "payment",
+        "resource_id": "pay_1",
+        "payload": {},
+        "created_at": NOW,
+    }
+    async with db.unit() as uow:
+        uow.later(_EVENT_ROW, [taken])
+    with pytest.raises(IntegrityError):
+        async with db.unit() as uow:
+            await uow.conn.execute(pt.hub_results.insert().values(hub_result_row("REF-WRITTEN-AT-ONCE")))
+            await announce(uow, portal_id, "HS-FAIL", 1)
+            uow.later(_HUB_RESULT, [hub_result_row("REF-KEPT")])
+            uow.later(_EVENT_ROW, [taken])  # an event's id is unique
+    async with db.read() as conn:
+        references = (await conn.execute(select(H.reference))).scalars().all()
+        events = (await conn.execute(select(ot.outbox.c.id).where(ot.outbox.c.dossier_code == "HS-FAIL"))).all()
+    assert "REF-WRITTEN-AT-ONCE" not in references and "REF-KEPT" not in references and events == []
+
+
+async def test_a_unit_that_raises_writes_nothing_it_kept(db: Database) -> None:
+    portal_id = await portal_of(db)
+    with pytest.raises(RuntimeError):
+        async with db.unit() as uow:
+            await announce(uow, portal_id, "HS-RAISED", 1)
+            uow.later(_HUB_RESULT, [hub_result_row("REF-RAISED")])
+            raise RuntimeError("the change failed after announcing")
+    async with db.read() as conn:
+        assert (await conn.execute(select(H.reference).where(H.reference == "REF-RAISED"))).first() is None
+        raised = select(ot.outbox.c.id).where(ot.outbox.c.dossier_code == "HS-RAISED")
+        assert (await conn.execute(raised)).first() is None
+
+
+async def test_parts_need_names_of_their_own(tmp_path: Path) -> None:
+    async with migrated_database("postgres", tmp_path) as db, db.unit() as uow:
+        first = _HUB_RESULT.part(uow.conn, hub_result_row("REF-A"), "same")
+        second = _HUB_RESULT.part(uow.conn, hub_result_row("REF-B"), "same")
+        with pytest.raises(ValueError, match="a name of its own"):
+            await write_together(uow.conn, [first, second, Part("", "SELECT 1", [])])
+
+
+async def test_only_inserts_are_kept_and_no_literal_dollar_is_renumbered(tmp_path: Path) -> None:
+    async with migrated_database("postgres", tmp_path) as db:
+        with pytest.raises(ValueError, match="only an INSERT"):
+            async with db.unit() as uow:
+                uow.later(Direct(pt.hub_results.update().where(H.reference == "R")), [{"amount": 1}])
+        async with db.unit() as uow:
+            with pytest.raises(ValueError, match="not a parameter"):
+                Direct(text("SELECT '$1' AS price, :amount AS amount")).part(uow.conn, {"amount": 1})
+            with pytest.raises(ValueError, match="not a parameter"):
+                Direct(text('SELECT 1 AS "$2", :amount AS amount')).part(uow.conn, {"amount": 1})
+            quoted = Direct(text("SELECT 'it''s' AS x, :amount AS amount")).part(uow.conn, {"amount": 1})
+            assert (quoted.sql.count("$"), quoted.arguments) == (1, [1])
