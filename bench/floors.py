@@ -10,9 +10,12 @@ What each transaction writes is read from the gateway's code:
 - callback (gateway/payments/results.py, transitions.py, gateway/store/outbox.py): one transaction that locks
   the payment by reference, moves it to paid, posts two ledger rows, allocates the dossier's next sequence and
   writes the ``payment.paid`` outbox row, and writes the ``hub_results`` audit row;
+- callback_together: the same transaction with the writes after the payment's update in one statement of
+  data-modifying CTEs, as the gateway now sends them: a floor for the gateway's own statements (5 round trips, not 8);
 - creation (gateway/http/edge.py ``idempotent``, gateway/payments/service.py): the key claimed (one transaction); the
   payment, its two lines and the key's resource (one transaction); the hub's INIT; the payment locked and moved
   to pending with its checkout page, its ``payment.pending`` outbox row and the key completed (one transaction);
+- postal_together: the same with the event's outbox rows in one statement, as the gateway now sends them;
 - postal (gateway/shipments/tracking.py, transitions.py): one transaction that locks the shipment, records the
   event (``ON CONFLICT DO NOTHING`` on its dedupe key) and, when the event moves it, moves the shipment
   (``RETURNING`` the row) and writes its outbox rows (``shipment.status_changed``, plus the named event for
@@ -60,6 +63,20 @@ OUTBOX = (
 AUDIT = (
     "INSERT INTO hub_results (reference, source, raw_code, outcome, amount, transaction_id, disposition, "
     "received_at) VALUES ($1, 'callback', '00', 'paid', $2, $3, 'applied', $4)"
+)
+# The callback's writes after the payment's update in one statement, as the gateway sends them (its unit of work's
+# writes kept for the commit, gateway/store/uow.py): the ledger rows and the audit row as data-modifying CTEs, the
+# dossier's sequence allocated in a third, read by the outbox row's insert.
+PAID_TOGETHER = (
+    "WITH ledger AS (INSERT INTO ledger_entries (entry_group, account, amount, payment_id, refund_id, created_at) "
+    "VALUES ($1, 'hub_receivable', $2, $3, NULL, $5), ($1, $4, -$2, $3, NULL, $5)), "
+    "audit AS (INSERT INTO hub_results (reference, source, raw_code, outcome, amount, transaction_id, disposition, "
+    "received_at) VALUES ($6, 'callback', '00', 'paid', $2, $7, 'applied', $5)), "
+    "allocated AS (INSERT INTO dossier_sequences (portal_id, dossier_code, last_sequence) VALUES ($8, $9, 1) "
+    "ON CONFLICT (portal_id, dossier_code) DO UPDATE SET last_sequence = dossier_sequences.last_sequence + 1 "
+    "RETURNING last_sequence) "
+    "INSERT INTO outbox (id, portal_id, dossier_code, sequence, type, resource_type, resource_id, payload, "
+    "created_at) VALUES ($10, $8, $9, (SELECT last_sequence FROM allocated), 'payment.paid', 'payment', $11, $12, $5)"
 )
 CLAIM_KEY = (
     "INSERT INTO idempotency_keys (portal_id, key, method, path, request_hash, state, resource_id, locked_until, "
@@ -121,6 +138,29 @@ async def callback(conn: asyncpg.Connection, item: dict[str, Any], _http: Any) -
         await conn.execute(AUDIT, item["reference"], row["amount"], item["transaction_id"], at)
 
 
+async def callback_together(conn: asyncpg.Connection, item: dict[str, Any], _http: Any) -> None:
+    """``callback`` with its writes after the update in one statement: 5 round trips instead of 8."""
+    at = now()
+    async with conn.transaction():
+        row = await conn.fetchrow(LOCK_PAYMENT, item["reference"])
+        await conn.execute(PAY, row["id"], at, row["amount"], item["transaction_id"], "VCB")
+        await conn.execute(
+            PAID_TOGETHER,
+            f"collection:{row['id']}",
+            row["amount"],
+            row["id"],
+            item["agency_account"],
+            at,
+            item["reference"],
+            item["transaction_id"],
+            item["portal_id"],
+            item["dossier_code"],
+            item["event_ids"].pop(),
+            item["resource_id"],
+            item["payload"],
+        )
+
+
 async def creation(conn: asyncpg.Connection, item: dict[str, Any], http: Any) -> None:
     at = now()
     portal_id, key = item["portal_id"], item["key"]
@@ -144,38 +184,81 @@ async def creation(conn: asyncpg.Connection, item: dict[str, Any], http: Any) ->
 
 async def postal(conn: asyncpg.Connection, item: dict[str, Any], _http: Any) -> None:
     at = now()
-    occurred = datetime.fromisoformat(item["occurred_at"])
     async with conn.transaction():
-        row = await conn.fetchrow(LOCK_SHIPMENT, item["resource_id"])
-        recorded = await conn.fetchval(
-            EVENT,
-            item["resource_id"],
-            item["dedupe_key"],
-            item["feed_id"],
-            item["code"],
-            item["text"],
-            item["state"],
-            occurred,
-            item["location"],
-            item["note"],
-            at,
-            item["applied"],
-        )
-        if recorded is None:
-            raise RuntimeError(f"event {item['dedupe_key']} was recorded before")
-        if not item["applied"]:  # kept on the timeline, moves nothing (gateway.shipments.state.moves)
-            return
-        await conn.fetchrow(
-            MOVE_SHIPMENT, item["resource_id"], item["state"], at, item["code"], item["text"], occurred, row["status"]
-        )
-        for type_ in item["types"]:
-            await outbox_row(conn, item, type_, "shipment", at)
+        if await _record_and_move(conn, item, at):
+            for type_ in item["types"]:
+                await outbox_row(conn, item, type_, "shipment", at)
+
+
+async def _record_and_move(conn: asyncpg.Connection, item: dict[str, Any], at: datetime) -> bool:
+    """A postal event's lock, insert and move; whether it moved the shipment (and so has outbox rows to write)."""
+    occurred = datetime.fromisoformat(item["occurred_at"])
+    row = await conn.fetchrow(LOCK_SHIPMENT, item["resource_id"])
+    recorded = await conn.fetchval(
+        EVENT,
+        item["resource_id"],
+        item["dedupe_key"],
+        item["feed_id"],
+        item["code"],
+        item["text"],
+        item["state"],
+        occurred,
+        item["location"],
+        item["note"],
+        at,
+        item["applied"],
+    )
+    if recorded is None:
+        raise RuntimeError(f"event {item['dedupe_key']} was recorded before")
+    if not item["applied"]:  # kept on the timeline, moves nothing (gateway.shipments.state.moves)
+        return False
+    await conn.fetchrow(
+        MOVE_SHIPMENT, item["resource_id"], item["state"], at, item["code"], item["text"], occurred, row["status"]
+    )
+    return True
+
+
+def events_together(count: int) -> str:
+    """The outbox rows of one dossier in one statement, as the gateway sends them: ``count`` sequence numbers taken
+    at once, then the rows in one INSERT ($1 portal, $2 dossier, $3 resource, $4 payload, $5 time; then per row its
+    id and type)."""
+    rows = ", ".join(
+        f"(${6 + 2 * k}, $1, $2, (SELECT last_sequence FROM allocated) - {count - 1 - k}, ${7 + 2 * k}, 'shipment', "
+        "$3, $4, $5)"
+        for k in range(count)
+    )
+    return (
+        "WITH allocated AS (INSERT INTO dossier_sequences (portal_id, dossier_code, last_sequence) "
+        f"VALUES ($1, $2, {count}) ON CONFLICT (portal_id, dossier_code) DO UPDATE SET last_sequence = "
+        "dossier_sequences.last_sequence + EXCLUDED.last_sequence RETURNING last_sequence) "
+        "INSERT INTO outbox (id, portal_id, dossier_code, sequence, type, resource_type, resource_id, payload, "
+        f"created_at) VALUES {rows}"
+    )
+
+
+async def postal_together(conn: asyncpg.Connection, item: dict[str, Any], _http: Any) -> None:
+    """``postal`` with the event's outbox rows in one statement."""
+    at = now()
+    async with conn.transaction():
+        if await _record_and_move(conn, item, at):
+            per_row = [value for type_ in item["types"] for value in (item["event_ids"].pop(), type_)]
+            await conn.execute(
+                events_together(len(item["types"])),
+                item["portal_id"],
+                item["dossier_code"],
+                item["resource_id"],
+                item["payload"],
+                at,
+                *per_row,
+            )
 
 
 KINDS: dict[str, Callable[[asyncpg.Connection, dict[str, Any], Any], Awaitable[None]]] = {
     "callback": callback,
+    "callback_together": callback_together,
     "creation": creation,
     "postal": postal,
+    "postal_together": postal_together,
 }
 
 

@@ -3,7 +3,9 @@
 - **bare**: ``bench/bare.py``, a middleware-free Litestar POST served exactly as the gateway is (uvicorn, the
   same process count), sent the same requests: what the server and the generator allow;
 - **floor**: the path's SQL writes through raw asyncpg on as many connections as wrk opens (bench/floors.py),
-  plus, for creations, the hub's INIT over a pooled keep-alive client: what PostgreSQL and the hub allow;
+  plus, for creations, the hub's INIT over a pooled keep-alive client: what PostgreSQL and the hub allow; for
+  callbacks and postal events also **floor, writes together**: the same writes in the statements the gateway now
+  sends (its writes after the lock and the update in one statement of CTEs), a floor for the gateway's own shape;
 - **gateway**: the real path, on the real stack (PostgreSQL, Redis, the hub and postal sandboxes).
 
 Paths: payment creations (a fresh Idempotency-Key and dossier per request), hub callbacks (signed CONFIRM bodies
@@ -71,6 +73,7 @@ class HttpPath:
     gateway_rate = 300.0  # first guesses, replaced by what the runs show: they size the single-use requests
     floor_rate = 3000.0
     payload = ""
+    together = ""  # a second floor: the path's writes in the statements the gateway now sends (bench/floors.py)
     bare_file: Path
 
     def seen(self, floor_rate: float, gateway_rate: float) -> None:
@@ -117,6 +120,7 @@ class Creations(HttpPath):
 class Callbacks(HttpPath):
     name, label, route = "callback", "hub callbacks applied", "/callbacks/payhub"
     expect = '"MaLoi":"00"'
+    together = "callback_together"
     gateway_rate, floor_rate = 400.0, 3000.0
 
     async def setup(self, bench: Bench) -> None:
@@ -136,6 +140,7 @@ class Callbacks(HttpPath):
 class PostalPushes(HttpPath):
     name, label, route = "postal", "postal webhook events recorded", "/callbacks/postal"
     expect = '"recorded"'
+    together = "postal_together"
     gateway_rate, floor_rate = 600.0, 3000.0
 
     async def setup(self, bench: Bench) -> None:
@@ -211,6 +216,17 @@ async def measure_path(
         payload=path.payload,
         workdir=bench.workdir,
     )
+    together = None
+    if path.together:
+        together = await floor_items.run_floor(
+            path.together,
+            await path.floor_items(bench, needed(path.floor_rate, seconds)),
+            url=stack.database_url,
+            connections=bench.args.connections,
+            seconds=seconds,
+            payload=path.payload,
+            workdir=bench.workdir,
+        )
     requests = await path.gateway_requests(bench, needed(path.gateway_rate, seconds))
     gateway = await bench.wrk(
         f"{stack.gateway_url}{path.route}",
@@ -222,9 +238,11 @@ async def measure_path(
         server_pids=[stack.gateway_pid],
     )
     floor_figures = floor_sample(floor, run)
-    path.seen(floor_figures.rate, gateway.per_second)
-    if floor["exhausted"] or gateway.reused:
-        text = f"a run ran out of prepared work (floor {floor['exhausted']}, gateway reused {gateway.reused}): left out"
+    fastest = max(floor_figures.rate, floor_sample(together).rate if together is not None else 0.0)
+    path.seen(fastest, gateway.per_second)
+    exhausted = floor["exhausted"] or (together is not None and together["exhausted"])
+    if exhausted or gateway.reused:
+        text = f"a run ran out of prepared work (floor {exhausted}, gateway reused {gateway.reused}): left out"
         print(f"  {path.name:<9} {text}", flush=True)
         bench.results.note(section, text)
         return
@@ -234,9 +252,14 @@ async def measure_path(
         bench.results.add(section, f"gateway{suffix}", sample(gateway, run))
         bench.results.pair(section, f"gateway{suffix}", f"bare{suffix}")
         bench.results.pair(section, f"gateway{suffix}", f"floor{suffix}")
+        if together is not None:
+            bench.results.add(section, f"floor, writes together{suffix}", floor_sample(together, run))
+            bench.results.pair(section, f"gateway{suffix}", f"floor, writes together{suffix}")
+    also = f" (writes together {floor_sample(together).rate:,.0f}/s)" if together is not None else ""
     print(
         f"  {path.name:<9} bare {bare.per_second:8,.0f}/s (wrk {bare.generator_cores:.2f} cores)   "
-        f"floor {floor_figures.rate:7,.0f}/s   gateway {gateway.per_second:7,.1f}/s p50 {gateway.p50_ms:.1f} ms "
+        f"floor {floor_figures.rate:7,.0f}/s{also}"
+        f"   gateway {gateway.per_second:7,.1f}/s p50 {gateway.p50_ms:.1f} ms "
         f"p99 {gateway.p99_ms:.1f} ms (server {gateway.server_cores:.2f} cores, machine {gateway.machine_cores:.2f})"
         f"{'' if record else '  [warm-up]'} [{time.perf_counter() - clock:.0f} s]",
         flush=True,

@@ -58,8 +58,9 @@ def _same_shape(gateway: list[dict[str, Any]], floor: list[dict[str, Any]], diff
         }
 
 
+@pytest.mark.parametrize("kind", ["callback", "callback_together"])
 async def test_a_callbacks_floor_writes_what_the_gateway_writes(
-    bench_stack: BenchStack, pg: asyncpg.Connection
+    bench_stack: BenchStack, pg: asyncpg.Connection, kind: str
 ) -> None:
     template = (await seed.create_payment(bench_stack))["id"]
     by_gateway, by_floor = await seed.clone_payments(pg, template, 2)
@@ -69,7 +70,7 @@ async def test_a_callbacks_floor_writes_what_the_gateway_writes(
     assert reply.json()["MaLoi"] == "00"
     item = floor_items.callback_items([by_floor])[0]
     item["payload"] = await floor_items.outbox_payload(pg, template)
-    await floors.callback(pg, item, None)
+    await floors.KINDS[kind](pg, item, None)
 
     differ = {"reference", "hub_transaction_id", "dossier_code", "payment_id", "entry_group", "resource_id"}
     differ |= {"transaction_id", "payload", "bank_code"}
@@ -84,19 +85,24 @@ async def test_a_callbacks_floor_writes_what_the_gateway_writes(
         _same_shape(gateway, floor, differ)
 
 
-async def test_a_postal_floor_writes_what_the_gateway_writes(bench_stack: BenchStack, pg: asyncpg.Connection) -> None:
+@pytest.mark.parametrize("kind", ["postal", "postal_together"])
+async def test_a_postal_floor_writes_what_the_gateway_writes(
+    bench_stack: BenchStack, pg: asyncpg.Connection, kind: str
+) -> None:
     template, events = await seed.book_and_deliver(bench_stack)
     (gateway_id, gateway_order), (floor_id, floor_order) = await seed.clone_shipments(pg, template, 2)
-    pushes = seed.postal_items(events[:2], [(gateway_id, gateway_order)])
+    pushes = seed.postal_items(events, [(gateway_id, gateway_order)])
     async with httpx.AsyncClient(base_url=bench_stack.gateway_url) as client:
         for line in seed.push_lines(pushes, POSTAL_SECRET):
             headers, body = _line_body(line)
             reply = await client.post("/callbacks/postal", content=body, headers=headers)
             assert reply.json()["outcome"] == "recorded", reply.text
     payload = await floor_items.outbox_payload(pg, template)
-    for item in await floor_items.postal_items(pg, seed.postal_items(events[:2], [(floor_id, floor_order)])):
+    items = await floor_items.postal_items(pg, seed.postal_items(events, [(floor_id, floor_order)]))
+    assert max(len(item["types"]) for item in items) == 2  # an event that announces two events is among them
+    for item in items:
         item["payload"] = payload
-        await floors.postal(pg, item, None)
+        await floors.KINDS[kind](pg, item, None)
 
     differ = {"shipment_id", "dedupe_key", "original_id", "dossier_code", "resource_id", "payload"}
     for query in (
