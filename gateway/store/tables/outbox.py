@@ -19,8 +19,9 @@ from sqlalchemy import (
 from ..types import BigSerial, UTCDateTime
 from .metadata import metadata
 
-# The outbox. Writers fill the event columns (``outbox.record``). The columns after ``created_at`` belong to event
-# delivery (gateway/deliveries, migration 0004) and have defaults, so writers never set them:
+# The outbox. Writers fill the event columns (``UnitOfWork.event``, ``outbox.record_rows``). The columns after
+# ``created_at`` belong to event delivery (gateway/deliveries, migration 0004) and have defaults, so writers never
+# set them:
 # ``txid`` is the writing transaction's id on PostgreSQL (its default, set by migration 0004, is
 # ``pg_current_xact_id()``; 0 on SQLite, whose single writer commits in ``position`` order): the feed orders by
 # ``(txid, position)`` and serves only transactions older than every running one, so no event is skipped.
