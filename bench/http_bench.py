@@ -197,6 +197,19 @@ def needed(rate: float, seconds: float) -> int:
     return int(rate * seconds * 1.15) + 200
 
 
+async def run_floor(bench: Bench, path: HttpPath, kind: str, seconds: float) -> dict[str, Any]:
+    """One run of the floor ``kind`` (bench/floors.py) on fresh work of ``path``."""
+    return await floor_items.run_floor(
+        kind,
+        await path.floor_items(bench, needed(path.floor_rate, seconds)),
+        url=bench.stack.database_url,
+        connections=bench.args.connections,
+        seconds=seconds,
+        payload=path.payload,
+        workdir=bench.workdir,
+    )
+
+
 async def measure_path(
     bench: Bench, path: HttpPath, section: str, seconds: float, record: bool, suffix: str = "", run: int = 0
 ) -> None:
@@ -206,27 +219,8 @@ async def measure_path(
     bare = await bench.wrk(
         stack.bare_url, path.bare_file, mode="cycle", status=201, seconds=seconds, server_pids=[stack.bare_pid]
     )
-    items = await path.floor_items(bench, needed(path.floor_rate, seconds))
-    floor = await floor_items.run_floor(
-        path.name,
-        items,
-        url=stack.database_url,
-        connections=bench.args.connections,
-        seconds=seconds,
-        payload=path.payload,
-        workdir=bench.workdir,
-    )
-    together = None
-    if path.together:
-        together = await floor_items.run_floor(
-            path.together,
-            await path.floor_items(bench, needed(path.floor_rate, seconds)),
-            url=stack.database_url,
-            connections=bench.args.connections,
-            seconds=seconds,
-            payload=path.payload,
-            workdir=bench.workdir,
-        )
+    floor = await run_floor(bench, path, path.name, seconds)
+    together = await run_floor(bench, path, path.together, seconds) if path.together else None
     requests = await path.gateway_requests(bench, needed(path.gateway_rate, seconds))
     gateway = await bench.wrk(
         f"{stack.gateway_url}{path.route}",
