@@ -113,6 +113,21 @@ def said(caplog: pytest.LogCaptureFixture) -> list[tuple[int, list[str], str]]:
     ]
 
 
+async def ask_while_frozen(
+    frozen: tuple[ArqRedis, Silent], caplog: pytest.LogCaptureFixture, behind: list[str]
+) -> None:
+    """Ask for pay_1's receipt, then, once its flush is under way against the frozen Redis, for ``behind``'s; then
+    close the queue (``drain``), within 5 s."""
+    redis, silent = frozen
+    queue = JobQueue(redis)
+    with caplog.at_level("WARNING", logger="gateway.jobs"):
+        await queue.issue_receipt("payment", "pay_1")
+        await asyncio.wait_for(silent.connected.wait(), 5)  # its flush is under way
+        for source_id in behind:
+            await queue.issue_receipt("payment", source_id)
+        await asyncio.wait_for(queue.drain(), 5)
+
+
 async def test_a_flush_that_times_out_gives_up_on_what_waits_behind_it(
     frozen: tuple[ArqRedis, Silent], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -120,14 +135,7 @@ async def test_a_flush_that_times_out_gives_up_on_what_waits_behind_it(
     backlog they are left to the sweeper at once, and those waiting are given up with the flush that timed out."""
     monkeypatch.setattr(jobs, "FLUSH_TIMEOUT_SECONDS", 0.5)
     monkeypatch.setattr(jobs, "RECEIPT_BACKLOG", 2)
-    redis, silent = frozen
-    queue = JobQueue(redis)
-    with caplog.at_level("WARNING", logger="gateway.jobs"):
-        await queue.issue_receipt("payment", "pay_1")
-        await asyncio.wait_for(silent.connected.wait(), 5)  # its flush is under way
-        for source_id in ("pay_2", "pay_3", "pay_4"):
-            await queue.issue_receipt("payment", source_id)
-        await asyncio.wait_for(queue.drain(), 5)
+    await ask_while_frozen(frozen, caplog, ["pay_2", "pay_3", "pay_4"])
     assert [(count, ids) for count, ids, _ in said(caplog)] == [(3, ["pay_1", "pay_2", "pay_3"]), (1, [])]
     assert "beyond the backlog" in said(caplog)[1][2]
 
@@ -137,11 +145,5 @@ async def test_closing_waits_for_a_frozen_redis_only_so_long(
 ) -> None:
     monkeypatch.setattr(jobs, "FLUSH_TIMEOUT_SECONDS", 60)
     monkeypatch.setattr(jobs, "DRAIN_SECONDS", 0.3)
-    redis, silent = frozen
-    queue = JobQueue(redis)
-    with caplog.at_level("WARNING", logger="gateway.jobs"):
-        await queue.issue_receipt("payment", "pay_1")
-        await asyncio.wait_for(silent.connected.wait(), 5)
-        await queue.issue_receipt("payment", "pay_2")
-        await asyncio.wait_for(queue.drain(), 5)  # not the flush's 60 s
+    await ask_while_frozen(frozen, caplog, ["pay_2"])  # drained within 5 s, not the flush's 60
     assert said(caplog) == [(2, ["pay_1", "pay_2"], "closing")]  # the batch under way and the one behind it

@@ -7,15 +7,15 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from adapters.vntime import now_utc
-from gateway.portals import service as portals
 from gateway.store.db import Database
 from gateway.store.tables import outbox as ot
+from tests.support.store_rows import a_portal
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(dossiers=st.lists(st.sampled_from(["HS-1", "HS-2", "HS-3"]), min_size=1, max_size=12), before=st.integers(0, 3))
 async def test_a_batch_numbers_each_dossier_like_single_records(db: Database, dossiers: list[str], before: int) -> None:
-    portal_id = await _portal(db)
+    portal_id = await a_portal(db)
     async with db.unit() as uow:
         await uow.conn.execute(delete(ot.outbox))
         await uow.conn.execute(delete(ot.dossier_sequences))
@@ -55,11 +55,3 @@ async def test_a_batch_numbers_each_dossier_like_single_records(db: Database, do
         )
 
 
-_portals: dict[str, str] = {}  # by the database's URL: each test's database is a new one
-
-
-async def _portal(db: Database) -> str:
-    url = str(db.engine.url)
-    if url not in _portals:
-        _portals[url], _ = await portals.create_portal(db, "Cổng thử")
-    return _portals[url]

@@ -14,13 +14,12 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 
-from gateway.portals import service as portals
 from gateway.store.db import Database
 from gateway.store.direct import Direct, Part, write_together
 from gateway.store.tables import outbox as ot
 from gateway.store.tables import payments as pt
 from tests.support.services import migrated_database
-from tests.support.store_rows import hub_result_row
+from tests.support.store_rows import a_portal, hub_result_row
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 _HUB_RESULT = Direct(pt.hub_results.insert())
@@ -34,14 +33,6 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
         yield database
 
 
-_portals: dict[str, str] = {}  # by the database's URL: each test's database is a new one
-
-
-async def portal_of(db: Database) -> str:
-    url = str(db.engine.url)
-    if url not in _portals:
-        _portals[url], _ = await portals.create_portal(db, "Cổng thử")
-    return _portals[url]
 
 
 async def announce(uow, portal_id: str, dossier: str, i: int) -> str:  # type: ignore[no-untyped-def]
@@ -64,7 +55,7 @@ async def announce(uow, portal_id: str, dossier: str, i: int) -> str:  # type: i
 async def test_events_kept_for_the_commit_are_numbered_and_ordered_as_announced(
     db: Database, units: list[list[str]], audits: int
 ) -> None:
-    portal_id = await portal_of(db)
+    portal_id = await a_portal(db)
     async with db.unit() as uow:
         await uow.conn.execute(delete(ot.outbox))
         await uow.conn.execute(delete(ot.dossier_sequences))
@@ -92,7 +83,7 @@ async def test_events_kept_for_the_commit_are_numbered_and_ordered_as_announced(
 
 
 async def test_a_kept_write_that_fails_fails_the_whole_unit(db: Database) -> None:
-    portal_id = await portal_of(db)
+    portal_id = await a_portal(db)
     taken = {
         "id": "evt_taken",
         "portal_id": portal_id,
@@ -119,7 +110,7 @@ async def test_a_kept_write_that_fails_fails_the_whole_unit(db: Database) -> Non
 
 
 async def test_a_unit_that_raises_writes_nothing_it_kept(db: Database) -> None:
-    portal_id = await portal_of(db)
+    portal_id = await a_portal(db)
     with pytest.raises(RuntimeError):
         async with db.unit() as uow:
             await announce(uow, portal_id, "HS-RAISED", 1)
