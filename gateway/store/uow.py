@@ -21,6 +21,7 @@ from gateway.store.tables import idempotency as it
 from . import outbox
 from .direct import Direct, Part, write_together
 
+WRITES_A_STATEMENT = 1_000  # each of a dozen parameters or fewer: below asyncpg's 32,767 a statement
 _K = it.idempotency_keys.c
 _BIND = Direct(it.idempotency_keys.update().where(_K.portal_id == bindparam("b_owner"), _K.key == bindparam("b_key")))
 
@@ -69,6 +70,10 @@ class UnitOfWork:
                 await statement.change(conn, row)
             await outbox.record_rows(conn, events)
             return
-        parts: list[Part] = [statement.part(conn, row, f"write_{i}") for i, (statement, row) in enumerate(writes)]
-        parts.extend(outbox.events_parts(conn, events))
-        await write_together(conn, parts)
+        # one statement for up to WRITES_A_STATEMENT writes and as many events (asyncpg sends at most 32,767
+        # parameters a statement); more go as further statements, in order
+        for start in range(0, max(len(writes), len(events)), WRITES_A_STATEMENT):
+            chunk = writes[start : start + WRITES_A_STATEMENT]
+            parts: list[Part] = [statement.part(conn, row, f"write_{i}") for i, (statement, row) in enumerate(chunk)]
+            parts.extend(outbox.events_parts(conn, events[start : start + WRITES_A_STATEMENT]))
+            await write_together(conn, parts)

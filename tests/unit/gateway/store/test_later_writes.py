@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from gateway.store.db import Database
@@ -142,3 +142,22 @@ async def test_only_inserts_are_kept_and_no_literal_dollar_is_renumbered(tmp_pat
                 Direct(text('SELECT 1 AS "$2", :amount AS amount')).part(uow.conn, {"amount": 1})
             quoted = Direct(text("SELECT 'it''s' AS x, :amount AS amount")).part(uow.conn, {"amount": 1})
             assert (quoted.sql.count("$"), quoted.arguments) == (1, [1])
+
+
+async def test_a_unit_may_keep_more_writes_than_one_statement_takes(tmp_path: Path) -> None:
+    """A statement takes at most 32,767 parameters through asyncpg: 5,000 events and 3,000 audit rows (69,000) are
+    sent as several statements, numbered and ordered as one would be."""
+    async with migrated_database("postgres", tmp_path) as db:
+        portal_id = await a_portal(db)
+        announced = []
+        async with db.unit() as uow:
+            for i in range(5_000):
+                dossier = f"HS-{i % 2}"
+                announced.append((await announce(uow, portal_id, dossier, i), dossier))
+            uow.later(_HUB_RESULT, [hub_result_row(f"REF-{i}") for i in range(3_000)])
+        async with db.read() as conn:
+            rows = (await conn.execute(select(ot.outbox).order_by(ot.outbox.c.position))).all()
+            kept = (await conn.execute(select(func.count()).select_from(pt.hub_results))).scalar_one()
+    assert [row.id for row in rows] == [event_id for event_id, _ in announced]
+    assert [row.sequence for row in rows if row.dossier_code == "HS-1"] == list(range(1, 2_501))
+    assert kept == 3_000
