@@ -37,7 +37,7 @@ def parse_compact(text: str) -> datetime:
     # a month, day, hour, minute or second out of range, as strptime does
     fields = (text[0:4], text[4:6], text[6:8], text[8:10], text[10:12], text[12:14])
     year, month, day, hour, minute, second = (int(field) for field in fields)
-    return datetime(year, month, day, hour, minute, second, tzinfo=VN_TZ).astimezone(UTC)
+    return _to_utc(datetime(year, month, day, hour, minute, second, tzinfo=VN_TZ), text)
 
 
 def format_local(moment: datetime) -> str:
@@ -47,4 +47,13 @@ def format_local(moment: datetime) -> str:
 
 def parse_local(text: str) -> datetime:
     """Read ``yyyy-MM-ddTHH:mm:ss`` as Vietnam time and return it in UTC."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=VN_TZ).astimezone(UTC)
+    return _to_utc(datetime.strptime(text, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=VN_TZ), text)
+
+
+def _to_utc(local: datetime, text: str) -> datetime:
+    """``local`` in UTC; a ValueError, as for any other time we cannot read, when UTC has no such moment (the first
+    hours of year 1 in Vietnam's old offset)."""
+    try:
+        return local.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError(f"not a time that can be kept: {text!r}") from error

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.vntime import format_compact, parse_compact
+from adapters.vntime import format_compact, parse_compact, parse_local
 
 moments = st.datetimes(
     min_value=datetime(1976, 1, 1), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)  # +07:00 since 1975
@@ -40,8 +40,14 @@ def test_vietnam_time_is_seven_hours_ahead_of_utc() -> None:
         "20261204 00000",
         "2026120400000١",  # a digit, but not an ASCII one
         "+2026120400000",
+        "00010101000000",  # before year 1 in UTC
     ],
 )
 def test_anything_else_is_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_compact(text)
+
+
+def test_a_local_time_before_year_one_in_utc_is_refused() -> None:
+    with pytest.raises(ValueError):
+        parse_local("0001-01-01T00:00:00")
