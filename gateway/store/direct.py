@@ -36,6 +36,7 @@ from sqlalchemy.util import greenlet_spawn
 
 Processor = Callable[[Any], Any]
 _PLACEHOLDER = re.compile(r"\$(\d+)")
+MAX_ARGUMENTS = 32_767  # asyncpg's limit on the parameters of one statement
 _QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
 
 
@@ -164,6 +165,8 @@ async def write_together(conn: AsyncConnection, parts: Sequence[Part]) -> None:
     if len(set(names)) != len(names) or not all(names):
         raise ValueError(f"each part but the last needs a name of its own: {names}")
     sql, arguments = _joined(parts)
+    if len(arguments) > MAX_ARGUMENTS:
+        raise ValueError(f"{len(arguments)} parameters in one statement: asyncpg sends at most {MAX_ARGUMENTS}")
     driver = await _driver(conn)
     if driver is None:
         raise ValueError("write_together runs on PostgreSQL only")
@@ -182,20 +185,11 @@ def _joined(parts: Sequence[Part]) -> tuple[str, list[Any]]:
     return (f"WITH {', '.join(ctes)} {main}" if ctes else main), arguments
 
 
-_RENUMBERED: dict[tuple[str, int], str] = {}
-
-
 def renumbered(sql: str, offset: int) -> str:
     """``sql`` (SQL for asyncpg, or a piece of it) with its parameters ``$n`` moved to ``$(n + offset)``."""
     if offset == 0:
         return sql
-    key = (sql, offset)
-    found = _RENUMBERED.get(key)
-    if found is None:
-        if len(_RENUMBERED) > 1024:  # a handful of statements in practice; never to grow without end
-            _RENUMBERED.clear()
-        found = _RENUMBERED[key] = _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + offset}", sql)
-    return found
+    return _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + offset}", sql)
 
 
 async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

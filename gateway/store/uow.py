@@ -19,9 +19,9 @@ from gateway.kernel.attempts import Attempt
 from gateway.store.tables import idempotency as it
 
 from . import outbox
-from .direct import Direct, Part, write_together
+from .direct import MAX_ARGUMENTS, Direct, Part, write_together
 
-WRITES_A_STATEMENT = 1_000  # each of a dozen parameters or fewer: below asyncpg's 32,767 a statement
+EVENTS_A_STATEMENT = 1_000  # 12,000 parameters at most: below half of asyncpg's 32,767 a statement
 _K = it.idempotency_keys.c
 _BIND = Direct(it.idempotency_keys.update().where(_K.portal_id == bindparam("b_owner"), _K.key == bindparam("b_key")))
 
@@ -70,10 +70,27 @@ class UnitOfWork:
                 await statement.change(conn, row)
             await outbox.record_rows(conn, events)
             return
-        # one statement for up to WRITES_A_STATEMENT writes and as many events (asyncpg sends at most 32,767
-        # parameters a statement); more go as further statements, in order
-        for start in range(0, max(len(writes), len(events)), WRITES_A_STATEMENT):
-            chunk = writes[start : start + WRITES_A_STATEMENT]
-            parts: list[Part] = [statement.part(conn, row, f"write_{i}") for i, (statement, row) in enumerate(chunk)]
-            parts.extend(outbox.events_parts(conn, events[start : start + WRITES_A_STATEMENT]))
-            await write_together(conn, parts)
+        for chunk, chunk_events in _statements(conn, writes, events):
+            await write_together(conn, [*chunk, *outbox.events_parts(conn, chunk_events)])
+
+
+def _statements(
+    conn: AsyncConnection, writes: list[tuple[Direct, Mapping[str, Any]]], events: list[dict[str, Any]]
+) -> list[tuple[list[Part], list[dict[str, Any]]]]:
+    """The kept writes and events cut into statements that asyncpg can send: each with writes of at most half its
+    parameters and at most EVENTS_A_STATEMENT events (each event 9 parameters, and 3 for its dossier's numbers)."""
+    budget = MAX_ARGUMENTS // 2
+    chunks: list[list[Part]] = [[]]
+    used = 0
+    for i, (statement, row) in enumerate(writes):
+        part = statement.part(conn, row, f"write_{i}")
+        if chunks[-1] and used + len(part.arguments) > budget:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(part)
+        used += len(part.arguments)
+    event_chunks = [events[i : i + EVENTS_A_STATEMENT] for i in range(0, len(events), EVENTS_A_STATEMENT)]
+    count = max(len(chunks), len(event_chunks))
+    chunks += [[] for _ in range(count - len(chunks))]
+    event_chunks += [[] for _ in range(count - len(event_chunks))]
+    return list(zip(chunks, event_chunks, strict=True))

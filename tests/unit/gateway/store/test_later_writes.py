@@ -128,6 +128,8 @@ async def test_parts_need_names_of_their_own(tmp_path: Path) -> None:
         second = _HUB_RESULT.part(uow.conn, hub_result_row("REF-B"), "same")
         with pytest.raises(ValueError, match="a name of its own"):
             await write_together(uow.conn, [first, second, Part("", "SELECT 1", [])])
+        with pytest.raises(ValueError, match="at most 32767"):
+            await write_together(uow.conn, [Part("", "SELECT 1", [0] * 32_768)])
 
 
 async def test_only_inserts_are_kept_and_no_literal_dollar_is_renumbered(tmp_path: Path) -> None:
