@@ -3,7 +3,7 @@ states, read from the payments tables only, and what a refund left of it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,25 +19,28 @@ from .state import COLLECTED, Status
 COLLECTED_VALUES = [s.value for s in COLLECTED]
 
 
-def collected_payment(row: Any, lines: Sequence[Any]) -> Collected:
-    """What the receipt of a payment row and its line rows states; raises ``ReceiptError`` for data it cannot carry."""
+def collected_payment(row: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> Collected:
+    """What the receipt of a payment row and its line rows (mappings of column name to value) states; raises
+    ``ReceiptError`` for data it cannot carry."""
     return Collected(
         type=PAYMENT,
-        id=row.id,
-        portal_id=row.portal_id,
-        agency_id=row.agency_id,
-        dossier_code=row.dossier_code,
-        payer=receipt_parts.payer(row.payer_name, row.payer_id_number, address=row.payer_address),
-        lines=tuple(receipt_parts.line(x.kind, x.code, x.name, x.amount) for x in lines),
+        id=row["id"],
+        portal_id=row["portal_id"],
+        agency_id=row["agency_id"],
+        dossier_code=row["dossier_code"],
+        payer=receipt_parts.payer(row["payer_name"], row["payer_id_number"], address=row["payer_address"]),
+        lines=tuple(receipt_parts.line(x["kind"], x["code"], x["name"], x["amount"]) for x in lines),
         payment_method=PAYMENT_ONLINE,
-        procedure_code=row.procedure_code,
-        transaction_id=row.hub_transaction_id or "",
+        procedure_code=row["procedure_code"],
+        transaction_id=row["hub_transaction_id"] or "",
     )
 
 
-def unreceiptable(source_type: str, row: Any, error: Exception) -> Unreceiptable:
+def unreceiptable(source_type: str, row: Mapping[str, Any], error: Exception) -> Unreceiptable:
     """Stored data a receipt cannot carry: held until staff correct it."""
-    return Unreceiptable(source_type, row.id, row.portal_id, row.agency_id, row.dossier_code, f"invalid data: {error}")
+    return Unreceiptable(
+        source_type, row["id"], row["portal_id"], row["agency_id"], row["dossier_code"], f"invalid data: {error}"
+    )
 
 
 class PaymentCollections:
@@ -50,9 +53,9 @@ class PaymentCollections:
         found, lines = await repository.collected(conn, source_ids, COLLECTED_VALUES)
         order = {payment_id: i for i, payment_id in enumerate(source_ids)}
         loaded: list[Loaded] = []
-        for row in sorted(found, key=lambda r: order[r.id]):
+        for row in sorted(found, key=lambda r: order[r["id"]]):
             try:
-                loaded.append(collected_payment(row, lines[row.id]))
+                loaded.append(collected_payment(row, lines[row["id"]]))
             except ReceiptError as error:
                 loaded.append(unreceiptable(PAYMENT, row, error))
         return loaded

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -213,17 +213,24 @@ async def refunds_waiting(conn: AsyncConnection, statuses: list[str], older_than
 
 
 # ---------------------------------------------------------------- the receipts' source (collections.py)
+_COLLECTED = dialect.OneOf(lambda one_of: select(pt.payments).where(one_of(P.id)))
+_COLLECTED_LINES = dialect.OneOf(
+    lambda one_of: select(pt.payment_lines).where(one_of(L.payment_id)).order_by(L.payment_id, L.position)
+)
+
+
 async def collected(
     conn: AsyncConnection, source_ids: Sequence[str], statuses: list[str]
-) -> tuple[list[Any], dict[str, list[Any]]]:
-    """The payments among ``source_ids`` in ``statuses``, and their fee lines by payment (two queries)."""
-    found = (await conn.execute(select(pt.payments).where(P.id.in_(source_ids), P.status.in_(statuses)))).all()
-    lines: dict[str, list[Any]] = {row.id: [] for row in found}
+) -> tuple[list[Mapping[str, Any]], dict[str, list[Mapping[str, Any]]]]:
+    """The payments among ``source_ids`` in ``statuses``, and their fee lines by payment (two queries), as
+    mappings of column name to value."""
+    rows = await _COLLECTED.on(conn).rows(conn, {"ids": list(source_ids)})
+    found = [row for row in rows if row["status"] in statuses]
+    lines: dict[str, list[Mapping[str, Any]]] = {row["id"]: [] for row in found}
     if found:
-        query = select(pt.payment_lines).where(L.payment_id.in_(list(lines))).order_by(L.payment_id, L.position)
-        for x in await conn.execute(query):
-            lines[x.payment_id].append(x)
-    return list(found), lines
+        for x in await _COLLECTED_LINES.on(conn).rows(conn, {"ids": list(lines)}):
+            lines[x["payment_id"]].append(x)
+    return found, lines
 
 
 async def collected_without_receipt(

@@ -183,6 +183,7 @@ async def reissue(
     cancelled = await mark_cancelled(tx, original, reason, now, replaced_by=new.receipt.id)
     await announce(uow, cancelled, "receipt.replaced", now)
     await store(uow, [new], now)
+    await uow.flush()  # the replacement as stored, read back
     fresh = await repository.load(tx, new.receipt.id)
     assert fresh is not None
     return fresh

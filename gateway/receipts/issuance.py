@@ -130,23 +130,19 @@ def prepare(
 
 async def store(uow: UnitOfWork, prepared: Sequence[Prepared], now: datetime) -> None:
     """Insert the receipts, keep their signing certificates as their agencies', and write a ``receipt.issued``
-    event for each (one batch), in ``uow``."""
-    await trust.record_signers(uow.conn, [(p.receipt.agency_id, p.certificate) for p in prepared], now)
-    await repository.insert(uow.conn, [p.receipt for p in prepared])
-    await uow.events(
-        [
-            {
-                "portal_id": p.receipt.portal_id,
-                "dossier_code": p.receipt.dossier_code,
-                "type": "receipt.issued",
-                "resource_type": "receipt",
-                "resource_id": p.receipt.id,
-                "payload": presenter.payload(p.receipt, p.data),
-            }
-            for p in prepared
-        ],
-        now,
-    )
+    event for each, when ``uow`` commits (one statement on PostgreSQL)."""
+    trust.keep_signers(uow, [(p.receipt.agency_id, p.certificate) for p in prepared], now)
+    repository.insert(uow, [p.receipt for p in prepared])
+    for p in prepared:
+        await uow.event(
+            portal_id=p.receipt.portal_id,
+            dossier_code=p.receipt.dossier_code,
+            type="receipt.issued",
+            resource_type="receipt",
+            resource_id=p.receipt.id,
+            payload=presenter.payload(p.receipt, p.data),
+            now=now,
+        )
 
 
 class NumbersTaken(Exception):

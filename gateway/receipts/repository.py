@@ -9,14 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.kernel.collected import Pending
 from gateway.store import dialect, pages
+from gateway.store.direct import Direct
 from gateway.store.tables import portals as ct
 from gateway.store.tables.receipts import agency_certificates, receipt_series, receipts, unissued_receipts
+from gateway.store.uow import UnitOfWork
 
 R = receipts.c
 U = unissued_receipts.c
@@ -94,10 +96,17 @@ async def original_of(conn: AsyncConnection, source_type: str, source_id: str) -
     return _stored((await conn.execute(query)).first())
 
 
+_ORIGINALS = dialect.OneOf(
+    lambda one_of: select(R.source_id, R.id).where(
+        R.source_type == bindparam("source_type"), one_of(R.source_id), R.revision == 0
+    )
+)
+
+
 async def originals_of(conn: AsyncConnection, source_type: str, source_ids: Sequence[str]) -> dict[str, str]:
     """The ids of the original receipts the sources among ``source_ids`` have, by source id (one query)."""
-    query = select(R.source_id, R.id).where(R.source_type == source_type, R.source_id.in_(source_ids), R.revision == 0)
-    return {row.source_id: row.id for row in await conn.execute(query)}
+    rows = await _ORIGINALS.on(conn).rows(conn, {"source_type": source_type, "ids": list(source_ids)})
+    return {row["source_id"]: row["id"] for row in rows}
 
 
 async def of_source(conn: AsyncConnection, source_type: str, source_id: str, portal_id: str) -> list[StoredReceipt]:
@@ -120,8 +129,13 @@ async def list_page(
     return [StoredReceipt(**row._mapping) for row in rows], next_cursor
 
 
-async def insert(tx: AsyncConnection, rows: Sequence[StoredReceipt]) -> None:
-    await tx.execute(receipts.insert(), [vars(row) for row in rows])
+_INSERT = Direct(receipts.insert())
+
+
+def insert(uow: UnitOfWork, rows: Sequence[StoredReceipt]) -> None:
+    """Insert the receipts when ``uow`` commits, in one statement with its other kept writes (nothing in the unit
+    reads them back before; a receipt already issued for its source fails the commit)."""
+    uow.later(_INSERT, [vars(row) for row in rows])
 
 
 async def mark_cancelled(
@@ -162,24 +176,29 @@ async def last_number(conn: AsyncConnection, tax_code: str, template: str, serie
     return int((await conn.execute(query)).scalar_one_or_none() or 0)
 
 
+_NEW_SERIES = dialect.Inserting(lambda insert: insert(receipt_series).on_conflict_do_nothing())
+_TAKE_AFTER = Direct(
+    update(receipt_series)
+    .where(
+        receipt_series.c.tax_code == bindparam("b_tax_code"),
+        receipt_series.c.template == bindparam("b_template"),
+        receipt_series.c.series == bindparam("b_series"),
+        receipt_series.c.last_number == bindparam("b_last"),
+    )
+    .values(last_number=bindparam("b_next"))
+)
+
+
 async def take_numbers_after(
     tx: AsyncConnection, tax_code: str, template: str, series: str, last: int, count: int
 ) -> bool:
     """Take the ``count`` numbers after ``last`` if ``last`` is still the series' last number; ``False`` (nothing
     taken) if another transaction took numbers since. The series row stays locked until ``tx`` ends."""
     if last == 0:  # a new series: the row is made, unless another transaction made it first
-        statement = (
-            dialect.insert(tx, receipt_series)
-            .values(tax_code=tax_code, template=template, series=series, last_number=count)
-            .on_conflict_do_nothing()
-        )
-    else:
-        statement = (
-            update(receipt_series)
-            .where(_series_is(tax_code, template, series), receipt_series.c.last_number == last)
-            .values(last_number=last + count)
-        )
-    return bool((await tx.execute(statement)).rowcount == 1)
+        row = {"tax_code": tax_code, "template": template, "series": series, "last_number": count}
+        return await _NEW_SERIES.on(tx).change(tx, row) == 1
+    keys = {"b_tax_code": tax_code, "b_template": template, "b_series": series}
+    return await _TAKE_AFTER.change(tx, {**keys, "b_last": last, "b_next": last + count}) == 1
 
 
 # ---------------------------------------------------------------- the refunds of the sources' money
@@ -250,10 +269,15 @@ async def put_hold(tx: AsyncConnection, values: dict[str, Any]) -> None:
     await tx.execute(statement.on_conflict_do_update(index_elements=[U.source_type, U.source_id], set_=changed))
 
 
+_RELEASE = dialect.OneOf(
+    lambda one_of: delete(unissued_receipts).where(U.source_type == bindparam("source_type"), one_of(U.source_id))
+)
+
+
 async def release(tx: AsyncConnection, source_type: str, source_ids: Sequence[str]) -> None:
     """Forget the sources that now have their receipt (in the transaction that stored it)."""
     if source_ids:
-        await tx.execute(delete(unissued_receipts).where(U.source_type == source_type, U.source_id.in_(source_ids)))
+        await _RELEASE.on(tx).change(tx, {"source_type": source_type, "ids": list(source_ids)})
 
 
 async def held(conn: AsyncConnection, limit: int = 1000) -> list[Row[Any]]:
@@ -282,9 +306,14 @@ async def retry_held(tx: AsyncConnection, now: datetime, agency_code: str | None
 # ---------------------------------------------------------------- agencies and their certificates
 
 
+_AGENCIES = dialect.OneOf(
+    lambda one_of: select(A.id, A.code, A.name, A.tax_code, A.address, A.treasury_account).where(one_of(A.id))
+)
+
+
 async def agencies(conn: AsyncConnection, agency_ids: Iterable[str]) -> dict[str, Agency]:
-    query = select(A.id, A.code, A.name, A.tax_code, A.address, A.treasury_account).where(A.id.in_(set(agency_ids)))
-    return {row.id: Agency(**row._mapping) for row in await conn.execute(query)}
+    rows = await _AGENCIES.on(conn).rows(conn, {"ids": list(set(agency_ids))})
+    return {row["id"]: Agency(**dict(row)) for row in rows}
 
 
 async def agency_code(conn: AsyncConnection, agency_id: str) -> str:
@@ -302,10 +331,19 @@ async def procedure_id(conn: AsyncConnection, agency_id: str, procedure_code: st
     return (await conn.execute(query)).scalar_one_or_none()
 
 
+_KEEP_CERTIFICATE = dialect.Inserting(
+    lambda insert: insert(agency_certificates).on_conflict_do_nothing(index_elements=[C.agency_id, C.fingerprint])
+)
+
+
 async def keep_certificate(tx: AsyncConnection, values: dict[str, Any]) -> None:
     """Keep a certificate as one of the agency's; one already kept is left as it is."""
-    statement = dialect.insert(tx, agency_certificates).values(**values)
-    await tx.execute(statement.on_conflict_do_nothing(index_elements=[C.agency_id, C.fingerprint]))
+    await _KEEP_CERTIFICATE.on(tx).change(tx, values)
+
+
+def keep_certificates(uow: UnitOfWork, rows: Sequence[dict[str, Any]]) -> None:
+    """``keep_certificate`` for each of ``rows`` when ``uow`` commits, with its other kept writes."""
+    uow.later(_KEEP_CERTIFICATE.on(uow.conn), rows)
 
 
 async def certificates_kept(conn: AsyncConnection, agency_id: str) -> list[Row[Any]]:

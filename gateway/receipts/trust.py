@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store.db import Database
+from gateway.store.uow import UnitOfWork
 from receipts import Trusted, Verification, claimed_collector, verify
 
 from . import repository
@@ -41,25 +42,28 @@ async def record(
     tx: AsyncConnection, agency_id: str, certificate: x509.Certificate, now: datetime, origin: str = LOADED
 ) -> None:
     """Keep ``certificate`` as one of the agency's; a certificate already kept is left as it is."""
-    await repository.keep_certificate(
-        tx,
-        {
-            "agency_id": agency_id,
-            "fingerprint": fingerprint(certificate),
-            "subject": certificate.subject.rfc4514_string()[:1000],
-            "not_before": certificate.not_valid_before_utc,
-            "not_after": certificate.not_valid_after_utc,
-            "certificate": certificate.public_bytes(serialization.Encoding.DER),
-            "origin": origin,
-            "recorded_at": now,
-        },
-    )
+    await repository.keep_certificate(tx, _kept(agency_id, certificate, now, origin))
 
 
-async def record_signers(tx: AsyncConnection, signed: Iterable[tuple[str, x509.Certificate]], now: datetime) -> None:
-    """Keep the certificates receipts about to be stored were signed with, as (agency id, certificate)."""
-    for agency_id, certificate in {(a, fingerprint(c)): (a, c) for a, c in signed}.values():
-        await record(tx, agency_id, certificate, now)
+def keep_signers(uow: UnitOfWork, signed: Iterable[tuple[str, x509.Certificate]], now: datetime) -> None:
+    """Keep the certificates receipts about to be stored were signed with, as (agency id, certificate), when
+    ``uow`` (the one storing them) commits."""
+    unique = {(a, fingerprint(c)): (a, c) for a, c in signed}.values()
+    repository.keep_certificates(uow, [_kept(agency_id, certificate, now, LOADED) for agency_id, certificate in unique])
+
+
+def _kept(agency_id: str, certificate: x509.Certificate, now: datetime, origin: str) -> dict[str, Any]:
+    """The row that keeps ``certificate`` as one of the agency's."""
+    return {
+        "agency_id": agency_id,
+        "fingerprint": fingerprint(certificate),
+        "subject": certificate.subject.rfc4514_string()[:1000],
+        "not_before": certificate.not_valid_before_utc,
+        "not_after": certificate.not_valid_after_utc,
+        "certificate": certificate.public_bytes(serialization.Encoding.DER),
+        "origin": origin,
+        "recorded_at": now,
+    }
 
 
 async def record_loaded(db: Database, keys: AgencyKeys, now: datetime) -> None:

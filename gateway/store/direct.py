@@ -20,11 +20,13 @@ processed by the columns' types as SQLAlchemy would bind them.
 
 ``write_together`` sends several writes of a transaction as one statement on PostgreSQL (one round trip): each
 write but the last becomes a data-modifying CTE, which PostgreSQL runs to completion whether or not anything reads
-it, and a write may read what an earlier one returns by its name (``Part``).
+it, and a write may read what an earlier one returns by its name (``Part``). ``parts`` lays out an INSERT of many
+rows for it: one part of many ``VALUES`` rows when the statement is a plain ``INSERT … VALUES (…)``.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -38,6 +40,10 @@ Processor = Callable[[Any], Any]
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 MAX_ARGUMENTS = 32_767  # asyncpg's limit on the parameters of one statement
 _QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
+_VALUES = " VALUES "
+# one VALUES row of parameters and casts, with at most one level of parentheses inside (a scalar subquery), nothing
+# quoted
+_ROW = re.compile(r"\((?:[^()'\"]|\([^()'\"]*\))*\)")
 
 
 def _renumberable(sql: str) -> bool:
@@ -51,7 +57,7 @@ class _Compiled:
     """A statement compiled for asyncpg: its SQL text, how to turn the parameters into positional arguments, and
     how to process the columns of its rows."""
 
-    __slots__ = ("binds", "compiled", "order", "renumberable", "results", "sql")
+    __slots__ = ("binds", "compiled", "order", "renumberable", "results", "rows_shape", "sql")
 
     def __init__(self, statement: Any, conn: AsyncConnection, keys: Sequence[str]) -> None:
         dialect = conn.dialect
@@ -70,6 +76,7 @@ class _Compiled:
                 self.results[name] = processor
 
         self.renumberable = _renumberable(self.sql)
+        self.rows_shape = _rows_shape(self.sql, len(self.order)) if self.renumberable else None
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         params = self.compiled.construct_params(values)
@@ -81,6 +88,27 @@ class _Compiled:
         if not results:
             return records  # asyncpg's records are mappings of column name to value
         return [{k: results[k](v) if k in results else v for k, v in record.items()} for record in records]
+
+
+def _rows_shape(sql: str, count: int) -> tuple[str, str, str] | None:
+    """An INSERT of one row of parameters as (head, row, tail), to repeat its row for many; None for any other
+    statement (a SELECT for its values, a quoted value, a parameter outside the row)."""
+    head, found, rest = sql.partition(_VALUES)
+    row = _ROW.match(rest) if found and head.startswith("INSERT INTO ") else None
+    if row is None or count == 0:
+        return None
+    tail = rest[row.end() :]
+    numbers = {int(n) for n in _PLACEHOLDER.findall(row.group())}
+    if "$" in head or "$" in tail or numbers != set(range(1, count + 1)):
+        return None
+    return head, row.group(), tail
+
+
+@functools.lru_cache(maxsize=64)
+def _many_rows(shape: tuple[str, str, str], width: int, count: int) -> str:
+    """The INSERT of ``shape`` (``_rows_shape``) with ``count`` rows, the parameters of each after the one before."""
+    head, row, tail = shape
+    return f"{head}{_VALUES}{', '.join(renumbered(row, i * width) for i in range(count))}{tail}"
 
 
 def _selected(statement: Any) -> list[tuple[str, Any]]:
@@ -137,6 +165,25 @@ class Direct:
         if not compiled.renumberable:
             raise ValueError(f"a '$' that is not a parameter: {compiled.sql}")
         return Part(name, compiled.sql, compiled.arguments(values))
+
+    def parts(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]], most: int) -> list[Part]:
+        """The statement for each of ``rows`` (all with the same keys) as parts of ``write_together``, unnamed: as
+        few as can be of many ``VALUES`` rows, each with at most ``most`` parameters, when the statement is an INSERT
+        of one row of parameters; a part a row otherwise."""
+        if not rows:
+            return []
+        compiled = self._compile(conn, rows[0])
+        shape = compiled.rows_shape
+        if shape is None or len(rows) == 1:
+            return [self.part(conn, row) for row in rows]
+        width = len(compiled.order)
+        size = max(1, most // width)
+        parts = []
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            arguments = [argument for row in chunk for argument in compiled.arguments(row)]
+            parts.append(Part("", _many_rows(shape, width, len(chunk)), arguments))
+        return parts
 
     def _compile(self, conn: AsyncConnection, values: Mapping[str, Any]) -> _Compiled:
         keys = tuple(values)

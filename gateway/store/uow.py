@@ -9,7 +9,6 @@ the unit's own statements do not see them, and a write that fails (a unique key)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any, Unpack
 
 from sqlalchemy import bindparam
@@ -21,7 +20,6 @@ from gateway.store.tables import idempotency as it
 from . import outbox
 from .direct import MAX_ARGUMENTS, Direct, Part, write_together
 
-EVENTS_A_STATEMENT = 1_000  # 12,000 parameters at most: below half of asyncpg's 32,767 a statement
 _K = it.idempotency_keys.c
 _BIND = Direct(it.idempotency_keys.update().where(_K.portal_id == bindparam("b_owner"), _K.key == bindparam("b_key")))
 
@@ -53,11 +51,6 @@ class UnitOfWork:
         self._events.append(row)
         return str(row["id"])
 
-    async def events(self, events: list[dict[str, Any]], now: datetime) -> list[str]:
-        """Many events at once, written now (after the events announced before them)."""
-        await self.flush()
-        return await outbox.record_many(self.conn, events, now)
-
     async def flush(self) -> None:
         """Send the writes kept for later (the unit does so before it commits)."""
         writes, events = self._writes, self._events
@@ -66,8 +59,8 @@ class UnitOfWork:
         self._writes, self._events = [], []
         conn = self.conn
         if conn.dialect.name != "postgresql":
-            for statement, row in writes:
-                await statement.change(conn, row)
+            for statement, rows in _by_statement(writes):
+                await statement.change_many(conn, rows)
             await outbox.record_rows(conn, events)
             return
         for chunk, chunk_events in _statements(conn, writes, events):
@@ -78,19 +71,29 @@ def _statements(
     conn: AsyncConnection, writes: list[tuple[Direct, Mapping[str, Any]]], events: list[dict[str, Any]]
 ) -> list[tuple[list[Part], list[dict[str, Any]]]]:
     """The kept writes and events cut into statements that asyncpg can send: each with writes of at most half its
-    parameters and at most EVENTS_A_STATEMENT events (each event 9 parameters, and 3 for its dossier's numbers)."""
+    parameters and at most ``outbox.EVENTS_A_STATEMENT`` events (each event 9 parameters, and 3 for its dossier's
+    numbers). The rows one statement inserts go as one INSERT of many rows where they can."""
     budget = MAX_ARGUMENTS // 2
     chunks: list[list[Part]] = [[]]
     used = 0
-    for i, (statement, row) in enumerate(writes):
-        part = statement.part(conn, row, f"write_{i}")
+    parts = (part for statement, rows in _by_statement(writes) for part in statement.parts(conn, rows, budget))
+    for i, part in enumerate(parts):
         if chunks[-1] and used + len(part.arguments) > budget:
             chunks.append([])
             used = 0
-        chunks[-1].append(part)
+        chunks[-1].append(part._replace(name=f"write_{i}"))
         used += len(part.arguments)
-    event_chunks = [events[i : i + EVENTS_A_STATEMENT] for i in range(0, len(events), EVENTS_A_STATEMENT)]
+    event_chunks = [events[i : i + outbox.EVENTS_A_STATEMENT] for i in range(0, len(events), outbox.EVENTS_A_STATEMENT)]
     count = max(len(chunks), len(event_chunks))
     chunks += [[] for _ in range(count - len(chunks))]
     event_chunks += [[] for _ in range(count - len(event_chunks))]
     return list(zip(chunks, event_chunks, strict=True))
+
+
+def _by_statement(writes: list[tuple[Direct, Mapping[str, Any]]]) -> list[tuple[Direct, list[Mapping[str, Any]]]]:
+    """The kept writes by statement and the names of their values, in the order each first came (they are all
+    INSERTs, so their order within the unit does not matter but for the foreign keys among them)."""
+    runs: dict[tuple[int, tuple[str, ...]], tuple[Direct, list[Mapping[str, Any]]]] = {}
+    for statement, row in writes:
+        runs.setdefault((id(statement), tuple(row)), (statement, []))[1].append(row)
+    return list(runs.values())

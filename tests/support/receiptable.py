@@ -56,11 +56,14 @@ def with_collector(collected: Collected) -> ReceiptSource:
 
 def payment_receipt(data: CreatePayment) -> ReceiptData:
     """The receipt of the payment ``data`` creates, once paid: stored columns → receipt source → receipt."""
-    row = SimpleNamespace(
-        id="pay_1", procedure_code=data.procedure_code, hub_transaction_id="HUB0001", **AGENCY, **request_columns(data)
-    )
-    lines = [SimpleNamespace(**line) for line in line_rows("pay_1", data)]
-    return ISSUER.compose(with_collector(collected_payment(row, lines)), 1, AT)
+    row = {
+        "id": "pay_1",
+        "procedure_code": data.procedure_code,
+        "hub_transaction_id": "HUB0001",
+        **AGENCY,
+        **request_columns(data),
+    }
+    return ISSUER.compose(with_collector(collected_payment(row, line_rows("pay_1", data))), 1, AT)
 
 
 def _shipment_row(data: CreateShipment) -> Any:

@@ -48,7 +48,7 @@ LAYERS = ("composition", "areas", "infrastructure", "foundation", "libraries")
 TABLES = "gateway.store.tables"
 SHARED_TABLES = {"events": ("outbox",), "deliveries": ("outbox",), "receipts": ("portals",), "shipments": ("portals",)}
 
-# An area announces a change through its unit of work (``uow.event``, ``uow.events``), the one way to write the
+# An area announces a change through its unit of work (``uow.event``), the one way to write the
 # outbox; the store's outbox module is the unit of work's.
 OUTBOX = "gateway.store.outbox"
 

@@ -4,6 +4,7 @@ given, and a write that fails fails the whole unit."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -163,3 +164,45 @@ async def test_a_unit_may_keep_more_writes_than_one_statement_takes(tmp_path: Pa
     assert [row.id for row in rows] == [event_id for event_id, _ in announced]
     assert [row.sequence for row in rows if row.dossier_code == "HS-1"] == list(range(1, 2_501))
     assert kept == 3_000
+
+
+async def test_the_rows_of_one_insert_go_as_one_insert_of_many_rows(tmp_path: Path) -> None:
+    """Kept rows of one INSERT become one part of many VALUES rows, cut by the parameters it may take; a statement
+    whose values are not a row of parameters stays a part a row."""
+    async with migrated_database("postgres", tmp_path) as db, db.unit() as uow:
+        rows = [hub_result_row(f"REF-{i}") for i in range(10)]
+        width = len(_HUB_RESULT.part(uow.conn, rows[0]).arguments)
+        (merged,) = _HUB_RESULT.parts(uow.conn, rows, 10 * width)
+        assert merged.sql.count("), (") == 9
+        assert f"${10 * width}" in merged.sql and f"${10 * width + 1}" not in merged.sql
+        assert merged.arguments == [a for row in rows for a in _HUB_RESULT.part(uow.conn, row).arguments]
+        assert [len(p.arguments) // width for p in _HUB_RESULT.parts(uow.conn, rows, 4 * width)] == [4, 4, 2]
+        selected = Direct(text("INSERT INTO outbox_probe (x) SELECT :x"))
+        assert len(selected.parts(uow.conn, [{"x": 1}, {"x": 2}], 100)) == 2
+        await write_together(uow.conn, [merged])
+        stored = await uow.conn.execute(select(H.reference).where(H.reference.like("REF-%")).order_by(H.reference))
+        assert [r for (r,) in stored] == sorted(f"REF-{i}" for i in range(10))
+
+
+async def test_units_announcing_on_the_same_dossiers_in_any_order_do_not_deadlock(tmp_path: Path) -> None:
+    """Each unit takes its dossiers' sequence rows in one order, whatever the order it announced them in: units
+    announcing on the same dossiers at once wait for each other and never deadlock (PostgreSQL)."""
+    async with migrated_database("postgres", tmp_path) as db:
+        portal_id = await a_portal(db)
+        dossiers = [f"HS-{i}" for i in range(6)]
+
+        async def unit(n: int) -> None:
+            order = dossiers[n % 6 :] + dossiers[: n % 6]
+            if n % 2:
+                order.reverse()
+            async with db.unit() as uow:
+                for i, dossier in enumerate(order):
+                    await announce(uow, portal_id, dossier, n * 10 + i)
+
+        for _ in range(5):
+            await asyncio.gather(*(unit(n) for n in range(16)))
+        async with db.read() as conn:
+            query = select(ot.outbox.c.dossier_code, ot.outbox.c.sequence).order_by(ot.outbox.c.sequence)
+            numbers = (await conn.execute(query)).all()
+    for dossier in dossiers:
+        assert [s for d, s in numbers if d == dossier] == list(range(1, 81))
