@@ -104,11 +104,20 @@ def _rows_shape(sql: str, count: int) -> tuple[str, str, str] | None:
     return head, row.group(), tail
 
 
-@functools.lru_cache(maxsize=64)
-def _many_rows(shape: tuple[str, str, str], width: int, count: int) -> str:
+def _rows_sql(shape: tuple[str, str, str], width: int, count: int) -> str:
     """The INSERT of ``shape`` (``_rows_shape``) with ``count`` rows, the parameters of each after the one before."""
     head, row, tail = shape
     return f"{head}{_VALUES}{', '.join(renumbered(row, i * width) for i in range(count))}{tail}"
+
+
+# The SQL of the last INSERTs of at most KEPT_ROWS rows is kept, since a batch's sizes recur; a larger one (a feed
+# page's events) is made each time rather than held in memory.
+KEPT_ROWS = 128
+_kept_rows_sql = functools.lru_cache(maxsize=64)(_rows_sql)
+
+
+def _many_rows(shape: tuple[str, str, str], width: int, count: int) -> str:
+    return (_kept_rows_sql if count <= KEPT_ROWS else _rows_sql)(shape, width, count)
 
 
 def _selected(statement: Any) -> list[tuple[str, Any]]:
