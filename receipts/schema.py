@@ -19,6 +19,7 @@ XSD_PATH = Path(__file__).parent / "schema" / "receipt.xsd"
 MAX_DOCUMENT_BYTES = 2_000_000
 
 _local = threading.local()
+_compiling = threading.Lock()
 
 
 def _parser() -> etree.XMLParser:
@@ -50,10 +51,12 @@ def parse(xml: bytes) -> etree._Element:
 def xml_schema() -> etree.XMLSchema:
     """The compiled XSD of this thread. A compiled schema keeps its validation state and error log in itself, so
     two threads validating with one at the same moment get each other's errors or libxml2's "internal error":
-    each thread compiles its own, once (a few milliseconds)."""
+    each thread compiles its own, once (a few milliseconds), one thread at a time: the signing threads compiling
+    theirs at the same moment were seen to fail now and then with "Document is not valid XML Schema"."""
     schema = getattr(_local, "schema", None)
     if schema is None:
-        schema = etree.XMLSchema(etree.parse(str(XSD_PATH), _parser()))
+        with _compiling:
+            schema = etree.XMLSchema(etree.parse(str(XSD_PATH), _parser()))
         _local.schema = schema
     return schema
 
