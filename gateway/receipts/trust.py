@@ -48,7 +48,7 @@ async def record(
 def keep_signers(uow: UnitOfWork, signed: Iterable[tuple[str, x509.Certificate]], now: datetime) -> None:
     """Keep the certificates receipts about to be stored were signed with, as (agency id, certificate), when
     ``uow`` (the one storing them) commits."""
-    unique = {(a, fingerprint(c)): (a, c) for a, c in signed}.values()
+    unique = {(a, fingerprint(c)): (a, c) for a, c in dict.fromkeys(signed)}.values()  # most are the same object
     repository.keep_certificates(uow, [_kept(agency_id, certificate, now, LOADED) for agency_id, certificate in unique])
 
 

@@ -230,15 +230,28 @@ async def write_together(conn: AsyncConnection, parts: Sequence[Part]) -> None:
 
 
 def _joined(parts: Sequence[Part]) -> tuple[str, list[Any]]:
-    *first, last = parts
-    arguments: list[Any] = []
+    shape = tuple((part.name, part.sql, len(part.arguments)) for part in parts)
+    kept = sum(len(sql) for _, sql, _ in shape) <= KEPT_STATEMENT_CHARS
+    sql = (_kept_joined_sql if kept else _joined_sql)(shape)
+    return sql, [argument for part in parts for argument in part.arguments]
+
+
+def _joined_sql(shape: tuple[tuple[str, str, int], ...]) -> str:
+    """The statement of parts given as (name, SQL, number of arguments): ``WITH`` the first, the last."""
+    *first, (_, last, _) = shape
     ctes = []
-    for part in first:
-        ctes.append(f"{part.name} AS ({renumbered(part.sql, len(arguments))})")
-        arguments.extend(part.arguments)
-    main = renumbered(last.sql, len(arguments))
-    arguments.extend(last.arguments)
-    return (f"WITH {', '.join(ctes)} {main}" if ctes else main), arguments
+    offset = 0
+    for name, sql, count in first:
+        ctes.append(f"{name} AS ({renumbered(sql, offset)})")
+        offset += count
+    main = renumbered(last, offset)
+    return f"WITH {', '.join(ctes)} {main}" if ctes else main
+
+
+# The last statements of at most KEPT_STATEMENT_CHARS are kept (a callback's is always the same; a batch's recurs
+# with its size); a larger one is joined each time rather than held in memory.
+KEPT_STATEMENT_CHARS = 32_000
+_kept_joined_sql = functools.lru_cache(maxsize=256)(_joined_sql)
 
 
 def renumbered(sql: str, offset: int) -> str:
