@@ -100,10 +100,14 @@ async def seed_paid(db: Database, portal_id: str, agency_id: str, count: int) ->
 
 
 async def timed(label: str, count: int, work: object) -> float:
-    start = time.perf_counter()
+    """Receipts a second, printed with the CPU a receipt cost the event loop's thread and the whole process (the
+    loop and the signing threads)."""
+    start, loop, process = time.perf_counter(), time.thread_time(), time.process_time()
     await work  # type: ignore[misc]
     per_second = count / (time.perf_counter() - start)
-    print(f"  {label:<44} {per_second:8,.0f}/s")
+    loop_ms = (time.thread_time() - loop) * 1000 / count
+    process_ms = (time.process_time() - process) * 1000 / count
+    print(f"  {label:<44} {per_second:8,.0f}/s   CPU a receipt: loop {loop_ms:.3f} ms, process {process_ms:.3f} ms")
     return per_second
 
 
