@@ -6,13 +6,18 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from arq.connections import ArqRedis
 from arq.constants import result_key_prefix
 
-from gateway import embedded, jobs
+from gateway import broker, embedded, jobs
+from gateway.bootstrap import Container
 from gateway.jobs import ISSUE_RECEIPT, RECEIPT_BATCH, JobQueue, receipt_job_id
+from gateway.settings import load
+from tests.support.services import require_redis
+from tests.support.stack import WEBHOOK_SECRETS_KEY
 
 pytestmark = pytest.mark.redis
 
@@ -147,3 +152,28 @@ async def test_closing_waits_for_a_frozen_redis_only_so_long(
     monkeypatch.setattr(jobs, "DRAIN_SECONDS", 0.3)
     await ask_while_frozen(frozen, caplog, ["pay_2"])  # drained within 5 s, not the flush's 60
     assert said(caplog) == [(2, ["pay_1", "pay_2"], "closing")]  # the batch under way and the one behind it
+
+
+async def test_a_container_closing_queues_the_receipts_asked_for_before_it_closes(
+    redis: ArqRedis, tmp_path: Path
+) -> None:
+    """What the callbacks answered just before the process stops asked for is queued before Redis is let go."""
+    settings = load(
+        {
+            "PAYHUB_HASH_KEY": "k",
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
+            "REDIS_URL": require_redis(),
+            "QUEUE_NAME": redis.default_queue_name,
+            "WEBHOOK_SECRETS_KEY": WEBHOOK_SECRETS_KEY,
+        }
+    )
+    container = Container.build(settings)
+    await container.jobs.drain()  # nothing asked for yet, and no Redis: nothing to do
+    container.redis = container.jobs.redis = broker.connect(settings)
+    ids = [f"pay_{secrets.token_hex(8)}" for _ in range(40)]
+    for source_id in ids:
+        await container.jobs.issue_receipt("payment", source_id)
+    await container.close()
+
+    queued = await redis.queued_jobs(queue_name=redis.default_queue_name)
+    assert sorted(job.args for job in queued) == sorted(("payment", source_id) for source_id in ids)
