@@ -86,6 +86,29 @@ async def test_receipts_not_queued_are_said_and_nothing_raises(caplog: pytest.Lo
     assert record.count == 1 and record.source_ids == ["pay_lost"]
 
 
+async def test_receipts_redis_refuses_are_said_and_those_after_them_are_queued(
+    redis: ArqRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis answers the pipeline but refuses its jobs (here the queue's key holds a string, so ZADD fails): those
+    are logged for the sweeper, and what is asked for next is queued as usual."""
+    queue = JobQueue(redis)
+    await redis.set(redis.default_queue_name, "not a queue")
+    refused = [f"pay_{secrets.token_hex(8)}" for _ in range(5)]
+    with caplog.at_level("WARNING", logger="gateway.jobs"):
+        for source_id in refused:
+            await queue.issue_receipt("payment", source_id)
+        await queue.drain()
+    [record] = [r for r in caplog.records if r.getMessage() == "receipt jobs not queued; the sweeper will issue them"]
+    assert record.count == 5 and sorted(record.source_ids) == sorted(refused)
+    assert "refused" in record.error and "WRONGTYPE" in record.error
+
+    await redis.delete(redis.default_queue_name)
+    await queue.issue_receipt("payment", "pay_after")
+    await queue.drain()
+    queued = await redis.queued_jobs(queue_name=redis.default_queue_name)
+    assert [job.args for job in queued] == [("payment", "pay_after")]
+
+
 class Silent:
     """A server that takes Redis's connections and never answers: a frozen Redis."""
 
