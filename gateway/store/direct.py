@@ -41,10 +41,6 @@ _PLACEHOLDER = re.compile(r"\$(\d+)")
 MAX_ARGUMENTS = 32_767  # asyncpg's limit on the parameters of one statement
 _QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
 _VALUES = " VALUES "
-# one VALUES row of parameters and casts, with at most one level of parentheses inside (a scalar subquery), nothing
-# quoted
-_ROW = re.compile(r"\((?:[^()'\"]|\([^()'\"]*\))*\)")
-
 
 def _renumberable(sql: str) -> bool:
     """Whether every '$' in ``sql`` is a parameter, none in a quoted literal or name (``write_together`` renumbers
@@ -94,14 +90,28 @@ def _rows_shape(sql: str, count: int) -> tuple[str, str, str] | None:
     """An INSERT of one row of parameters as (head, row, tail), to repeat its row for many; None for any other
     statement (a SELECT for its values, a quoted value, a parameter outside the row)."""
     head, found, rest = sql.partition(_VALUES)
-    row = _ROW.match(rest) if found and head.startswith("INSERT INTO ") else None
+    row = _first_row(rest) if found and head.startswith("INSERT INTO ") else None
     if row is None or count == 0:
         return None
-    tail = rest[row.end() :]
-    numbers = {int(n) for n in _PLACEHOLDER.findall(row.group())}
+    tail = rest[len(row) :]
+    numbers = {int(n) for n in _PLACEHOLDER.findall(row)}
     if "$" in head or "$" in tail or numbers != set(range(1, count + 1)):
         return None
-    return head, row.group(), tail
+    return head, row, tail
+
+
+def _first_row(values: str) -> str | None:
+    """The parenthesised row ``values`` starts with (parentheses inside it balanced), or None; nothing quoted."""
+    if not values.startswith("("):
+        return None
+    depth = 0
+    for at, char in enumerate(values):
+        if char in "'\"":
+            return None
+        depth += (char == "(") - (char == ")")
+        if depth == 0:
+            return values[: at + 1]
+    return None
 
 
 def _rows_sql(shape: tuple[str, str, str], width: int, count: int) -> str:

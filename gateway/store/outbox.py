@@ -37,9 +37,10 @@ EVENTS_A_STATEMENT = 1_000  # 12,000 parameters at most: below half of asyncpg's
 
 # On PostgreSQL the sequence numbers of a unit's events are allocated and its events written in one statement: one
 # upsert takes as many numbers as each dossier has events, its rows in the order of the dossiers' keys, so that units
-# touching the same dossiers lock their rows in the same order and cannot deadlock on them; it runs as a
-# data-modifying CTE whose RETURNING the events' insert reads (``events_parts``). SQLite has no such CTE and takes a
-# statement for each.
+# touching the same dossiers lock their rows in the same order and cannot deadlock on them (a unit whose events take
+# more than one statement takes them all first: ``lock_dossiers``; a unit that flushes before its commit takes them
+# per flush); it runs as a data-modifying CTE whose RETURNING the events' insert reads (``events_parts``). SQLite
+# has no such CTE and takes a statement for each.
 _ALLOCATE = Direct(
     text(
         "INSERT INTO dossier_sequences (portal_id, dossier_code, last_sequence) VALUES (:portal_id, :dossier_code,"
@@ -48,12 +49,14 @@ _ALLOCATE = Direct(
     )
 )
 # One event's row; the events of a flush are these rows in one INSERT, so their positions follow the order given.
+# Its dossier's numbers are found by the values as stored (cast to the columns' types, as the upsert stored them;
+# a test holds the casts to the table).
 _INSERT_ALLOCATED = Direct(
     text(
         "INSERT INTO outbox (id, portal_id, dossier_code, sequence, type, resource_type, resource_id, payload,"
         " created_at) VALUES (:id, :portal_id, :dossier_code, (SELECT last_sequence FROM outbox_seq WHERE"
-        " outbox_seq.portal_id = :portal_id AND outbox_seq.dossier_code = :dossier_code) - :after, :type,"
-        " :resource_type, :resource_id, :payload, :created_at)"
+        " outbox_seq.portal_id = CAST(:portal_id AS VARCHAR(32)) AND outbox_seq.dossier_code ="
+        " CAST(:dossier_code AS VARCHAR(64))) - :after, :type, :resource_type, :resource_id, :payload, :created_at)"
     ).bindparams(
         bindparam("portal_id", type_=ot.outbox.c.portal_id.type),  # one type for both of its uses
         bindparam("dossier_code", type_=ot.outbox.c.dossier_code.type),
@@ -106,6 +109,18 @@ def events_parts(tx: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[Pa
         after.append({**row, "after": taken[dossier] - numbered[dossier]})
     (events,) = _INSERT_ALLOCATED.parts(tx, after, MAX_ARGUMENTS)
     return [allocate._replace(name="outbox_seq"), events._replace(name="outbox_events")]
+
+
+async def lock_dossiers(tx: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Take the sequence rows of every dossier of ``rows`` (``event_row``s) in the order of the dossiers' keys,
+    taking no number (PostgreSQL): a unit whose events need more than one statement takes them all first, so it
+    holds its dossiers in the same order as every other unit and cannot deadlock with one."""
+    dossiers = [
+        {"portal_id": p, "dossier_code": d, "taken": 0}
+        for p, d in sorted({(row["portal_id"], row["dossier_code"]) for row in rows})
+    ]
+    for part in _ALLOCATE.parts(tx, dossiers, MAX_ARGUMENTS):
+        await write_together(tx, [part])
 
 
 async def record_rows(tx: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:

@@ -63,7 +63,10 @@ class UnitOfWork:
                 await statement.change_many(conn, rows)
             await outbox.record_rows(conn, events)
             return
-        for chunk, chunk_events in _statements(conn, writes, events):
+        statements = _statements(conn, writes, events)
+        if len(events) > outbox.EVENTS_A_STATEMENT:  # each statement would take its dossiers in an order of its own
+            await outbox.lock_dossiers(conn, events)
+        for chunk, chunk_events in statements:
             await write_together(conn, [*chunk, *outbox.events_parts(conn, chunk_events)])
 
 

@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import JSON, BigInteger, Column, MetaData, String, Table, bindparam, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
+from gateway.store import dialect
 from gateway.store.db import Database, DatabaseUnavailable
 from gateway.store.direct import Direct, insert_rows
 from gateway.store.tables import payments as pt
+from gateway.store.tables import portals as ct
 from gateway.store.types import UTCDateTime
 from tests.support.services import migrated_database, wait_for
 from tests.support.store_rows import RECEIVED_AT, hub_result_row
@@ -171,3 +173,16 @@ async def test_a_column_whose_default_sqlalchemy_computes_must_be_given(db: Data
     with pytest.raises(ValueError, match="made"):
         async with db.unit() as uow:
             await insert_rows(uow.conn, table, [{"id": "A"}])
+
+
+async def test_one_of_ids_does_not_cut_an_id_longer_than_its_column(db: Database) -> None:
+    """A list of ids is compared whole: an id longer than the column is not cut to the column's length (on
+    PostgreSQL a cast to VARCHAR(32)[] would cut it, and the cut id would match another)."""
+    portals = ct.portals
+    one_of = dialect.OneOf(lambda is_one_of: select(portals.c.id).where(is_one_of(portals.c.id)))
+    stored = "p" * 32
+    async with db.transaction() as tx:
+        await tx.execute(portals.insert(), {"id": stored, "name": "x", "created_at": RECEIVED_AT})
+        found = await one_of.on(tx).rows(tx, {"ids": [stored + "-and-more"]})
+        exact = await one_of.on(tx).rows(tx, {"ids": [stored]})
+    assert (found, [row["id"] for row in exact]) == ([], [stored])

@@ -19,7 +19,7 @@ from gateway.store.db import Database
 from gateway.store.direct import Direct, Part, write_together
 from gateway.store.tables import outbox as ot
 from gateway.store.tables import payments as pt
-from tests.support.services import migrated_database
+from tests.support.services import migrated_database, wait_for
 from tests.support.store_rows import a_portal, hub_result_row
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
@@ -206,3 +206,63 @@ async def test_units_announcing_on_the_same_dossiers_in_any_order_do_not_deadloc
             numbers = (await conn.execute(query)).all()
     for dossier in dossiers:
         assert [s for d, s in numbers if d == dossier] == list(range(1, 81))
+
+
+async def test_a_unit_whose_events_take_several_statements_takes_its_dossiers_in_the_same_order(
+    tmp_path: Path,
+) -> None:
+    """A unit with more than 1,000 events sends them in several statements; it takes every dossier first, in the one
+    order, so it waits for a unit holding one of them instead of deadlocking with it. Here B holds HS-A1 and waits
+    for HS-A2 (held by C); A then needs HS-A1 and HS-B0 (1,000 events on HS-B0 first); B next needs HS-B0."""
+    async with migrated_database("postgres", tmp_path) as db:
+        portal_id = await a_portal(db)
+        held, release = asyncio.Event(), asyncio.Event()
+
+        async def holding_a2() -> None:
+            async with db.unit() as uow:
+                await announce(uow, portal_id, "HS-A2", 0)
+                await uow.flush()
+                held.set()
+                await release.wait()
+
+        async def unit_b() -> None:
+            async with db.unit() as uow:
+                for i, dossier in enumerate(["HS-A1", "HS-A2", "HS-B0"]):
+                    await announce(uow, portal_id, dossier, i)
+
+        async def unit_a() -> None:
+            async with db.unit() as uow:
+                for i in range(1_000):
+                    await announce(uow, portal_id, "HS-B0", i)
+                await announce(uow, portal_id, "HS-A1", 1_000)
+
+        async def waiting(count: int) -> bool:
+            query = (
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            async with db.read() as conn:
+                return int((await conn.execute(text(query))).scalar_one()) >= count
+
+        c = asyncio.create_task(holding_a2())
+        await held.wait()
+        b = asyncio.create_task(unit_b())
+        await wait_for(lambda: waiting(1), what="B waiting for HS-A2")
+        a = asyncio.create_task(unit_a())
+        await wait_for(lambda: waiting(2), what="A waiting for HS-A1")
+        release.set()
+        outcomes = await asyncio.gather(c, b, a, return_exceptions=True)
+        assert outcomes == [None, None, None]
+
+
+async def test_a_dossier_is_found_by_its_code_as_stored(tmp_path: Path) -> None:
+    """PostgreSQL stores a code longer than its column by cutting trailing spaces: the event still finds its
+    dossier's number, because the lookup casts to the column's type as the store did; the casts are the table's."""
+    assert str(ot.dossier_sequences.c.portal_id.type) == "VARCHAR(32)"
+    assert str(ot.dossier_sequences.c.dossier_code.type) == "VARCHAR(64)"
+    async with migrated_database("postgres", tmp_path) as db:
+        portal_id = await a_portal(db)
+        async with db.unit() as uow:
+            await announce(uow, portal_id, "H" * 64 + "  ", 1)
+        async with db.read() as conn:
+            stored = (await conn.execute(select(ot.outbox.c.dossier_code, ot.outbox.c.sequence))).all()
+    assert [tuple(row) for row in stored] == [("H" * 64, 1)]
