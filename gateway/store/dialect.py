@@ -12,7 +12,7 @@ from sqlalchemy import Select, Table, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .direct import Direct
+from .direct import Direct, unbounded
 
 
 def insert(conn: AsyncConnection, table: Table) -> Any:
@@ -63,19 +63,10 @@ class OneOf:
 
     def __init__(self, build: Callable[[Callable[[Any], Any]], Any]) -> None:
         self.postgresql = Direct(
-            build(lambda column: column == any_(bindparam("ids", type_=postgresql.ARRAY(_unbounded(column.type)))))
+            build(lambda column: column == any_(bindparam("ids", type_=postgresql.ARRAY(unbounded(column.type)))))
         )
         self.sqlite = Direct(build(lambda column: column.in_(bindparam("ids", expanding=True))))
 
     def on(self, conn: AsyncConnection) -> Direct:
         return self.postgresql if conn.dialect.name == "postgresql" else self.sqlite
 
-
-def _unbounded(column_type: Any) -> Any:
-    """``column_type`` without its length: an array parameter cast to ``VARCHAR(n)[]`` would cut longer ids to n
-    characters, and a cut id could match another."""
-    if getattr(column_type, "length", None) is None:
-        return column_type
-    unbounded = column_type.copy()
-    unbounded.length = None
-    return unbounded

@@ -21,7 +21,9 @@ processed by the columns' types as SQLAlchemy would bind them.
 ``write_together`` sends several writes of a transaction as one statement on PostgreSQL (one round trip): each
 write but the last becomes a data-modifying CTE, which PostgreSQL runs to completion whether or not anything reads
 it, and a write may read what an earlier one returns by its name (``Part``). ``parts`` lays out an INSERT of many
-rows for it: one part of many ``VALUES`` rows when the statement is a plain ``INSERT … VALUES (…)``.
+rows for it: one part whatever their number when the statement is a plain ``INSERT … VALUES (…)``, each parameter an
+array of the rows' values that ``unnest`` turns back into rows, so its SQL is the same for any count and PostgreSQL
+parses and plans it once (asyncpg keeps it prepared).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class _Compiled:
     """A statement compiled for asyncpg: its SQL text, how to turn the parameters into positional arguments, and
     how to process the columns of its rows."""
 
-    __slots__ = ("binds", "compiled", "order", "renumberable", "results", "rows_shape", "sql")
+    __slots__ = ("binds", "compiled", "order", "renumberable", "results", "sql", "unnested")
 
     def __init__(self, statement: Any, conn: AsyncConnection, keys: Sequence[str]) -> None:
         dialect = conn.dialect
@@ -72,7 +74,9 @@ class _Compiled:
                 self.results[name] = processor
 
         self.renumberable = _renumberable(self.sql)
-        self.rows_shape = _rows_shape(self.sql, len(self.order)) if self.renumberable else None
+        shape = _rows_shape(self.sql, len(self.order)) if self.renumberable else None
+        types = [_array_element(self.compiled.binds[name].type, dialect) for name in self.order]
+        self.unnested = _unnested(shape, types) if shape is not None else None
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         params = self.compiled.construct_params(values)
@@ -87,8 +91,8 @@ class _Compiled:
 
 
 def _rows_shape(sql: str, count: int) -> tuple[str, str, str] | None:
-    """An INSERT of one row of parameters as (head, row, tail), to repeat its row for many; None for any other
-    statement (a SELECT for its values, a quoted value, a parameter outside the row)."""
+    """An INSERT of one row of parameters as (head, row, tail), to take its row's values from arrays; None for any
+    other statement (a SELECT for its values, a quoted value, a parameter outside the row)."""
     head, found, rest = sql.partition(_VALUES)
     row = _first_row(rest) if found and head.startswith("INSERT INTO ") else None
     if row is None or count == 0:
@@ -114,20 +118,38 @@ def _first_row(values: str) -> str | None:
     return None
 
 
-def _rows_sql(shape: tuple[str, str, str], width: int, count: int) -> str:
-    """The INSERT of ``shape`` (``_rows_shape``) with ``count`` rows, the parameters of each after the one before."""
+def _unnested(shape: tuple[str, str, str], types: Sequence[str | None]) -> str | None:
+    """The INSERT of ``shape`` (``_rows_shape``) for any number of rows, each parameter ``$n`` an array of the values
+    of its rows (of SQL type ``types[n - 1]``) that ``unnest`` turns back into rows, in the order given: one statement
+    whatever the count, which PostgreSQL parses and plans once; None when a parameter has no type to make an array
+    of (SQLAlchemy knows none: ``text`` without ``bindparams``)."""
+    if not all(types):
+        return None
     head, row, tail = shape
-    return f"{head}{_VALUES}{', '.join(renumbered(row, i * width) for i in range(count))}{tail}"
+    names = ", ".join(f"c{n}" for n in range(1, len(types) + 1))
+    selected = _PLACEHOLDER.sub(lambda m: f"kept.c{m.group(1)}", row[1:-1])
+    arrays = ", ".join(f"${n}::{sql_type}[]" for n, sql_type in enumerate(types, 1))
+    # built from the statement SQLAlchemy compiled and the types it knows: no value is in it
+    unnest = f"unnest({arrays}) WITH ORDINALITY AS kept({names}, kept_at) ORDER BY kept.kept_at"
+    return f"{head} SELECT {selected} FROM {unnest}{tail}"  # noqa: S608
 
 
-# The SQL of the last INSERTs of at most KEPT_ROWS rows is kept, since a batch's sizes recur; a larger one (a feed
-# page's events) is made each time rather than held in memory.
-KEPT_ROWS = 128
-_kept_rows_sql = functools.lru_cache(maxsize=64)(_rows_sql)
+def _array_element(bind_type: Any, dialect: Any) -> str | None:
+    """The SQL type of an array of the values of a parameter of ``bind_type``, without its length (``VARCHAR(n)[]``
+    would cut longer values, where the column refuses them); None when SQLAlchemy knows no type for it."""
+    if bind_type._isnull:
+        return None
+    return str(dialect.type_compiler_instance.process(unbounded(bind_type)))
 
 
-def _many_rows(shape: tuple[str, str, str], width: int, count: int) -> str:
-    return (_kept_rows_sql if count <= KEPT_ROWS else _rows_sql)(shape, width, count)
+def unbounded(column_type: Any) -> Any:
+    """``column_type`` without its length: an array parameter cast to ``VARCHAR(n)[]`` would cut longer values to n
+    characters, and a cut id could match another."""
+    if getattr(column_type, "length", None) is None:
+        return column_type
+    copy = column_type.copy()
+    copy.length = None
+    return copy
 
 
 def _selected(statement: Any) -> list[tuple[str, Any]]:
@@ -185,24 +207,17 @@ class Direct:
             raise ValueError(f"a '$' that is not a parameter: {compiled.sql}")
         return Part(name, compiled.sql, compiled.arguments(values))
 
-    def parts(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]], most: int) -> list[Part]:
-        """The statement for each of ``rows`` (all with the same keys) as parts of ``write_together``, unnamed: as
-        few as can be of many ``VALUES`` rows, each with at most ``most`` parameters, when the statement is an INSERT
-        of one row of parameters; a part a row otherwise."""
+    def parts(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> list[Part]:
+        """The statement for each of ``rows`` (all with the same keys) as parts of ``write_together``, unnamed: one
+        part whatever their number when the statement is an INSERT of one row of typed parameters (each parameter
+        an array of its rows' values, ``_unnested``); a part a row otherwise."""
         if not rows:
             return []
         compiled = self._compile(conn, rows[0])
-        shape = compiled.rows_shape
-        if shape is None or len(rows) == 1:
+        if compiled.unnested is None or len(rows) == 1:
             return [self.part(conn, row) for row in rows]
-        width = len(compiled.order)
-        size = max(1, most // width)
-        parts = []
-        for start in range(0, len(rows), size):
-            chunk = rows[start : start + size]
-            arguments = [argument for row in chunk for argument in compiled.arguments(row)]
-            parts.append(Part("", _many_rows(shape, width, len(chunk)), arguments))
-        return parts
+        columns = zip(*(compiled.arguments(row) for row in rows), strict=True)
+        return [Part("", compiled.unnested, [list(column) for column in columns])]
 
     def _compile(self, conn: AsyncConnection, values: Mapping[str, Any]) -> _Compiled:
         keys = tuple(values)

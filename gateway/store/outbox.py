@@ -14,7 +14,7 @@ from gateway.ids import new_id
 from gateway.store.tables import outbox as ot
 
 from . import dialect
-from .direct import MAX_ARGUMENTS, Direct, Part, write_together
+from .direct import Direct, Part, write_together
 
 
 async def next_sequence(tx: AsyncConnection, portal_id: str, dossier_code: str) -> int:
@@ -33,19 +33,24 @@ async def next_sequence(tx: AsyncConnection, portal_id: str, dossier_code: str) 
     return int((await tx.execute(statement)).scalar_one())
 
 
-EVENTS_A_STATEMENT = 1_000  # 12,000 parameters at most: below half of asyncpg's 32,767 a statement
+_SEQ = ot.dossier_sequences.c
+_OUT = ot.outbox.c
 
-# On PostgreSQL the sequence numbers of a unit's events are allocated and its events written in one statement: one
-# upsert takes as many numbers as each dossier has events, its rows in the order of the dossiers' keys, so that units
-# touching the same dossiers lock their rows in the same order and cannot deadlock on them (a unit whose events take
-# more than one statement takes them all first: ``lock_dossiers``; a unit that flushes before its commit takes them
-# per flush); it runs as a data-modifying CTE whose RETURNING the events' insert reads (``events_parts``). SQLite
-# has no such CTE and takes a statement for each.
+# On PostgreSQL the sequence numbers of a unit's events are allocated and its events written in one statement,
+# whatever their number: one upsert takes as many numbers as each dossier has events, its rows in the order of the
+# dossiers' keys, so that units touching the same dossiers lock their rows in the same order and cannot deadlock on
+# them (a unit that flushes before its commit takes them per flush); it runs as a data-modifying CTE whose RETURNING
+# the events' insert reads (``events_parts``). Both take their rows' values as arrays (``Direct.parts``), so their
+# parameters are typed. SQLite has no such CTE and takes a statement for each.
 _ALLOCATE = Direct(
     text(
         "INSERT INTO dossier_sequences (portal_id, dossier_code, last_sequence) VALUES (:portal_id, :dossier_code,"
         " :taken) ON CONFLICT (portal_id, dossier_code) DO UPDATE SET last_sequence ="
         " dossier_sequences.last_sequence + EXCLUDED.last_sequence RETURNING portal_id, dossier_code, last_sequence"
+    ).bindparams(
+        bindparam("portal_id", type_=_SEQ.portal_id.type),
+        bindparam("dossier_code", type_=_SEQ.dossier_code.type),
+        bindparam("taken", type_=_SEQ.last_sequence.type),
     )
 )
 # One event's row; the events of a flush are these rows in one INSERT, so their positions follow the order given.
@@ -58,10 +63,11 @@ _INSERT_ALLOCATED = Direct(
         " outbox_seq.portal_id = CAST(:portal_id AS VARCHAR(32)) AND outbox_seq.dossier_code ="
         " CAST(:dossier_code AS VARCHAR(64))) - :after, :type, :resource_type, :resource_id, :payload, :created_at)"
     ).bindparams(
-        bindparam("portal_id", type_=ot.outbox.c.portal_id.type),  # one type for both of its uses
-        bindparam("dossier_code", type_=ot.outbox.c.dossier_code.type),
-        bindparam("payload", type_=ot.outbox.c.payload.type),
-        bindparam("created_at", type_=ot.outbox.c.created_at.type),
+        *(bindparam(name, type_=_OUT[name].type) for name in ("id", "type", "resource_type", "resource_id")),
+        bindparam("portal_id", type_=_OUT.portal_id.type),  # one type for both of its uses
+        bindparam("dossier_code", type_=_OUT.dossier_code.type),
+        bindparam("payload", type_=_OUT.payload.type),
+        bindparam("created_at", type_=_OUT.created_at.type),
         bindparam("after", type_=Integer()),
     )
 )
@@ -88,39 +94,25 @@ def event_row(**announced: Unpack[Announced]) -> dict[str, Any]:
 
 
 def events_parts(tx: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[Part]:
-    """The writes of ``rows`` (``event_row``s, in order; at most EVENTS_A_STATEMENT) for ``write_together`` on
-    PostgreSQL, the events' insert last: the sequence numbers every dossier takes at once (``outbox_seq``), then every
-    event in one INSERT, in the order given, each under its dossier's number."""
+    """The writes of ``rows`` (``event_row``s, in order) for ``write_together`` on PostgreSQL, the events' insert last:
+    the sequence numbers every dossier takes at once (``outbox_seq``), then every event in one INSERT, in the order
+    given, each under its dossier's number."""
     if not rows:
         return []
-    if len(rows) > EVENTS_A_STATEMENT:
-        raise ValueError(f"{len(rows)} events in one statement: at most {EVENTS_A_STATEMENT}")
     taken: dict[tuple[str, str], int] = {}
     for row in rows:
         dossier = (row["portal_id"], row["dossier_code"])
         taken[dossier] = taken.get(dossier, 0) + 1
     dossiers = [{"portal_id": p, "dossier_code": d, "taken": taken[(p, d)]} for p, d in sorted(taken)]
-    (allocate,) = _ALLOCATE.parts(tx, dossiers, MAX_ARGUMENTS)
+    (allocate,) = _ALLOCATE.parts(tx, dossiers)
     numbered = dict.fromkeys(taken, 0)
     after = []
     for row in rows:
         dossier = (row["portal_id"], row["dossier_code"])
         numbered[dossier] += 1
         after.append({**row, "after": taken[dossier] - numbered[dossier]})
-    (events,) = _INSERT_ALLOCATED.parts(tx, after, MAX_ARGUMENTS)
+    (events,) = _INSERT_ALLOCATED.parts(tx, after)
     return [allocate._replace(name="outbox_seq"), events._replace(name="outbox_events")]
-
-
-async def lock_dossiers(tx: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """Take the sequence rows of every dossier of ``rows`` (``event_row``s) in the order of the dossiers' keys,
-    taking no number (PostgreSQL): a unit whose events need more than one statement takes them all first, so it
-    holds its dossiers in the same order as every other unit and cannot deadlock with one."""
-    dossiers = [
-        {"portal_id": p, "dossier_code": d, "taken": 0}
-        for p, d in sorted({(row["portal_id"], row["dossier_code"]) for row in rows})
-    ]
-    for part in _ALLOCATE.parts(tx, dossiers, MAX_ARGUMENTS):
-        await write_together(tx, [part])
 
 
 async def record_rows(tx: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:

@@ -3,8 +3,9 @@ and the binding of a new resource to the idempotent attempt that made it. Areas'
 
 Writes whose outcome nothing in the transaction reads (the outbox's events, an audit row, ledger entries) are
 kept until the unit commits (``later``, ``event``) and then sent together: on PostgreSQL in one statement, whatever
-their number, so a transaction pays one round trip for them. Nothing in the unit reads them back before it commits:
-the unit's own statements do not see them, and a write that fails (a unique key) fails the commit."""
+their number (the rows of one INSERT as arrays), so a transaction pays one round trip for them. Nothing in the unit
+reads them back before it commits: the unit's own statements do not see them, and a write that fails (a unique key)
+fails the commit."""
 
 from __future__ import annotations
 
@@ -63,34 +64,27 @@ class UnitOfWork:
                 await statement.change_many(conn, rows)
             await outbox.record_rows(conn, events)
             return
-        statements = _statements(conn, writes, events)
-        if len(events) > outbox.EVENTS_A_STATEMENT:  # each statement would take its dossiers in an order of its own
-            await outbox.lock_dossiers(conn, events)
-        for chunk, chunk_events in statements:
-            await write_together(conn, [*chunk, *outbox.events_parts(conn, chunk_events)])
+        for chunk in _statements(conn, writes, events):
+            await write_together(conn, chunk)
 
 
 def _statements(
     conn: AsyncConnection, writes: list[tuple[Direct, Mapping[str, Any]]], events: list[dict[str, Any]]
-) -> list[tuple[list[Part], list[dict[str, Any]]]]:
-    """The kept writes and events cut into statements that asyncpg can send: each with writes of at most half its
-    parameters and at most ``outbox.EVENTS_A_STATEMENT`` events (each event 9 parameters, and 3 for its dossier's
-    numbers). The rows one statement inserts go as one INSERT of many rows where they can."""
-    budget = MAX_ARGUMENTS // 2
-    chunks: list[list[Part]] = [[]]
-    used = 0
-    parts = (part for statement, rows in _by_statement(writes) for part in statement.parts(conn, rows, budget))
+) -> list[list[Part]]:
+    """The kept writes and events cut into statements that asyncpg can send, each with at most ``MAX_ARGUMENTS``
+    parameters. The rows of one INSERT go as one part whatever their number where they can (``Direct.parts``), and
+    so do the events (``outbox.events_parts``), which go with the first statement: a unit takes its dossiers' numbers
+    in one statement, in one order."""
+    chunks: list[list[Part]] = [outbox.events_parts(conn, events)]
+    used = sum(len(part.arguments) for part in chunks[0])
+    parts = (part for statement, rows in _by_statement(writes) for part in statement.parts(conn, rows))
     for i, part in enumerate(parts):
-        if chunks[-1] and used + len(part.arguments) > budget:
+        if chunks[-1] and used + len(part.arguments) > MAX_ARGUMENTS:
             chunks.append([])
             used = 0
         chunks[-1].append(part._replace(name=f"write_{i}"))
         used += len(part.arguments)
-    event_chunks = [events[i : i + outbox.EVENTS_A_STATEMENT] for i in range(0, len(events), outbox.EVENTS_A_STATEMENT)]
-    count = max(len(chunks), len(event_chunks))
-    chunks += [[] for _ in range(count - len(chunks))]
-    event_chunks += [[] for _ in range(count - len(event_chunks))]
-    return list(zip(chunks, event_chunks, strict=True))
+    return chunks
 
 
 def _by_statement(writes: list[tuple[Direct, Mapping[str, Any]]]) -> list[tuple[Direct, list[Mapping[str, Any]]]]:

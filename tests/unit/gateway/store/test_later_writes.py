@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import column, delete, func, select, table, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from gateway.store.db import Database
 from gateway.store.direct import Direct, Part, write_together
@@ -148,8 +148,11 @@ async def test_only_inserts_are_kept_and_no_literal_dollar_is_renumbered(tmp_pat
 
 
 async def test_a_unit_may_keep_more_writes_than_one_statement_takes(tmp_path: Path) -> None:
-    """A statement takes at most 32,767 parameters through asyncpg: 5,000 events and 3,000 audit rows (69,000) are
-    sent as several statements, numbered and ordered as one would be."""
+    """A statement takes at most 32,767 parameters through asyncpg. 5,000 events go in one statement as arrays;
+    4,000 rows of an INSERT whose parameters have no type (a part a row, 36,000 parameters) go in several, numbered
+    and ordered as one would be."""
+    names = ("reference", "source", "raw_code", "outcome", "amount", "transaction_id", "disposition", "received_at")
+    untyped = Direct(table("hub_results", *(column(name) for name in names)).insert())
     async with migrated_database("postgres", tmp_path) as db:
         portal_id = await a_portal(db)
         announced = []
@@ -157,31 +160,48 @@ async def test_a_unit_may_keep_more_writes_than_one_statement_takes(tmp_path: Pa
             for i in range(5_000):
                 dossier = f"HS-{i % 2}"
                 announced.append((await announce(uow, portal_id, dossier, i), dossier))
-            uow.later(_HUB_RESULT, [hub_result_row(f"REF-{i}") for i in range(3_000)])
+            rows = [hub_result_row(f"REF-{i}") for i in range(4_000)]
+            uow.later(untyped, rows)
+            assert len(untyped.parts(uow.conn, rows)) == 4_000
         async with db.read() as conn:
             rows = (await conn.execute(select(ot.outbox).order_by(ot.outbox.c.position))).all()
             kept = (await conn.execute(select(func.count()).select_from(pt.hub_results))).scalar_one()
     assert [row.id for row in rows] == [event_id for event_id, _ in announced]
     assert [row.sequence for row in rows if row.dossier_code == "HS-1"] == list(range(1, 2_501))
-    assert kept == 3_000
+    assert kept == 4_000
 
 
-async def test_the_rows_of_one_insert_go_as_one_insert_of_many_rows(tmp_path: Path) -> None:
-    """Kept rows of one INSERT become one part of many VALUES rows, cut by the parameters it may take; a statement
-    whose values are not a row of parameters stays a part a row."""
+async def test_the_rows_of_one_insert_go_as_one_part_whatever_their_number(tmp_path: Path) -> None:
+    """Kept rows of one INSERT become one part whose parameters are arrays of the rows' values, its SQL the same for
+    any number of rows, the rows stored in the order given; a statement whose values are not a row of parameters
+    stays a part a row."""
     async with migrated_database("postgres", tmp_path) as db, db.unit() as uow:
-        rows = [hub_result_row(f"REF-{i}") for i in range(10)]
+        rows = [hub_result_row(f"REF-{i:03}") for i in reversed(range(300))]
         width = len(_HUB_RESULT.part(uow.conn, rows[0]).arguments)
-        (merged,) = _HUB_RESULT.parts(uow.conn, rows, 10 * width)
-        assert merged.sql.count("), (") == 9
-        assert f"${10 * width}" in merged.sql and f"${10 * width + 1}" not in merged.sql
-        assert merged.arguments == [a for row in rows for a in _HUB_RESULT.part(uow.conn, row).arguments]
-        assert [len(p.arguments) // width for p in _HUB_RESULT.parts(uow.conn, rows, 4 * width)] == [4, 4, 2]
+        (merged,) = _HUB_RESULT.parts(uow.conn, rows)
+        (two,) = _HUB_RESULT.parts(uow.conn, rows[:2])
+        assert merged.sql == two.sql and "unnest(" in merged.sql
+        singles = [_HUB_RESULT.part(uow.conn, row).arguments for row in rows]
+        assert merged.arguments == [[single[n] for single in singles] for n in range(width)]
         selected = Direct(text("INSERT INTO outbox_probe (x) SELECT :x"))
-        assert len(selected.parts(uow.conn, [{"x": 1}, {"x": 2}], 100)) == 2
+        assert len(selected.parts(uow.conn, [{"x": 1}, {"x": 2}])) == 2
         await write_together(uow.conn, [merged])
-        stored = await uow.conn.execute(select(H.reference).where(H.reference.like("REF-%")).order_by(H.reference))
-        assert [r for (r,) in stored] == sorted(f"REF-{i}" for i in range(10))
+        stored = await uow.conn.execute(select(H.reference).where(H.reference.like("REF-%")).order_by(H.id))
+        assert [r for (r,) in stored] == [row["reference"] for row in rows]
+
+
+@pytest.mark.parametrize("count", [1, 2, 50])
+async def test_a_value_too_long_for_its_column_is_refused_not_cut(tmp_path: Path, count: int) -> None:
+    """The arrays of kept rows are of the columns' types without their lengths, so a value longer than its column
+    fails the unit as a single row's INSERT does, where an array of VARCHAR(n) would have cut it to fit."""
+    too_long = "R" * (H.reference.type.length + 1)
+    async with migrated_database("postgres", tmp_path) as db:
+        with pytest.raises(DBAPIError, match="too long"):
+            async with db.unit() as uow:
+                uow.later(_HUB_RESULT, [hub_result_row(f"REF-{i}") for i in range(count - 1)])
+                uow.later(_HUB_RESULT, [hub_result_row(too_long)])
+        async with db.read() as conn:
+            assert (await conn.execute(select(func.count()).select_from(pt.hub_results))).scalar_one() == 0
 
 
 async def test_units_announcing_on_the_same_dossiers_in_any_order_do_not_deadlock(tmp_path: Path) -> None:
@@ -211,8 +231,8 @@ async def test_units_announcing_on_the_same_dossiers_in_any_order_do_not_deadloc
 async def test_a_unit_whose_events_take_several_statements_takes_its_dossiers_in_the_same_order(
     tmp_path: Path,
 ) -> None:
-    """A unit with more than 1,000 events sends them in several statements; it takes every dossier first, in the one
-    order, so it waits for a unit holding one of them instead of deadlocking with it. Here B holds HS-A1 and waits
+    """A unit with more than 1,000 events takes every dossier's numbers in one statement, in the one order, so it
+    waits for a unit holding one of them instead of deadlocking with it. Here B holds HS-A1 and waits
     for HS-A2 (held by C); A then needs HS-A1 and HS-B0 (1,000 events on HS-B0 first); B next needs HS-B0."""
     async with migrated_database("postgres", tmp_path) as db:
         portal_id = await a_portal(db)
