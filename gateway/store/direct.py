@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table
+from sqlalchemy import Table, exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 from sqlalchemy.util import greenlet_spawn
@@ -75,8 +75,10 @@ class _Compiled:
 
         self.renumberable = _renumberable(self.sql)
         shape = _rows_shape(self.sql, len(self.order)) if self.renumberable else None
-        types = [_array_element(self.compiled.binds[name].type, dialect) for name in self.order]
-        self.unnested = _unnested(shape, types) if shape is not None else None
+        self.unnested = None
+        if shape is not None:
+            types = [_array_element(self.compiled.binds[name].type, dialect) for name in self.order]
+            self.unnested = _unnested(shape, types)
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         params = self.compiled.construct_params(values)
@@ -139,7 +141,10 @@ def _array_element(bind_type: Any, dialect: Any) -> str | None:
     would cut longer values, where the column refuses them); None when SQLAlchemy knows no type for it."""
     if bind_type._isnull:
         return None
-    return str(dialect.type_compiler_instance.process(unbounded(bind_type)))
+    try:
+        return str(dialect.type_compiler_instance.process(unbounded(bind_type)))
+    except (AttributeError, NotImplementedError, exc.CompileError):  # a type SQLAlchemy cannot name in DDL
+        return None
 
 
 def unbounded(column_type: Any) -> Any:

@@ -8,13 +8,14 @@ from datetime import datetime
 from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Integer, bindparam, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.ids import new_id
 from gateway.store.tables import outbox as ot
 
 from . import dialect
-from .direct import Direct, Part, write_together
+from .direct import Direct, Part, unbounded, write_together
 
 
 async def next_sequence(tx: AsyncConnection, portal_id: str, dossier_code: str) -> int:
@@ -40,8 +41,7 @@ _OUT = ot.outbox.c
 # whatever their number: one upsert takes as many numbers as each dossier has events, its rows in the order of the
 # dossiers' keys, so that units touching the same dossiers lock their rows in the same order and cannot deadlock on
 # them (a unit that flushes before its commit takes them per flush); it runs as a data-modifying CTE whose RETURNING
-# the events' insert reads (``events_parts``). Both take their rows' values as arrays (``Direct.parts``), so their
-# parameters are typed. SQLite has no such CTE and takes a statement for each.
+# the events' insert reads (``events_parts``). SQLite has no such CTE and takes a statement for each.
 _ALLOCATE = Direct(
     text(
         "INSERT INTO dossier_sequences (portal_id, dossier_code, last_sequence) VALUES (:portal_id, :dossier_code,"
@@ -53,22 +53,24 @@ _ALLOCATE = Direct(
         bindparam("taken", type_=_SEQ.last_sequence.type),
     )
 )
-# One event's row; the events of a flush are these rows in one INSERT, so their positions follow the order given.
-# Its dossier's numbers are found by the values as stored (cast to the columns' types, as the upsert stored them;
-# a test holds the casts to the table).
-_INSERT_ALLOCATED = Direct(
+# The events of a flush, each column an array of their values, inserted in the order given (so their positions
+# follow it), each under its dossier's number, joined by hash rather than looked up event by event (a unit's time
+# would grow with its events times its dossiers). Its dossier is found by the values as stored (cast to the
+# columns' types, as the upsert stored them; a test holds the casts to the table); an event whose dossier took no
+# number would have none, and the column refuses it.
+_EVENT_COLUMNS = ("id", "portal_id", "dossier_code", "type", "resource_type", "resource_id", "payload", "created_at")
+_INSERT_EVENTS = Direct(
     text(
         "INSERT INTO outbox (id, portal_id, dossier_code, sequence, type, resource_type, resource_id, payload,"
-        " created_at) VALUES (:id, :portal_id, :dossier_code, (SELECT last_sequence FROM outbox_seq WHERE"
-        " outbox_seq.portal_id = CAST(:portal_id AS VARCHAR(32)) AND outbox_seq.dossier_code ="
-        " CAST(:dossier_code AS VARCHAR(64))) - :after, :type, :resource_type, :resource_id, :payload, :created_at)"
+        " created_at) SELECT e.id, e.portal_id, e.dossier_code, outbox_seq.last_sequence - e.taken_after, e.type,"
+        " e.resource_type, e.resource_id, e.payload, e.created_at FROM unnest(:id, :portal_id, :dossier_code,"
+        " :taken_after, :type, :resource_type, :resource_id, :payload, :created_at) WITH ORDINALITY AS e(id,"
+        " portal_id, dossier_code, taken_after, type, resource_type, resource_id, payload, created_at, kept_at)"
+        " LEFT JOIN outbox_seq ON outbox_seq.portal_id = CAST(e.portal_id AS VARCHAR(32))"
+        " AND outbox_seq.dossier_code = CAST(e.dossier_code AS VARCHAR(64)) ORDER BY e.kept_at"
     ).bindparams(
-        *(bindparam(name, type_=_OUT[name].type) for name in ("id", "type", "resource_type", "resource_id")),
-        bindparam("portal_id", type_=_OUT.portal_id.type),  # one type for both of its uses
-        bindparam("dossier_code", type_=_OUT.dossier_code.type),
-        bindparam("payload", type_=_OUT.payload.type),
-        bindparam("created_at", type_=_OUT.created_at.type),
-        bindparam("after", type_=Integer()),
+        *(bindparam(name, type_=postgresql.ARRAY(unbounded(_OUT[name].type))) for name in _EVENT_COLUMNS),
+        bindparam("taken_after", type_=postgresql.ARRAY(Integer())),
     )
 )
 
@@ -110,9 +112,10 @@ def events_parts(tx: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[Pa
     for row in rows:
         dossier = (row["portal_id"], row["dossier_code"])
         numbered[dossier] += 1
-        after.append({**row, "after": taken[dossier] - numbered[dossier]})
-    (events,) = _INSERT_ALLOCATED.parts(tx, after)
-    return [allocate._replace(name="outbox_seq"), events._replace(name="outbox_events")]
+        after.append(taken[dossier] - numbered[dossier])
+    columns: dict[str, list[Any]] = {name: [row[name] for row in rows] for name in _EVENT_COLUMNS}
+    events = _INSERT_EVENTS.part(tx, {**columns, "taken_after": after}, "outbox_events")
+    return [allocate._replace(name="outbox_seq"), events]
 
 
 async def record_rows(tx: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:

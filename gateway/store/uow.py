@@ -73,17 +73,20 @@ def _statements(
 ) -> list[list[Part]]:
     """The kept writes and events cut into statements that asyncpg can send, each with at most ``MAX_ARGUMENTS``
     parameters. The rows of one INSERT go as one part whatever their number where they can (``Direct.parts``), and
-    so do the events (``outbox.events_parts``), which go with the first statement: a unit takes its dossiers' numbers
-    in one statement, in one order."""
-    chunks: list[list[Part]] = [outbox.events_parts(conn, events)]
-    used = sum(len(part.arguments) for part in chunks[0])
+    so do the events (``outbox.events_parts``), which go last in the first statement: a unit takes its dossiers'
+    numbers in one statement, in one order."""
+    announced = outbox.events_parts(conn, events)
+    room = MAX_ARGUMENTS - sum(len(part.arguments) for part in announced)
+    chunks: list[list[Part]] = [[]]
+    used = 0
     parts = (part for statement, rows in _by_statement(writes) for part in statement.parts(conn, rows))
     for i, part in enumerate(parts):
-        if chunks[-1] and used + len(part.arguments) > MAX_ARGUMENTS:
+        if chunks[-1] and used + len(part.arguments) > room:
             chunks.append([])
             used = 0
         chunks[-1].append(part._replace(name=f"write_{i}"))
         used += len(part.arguments)
+    chunks[0].extend(announced)
     return chunks
 
 

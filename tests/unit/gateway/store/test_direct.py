@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from gateway.store import dialect
 from gateway.store.db import Database, DatabaseUnavailable
 from gateway.store.direct import Direct, insert_rows
+from gateway.store.tables import outbox as ot
 from gateway.store.tables import payments as pt
 from gateway.store.tables import portals as ct
 from gateway.store.types import UTCDateTime
@@ -186,3 +187,12 @@ async def test_one_of_ids_does_not_cut_an_id_longer_than_its_column(db: Database
         found = await one_of.on(tx).rows(tx, {"ids": [stored + "-and-more"]})
         exact = await one_of.on(tx).rows(tx, {"ids": [stored]})
     assert (found, [row["id"] for row in exact]) == ([], [stored])
+
+
+async def test_a_statement_with_a_parameter_of_a_type_without_a_name_in_sql_runs(db: Database) -> None:
+    """A JSON subscript's parameter has a type SQLAlchemy cannot name in DDL: a statement with one still runs (only an
+    INSERT whose rows could go as arrays needs its parameters' names)."""
+    payload = ot.outbox.c.payload
+    by_key = Direct(select(ot.outbox.c.id).where(payload["i"].as_string() == bindparam("i")))
+    async with db.read() as conn:
+        assert await by_key.rows(conn, {"i": "1"}) == []
