@@ -62,9 +62,10 @@ class OneOf:
     array parameter on PostgreSQL (one compiled statement whatever the count), ``IN`` on SQLite."""
 
     def __init__(self, build: Callable[[Callable[[Any], Any]], Any]) -> None:
-        self.postgresql = Direct(
-            build(lambda column: column == any_(bindparam("ids", type_=postgresql.ARRAY(unbounded(column.type)))))
-        )
+        def one_of(column: Any) -> Any:
+            return column == any_(bindparam("ids", type_=postgresql.ARRAY(unbounded(column.type), dimensions=1)))
+
+        self.postgresql = Direct(build(one_of))
         self.sqlite = Direct(build(lambda column: column.in_(bindparam("ids", expanding=True))))
 
     def on(self, conn: AsyncConnection) -> Direct:

@@ -69,8 +69,9 @@ _INSERT_EVENTS = Direct(
         " LEFT JOIN outbox_seq ON outbox_seq.portal_id = CAST(e.portal_id AS VARCHAR(32))"
         " AND outbox_seq.dossier_code = CAST(e.dossier_code AS VARCHAR(64)) ORDER BY e.kept_at"
     ).bindparams(
-        *(bindparam(name, type_=postgresql.ARRAY(unbounded(_OUT[name].type))) for name in _EVENT_COLUMNS),
-        bindparam("taken_after", type_=postgresql.ARRAY(Integer())),
+        # arrays of one dimension: a payload that is a list is one JSON value, not a row of the array
+        *(bindparam(name, type_=postgresql.ARRAY(unbounded(_OUT[name].type), dimensions=1)) for name in _EVENT_COLUMNS),
+        bindparam("taken_after", type_=postgresql.ARRAY(Integer(), dimensions=1)),
     )
 )
 

@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -313,3 +314,25 @@ async def test_a_units_events_find_their_numbers_by_a_join_not_one_lookup_each(t
         (plan,) = await driver.fetchrow(f"EXPLAIN (FORMAT JSON) {sql}", *arguments)
         nodes = json.dumps(plan)
         assert '"Node Type": "Hash Join"' in nodes and "SubPlan" not in nodes, nodes
+
+
+async def test_an_events_payload_of_any_json_shape_is_stored_as_given(db: Database) -> None:
+    """An event's payload is one JSON value whatever its shape: a list first in a flush, lists of one length, or a
+    list then an object are stored as given, not read as the rows of an array."""
+    portal_id = await a_portal(db)
+    payloads: list[Any] = [["a"], [1, 2], [3, 4], {"k": [[1], [2]]}, [[5, 6]], "s", 7, None, [], {}]
+    async with db.unit() as uow:
+        for i, payload in enumerate(payloads):
+            await uow.event(
+                portal_id=portal_id,
+                dossier_code=f"HS-SHAPE-{i % 3}",
+                type="payment.paid",
+                resource_type="payment",
+                resource_id=f"pay_{i}",
+                payload=payload,
+                now=NOW,
+            )
+    async with db.read() as conn:
+        query = select(ot.outbox.c.payload).where(ot.outbox.c.dossier_code.like("HS-SHAPE-%"))
+        stored = (await conn.execute(query.order_by(ot.outbox.c.position))).scalars().all()
+    assert list(stored) == payloads
