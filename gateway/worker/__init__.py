@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import time
 from types import ModuleType
 from typing import Any
 
@@ -128,11 +127,14 @@ def run(settings: Settings) -> None:
             return
         except (RedisError, OSError) as exc:
             settle(worker)
+            if not stopped:
+                log.warning("redis lost; the worker starts again", extra={"error": str(exc)})
+                # waited on the loop, where arq's handlers take a SIGTERM or SIGINT: uvloop does not keep a signal
+                # that comes while it is not running, and the worker would start again for ever
+                worker.loop.run_until_complete(asyncio.sleep(REDIS_RETRY_SECONDS))
             if stopped:
                 log.warning("stopped while redis was lost", extra={"error": str(exc)})
                 return
-            log.warning("redis lost; the worker starts again", extra={"error": str(exc)})
-            time.sleep(REDIS_RETRY_SECONDS)
 
 
 def settle(worker: Worker) -> None:
