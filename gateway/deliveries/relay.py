@@ -7,7 +7,9 @@ Redis, leaves leases that expire, and the next run claims those rows again: noth
 twice only when a worker died after sending and before recording (receivers dedupe by event id).
 
 Ordering: an event waits while an earlier event of its dossier is leased or waiting to be retried, so a portal
-does not get sequence N+1 long before N; events of one dossier claimed together travel in one job, in order.
+does not get sequence N+1 long before N; events of one dossier claimed together travel in one job, in order. Claims
+take turns (a claim reads and leases in one transaction, one claim at a time), so two relay runs at once, as after a
+worker restart, never split a dossier's events between two jobs.
 
 Fairness: claims are made per portal, each capped at ``delivery_portal_jobs`` jobs' worth of events in flight,
 and shared round-robin; one portal's backlog or slow endpoint holds its own jobs, never the others' turn.
@@ -50,18 +52,20 @@ async def claim(db: Database, settings: Settings, now: datetime) -> ClaimReport:
     flight), and the claim limit is shared round-robin, oldest portal first. A portal's backlog or slow endpoint
     so fills its own jobs only; another portal's events are claimed on the next poll."""
     skipped = await skip_unaddressed(db)
-    async with db.read() as conn:
-        waiting_for, in_flight = held_back(await repository.held_rows(conn, now), now)
-    async with db.read() as conn:
-        rooms = rooms_of(await repository.circuits_closed(conn, now), settings, in_flight)
-        extra = settings.delivery_batch_size * max(settings.delivery_portal_jobs, 1)
-        candidates = await repository.oldest_due(conn, {p: room + extra for p, room in rooms.items()}, now)
-    chosen = fair_share(candidates, waiting_for, rooms, settings.delivery_claim_limit)
-    if not chosen:
-        return ClaimReport([], 0, skipped, False)
-    token = secrets.token_hex(16)
-    until = now + timedelta(seconds=settings.delivery_lease_seconds)
+    # One claim at a time, its reads and its leases in one transaction: two claims whose reads and leases
+    # interleaved could each lease part of a dossier (one its event N while the other, having read before that
+    # lease, its event N+1), and two jobs would send them at once, N+1 before N.
     async with db.transaction() as tx:
+        await repository.take_claim_turn(tx)
+        waiting_for, in_flight = held_back(await repository.held_rows(tx, now), now)
+        rooms = rooms_of(await repository.circuits_closed(tx, now), settings, in_flight)
+        extra = settings.delivery_batch_size * max(settings.delivery_portal_jobs, 1)
+        candidates = await repository.oldest_due(tx, {p: room + extra for p, room in rooms.items()}, now)
+        chosen = fair_share(candidates, waiting_for, rooms, settings.delivery_claim_limit)
+        if not chosen:
+            return ClaimReport([], 0, skipped, False)
+        token = secrets.token_hex(16)
+        until = now + timedelta(seconds=settings.delivery_lease_seconds)
         rows = await repository.lease(tx, chosen, token, now, until)
     chunks = pack(sorted(rows), token, settings.delivery_batch_size)
     return ClaimReport(chunks, len(rows), skipped, len(chosen) >= settings.delivery_claim_limit)

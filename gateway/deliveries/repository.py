@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, union_all, update
+from sqlalchemy import and_, exists, func, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.events import COLUMNS, StoredEvent, stored
@@ -251,6 +251,13 @@ def _unaddressed() -> list[Any]:
 async def any_unaddressed(conn: AsyncConnection) -> bool:
     """Whether any pending event's portal has no enabled webhook."""
     return (await conn.execute(select(OB.position).where(*_unaddressed()).limit(1))).first() is not None
+
+
+async def take_claim_turn(conn: AsyncConnection) -> None:
+    """Wait for any other claim of due events to end, and hold the turn until this transaction ends (PostgreSQL: a
+    transaction-level advisory lock; SQLite's writers already take turns)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(func.pg_advisory_xact_lock(func.hashtext("outbox:claims"))))
 
 
 async def held_rows(conn: AsyncConnection, now: datetime) -> list[tuple[str, str, int, datetime | None]]:
