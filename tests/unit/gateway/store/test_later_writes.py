@@ -39,14 +39,14 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
 
 
 
-async def announce(uow, portal_id: str, dossier: str, i: int) -> str:  # type: ignore[no-untyped-def]
+async def announce(uow, portal_id: str, dossier: str, i: int, payload: Any = None) -> str:  # type: ignore[no-untyped-def]
     return await uow.event(  # type: ignore[no-any-return]
         portal_id=portal_id,
         dossier_code=dossier,
         type="payment.paid",
         resource_type="payment",
         resource_id=f"pay_{i}",
-        payload={"i": i, "tên": "Nguyễn"},
+        payload={"i": i, "tên": "Nguyễn"} if payload is None else payload,
         now=NOW,
     )
 
@@ -320,18 +320,10 @@ async def test_an_events_payload_of_any_json_shape_is_stored_as_given(db: Databa
     """An event's payload is one JSON value whatever its shape: a list first in a flush, lists of one length, or a
     list then an object are stored as given, not read as the rows of an array."""
     portal_id = await a_portal(db)
-    payloads: list[Any] = [["a"], [1, 2], [3, 4], {"k": [[1], [2]]}, [[5, 6]], "s", 7, None, [], {}]
+    payloads: list[Any] = [["a"], [1, 2], [3, 4], {"k": [[1], [2]]}, [[5, 6]], "s", 7, False, [], {}]
     async with db.unit() as uow:
         for i, payload in enumerate(payloads):
-            await uow.event(
-                portal_id=portal_id,
-                dossier_code=f"HS-SHAPE-{i % 3}",
-                type="payment.paid",
-                resource_type="payment",
-                resource_id=f"pay_{i}",
-                payload=payload,
-                now=NOW,
-            )
+            await announce(uow, portal_id, f"HS-SHAPE-{i % 3}", i, payload)
     async with db.read() as conn:
         query = select(ot.outbox.c.payload).where(ot.outbox.c.dossier_code.like("HS-SHAPE-%"))
         stored = (await conn.execute(query.order_by(ot.outbox.c.position))).scalars().all()
