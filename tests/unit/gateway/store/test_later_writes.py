@@ -231,7 +231,7 @@ async def test_units_announcing_on_the_same_dossiers_in_any_order_do_not_deadloc
         assert [s for d, s in numbers if d == dossier] == list(range(1, 81))
 
 
-async def test_a_unit_whose_events_take_several_statements_takes_its_dossiers_in_the_same_order(
+async def test_a_unit_with_more_than_a_thousand_events_takes_its_dossiers_in_the_same_order(
     tmp_path: Path,
 ) -> None:
     """A unit with more than 1,000 events takes every dossier's numbers in one statement, in the one order, so it
