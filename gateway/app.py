@@ -12,7 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 from litestar.template.config import TemplateConfig
 
 from gateway import __version__, gauges, metrics
@@ -24,6 +24,7 @@ from gateway.finance import FinanceExports, FinancePages, SignInController
 from gateway.http import problems
 from gateway.http.health import HealthController
 from gateway.http.pages import security_headers
+from gateway.http.request_metrics import request_metrics
 from gateway.logs import configure as configure_logs
 from gateway.payments.callbacks import HubCallbackController, ReturnPageController
 from gateway.payments.controller import PaymentController
@@ -80,7 +81,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await container.close()
 
-    prometheus = PrometheusConfig(app_name="gateway", prefix="gateway", group_path=True, exclude=["/metrics"])
     app = Litestar(
         route_handlers=[
             PaymentController,
@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             MetricsController,
         ],
-        middleware=[prometheus.middleware, security_headers],
+        middleware=[request_metrics, security_headers],
         dependencies=dependencies(container),
         exception_handlers=problems.EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
@@ -112,7 +112,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
     )
     app.state.container = container
+    resolve_in_turn(app)
     return app
+
+
+def resolve_in_turn(app: Litestar) -> None:
+    """Resolve each handler's dependencies one after the other. Litestar resolves a handler's independent
+    dependencies (a collaborator and the calling portal, say) at once, in an anyio task group: a task each, a cancel
+    scope, on every request, which cost a postal event about a sixteenth of its CPU. None of ours waits on anything
+    (each reads the container or the request's scope), so nothing is gained by running them together; in turn they
+    keep their order (a dependency still comes after those it names)."""
+    for route in app.routes:
+        for _handler, kwargs_model in getattr(route, "route_handler_map", {}).values():
+            kwargs_model.dependency_batches = [
+                {dependency} for batch in kwargs_model.dependency_batches for dependency in batch
+            ]
 
 
 def dependencies(container: Container) -> dict[str, Provide]:

@@ -4,6 +4,7 @@ first attempt's answer was being kept. The app runs in-process on a SQLite datab
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from gateway.app import create_app
@@ -29,6 +31,14 @@ HOOK = "http://127.0.0.1:9/gateway"  # never sent to: nothing here makes an even
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """A portal's client on an app of the test's own; the idempotency lock ends at once, so a retry may resume."""
+    app, api_key = await _app(tmp_path)
+    async with AsyncTestClient(app, base_url="http://gateway.local") as client:
+        client.headers["Authorization"] = f"Bearer {api_key}"
+        yield client
+
+
+async def _app(tmp_path: Path) -> tuple[Litestar, str]:
+    """The app on a SQLite database of its own, and the API key of a portal in it."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
     await upgrade_async(url)
     db = Database.from_url(url)
@@ -50,9 +60,7 @@ async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         },
         log_json=False,
     )
-    async with AsyncTestClient(create_app(settings), base_url="http://gateway.local") as client:
-        client.headers["Authorization"] = f"Bearer {api_key}"
-        yield client
+    return create_app(settings), api_key
 
 
 def _refused(response: httpx.Response, status: int, code: str) -> None:
@@ -126,3 +134,37 @@ async def test_a_rotation_whose_answer_was_not_kept_is_not_done_again_by_its_ret
     retry = await api.post("/v1/webhook/rotate-secret", headers={"Idempotency-Key": key})
     assert retry.status_code == 200, retry.text
     assert retry.json()["secret"] == first.json()["secret"], "one key, two different secrets shown"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1/payments/pay_0123456789abcdef0123"),  # the portal and the database
+        ("GET", "/v1/webhook/deliveries"),  # the portal and the webhooks
+        ("POST", "/v1/payments/pay_0123456789abcdef0123/cancel"),  # the portal, its attempt and the payments
+    ],
+)
+async def test_a_request_resolves_its_dependencies_without_a_task_each(tmp_path: Path, method: str, path: str) -> None:
+    """Run in this task (httpx's ASGI transport), so every task the request makes is seen: none of Litestar's or
+    anyio's, where Litestar would resolve a handler's independent dependencies in an anyio task each."""
+    app, api_key = await _app(tmp_path)
+    loop = asyncio.get_running_loop()
+    made: list[str] = []
+    before = loop.get_task_factory()
+
+    def counted(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        made.append(f"{coro.cr_code.co_filename}: {coro.__qualname__}")
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    headers = {"Authorization": f"Bearer {api_key}", "Idempotency-Key": secrets.token_hex(8)}
+    transport = httpx.ASGITransport(app=app)
+    async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://gateway.local") as client:
+        await client.request(method, path, headers=headers)  # the first request warms what is made once
+        loop.set_task_factory(counted)
+        try:
+            headers["Idempotency-Key"] = secrets.token_hex(8)
+            response = await client.request(method, path, headers=headers)
+        finally:
+            loop.set_task_factory(before)
+    assert response.status_code in (200, 404), response.text
+    assert [task for task in made if "/litestar/" in task or "/anyio/" in task] == []
