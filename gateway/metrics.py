@@ -1,4 +1,4 @@
-"""The gateway's own Prometheus metrics (request metrics come from Litestar's Prometheus middleware)."""
+"""The gateway's Prometheus metrics (the request metrics are counted by ``gateway.http.request_metrics``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import REGISTRY, Counter, Gauge
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import HistogramMetricFamily
 
+REQUESTS = Counter("gateway_requests_total", "Requests answered", ["method", "path", "status_code"])
+REQUEST_SECONDS = Histogram(
+    "gateway_request_duration_seconds", "Time to answer a request, in seconds", ["method", "path", "status_code"]
+)
+REQUESTS_IN_PROGRESS = Gauge("gateway_requests_in_progress", "Requests under way", ["method", "path"])
 HUB_CALLBACKS = Counter("gateway_hub_callbacks_total", "Hub result callbacks by outcome", ["outcome"])
 PAYMENTS_CREATED = Counter("gateway_payments_created_total", "Payments created", ["outcome"])
 
