@@ -11,6 +11,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -82,6 +83,16 @@ class ServerThread:
         self.thread.join(timeout=WAIT)
         if self.thread.is_alive():
             raise RuntimeError("server did not stop")
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """``app`` (a sandbox) under uvicorn on a free port for the block: its URL."""
+    server = ServerThread(app, free_port()).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 @dataclass

@@ -29,6 +29,7 @@ from gateway.settings import load
 from gateway.store import idempotency
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade_async
+from tests.support.payhub_sandbox import served
 from tests.support.services import POSTGRES_URL, create_pg_database, drop_pg_database
 from tests.support.stack import AGENCY, payment_body
 from tests.support.staff import add_staff
@@ -99,30 +100,30 @@ async def _a_paid_payment(db: Database) -> str:
     portal = await portals.authenticate(db, api_key)
     assert portal is not None
     sandbox = hub_app(SandboxConfig(hash_key=KEY, partner_code=PARTNER, public_url="http://hub.local"))
-    transport = httpx.ASGITransport(app=sandbox)
-    settings = load({"PAYHUB_HASH_KEY": KEY, "PAYHUB_PARTNER_CODE": PARTNER, "PAYHUB_URL": "http://hub.local"})
-    client = PayhubClient(PayhubConfig("http://hub.local", PARTNER, KEY), transport=transport)
 
     async def collected(_type: str, _id: str) -> None:
         return None
 
     results = HubResults(db, collected)
-    try:
-        asked = idempotency.Request(portal.portal_id, secrets.token_hex(8), "POST", "/v1/payments", "x")
-        claimed = await idempotency.claim(db, asked, now_utc())
-        assert isinstance(claimed, Attempt)
-        service = PaymentService(db, client, results, settings)
-        payment = await service.create(portal, claimed, msgspec.convert(payment_body(), CreatePayment))
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub.local") as control:
-            paid = await control.post(f"/control/payments/{payment.reference}/pay", json={})
-            assert paid.status_code == 200
-        await results.apply(await client.query(payment.reference), now_utc())
-        async with db.read() as conn:
-            found = await payment_by_reference(conn, payment.reference)
-        assert found is not None
-        return found.status
-    finally:
-        await client.aclose()
+    with served(sandbox) as url:
+        settings = load({"PAYHUB_HASH_KEY": KEY, "PAYHUB_PARTNER_CODE": PARTNER, "PAYHUB_URL": url})
+        client = PayhubClient(PayhubConfig(url, PARTNER, KEY))
+        try:
+            asked = idempotency.Request(portal.portal_id, secrets.token_hex(8), "POST", "/v1/payments", "x")
+            claimed = await idempotency.claim(db, asked, now_utc())
+            assert isinstance(claimed, Attempt)
+            service = PaymentService(db, client, results, settings)
+            payment = await service.create(portal, claimed, msgspec.convert(payment_body(), CreatePayment))
+            async with httpx.AsyncClient(base_url=url) as control:
+                paid = await control.post(f"/control/payments/{payment.reference}/pay", json={})
+                assert paid.status_code == 200
+            await results.apply(await client.query(payment.reference), now_utc())
+        finally:
+            await client.aclose()
+    async with db.read() as conn:
+        found = await payment_by_reference(conn, payment.reference)
+    assert found is not None
+    return found.status
 
 
 async def test_the_application_role_writes_payments_but_cannot_touch_the_audit_trail_or_its_guards(

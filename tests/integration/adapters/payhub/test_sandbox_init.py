@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
+from litestar import Litestar, Response, post
+from litestar.response import Stream
 
 from adapters.payhub import HubRejected, HubUnavailable, OutcomeUnknown, PayhubClient, PayhubConfig
+from adapters.payhub.client import MAX_REPLY_BYTES
 from adapters.payhub.messages import build_init, parse_init_reply
-from tests.support.payhub_sandbox import KEY, PARTNER, Hub, free_port, init_order, set_faults
+from tests.support.payhub_sandbox import KEY, PARTNER, Hub, free_port, init_order, served, set_faults
 
 
 async def test_init_returns_a_checkout_page_on_the_hub(client: PayhubClient, hub: Hub) -> None:
@@ -126,3 +133,58 @@ async def test_refused_connection_is_hub_unavailable() -> None:
             await nowhere.init(init_order("REF-NOWHERE", 150_000))
     finally:
         await nowhere.aclose()
+
+
+@pytest.mark.parametrize("told", [True, False], ids=["length-told", "chunked"])
+async def test_a_reply_larger_than_any_of_the_hub_s_is_an_unknown_outcome_read_no_further(told: bool) -> None:
+    """A server at the hub's address answering megabytes is not the hub: refused past MAX_REPLY_BYTES, whether it
+    says its length first or streams without one. The stream sends twice the limit and then holds the rest back
+    until the test ends: a client that read on would wait for it and fail on its read timeout instead."""
+    held = threading.Event()
+
+    async def flood() -> AsyncIterator[bytes]:
+        for _ in range(2 * MAX_REPLY_BYTES // 65536):
+            yield b" " * 65536
+        await asyncio.to_thread(held.wait, 30)
+        yield b"}"
+
+    @post("/api/v2/payments/init", status_code=200)
+    async def init() -> Response[Any]:
+        if told:
+            return Response(b"{" + b" " * (MAX_REPLY_BYTES + 1) + b"}", media_type="application/json")
+        return Stream(flood(), media_type="application/json")
+
+    with served(Litestar([init], logging_config=None)) as url:
+        flooded = PayhubClient(PayhubConfig(base_url=url, partner_code=PARTNER, hash_key=KEY, read_timeout=5.0))
+        try:
+            with pytest.raises(OutcomeUnknown, match="a reply of"):
+                await flooded.init(init_order("REF-FLOOD", 150_000))
+        finally:
+            held.set()
+            await flooded.aclose()
+
+
+async def test_the_hub_is_reached_through_the_proxy_the_environment_names(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub's name here resolves nowhere: only the proxy (the sandbox itself, which takes the request's absolute
+    address as any proxy is sent it) can carry the request; with the hub in NO_PROXY it is tried directly and fails."""
+    monkeypatch.setenv("HTTP_PROXY", hub.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("http_proxy", raising=False)
+    config = PayhubConfig(base_url="http://hub.invalid", partner_code=PARTNER, hash_key=KEY, connect_timeout=2.0)
+    proxied = PayhubClient(config)
+    try:
+        reply = await proxied.init(init_order("REF-PROXIED", 150_000))
+    finally:
+        await proxied.aclose()
+    assert reply.MaThamChieu == "REF-PROXIED"
+
+    monkeypatch.setenv("NO_PROXY", "hub.invalid")
+    direct = PayhubClient(config)
+    try:
+        with pytest.raises(HubUnavailable):
+            await direct.init(init_order("REF-DIRECT", 150_000))
+    finally:
+        await direct.aclose()

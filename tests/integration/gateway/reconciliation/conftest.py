@@ -1,11 +1,12 @@
 """A world for reconciliation runs, on PostgreSQL and on SQLite: a migrated database of the test's own with an
-agency and a portal, the hub sandbox's own app through httpx's ASGI transport (the real protocol and its
-settlement files, in memory), payments made, paid and refunded through the payments area, and the settlement runs."""
+agency and a portal, the hub sandbox served in this process over HTTP (the real protocol and its settlement files),
+the post's sandbox through httpx's ASGI transport, payments made, paid and refunded through the payments area, and the settlement runs."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -37,6 +38,7 @@ from gateway.store.db import Database
 from gateway.store.migrate import upgrade_async
 from gateway.store.tables import reconciliation as rt
 from gateway.store.tables import staff as stt
+from tests.support.payhub_sandbox import served
 from tests.support.services import create_pg_database, drop_pg_database
 from tests.support.shipments import shipment_body
 from tests.support.stack import AGENCY, payment_body
@@ -193,18 +195,24 @@ def world_settings(tmp_path: Path, **overrides: str) -> Settings:
 
 @pytest.fixture
 async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    with served(hub_app(SandboxConfig(hash_key=KEY, partner_code=PARTNER, public_url=HUB))) as hub_url:
+        async with _world(database_url, tmp_path, hub_url) as world:
+            yield world
+
+
+@asynccontextmanager
+async def _world(database_url: str, tmp_path: Path, hub_url: str) -> AsyncIterator[World]:
     await upgrade_async(database_url)
     db = Database.from_url(database_url)
-    transport = httpx.ASGITransport(app=hub_app(SandboxConfig(hash_key=KEY, partner_code=PARTNER, public_url=HUB)))
-    client = PayhubClient(PayhubConfig(HUB, PARTNER, KEY), transport=transport)
-    settings = world_settings(tmp_path)
+    client = PayhubClient(PayhubConfig(hub_url, PARTNER, KEY))
+    settings = world_settings(tmp_path, PAYHUB_URL=hub_url)
     today = business_day(datetime.now(UTC))
     post_transport = httpx.ASGITransport(app=post_app(POST_LOGIN))
     post = PostalClient(
         PostalConfig(POST, POST_LOGIN.username, POST_LOGIN.password, POST_LOGIN.customer_code), transport=post_transport
     )
     async with (
-        httpx.AsyncClient(transport=transport, base_url=HUB) as control,
+        httpx.AsyncClient(base_url=hub_url) as control,
         httpx.AsyncClient(transport=post_transport, base_url=POST) as post_control,
     ):
         await portals.upsert_agency(db, AGENCY)

@@ -1,10 +1,11 @@
 """The payment use cases without a server process: PaymentService, RefundService and HubResults on a migrated
-SQLite store, talking to the hub sandbox's own app through httpx's ASGI transport (the real protocol, in memory)."""
+SQLite store, talking to the hub sandbox served in this process (under uvicorn, in a thread) over HTTP."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from gateway.store.tables import idempotency as it
 from gateway.store.tables import outbox as ot
 from gateway.store.tables import payments as pt
 from tests.support.collected_money import migrated_sqlite
+from tests.support.payhub_sandbox import served
 from tests.support.stack import AGENCY, payment_body
 
 KEY = "unit-hash-key-" + secrets.token_hex(4)
@@ -51,13 +53,16 @@ class World:
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     sandbox = hub_app(SandboxConfig(hash_key=KEY, partner_code=PARTNER, public_url="http://hub.local"))
-    transport = httpx.ASGITransport(app=sandbox)
-    settings = load({"PAYHUB_HASH_KEY": KEY, "PAYHUB_PARTNER_CODE": PARTNER, "PAYHUB_URL": "http://hub.local"})
-    client = PayhubClient(PayhubConfig("http://hub.local", PARTNER, KEY), transport=transport)
-    async with (
-        migrated_sqlite(tmp_path) as db,
-        httpx.AsyncClient(transport=transport, base_url="http://hub.local") as hub,
-    ):
+    with served(sandbox) as url:
+        async with _world(tmp_path, url) as world:
+            yield world
+
+
+@asynccontextmanager
+async def _world(tmp_path: Path, url: str) -> AsyncIterator[World]:
+    settings = load({"PAYHUB_HASH_KEY": KEY, "PAYHUB_PARTNER_CODE": PARTNER, "PAYHUB_URL": url})
+    client = PayhubClient(PayhubConfig(url, PARTNER, KEY))
+    async with migrated_sqlite(tmp_path) as db, httpx.AsyncClient(base_url=url) as hub:
         await portals.upsert_agency(db, AGENCY)
         _, api_key = await portals.create_portal(db, "Cổng thử", [AGENCY.code])
         portal = await portals.authenticate(db, api_key)
@@ -69,8 +74,10 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 
         results = HubResults(db, on_collected)
         payments = PaymentService(db, client, results, settings)
-        yield World(db, hub, settings, portal, payments, RefundService(db, client), collected)
-        await client.aclose()
+        try:
+            yield World(db, hub, settings, portal, payments, RefundService(db, client), collected)
+        finally:
+            await client.aclose()
 
 
 async def attempt(world: World, path: str = "/v1/payments") -> Attempt:

@@ -1,4 +1,4 @@
-"""Automatic resolution on both engines, with the hub sandbox in memory (its own app through httpx's ASGI transport):
+"""Automatic resolution on both engines, with the hub sandbox served in this process (under uvicorn, in a thread):
 a payment the hub settled but whose callback never came is asked about, applied through ``HubResults`` (the
 callback's path, which announces the collection for its receipt) and its break resolved by the system; an amount
 that differs, a reference not ours and an unreachable hub leave the break open."""
@@ -29,6 +29,7 @@ from gateway.reconciliation.resolution import resolve_run
 from gateway.settings import load
 from gateway.store import idempotency
 from gateway.store.db import Database
+from tests.support.payhub_sandbox import served
 from tests.support.reconciliation_rows import add_break, add_run
 from tests.support.stack import AGENCY, payment_body
 
@@ -50,10 +51,6 @@ class Hub:
 
 @pytest.fixture
 async def hub(db: Database) -> AsyncIterator[Hub]:
-    sandbox = hub_app(SandboxConfig(hash_key=KEY, partner_code=PARTNER, public_url="http://hub.local"))
-    transport = httpx.ASGITransport(app=sandbox)
-    settings = load({"PAYHUB_HASH_KEY": KEY, "PAYHUB_PARTNER_CODE": PARTNER, "PAYHUB_URL": "http://hub.local"})
-    client = PayhubClient(PayhubConfig("http://hub.local", PARTNER, KEY), transport=transport)
     await portals.upsert_agency(db, AGENCY)
     _, api_key = await portals.create_portal(db, "Cổng thử", [AGENCY.code])
     portal = await portals.authenticate(db, api_key)
@@ -64,9 +61,15 @@ async def hub(db: Database) -> AsyncIterator[Hub]:
         collected.append((source_type, source_id))
 
     results = HubResults(db, on_collected)
-    async with httpx.AsyncClient(transport=transport, base_url="http://hub.local") as control:
-        yield Hub(db, control, client, results, PaymentService(db, client, results, settings), portal, collected)
-    await client.aclose()
+    with served(hub_app(SandboxConfig(hash_key=KEY, partner_code=PARTNER, public_url="http://hub.local"))) as url:
+        settings = load({"PAYHUB_HASH_KEY": KEY, "PAYHUB_PARTNER_CODE": PARTNER, "PAYHUB_URL": url})
+        client = PayhubClient(PayhubConfig(url, PARTNER, KEY))
+        try:
+            async with httpx.AsyncClient(base_url=url) as control:
+                payments = PaymentService(db, client, results, settings)
+                yield Hub(db, control, client, results, payments, portal, collected)
+        finally:
+            await client.aclose()
 
 
 async def _paid_without_callback(hub: Hub) -> Payment:
