@@ -24,7 +24,7 @@ from gateway.finance import FinanceExports, FinancePages, SignInController
 from gateway.http import problems
 from gateway.http.health import HealthController
 from gateway.http.pages import security_headers
-from gateway.http.request_metrics import request_metrics
+from gateway.http.request_metrics import RequestMetrics
 from gateway.logs import configure as configure_logs
 from gateway.payments.callbacks import HubCallbackController, ReturnPageController
 from gateway.payments.controller import PaymentController
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await container.close()
 
+    request_metrics = RequestMetrics()
     app = Litestar(
         route_handlers=[
             PaymentController,
@@ -101,7 +102,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             MetricsController,
         ],
-        middleware=[request_metrics, security_headers],
+        middleware=[request_metrics.middleware, security_headers],
+        before_send=[request_metrics.answered],
         dependencies=dependencies(container),
         exception_handlers=problems.EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),

@@ -1,5 +1,6 @@
-"""The request metrics: each request a route answers is counted and timed once, under its route's template and the
-status it was answered with (a handler's error included), and is in progress only while it is under way."""
+"""The request metrics: each request a route takes is counted and timed once, under its route's template and the
+status it was answered with (a handler's error, and a refusal raised by a middleware before the handler ran,
+included), and is in progress only while it is under way."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from litestar import Litestar, get
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.params import FromPath
+from litestar.types import ASGIApp, Receive, Scope, Send
 from prometheus_client import REGISTRY
 
-from gateway.http.request_metrics import request_metrics
+from gateway.http.request_metrics import RequestMetrics
 
 ENTERED = asyncio.Event()  # the slow route's handler has begun
 GATE = asyncio.Event()  # and may answer
@@ -51,7 +53,27 @@ async def client() -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     def metrics() -> str:
         return "not counted"
 
-    app = Litestar([thing, broken, refused, slow, metrics], middleware=[request_metrics], logging_config=None)
+    def keyless(app: ASGIApp) -> ASGIApp:
+        """Refuses a request to the guarded route before its handler runs, as the API key's middleware does."""
+
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["path"].endswith("/guarded"):
+                raise NotAuthorizedException("no key")
+            await app(scope, receive, send)
+
+        return middleware
+
+    @get(f"{prefix}/guarded", sync_to_thread=False)
+    def guarded() -> str:
+        return "never"
+
+    counted = RequestMetrics()
+    app = Litestar(
+        [thing, broken, refused, slow, metrics, guarded],
+        middleware=[counted.middleware, keyless],
+        before_send=[counted.answered],
+        logging_config=None,
+    )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway.local") as http:
         yield http, prefix
@@ -76,6 +98,19 @@ async def test_an_error_is_counted_under_the_status_it_was_answered_with(client:
     assert _value("gateway_requests_total", method="GET", path=f"{prefix}/broken", status_code="200") == 0
     assert _value("gateway_requests_total", method="GET", path=f"{prefix}/refused", status_code="409") == 1
     assert _value("gateway_requests_in_progress", method="GET", path=f"{prefix}/broken") == 0
+
+
+async def test_a_refusal_raised_before_the_handler_is_counted_under_its_status(
+    client: tuple[httpx.AsyncClient, str],
+) -> None:
+    http, prefix = client
+    assert (await http.get(f"{prefix}/guarded")).status_code == 401
+    assert _value("gateway_requests_total", method="GET", path=f"{prefix}/guarded", status_code="401") == 1
+    assert _value("gateway_requests_total", method="GET", path=f"{prefix}/guarded", status_code="200") == 0
+    assert (
+        _value("gateway_request_duration_seconds_count", method="GET", path=f"{prefix}/guarded", status_code="401") == 1
+    )
+    assert _value("gateway_requests_in_progress", method="GET", path=f"{prefix}/guarded") == 0
 
 
 async def test_a_request_is_in_progress_while_it_is_under_way(client: tuple[httpx.AsyncClient, str]) -> None:
