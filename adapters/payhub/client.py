@@ -4,7 +4,9 @@ It runs on aiohttp's pooled client: a request to the hub cost a payment creation
 httpx (whose connection pool goes through anyio's locks and cancel scopes), about a tenth of that through aiohttp.
 The session is opened on first use, in the event loop that uses it. The environment's proxy for the hub (``HTTPS_PROXY``
 or ``HTTP_PROXY``, unless ``NO_PROXY`` names the hub) is read once, when the client is made: aiohttp's own reading
-of the environment looks for a ``.netrc`` file in a thread on every request.
+of the environment looks for a ``.netrc`` file in a thread on every request. Redirects are not followed (a signed
+message goes to the hub's address only; a redirect is not the hub's answer), and every exchange but a settlement
+file's download has a deadline as a whole, besides its connect and read timeouts.
 
 Errors say what we know: ``HubRejected`` is a definite refusal; ``HubUnavailable`` means the request never
 left (safe to retry at once); ``OutcomeUnknown`` means it may have been acted on, so the caller finds out with a
@@ -79,6 +81,7 @@ class PayhubConfig:
 # A reply larger than this is not the hub's: the hub's replies are a few hundred bytes.
 MAX_REPLY_BYTES = 1 << 20
 MAX_CONNECTIONS = 100
+KEEPALIVE_SECONDS = 4.0
 _HEADERS = {"User-Agent": "dvc-gateway/payhub", "Content-Type": "application/json"}
 _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)  # connecting, or waiting for the pool
 
@@ -87,15 +90,21 @@ class PayhubClient:
     def __init__(self, config: PayhubConfig) -> None:
         self.config = config
         self._base = config.base_url.rstrip("/")
-        # connect: waiting for a pooled connection and opening one; sock_read: each wait for the hub's bytes
-        self._timeout = aiohttp.ClientTimeout(total=None, connect=config.connect_timeout, sock_read=config.read_timeout)
+        # connect: waiting for a pooled connection and opening one; sock_read: each wait for the hub's bytes; total:
+        # the whole exchange, so a hub that drips its reply a byte at a time cannot hold a request (and its pooled
+        # connection) for ever. A download (``settlement_file``) has no total: a file takes what it takes.
+        connect, read = config.connect_timeout, config.read_timeout
+        self._timeout = aiohttp.ClientTimeout(total=connect + 2 * read, connect=connect, sock_read=read)
+        self._download_timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_read=read)
         self._session: aiohttp.ClientSession | None = None
         self._proxy = environment_proxy(self._base)
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS),
+                # a kept-alive connection is dropped before a server's usual idle timeout (uvicorn's 5 s), so a
+                # request is not sent on one the hub is closing (an outcome that could not be known)
+                connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_SECONDS),
                 timeout=self._timeout,
                 headers={"User-Agent": _HEADERS["User-Agent"]},
             )
@@ -139,7 +148,14 @@ class PayhubClient:
         partial = dest_path.with_name(dest_path.name + ".part")
         path = f"/api/v2/settlements/{stamp}"
         try:
-            async with self._http().get(f"{self._base}{path}", params=params, proxy=self._proxy) as response:
+            download = self._http().get(
+                f"{self._base}{path}",
+                params=params,
+                proxy=self._proxy,
+                allow_redirects=False,
+                timeout=self._download_timeout,
+            )
+            async with download as response:
                 _check_download(response.status, path)
                 size = 0
                 async with await anyio.open_file(partial, "wb") as out:
@@ -157,8 +173,11 @@ class PayhubClient:
         body = msgspec.json.encode(payload)
         try:
             url, proxy = f"{self._base}{path}", self._proxy
-            async with self._http().post(url, data=body, headers=_HEADERS, proxy=proxy) as response:
-                if response.status >= 500:
+            # a redirect is not followed: the signed message goes to the hub's address and nowhere else
+            async with self._http().post(
+                url, data=body, headers=_HEADERS, proxy=proxy, allow_redirects=False
+            ) as response:
+                if response.status >= 500 or 300 <= response.status < 400:  # not the hub's answer: it may have acted
                     raise OutcomeUnknown(f"{path}: HTTP {response.status}")
                 if response.status != 200:
                     raise HubRejected(str(response.status), f"HTTP {response.status} from {path}")
@@ -177,12 +196,13 @@ class PayhubClient:
 
 
 def environment_proxy(url: str) -> str | None:
-    """The proxy the environment names for ``url``: ``HTTPS_PROXY`` or ``HTTP_PROXY`` by its scheme, none when
-    ``NO_PROXY`` names its host."""
+    """The proxy the environment names for ``url``: ``HTTPS_PROXY`` or ``HTTP_PROXY`` by its scheme (else
+    ``ALL_PROXY``), none when ``NO_PROXY`` names its host (by name or domain; not by address range)."""
     parts = urlsplit(url)
     if urllib.request.proxy_bypass_environment(parts.hostname or ""):
         return None
-    return urllib.request.getproxies_environment().get(parts.scheme)
+    proxies = urllib.request.getproxies_environment()
+    return proxies.get(parts.scheme) or proxies.get("all")
 
 
 async def _reply(response: aiohttp.ClientResponse, path: str) -> bytes:

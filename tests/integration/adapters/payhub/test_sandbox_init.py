@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from litestar import Litestar, Response, post
+from litestar import Litestar, Request, Response, post
 from litestar.response import Stream
 
 from adapters.payhub import HubRejected, HubUnavailable, OutcomeUnknown, PayhubClient, PayhubConfig
@@ -188,3 +188,54 @@ async def test_the_hub_is_reached_through_the_proxy_the_environment_names(
             await direct.init(init_order("REF-DIRECT", 150_000))
     finally:
         await direct.aclose()
+
+
+@pytest.mark.parametrize("status", [302, 307, 308])
+async def test_a_redirect_is_not_followed_and_is_an_unknown_outcome(status: int) -> None:
+    """The signed init goes to the hub's address only: a redirect elsewhere is not the hub's answer, and the place
+    it names is never sent the message."""
+    elsewhere: list[bytes] = []
+
+    @post("/api/v2/payments/init", status_code=200)
+    async def taken(request: Request[Any, Any, Any]) -> str:
+        elsewhere.append(await request.body())
+        return "{}"
+
+    with served(Litestar([taken], logging_config=None)) as other:
+
+        @post("/api/v2/payments/init", status_code=200)
+        async def moved() -> Response[Any]:
+            return Response(b"", status_code=status, headers={"Location": f"{other}/api/v2/payments/init"})
+
+        with served(Litestar([moved], logging_config=None)) as url:
+            client = PayhubClient(PayhubConfig(base_url=url, partner_code=PARTNER, hash_key=KEY))
+            try:
+                with pytest.raises(OutcomeUnknown, match=f"HTTP {status}"):
+                    await client.init(init_order("REF-MOVED", 150_000))
+            finally:
+                await client.aclose()
+    assert elsewhere == []
+
+
+async def test_a_reply_dripped_a_byte_at_a_time_runs_out_of_time_as_a_whole() -> None:
+    """Each byte comes well within the read timeout; the exchange as a whole still ends at its deadline (connect
+    + twice the read timeout) rather than when the drip does."""
+
+    async def drip() -> AsyncIterator[bytes]:
+        for _ in range(60):  # 12 s of a byte every 0.2 s
+            yield b" "
+            await asyncio.sleep(0.2)  # the fault itself: a hub that answers this slowly
+        yield b"{}"
+
+    @post("/api/v2/payments/init", status_code=200)
+    async def init() -> Stream:
+        return Stream(drip(), media_type="application/json")
+
+    with served(Litestar([init], logging_config=None)) as url:
+        config = PayhubConfig(base_url=url, partner_code=PARTNER, hash_key=KEY, connect_timeout=1.0, read_timeout=1.0)
+        slow = PayhubClient(config)
+        try:
+            with pytest.raises(OutcomeUnknown, match=r"init: TimeoutError$"):
+                await slow.init(init_order("REF-DRIP", 150_000))
+        finally:
+            await slow.aclose()
