@@ -97,10 +97,13 @@ class PayhubClient:
         self._timeout = aiohttp.ClientTimeout(total=connect + 2 * read, connect=connect, sock_read=read)
         self._download_timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_read=read)
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
         self._proxy = environment_proxy(self._base)
 
     def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
+        if self._closed:  # a session opened now would never be closed
+            raise HubUnavailable("the hub's client is closed")
+        if self._session is None:
             self._session = aiohttp.ClientSession(
                 # a kept-alive connection is dropped before a server's usual idle timeout (uvicorn's 5 s), so a
                 # request is not sent on one the hub is closing (an outcome that could not be known)
@@ -111,6 +114,7 @@ class PayhubClient:
         return self._session
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
 

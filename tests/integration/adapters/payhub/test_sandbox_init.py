@@ -239,3 +239,13 @@ async def test_a_reply_dripped_a_byte_at_a_time_runs_out_of_time_as_a_whole() ->
                 await slow.init(init_order("REF-DRIP", 150_000))
         finally:
             await slow.aclose()
+
+
+async def test_a_closed_client_sends_nothing_more(hub: Hub, control: httpx.AsyncClient) -> None:
+    client = PayhubClient(PayhubConfig(base_url=hub.url, partner_code=PARTNER, hash_key=KEY))
+    await client.init(init_order("REF-BEFORE-CLOSE", 150_000))
+    await client.aclose()
+    with pytest.raises(HubUnavailable, match="closed"):
+        await client.init(init_order("REF-AFTER-CLOSE", 150_000))
+    assert (await control.get("/payments/REF-AFTER-CLOSE")).status_code == 404
+    assert (await control.get("/payments/REF-BEFORE-CLOSE")).status_code == 200
