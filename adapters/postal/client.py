@@ -1,5 +1,8 @@
 """The post's HTTP client: I/O only. Building and reading messages live in ``messages`` and ``statements``.
 
+It runs on ``adapters.partner_http`` (aiohttp's pooled client, the proxy read once, no redirect followed, a deadline
+for each exchange, replies of at most a MiB).
+
 The token is fetched once and cached until shortly before it expires; a 401 ``TOKEN_EXPIRED`` (the post may
 drop a token early) triggers one fresh login and one repeat of the call, never more.
 
@@ -18,7 +21,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
-import httpx
+import msgspec
+
+from adapters.partner_http import NoAnswer, NotSent, PartnerHttp
 
 from . import codes, messages, statements, wire
 from .errors import OutcomeUnknown, PostalProtocolError, PostalRejected, PostalUnavailable
@@ -28,6 +33,8 @@ from .statements import CodStatement
 _T = TypeVar("_T")
 
 PREFIX = "/customer-partner"
+MAX_CONNECTIONS = 50
+USER_AGENT = "dvc-gateway/postal"
 TOKEN_HEADER = "token"  # noqa: S105 (the header name)
 
 
@@ -46,14 +53,10 @@ class PostalConfig:
 
 
 class PostalClient:
-    def __init__(self, config: PostalConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, config: PostalConfig) -> None:
         self.config = config
-        self._http = httpx.AsyncClient(
-            base_url=config.base_url.rstrip("/"),
-            timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
-            transport=transport,
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=10),
-            headers={"User-Agent": "dvc-gateway/postal"},
+        self._http = PartnerHttp(
+            config.base_url, USER_AGENT, config.connect_timeout, config.read_timeout, MAX_CONNECTIONS
         )
         self._token: str | None = None
         self._token_expires = 0.0  # time.monotonic()
@@ -105,10 +108,10 @@ class PostalClient:
         """Fetch a new token (also done on demand by every call)."""
         cfg = self.config
         payload = messages.build_token_request(cfg.username, cfg.password, cfg.customer_code)
-        response = await self._send("POST", "/GetAccessToken", payload, None, None, read_only=True)
-        if response.status_code == 401:
+        status, body = await self._send("POST", "/GetAccessToken", payload, None, None, read_only=True)
+        if status == 401:
             raise PostalRejected(codes.LOGIN_FAILED, "the post refused our credentials")
-        token: Token = messages.parse_token_reply(_body_of(response))
+        token: Token = messages.parse_token_reply(_body_of(status, body))
         self._token = token.value
         margin = min(cfg.token_margin, token.expires_in / 10)
         self._token_expires = time.monotonic() + token.expires_in - margin
@@ -128,37 +131,37 @@ class PostalClient:
     async def _call(self, method: str, path: str, payload: dict[str, Any] | None = None,
                     params: dict[str, str] | None = None, *, read_only: bool = True) -> bytes:
         token = await self._current_token()
-        response = await self._send(method, path, payload, params, token, read_only=read_only)
-        if response.status_code == 401:
+        status, body = await self._send(method, path, payload, params, token, read_only=read_only)
+        if status == 401:
             # the post dropped our token: log in again once and repeat; a 401 means the call was not processed
             token = await self._current_token(stale=token)
-            response = await self._send(method, path, payload, params, token, read_only=read_only)
-            if response.status_code == 401:
+            status, body = await self._send(method, path, payload, params, token, read_only=read_only)
+            if status == 401:
                 raise PostalRejected(codes.TOKEN_EXPIRED, "a fresh token was refused too")
-        return _body_of(response)
+        return _body_of(status, body)
 
     async def _send(self, method: str, path: str, payload: dict[str, Any] | None,
-                    params: dict[str, str] | None, token: str | None, *, read_only: bool) -> httpx.Response:
+                    params: dict[str, str] | None, token: str | None, *, read_only: bool) -> tuple[int, bytes]:
         headers = {TOKEN_HEADER: token} if token else None
         unknown = PostalUnavailable if read_only else OutcomeUnknown
+        body = None if payload is None else msgspec.json.encode(payload)
         try:
-            response = await self._http.request(method, PREFIX + path, json=payload, params=params,
-                                                headers=headers)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise PostalUnavailable(f"{path}: {type(exc).__name__}") from exc
-        except httpx.HTTPError as exc:  # sent, or possibly sent: read timeouts, resets, protocol errors
-            raise unknown(f"{path}: {type(exc).__name__}") from exc
-        if response.status_code >= 500:
-            raise unknown(f"{path}: HTTP {response.status_code}")
-        return response
+            status, reply = await self._http.exchange(method, PREFIX + path, body, params, headers)
+        except NotSent as exc:
+            raise PostalUnavailable(str(exc)) from exc
+        except NoAnswer as exc:
+            raise unknown(str(exc)) from exc
+        if status >= 500 or 300 <= status < 400:  # not the post's answer: it may have acted
+            raise unknown(f"{path}: HTTP {status}")
+        return status, reply
 
 
-def _body_of(response: httpx.Response) -> bytes:
+def _body_of(status: int, body: bytes) -> bytes:
     """The body of a 2xx reply; a 4xx is the post's refusal, with its own code when it sent one."""
-    if response.status_code < 300:
-        return response.content
-    wire.raise_refusal(response.content)
-    raise PostalRejected(f"HTTP_{response.status_code}", f"HTTP {response.status_code} without an error code")
+    if status < 300:
+        return body
+    wire.raise_refusal(body)
+    raise PostalRejected(f"HTTP_{status}", f"HTTP {status} without an error code")
 
 
 def _trusted(parse: Callable[..., _T], *args: Any) -> _T:

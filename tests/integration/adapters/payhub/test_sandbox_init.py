@@ -14,8 +14,8 @@ import pytest
 from litestar import Litestar, Request, Response, post
 from litestar.response import Stream
 
+from adapters.partner_http import MAX_REPLY_BYTES
 from adapters.payhub import HubRejected, HubUnavailable, OutcomeUnknown, PayhubClient, PayhubConfig
-from adapters.payhub.client import MAX_REPLY_BYTES
 from adapters.payhub.messages import build_init, parse_init_reply
 from tests.support.payhub_sandbox import KEY, PARTNER, Hub, free_port, init_order, served, set_faults
 

@@ -1,6 +1,6 @@
 """A world for reconciliation runs, on PostgreSQL and on SQLite: a migrated database of the test's own with an
-agency and a portal, the hub sandbox served in this process over HTTP (the real protocol and its settlement files),
-the post's sandbox through httpx's ASGI transport, payments made, paid and refunded through the payments area, and the settlement runs."""
+agency and a portal, the hub's and the post's sandboxes served in this process over HTTP (the real protocols, the
+hub's settlement files), payments made, paid and refunded through the payments area, and the settlement runs."""
 
 from __future__ import annotations
 
@@ -46,7 +46,6 @@ from tests.support.stack import AGENCY, payment_body
 KEY = "recon-hash-key-" + secrets.token_hex(4)
 PARTNER = "DVC-RECON-01"
 HUB = "http://hub.local"
-POST = "http://post.local"
 POST_LOGIN = PostConfig()
 COD = 300_000  # the post keeps its fee (10,000 đ at least) from it
 
@@ -195,25 +194,25 @@ def world_settings(tmp_path: Path, **overrides: str) -> Settings:
 
 @pytest.fixture
 async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
-    with served(hub_app(SandboxConfig(hash_key=KEY, partner_code=PARTNER, public_url=HUB))) as hub_url:
-        async with _world(database_url, tmp_path, hub_url) as world:
+    with (
+        served(hub_app(SandboxConfig(hash_key=KEY, partner_code=PARTNER, public_url=HUB))) as hub_url,
+        served(post_app(POST_LOGIN)) as post_url,
+    ):
+        async with _world(database_url, tmp_path, hub_url, post_url) as world:
             yield world
 
 
 @asynccontextmanager
-async def _world(database_url: str, tmp_path: Path, hub_url: str) -> AsyncIterator[World]:
+async def _world(database_url: str, tmp_path: Path, hub_url: str, post_url: str) -> AsyncIterator[World]:
     await upgrade_async(database_url)
     db = Database.from_url(database_url)
     client = PayhubClient(PayhubConfig(hub_url, PARTNER, KEY))
     settings = world_settings(tmp_path, PAYHUB_URL=hub_url)
     today = business_day(datetime.now(UTC))
-    post_transport = httpx.ASGITransport(app=post_app(POST_LOGIN))
-    post = PostalClient(
-        PostalConfig(POST, POST_LOGIN.username, POST_LOGIN.password, POST_LOGIN.customer_code), transport=post_transport
-    )
+    post = PostalClient(PostalConfig(post_url, POST_LOGIN.username, POST_LOGIN.password, POST_LOGIN.customer_code))
     async with (
         httpx.AsyncClient(base_url=hub_url) as control,
-        httpx.AsyncClient(transport=post_transport, base_url=POST) as post_control,
+        httpx.AsyncClient(base_url=post_url) as post_control,
     ):
         await portals.upsert_agency(db, AGENCY)
         _, api_key = await portals.create_portal(db, "Cổng thử", [AGENCY.code])

@@ -1,5 +1,5 @@
 """The shipment use cases without a server process: ShipmentService on a migrated SQLite store, talking to the
-postal sandbox's own app through httpx's ASGI transport (the real protocol, in memory)."""
+postal sandbox served in this process (under uvicorn, in a thread) over HTTP."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import msgspec
 import pytest
 from sqlalchemy import func, select
@@ -27,6 +26,7 @@ from gateway.store import idempotency
 from gateway.store.db import Database
 from gateway.store.tables import shipments as sh
 from tests.support.collected_money import migrated_sqlite
+from tests.support.payhub_sandbox import served
 from tests.support.shipments import shipment_body
 from tests.support.stack import AGENCY
 
@@ -42,16 +42,17 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    transport = httpx.ASGITransport(app=post_app(LOGIN))
-    config = PostalConfig("http://post.local", LOGIN.username, LOGIN.password, LOGIN.customer_code)
-    post = PostalClient(config, transport=transport)
-    async with migrated_sqlite(tmp_path) as db:
-        await portals.upsert_agency(db, AGENCY)
-        _, api_key = await portals.create_portal(db, "Cổng thử", [AGENCY.code])
-        portal = await portals.authenticate(db, api_key)
-        assert portal is not None
-        yield World(db, portal, ShipmentService(db, post))
-    await post.aclose()
+    with served(post_app(LOGIN)) as url:
+        post = PostalClient(PostalConfig(url, LOGIN.username, LOGIN.password, LOGIN.customer_code))
+        try:
+            async with migrated_sqlite(tmp_path) as db:
+                await portals.upsert_agency(db, AGENCY)
+                _, api_key = await portals.create_portal(db, "Cổng thử", [AGENCY.code])
+                portal = await portals.authenticate(db, api_key)
+                assert portal is not None
+                yield World(db, portal, ShipmentService(db, post))
+        finally:
+            await post.aclose()
 
 
 async def attempt(world: World) -> Attempt:
