@@ -14,9 +14,10 @@ with a partner holds to.
 - Kept-alive connections are dropped after ``KEEPALIVE_SECONDS``, before a server's usual idle timeout (uvicorn's
   5 s), so a request is not sent on one the partner is closing.
 
-What a failure means is said by two errors, which each client maps to its partner's own: ``NotSent`` (connecting
-or waiting for a pooled connection failed: nothing reached the partner) and ``NoAnswer`` (the request was sent, or
-may have been: a timeout, a reset, a reply too large).
+What a failure means is said in each client's own errors, which it names to ``exchange``: ``unsent`` when nothing
+reached the partner (connecting, or waiting for a pooled connection, failed), ``unknown`` when the request was
+sent, or may have been, and no answer of the partner's came back (a timeout, a reset, a reply too large, a 5xx, a
+redirect). A download's failures are ``NotSent``: a GET changes nothing.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class NotSent(Exception):
     """Nothing reached the partner: safe to try again."""
 
 
-class NoAnswer(Exception):
+class _NoAnswer(Exception):
     """The request was sent, or may have been, and no trustworthy answer came back."""
 
 
@@ -79,8 +80,30 @@ class PartnerHttp:
         body: bytes | None = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        *,
+        unsent: type[Exception],
+        unknown: type[Exception],
     ) -> tuple[int, bytes]:
-        """Send a request (``body`` as JSON) and read its reply: its status and its body."""
+        """Send a request (``body`` as JSON) and read the partner's answer: its status (2xx or 4xx) and its body;
+        ``unsent`` or ``unknown`` (each made with a message) when there is none."""
+        try:
+            status, reply = await self._exchange(method, path, body, params, headers)
+        except NotSent as exc:
+            raise unsent(str(exc)) from exc
+        except _NoAnswer as exc:
+            raise unknown(str(exc)) from exc
+        if status >= 500 or 300 <= status < 400:  # not the partner's answer: it may have acted
+            raise unknown(f"{path}: HTTP {status}")
+        return status, reply
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> tuple[int, bytes]:
         sent = dict(headers or {})
         if body is not None:
             sent["Content-Type"] = "application/json"
@@ -99,7 +122,7 @@ class PartnerHttp:
         except _NOT_SENT as exc:
             raise NotSent(f"{path}: {type(exc).__name__}") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:  # sent, or possibly sent: timeouts, resets, protocol
-            raise NoAnswer(f"{path}: {type(exc).__name__}") from exc
+            raise _NoAnswer(f"{path}: {type(exc).__name__}") from exc
 
     @asynccontextmanager
     async def download(
@@ -134,10 +157,10 @@ def environment_proxy(url: str) -> str | None:
 async def _reply(response: aiohttp.ClientResponse, path: str) -> bytes:
     """The reply's body, refused past ``MAX_REPLY_BYTES`` (read no further)."""
     if (response.content_length or 0) > MAX_REPLY_BYTES:
-        raise NoAnswer(f"{path}: a reply of {response.content_length} bytes")
+        raise _NoAnswer(f"{path}: a reply of {response.content_length} bytes")
     body = bytearray()
     async for chunk in response.content.iter_chunked(1 << 16):
         body += chunk
         if len(body) > MAX_REPLY_BYTES:
-            raise NoAnswer(f"{path}: a reply of more than {MAX_REPLY_BYTES} bytes")
+            raise _NoAnswer(f"{path}: a reply of more than {MAX_REPLY_BYTES} bytes")
     return bytes(body)

@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import msgspec
 
-from adapters.partner_http import NoAnswer, NotSent, PartnerHttp
+from adapters.partner_http import NotSent, PartnerHttp
 from adapters.vntime import now_utc
 
 from . import messages
@@ -134,14 +134,8 @@ class PayhubClient:
         return SettlementDownload(day=day, path=dest_path, signature=signature, size=size)
 
     async def _post(self, path: str, payload: dict[str, Any]) -> bytes:
-        try:
-            status, body = await self._http.exchange("POST", path, msgspec.json.encode(payload))
-        except NotSent as exc:
-            raise HubUnavailable(str(exc)) from exc
-        except NoAnswer as exc:
-            raise OutcomeUnknown(str(exc)) from exc
-        if status >= 500 or 300 <= status < 400:  # not the hub's answer: it may have acted
-            raise OutcomeUnknown(f"{path}: HTTP {status}")
+        body = msgspec.json.encode(payload)
+        status, body = await self._http.exchange("POST", path, body, unsent=HubUnavailable, unknown=OutcomeUnknown)
         if status != 200:
             raise HubRejected(str(status), f"HTTP {status} from {path}")
         return body

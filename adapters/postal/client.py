@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from adapters.partner_http import NoAnswer, NotSent, PartnerHttp
+from adapters.partner_http import PartnerHttp
 
 from . import codes, messages, statements, wire
 from .errors import OutcomeUnknown, PostalProtocolError, PostalRejected, PostalUnavailable
@@ -128,8 +128,15 @@ class PostalClient:
 
     # ---------------------------------------------------------------- transport
 
-    async def _call(self, method: str, path: str, payload: dict[str, Any] | None = None,
-                    params: dict[str, str] | None = None, *, read_only: bool = True) -> bytes:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        payload: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        *,
+        read_only: bool = True,
+    ) -> bytes:
         token = await self._current_token()
         status, body = await self._send(method, path, payload, params, token, read_only=read_only)
         if status == 401:
@@ -140,20 +147,22 @@ class PostalClient:
                 raise PostalRejected(codes.TOKEN_EXPIRED, "a fresh token was refused too")
         return _body_of(status, body)
 
-    async def _send(self, method: str, path: str, payload: dict[str, Any] | None,
-                    params: dict[str, str] | None, token: str | None, *, read_only: bool) -> tuple[int, bytes]:
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        payload: dict[str, Any] | None,
+        params: dict[str, str] | None,
+        token: str | None,
+        *,
+        read_only: bool,
+    ) -> tuple[int, bytes]:
         headers = {TOKEN_HEADER: token} if token else None
         unknown = PostalUnavailable if read_only else OutcomeUnknown
         body = None if payload is None else msgspec.json.encode(payload)
-        try:
-            status, reply = await self._http.exchange(method, PREFIX + path, body, params, headers)
-        except NotSent as exc:
-            raise PostalUnavailable(str(exc)) from exc
-        except NoAnswer as exc:
-            raise unknown(str(exc)) from exc
-        if status >= 500 or 300 <= status < 400:  # not the post's answer: it may have acted
-            raise unknown(f"{path}: HTTP {status}")
-        return status, reply
+        return await self._http.exchange(
+            method, PREFIX + path, body, params, headers, unsent=PostalUnavailable, unknown=unknown
+        )
 
 
 def _body_of(status: int, body: bytes) -> bytes:
