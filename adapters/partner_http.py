@@ -10,7 +10,8 @@ with a partner holds to.
 - Redirects are not followed: a message goes to the partner's address only, and a redirect is not its answer.
 - Every exchange has a deadline as a whole besides its connect and read timeouts (a reply dripped a byte at a time
   cannot hold a request), but for a download, which takes what it takes.
-- A reply larger than ``MAX_REPLY_BYTES`` is refused, read no further.
+- A reply larger than ``MAX_REPLY_BYTES`` is refused, read no further (a call that reads more, the post's day of
+  COD collections, says how much).
 - Kept-alive connections are dropped after ``KEEPALIVE_SECONDS``, before a server's usual idle timeout (uvicorn's
   5 s), so a request is not sent on one the partner is closing.
 
@@ -31,7 +32,16 @@ import aiohttp
 
 MAX_REPLY_BYTES = 1 << 20
 KEEPALIVE_SECONDS = 4.0
-_NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)  # connecting, or waiting for the pool
+# Nothing reached the partner: connecting or waiting for the pool failed, the proxy refused the tunnel, or the
+# request could not be made (an address that is not an HTTP URL, a header value that cannot be sent).
+_NOT_SENT = (
+    aiohttp.ClientConnectorError,
+    aiohttp.ConnectionTimeoutError,
+    aiohttp.ClientHttpProxyError,
+    aiohttp.InvalidUrlClientError,
+    aiohttp.NonHttpUrlClientError,
+    ValueError,
+)
 
 
 class NotSent(Exception):
@@ -83,11 +93,12 @@ class PartnerHttp:
         *,
         unsent: type[Exception],
         unknown: type[Exception],
+        max_bytes: int = MAX_REPLY_BYTES,
     ) -> tuple[int, bytes]:
-        """Send a request (``body`` as JSON) and read the partner's answer: its status (2xx or 4xx) and its body;
-        ``unsent`` or ``unknown`` (each made with a message) when there is none."""
+        """Send a request (``body`` as JSON) and read the partner's answer: its status (2xx or 4xx) and its body
+        (at most ``max_bytes``); ``unsent`` or ``unknown`` (each made with a message) when there is none."""
         try:
-            status, reply = await self._exchange(method, path, body, params, headers)
+            status, reply = await self._exchange(method, path, body, params, headers, max_bytes)
         except NotSent as exc:
             raise unsent(str(exc)) from exc
         except _NoAnswer as exc:
@@ -103,6 +114,7 @@ class PartnerHttp:
         body: bytes | None,
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
+        max_bytes: int,
     ) -> tuple[int, bytes]:
         sent = dict(headers or {})
         if body is not None:
@@ -118,7 +130,7 @@ class PartnerHttp:
                 allow_redirects=False,
             )
             async with request as response:
-                return response.status, await _reply(response, path)
+                return response.status, await _reply(response, path, max_bytes)
         except _NOT_SENT as exc:
             raise NotSent(f"{path}: {type(exc).__name__}") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:  # sent, or possibly sent: timeouts, resets, protocol
@@ -154,13 +166,13 @@ def environment_proxy(url: str) -> str | None:
     return proxies.get(parts.scheme) or proxies.get("all")
 
 
-async def _reply(response: aiohttp.ClientResponse, path: str) -> bytes:
-    """The reply's body, refused past ``MAX_REPLY_BYTES`` (read no further)."""
-    if (response.content_length or 0) > MAX_REPLY_BYTES:
+async def _reply(response: aiohttp.ClientResponse, path: str, max_bytes: int) -> bytes:
+    """The reply's body, refused past ``max_bytes`` (read no further)."""
+    if (response.content_length or 0) > max_bytes:
         raise _NoAnswer(f"{path}: a reply of {response.content_length} bytes")
     body = bytearray()
     async for chunk in response.content.iter_chunked(1 << 16):
         body += chunk
-        if len(body) > MAX_REPLY_BYTES:
-            raise _NoAnswer(f"{path}: a reply of more than {MAX_REPLY_BYTES} bytes")
+        if len(body) > max_bytes:
+            raise _NoAnswer(f"{path}: a reply of more than {max_bytes} bytes")
     return bytes(body)

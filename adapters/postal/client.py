@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from adapters.partner_http import PartnerHttp
+from adapters.partner_http import MAX_REPLY_BYTES, PartnerHttp
 
 from . import codes, messages, statements, wire
 from .errors import OutcomeUnknown, PostalProtocolError, PostalRejected, PostalUnavailable
@@ -35,6 +35,9 @@ _T = TypeVar("_T")
 PREFIX = "/customer-partner"
 MAX_CONNECTIONS = 50
 USER_AGENT = "dvc-gateway/postal"
+# A day's COD statement is one reply, not paged: about 150 bytes an item, so a national day's 45,500 results three
+# times over (the worst day) is some 20 MB; a province's, a few.
+MAX_STATEMENT_BYTES = 128 << 20
 TOKEN_HEADER = "token"  # noqa: S105 (the header name)
 
 
@@ -100,7 +103,8 @@ class PostalClient:
 
     async def cod_statement_body(self, day: date) -> bytes:
         """The statement as the post sent it (to keep beside its run); ``statements.parse_cod_statement`` reads it."""
-        return await self._call("GET", "/codStatement", params=statements.build_cod_statement_params(day))
+        params = statements.build_cod_statement_params(day)
+        return await self._call("GET", "/codStatement", params=params, max_bytes=MAX_STATEMENT_BYTES)
 
     # ---------------------------------------------------------------- token
 
@@ -136,13 +140,16 @@ class PostalClient:
         params: dict[str, str] | None = None,
         *,
         read_only: bool = True,
+        max_bytes: int = MAX_REPLY_BYTES,
     ) -> bytes:
         token = await self._current_token()
-        status, body = await self._send(method, path, payload, params, token, read_only=read_only)
+        status, body = await self._send(method, path, payload, params, token, read_only=read_only, max_bytes=max_bytes)
         if status == 401:
             # the post dropped our token: log in again once and repeat; a 401 means the call was not processed
             token = await self._current_token(stale=token)
-            status, body = await self._send(method, path, payload, params, token, read_only=read_only)
+            status, body = await self._send(
+                method, path, payload, params, token, read_only=read_only, max_bytes=max_bytes
+            )
             if status == 401:
                 raise PostalRejected(codes.TOKEN_EXPIRED, "a fresh token was refused too")
         return _body_of(status, body)
@@ -156,12 +163,13 @@ class PostalClient:
         token: str | None,
         *,
         read_only: bool,
+        max_bytes: int = MAX_REPLY_BYTES,
     ) -> tuple[int, bytes]:
         headers = {TOKEN_HEADER: token} if token else None
         unknown = PostalUnavailable if read_only else OutcomeUnknown
         body = None if payload is None else msgspec.json.encode(payload)
         return await self._http.exchange(
-            method, PREFIX + path, body, params, headers, unsent=PostalUnavailable, unknown=unknown
+            method, PREFIX + path, body, params, headers, unsent=PostalUnavailable, unknown=unknown, max_bytes=max_bytes
         )
 
 

@@ -47,6 +47,8 @@ def parse_token_reply(body: bytes) -> Token:
     reply = decode(body, _TokenReply)
     if not reply.token or reply.expiresIn <= 0:
         raise PostalProtocolError("token reply without a token or a positive lifetime")
+    if not (reply.token.isascii() and reply.token.isprintable()):
+        raise PostalProtocolError("token reply with a token that cannot be sent in a header")
     return Token(reply.token, reply.expiresIn)
 
 

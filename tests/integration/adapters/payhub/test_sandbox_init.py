@@ -249,3 +249,14 @@ async def test_a_closed_client_sends_nothing_more(hub: Hub, control: httpx.Async
         await client.init(init_order("REF-AFTER-CLOSE", 150_000))
     assert (await control.get("/payments/REF-AFTER-CLOSE")).status_code == 404
     assert (await control.get("/payments/REF-BEFORE-CLOSE")).status_code == 200
+
+
+@pytest.mark.parametrize("base_url", ["hub.example/api", "ftp://hub.example"], ids=["no scheme", "not http"])
+async def test_an_address_that_is_not_an_http_url_is_hub_unavailable(base_url: str) -> None:
+    """Nothing can be sent to it: unavailable (safe to try again once it is mended), not an unknown outcome."""
+    misconfigured = PayhubClient(PayhubConfig(base_url=base_url, partner_code=PARTNER, hash_key=KEY))
+    try:
+        with pytest.raises(HubUnavailable):
+            await misconfigured.init(init_order("REF-NOWHERE-URL", 150_000))
+    finally:
+        await misconfigured.aclose()
