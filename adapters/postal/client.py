@@ -1,7 +1,7 @@
 """The post's HTTP client: I/O only. Building and reading messages live in ``messages`` and ``statements``.
 
 It runs on ``adapters.partner_http`` (aiohttp's pooled client, the proxy read once, no redirect followed, a deadline
-for each exchange, replies of at most a MiB).
+for each exchange, replies of at most a MiB but a day's COD statement, of at most ``MAX_STATEMENT_BYTES``).
 
 The token is fetched once and cached until shortly before it expires; a 401 ``TOKEN_EXPIRED`` (the post may
 drop a token early) triggers one fresh login and one repeat of the call, never more.
