@@ -22,7 +22,10 @@ async def under_load(bench: Bench) -> AsyncIterator[Traffic]:
     stop = asyncio.Event()
     task = asyncio.create_task(traffic.run(stop))
     try:
-        await wait_for(lambda: sum(o.paid_at_hub for o in traffic.orders) >= 3, timeout=60, what="traffic")
+        try:
+            await wait_for(lambda: sum(o.paid_at_hub for o in traffic.orders) >= 3, timeout=60, what="traffic")
+        except AssertionError as error:
+            raise AssertionError(f"{error}: {traffic.summary()}") from None
         yield traffic
     finally:
         stop.set()

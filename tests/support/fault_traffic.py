@@ -170,7 +170,10 @@ async def check_nothing_lost_or_doubled(
             ).scalar_one()
         return all(statuses.get(p) == "paid" for p in paid) and receipted >= set(paid) and undelivered == 0
 
-    await wait_for(settled, timeout=timeout, interval=0.5, what="every paid payment receipted and every event sent")
+    try:
+        await wait_for(settled, timeout=timeout, interval=0.5, what="every paid payment receipted and every event sent")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; left: {await _left(db, paid, mine)}") from None
     async with db.read() as conn:
         dossiers = Counter(
             dict(
@@ -222,6 +225,31 @@ async def check_nothing_lost_or_doubled(
     assert paid_events == Counter(dict.fromkeys(paid, 1)), "one payment.paid event per payment"
     missing = events - set(receiver.unique())
     assert not missing, f"{len(missing)} events never reached the webhook"
+
+
+async def _left(db: Any, paid: list[str], mine: Any) -> dict[str, Any]:
+    """What kept ``check_nothing_lost_or_doubled`` waiting: the paid payments not paid or not receipted, with their
+    status, and the portal's events not delivered, with their dispatch state."""
+    o = ot.outbox.c
+    async with db.read() as conn:
+        statuses = dict(
+            (await conn.execute(select(pt.payments.c.id, pt.payments.c.status).where(pt.payments.c.id.in_(paid)))).all()
+        )
+        receipted = set(
+            (await conn.execute(select(rt.receipts.c.source_id).where(rt.receipts.c.source_id.in_(paid)))).scalars()
+        )
+        events = (
+            await conn.execute(
+                select(o.id, o.type, o.dispatch_state, o.attempts, o.next_attempt_at, o.claimed_until, o.last_error)
+                .where(mine, o.dispatch_state != "delivered")
+                .limit(20)
+            )
+        ).all()
+    return {
+        "not paid": {p: statuses.get(p) for p in paid if statuses.get(p) != "paid"},
+        "not receipted": sorted(set(paid) - receipted),
+        "undelivered events": [tuple(str(v) for v in row) for row in events],
+    }
 
 
 async def _numbers_without_gaps(conn: Any) -> None:

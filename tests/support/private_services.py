@@ -82,9 +82,12 @@ class PrivatePostgres:
         return subprocess.run(command, cwd=self.root, capture_output=True, check=check, timeout=120)
 
     def start(self) -> PrivatePostgres:
+        # fsync off: a crash here is the server's (``stop("immediate")``), never the machine's, so what reached the
+        # kernel survives it. synchronous_commit stays on: off, a commit is acknowledged before its WAL leaves the
+        # server's memory, and a crash loses what the gateway was told had committed (a payment answered 201, gone).
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            "-c fsync=off -c full_page_writes=off -c max_connections=200"
         )
         self._run(["pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options, "-w", "start"])
         return self
