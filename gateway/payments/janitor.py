@@ -71,10 +71,8 @@ async def _expire(db: Database, payment_id: str, now: datetime) -> int:
         record = await repository.lock(uow.conn, payment_id=payment_id)
         if record is None or Status(record.status) not in UNPAID:
             return 0
-        moved = await transitions.move(
-            uow, record, Event.EXPIRE, now, reason="expired_unpaid", values={"checked_at": now}
-        )
-        return int(moved is not None)
+        await transitions.move(uow, record, Event.EXPIRE, now, reason="expired_unpaid", values={"checked_at": now})
+        return 1
 
 
 async def _mark_checked(db: Database, payment_id: str, now: datetime) -> None:

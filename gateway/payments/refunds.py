@@ -142,7 +142,6 @@ async def _settle(uow: UnitOfWork, found: Refund, now: datetime) -> None:
     refunded = record.refunded_amount + found.amount
     event = refund_event(record.paid_amount, refunded)
     moved = await transitions.move(uow, record, event, now, values={"refunded_amount": refunded})
-    assert moved is not None
     entries = transitions.ledger_entries(
         group=f"refund:{found.id}",
         payment_id=found.payment_id,

@@ -131,9 +131,11 @@ async def insert(
     return payment_of(stored, agency_code, fee_lines, ())
 
 
-async def change(conn: AsyncConnection, payment_id: str, expected_status: str, values: dict[str, Any]) -> bool:
-    """Update the payment if its status is still ``expected_status`` (so two writers never both move it)."""
-    return await _CHANGE.change(conn, {**values, "b_id": payment_id, "b_expected": expected_status}) == 1
+def change(uow: UnitOfWork, payment_id: str, expected_status: str, values: dict[str, Any]) -> None:
+    """Update the payment when the unit commits, with its later writes: the caller holds the payment's row lock, so
+    its status is still ``expected_status`` then; were it not, the commit fails (``LostChange``) and nothing of the
+    unit is written."""
+    uow.change_later(_CHANGE, {**values, "b_id": payment_id, "b_expected": expected_status})
 
 
 async def mark_checked(conn: AsyncConnection, payment_id: str, now: datetime) -> None:

@@ -109,9 +109,7 @@ async def _decide(uow: UnitOfWork, record: Payment, result: HubResult, now: date
             bank_code=result.bank_code[:16],
         )
         reason = f"late_after_{status.value}" if status in UNPAID_FINAL else ""
-    moved = await transitions.move(uow, record, decision.event, now, reason=reason, values=values)
-    if moved is None:  # pragma: no cover - the row lock makes this unreachable
-        return Disposition.DUPLICATE
+    await transitions.move(uow, record, decision.event, now, reason=reason, values=values)
     if decision.event is Event.HUB_PAID:
         entries = transitions.ledger_entries(
             group=f"collection:{record.id}",

@@ -132,10 +132,9 @@ class PaymentService:
             current = await repository.lock(uow.conn, payment_id=record.id)
             assert current is not None
             if Status(current.status) is Status.CREATED:
-                moved = await transitions.move(
+                current = await transitions.move(
                     uow, current, Event.INIT_ACCEPTED, now_utc(), values={"checkout_url": reply.checkout_url}
                 )
-                current = moved or current
         metrics.PAYMENTS_CREATED.labels(outcome="pending").inc()
         return current
 
@@ -156,11 +155,9 @@ class PaymentService:
             current = await repository.lock(uow.conn, payment_id=payment_id)
             assert current is not None
             if Status(current.status) in UNPAID:
-                moved = await transitions.move(
+                return await transitions.move(
                     uow, current, Event.PORTAL_CANCEL, now_utc(), reason="cancelled_by_portal"
                 )
-                assert moved is not None
-                return moved
         if Status(current.status) is Status.CANCELLED:
             return current
         raise Refused("payment_not_cancellable", f"the payment is {current.status}")

@@ -1,7 +1,9 @@
 """Moving a payment from one status to the next, with its outbox event, inside the caller's unit of work.
 
-The update is conditional on the status we read, so two writers can never both move the same payment: the one
-that loses sees ``None`` and re-reads. This is the only place a payment's status is written.
+The caller holds the payment's row lock (``repository.lock``), so the status it read is the status its unit moves
+from: the update goes with the unit's other writes when it commits (one round trip), still conditional on that
+status, and a unit whose update found the status changed fails whole (``LostChange``). This is the only place a
+payment's status is written.
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ async def move(
     *,
     reason: str = "",
     values: dict[str, Any] | None = None,
-) -> Payment | None:
+) -> Payment:
+    """Move ``record`` (read under its row lock in ``uow``) by ``event``; the payment as it will be committed."""
     current = Status(record.status)
     new = next_status(current, event)
     changes = {"status": new.value, "status_reason": reason, "updated_at": now, **(values or {})}
-    if not await repository.change(uow.conn, record.id, current.value, changes):
-        return None
+    repository.change(uow, record.id, current.value, changes)
     fresh = record.updated(**changes)
     await announce(uow, fresh, f"payment.{new.value}", now)
     return fresh

@@ -44,6 +44,7 @@ MAX_ARGUMENTS = 32_767  # asyncpg's limit on the parameters of one statement
 _QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
 _VALUES = " VALUES "
 
+
 def _renumberable(sql: str) -> bool:
     """Whether every '$' in ``sql`` is a parameter, none in a quoted literal or name (``write_together`` renumbers
     the parameters: it takes no statement that has another '$')."""
@@ -55,18 +56,20 @@ class _Compiled:
     """A statement compiled for asyncpg: its SQL text, how to turn the parameters into positional arguments, and
     how to process the columns of its rows."""
 
-    __slots__ = ("binds", "compiled", "order", "renumberable", "results", "sql", "unnested")
+    __slots__ = ("compiled", "order", "plan", "renumberable", "results", "sql", "unnested")
 
     def __init__(self, statement: Any, conn: AsyncConnection, keys: Sequence[str]) -> None:
         dialect = conn.dialect
         self.compiled = statement.compile(dialect=dialect, column_keys=list(keys))
         self.sql = self.compiled.string
         self.order = tuple(self.compiled.positiontup or ())
-        self.binds: dict[str, Processor] = {}
+        binds: dict[str, Processor] = {}
         for name, bind in self.compiled.binds.items():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
-                self.binds[name] = processor
+                binds[name] = processor
+        sources = _sources(self.compiled, frozenset(keys))
+        self.plan = tuple((sources[name], binds.get(name)) for name in self.order)
         self.results: dict[str, Processor] = {}
         for name, column in _selected(statement):
             processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
@@ -81,15 +84,51 @@ class _Compiled:
             self.unnested = _unnested(shape, types)
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
-        params = self.compiled.construct_params(values)
-        binds = self.binds
-        return [binds[name](params[name]) if name in binds else params[name] for name in self.order]
+        """The positional arguments for ``values`` (with the keys this was compiled for), each processed by its
+        type as SQLAlchemy binds it."""
+        arguments = []
+        for source, process in self.plan:
+            value = values[source] if source.__class__ is str else source.value()
+            arguments.append(value if process is None else process(value))
+        return arguments
 
     def rows(self, records: list[Any]) -> list[Mapping[str, Any]]:
         results = self.results
         if not results:
             return records  # asyncpg's records are mappings of column name to value
         return [{k: results[k](v) if k in results else v for k, v in record.items()} for record in records]
+
+
+class _Fixed(NamedTuple):
+    """A parameter the caller's values do not name: the statement's own value, or its default called each time."""
+
+    bound: Any  # the BindParameter
+
+    def value(self) -> Any:
+        return self.bound.effective_value if self.bound.callable else self.bound.value
+
+
+def _sources(compiled: Any, keys: frozenset[str]) -> dict[str, str | _Fixed]:
+    """Where each parameter of ``compiled`` takes its value from, for values with exactly ``keys``: the key that names
+    it, or what the statement holds for it. SQLAlchemy's ``construct_params`` decides the same for every call, by
+    the same rules in the same order (a parameter's key, then its compiled name, then the statement's collected
+    parameters, then its own value); deciding once takes it off each statement's run."""
+    collected = getattr(compiled, "_collected_params", None) or {}
+    escaped = compiled.escaped_bind_names or {}
+    sources: dict[str, str | _Fixed] = {}
+    for bound, name in compiled.bind_names.items():
+        position = escaped.get(name, name)
+        if bound.key in keys:
+            sources[position] = str(bound.key)  # a plain str: ``arguments`` tells a key from a _Fixed by its class
+        elif name in keys:
+            sources[position] = str(name)
+        elif bound.key in collected or name in collected:
+            sources[position] = _Fixed(bound._with_value(collected.get(bound.key, collected.get(name))))
+        elif bound.required:
+            raise exc.InvalidRequestError(f"A value is required for bind parameter {bound.key!r}", code="cd3x")
+        else:
+            sources[position] = _Fixed(bound)
+    return sources
 
 
 def _rows_shape(sql: str, count: int) -> tuple[str, str, str] | None:
@@ -190,9 +229,7 @@ class Direct:
         if driver is None:
             return int((await conn.execute(self.statement, dict(values))).rowcount)
         compiled = self._compile(conn, values)
-        status = await _on_driver(conn, driver.execute, compiled.sql, compiled.arguments(values))
-        count = status.rsplit(" ", 1)[-1]
-        return int(count) if count.isdigit() else -1
+        return _count(await _on_driver(conn, driver.execute, compiled.sql, compiled.arguments(values)))
 
     async def change_many(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run a change once for each of ``rows`` (all with the same keys), in one round trip."""
@@ -241,12 +278,13 @@ class Part(NamedTuple):
     arguments: list[Any]
 
 
-async def write_together(conn: AsyncConnection, parts: Sequence[Part]) -> None:
+async def write_together(conn: AsyncConnection, parts: Sequence[Part]) -> int:
     """Run ``parts`` in the caller's transaction on PostgreSQL as one statement: ``WITH`` the first parts, each as a
-    data-modifying CTE under its name, the last part. PostgreSQL runs every part to completion on the same snapshot,
-    so no part may change a row that another changes, nor read another's rows but through its RETURNING."""
+    data-modifying CTE under its name, the last part; the number of rows the last part wrote. PostgreSQL runs every
+    part to completion on the same snapshot, so no part may change a row that another changes, nor read another's
+    rows but through its RETURNING."""
     if not parts:
-        return
+        return 0
     names = [part.name for part in parts[:-1]]
     if len(set(names)) != len(names) or not all(names):
         raise ValueError(f"each part but the last needs a name of its own: {names}")
@@ -256,7 +294,13 @@ async def write_together(conn: AsyncConnection, parts: Sequence[Part]) -> None:
     driver = await _driver(conn)
     if driver is None:
         raise ValueError("write_together runs on PostgreSQL only")
-    await _on_driver(conn, driver.execute, sql, arguments)
+    return _count(await _on_driver(conn, driver.execute, sql, arguments))
+
+
+def _count(status: str) -> int:
+    """The number of rows of a command's status (``UPDATE 1``, ``INSERT 0 3``); -1 for a command that has none."""
+    count = status.rsplit(" ", 1)[-1]
+    return int(count) if count.isdigit() else -1
 
 
 def _joined(parts: Sequence[Part]) -> tuple[str, list[Any]]:

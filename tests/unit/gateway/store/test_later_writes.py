@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import column, delete, func, select, table, text
+from sqlalchemy import bindparam, column, delete, func, select, table, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from gateway.store import outbox
@@ -22,6 +22,7 @@ from gateway.store.db import Database
 from gateway.store.direct import Direct, Part, _joined, write_together
 from gateway.store.tables import outbox as ot
 from gateway.store.tables import payments as pt
+from gateway.store.uow import LostChange
 from tests.support.services import migrated_database, wait_for
 from tests.support.store_rows import a_portal, hub_result_row
 
@@ -35,8 +36,6 @@ H = pt.hub_results.c
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     async with migrated_database(request.param, tmp_path) as database:
         yield database
-
-
 
 
 async def announce(uow, portal_id: str, dossier: str, i: int, payload: Any = None) -> str:  # type: ignore[no-untyped-def]
@@ -124,6 +123,54 @@ async def test_a_unit_that_raises_writes_nothing_it_kept(db: Database) -> None:
         assert (await conn.execute(select(H.reference).where(H.reference == "REF-RAISED"))).first() is None
         raised = select(ot.outbox.c.id).where(ot.outbox.c.dossier_code == "HS-RAISED")
         assert (await conn.execute(raised)).first() is None
+
+
+_RENAME = Direct(pt.hub_results.update().where(H.reference == bindparam("b_was")))
+
+
+async def test_a_change_kept_for_the_commit_goes_with_the_other_writes(db: Database) -> None:
+    portal_id = await a_portal(db)
+    async with db.unit() as uow:
+        uow.later(_HUB_RESULT, [hub_result_row("REF-OLD")])
+    async with db.unit() as uow:
+        uow.change_later(_RENAME, {"reference": "REF-NEW", "b_was": "REF-OLD"})
+        await announce(uow, portal_id, "HS-CHANGED", 1)
+        uow.later(_HUB_RESULT, [hub_result_row("REF-BESIDE")])
+        # not sent yet, not even in the unit: it goes with the commit, in the writes' round trip
+        assert (await uow.conn.execute(select(H.reference).where(H.reference == "REF-NEW"))).first() is None
+    async with db.read() as conn:
+        references = set((await conn.execute(select(H.reference))).scalars())
+        events = (await conn.execute(select(ot.outbox.c.id).where(ot.outbox.c.dossier_code == "HS-CHANGED"))).all()
+    assert references == {"REF-NEW", "REF-BESIDE"} and len(events) == 1
+
+
+@pytest.mark.parametrize("rows", [0, 2])
+async def test_a_kept_change_that_does_not_change_one_row_fails_the_whole_unit(db: Database, rows: int) -> None:
+    """The row a kept change was for is not as its caller read it (no row matches), or the change would reach more
+    than its one row: the unit commits nothing, neither the change nor the writes and events kept with it."""
+    portal_id = await a_portal(db)
+    async with db.unit() as uow:
+        uow.later(_HUB_RESULT, [hub_result_row("REF-TWICE") for _ in range(2)])
+    was = "REF-GONE" if rows == 0 else "REF-TWICE"
+    with pytest.raises(LostChange, match=f"changed {rows} rows"):
+        async with db.unit() as uow:
+            await announce(uow, portal_id, "HS-LOST", 1)
+            uow.later(_HUB_RESULT, [hub_result_row("REF-WITH-IT")])
+            uow.change_later(_RENAME, {"reference": "REF-CHANGED", "b_was": was})
+    async with db.read() as conn:
+        references = set((await conn.execute(select(H.reference))).scalars())
+        events = (await conn.execute(select(ot.outbox.c.id).where(ot.outbox.c.dossier_code == "HS-LOST"))).all()
+    assert references == {"REF-TWICE"} and events == []
+
+
+async def test_a_unit_keeps_one_change_and_only_an_update(tmp_path: Path) -> None:
+    async with migrated_database("sqlite", tmp_path) as db, db.unit() as uow:
+        with pytest.raises(ValueError, match="only an UPDATE"):
+            uow.change_later(_HUB_RESULT, hub_result_row("REF-X"))
+        uow.change_later(_RENAME, {"reference": "REF-A", "b_was": "REF-B"})
+        with pytest.raises(ValueError, match="one change"):
+            uow.change_later(_RENAME, {"reference": "REF-C", "b_was": "REF-D"})
+        uow._change = None  # nothing to change here
 
 
 async def test_parts_need_names_of_their_own(tmp_path: Path) -> None:
