@@ -9,13 +9,17 @@ from datetime import datetime
 from adapters.payhub import HubResult, Outcome, Reply
 from gateway.kernel.collected import PAYMENT, OnCollected, ignore
 from gateway.store.db import Database
-from gateway.store.uow import UnitOfWork
+from gateway.store.uow import LostChange, UnitOfWork
 
 from . import repository, transitions
 from .records import Payment
 from .state import UNPAID_FINAL, Event, Status, decide_hub_result, hub_reason
 
 log = logging.getLogger("gateway.payments")
+
+# How many times a hub result reads its payment when other changes move the payment in between: an uncollected
+# payment moves at most four times (created, pending, expired, cancelled, paid), so the fifth reading stands.
+MAX_READINGS = 5
 
 
 class Disposition(enum.StrEnum):
@@ -43,9 +47,24 @@ class HubResults:
         self.on_collected = on_collected
 
     async def apply(self, result: HubResult, now: datetime) -> Disposition:
-        async with self.db.unit() as uow:
-            disposition, payment_id = await apply_in(uow, result, now)
-            repository.record_hub_result(uow, _result_row(result, disposition, now))
+        """Apply ``result`` in a checked unit (``Database.checked_unit``): read the payment, decide, and write the
+        move, its ledger rows, its event and the audit row in one statement, which applies only if the payment's
+        status is still the one read. That status is all the decision and the move depend on that can change: the
+        hub's word moves only a payment that was never collected, and such a payment's columns change only when its
+        status does (its amount, lines and agency never; its checkout page, reason and times with a move), but for
+        when it was last asked about (``checked_at``), which the move sets anew; its statuses form no cycle, so a
+        status seen twice did not change in between. A payment moved meanwhile (another callback, a query's answer,
+        the janitor) is read again and decided anew: its second reading sees the move, as a lock would have."""
+        for attempt in range(1, MAX_READINGS + 1):
+            try:
+                async with self.db.checked_unit() as uow:
+                    disposition, payment_id = await apply_in(uow, result, now)
+                    repository.record_hub_result(uow, _result_row(result, disposition, now))
+                break
+            except LostChange:
+                if attempt == MAX_READINGS:
+                    raise
+                log.info("hub result met a move of its payment: read again", extra={"reference": result.reference})
         log.info(
             "hub result",
             extra={

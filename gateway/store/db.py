@@ -232,6 +232,22 @@ class Database:
             await uow.flush()
 
     @asynccontextmanager
+    async def checked_unit(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work without a transaction of its own on PostgreSQL (``uow`` module: a checked unit): its reads
+        in autocommit, its kept writes as one statement that PostgreSQL aborts whole when its kept change finds its
+        row not as read (``LostChange``: the caller reads again). On SQLite a unit as ``unit()``, whose write lock
+        keeps the row as read."""
+        if self.is_sqlite:
+            async with self.unit() as uow:
+                yield uow
+            return
+        async with _translated(), self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            uow = UnitOfWork(conn, checked=True)
+            yield uow
+            await uow.flush()
+
+    @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction that sees one snapshot, so a view read in several statements is consistent (a
         shipment's status with its timeline): REPEATABLE READ on PostgreSQL; on SQLite a deferred transaction,

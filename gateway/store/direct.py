@@ -363,6 +363,14 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mappin
         await _raise_as_sqlalchemy(conn, error, f"COPY {table.name} ({', '.join(names)}) FROM STDIN", ())
 
 
+async def driver_of(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn`` (PostgreSQL only), its transaction begun unless in autocommit."""
+    driver = await _driver(conn)
+    if driver is None:
+        raise ValueError("the driver's connection is asyncpg's, on PostgreSQL only")
+    return driver
+
+
 async def _driver(conn: AsyncConnection) -> Any:
     """The asyncpg connection under ``conn``, its transaction begun; None on any other driver."""
     if conn.dialect.driver != "asyncpg":

@@ -5,8 +5,15 @@ Writes whose outcome nothing in the transaction reads (the outbox's events, an a
 kept until the unit commits (``later``, ``event``) and then sent together: on PostgreSQL in one statement, whatever
 their number (the rows of one INSERT as arrays), so a transaction pays one round trip for them. Nothing in the unit
 reads them back before it commits: the unit's own statements do not see them, and a write that fails (a unique key)
-fails the commit. One change of a row the unit holds locked (a payment's move to its next status) may go with them
-(``change_later``): it must change exactly one row there, or the commit fails."""
+fails the commit. One change of a row (a payment's move to its next status, conditional on the status read) may
+go with them (``change_later``): it must change exactly one row there, or the commit fails (``LostChange``).
+
+A **checked unit** (``Database.checked_unit``) has no transaction of its own on PostgreSQL: its reads run one by one,
+each seeing what was committed, and its kept writes go as one statement, atomic by itself, that PostgreSQL aborts
+whole when the kept change finds its row no longer as read. Two round trips where a unit takes four (BEGIN, the
+read, the writes, COMMIT), for a unit whose one change is conditional on all it read that can change (its caller
+says why) and that writes nothing but through ``later``, ``event`` and ``change_later`` (a write sent at once would
+commit at once)."""
 
 from __future__ import annotations
 
@@ -14,13 +21,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Unpack
 
 from sqlalchemy import bindparam
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.kernel.attempts import Attempt
 from gateway.store.tables import idempotency as it
 
 from . import outbox
-from .direct import MAX_ARGUMENTS, Direct, Part, write_together
+from .direct import MAX_ARGUMENTS, Direct, Part, driver_of, write_together
 
 _K = it.idempotency_keys.c
 _BIND = Direct(it.idempotency_keys.update().where(_K.portal_id == bindparam("b_owner"), _K.key == bindparam("b_key")))
@@ -30,9 +38,18 @@ class LostChange(RuntimeError):
     """A change kept for the commit did not change the one row it was for: the unit is rolled back."""
 
 
+# The last part of a statement that carries a kept change: the change runs as the CTE ``kept_change`` (RETURNING a
+# row for each row it changed), and this divides by zero unless it changed exactly one, which aborts the statement
+# and everything in it (SQLSTATE 22012, read back as LostChange): no other part of the statement divides.
+_KEPT_CHANGE = "kept_change"
+_GUARD = Part("", f"SELECT 1 / CASE WHEN count(*) = 1 THEN 1 ELSE 0 END FROM {_KEPT_CHANGE}", [])  # noqa: S608
+_DIVISION_BY_ZERO = "22012"
+
+
 class UnitOfWork:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, *, checked: bool = False) -> None:
         self.conn = conn
+        self.checked = checked
         self._writes: list[tuple[Direct, Mapping[str, Any]]] = []
         self._events: list[dict[str, Any]] = []
         self._change: tuple[Direct, Mapping[str, Any]] | None = None
@@ -55,8 +72,8 @@ class UnitOfWork:
         """Run the UPDATE ``statement`` with ``values`` when the unit commits, with its later writes: for a row the
         unit holds locked, whose change nothing in the unit reads back. It must change exactly one row, or the
         commit fails (``LostChange``). One a unit: on PostgreSQL it is the statement whose count is read."""
-        if not getattr(statement.statement, "is_update", False):
-            raise ValueError("only an UPDATE can be kept for the commit as a change")
+        if not getattr(statement.statement, "is_update", False) or statement.statement._returning:
+            raise ValueError("only an UPDATE without RETURNING can be kept for the commit as a change")
         if self._change is not None:
             raise ValueError("a unit keeps one change for its commit")
         self._change = (statement, values)
@@ -82,16 +99,39 @@ class UnitOfWork:
                 await statement.change_many(conn, rows)
             await outbox.record_rows(conn, events)
             return
-        last = [] if change is None else [change[0].part(conn, change[1])]
-        for i, chunk in enumerate(_statements(conn, writes, events, last)):
-            changed = await write_together(conn, chunk)
-            if i == 0 and last:
-                _check(changed)
+        last: list[Part] = []
+        if change is not None:
+            kept = change[0].part(conn, change[1], _KEPT_CHANGE)
+            last = [kept._replace(sql=f"{kept.sql} RETURNING 1"), _GUARD]
+        chunks = _statements(conn, writes, events, last)
+        try:
+            if self.checked and len(chunks) > 1:  # more than one statement: one transaction for them
+                async with (await driver_of(conn)).transaction():
+                    for chunk in chunks:
+                        await write_together(conn, chunk)
+            else:
+                for chunk in chunks:
+                    await write_together(conn, chunk)
+        except sa_exc.DBAPIError as error:
+            if change is not None and _sqlstate(error) == _DIVISION_BY_ZERO:
+                raise LostChange("a change kept for the commit did not change exactly its one row") from error
+            raise
 
 
 def _check(changed: int) -> None:
     if changed != 1:
-        raise LostChange(f"a change kept for the commit changed {changed} rows, not 1")
+        raise LostChange(f"a change kept for the commit did not change exactly its one row (it changed {changed})")
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a driver's error as SQLAlchemy raised it."""
+    seen: BaseException | None = error
+    while seen is not None:
+        state = getattr(seen, "sqlstate", None) or getattr(getattr(seen, "orig", None), "sqlstate", None)
+        if isinstance(state, str):
+            return state
+        seen = seen.__cause__
+    return None
 
 
 def _statements(

@@ -91,6 +91,29 @@ async def test_a_callback_repeated_twenty_times_at_once_pays_once(
     assert len(paid_events) == 1
 
 
+async def test_the_hubs_words_racing_on_one_payment_move_it_once_each_and_collect_once(
+    api: httpx.AsyncClient, hub: httpx.AsyncClient, stack: Stack
+) -> None:
+    """Twenty callbacks at once, paid and cancelled by the citizen in turn: whichever is applied first, the payment
+    ends paid (money the hub took is never refused), collected once, each of its moves announced once, in order;
+    the callbacks that met a move of the payment between their reading and their write read it again."""
+    await hub.put("/control/faults", json={"callback": {"drop": 1}})
+    payment = await create(api)
+    await pay(hub, payment["reference"])
+    words = [confirm(payment["reference"], 150_000, code="00" if i % 2 else "24") for i in range(20)]
+    replies = await asyncio.gather(*(send(stack, word) for word in words))
+    assert {r["MaLoi"] for r in replies} == {"00"}
+    assert (await api.get(f"/v1/payments/{payment['id']}")).json()["status"] == "paid"
+    assert await collections(stack, payment["id"]) == 1
+    events = sorted(await rows(stack, ot.outbox, ot.outbox.c.resource_id == payment["id"]), key=lambda e: e.sequence)
+    types = [e.type for e in events]
+    assert types in (["payment.pending", "payment.paid"], ["payment.pending", "payment.cancelled", "payment.paid"])
+    assert [e.sequence for e in events] == list(range(1, len(events) + 1))
+    assert events[-1].payload["status"] == "paid"
+    audited = await rows(stack, pt.hub_results, pt.hub_results.c.reference == payment["reference"])
+    assert len(audited) >= 20 and sum(a.disposition == "applied" for a in audited) == len(events) - 1
+
+
 async def test_a_forged_checksum_is_refused_and_changes_nothing(api: httpx.AsyncClient, stack: Stack) -> None:
     payment = await create(api)
     before = await counts(stack)

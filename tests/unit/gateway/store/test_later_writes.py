@@ -22,7 +22,7 @@ from gateway.store.db import Database
 from gateway.store.direct import Direct, Part, _joined, write_together
 from gateway.store.tables import outbox as ot
 from gateway.store.tables import payments as pt
-from gateway.store.uow import LostChange
+from gateway.store.uow import LostChange, _statements
 from tests.support.services import migrated_database, wait_for
 from tests.support.store_rows import a_portal, hub_result_row
 
@@ -152,7 +152,7 @@ async def test_a_kept_change_that_does_not_change_one_row_fails_the_whole_unit(d
     async with db.unit() as uow:
         uow.later(_HUB_RESULT, [hub_result_row("REF-TWICE") for _ in range(2)])
     was = "REF-GONE" if rows == 0 else "REF-TWICE"
-    with pytest.raises(LostChange, match=f"changed {rows} rows"):
+    with pytest.raises(LostChange, match="exactly its one row"):
         async with db.unit() as uow:
             await announce(uow, portal_id, "HS-LOST", 1)
             uow.later(_HUB_RESULT, [hub_result_row("REF-WITH-IT")])
@@ -163,8 +163,80 @@ async def test_a_kept_change_that_does_not_change_one_row_fails_the_whole_unit(d
     assert references == {"REF-TWICE"} and events == []
 
 
+async def test_a_checked_unit_writes_what_it_kept_in_one_statement_without_a_transaction(db: Database) -> None:
+    portal_id = await a_portal(db)
+    async with db.unit() as uow:
+        uow.later(_HUB_RESULT, [hub_result_row("REF-READ")])
+    async with db.checked_unit() as uow:
+        [row] = (await uow.conn.execute(select(H.reference, H.amount).where(H.reference == "REF-READ"))).all()
+        uow.change_later(_RENAME, {"reference": "REF-MOVED", "b_was": row.reference})
+        await announce(uow, portal_id, "HS-CHECKED", 1)
+        uow.later(_HUB_RESULT, [hub_result_row("REF-AUDIT")])
+        if not db.is_sqlite:  # each statement its own transaction: now() is each one's start
+            first, second = [(await uow.conn.execute(text("SELECT now()"))).scalar_one() for _ in range(2)]
+            assert first < second and uow.checked
+    async with db.read() as conn:
+        references = set((await conn.execute(select(H.reference))).scalars())
+        events = (await conn.execute(select(ot.outbox.c.id).where(ot.outbox.c.dossier_code == "HS-CHECKED"))).all()
+    assert references == {"REF-MOVED", "REF-AUDIT"} and len(events) == 1
+
+
+@pytest.mark.postgres
+async def test_a_checked_unit_whose_row_moved_after_its_reading_writes_nothing(tmp_path: Path) -> None:
+    """Another unit changes the row between the checked unit's reading and its write: the checked unit's one
+    statement is aborted whole (its events, its audit row and its change), and says so."""
+    async with migrated_database("postgres", tmp_path) as db:
+        portal_id = await a_portal(db)
+        async with db.unit() as uow:
+            uow.later(_HUB_RESULT, [hub_result_row("REF-READ")])
+        with pytest.raises(LostChange):
+            async with db.checked_unit() as uow:
+                [row] = (await uow.conn.execute(select(H.reference).where(H.reference == "REF-READ"))).all()
+                async with db.unit() as other:
+                    other.change_later(_RENAME, {"reference": "REF-OTHER", "b_was": "REF-READ"})
+                uow.change_later(_RENAME, {"reference": "REF-MINE", "b_was": row.reference})
+                await announce(uow, portal_id, "HS-LOST", 1)
+                uow.later(_HUB_RESULT, [hub_result_row("REF-AUDIT")])
+        async with db.read() as conn:
+            references = set((await conn.execute(select(H.reference))).scalars())
+            events = (await conn.execute(select(ot.outbox.c.id).where(ot.outbox.c.dossier_code == "HS-LOST"))).all()
+            sequences = (await conn.execute(select(ot.dossier_sequences.c.dossier_code))).scalars().all()
+    assert references == {"REF-OTHER"} and events == [] and "HS-LOST" not in sequences
+
+
+@pytest.mark.postgres
+async def test_a_checked_unit_of_several_statements_is_one_transaction(tmp_path: Path) -> None:
+    """Kept writes past what one statement takes go in several statements: in a checked unit they are one
+    transaction, so a lost change writes none of them, nor does a write of a later statement that fails."""
+    names = ("reference", "source", "raw_code", "outcome", "amount", "transaction_id", "disposition", "received_at")
+    untyped = Direct(table("hub_results", *(column(name) for name in names)).insert())
+    async with migrated_database("postgres", tmp_path) as db:
+        async with db.unit() as uow:
+            uow.later(_HUB_RESULT, [hub_result_row("REF-SEED")])
+        with pytest.raises(LostChange):
+            async with db.checked_unit() as uow:
+                uow.later(untyped, [hub_result_row(f"REF-{i}") for i in range(4_500)])
+                uow.change_later(_RENAME, {"reference": "REF-X", "b_was": "REF-NONE"})
+        too_long = "R" * (H.reference.type.length + 1)
+        with pytest.raises(DBAPIError, match="too long"):  # its last rows go in the last statement
+            async with db.checked_unit() as uow:
+                uow.later(untyped, [hub_result_row(f"REF-{i}" if i < 4_499 else too_long) for i in range(4_500)])
+                uow.change_later(_RENAME, {"reference": "REF-X", "b_was": "REF-SEED"})
+        async with db.read() as conn:
+            assert set((await conn.execute(select(H.reference))).scalars()) == {"REF-SEED"}
+        async with db.checked_unit() as uow:
+            uow.later(untyped, [hub_result_row(f"REF-{i}") for i in range(4_500)])  # 36,000 parameters
+            uow.change_later(_RENAME, {"reference": "REF-CHANGED", "b_was": "REF-SEED"})
+            assert len(_statements(uow.conn, uow._writes, [], [])) == 2
+        async with db.read() as conn:
+            kept = set((await conn.execute(select(H.reference))).scalars())
+    assert len(kept) == 4_501 and "REF-CHANGED" in kept and "REF-SEED" not in kept
+
+
 async def test_a_unit_keeps_one_change_and_only_an_update(tmp_path: Path) -> None:
     async with migrated_database("sqlite", tmp_path) as db, db.unit() as uow:
+        with pytest.raises(ValueError, match="only an UPDATE without RETURNING"):
+            uow.change_later(Direct(pt.hub_results.update().returning(H.id)), {"amount": 1})
         with pytest.raises(ValueError, match="only an UPDATE"):
             uow.change_later(_HUB_RESULT, hub_result_row("REF-X"))
         uow.change_later(_RENAME, {"reference": "REF-A", "b_was": "REF-B"})
