@@ -40,7 +40,11 @@ _BY_REFERENCE_QUERY = _with_lines(select(pt.payments).where(P.reference == bindp
 _BY_REFERENCE = Direct(_BY_REFERENCE_QUERY)
 _LOCK_BY_ID = dialect.Locking(_BY_ID_QUERY, of=pt.payments)
 _LOCK_BY_REFERENCE = dialect.Locking(_BY_REFERENCE_QUERY, of=pt.payments)
-_CHANGE = Direct(update(pt.payments).where(P.id == bindparam("b_id"), P.status == bindparam("b_expected")))
+_CHANGE = Direct(
+    update(pt.payments).where(
+        P.id == bindparam("b_id"), P.status == bindparam("b_expected"), P.updated_at == bindparam("b_updated")
+    )
+)
 _INSERT_PAYMENT = Direct(pt.payments.insert().returning(*pt.payments.c))
 _INSERT_LINES = Direct(pt.payment_lines.insert())
 _INSERT_LEDGER = Direct(pt.ledger_entries.insert())
@@ -55,6 +59,14 @@ async def load(conn: AsyncConnection, payment_id: str, portal_id: str | None = N
 
 async def load_by_reference(conn: AsyncConnection, reference: str) -> Payment | None:
     return await _one(conn, _BY_REFERENCE, {"reference": reference})
+
+
+async def for_change(uow: UnitOfWork, reference: str) -> Payment | None:
+    """The payment of ``reference``, read to be changed in ``uow``: in a checked unit as committed, without a lock
+    (its kept change applies only to the payment as read); in any other unit under its row lock."""
+    if uow.checked:
+        return await load_by_reference(uow.conn, reference)
+    return await lock(uow.conn, reference=reference)
 
 
 async def lock(conn: AsyncConnection, *, payment_id: str | None = None, reference: str | None = None) -> Payment | None:
@@ -131,11 +143,14 @@ async def insert(
     return payment_of(stored, agency_code, fee_lines, ())
 
 
-def change(uow: UnitOfWork, payment_id: str, expected_status: str, values: dict[str, Any]) -> None:
-    """Update the payment when the unit commits, with its later writes: the caller holds the payment's row lock, so
-    its status is still ``expected_status`` then; were it not, the commit fails (``LostChange``) and nothing of the
-    unit is written."""
-    uow.change_later(_CHANGE, {**values, "b_id": payment_id, "b_expected": expected_status})
+def change(uow: UnitOfWork, record: Payment, values: dict[str, Any]) -> None:
+    """Update the payment when the unit commits, with its later writes, if it is still as ``record`` read it: its
+    status and the time of its last move (every move sets ``updated_at``; nothing else changes a payment but when
+    it was last asked about). The caller holds the row lock, or runs a checked unit; were the payment moved, the
+    commit fails (``LostChange``) and nothing of the unit is written."""
+    uow.change_later(
+        _CHANGE, {**values, "b_id": record.id, "b_expected": record.status, "b_updated": record.updated_at}
+    )
 
 
 async def mark_checked(conn: AsyncConnection, payment_id: str, now: datetime) -> None:

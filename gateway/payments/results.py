@@ -8,7 +8,7 @@ from datetime import datetime
 
 from adapters.payhub import HubResult, Outcome, Reply
 from gateway.kernel.collected import PAYMENT, OnCollected, ignore
-from gateway.store.db import Database
+from gateway.store.db import Database, DatabaseUnavailable
 from gateway.store.uow import LostChange, UnitOfWork
 
 from . import repository, transitions
@@ -52,18 +52,19 @@ class HubResults:
         status is still the one read. That status is all the decision and the move depend on that can change: the
         hub's word moves only a payment that was never collected, and such a payment's columns change only when its
         status does (its amount, lines and agency never; its checkout page, reason and times with a move), but for
-        when it was last asked about (``checked_at``), which the move sets anew; its statuses form no cycle, so a
-        status seen twice did not change in between. A payment moved meanwhile (another callback, a query's answer,
-        the janitor) is read again and decided anew: its second reading sees the move, as a lock would have."""
+        when it was last asked about (``checked_at``), which the move sets anew; and the kept change checks the
+        time of the last move with the status. A payment moved meanwhile (another callback, a query's answer, the
+        janitor, a cancellation) is read again and decided anew, as a lock would have had it wait; one that keeps
+        moving past ``MAX_READINGS`` is answered as a busy database (the hub is told to retry)."""
         for attempt in range(1, MAX_READINGS + 1):
             try:
                 async with self.db.checked_unit() as uow:
                     disposition, payment_id = await apply_in(uow, result, now)
                     repository.record_hub_result(uow, _result_row(result, disposition, now))
                 break
-            except LostChange:
-                if attempt == MAX_READINGS:
-                    raise
+            except LostChange as lost:
+                if attempt == MAX_READINGS:  # not now: every caller answers or retries as for a busy database
+                    raise DatabaseUnavailable(f"payment {result.reference} kept moving while read") from lost
                 log.info("hub result met a move of its payment: read again", extra={"reference": result.reference})
         log.info(
             "hub result",
@@ -94,7 +95,7 @@ def _result_row(result: HubResult, disposition: Disposition, now: datetime) -> d
 
 async def apply_in(uow: UnitOfWork, result: HubResult, now: datetime) -> tuple[Disposition, str | None]:
     """Apply ``result`` in ``uow``; the disposition, and the payment's id when there is one."""
-    record = await repository.lock(uow.conn, reference=result.reference)
+    record = await repository.for_change(uow, result.reference)
     if record is None:
         return Disposition.UNKNOWN_REFERENCE, None
     return await _decide(uow, record, result, now), record.id

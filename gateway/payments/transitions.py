@@ -1,9 +1,9 @@
 """Moving a payment from one status to the next, with its outbox event, inside the caller's unit of work.
 
-The caller holds the payment's row lock (``repository.lock``), so the status it read is the status its unit moves
-from: the update goes with the unit's other writes when it commits (one round trip), still conditional on that
-status, and a unit whose update found the status changed fails whole (``LostChange``). This is the only place a
-payment's status is written.
+The update goes with the unit's other writes when it commits (one round trip), conditional on the payment being as
+read (its status and the time of its last move), and a unit whose update finds it moved fails whole
+(``LostChange``): under the row lock the caller took (``repository.lock``) it cannot have moved; in a checked unit
+(``repository.for_change``) the caller reads it again. This is the only place a payment's status is written.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ async def move(
     reason: str = "",
     values: dict[str, Any] | None = None,
 ) -> Payment:
-    """Move ``record`` (read under its row lock in ``uow``) by ``event``; the payment as it will be committed."""
+    """Move ``record`` (read for change in ``uow``) by ``event``; the payment as it will be committed."""
     current = Status(record.status)
     new = next_status(current, event)
     changes = {"status": new.value, "status_reason": reason, "updated_at": now, **(values or {})}
-    repository.change(uow, record.id, current.value, changes)
+    repository.change(uow, record, changes)
     fresh = record.updated(**changes)
     await announce(uow, fresh, f"payment.{new.value}", now)
     return fresh

@@ -71,7 +71,7 @@ def json_text(value: Any) -> str:
     JSON has no word for (NaN, infinity) is null, where the standard library's NaN made PostgreSQL refuse the write."""
     try:
         return _JSON.encode(value).decode()
-    except UnicodeEncodeError:
+    except (UnicodeEncodeError, TypeError):  # and a subclass of str or int msgspec will not take: as before
         return json.dumps(value)
 
 

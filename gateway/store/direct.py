@@ -109,25 +109,26 @@ class _Fixed(NamedTuple):
 
 
 def _sources(compiled: Any, keys: frozenset[str]) -> dict[str, str | _Fixed]:
-    """Where each parameter of ``compiled`` takes its value from, for values with exactly ``keys``: the key that names
-    it, or what the statement holds for it. SQLAlchemy's ``construct_params`` decides the same for every call, by
-    the same rules in the same order (a parameter's key, then its compiled name, then the statement's collected
-    parameters, then its own value); deciding once takes it off each statement's run."""
+    """Where each parameter of ``compiled`` (by its name in ``positiontup``) takes its value from, for values with
+    exactly ``keys``: the key that names it, or what the statement holds for it. SQLAlchemy's ``construct_params``
+    decides the same for every call, by the same rules in the same order over the caller's values laid over the
+    statement's collected ones (a parameter's key, then its compiled name, then its own value); deciding once takes
+    it off each statement's run."""
     collected = getattr(compiled, "_collected_params", None) or {}
-    escaped = compiled.escaped_bind_names or {}
     sources: dict[str, str | _Fixed] = {}
     for bound, name in compiled.bind_names.items():
-        position = escaped.get(name, name)
         if bound.key in keys:
-            sources[position] = str(bound.key)  # a plain str: ``arguments`` tells a key from a _Fixed by its class
+            sources[name] = str(bound.key)  # a plain str: ``arguments`` tells a key from a _Fixed by its class
+        elif bound.key in collected:
+            sources[name] = _Fixed(bound._with_value(collected[bound.key]))
         elif name in keys:
-            sources[position] = str(name)
-        elif bound.key in collected or name in collected:
-            sources[position] = _Fixed(bound._with_value(collected.get(bound.key, collected.get(name))))
+            sources[name] = str(name)
+        elif name in collected:
+            sources[name] = _Fixed(bound._with_value(collected[name]))
         elif bound.required:
             raise exc.InvalidRequestError(f"A value is required for bind parameter {bound.key!r}", code="cd3x")
         else:
-            sources[position] = _Fixed(bound)
+            sources[name] = _Fixed(bound)
     return sources
 
 
@@ -361,14 +362,6 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mappin
         await copy(table.name, records=records, columns=names, schema_name=table.schema)
     except Exception as error:
         await _raise_as_sqlalchemy(conn, error, f"COPY {table.name} ({', '.join(names)}) FROM STDIN", ())
-
-
-async def driver_of(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under ``conn`` (PostgreSQL only), its transaction begun unless in autocommit."""
-    driver = await _driver(conn)
-    if driver is None:
-        raise ValueError("the driver's connection is asyncpg's, on PostgreSQL only")
-    return driver
 
 
 async def _driver(conn: AsyncConnection) -> Any:

@@ -12,8 +12,13 @@ A **checked unit** (``Database.checked_unit``) has no transaction of its own on 
 each seeing what was committed, and its kept writes go as one statement, atomic by itself, that PostgreSQL aborts
 whole when the kept change finds its row no longer as read. Two round trips where a unit takes four (BEGIN, the
 read, the writes, COMMIT), for a unit whose one change is conditional on all it read that can change (its caller
-says why) and that writes nothing but through ``later``, ``event`` and ``change_later`` (a write sent at once would
-commit at once)."""
+says why), that writes nothing but through ``later``, ``event`` and ``change_later`` (a write sent at once would
+commit at once) and whose writes fit one statement (else it is refused before anything is sent).
+
+Whatever order PostgreSQL runs the parts of that statement in, a lost change writes nothing: the statement fails
+whole, by the guard below or by the first part that clashes with the change that won (a ledger group already
+posted), and either way the caller is told to retry. As PostgreSQL runs them today the guard reads the change
+first, so it takes the payment's row before its dossier's sequence row, the order every unit takes them in."""
 
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ from gateway.kernel.attempts import Attempt
 from gateway.store.tables import idempotency as it
 
 from . import outbox
-from .direct import MAX_ARGUMENTS, Direct, Part, driver_of, write_together
+from .direct import MAX_ARGUMENTS, Direct, Part, write_together
 
 _K = it.idempotency_keys.c
 _BIND = Direct(it.idempotency_keys.update().where(_K.portal_id == bindparam("b_owner"), _K.key == bindparam("b_key")))
@@ -58,6 +63,8 @@ class UnitOfWork:
         """Tie what ``attempt`` made to its Idempotency-Key, so a retry resumes it (nothing without an attempt)."""
         if attempt is None:
             return
+        if self.checked:
+            raise ValueError("a checked unit writes nothing at once")
         await _BIND.change(self.conn, {"resource_id": resource_id, "b_owner": attempt.owner, "b_key": attempt.key})
 
     def later(self, statement: Direct, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -104,14 +111,11 @@ class UnitOfWork:
             kept = change[0].part(conn, change[1], _KEPT_CHANGE)
             last = [kept._replace(sql=f"{kept.sql} RETURNING 1"), _GUARD]
         chunks = _statements(conn, writes, events, last)
+        if self.checked and len(chunks) > 1:
+            raise ValueError(f"a checked unit writes in one statement; its writes take {len(chunks)}")
         try:
-            if self.checked and len(chunks) > 1:  # more than one statement: one transaction for them
-                async with (await driver_of(conn)).transaction():
-                    for chunk in chunks:
-                        await write_together(conn, chunk)
-            else:
-                for chunk in chunks:
-                    await write_together(conn, chunk)
+            for chunk in chunks:
+                await write_together(conn, chunk)
         except sa_exc.DBAPIError as error:
             if change is not None and _sqlstate(error) == _DIVISION_BY_ZERO:
                 raise LostChange("a change kept for the commit did not change exactly its one row") from error

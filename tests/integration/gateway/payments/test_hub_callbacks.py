@@ -103,13 +103,20 @@ async def test_the_hubs_words_racing_on_one_payment_move_it_once_each_and_collec
     words = [confirm(payment["reference"], 150_000, code="00" if i % 2 else "24") for i in range(20)]
     replies = await asyncio.gather(*(send(stack, word) for word in words))
     assert {r["MaLoi"] for r in replies} == {"00"}
-    assert (await api.get(f"/v1/payments/{payment['id']}")).json()["status"] == "paid"
+    shown = (await api.get(f"/v1/payments/{payment['id']}")).json()
+    assert shown["status"] == "paid" and shown["paid_amount"] == 150_000
     assert await collections(stack, payment["id"]) == 1
+    entries = await rows(stack, pt.ledger_entries, pt.ledger_entries.c.payment_id == payment["id"])
+    assert sorted(e.amount for e in entries) == [-150_000, 150_000]
     events = sorted(await rows(stack, ot.outbox, ot.outbox.c.resource_id == payment["id"]), key=lambda e: e.sequence)
     types = [e.type for e in events]
     assert types in (["payment.pending", "payment.paid"], ["payment.pending", "payment.cancelled", "payment.paid"])
     assert [e.sequence for e in events] == list(range(1, len(events) + 1))
     assert events[-1].payload["status"] == "paid"
+    late = types[1] == "payment.cancelled"  # cancelled first: the money is recorded late, and says so
+    assert [e.payload["status_reason"] for e in events[1:]] == (
+        ["hub_cancelled", "late_after_cancelled"] if late else [""]
+    )
     audited = await rows(stack, pt.hub_results, pt.hub_results.c.reference == payment["reference"])
     assert len(audited) >= 20 and sum(a.disposition == "applied" for a in audited) == len(events) - 1
 

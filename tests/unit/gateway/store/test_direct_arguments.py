@@ -31,11 +31,13 @@ counter = iter(range(10**6))
 def sqlalchemys(statement: Any, values: dict[str, Any]) -> list[Any]:
     """The arguments as SQLAlchemy's compiled statement builds them on every execution."""
     compiled = statement.compile(dialect=DIALECT, column_keys=list(values))
-    params = compiled.construct_params(values)
+    params = compiled.construct_params(values)  # by each parameter's escaped name
+    escaped = compiled.escaped_bind_names or {}
     arguments = []
     for name in compiled.positiontup:
         process = compiled.binds[name].type.dialect_impl(DIALECT).bind_processor(DIALECT)
-        arguments.append(params[name] if process is None else process(params[name]))
+        value = params[escaped.get(name, name)]
+        arguments.append(value if process is None else process(value))
     return arguments
 
 
@@ -71,13 +73,14 @@ CASES: list[tuple[str, Any, dict[str, Any]]] = [
         select(P.id).where(P.amount == bindparam("n", callable_=lambda: next(counter), type_=Integer())),
         {},
     ),
-    ("a name SQLAlchemy escapes", text('SELECT :"with space"'), {}),
+    ("a name SQLAlchemy escapes", select(P.id).where(P.amount == bindparam("q.r", type_=Integer())), {"q.r": 5}),
 ]
 
 
 @pytest.mark.parametrize(("statement", "values"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_the_arguments_are_sqlalchemys(statement: Any, values: dict[str, Any]) -> None:
     compiled = _Compiled(statement, CONN, tuple(values))
+    assert compiled.order, "a statement with parameters"
     mine, theirs = compiled.arguments(values), sqlalchemys(statement, values)
     if any(bound.callable for bound in compiled.compiled.bind_names):  # each run calls it: the next number
         assert len(mine) == len(theirs) == 1 and theirs[0] == mine[0] + 1

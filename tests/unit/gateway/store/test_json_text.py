@@ -42,3 +42,10 @@ def test_vietnamese_text_is_kept_as_utf_8_and_money_as_integers() -> None:
 def test_a_number_json_cannot_carry_is_null() -> None:
     # the standard library wrote NaN and Infinity, which PostgreSQL's json type refuses (the whole write failed)
     assert json_text({"ratio": float("nan"), "limit": float("inf")}) == '{"ratio":null,"limit":null}'
+
+
+def test_what_msgspec_will_not_take_is_encoded_as_before() -> None:
+    class Code(str):  # a subclass of str, as SQLAlchemy's names are
+        pass
+
+    assert json_text({"code": Code("000.00.01.H26")}) == json.dumps({"code": "000.00.01.H26"})

@@ -17,12 +17,13 @@ from hypothesis import strategies as st
 from sqlalchemy import bindparam, column, delete, func, select, table, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from gateway.kernel.attempts import Attempt
 from gateway.store import outbox
 from gateway.store.db import Database
 from gateway.store.direct import Direct, Part, _joined, write_together
 from gateway.store.tables import outbox as ot
 from gateway.store.tables import payments as pt
-from gateway.store.uow import LostChange, _statements
+from gateway.store.uow import LostChange
 from tests.support.services import migrated_database, wait_for
 from tests.support.store_rows import a_portal, hub_result_row
 
@@ -205,32 +206,65 @@ async def test_a_checked_unit_whose_row_moved_after_its_reading_writes_nothing(t
 
 
 @pytest.mark.postgres
-async def test_a_checked_unit_of_several_statements_is_one_transaction(tmp_path: Path) -> None:
-    """Kept writes past what one statement takes go in several statements: in a checked unit they are one
-    transaction, so a lost change writes none of them, nor does a write of a later statement that fails."""
+async def test_a_checked_unit_whose_row_is_being_moved_waits_and_writes_nothing(tmp_path: Path) -> None:
+    """Another unit has moved the row and holds it, not yet committed, when the checked unit's statement comes: the
+    statement waits for it, then finds the row no longer as read and is aborted whole."""
+    async with migrated_database("postgres", tmp_path) as db:
+        portal_id = await a_portal(db)
+        async with db.unit() as uow:
+            uow.later(_HUB_RESULT, [hub_result_row("REF-READ")])
+
+        async def checked() -> None:
+            async with db.checked_unit() as uow:
+                [row] = (await uow.conn.execute(select(H.reference).where(H.reference == "REF-READ"))).all()
+                uow.change_later(_RENAME, {"reference": "REF-MINE", "b_was": row.reference})
+                await announce(uow, portal_id, "HS-WAITED", 1)
+                uow.later(_HUB_RESULT, [hub_result_row("REF-AUDIT")])
+                read.set()
+                await other_moved.wait()
+
+        read, other_moved = asyncio.Event(), asyncio.Event()
+        async with db.unit() as other:
+            task = asyncio.create_task(checked())
+            await read.wait()
+            await other.conn.execute(pt.hub_results.update().where(H.reference == "REF-READ").values(reference="X"))
+            other_moved.set()
+
+            async def waiting() -> bool:
+                async with db.read() as conn:
+                    locks = (
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                    return bool((await conn.execute(text(locks))).scalar_one())
+
+            await wait_for(waiting, what="the checked unit's statement waiting for the row")
+        with pytest.raises(LostChange):
+            await task
+        async with db.read() as conn:
+            references = set((await conn.execute(select(H.reference))).scalars())
+            events = (await conn.execute(select(ot.outbox.c.id).where(ot.outbox.c.dossier_code == "HS-WAITED"))).all()
+    assert references == {"X"} and events == []
+
+
+@pytest.mark.postgres
+async def test_a_checked_unit_whose_writes_need_several_statements_is_refused_unsent(tmp_path: Path) -> None:
+    """Kept writes past what one statement takes would go in several statements, which a checked unit cannot make
+    one: it is refused before anything is sent."""
     names = ("reference", "source", "raw_code", "outcome", "amount", "transaction_id", "disposition", "received_at")
     untyped = Direct(table("hub_results", *(column(name) for name in names)).insert())
     async with migrated_database("postgres", tmp_path) as db:
         async with db.unit() as uow:
             uow.later(_HUB_RESULT, [hub_result_row("REF-SEED")])
-        with pytest.raises(LostChange):
+        with pytest.raises(ValueError, match="one statement"):
             async with db.checked_unit() as uow:
-                uow.later(untyped, [hub_result_row(f"REF-{i}") for i in range(4_500)])
-                uow.change_later(_RENAME, {"reference": "REF-X", "b_was": "REF-NONE"})
-        too_long = "R" * (H.reference.type.length + 1)
-        with pytest.raises(DBAPIError, match="too long"):  # its last rows go in the last statement
-            async with db.checked_unit() as uow:
-                uow.later(untyped, [hub_result_row(f"REF-{i}" if i < 4_499 else too_long) for i in range(4_500)])
+                uow.later(untyped, [hub_result_row(f"REF-{i}") for i in range(4_500)])  # 36,000 parameters
                 uow.change_later(_RENAME, {"reference": "REF-X", "b_was": "REF-SEED"})
         async with db.read() as conn:
             assert set((await conn.execute(select(H.reference))).scalars()) == {"REF-SEED"}
         async with db.checked_unit() as uow:
-            uow.later(untyped, [hub_result_row(f"REF-{i}") for i in range(4_500)])  # 36,000 parameters
-            uow.change_later(_RENAME, {"reference": "REF-CHANGED", "b_was": "REF-SEED"})
-            assert len(_statements(uow.conn, uow._writes, [], [])) == 2
-        async with db.read() as conn:
-            kept = set((await conn.execute(select(H.reference))).scalars())
-    assert len(kept) == 4_501 and "REF-CHANGED" in kept and "REF-SEED" not in kept
+            with pytest.raises(ValueError, match="nothing at once"):
+                await uow.bind(Attempt(owner="ptl_1", key="k"), "pay_1")
 
 
 async def test_a_unit_keeps_one_change_and_only_an_update(tmp_path: Path) -> None:
