@@ -241,8 +241,7 @@ class Database:
             async with self.unit() as uow:
                 yield uow
             return
-        async with _translated(), self.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
+        async with self.single_statement() as conn:  # autocommit: each statement its own transaction
             uow = UnitOfWork(conn, checked=True)
             yield uow
             await uow.flush()
