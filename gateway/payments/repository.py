@@ -40,7 +40,8 @@ _BY_REFERENCE_QUERY = _with_lines(select(pt.payments).where(P.reference == bindp
 _BY_REFERENCE = Direct(_BY_REFERENCE_QUERY)
 _LOCK_BY_ID = dialect.Locking(_BY_ID_QUERY, of=pt.payments)
 _LOCK_BY_REFERENCE = dialect.Locking(_BY_REFERENCE_QUERY, of=pt.payments)
-_CHANGE = Direct(
+_CHANGE = Direct(update(pt.payments).where(P.id == bindparam("b_id"), P.status == bindparam("b_expected")))
+_CHANGE_AS_READ = Direct(
     update(pt.payments).where(
         P.id == bindparam("b_id"), P.status == bindparam("b_expected"), P.updated_at == bindparam("b_updated")
     )
@@ -144,13 +145,16 @@ async def insert(
 
 
 def change(uow: UnitOfWork, record: Payment, values: dict[str, Any]) -> None:
-    """Update the payment when the unit commits, with its later writes, if it is still as ``record`` read it: its
-    status and the time of its last move (every move sets ``updated_at``; nothing else changes a payment but when
-    it was last asked about). The caller holds the row lock, or runs a checked unit; were the payment moved, the
-    commit fails (``LostChange``) and nothing of the unit is written."""
-    uow.change_later(
-        _CHANGE, {**values, "b_id": record.id, "b_expected": record.status, "b_updated": record.updated_at}
-    )
+    """Update the payment when the unit commits, with its later writes, if its status is still ``record``'s (and so
+    it is, under the row lock the caller holds). In a checked unit, which holds no lock, if it is still as ``record``
+    read it: its status and the time of its last move (every move sets ``updated_at``; nothing else changes a
+    payment but when it was last asked about). Were the payment moved, the commit fails (``LostChange``) and
+    nothing of the unit is written."""
+    values = {**values, "b_id": record.id, "b_expected": record.status}
+    if uow.checked:
+        uow.change_later(_CHANGE_AS_READ, {**values, "b_updated": record.updated_at})
+    else:
+        uow.change_later(_CHANGE, values)
 
 
 async def mark_checked(conn: AsyncConnection, payment_id: str, now: datetime) -> None:

@@ -17,8 +17,10 @@ commit at once) and whose writes fit one statement (else it is refused before an
 
 Whatever order PostgreSQL runs the parts of that statement in, a lost change writes nothing: the statement fails
 whole, by the guard below or by the first part that clashes with the change that won (a ledger group already
-posted), and either way the caller is told to retry. As PostgreSQL runs them today the guard reads the change
-first, so it takes the payment's row before its dossier's sequence row, the order every unit takes them in."""
+posted: an IntegrityError rather than ``LostChange``, answered to the hub as "retry" but not read again). As
+PostgreSQL runs them today the guard reads the change first (the main query reads it; the other parts run after),
+so it is the guard that fails, and the payment's row is taken before its dossier's sequence row, the order every
+unit takes them in."""
 
 from __future__ import annotations
 
@@ -77,8 +79,9 @@ class UnitOfWork:
 
     def change_later(self, statement: Direct, values: Mapping[str, Any]) -> None:
         """Run the UPDATE ``statement`` with ``values`` when the unit commits, with its later writes: for a row the
-        unit holds locked, whose change nothing in the unit reads back. It must change exactly one row, or the
-        commit fails (``LostChange``). One a unit: on PostgreSQL it is the statement whose count is read."""
+        unit holds locked, or read in a checked unit (its WHERE names the row as read), and whose change nothing in
+        the unit reads back. It must change exactly one row, or the commit fails (``LostChange``). One a unit: on
+        PostgreSQL the statement's guard counts its rows (``_GUARD``)."""
         if not getattr(statement.statement, "is_update", False) or statement.statement._returning:
             raise ValueError("only an UPDATE without RETURNING can be kept for the commit as a change")
         if self._change is not None:
@@ -146,9 +149,8 @@ def _statements(
 ) -> list[list[Part]]:
     """The kept writes and events cut into statements that asyncpg can send, each with at most ``MAX_ARGUMENTS``
     parameters. The rows of one INSERT go as one part whatever their number where they can (``Direct.parts``), and
-    so do the events (``outbox.events_parts``), which go in the first statement, before ``last`` (the kept change,
-    the statement whose count its status gives): a unit takes its dossiers' numbers in one statement, in one
-    order."""
+    so do the events (``outbox.events_parts``), which go in the first statement, before ``last`` (the kept change
+    and its guard, which end it): a unit takes its dossiers' numbers in one statement, in one order."""
     announced = outbox.events_parts(conn, events) + last
     room = MAX_ARGUMENTS - sum(len(part.arguments) for part in announced)
     chunks: list[list[Part]] = [[]]
