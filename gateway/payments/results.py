@@ -8,8 +8,8 @@ from datetime import datetime
 
 from adapters.payhub import HubResult, Outcome, Reply
 from gateway.kernel.collected import PAYMENT, OnCollected, ignore
-from gateway.store.db import Database, DatabaseUnavailable
-from gateway.store.uow import LostChange, UnitOfWork
+from gateway.store.db import Database
+from gateway.store.uow import UnitOfWork
 
 from . import repository, transitions
 from .records import Payment
@@ -56,16 +56,14 @@ class HubResults:
         time of the last move with the status. A payment moved meanwhile (another callback, a query's answer, the
         janitor, a cancellation) is read again and decided anew, as a lock would have had it wait; one that keeps
         moving past ``MAX_READINGS`` is answered as a busy database (the hub is told to retry)."""
-        for attempt in range(1, MAX_READINGS + 1):
-            try:
-                async with self.db.checked_unit() as uow:
-                    disposition, payment_id = await apply_in(uow, result, now)
-                    repository.record_hub_result(uow, _result_row(result, disposition, now))
-                break
-            except LostChange as lost:
-                if attempt == MAX_READINGS:  # not now: every caller answers or retries as for a busy database
-                    raise DatabaseUnavailable(f"payment {result.reference} kept moving while read") from lost
-                log.info("hub result met a move of its payment: read again", extra={"reference": result.reference})
+
+        async def decide_and_write(uow: UnitOfWork) -> tuple[Disposition, str | None]:
+            disposition, payment_id = await apply_in(uow, result, now)
+            repository.record_hub_result(uow, _result_row(result, disposition, now))
+            return disposition, payment_id
+
+        what = f"payment {result.reference}"
+        disposition, payment_id = await self.db.checked(decide_and_write, readings=MAX_READINGS, what=what)
         log.info(
             "hub result",
             extra={

@@ -29,9 +29,11 @@ log = logging.getLogger("gateway.shipments")
 
 async def record(uow: UnitOfWork, shipment: Shipment, event: StatusEvent, now: datetime) -> Shipment | None:
     """Record the collection a delivered event reports; the shipment with it, or None if it already has one."""
+    _refuse_checked(uow)
     collection_id = await repository.insert_collection(uow.conn, shipment, event.cod_amount, event.time, now)
     if collection_id is None:
         return None
+    await repository.touch(uow.conn, shipment.id, now)
     fresh = await repository.load(uow.conn, shipment.id, timeline=False)
     assert fresh is not None and fresh.collection is not None
     await transitions.announce(
@@ -55,6 +57,7 @@ async def hold(
 ) -> Shipment | None:
     """Hold the collection an event reports for reconciliation, once per event; the shipment with the held report,
     or None if it was already held."""
+    _refuse_checked(uow)
     exception_id = await repository.insert_exception(
         uow.conn,
         {
@@ -86,6 +89,7 @@ async def hold(
             "source": source,
         },
     )
+    await repository.touch(uow.conn, shipment.id, now)
     fresh = await repository.load(uow.conn, shipment.id, timeline=False)
     assert fresh is not None
     held = next(x for x in fresh.cod_exceptions if x.id == exception_id)
@@ -97,3 +101,9 @@ async def hold(
         {"cod_exception": msgspec.to_builtins(presenter.exception_view(held))},
     )
     return fresh
+
+
+def _refuse_checked(uow: UnitOfWork) -> None:
+    """A report of money is recorded under the shipment's lock: its rows are written at once and read back."""
+    if uow.checked:
+        raise ValueError("a COD report is recorded in a unit that locks its shipment, not in a checked unit")

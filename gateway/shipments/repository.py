@@ -20,6 +20,7 @@ from gateway.store import dialect, pages
 from gateway.store.direct import Direct
 from gateway.store.tables import portals as ct
 from gateway.store.tables import shipments as st
+from gateway.store.uow import UnitOfWork
 
 from .records import (
     CatalogueFee,
@@ -81,14 +82,12 @@ async def load(
 # A postal event's reads of its shipments, built once and run straight on asyncpg on PostgreSQL (``Direct``): the
 # shipments locked in id order; then, in a statement of its own (so that it sees what a writer the lock waited for
 # committed), their COD collections and whether they have held COD reports; those reports only when they have.
+_COLLECTION = [column.label(f"collection_{column.name}") for column in st.cod_collections.c]
+_HAS_HELD = select(X.id).where(X.shipment_id == S.id).exists().label("has_held")
 _LOCK = dialect.OneOf(lambda one_of: _query().where(one_of(S.id)).order_by(S.id).with_for_update(of=st.shipments))
 _COD = dialect.OneOf(
     lambda one_of: (
-        select(
-            S.id.label("shipment_id"),
-            *[column.label(f"collection_{column.name}") for column in st.cod_collections.c],
-            select(X.id).where(X.shipment_id == S.id).exists().label("has_held"),
-        )
+        select(S.id.label("shipment_id"), *_COLLECTION, _HAS_HELD)
         .select_from(st.shipments.outerjoin(st.cod_collections, C.shipment_id == S.id))
         .where(one_of(S.id))
     )
@@ -96,6 +95,41 @@ _COD = dialect.OneOf(
 _HELD = dialect.OneOf(
     lambda one_of: select(st.cod_exceptions).where(one_of(X.shipment_id)).order_by(X.created_at, X.id)
 )
+# A checked unit's read (PostgreSQL only: elsewhere a checked unit is an ordinary one, which locks): the shipments
+# with their COD collections, whether they have held reports, and which of the events' ``keys`` are recorded already
+# (on any shipment, by any path), all in one statement and so on one snapshot.
+_READ = Direct(
+    select(
+        st.shipments,
+        ct.agencies.c.code.label("agency_code"),
+        *_COLLECTION,
+        _HAS_HELD,
+        func.array(select(E.dedupe_key).where(dialect.any_of(E.dedupe_key, "keys")).scalar_subquery()).label("seen"),
+    )
+    .select_from(
+        st.shipments.join(ct.agencies, ct.agencies.c.id == S.agency_id).outerjoin(
+            st.cod_collections, C.shipment_id == S.id
+        )
+    )
+    .where(dialect.any_of(S.id))
+)
+
+
+async def for_change(
+    uow: UnitOfWork, shipment_ids: Iterable[str], keys: Iterable[str]
+) -> tuple[dict[str, Shipment], set[str] | None]:
+    """The shipments of ``shipment_ids`` read to be changed in ``uow`` (without their timelines), with which of the
+    events' ``keys`` are recorded already. In a checked unit, as committed, in one statement without a lock (its
+    writes apply only to the shipments as read, ``change``, and to keys still free, ``keep_event``); in any other
+    unit under their row locks (``lock``), the keys not read (``None``: the unit's inserts say, ``insert_event``)."""
+    if not uow.checked:
+        return await lock(uow.conn, shipment_ids), None
+    ids = sorted(set(shipment_ids))
+    if not ids:
+        return {}, set()
+    rows = await _READ.rows(uow.conn, {"ids": ids, "keys": sorted(set(keys))})
+    seen = set(rows[0]["seen"]) if rows else set()
+    return await _assembled(uow.conn, rows, {row["id"]: row for row in rows}), seen
 
 
 async def lock(tx: AsyncConnection, shipment_ids: Iterable[str]) -> dict[str, Shipment]:
@@ -108,10 +142,18 @@ async def lock(tx: AsyncConnection, shipment_ids: Iterable[str]) -> dict[str, Sh
     if not rows:
         return {}
     cod = {x["shipment_id"]: x for x in await _COD.on(tx).rows(tx, {"ids": [row["id"] for row in rows]})}
+    return await _assembled(tx, rows, cod)
+
+
+async def _assembled(
+    conn: AsyncConnection, rows: Sequence[Mapping[str, Any]], cod: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Shipment]:
+    """The shipments of ``rows`` with the COD collections and held-report flags of ``cod`` (by shipment id), and
+    the held reports of those flagged, read in one more statement."""
     flagged = [shipment_id for shipment_id, x in cod.items() if x["has_held"]]
     held: dict[str, list[CodException]] = {shipment_id: [] for shipment_id in flagged}
     if flagged:
-        for x in await _HELD.on(tx).rows(tx, {"ids": flagged}):
+        for x in await _HELD.on(conn).rows(conn, {"ids": flagged}):
             held[x["shipment_id"]].append(_of(CodException, x))
     return {
         row["id"]: _of(
@@ -187,9 +229,15 @@ async def insert(tx: AsyncConnection, values: dict[str, Any]) -> None:
 _SET_STATUS = Direct(
     update(st.shipments).where(S.id == bindparam("b_id"), S.status == bindparam("b_status")).returning(*st.shipments.c)
 )
+_CHANGE_AS_READ = Direct(
+    update(st.shipments).where(
+        S.id == bindparam("b_id"), S.status == bindparam("b_status"), S.updated_at == bindparam("b_updated")
+    )
+)
 _INSERT_EVENT = dialect.Inserting(
     lambda insert: insert(st.shipment_events).on_conflict_do_nothing(index_elements=[E.dedupe_key]).returning(E.id)
 )
+_KEEP_EVENT = Direct(st.shipment_events.insert())
 
 
 async def set_status(
@@ -211,8 +259,23 @@ async def set_status(
     )
 
 
-async def set_values(tx: AsyncConnection, shipment_id: str, values: dict[str, Any]) -> None:
-    await tx.execute(st.shipments.update().where(S.id == shipment_id).values(**values))
+def change(uow: UnitOfWork, record: Shipment, values: dict[str, Any]) -> None:
+    """Update the shipment read in the checked unit ``uow`` when it commits, with its kept writes, if it is still as
+    ``record`` read it: its status and the time it last changed (every write made under a shipment's lock sets
+    ``updated_at``: a move, the post's answer to its booking, a COD report). Were it changed, the commit fails
+    (``LostChange``) and nothing of the unit is written."""
+    expected = {"b_id": record.id, "b_status": record.status, "b_updated": record.updated_at}
+    uow.change_later(_CHANGE_AS_READ, {**values, **expected})
+
+
+async def set_values(tx: AsyncConnection, shipment_id: str, values: dict[str, Any], now: datetime) -> None:
+    """Write ``values`` of the shipment (locked by the caller), and the time it changed."""
+    await tx.execute(st.shipments.update().where(S.id == shipment_id).values(**values, updated_at=now))
+
+
+async def touch(tx: AsyncConnection, shipment_id: str, now: datetime) -> None:
+    """Mark the shipment (locked by the caller) changed: what it shows changed in another table (its COD)."""
+    await tx.execute(st.shipments.update().where(S.id == shipment_id).values(updated_at=now))
 
 
 async def stale_bookings(conn: AsyncConnection, cutoff: datetime, limit: int) -> list[str]:
@@ -233,6 +296,12 @@ async def owners_by_original(tx: AsyncConnection, original_ids: set[str]) -> lis
 async def insert_event(tx: AsyncConnection, values: dict[str, Any]) -> bool:
     """Keep one event on its shipment's timeline; ``False`` if its ``dedupe_key`` was seen before."""
     return bool(await _INSERT_EVENT.on(tx).rows(tx, values))
+
+
+def keep_event(uow: UnitOfWork, values: dict[str, Any]) -> None:
+    """Keep one event for the checked unit's commit, its ``dedupe_key`` read as free: taken meanwhile, it fails the
+    commit (``LostChange``: read again, the event is a repeat)."""
+    uow.later(_KEEP_EVENT, [values])
 
 
 async def read_cursor(conn: AsyncConnection, name: str) -> int:

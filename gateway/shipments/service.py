@@ -156,13 +156,14 @@ class ShipmentService:
 
     async def _settle(self, shipment_id: str, status: str, values: dict[str, Any]) -> None:
         """Record the post's answer to the booking, unless an event of the post already moved the shipment on."""
+        now = now_utc()
         async with self.db.unit() as uow:
             current = (await transitions.lock(uow.conn, [shipment_id]))[shipment_id]
             if current.status == BOOKING:
-                await transitions.move(uow, current, status, now_utc(), values=values)
+                await transitions.move(uow, current, status, now, values=values)
             elif status != REJECTED and current.postage is None:
                 booked = {k: values[k] for k in ("original_id", "item_code", "postage", "booked_at")}
-                await repository.set_values(uow.conn, shipment_id, booked)
+                await repository.set_values(uow.conn, shipment_id, booked, now)
 
     async def book_stale(self, older_than: timedelta, limit: int = 50) -> int:
         """Book shipments left ``booking`` (the post did not answer and the portal never retried)."""

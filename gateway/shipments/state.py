@@ -87,12 +87,17 @@ CANNOT_COLLECT = frozenset(
 COLLECT = ""  # the verdict for a collection taken as received
 
 
+def reports_money(event: StatusEvent) -> bool:
+    """Whether ``event`` may report a collection on delivery (only a delivery does)."""
+    return event.code == post_codes.DELIVERED
+
+
 def cod_verdict(status: str, status_code: int | None, booked: int, event: StatusEvent) -> str | None:
     """What a delivered event's ``codAmount`` means for a shipment in ``status`` (before the event) booked with
     ``booked`` đồng of COD: ``None`` when it reports no collection, ``COLLECT`` for money received, else the
     reason it is held. The post's word alone never makes money received: the amount must be the one booked, on a
     shipment that can still collect."""
-    if event.code != post_codes.DELIVERED or (booked == 0 and event.cod_amount == 0):
+    if not reports_money(event) or (booked == 0 and event.cod_amount == 0):
         return None
     if booked == 0:
         return NO_COD_BOOKED

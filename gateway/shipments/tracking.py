@@ -24,11 +24,16 @@ from gateway.store.uow import UnitOfWork
 
 from . import cod, repository, transitions
 from .records import Shipment
-from .state import COLLECT, cod_verdict, dedupe_key, moves, occurrence
+from .state import COLLECT, STATUSES, cod_verdict, dedupe_key, moves, occurrence, reports_money
 
 log = logging.getLogger("gateway.shipments")
 
 FEED_CURSOR = "tracking"
+
+# How many times a pushed event reads its shipment when other changes move it in between: each such change moves
+# it forward (its status's rank rises), answers its booking or records its COD, so it cannot change more often than
+# that; past it, a busy database (the post is answered 503 and pushes again).
+MAX_READINGS = len(STATUSES) + 2
 
 
 @dataclass
@@ -54,10 +59,23 @@ async def record(
     now: datetime | None = None,
     on_collected: OnCollected = ignore,
 ) -> Tally:
-    """Record ``events`` in one unit of work, then announce the collections it recorded."""
+    """Record ``events`` in one unit of work, then announce the collections it recorded.
+
+    One event that reports no money (the post's push, as a rule) is recorded in a checked unit
+    (``Database.checked``): its shipment and whether its key is taken read in one statement without a lock, then
+    the event, the shipment's move and its outbox rows written in one statement that applies only if the shipment
+    is still as read and the key still free; else it is read again. Several events, or a delivery (which may report
+    money, whose rows are written at once and read back), are recorded under the shipments' row locks."""
+    when = now or now_utc()
+    if len(events) == 1 and not reports_money(events[0]):
+
+        async def in_checked_unit(uow: UnitOfWork) -> Tally:
+            return await record_in(uow, events, source, when)
+
+        return await db.checked(in_checked_unit, readings=MAX_READINGS, what=f"shipment of {_ref(events[0])}")
     collected: list[str] = []
     async with db.unit() as uow:
-        tally = await record_in(uow, events, source, now or now_utc(), collected)
+        tally = await record_in(uow, events, source, when, collected)
     await announce(collected, on_collected)
     return tally
 
@@ -79,7 +97,7 @@ async def record_in(
     collections recorded are added to ``collected``."""
     tally = Tally()
     owners = await _owners(uow.conn, events)
-    shipments = await transitions.lock(uow.conn, set(owners.values()))
+    shipments, seen = await repository.for_change(uow, owners.values(), (dedupe_key(e) for e in events))
     for event in sorted(events, key=occurrence):
         shipment = shipments.get(owners.get(_ref(event), ""))
         if shipment is None or (shipment.original_id not in (None, event.original_id)):
@@ -91,7 +109,7 @@ async def record_in(
             continue
         before = shipment
         applied = moves(before.status, event)
-        if not await _insert(uow.conn, shipment.id, event, source, applied, now):
+        if not await _insert(uow, seen, shipment.id, event, source, applied, now):
             tally.duplicates += 1
             continue
         tally.recorded += 1
@@ -99,7 +117,7 @@ async def record_in(
             moved = await transitions.move(
                 uow, shipment, event.state.value, now, values=_values(shipment, event), event=_event_payload(event)
             )
-            assert moved is not None  # the row is locked
+            assert moved is not None  # the row is locked, or the move kept for a commit that checks it
             shipment = shipments[shipment.id] = moved
             tally.applied += 1
         verdict = cod_verdict(before.status, before.status_code, before.cod_amount, event)
@@ -134,26 +152,43 @@ async def _owners(tx: AsyncConnection, events: Sequence[StatusEvent]) -> dict[st
 
 
 async def _insert(
-    tx: AsyncConnection, shipment_id: str, event: StatusEvent, source: str, applied: bool, now: datetime
+    uow: UnitOfWork,
+    seen: set[str] | None,
+    shipment_id: str,
+    event: StatusEvent,
+    source: str,
+    applied: bool,
+    now: datetime,
 ) -> bool:
-    return await repository.insert_event(
-        tx,
-        {
-            "shipment_id": shipment_id,
-            "dedupe_key": dedupe_key(event),
-            "feed_id": event.event_id,
-            "raw_code": event.code,
-            "raw_text": event.text[:255],
-            "state": event.state.value,
-            "occurred_at": event.time,
-            "location": event.location[:255],
-            "note": event.note[:500],
-            "cod_amount": event.cod_amount,
-            "source": source,
-            "applied": applied,
-            "received_at": now,
-        },
-    )
+    """Keep ``event`` on its shipment's timeline; ``False`` if it was recorded before. ``seen``: the keys a checked
+    unit read as taken (the event is then kept for its commit, which fails if the key was taken meanwhile), or
+    ``None`` under the shipments' locks (the event is inserted at once unless its key is taken)."""
+    row = _event_row(shipment_id, event, source, applied, now)
+    if seen is None:
+        return await repository.insert_event(uow.conn, row)
+    if row["dedupe_key"] in seen:
+        return False
+    seen.add(row["dedupe_key"])
+    repository.keep_event(uow, row)
+    return True
+
+
+def _event_row(shipment_id: str, event: StatusEvent, source: str, applied: bool, now: datetime) -> dict[str, Any]:
+    return {
+        "shipment_id": shipment_id,
+        "dedupe_key": dedupe_key(event),
+        "feed_id": event.event_id,
+        "raw_code": event.code,
+        "raw_text": event.text[:255],
+        "state": event.state.value,
+        "occurred_at": event.time,
+        "location": event.location[:255],
+        "note": event.note[:500],
+        "cod_amount": event.cod_amount,
+        "source": source,
+        "applied": applied,
+        "received_at": now,
+    }
 
 
 def _values(shipment: Shipment, event: StatusEvent) -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """Moving a shipment to a new status, with its outbox events, inside the caller's unit of work.
 
 This is the only place a shipment's status is written. The update is conditional on the status read under the
-row lock (PostgreSQL) or the write lock (SQLite), so two writers never both move the same shipment.
+row lock (PostgreSQL) or the write lock (SQLite), or in a checked unit on the status and the time of the last change
+read, so two writers never both move the same shipment.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -28,9 +30,16 @@ async def move(
     values: dict[str, Any] | None = None,
     event: dict[str, Any] | None = None,
 ) -> Shipment | None:
-    """Set ``status`` (and ``values``) if the shipment is still as read; announce it. ``None`` if it was not."""
+    """Set ``status`` (and ``values``) if the shipment is still as read; announce it. ``None`` if it was not. In a
+    checked unit the move is kept for the commit (``repository.change``), which fails unless the shipment is still
+    as read; in any other unit it is written at once, under the row lock the caller holds."""
     previous = record.status
-    fresh = await repository.set_status(uow.conn, record, status, now, values or {})
+    if uow.checked:
+        changes = {"status": status, "updated_at": now, **(values or {})}
+        repository.change(uow, record, changes)
+        fresh: Shipment | None = replace(record, **changes)
+    else:
+        fresh = await repository.set_status(uow.conn, record, status, now, values or {})
     if fresh is None:
         return None
     extra = {"previous_status": previous, "event": event}

@@ -14,14 +14,15 @@ and SQLAlchemy replaces the pool's older connections the same way.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import event, text
@@ -29,7 +30,10 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from .uow import UnitOfWork
+from .uow import LostChange, UnitOfWork
+
+log = logging.getLogger("gateway.store")
+T = TypeVar("T")
 
 # A server that does not answer at all (frozen, or cut off) is given this much longer than its own statement
 # timeout, which fires first when the server is alive and leaves the connection usable.
@@ -245,6 +249,21 @@ class Database:
             uow = UnitOfWork(conn, checked=True)
             yield uow
             await uow.flush()
+
+    async def checked(self, work: Callable[[UnitOfWork], Awaitable[T]], *, readings: int, what: str) -> T:
+        """What ``work`` returns, run in a checked unit: read again, in a new unit, while its writes find what it read
+        changed meanwhile (``LostChange``), as a lock would have had it wait; at the ``readings``-th such change, a
+        busy database (the caller answers or retries as for one). ``what`` names the row read, for the log."""
+        for reading in range(1, readings + 1):
+            try:
+                async with self.checked_unit() as uow:
+                    done = await work(uow)
+                return done
+            except LostChange as lost:
+                if reading == readings:
+                    raise DatabaseUnavailable(f"{what} kept changing while read") from lost
+                log.info("a checked unit met a change of what it read: read again", extra={"row": what})
+        raise AssertionError("readings must be at least 1")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

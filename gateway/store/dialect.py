@@ -56,18 +56,20 @@ class Inserting:
         return self.postgresql if conn.dialect.name == "postgresql" else self.sqlite
 
 
+def any_of(column: Any, name: str = "ids") -> Any:
+    """PostgreSQL's "``column`` is one of the array parameter ``name``" (``= ANY``): one compiled statement whatever
+    the count."""
+    return column == any_(bindparam(name, type_=postgresql.ARRAY(unbounded(column.type), dimensions=1)))
+
+
 class OneOf:
     """A statement of the hot paths about a list of ids (the parameter ``ids``), built once for each database (a
     ``Direct`` each) from ``build``, which is given the condition "``column`` is one of ``ids``": ``= ANY`` of one
     array parameter on PostgreSQL (one compiled statement whatever the count), ``IN`` on SQLite."""
 
     def __init__(self, build: Callable[[Callable[[Any], Any]], Any]) -> None:
-        def one_of(column: Any) -> Any:
-            return column == any_(bindparam("ids", type_=postgresql.ARRAY(unbounded(column.type), dimensions=1)))
-
-        self.postgresql = Direct(build(one_of))
+        self.postgresql = Direct(build(any_of))
         self.sqlite = Direct(build(lambda column: column.in_(bindparam("ids", expanding=True))))
 
     def on(self, conn: AsyncConnection) -> Direct:
         return self.postgresql if conn.dialect.name == "postgresql" else self.sqlite
-

@@ -15,12 +15,14 @@ read, the writes, COMMIT), for a unit whose one change is conditional on all it 
 says why), that writes nothing but through ``later``, ``event`` and ``change_later`` (a write sent at once would
 commit at once) and whose writes fit one statement (else it is refused before anything is sent).
 
+A checked unit may also keep an INSERT of a row it read as absent (the post's event, under its unique key) with
+no change at all: a key taken meanwhile fails the statement whole, which in a checked unit is ``LostChange`` too.
+
 Whatever order PostgreSQL runs the parts of that statement in, a lost change writes nothing: the statement fails
 whole, by the guard below or by the first part that clashes with the change that won (a ledger group already
-posted: an IntegrityError rather than ``LostChange``, answered to the hub as "retry" but not read again). As
-PostgreSQL runs them today the guard reads the change first (the main query reads it; the other parts run after),
-so it is the guard that fails, and the payment's row is taken before its dossier's sequence row, the order every
-unit takes them in."""
+posted: a unique violation, which a checked unit reads as ``LostChange`` as well). As PostgreSQL runs them today
+the guard reads the change first (the main query reads it; the other parts run after), so it is the guard that
+fails, and the payment's row is taken before its dossier's sequence row, the order every unit takes them in."""
 
 from __future__ import annotations
 
@@ -51,6 +53,9 @@ class LostChange(RuntimeError):
 _KEPT_CHANGE = "kept_change"
 _GUARD = Part("", f"SELECT 1 / CASE WHEN count(*) = 1 THEN 1 ELSE 0 END FROM {_KEPT_CHANGE}", [])  # noqa: S608
 _DIVISION_BY_ZERO = "22012"
+# In a checked unit, a key its writes take that another took since the unit read it free (the post's event recorded
+# by another path meanwhile, a payment's ledger group): what it read is no longer so, as with a lost change.
+_UNIQUE_VIOLATION = "23505"
 
 
 class UnitOfWork:
@@ -120,8 +125,11 @@ class UnitOfWork:
             for chunk in chunks:
                 await write_together(conn, chunk)
         except sa_exc.DBAPIError as error:
-            if change is not None and _sqlstate(error) == _DIVISION_BY_ZERO:
+            state = _sqlstate(error)
+            if change is not None and state == _DIVISION_BY_ZERO:
                 raise LostChange("a change kept for the commit did not change exactly its one row") from error
+            if self.checked and state == _UNIQUE_VIOLATION:
+                raise LostChange("a row the checked unit read as absent was written meanwhile") from error
             raise
 
 

@@ -1,6 +1,6 @@
-"""Properties of recording the post's events in the real store (SQLite, migrated): whatever the arrival order,
-the repeats and the batches (webhook one by one, feed pages, order history), each event is recorded once, the
-timeline is in the order things happened, the shipment ends where the in-order events take it and never moved
+"""Properties of recording the post's events in the real store (SQLite and PostgreSQL, migrated): whatever the
+arrival order, the repeats and the batches (webhook one by one, feed pages, order history), each event is recorded
+once, the timeline is in the order things happened, the shipment ends where the in-order events take it and never moved
 backwards on the way, and a COD delivery is collected once."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,16 +26,20 @@ from gateway.store.migrate import upgrade
 from gateway.store.tables import outbox as ot
 from gateway.store.tables import portals as ct
 from gateway.store.tables import shipments as sh
+from tests.support.services import create_pg_database, drop_pg_database
 
 from .test_shipment_rules import SCENARIOS, fold
 
 START = datetime(2026, 7, 1, 1, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite+aiosqlite:///{Path(tmp_path_factory.mktemp('events')) / 'events.db'}"
-    upgrade(url)
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated store with a portal and an agency, on each engine: on PostgreSQL a pushed event is recorded in a
+    checked unit, on SQLite under the write lock."""
+    pg = request.param == "postgres"
+    folder = Path(tmp_path_factory.mktemp("events"))
+    url = asyncio.run(create_pg_database()) if pg else f"sqlite+aiosqlite:///{folder / 'events.db'}"
 
     async def seed() -> None:
         db = Database.from_url(url)
@@ -56,8 +61,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
             )
         await db.dispose()
 
-    asyncio.run(seed())
-    return url
+    try:
+        upgrade(url)
+        asyncio.run(seed())
+        yield url
+    finally:
+        if pg:
+            asyncio.run(drop_pg_database(url))
 
 
 def shipment_row(shipment_id: str, cod: int) -> dict[str, object]:
@@ -219,6 +229,56 @@ def test_an_event_for_another_order_is_not_recorded(database_url: str) -> None:
                     select(sh.shipment_events).where(sh.shipment_events.c.shipment_id == shipment_id)
                 )
                 assert stored.all() == []
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("name", ["return", "cod_remitted"])
+def test_events_pushed_at_once_are_each_recorded_once_and_move_the_shipment_in_turn(
+    database_url: str, name: str
+) -> None:
+    """The post pushes every event of a parcel three times, all at once (on PostgreSQL, checked units racing each
+    other and the delivery's locked unit): each event is recorded once, the shipment ends where the in-order events
+    take it, and each announced move starts from the status the one before it ended in (no move decided on a
+    status another had changed meanwhile)."""
+
+    async def go() -> None:
+        db = Database.from_url(database_url)
+        try:
+            shipment_id = f"shp_{secrets.token_hex(8)}"
+            async with db.transaction() as tx:
+                await tx.execute(sh.shipments.insert().values(**shipment_row(shipment_id, 150_000)))
+            happened = events(shipment_id, SCENARIOS[name], 150_000)
+            pushed = [event for event in happened for _ in range(3)]
+            random.Random(name).shuffle(pushed)
+            tallies = await asyncio.gather(*(tracking.record(db, [event], "webhook") for event in pushed))
+            assert sum(t.recorded for t in tallies) == len(happened)
+            assert sum(t.duplicates for t in tallies) == 2 * len(happened)
+            assert sum(t.cod_collected for t in tallies) == (1 if 14 in SCENARIOS[name] else 0)
+            async with db.read() as conn:
+                status = (
+                    await conn.execute(select(sh.shipments.c.status).where(sh.shipments.c.id == shipment_id))
+                ).scalar_one()
+                recorded = (
+                    await conn.execute(
+                        select(sh.shipment_events.c.raw_code).where(sh.shipment_events.c.shipment_id == shipment_id)
+                    )
+                ).scalars()
+                changes = (
+                    await conn.execute(
+                        select(ot.outbox.c.payload)
+                        .where(ot.outbox.c.resource_id == shipment_id, ot.outbox.c.type == "shipment.status_changed")
+                        .order_by(ot.outbox.c.sequence)
+                    )
+                ).scalars()
+                changes = list(changes)
+            assert sorted(recorded) == sorted(SCENARIOS[name])
+            assert status == fold("created", happened)
+            assert changes and changes[-1]["status"] == status
+            froms = [change["previous_status"] for change in changes]
+            assert froms == ["created", *(change["status"] for change in changes[:-1])]
         finally:
             await db.dispose()
 

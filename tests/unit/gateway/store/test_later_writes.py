@@ -19,8 +19,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from gateway.kernel.attempts import Attempt
 from gateway.store import outbox
-from gateway.store.db import Database
+from gateway.store.db import Database, DatabaseUnavailable
 from gateway.store.direct import Direct, Part, _joined, write_together
+from gateway.store.tables import idempotency as it
 from gateway.store.tables import outbox as ot
 from gateway.store.tables import payments as pt
 from gateway.store.uow import LostChange
@@ -265,6 +266,84 @@ async def test_a_checked_unit_whose_writes_need_several_statements_is_refused_un
         async with db.checked_unit() as uow:
             with pytest.raises(ValueError, match="nothing at once"):
                 await uow.bind(Attempt(owner="ptl_1", key="k"), "pay_1")
+
+
+_KEY = Direct(it.idempotency_keys.insert())
+
+
+def key_row(portal_id: str, key: str) -> dict[str, Any]:
+    return {
+        "portal_id": portal_id,
+        "key": key,
+        "method": "POST",
+        "path": "/v1/payments",
+        "request_hash": "0" * 64,
+        "state": "done",
+        "created_at": NOW,
+    }
+
+
+@pytest.mark.postgres
+async def test_a_checked_unit_whose_new_key_was_taken_after_its_reading_writes_nothing(tmp_path: Path) -> None:
+    """A checked unit reads a key as free and keeps its row, with no change of a row: another unit takes the key
+    first. The unit's statement fails whole on the key and says what was read is no longer so (``LostChange``)."""
+    async with migrated_database("postgres", tmp_path) as db:
+        portal_id = await a_portal(db)
+        with pytest.raises(LostChange, match="read as absent"):
+            async with db.checked_unit() as uow:
+                taken = select(it.idempotency_keys.c.key).where(it.idempotency_keys.c.key == "K-1")
+                assert (await uow.conn.execute(taken)).first() is None
+                async with db.unit() as other:
+                    other.later(_KEY, [key_row(portal_id, "K-1")])
+                uow.later(_KEY, [key_row(portal_id, "K-1")])
+                await announce(uow, portal_id, "HS-KEY", 1)
+        async with db.read() as conn:
+            events = (await conn.execute(select(ot.outbox.c.id).where(ot.outbox.c.dossier_code == "HS-KEY"))).all()
+        assert events == []
+        with pytest.raises(IntegrityError):  # in an ordinary unit, a key taken is the error it is
+            async with db.unit() as uow:
+                uow.later(_KEY, [key_row(portal_id, "K-1")])
+
+
+async def test_checked_work_is_read_again_while_what_it_read_changes_then_the_database_is_busy(
+    db: Database,
+) -> None:
+    """``Database.checked`` runs the work again, in a new unit, each time its write finds what it read changed,
+    and answers a busy database at the last reading; work that meets no change runs once."""
+    portal_id = await a_portal(db)
+    async with db.unit() as uow:
+        uow.later(_HUB_RESULT, [hub_result_row("REF-0")])
+    readings: list[str] = []
+    moves = [0]
+
+    def moving(changes: int):  # type: ignore[no-untyped-def]
+        async def work(uow) -> str:  # type: ignore[no-untyped-def]
+            [reference] = (await uow.conn.execute(select(H.reference))).scalars().all()
+            readings.append(reference)
+            if len(readings) <= changes:  # another unit moves the row after this reading
+                moves[0] += 1
+                async with db.unit() as other:
+                    other.change_later(_RENAME, {"reference": f"REF-{moves[0]}", "b_was": reference})
+            uow.change_later(_RENAME, {"reference": "REF-MINE", "b_was": reference})
+            await announce(uow, portal_id, "HS-READ", len(readings))
+            return reference
+
+        return work
+
+    if db.is_sqlite:  # a checked unit there is an ordinary one, holding the write lock: nothing moves meanwhile
+        assert await db.checked(moving(0), readings=3, what="row") == "REF-0"
+        assert readings == ["REF-0"]
+        return
+    with pytest.raises(DatabaseUnavailable, match="row kept changing"):
+        await db.checked(moving(3), readings=3, what="row")
+    assert readings == ["REF-0", "REF-1", "REF-2"]
+    readings.clear()
+    assert await db.checked(moving(1), readings=3, what="row") == "REF-4"
+    assert readings == ["REF-3", "REF-4"]
+    async with db.read() as conn:
+        assert set((await conn.execute(select(H.reference))).scalars()) == {"REF-MINE"}
+        events = (await conn.execute(select(ot.outbox.c.id).where(ot.outbox.c.dossier_code == "HS-READ"))).all()
+    assert len(events) == 1
 
 
 async def test_a_unit_keeps_one_change_and_only_an_update(tmp_path: Path) -> None:
