@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.jsonwire import MAX_DEPTH, UnsafeJson, check, too_deep
+from adapters.jsonwire import _STRING, MAX_DEPTH, UnsafeJson, _outside_strings, check, too_deep
 
 KEYS = st.sampled_from(["a", "b", "a:b", 'q"', "\\", "ký tự", ":", "{", "}"])
 TEXT = st.text(alphabet=st.sampled_from(list('ab:,{}[]"\\ ý\u2028')), max_size=6)
@@ -87,3 +87,24 @@ def test_a_key_named_twice_is_refused_by_its_name(body: bytes, named: str) -> No
 )
 def test_the_same_key_in_other_objects_and_colons_in_strings_pass(body: bytes) -> None:
     assert not _refused(body)
+
+
+@given(st.binary(max_size=40) | st.text(alphabet=st.sampled_from(list('a:"\\[]{}')), max_size=40).map(str.encode))
+def test_strings_are_left_out_as_the_pattern_leaves_them_out(body: bytes) -> None:
+    """What is outside strings (for the depth and the count of keys) is what the string pattern leaves, whether found
+    by splitting at quotes (no backslash, quotes in pairs) or by the pattern itself."""
+    assert _outside_strings(body) == _STRING.sub(b"", body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a": 1, "b": 2, "a": 3}',  # msgspec decodes it, one key short of the colons
+        b'{"n": 1e999, "n": 2}',  # a number msgspec will not hold: the standard library reads it
+        b'{"s": "\\ud800", "s": 1}',  # a lone surrogate msgspec refuses
+        b'[{"a": {"a": 1, "b": {"c": 1, "c": 2}}}]',
+    ],
+)
+def test_a_repeated_key_is_found_whichever_decoder_reads_the_text(body: bytes) -> None:
+    with pytest.raises(UnsafeJson, match="appears twice"):
+        check(body)
