@@ -97,8 +97,9 @@ async def record_in(
     collections recorded are added to ``collected``."""
     tally = Tally()
     owners = await _owners(uow.conn, events)
-    shipments, seen = await repository.for_change(uow, owners.values(), (dedupe_key(e) for e in events))
-    for event in sorted(events, key=occurrence):
+    keyed = sorted(((dedupe_key(event), event) for event in events), key=lambda pair: occurrence(pair[1]))
+    shipments, seen = await repository.for_change(uow, owners.values(), (key for key, _ in keyed))
+    for key, event in keyed:
         shipment = shipments.get(owners.get(_ref(event), ""))
         if shipment is None or (shipment.original_id not in (None, event.original_id)):
             tally.unknown += 1
@@ -109,7 +110,7 @@ async def record_in(
             continue
         before = shipment
         applied = moves(before.status, event)
-        if not await _insert(uow, seen, shipment.id, event, source, applied, now):
+        if not await _insert(uow, seen, _event_row(shipment.id, key, event, source, applied, now)):
             tally.duplicates += 1
             continue
         tally.recorded += 1
@@ -151,19 +152,10 @@ async def _owners(tx: AsyncConnection, events: Sequence[StatusEvent]) -> dict[st
     return owners
 
 
-async def _insert(
-    uow: UnitOfWork,
-    seen: set[str] | None,
-    shipment_id: str,
-    event: StatusEvent,
-    source: str,
-    applied: bool,
-    now: datetime,
-) -> bool:
-    """Keep ``event`` on its shipment's timeline; ``False`` if it was recorded before. ``seen``: the keys a checked
-    unit read as taken (the event is then kept for its commit, which fails if the key was taken meanwhile), or
-    ``None`` under the shipments' locks (the event is inserted at once unless its key is taken)."""
-    row = _event_row(shipment_id, event, source, applied, now)
+async def _insert(uow: UnitOfWork, seen: set[str] | None, row: dict[str, Any]) -> bool:
+    """Keep an event's ``row`` on its shipment's timeline; ``False`` if the event was recorded before. ``seen``: the
+    keys a checked unit read as taken (the row is then kept for its commit, which fails if the key was taken
+    meanwhile), or ``None`` under the shipments' locks (the row is inserted at once unless its key is taken)."""
     if seen is None:
         return await repository.insert_event(uow.conn, row)
     if row["dedupe_key"] in seen:
@@ -173,10 +165,12 @@ async def _insert(
     return True
 
 
-def _event_row(shipment_id: str, event: StatusEvent, source: str, applied: bool, now: datetime) -> dict[str, Any]:
+def _event_row(
+    shipment_id: str, key: str, event: StatusEvent, source: str, applied: bool, now: datetime
+) -> dict[str, Any]:
     return {
         "shipment_id": shipment_id,
-        "dedupe_key": dedupe_key(event),
+        "dedupe_key": key,
         "feed_id": event.event_id,
         "raw_code": event.code,
         "raw_text": event.text[:255],
