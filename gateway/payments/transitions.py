@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from gateway.store.types import after, as_stored
 from gateway.store.uow import UnitOfWork
 
 from . import presenter, repository
@@ -32,10 +33,11 @@ async def move(
     """Move ``record`` (read for change in ``uow``) by ``event``; the payment as it will be committed."""
     current = Status(record.status)
     new = next_status(current, event)
-    changes = {"status": new.value, "status_reason": reason, "updated_at": now, **(values or {})}
+    at = after(now, record.updated_at)
+    changes = as_stored({"status": new.value, "status_reason": reason, "updated_at": at, **(values or {})})
     repository.change(uow, record, changes)
     fresh = record.updated(**changes)
-    await announce(uow, fresh, f"payment.{new.value}", now)
+    await announce(uow, fresh, f"payment.{new.value}", at)
     return fresh
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.vntime import now_utc
 from gateway.kernel import receipt_parts
 from gateway.kernel.collected import COD, Collected, Loaded, Pending, Unreceiptable
 from receipts import PAYMENT_COD, Line, ReceiptError
@@ -71,4 +72,4 @@ class CodCollections:
         return await repository.unreceipted_collections(conn, limit, pending, collected_by)
 
     async def receipted(self, conn: AsyncConnection, issued: Sequence[tuple[str, str]]) -> None:
-        await repository.link_receipts(conn, issued)
+        await repository.link_receipts(conn, issued, now_utc())

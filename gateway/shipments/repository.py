@@ -238,6 +238,7 @@ _INSERT_EVENT = dialect.Inserting(
     lambda insert: insert(st.shipment_events).on_conflict_do_nothing(index_elements=[E.dedupe_key]).returning(E.id)
 )
 _KEEP_EVENT = Direct(st.shipment_events.insert())
+EVENT_KEY = "uq_shipment_events_dedupe_key"  # the migrations' name of the unique constraint on the dedupe key
 
 
 async def set_status(
@@ -301,7 +302,7 @@ async def insert_event(tx: AsyncConnection, values: dict[str, Any]) -> bool:
 def keep_event(uow: UnitOfWork, values: dict[str, Any]) -> None:
     """Keep one event for the checked unit's commit, its ``dedupe_key`` read as free: taken meanwhile, it fails the
     commit (``LostChange``: read again, the event is a repeat)."""
-    uow.later(_KEEP_EVENT, [values])
+    uow.later(_KEEP_EVENT, [values], read_free=EVENT_KEY)
 
 
 async def read_cursor(conn: AsyncConnection, name: str) -> int:
@@ -402,13 +403,19 @@ async def unreceipted_collections(
     return list((await conn.execute(query)).scalars())
 
 
-async def link_receipts(tx: AsyncConnection, issued: Sequence[tuple[str, str]]) -> None:
-    """Point each collection at its receipt, so the shipment shows it."""
+async def link_receipts(tx: AsyncConnection, issued: Sequence[tuple[str, str]], now: datetime) -> None:
+    """Point each collection at its receipt, so the shipment shows it: a change of the shipment, made under its row
+    lock (taken in id order, as every unit takes shipments) and marked on it (``updated_at``)."""
     if not issued:
         return
+    collection_ids = [collection_id for collection_id, _ in issued]
+    owners = select(C.shipment_id).where(C.id.in_(collection_ids))
+    locking = dialect.locked(tx, select(S.id).where(S.id.in_(owners)).order_by(S.id), of=st.shipments)
+    shipment_ids = list((await tx.execute(locking)).scalars())
     statement = update(st.cod_collections).where(C.id == bindparam("collection_id"))
     rows = [{"collection_id": collection_id, "receipt": receipt_id} for collection_id, receipt_id in issued]
     await tx.execute(statement.values(receipt_id=bindparam("receipt")), rows)  # one statement for the batch
+    await tx.execute(update(st.shipments).where(S.id.in_(shipment_ids)).values(updated_at=now))
 
 
 async def count_open_exceptions(conn: AsyncConnection) -> int:

@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from gateway.store.types import after, as_stored
 from gateway.store.uow import UnitOfWork
 
 from . import presenter, repository
@@ -34,8 +35,9 @@ async def move(
     checked unit the move is kept for the commit (``repository.change``), which fails unless the shipment is still
     as read; in any other unit it is written at once, under the row lock the caller holds."""
     previous = record.status
+    now = after(now, record.updated_at)
     if uow.checked:
-        changes = {"status": status, "updated_at": now, **(values or {})}
+        changes = as_stored({"status": status, "updated_at": now, **(values or {})})
         repository.change(uow, record, changes)
         fresh: Shipment | None = replace(record, **changes)
     else:

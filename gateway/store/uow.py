@@ -15,12 +15,13 @@ read, the writes, COMMIT), for a unit whose one change is conditional on all it 
 says why), that writes nothing but through ``later``, ``event`` and ``change_later`` (a write sent at once would
 commit at once) and whose writes fit one statement (else it is refused before anything is sent).
 
-A checked unit may also keep an INSERT of a row it read as absent (the post's event, under its unique key) with
-no change at all: a key taken meanwhile fails the statement whole, which in a checked unit is ``LostChange`` too.
+A checked unit may also keep an INSERT of a row whose key it read as free (the post's event, under its unique key;
+``later(..., read_free=constraint)``) with no change at all: a key taken meanwhile fails the statement whole, which
+in a checked unit is ``LostChange`` too. A violation of any other constraint is the error it is.
 
 Whatever order PostgreSQL runs the parts of that statement in, a lost change writes nothing: the statement fails
 whole, by the guard below or by the first part that clashes with the change that won (a ledger group already
-posted: a unique violation, which a checked unit reads as ``LostChange`` as well). As PostgreSQL runs them today
+posted: an IntegrityError, answered to the hub as "retry"). As PostgreSQL runs them today
 the guard reads the change first (the main query reads it; the other parts run after), so it is the guard that
 fails, and the payment's row is taken before its dossier's sequence row, the order every unit takes them in."""
 
@@ -54,7 +55,7 @@ _KEPT_CHANGE = "kept_change"
 _GUARD = Part("", f"SELECT 1 / CASE WHEN count(*) = 1 THEN 1 ELSE 0 END FROM {_KEPT_CHANGE}", [])  # noqa: S608
 _DIVISION_BY_ZERO = "22012"
 # In a checked unit, a key its writes take that another took since the unit read it free (the post's event recorded
-# by another path meanwhile, a payment's ledger group): what it read is no longer so, as with a lost change.
+# by another path meanwhile): what it read is no longer so, as with a lost change.
 _UNIQUE_VIOLATION = "23505"
 
 
@@ -65,6 +66,7 @@ class UnitOfWork:
         self._writes: list[tuple[Direct, Mapping[str, Any]]] = []
         self._events: list[dict[str, Any]] = []
         self._change: tuple[Direct, Mapping[str, Any]] | None = None
+        self._read_free: set[str] = set()
 
     async def bind(self, attempt: Attempt | None, resource_id: str) -> None:
         """Tie what ``attempt`` made to its Idempotency-Key, so a retry resumes it (nothing without an attempt)."""
@@ -74,13 +76,17 @@ class UnitOfWork:
             raise ValueError("a checked unit writes nothing at once")
         await _BIND.change(self.conn, {"resource_id": resource_id, "b_owner": attempt.owner, "b_key": attempt.key})
 
-    def later(self, statement: Direct, rows: Sequence[Mapping[str, Any]]) -> None:
+    def later(self, statement: Direct, rows: Sequence[Mapping[str, Any]], *, read_free: str | None = None) -> None:
         """Run ``statement`` for each of ``rows`` when the unit commits, with its other later writes. Inserts only:
         on PostgreSQL the later writes run on one snapshot, so an update or delete among them would not see the
-        others (two changes of one row would keep one), where SQLite, running them in turn, would."""
+        others (two changes of one row would keep one), where SQLite, running them in turn, would. ``read_free``:
+        the unique constraint under which the unit read the rows' keys as free; in a checked unit, a key taken
+        meanwhile under it fails the commit as ``LostChange`` (under any other constraint, as the error it is)."""
         if not getattr(statement.statement, "is_insert", False):
             raise ValueError("only an INSERT can be kept for the commit")
         self._writes.extend((statement, row) for row in rows)
+        if read_free is not None:
+            self._read_free.add(read_free)
 
     def change_later(self, statement: Direct, values: Mapping[str, Any]) -> None:
         """Run the UPDATE ``statement`` with ``values`` when the unit commits, with its later writes: for a row the
@@ -128,8 +134,12 @@ class UnitOfWork:
             state = _sqlstate(error)
             if change is not None and state == _DIVISION_BY_ZERO:
                 raise LostChange("a change kept for the commit did not change exactly its one row") from error
-            if self.checked and state == _UNIQUE_VIOLATION:
-                raise LostChange("a row the checked unit read as absent was written meanwhile") from error
+            if (
+                self.checked
+                and state == _UNIQUE_VIOLATION
+                and _driver_error(error, "constraint_name") in self._read_free
+            ):
+                raise LostChange("a key the checked unit read as free was taken meanwhile") from error
             raise
 
 
@@ -140,11 +150,16 @@ def _check(changed: int) -> None:
 
 def _sqlstate(error: BaseException) -> str | None:
     """The SQLSTATE of a driver's error as SQLAlchemy raised it."""
+    return _driver_error(error, "sqlstate")
+
+
+def _driver_error(error: BaseException, field: str) -> str | None:
+    """A field of the driver's error (asyncpg's ``sqlstate``, ``constraint_name``) under the one SQLAlchemy raised."""
     seen: BaseException | None = error
     while seen is not None:
-        state = getattr(seen, "sqlstate", None) or getattr(getattr(seen, "orig", None), "sqlstate", None)
-        if isinstance(state, str):
-            return state
+        value = getattr(seen, field, None) or getattr(getattr(seen, "orig", None), field, None)
+        if isinstance(value, str):
+            return value
         seen = seen.__cause__
     return None
 

@@ -103,6 +103,8 @@ def test_strings_are_left_out_as_the_pattern_leaves_them_out(body: bytes) -> Non
         b'{"n": 1e999, "n": 2}',  # a number msgspec will not hold: the standard library reads it
         b'{"s": "\\ud800", "s": 1}',  # a lone surrogate msgspec refuses
         b'[{"a": {"a": 1, "b": {"c": 1, "c": 2}}}]',
+        b'{"pad": ' + b"9" * 4_400 + b', "amount": 1, "amount": 2}',  # a number too long for Python's int
+        b'{"x": NaN, "x": 1}',
     ],
 )
 def test_a_repeated_key_is_found_whichever_decoder_reads_the_text(body: bytes) -> None:

@@ -85,8 +85,10 @@ async def test_the_sweep_receipts_every_kind_and_points_a_collection_at_its_rece
         cod_amount=2 * FEE,
     )
     await PostalTracking(sqlite_db, on_collected=heard).record([delivered], "webhook", T0)
+    changed = select(st.shipments.c.updated_at).where(st.shipments.c.id == shipment_id)
     async with sqlite_db.read() as conn:
         collection = (await conn.execute(select(st.cod_collections))).one()
+        collected_at = (await conn.execute(changed)).scalar_one()
     assert announced == [(COD, collection.id)]
 
     assert await issuer(sqlite_db, signing_key).issue_pending(T0) == 4
@@ -95,7 +97,9 @@ async def test_the_sweep_receipts_every_kind_and_points_a_collection_at_its_rece
         receipt = await original_of(conn, COD, collection.id)
         linked = (await conn.execute(select(st.cod_collections.c.receipt_id))).scalar_one()
         originals = [await original_of(conn, PAYMENT, p) for p in payments]
+        linked_at = (await conn.execute(changed)).scalar_one()
     assert receipt is not None and linked == receipt.id
+    assert linked_at > collected_at  # the shipment shows the receipt: a change of the shipment
     data = data_of(receipt)
     assert data.payment_method == PAYMENT_COD and data.payer.name == "Trần Bình" and receipt.total == 2 * FEE
     assert (

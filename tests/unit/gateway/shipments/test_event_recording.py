@@ -283,3 +283,91 @@ def test_events_pushed_at_once_are_each_recorded_once_and_move_the_shipment_in_t
             await db.dispose()
 
     asyncio.run(go())
+
+
+@pytest.mark.parametrize("meanwhile", ["moved", "booked", "touched"])
+def test_a_pushed_event_whose_shipment_changed_after_its_reading_is_read_again(
+    database_url: str, meanwhile: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between a pushed event's reading of its shipment and its write, another unit changes the shipment under its
+    lock: moves it, records the post's answer to its booking, or marks it changed (a COD report, a receipt linked).
+    On PostgreSQL the write finds the shipment no longer as read and writes nothing; the event is read again and
+    recorded once, and the snapshot it announces shows what the other unit wrote. On SQLite the unit holds the
+    write lock, so nothing changes meanwhile and the event is read once."""
+    from gateway.shipments import repository
+
+    real = repository.for_change
+    readings: list[str] = []
+    changing: list[bool] = []
+
+    async def reading_then_changed(uow, shipment_ids, keys):  # type: ignore[no-untyped-def]
+        found = await real(uow, shipment_ids, keys)
+        if changing:  # the other unit's own reading
+            return found
+        readings.append(next(iter(found[0].values())).status)
+        if uow.checked and len(readings) == 1:
+            changing.append(True)
+            async with db.unit() as other:
+                [locked] = (await repository.lock(other.conn, [shipment_id])).values()
+                if meanwhile == "moved":
+                    picked_up = events(shipment_id, (6,), 0)[0]  # picked up, a rank above the pushed event's
+                    await tracking.record_in(other, [picked_up], "feed", now_utc())
+                elif meanwhile == "booked":
+                    await repository.set_values(other.conn, shipment_id, {"postage": 22_000}, now_utc())
+                else:
+                    await repository.touch(other.conn, shipment_id, now_utc())
+                assert locked.status == "created"
+            changing.clear()
+        return found
+
+    async def go() -> None:
+        await seeded()
+        monkeypatch.setattr(repository, "for_change", reading_then_changed)
+        pushed = events(shipment_id, (2,), 0)[0]  # a pickup scheduled: moves a created shipment
+        tally = await tracking.record(db, [pushed], "webhook")
+        async with db.read() as conn:
+            status, postage = (
+                await conn.execute(
+                    select(sh.shipments.c.status, sh.shipments.c.postage).where(sh.shipments.c.id == shipment_id)
+                )
+            ).one()
+            changes = [
+                payload
+                for payload in (
+                    await conn.execute(
+                        select(ot.outbox.c.payload)
+                        .where(ot.outbox.c.resource_id == shipment_id, ot.outbox.c.type == "shipment.status_changed")
+                        .order_by(ot.outbox.c.sequence)
+                    )
+                ).scalars()
+            ]
+            timeline = (
+                await conn.execute(
+                    select(sh.shipment_events.c.raw_code, sh.shipment_events.c.applied).where(
+                        sh.shipment_events.c.shipment_id == shipment_id
+                    )
+                )
+            ).all()
+        await db.dispose()
+        pg = not database_url.startswith("sqlite")
+        assert tally.recorded == 1 and sorted(code for code, _ in timeline).count(2) == 1
+        if not pg:
+            assert readings == ["created"] and status == "pickup_scheduled"
+            return
+        if meanwhile == "moved":  # read again as picked up: the pushed event is kept and moves nothing
+            assert readings == ["created", "picked_up"] and status == "picked_up"
+            assert dict(timeline) == {6: True, 2: False} and [c["status"] for c in changes] == ["picked_up"]
+            return
+        assert readings == ["created", "created"] and status == "pickup_scheduled"
+        assert [c["previous_status"] for c in changes] == ["created"]
+        if meanwhile == "booked":
+            assert postage == 22_000 and changes[-1]["postage"] == 22_000
+
+    shipment_id = f"shp_{secrets.token_hex(8)}"
+    db = Database.from_url(database_url)
+
+    async def seeded() -> None:
+        async with db.transaction() as tx:
+            await tx.execute(sh.shipments.insert().values(**shipment_row(shipment_id, 0)))
+
+    asyncio.run(go())

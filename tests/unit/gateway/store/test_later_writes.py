@@ -269,6 +269,7 @@ async def test_a_checked_unit_whose_writes_need_several_statements_is_refused_un
 
 
 _KEY = Direct(it.idempotency_keys.insert())
+IDEMPOTENCY_KEY = "pk_idempotency_keys"
 
 
 def key_row(portal_id: str, key: str) -> dict[str, Any]:
@@ -286,23 +287,27 @@ def key_row(portal_id: str, key: str) -> dict[str, Any]:
 @pytest.mark.postgres
 async def test_a_checked_unit_whose_new_key_was_taken_after_its_reading_writes_nothing(tmp_path: Path) -> None:
     """A checked unit reads a key as free and keeps its row, with no change of a row: another unit takes the key
-    first. The unit's statement fails whole on the key and says what was read is no longer so (``LostChange``)."""
+    first. The unit's statement fails whole on the key and says what was read is no longer so (``LostChange``);
+    under a constraint the unit did not read as free, or in an ordinary unit, a key taken is the error it is."""
     async with migrated_database("postgres", tmp_path) as db:
         portal_id = await a_portal(db)
-        with pytest.raises(LostChange, match="read as absent"):
+        with pytest.raises(LostChange, match="read as free"):
             async with db.checked_unit() as uow:
                 taken = select(it.idempotency_keys.c.key).where(it.idempotency_keys.c.key == "K-1")
                 assert (await uow.conn.execute(taken)).first() is None
                 async with db.unit() as other:
                     other.later(_KEY, [key_row(portal_id, "K-1")])
-                uow.later(_KEY, [key_row(portal_id, "K-1")])
+                uow.later(_KEY, [key_row(portal_id, "K-1")], read_free=IDEMPOTENCY_KEY)
                 await announce(uow, portal_id, "HS-KEY", 1)
         async with db.read() as conn:
             events = (await conn.execute(select(ot.outbox.c.id).where(ot.outbox.c.dossier_code == "HS-KEY"))).all()
         assert events == []
-        with pytest.raises(IntegrityError):  # in an ordinary unit, a key taken is the error it is
+        with pytest.raises(IntegrityError):
+            async with db.checked_unit() as uow:
+                uow.later(_KEY, [key_row(portal_id, "K-1")], read_free="uq_some_other_constraint")
+        with pytest.raises(IntegrityError):
             async with db.unit() as uow:
-                uow.later(_KEY, [key_row(portal_id, "K-1")])
+                uow.later(_KEY, [key_row(portal_id, "K-1")], read_free=IDEMPOTENCY_KEY)
 
 
 async def test_checked_work_is_read_again_while_what_it_read_changes_then_the_database_is_busy(
