@@ -201,12 +201,10 @@ async def postal(conn: asyncpg.Connection, item: dict[str, Any], _http: Any) -> 
                 await outbox_row(conn, item, type_, "shipment", at)
 
 
-async def _record_and_move(conn: asyncpg.Connection, item: dict[str, Any], at: datetime) -> bool:
-    """A postal event's lock, insert and move; whether it moved the shipment (and so has outbox rows to write)."""
+def _event_arguments(item: dict[str, Any], at: datetime) -> list[Any]:
+    """The event row's values, $1–$11 of ``EVENT`` and ``KEEP_EVENT``."""
     occurred = datetime.fromisoformat(item["occurred_at"])
-    row = await conn.fetchrow(LOCK_SHIPMENT, item["resource_id"])
-    recorded = await conn.fetchval(
-        EVENT,
+    return [
         item["resource_id"],
         item["dedupe_key"],
         item["feed_id"],
@@ -218,7 +216,14 @@ async def _record_and_move(conn: asyncpg.Connection, item: dict[str, Any], at: d
         item["note"],
         at,
         item["applied"],
-    )
+    ]
+
+
+async def _record_and_move(conn: asyncpg.Connection, item: dict[str, Any], at: datetime) -> bool:
+    """A postal event's lock, insert and move; whether it moved the shipment (and so has outbox rows to write)."""
+    occurred = datetime.fromisoformat(item["occurred_at"])
+    row = await conn.fetchrow(LOCK_SHIPMENT, item["resource_id"])
+    recorded = await conn.fetchval(EVENT, *_event_arguments(item, at))
     if recorded is None:
         raise RuntimeError(f"event {item['dedupe_key']} was recorded before")
     if not item["applied"]:  # kept on the timeline, moves nothing (gateway.shipments.state.moves)
@@ -269,23 +274,10 @@ def moved_together(count: int) -> str:
 async def postal_together(conn: asyncpg.Connection, item: dict[str, Any], _http: Any) -> None:
     """``postal`` as the gateway's checked unit sends it: 2 round trips instead of 6, no transaction of its own."""
     at = now()
-    occurred = datetime.fromisoformat(item["occurred_at"])
     row = await conn.fetchrow(READ_SHIPMENT, item["resource_id"], item["dedupe_key"])
     if row["seen"]:
         raise RuntimeError(f"event {item['dedupe_key']} was recorded before")
-    event = [
-        item["resource_id"],
-        item["dedupe_key"],
-        item["feed_id"],
-        item["code"],
-        item["text"],
-        item["state"],
-        occurred,
-        item["location"],
-        item["note"],
-        at,
-        item["applied"],
-    ]
+    event = _event_arguments(item, at)
     if not item["applied"]:  # kept on the timeline, moves nothing (gateway.shipments.state.moves)
         await conn.execute(KEEP_EVENT, *event)
         return

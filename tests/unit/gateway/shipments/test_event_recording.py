@@ -107,6 +107,13 @@ def shipment_row(shipment_id: str, cod: int) -> dict[str, object]:
     return row
 
 
+async def new_shipment(db: Database, cod: int) -> str:
+    shipment_id = f"shp_{secrets.token_hex(8)}"
+    async with db.transaction() as tx:
+        await tx.execute(sh.shipments.insert().values(**shipment_row(shipment_id, cod)))
+    return shipment_id
+
+
 def events(shipment_id: str, codes: tuple[int, ...], cod: int) -> list[StatusEvent]:
     return [
         StatusEvent(
@@ -122,6 +129,16 @@ def events(shipment_id: str, codes: tuple[int, ...], cod: int) -> list[StatusEve
         )
         for n, code in enumerate(codes)
     ]
+
+
+async def status_changes(conn, shipment_id: str) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    """The payloads of the shipment's ``shipment.status_changed`` events, in the order announced."""
+    query = (
+        select(ot.outbox.c.payload)
+        .where(ot.outbox.c.resource_id == shipment_id, ot.outbox.c.type == "shipment.status_changed")
+        .order_by(ot.outbox.c.sequence)
+    )
+    return list((await conn.execute(query)).scalars())
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -147,9 +164,7 @@ def test_any_arrival_gives_one_timeline_and_the_in_order_status(
 async def _check(url: str, name: str, cod: int, rnd, repeats: int, batches: int) -> None:  # type: ignore[no-untyped-def]
     db = Database.from_url(url)
     try:
-        shipment_id = f"shp_{secrets.token_hex(8)}"
-        async with db.transaction() as tx:
-            await tx.execute(sh.shipments.insert().values(**shipment_row(shipment_id, cod)))
+        shipment_id = await new_shipment(db, cod)
         happened = events(shipment_id, SCENARIOS[name], cod)
         arrived = happened + [rnd.choice(happened) for _ in range(repeats)]
         rnd.shuffle(arrived)
@@ -172,17 +187,7 @@ async def _check(url: str, name: str, cod: int, rnd, repeats: int, batches: int)
                 .scalars()
                 .all()
             )
-            changes = (
-                (
-                    await conn.execute(
-                        select(ot.outbox.c.payload)
-                        .where(ot.outbox.c.resource_id == shipment_id, ot.outbox.c.type == "shipment.status_changed")
-                        .order_by(ot.outbox.c.sequence)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            changes = await status_changes(conn, shipment_id)
             collections = (
                 await conn.execute(select(sh.cod_collections).where(sh.cod_collections.c.shipment_id == shipment_id))
             ).all()
@@ -216,9 +221,7 @@ def test_an_event_for_another_order_is_not_recorded(database_url: str) -> None:
     async def go() -> None:
         db = Database.from_url(database_url)
         try:
-            shipment_id = f"shp_{secrets.token_hex(8)}"
-            async with db.transaction() as tx:
-                await tx.execute(sh.shipments.insert().values(**shipment_row(shipment_id, 0)))
+            shipment_id = await new_shipment(db, 0)
             stray = events(shipment_id, (2,), 0)[0]
             foreign = StatusEvent(**{**stray.__dict__, "original_id": "OD-someone-else"})
             unknown = StatusEvent(**{**stray.__dict__, "sale_order_code": "", "original_id": "OD-nobody"})
@@ -247,9 +250,7 @@ def test_events_pushed_at_once_are_each_recorded_once_and_move_the_shipment_in_t
     async def go() -> None:
         db = Database.from_url(database_url)
         try:
-            shipment_id = f"shp_{secrets.token_hex(8)}"
-            async with db.transaction() as tx:
-                await tx.execute(sh.shipments.insert().values(**shipment_row(shipment_id, 150_000)))
+            shipment_id = await new_shipment(db, 150_000)
             happened = events(shipment_id, SCENARIOS[name], 150_000)
             pushed = [event for event in happened for _ in range(3)]
             random.Random(name).shuffle(pushed)
@@ -266,14 +267,7 @@ def test_events_pushed_at_once_are_each_recorded_once_and_move_the_shipment_in_t
                         select(sh.shipment_events.c.raw_code).where(sh.shipment_events.c.shipment_id == shipment_id)
                     )
                 ).scalars()
-                changes = (
-                    await conn.execute(
-                        select(ot.outbox.c.payload)
-                        .where(ot.outbox.c.resource_id == shipment_id, ot.outbox.c.type == "shipment.status_changed")
-                        .order_by(ot.outbox.c.sequence)
-                    )
-                ).scalars()
-                changes = list(changes)
+                changes = await status_changes(conn, shipment_id)
             assert sorted(recorded) == sorted(SCENARIOS[name])
             assert status == fold("created", happened)
             assert changes and changes[-1]["status"] == status
@@ -331,16 +325,7 @@ def test_a_pushed_event_whose_shipment_changed_after_its_reading_is_read_again(
                     select(sh.shipments.c.status, sh.shipments.c.postage).where(sh.shipments.c.id == shipment_id)
                 )
             ).one()
-            changes = [
-                payload
-                for payload in (
-                    await conn.execute(
-                        select(ot.outbox.c.payload)
-                        .where(ot.outbox.c.resource_id == shipment_id, ot.outbox.c.type == "shipment.status_changed")
-                        .order_by(ot.outbox.c.sequence)
-                    )
-                ).scalars()
-            ]
+            changes = await status_changes(conn, shipment_id)
             timeline = (
                 await conn.execute(
                     select(sh.shipment_events.c.raw_code, sh.shipment_events.c.applied).where(
