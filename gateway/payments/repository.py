@@ -13,6 +13,7 @@ from gateway import portals
 from gateway.store import dialect, pages
 from gateway.store.direct import Direct
 from gateway.store.tables import payments as pt
+from gateway.store.types import as_stored
 from gateway.store.uow import UnitOfWork
 
 from .records import FeeLine, Payment, Refund, payment_of, refund_of
@@ -46,7 +47,18 @@ _CHANGE_AS_READ = Direct(
         P.id == bindparam("b_id"), P.status == bindparam("b_expected"), P.updated_at == bindparam("b_updated")
     )
 )
-_INSERT_PAYMENT = Direct(pt.payments.insert().returning(*pt.payments.c))
+_INSERT_PAYMENT = Direct(pt.payments.insert())
+# What a new payment holds that its request and its creation do not say: every column is written, so the record
+# built from what was written is the row as stored.
+_NEW_PAYMENT = {
+    "status_reason": "",
+    "checkout_url": None,
+    "hub_transaction_id": None,
+    "paid_amount": 0,
+    "refunded_amount": 0,
+    "paid_at": None,
+    "checked_at": None,
+}
 _INSERT_LINES = Direct(pt.payment_lines.insert())
 _INSERT_LEDGER = Direct(pt.ledger_entries.insert())
 _INSERT_HUB_RESULT = Direct(pt.hub_results.insert())
@@ -133,15 +145,14 @@ async def page(
     return [await _complete(conn, row) for row in rows], next_cursor
 
 
-async def insert(
-    conn: AsyncConnection, payment: dict[str, Any], lines: list[dict[str, Any]], agency_code: str
-) -> Payment:
-    """Store a new payment with its fee lines (given in their order); the payment as stored (its columns as
-    returned by the insert), without reading it back."""
-    stored = (await _INSERT_PAYMENT.rows(conn, payment))[0]
-    await _INSERT_LINES.change_many(conn, lines)
+def insert(uow: UnitOfWork, payment: dict[str, Any], lines: list[dict[str, Any]], agency_code: str) -> Payment:
+    """Store a new payment with its fee lines (given in their order) when ``uow`` commits, with its other kept
+    writes; the payment as it will be stored (every column written, its times in UTC), without reading it back."""
+    row = as_stored({**_NEW_PAYMENT, **payment})
+    uow.later(_INSERT_PAYMENT, [row])
+    uow.later(_INSERT_LINES, lines)
     fee_lines = tuple(FeeLine(x["kind"], x["code"], x["name"], x["amount"]) for x in lines)
-    return payment_of(stored, agency_code, fee_lines, ())
+    return payment_of(row, agency_code, fee_lines, ())
 
 
 def change(uow: UnitOfWork, record: Payment, values: dict[str, Any]) -> None:

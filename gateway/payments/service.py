@@ -29,11 +29,12 @@ from gateway.kernel.fees import KIND_CODES
 from gateway.kernel.portal import PortalContext
 from gateway.settings import Settings
 from gateway.store.db import Database
+from gateway.store.uow import UnitOfWork
 from receipts import Line
 
 from . import repository, transitions
 from .records import Payment
-from .results import HubResults
+from .results import MAX_READINGS, HubResults
 from .schemas import CreatePayment, FeeLineIn
 from .state import UNPAID, Event, Status
 
@@ -76,13 +77,17 @@ class PaymentService:
     async def _store(
         self, portal: PortalContext, attempt: Attempt, data: CreatePayment, now: datetime
     ) -> tuple[Payment, Any]:
+        """Check the request against the catalogue and store the payment with its lines, bound to its key: on
+        PostgreSQL a checked unit (the catalogue read, then one statement of the payment, its lines and the key's
+        binding, which fails whole if the key's row is gone: a busy database, the portal retries)."""
         ttl = self._ttl(data)
-        async with self.db.unit() as uow:
+
+        async def store(uow: UnitOfWork) -> tuple[Payment, Any]:
             agency, procedure, fees = await _catalogue(uow.conn, portal, data)
             _check_lines(data, fees)
             payment_id = new_id("pay")
-            record = await repository.insert(
-                uow.conn,
+            record = repository.insert(
+                uow,
                 dict(
                     id=payment_id,
                     portal_id=portal.portal_id,
@@ -103,7 +108,9 @@ class PaymentService:
                 agency.code,
             )
             await uow.bind(attempt, payment_id)
-        return record, agency
+            return record, agency
+
+        return await self.db.checked(store, readings=1, what=f"idempotency key of {portal.portal_id}")
 
     async def _init_at_hub(self, record: Payment, agency: Any, client_ip: str) -> Payment:
         if Status(record.status) is not Status.CREATED:  # resumed after the hub already answered
@@ -128,13 +135,18 @@ class PaymentService:
             log.warning("hub init outcome unknown", extra={"payment_id": record.id, "error": str(exc)})
             metrics.PAYMENTS_CREATED.labels(outcome="hub_unavailable").inc()
             raise Refused("hub_unavailable", retry_after=5, extra={"payment_id": record.id}) from exc
-        async with self.db.unit() as uow:
-            current = await repository.lock(uow.conn, payment_id=record.id)
+        known = [record]  # the payment as this request stored it or read it: the first reading of a checked unit
+
+        async def accept(uow: UnitOfWork) -> Payment:
+            current = known.pop() if known and uow.checked else await repository.for_change(uow, record.reference)
             assert current is not None
-            if Status(current.status) is Status.CREATED:
-                current = await transitions.move(
-                    uow, current, Event.INIT_ACCEPTED, now_utc(), values={"checkout_url": reply.checkout_url}
-                )
+            if Status(current.status) is not Status.CREATED:  # the hub's word or the portal came first
+                return current
+            return await transitions.move(
+                uow, current, Event.INIT_ACCEPTED, now_utc(), values={"checkout_url": reply.checkout_url}
+            )
+
+        current = await self.db.checked(accept, readings=MAX_READINGS, what=f"payment {record.reference}")
         metrics.PAYMENTS_CREATED.labels(outcome="pending").inc()
         return current
 

@@ -69,12 +69,16 @@ class UnitOfWork:
         self._read_free: set[str] = set()
 
     async def bind(self, attempt: Attempt | None, resource_id: str) -> None:
-        """Tie what ``attempt`` made to its Idempotency-Key, so a retry resumes it (nothing without an attempt)."""
+        """Tie what ``attempt`` made to its Idempotency-Key, so a retry resumes it (nothing without an attempt). In
+        a checked unit the binding is its one kept change: it goes with the unit's writes, which fail whole unless
+        the key's row is there to take it."""
         if attempt is None:
             return
+        values = {"resource_id": resource_id, "b_owner": attempt.owner, "b_key": attempt.key}
         if self.checked:
-            raise ValueError("a checked unit writes nothing at once")
-        await _BIND.change(self.conn, {"resource_id": resource_id, "b_owner": attempt.owner, "b_key": attempt.key})
+            self.change_later(_BIND, values)
+            return
+        await _BIND.change(self.conn, values)
 
     def later(self, statement: Direct, rows: Sequence[Mapping[str, Any]], *, read_free: str | None = None) -> None:
         """Run ``statement`` for each of ``rows`` when the unit commits, with its other later writes. Inserts only:

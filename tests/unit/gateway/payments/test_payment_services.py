@@ -3,6 +3,7 @@ SQLite store, talking to the hub sandbox served in this process (under uvicorn, 
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,8 +32,8 @@ from gateway.store.db import Database
 from gateway.store.tables import idempotency as it
 from gateway.store.tables import outbox as ot
 from gateway.store.tables import payments as pt
-from tests.support.collected_money import migrated_sqlite
 from tests.support.payhub_sandbox import served
+from tests.support.services import migrated_database, wait_for
 from tests.support.stack import AGENCY, payment_body
 
 KEY = "unit-hash-key-" + secrets.token_hex(4)
@@ -50,19 +51,20 @@ class World:
     collected: list[tuple[str, str]] = field(default_factory=list)
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+@pytest.fixture(params=["sqlite", "postgres"])
+async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
+    """On each engine: on PostgreSQL a creation stores its payment and moves it to pending in checked units."""
     sandbox = hub_app(SandboxConfig(hash_key=KEY, partner_code=PARTNER, public_url="http://hub.local"))
     with served(sandbox) as url:
-        async with _world(tmp_path, url) as world:
+        async with _world(request.param, tmp_path, url) as world:
             yield world
 
 
 @asynccontextmanager
-async def _world(tmp_path: Path, url: str) -> AsyncIterator[World]:
+async def _world(backend: str, tmp_path: Path, url: str) -> AsyncIterator[World]:
     settings = load({"PAYHUB_HASH_KEY": KEY, "PAYHUB_PARTNER_CODE": PARTNER, "PAYHUB_URL": url})
     client = PayhubClient(PayhubConfig(url, PARTNER, KEY))
-    async with migrated_sqlite(tmp_path) as db, httpx.AsyncClient(base_url=url) as hub:
+    async with migrated_database(backend, tmp_path) as db, httpx.AsyncClient(base_url=url) as hub:
         await portals.upsert_agency(db, AGENCY)
         _, api_key = await portals.create_portal(db, "Cổng thử", [AGENCY.code])
         portal = await portals.authenticate(db, api_key)
@@ -106,8 +108,32 @@ async def test_a_created_payment_is_pending_at_the_hub_and_bound_to_its_attempt(
         bound = (await conn.execute(select(k.resource_id).where(k.key == tried.key))).scalar_one()
     assert bound == payment.id
     assert await count(world, ot.outbox, ot.outbox.c.resource_id == payment.id, ot.outbox.c.type == "payment.pending")
+    async with world.db.read() as conn:
+        stored = await payment_repository.load(conn, payment.id)
+    assert payment == stored, "the payment built from what was written is the payment as stored"
     again = await world.payments.create(world.portal, Attempt(tried.owner, tried.key, payment.id), request())
     assert again.id == payment.id and await count(world, pt.payments) == 1, "a retry resumes, never makes another"
+
+
+async def test_a_payment_paid_while_its_init_is_answered_is_not_moved_back_to_pending(world: World) -> None:
+    """The hub's word that the payment was paid arrives while the hub is still answering its init: the creation,
+    which stored the payment as created, finds it paid (on PostgreSQL its kept move to pending finds the payment
+    changed and reads it again) and answers it paid; pending is never announced."""
+    await world.hub.put("/control/faults", json={"init": {"stall_seconds": 1.0}})
+    creating = asyncio.create_task(world.payments.create(world.portal, await attempt(world), request()))
+
+    async def stored() -> str | None:
+        async with world.db.read() as conn:
+            return (await conn.execute(select(pt.payments.c.reference))).scalar_one_or_none()
+
+    reference = await wait_for(stored, what="the payment stored before its init is answered")
+    paid = HubResult(reference, Outcome.PAID, 150_000, transaction_id="HUB-EARLY-1")
+    assert await world.payments.results.apply(paid, now_utc()) is Disposition.APPLIED
+    payment = await creating
+    assert payment.status == "paid" and payment.reference == reference
+    types = ot.outbox.c.type
+    assert await count(world, ot.outbox, types == "payment.paid") == 1
+    assert await count(world, ot.outbox, types == "payment.pending") == 0
 
 
 async def test_a_payment_the_hub_refuses_fails_with_a_settled_refusal(world: World) -> None:
