@@ -30,6 +30,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from .direct import CHECKED_UNIT
 from .uow import LostChange, UnitOfWork
 
 log = logging.getLogger("gateway.store")
@@ -104,7 +105,18 @@ def create_engine(url: str, limits: Limits | None = None) -> AsyncEngine:
         json_serializer=json_text,
     )
     _ping_when_idle(engine)
+    _refuse_writes_at_once_in_checked_units(engine)
     return engine
+
+
+def _refuse_writes_at_once_in_checked_units(engine: AsyncEngine) -> None:
+    """What ``direct.refuse_at_once`` does for the statements run on ``Direct``, for those run through SQLAlchemy."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _at_once(conn: Any, _cursor: Any, _sql: str, _parameters: Any, context: Any, _many: bool) -> None:
+        writes = context is not None and (context.isinsert or context.isupdate or context.isdelete)
+        if writes and conn.info.get(CHECKED_UNIT):
+            raise ValueError("a checked unit writes nothing at once: keep the write for its commit")
 
 
 def _ping_when_idle(engine: AsyncEngine) -> None:
@@ -246,9 +258,14 @@ class Database:
                 yield uow
             return
         async with self.single_statement() as conn:  # autocommit: each statement its own transaction
-            uow = UnitOfWork(conn, checked=True)
-            yield uow
-            await uow.flush()
+            conn.info[CHECKED_UNIT] = True  # a write sent at once is refused (``direct.refuse_at_once``)
+            try:
+                uow = UnitOfWork(conn, checked=True)
+                yield uow
+                await uow.flush()
+            finally:
+                if not conn.invalidated:
+                    conn.info.pop(CHECKED_UNIT, None)
 
     async def checked(self, work: Callable[[UnitOfWork], Awaitable[T]], *, readings: int, what: str) -> T:
         """What ``work`` returns, run in a checked unit: read again, in a new unit, while its writes find what it read

@@ -206,6 +206,18 @@ def _selected(statement: Any) -> list[tuple[str, Any]]:
     return []
 
 
+# Set in a connection's ``info`` while a checked unit holds it (``db.Database.checked_unit``): what the unit writes
+# goes in its one statement of kept writes (``write_together``), and a write sent at once is refused.
+CHECKED_UNIT = "checked_unit"
+
+
+def refuse_at_once(conn: AsyncConnection, statement: Any) -> None:
+    """Refuse a write (INSERT, UPDATE, DELETE) sent at once on a connection a checked unit holds: in autocommit it
+    would commit at once, outside the statement that applies the unit's writes only to what it read."""
+    if getattr(statement, "is_dml", False) and conn.info.get(CHECKED_UNIT):
+        raise ValueError("a checked unit writes nothing at once: keep the write for its commit")
+
+
 class Direct:
     """One statement of a hot path, built once: ``rows``, ``change`` and ``change_many`` run it on ``conn``."""
 
@@ -217,6 +229,7 @@ class Direct:
 
     async def rows(self, conn: AsyncConnection, values: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         """The statement's rows, as mappings of column name to value."""
+        refuse_at_once(conn, self.statement)
         driver = await _driver(conn)
         if driver is None:
             return [row._mapping for row in await conn.execute(self.statement, dict(values))]
@@ -226,6 +239,7 @@ class Direct:
 
     async def change(self, conn: AsyncConnection, values: Mapping[str, Any]) -> int:
         """Run a change; the number of rows it changed."""
+        refuse_at_once(conn, self.statement)
         driver = await _driver(conn)
         if driver is None:
             return int((await conn.execute(self.statement, dict(values))).rowcount)
@@ -236,6 +250,7 @@ class Direct:
         """Run a change once for each of ``rows`` (all with the same keys), in one round trip."""
         if not rows:
             return
+        refuse_at_once(conn, self.statement)
         driver = await _driver(conn)
         if driver is None:
             await conn.execute(self.statement, [dict(row) for row in rows])

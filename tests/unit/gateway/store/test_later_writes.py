@@ -263,9 +263,45 @@ async def test_a_checked_unit_whose_writes_need_several_statements_is_refused_un
                 uow.change_later(_RENAME, {"reference": "REF-X", "b_was": "REF-SEED"})
         async with db.read() as conn:
             assert set((await conn.execute(select(H.reference))).scalars()) == {"REF-SEED"}
-        async with db.checked_unit() as uow:
+
+
+@pytest.mark.postgres
+async def test_a_checked_unit_refuses_a_write_sent_at_once_and_binds_a_key_with_its_writes(tmp_path: Path) -> None:
+    """In autocommit a write sent at once would commit at once, outside the one statement that applies a checked
+    unit's writes only to what it read: it is refused, whether run through SQLAlchemy or straight on asyncpg, and
+    nothing is written; the connection, back in the pool, writes again in any other unit. A key's binding is the
+    unit's kept change: it goes with the writes, which fail whole if the key's row is not there."""
+    async with migrated_database("postgres", tmp_path) as db:
+        portal_id = await a_portal(db)
+        refused = [
+            lambda conn: conn.execute(pt.hub_results.insert().values(**hub_result_row("REF-AT-ONCE"))),
+            lambda conn: _HUB_RESULT.change(conn, hub_result_row("REF-AT-ONCE")),
+            lambda conn: _RENAME.change(conn, {"reference": "REF-X", "b_was": "REF-Y"}),
+            lambda conn: conn.execute(delete(pt.hub_results)),
+        ]
+        for write in refused:
             with pytest.raises(ValueError, match="nothing at once"):
-                await uow.bind(Attempt(owner="ptl_1", key="k"), "pay_1")
+                async with db.checked_unit() as uow:
+                    assert (await uow.conn.execute(select(func.count()).select_from(pt.hub_results))).scalar_one() == 0
+                    await write(uow.conn)
+        async with db.unit() as uow:  # the same pooled connections, in an ordinary unit
+            await uow.conn.execute(pt.hub_results.insert().values(**hub_result_row("REF-LATER")))
+        async with db.read() as conn:
+            assert set((await conn.execute(select(H.reference))).scalars()) == {"REF-LATER"}
+
+        with pytest.raises(LostChange):  # no key row to bind
+            async with db.checked_unit() as uow:
+                await uow.bind(Attempt(owner=portal_id, key="K-NONE"), "pay_1")
+                uow.later(_HUB_RESULT, [hub_result_row("REF-UNBOUND")])
+        async with db.unit() as uow:
+            uow.later(_KEY, [key_row(portal_id, "K-2")])
+        async with db.checked_unit() as uow:
+            await uow.bind(Attempt(owner=portal_id, key="K-2"), "pay_2")
+            uow.later(_HUB_RESULT, [hub_result_row("REF-BOUND")])
+        async with db.read() as conn:
+            bound = select(it.idempotency_keys.c.resource_id).where(it.idempotency_keys.c.key == "K-2")
+            assert (await conn.execute(bound)).scalar_one() == "pay_2"
+            assert set((await conn.execute(select(H.reference))).scalars()) == {"REF-LATER", "REF-BOUND"}
 
 
 _KEY = Direct(it.idempotency_keys.insert())
