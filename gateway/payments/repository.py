@@ -16,7 +16,7 @@ from gateway.store.tables import payments as pt
 from gateway.store.types import as_stored
 from gateway.store.uow import UnitOfWork
 
-from .records import FeeLine, Payment, Refund, payment_of, refund_of
+from .records import PAYMENT_COLUMNS, FeeLine, Payment, Refund, payment_of, refund_of
 from .state import Status, may_have_refunds
 
 P = pt.payments.c
@@ -149,6 +149,8 @@ def insert(uow: UnitOfWork, payment: dict[str, Any], lines: list[dict[str, Any]]
     """Store a new payment with its fee lines (given in their order) when ``uow`` commits, with its other kept
     writes; the payment as it will be stored (every column written, its times in UTC), without reading it back."""
     row = as_stored({**_NEW_PAYMENT, **payment})
+    if row.keys() != PAYMENT_COLUMNS:
+        raise ValueError(f"a new payment writes every column: {sorted(row.keys() ^ PAYMENT_COLUMNS)}")
     uow.later(_INSERT_PAYMENT, [row])
     uow.later(_INSERT_LINES, lines)
     fee_lines = tuple(FeeLine(x["kind"], x["code"], x["name"], x["amount"]) for x in lines)

@@ -29,7 +29,7 @@ from gateway.kernel.fees import KIND_CODES
 from gateway.kernel.portal import PortalContext
 from gateway.settings import Settings
 from gateway.store.db import Database
-from gateway.store.uow import UnitOfWork
+from gateway.store.uow import LostChange, UnitOfWork, key_taken
 from receipts import Line
 
 from . import repository, transitions
@@ -79,38 +79,44 @@ class PaymentService:
     ) -> tuple[Payment, Any]:
         """Check the request against the catalogue and store the payment with its lines, bound to its key: on
         PostgreSQL a checked unit (the catalogue read, then one statement of the payment, its lines and the key's
-        binding, which fails whole if the key's row is gone: a busy database, the portal retries)."""
+        binding, which fails whole unless the key is there to bind: refused as in progress, and the portal's retry
+        resumes what the attempt that took the key over made)."""
         ttl = self._ttl(data)
+        try:
+            async with self.db.checked_unit() as uow:
+                return await self._stored(uow, portal, attempt, data, now, ttl)
+        except LostChange as lost:  # the binding is the unit's one kept change: the key was not there to bind
+            raise key_taken() from lost
 
-        async def store(uow: UnitOfWork) -> tuple[Payment, Any]:
-            agency, procedure, fees = await _catalogue(uow.conn, portal, data)
-            _check_lines(data, fees)
-            payment_id = new_id("pay")
-            record = repository.insert(
-                uow,
-                dict(
-                    id=payment_id,
-                    portal_id=portal.portal_id,
-                    agency_id=agency.id,
-                    reference=new_hub_reference(),
-                    procedure_code=procedure.code,
-                    procedure_name=procedure.name,
-                    service_code=procedure.service_code,
-                    service_name=procedure.service_name,
-                    currency="VND",
-                    status=Status.CREATED.value,
-                    expires_at=now + timedelta(seconds=ttl),
-                    created_at=now,
-                    updated_at=now,
-                    **request_columns(data),
-                ),
-                line_rows(payment_id, data),
-                agency.code,
-            )
-            await uow.bind(attempt, payment_id)
-            return record, agency
-
-        return await self.db.checked(store, readings=1, what=f"idempotency key of {portal.portal_id}")
+    async def _stored(
+        self, uow: UnitOfWork, portal: PortalContext, attempt: Attempt, data: CreatePayment, now: datetime, ttl: int
+    ) -> tuple[Payment, Any]:
+        agency, procedure, fees = await _catalogue(uow.conn, portal, data)
+        _check_lines(data, fees)
+        payment_id = new_id("pay")
+        record = repository.insert(
+            uow,
+            dict(
+                id=payment_id,
+                portal_id=portal.portal_id,
+                agency_id=agency.id,
+                reference=new_hub_reference(),
+                procedure_code=procedure.code,
+                procedure_name=procedure.name,
+                service_code=procedure.service_code,
+                service_name=procedure.service_name,
+                currency="VND",
+                status=Status.CREATED.value,
+                expires_at=now + timedelta(seconds=ttl),
+                created_at=now,
+                updated_at=now,
+                **request_columns(data),
+            ),
+            line_rows(payment_id, data),
+            agency.code,
+        )
+        await uow.bind(attempt, payment_id)
+        return record, agency
 
     async def _init_at_hub(self, record: Payment, agency: Any, client_ip: str) -> Payment:
         if Status(record.status) is not Status.CREATED:  # resumed after the hub already answered
@@ -147,7 +153,7 @@ class PaymentService:
             )
 
         current = await self.db.checked(accept, readings=MAX_READINGS, what=f"payment {record.reference}")
-        metrics.PAYMENTS_CREATED.labels(outcome="pending").inc()
+        metrics.PAYMENTS_CREATED.labels(outcome=current.status).inc()  # pending, or what came first (paid…)
         return current
 
     # ------------------------------------------------------------ cancel

@@ -30,7 +30,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from .direct import CHECKED_UNIT
+from .direct import CHECKED_UNIT, writes
 from .uow import LostChange, UnitOfWork
 
 log = logging.getLogger("gateway.store")
@@ -113,9 +113,10 @@ def _refuse_writes_at_once_in_checked_units(engine: AsyncEngine) -> None:
     """What ``direct.refuse_at_once`` does for the statements run on ``Direct``, for those run through SQLAlchemy."""
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def _at_once(conn: Any, _cursor: Any, _sql: str, _parameters: Any, context: Any, _many: bool) -> None:
-        writes = context is not None and (context.isinsert or context.isupdate or context.isdelete)
-        if writes and conn.info.get(CHECKED_UNIT):
+    def _at_once(conn: Any, _cursor: Any, sql: str, _parameters: Any, context: Any, _many: bool) -> None:
+        if not conn.info.get(CHECKED_UNIT):
+            return
+        if writes(getattr(context, "compiled", None) and context.compiled.statement, sql):
             raise ValueError("a checked unit writes nothing at once: keep the write for its commit")
 
 

@@ -56,12 +56,13 @@ class _Compiled:
     """A statement compiled for asyncpg: its SQL text, how to turn the parameters into positional arguments, and
     how to process the columns of its rows."""
 
-    __slots__ = ("compiled", "order", "plan", "renumberable", "results", "sql", "unnested")
+    __slots__ = ("compiled", "order", "plan", "renumberable", "results", "sql", "unnested", "writes")
 
     def __init__(self, statement: Any, conn: AsyncConnection, keys: Sequence[str]) -> None:
         dialect = conn.dialect
         self.compiled = statement.compile(dialect=dialect, column_keys=list(keys))
         self.sql = self.compiled.string
+        self.writes = writes(statement, self.sql)  # refused at once in a checked unit (``refuse_at_once``)
         self.order = tuple(self.compiled.positiontup or ())
         binds: dict[str, Processor] = {}
         for name, bind in self.compiled.binds.items():
@@ -211,10 +212,20 @@ def _selected(statement: Any) -> list[tuple[str, Any]]:
 CHECKED_UNIT = "checked_unit"
 
 
-def refuse_at_once(conn: AsyncConnection, statement: Any) -> None:
-    """Refuse a write (INSERT, UPDATE, DELETE) sent at once on a connection a checked unit holds: in autocommit it
-    would commit at once, outside the statement that applies the unit's writes only to what it read."""
-    if getattr(statement, "is_dml", False) and conn.info.get(CHECKED_UNIT):
+# The words of a statement that writes or takes row locks, in SQL a checked unit would send at once (its reads are
+# plain SELECTs: a row lock taken in autocommit would cost a transaction and a commit of its own).
+_WRITING = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE|COPY|TRUNCATE|SHARE)\b", re.IGNORECASE)
+
+
+def writes(statement: Any, sql: str) -> bool:
+    """Whether ``statement`` (its text ``sql``) writes: a DML construct, or SQL that names a write or a row lock."""
+    return bool(getattr(statement, "is_dml", False)) or _WRITING.search(sql) is not None
+
+
+def refuse_at_once(conn: AsyncConnection, writing: bool) -> None:
+    """Refuse a write (or a locking read) sent at once on a connection a checked unit holds: in autocommit it would
+    commit at once, outside the statement that applies the unit's writes only to what it read."""
+    if writing and conn.info.get(CHECKED_UNIT):
         raise ValueError("a checked unit writes nothing at once: keep the write for its commit")
 
 
@@ -229,33 +240,33 @@ class Direct:
 
     async def rows(self, conn: AsyncConnection, values: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         """The statement's rows, as mappings of column name to value."""
-        refuse_at_once(conn, self.statement)
         driver = await _driver(conn)
         if driver is None:
             return [row._mapping for row in await conn.execute(self.statement, dict(values))]
         compiled = self._compile(conn, values)
+        refuse_at_once(conn, compiled.writes)
         records = await _on_driver(conn, driver.fetch, compiled.sql, compiled.arguments(values))
         return compiled.rows(records)
 
     async def change(self, conn: AsyncConnection, values: Mapping[str, Any]) -> int:
         """Run a change; the number of rows it changed."""
-        refuse_at_once(conn, self.statement)
         driver = await _driver(conn)
         if driver is None:
             return int((await conn.execute(self.statement, dict(values))).rowcount)
         compiled = self._compile(conn, values)
+        refuse_at_once(conn, compiled.writes)
         return _count(await _on_driver(conn, driver.execute, compiled.sql, compiled.arguments(values)))
 
     async def change_many(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run a change once for each of ``rows`` (all with the same keys), in one round trip."""
         if not rows:
             return
-        refuse_at_once(conn, self.statement)
         driver = await _driver(conn)
         if driver is None:
             await conn.execute(self.statement, [dict(row) for row in rows])
             return
         compiled = self._compile(conn, rows[0])
+        refuse_at_once(conn, compiled.writes)
         await _on_driver(conn, driver.executemany, compiled.sql, [compiled.arguments(row) for row in rows], many=True)
 
     def part(self, conn: AsyncConnection, values: Mapping[str, Any], name: str = "") -> Part:
@@ -355,6 +366,7 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mappin
     """Insert ``rows`` (all with the same keys) in the caller's transaction: a COPY on PostgreSQL, an INSERT of
     many rows elsewhere. A column left out takes its server default; one with a default computed by SQLAlchemy
     must be given (a COPY would not compute it)."""
+    refuse_at_once(conn, True)
     if not rows:
         return
     names = list(rows[0])

@@ -35,13 +35,20 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.kernel.attempts import Attempt
+from gateway.kernel.errors import Refused
 from gateway.store.tables import idempotency as it
 
 from . import outbox
 from .direct import MAX_ARGUMENTS, Direct, Part, write_together
 
 _K = it.idempotency_keys.c
-_BIND = Direct(it.idempotency_keys.update().where(_K.portal_id == bindparam("b_owner"), _K.key == bindparam("b_key")))
+# A key is bound once, by the attempt that holds it: one whose hold ran out, and whose key another attempt took and
+# bound meanwhile, finds nothing to bind.
+_BIND = Direct(
+    it.idempotency_keys.update().where(
+        _K.portal_id == bindparam("b_owner"), _K.key == bindparam("b_key"), _K.resource_id.is_(None)
+    )
+)
 
 
 class LostChange(RuntimeError):
@@ -59,6 +66,11 @@ _DIVISION_BY_ZERO = "22012"
 _UNIQUE_VIOLATION = "23505"
 
 
+def key_taken() -> Refused:
+    """What an attempt whose key another attempt took over is answered (``UnitOfWork.bind``)."""
+    return Refused("idempotency_in_progress", "another request with this Idempotency-Key took it over", retry_after=1)
+
+
 class UnitOfWork:
     def __init__(self, conn: AsyncConnection, *, checked: bool = False) -> None:
         self.conn = conn
@@ -69,16 +81,19 @@ class UnitOfWork:
         self._read_free: set[str] = set()
 
     async def bind(self, attempt: Attempt | None, resource_id: str) -> None:
-        """Tie what ``attempt`` made to its Idempotency-Key, so a retry resumes it (nothing without an attempt). In
-        a checked unit the binding is its one kept change: it goes with the unit's writes, which fail whole unless
-        the key's row is there to take it."""
+        """Tie what ``attempt`` made to its Idempotency-Key, so a retry resumes it (nothing without an attempt). A
+        key whose row is gone or bound already (the attempt's hold ran out and another took the key) is refused
+        as in progress: the unit writes nothing, and the portal's retry resumes what the other made. In a checked
+        unit the binding is the unit's one kept change (so it can change no other row): it goes with the unit's
+        writes, which fail whole (``LostChange``) unless the key is there to bind."""
         if attempt is None:
             return
         values = {"resource_id": resource_id, "b_owner": attempt.owner, "b_key": attempt.key}
         if self.checked:
             self.change_later(_BIND, values)
             return
-        await _BIND.change(self.conn, values)
+        if await _BIND.change(self.conn, values) != 1:
+            raise key_taken()
 
     def later(self, statement: Direct, rows: Sequence[Mapping[str, Any]], *, read_free: str | None = None) -> None:
         """Run ``statement`` for each of ``rows`` when the unit commits, with its other later writes. Inserts only:

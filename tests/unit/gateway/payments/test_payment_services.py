@@ -119,7 +119,7 @@ async def test_a_payment_paid_while_its_init_is_answered_is_not_moved_back_to_pe
     """The hub's word that the payment was paid arrives while the hub is still answering its init: the creation,
     which stored the payment as created, finds it paid (on PostgreSQL its kept move to pending finds the payment
     changed and reads it again) and answers it paid; pending is never announced."""
-    await world.hub.put("/control/faults", json={"init": {"stall_seconds": 1.0}})
+    await world.hub.put("/control/faults", json={"init": {"stall_seconds": 3.0}})
     creating = asyncio.create_task(world.payments.create(world.portal, await attempt(world), request()))
 
     async def stored() -> str | None:
@@ -134,6 +134,25 @@ async def test_a_payment_paid_while_its_init_is_answered_is_not_moved_back_to_pe
     types = ot.outbox.c.type
     assert await count(world, ot.outbox, types == "payment.paid") == 1
     assert await count(world, ot.outbox, types == "payment.pending") == 0
+
+
+async def test_an_attempt_whose_key_another_took_over_stores_nothing(world: World) -> None:
+    """An attempt held its key too long: a retry took the key over and bound what it made. The first attempt's
+    payment, lines and binding are refused whole (in progress: its retry resumes the other's payment); nothing of
+    it is stored, and the key still names the other's payment."""
+    tried = await attempt(world)
+    async with world.db.unit() as uow:  # the retry that took the key over bound its own payment
+        k = it.idempotency_keys.c
+        await uow.conn.execute(
+            it.idempotency_keys.update().where(k.key == tried.key).values(resource_id="pay_of_the_retry")
+        )
+    with pytest.raises(Refused) as refused:
+        await world.payments.create(world.portal, tried, request())
+    assert refused.value.code == "idempotency_in_progress" and refused.value.retry_after == 1
+    assert await count(world, pt.payments) == 0 and await count(world, pt.payment_lines) == 0
+    async with world.db.read() as conn:
+        bound = (await conn.execute(select(k.resource_id).where(k.key == tried.key))).scalar_one()
+    assert bound == "pay_of_the_retry"
 
 
 async def test_a_payment_the_hub_refuses_fails_with_a_settled_refusal(world: World) -> None:

@@ -18,9 +18,10 @@ from sqlalchemy import bindparam, column, delete, func, select, table, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from gateway.kernel.attempts import Attempt
+from gateway.kernel.errors import Refused
 from gateway.store import outbox
 from gateway.store.db import Database, DatabaseUnavailable
-from gateway.store.direct import Direct, Part, _joined, write_together
+from gateway.store.direct import CHECKED_UNIT, Direct, Part, _joined, insert_rows, write_together
 from gateway.store.tables import idempotency as it
 from gateway.store.tables import outbox as ot
 from gateway.store.tables import payments as pt
@@ -273,17 +274,29 @@ async def test_a_checked_unit_refuses_a_write_sent_at_once_and_binds_a_key_with_
     unit's kept change: it goes with the writes, which fail whole if the key's row is not there."""
     async with migrated_database("postgres", tmp_path) as db:
         portal_id = await a_portal(db)
+        audit = hub_result_row("REF-AT-ONCE")
         refused = [
-            lambda conn: conn.execute(pt.hub_results.insert().values(**hub_result_row("REF-AT-ONCE"))),
-            lambda conn: _HUB_RESULT.change(conn, hub_result_row("REF-AT-ONCE")),
+            lambda conn: conn.execute(pt.hub_results.insert().values(**audit)),
+            lambda conn: _HUB_RESULT.change(conn, audit),
+            lambda conn: _HUB_RESULT.change_many(conn, [audit]),
+            lambda conn: Direct(pt.hub_results.insert().returning(H.id)).rows(conn, audit),
             lambda conn: _RENAME.change(conn, {"reference": "REF-X", "b_was": "REF-Y"}),
             lambda conn: conn.execute(delete(pt.hub_results)),
+            lambda conn: conn.execute(text("INSERT INTO hub_results (reference) VALUES ('x')")),
+            lambda conn: conn.exec_driver_sql("DELETE FROM hub_results"),
+            lambda conn: Direct(text("UPDATE hub_results SET amount = 1")).change(conn, {}),
+            lambda conn: conn.execute(select(H.id).with_for_update()),  # a row lock in autocommit: a commit
+            lambda conn: Direct(select(H.id).with_for_update()).rows(conn, {}),
+            lambda conn: insert_rows(conn, pt.hub_results, [audit]),
         ]
+        records = []
         for write in refused:
             with pytest.raises(ValueError, match="nothing at once"):
                 async with db.checked_unit() as uow:
                     assert (await uow.conn.execute(select(func.count()).select_from(pt.hub_results))).scalar_one() == 0
+                    records.append(uow.conn.sync_connection.connection._connection_record)  # type: ignore[union-attr]
                     await write(uow.conn)
+        assert all(CHECKED_UNIT not in record.info for record in records), "the pooled connections are not marked"
         async with db.unit() as uow:  # the same pooled connections, in an ordinary unit
             await uow.conn.execute(pt.hub_results.insert().values(**hub_result_row("REF-LATER")))
         async with db.read() as conn:
@@ -298,6 +311,13 @@ async def test_a_checked_unit_refuses_a_write_sent_at_once_and_binds_a_key_with_
         async with db.checked_unit() as uow:
             await uow.bind(Attempt(owner=portal_id, key="K-2"), "pay_2")
             uow.later(_HUB_RESULT, [hub_result_row("REF-BOUND")])
+        with pytest.raises(LostChange):  # bound already: a key is bound once
+            async with db.checked_unit() as uow:
+                await uow.bind(Attempt(owner=portal_id, key="K-2"), "pay_3")
+        with pytest.raises(Refused, match="took it over"):  # and so in an ordinary unit
+            async with db.unit() as uow:
+                uow.later(_HUB_RESULT, [hub_result_row("REF-NOT-BOUND")])
+                await uow.bind(Attempt(owner=portal_id, key="K-2"), "pay_3")
         async with db.read() as conn:
             bound = select(it.idempotency_keys.c.resource_id).where(it.idempotency_keys.c.key == "K-2")
             assert (await conn.execute(bound)).scalar_one() == "pay_2"
