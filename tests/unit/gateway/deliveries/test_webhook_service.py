@@ -14,6 +14,7 @@ from gateway.deliveries.schemas import RotateSecret
 from gateway.kernel.attempts import Attempt
 from gateway.kernel.errors import Refused
 from gateway.settings import Settings
+from gateway.store import idempotency
 from gateway.store.db import Database
 
 from .conftest import URL, Receiver, write_events
@@ -85,11 +86,20 @@ async def test_the_test_event_is_signed_and_logged(hooks: WebhookService, portal
     assert [a.event_id for a in one.data] == [sent.event_id] and one.next_cursor is None
 
 
+async def claimed(db: Database, portal_id: str, key: str) -> Attempt:
+    """The attempt of a rotation whose Idempotency-Key the edge claimed, as it claims every POST's."""
+    asked = idempotency.Request(portal_id, key, "POST", "/v1/webhook/rotate", key)
+    attempt = await idempotency.claim(db, asked, now_utc())
+    assert isinstance(attempt, Attempt)
+    return attempt
+
+
 async def test_a_rotated_secret_signs_with_the_old_one_during_the_overlap(
-    hooks: WebhookService, portal_id: str, receiver: Receiver
+    hooks: WebhookService, portal_id: str, receiver: Receiver, db: Database
 ) -> None:
     made, _ = await hooks.configure(portal_id, URL, True)
-    rotated = await hooks.rotate(portal_id, Attempt(portal_id, "rotate-1"), RotateSecret(overlap_seconds=3600))
+    first = await claimed(db, portal_id, "rotate-1")
+    rotated = await hooks.rotate(portal_id, first, RotateSecret(overlap_seconds=3600))
     assert rotated.secret is not None and rotated.secret != made.secret
     assert rotated.previous_secret_expires_at is not None
     assert rotated.previous_secret_expires_at > now_utc() + timedelta(minutes=59)
@@ -97,7 +107,7 @@ async def test_a_rotated_secret_signs_with_the_old_one_during_the_overlap(
         receiver.secrets = [only]
         await hooks.test(portal_id)
         assert receiver.got[-1][2]
-    at_once = await hooks.rotate(portal_id, Attempt(portal_id, "rotate-2"), RotateSecret(overlap_seconds=0))
+    at_once = await hooks.rotate(portal_id, await claimed(db, portal_id, "rotate-2"), RotateSecret(overlap_seconds=0))
     assert at_once.previous_secret_expires_at is None
     receiver.secrets = [str(rotated.secret)]
     await hooks.test(portal_id)
