@@ -99,9 +99,14 @@ async def record_in(
     owners = await _owners(uow.conn, events)
     keyed = sorted(((dedupe_key(event), event) for event in events), key=lambda pair: occurrence(pair[1]))
     shipments, seen = await repository.for_change(uow, owners.values(), (key for key, _ in keyed))
+    taken = await _originals_taken(uow.conn, keyed, owners, shipments)
     for key, event in keyed:
         shipment = shipments.get(owners.get(_ref(event), ""))
-        if shipment is None or (shipment.original_id not in (None, event.original_id)):
+        if (
+            shipment is None
+            or shipment.original_id not in (None, event.original_id)
+            or taken.setdefault(event.original_id, shipment.id) != shipment.id  # the post's id is another's
+        ):
             tally.unknown += 1
             log.warning(
                 "postal event for no shipment of ours",
@@ -150,6 +155,24 @@ async def _owners(tx: AsyncConnection, events: Sequence[StatusEvent]) -> dict[st
         for shipment_id, original_id in await repository.owners_by_original(tx, originals):
             owners[f"original:{original_id}"] = shipment_id
     return owners
+
+
+async def _originals_taken(
+    tx: AsyncConnection,
+    keyed: Sequence[tuple[str, StatusEvent]],
+    owners: dict[str, str],
+    shipments: dict[str, Shipment],
+) -> dict[str, str]:
+    """The shipment each post's id belongs to, among the ids of events for shipments whose answer from the post never
+    reached us (an event gives them the post's id, which is unique): read only when there are some."""
+    unclaimed = set()
+    for _, event in keyed:
+        shipment = shipments.get(owners.get(_ref(event), ""))
+        if shipment is not None and shipment.original_id is None:
+            unclaimed.add(event.original_id)
+    if not unclaimed:
+        return {}
+    return {original_id: shipment_id for shipment_id, original_id in await repository.owners_by_original(tx, unclaimed)}
 
 
 async def _insert(uow: UnitOfWork, seen: set[str] | None, row: dict[str, Any]) -> bool:

@@ -356,3 +356,39 @@ def test_a_pushed_event_whose_shipment_changed_after_its_reading_is_read_again(
             await tx.execute(sh.shipments.insert().values(**shipment_row(shipment_id, 0)))
 
     asyncio.run(go())
+
+
+def test_an_event_giving_a_shipment_another_shipments_post_id_is_not_recorded(database_url: str) -> None:
+    """A shipment whose booking answer never reached us takes the post's id from its first event; an event that
+    would give it the id another shipment holds is for no shipment of ours: nothing is recorded or moved, where the
+    id's uniqueness once made the push fail (and the post push it again) for ever."""
+
+    async def go() -> None:
+        db = Database.from_url(database_url)
+        try:
+            holder = await new_shipment(db, 0)
+            unanswered = await new_shipment(db, 0)
+            async with db.transaction() as tx:
+                await tx.execute(sh.shipments.update().where(sh.shipments.c.id == unanswered).values(original_id=None))
+            event = events(unanswered, (2,), 0)[0]
+            forged = StatusEvent(**{**event.__dict__, "original_id": f"OD-{holder}"})
+            tally = await tracking.record(db, [forged], "webhook")
+            assert (tally.recorded, tally.unknown) == (0, 1)
+            page = await tracking.record(db, [forged, events(holder, (2,), 0)[0]], "feed")
+            assert (page.recorded, page.unknown) == (1, 1)
+            async with db.read() as conn:
+                status, original = (
+                    await conn.execute(
+                        select(sh.shipments.c.status, sh.shipments.c.original_id).where(sh.shipments.c.id == unanswered)
+                    )
+                ).one()
+                recorded = (
+                    await conn.execute(
+                        select(sh.shipment_events.c.id).where(sh.shipment_events.c.shipment_id == unanswered)
+                    )
+                ).all()
+            assert (status, original, recorded) == ("created", None, [])
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())
