@@ -25,7 +25,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Every wait on the database is bounded, in seconds: connecting, one statement (PostgreSQL's statement_timeout;
     # a server that does not answer at all gets one second more), a free pooled connection, and SQLite's wait for
     # its write lock. Past them a request answers 503 database_unavailable with Retry-After (the value below) and a
-    # job is retried. The pool opens up to twice database_pool_size connections per process, as load needs them.
+    # job is retried. A process opens up to three times database_pool_size connections, as load needs them: twice
+    # for its transactions, once for its checked units (store/held.py).
     database_connect_timeout: float = 5.0
     database_statement_timeout: float = 15.0
     database_pool_timeout: float = 5.0

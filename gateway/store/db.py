@@ -30,7 +30,10 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from gateway.kernel.errors import Refused
+
 from .direct import CHECKED_UNIT, writes
+from .held import HeldConnections
 from .uow import LostChange, UnitOfWork
 
 log = logging.getLogger("gateway.store")
@@ -80,10 +83,14 @@ def json_text(value: Any) -> str:
         return json.dumps(value)
 
 
-def create_engine(url: str, limits: Limits | None = None) -> AsyncEngine:
+def create_engine(url: str, limits: Limits | None = None, *, checked_units: bool = False) -> AsyncEngine:
+    """The engine of ``url``. ``checked_units``: PostgreSQL only, the engine of checked units' connections
+    (``held``): in autocommit, up to ``pool_size`` connections, each marked as a checked unit's."""
     limits = limits or Limits()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if checked_units:
+            raise ValueError("checked units have connections of their own on PostgreSQL only")
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": limits.busy}, json_serializer=json_text)
@@ -93,19 +100,29 @@ def create_engine(url: str, limits: Limits | None = None) -> AsyncEngine:
     if limits.statement > 0:
         connect_args["command_timeout"] = limits.statement + CLIENT_GRACE_SECONDS
         connect_args["server_settings"] = {"statement_timeout": str(int(limits.statement * 1000))}
+    options: dict[str, Any] = {}
+    if checked_units:
+        options["isolation_level"] = "AUTOCOMMIT"
     # Up to twice pool_size connections, kept once a burst opened them: a pool that closed what it held beyond
     # pool_size (SQLAlchemy's overflow) opened and closed connections all the time under steady load (about one
     # request in sixteen paid a connection's set-up, with 16 requests at a time and the default 10).
     engine = create_async_engine(
         url,
-        pool_size=2 * limits.pool_size,
+        pool_size=limits.pool_size if checked_units else 2 * limits.pool_size,
         max_overflow=0,
         pool_timeout=limits.pool,
         connect_args=connect_args,
         json_serializer=json_text,
+        **options,
     )
     _ping_when_idle(engine)
     _refuse_writes_at_once_in_checked_units(engine)
+    if checked_units:
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _mark(_dbapi_connection: Any, record: Any) -> None:
+            record.info[CHECKED_UNIT] = True  # for the connection's life: this engine serves checked units only
+
     return engine
 
 
@@ -211,13 +228,21 @@ class Database:
     """The database: ``unit()`` for a unit of work, ``read()`` for a consistent read, ``transaction()`` for a bare
     transaction (the store's own records)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, limits: Limits | None = None) -> None:
+        """On PostgreSQL, checked units have connections of their own (``held``), from a second engine of the same
+        database."""
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._held: HeldConnections | None = None
+        if self.dialect == "postgresql":
+            limits = limits or Limits()
+            url = engine.url.render_as_string(hide_password=False)
+            checked = create_engine(url, limits, checked_units=True)
+            self._held = HeldConnections(checked, size=limits.pool_size, wait=limits.pool, idle_ping=IDLE_PING_SECONDS)
 
     @classmethod
     def from_url(cls, url: str, limits: Limits | None = None) -> Database:
-        return cls(create_engine(url, limits))
+        return cls(create_engine(url, limits), limits)
 
     @property
     def is_sqlite(self) -> bool:
@@ -252,21 +277,26 @@ class Database:
     async def checked_unit(self) -> AsyncIterator[UnitOfWork]:
         """A unit of work without a transaction of its own on PostgreSQL (``uow`` module: a checked unit): its reads
         in autocommit, its kept writes as one statement that PostgreSQL aborts whole when its kept change finds its
-        row not as read (``LostChange``: the caller reads again). On SQLite a unit as ``unit()``, whose write lock
-        keeps the row as read."""
+        row not as read (``LostChange``: the caller reads again). Its connection is one held for checked units
+        (``held``). On SQLite a unit as ``unit()``, whose write lock keeps the row as read."""
         if self.is_sqlite:
             async with self.unit() as uow:
                 yield uow
             return
-        async with self.single_statement() as conn:  # autocommit: each statement its own transaction
-            conn.info[CHECKED_UNIT] = True  # a write sent at once is refused (``direct.refuse_at_once``)
+        assert self._held is not None
+        async with _translated():
+            conn = await self._held.take()
+            keep = False
             try:
                 uow = UnitOfWork(conn, checked=True)
                 yield uow
                 await uow.flush()
+                keep = True
+            except (LostChange, Refused):  # the unit's own answers: its statements ran, the connection is sound
+                keep = True
+                raise
             finally:
-                if not conn.invalidated:
-                    conn.info.pop(CHECKED_UNIT, None)
+                await self._held.give(conn, keep=keep)
 
     async def checked(self, work: Callable[[UnitOfWork], Awaitable[T]], *, readings: int, what: str) -> T:
         """What ``work`` returns, run in a checked unit: read again, in a new unit, while its writes find what it read
@@ -305,4 +335,7 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._held is not None:
+            await self._held.close()
+            await self._held.engine.dispose()
         await self.engine.dispose()

@@ -270,7 +270,8 @@ async def test_a_checked_unit_whose_writes_need_several_statements_is_refused_un
 async def test_a_checked_unit_refuses_a_write_sent_at_once_and_binds_a_key_with_its_writes(tmp_path: Path) -> None:
     """In autocommit a write sent at once would commit at once, outside the one statement that applies a checked
     unit's writes only to what it read: it is refused, whether run through SQLAlchemy or straight on asyncpg, and
-    nothing is written; the connection, back in the pool, writes again in any other unit. A key's binding is the
+    nothing is written. Checked units' connections are their own: an ordinary unit's is never marked, and writes. A
+    connection held between checked units is handed to the next one as it was left. A key's binding is the
     unit's kept change: it goes with the writes, which fail whole if the key's row is not there."""
     async with migrated_database("postgres", tmp_path) as db:
         portal_id = await a_portal(db)
@@ -296,8 +297,13 @@ async def test_a_checked_unit_refuses_a_write_sent_at_once_and_binds_a_key_with_
                     assert (await uow.conn.execute(select(func.count()).select_from(pt.hub_results))).scalar_one() == 0
                     records.append(uow.conn.sync_connection.connection._connection_record)  # type: ignore[union-attr]
                     await write(uow.conn)
-        assert all(CHECKED_UNIT not in record.info for record in records), "the pooled connections are not marked"
-        async with db.unit() as uow:  # the same pooled connections, in an ordinary unit
+        assert all(record.info.get(CHECKED_UNIT) for record in records), "the checked units' connections are marked"
+        async with db.checked_unit() as uow:  # a connection given back after a refusal's doubt is sound
+            assert (await uow.conn.execute(select(func.count()).select_from(pt.hub_results))).scalar_one() == 0
+        async with db.unit() as uow:  # an ordinary unit's connection, never marked
+            ordinary = uow.conn.sync_connection.connection._connection_record  # type: ignore[union-attr]
+            assert CHECKED_UNIT not in ordinary.info
+            assert ordinary not in records
             await uow.conn.execute(pt.hub_results.insert().values(**hub_result_row("REF-LATER")))
         async with db.read() as conn:
             assert set((await conn.execute(select(H.reference))).scalars()) == {"REF-LATER"}
