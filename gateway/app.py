@@ -25,6 +25,7 @@ from gateway.http import problems
 from gateway.http.health import HealthController
 from gateway.http.pages import security_headers
 from gateway.http.request_metrics import RequestMetrics
+from gateway.http.shutdown import abandoned
 from gateway.logs import configure as configure_logs
 from gateway.payments.callbacks import HubCallbackController, ReturnPageController
 from gateway.payments.controller import PaymentController
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             MetricsController,
         ],
-        middleware=[request_metrics.middleware, security_headers],
+        middleware=[abandoned, request_metrics.middleware, security_headers],
         before_send=[request_metrics.answered],
         dependencies=dependencies(container),
         exception_handlers=problems.EXCEPTION_HANDLERS,

@@ -102,6 +102,7 @@ STATUS: dict[str, int] = {
     "receipt_signing_unavailable": 503,
     "database_unavailable": 503,
     "not_ready": 503,
+    "shutting_down": 503,
 }
 BUSINESS_RULE = 422  # every other code: valid JSON that breaks a business rule
 

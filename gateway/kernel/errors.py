@@ -58,6 +58,7 @@ CODES: dict[str, str] = {
     "rate_limited": "Too many requests",
     "database_unavailable": "The database is not available; retry later with the same Idempotency-Key",
     "not_ready": "A dependency is not available",
+    "shutting_down": "The gateway is stopping; retry with the same Idempotency-Key",
     "internal_error": "Internal error",
 }
 
