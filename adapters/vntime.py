@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -33,9 +34,14 @@ def parse_compact(text: str) -> datetime:
     """Read ``yyyyMMddHHmmss`` as Vietnam time and return it in UTC."""
     if len(text) != 14 or not text.isascii() or not text.isdigit():
         raise ValueError(f"not a yyyyMMddHHmmss time: {text!r}")
-    # fixed fields read by position (strptime, ten times slower, is on every callback's path): datetime refuses
-    # a month, day, hour, minute or second out of range, as strptime does
-    fields = (text[0:4], text[4:6], text[6:8], text[8:10], text[10:12], text[12:14])
+    return _from_digits(text, text)
+
+
+def _from_digits(digits: str, text: str) -> datetime:
+    """The Vietnam time written ``yyyyMMddHHmmss`` in ``digits`` (read from ``text``), in UTC. Fixed fields read by
+    position (strptime, ten times slower, is on every callback's and every postal event's path): datetime refuses a
+    month, day, hour, minute or second out of range, as strptime does."""
+    fields = (digits[0:4], digits[4:6], digits[6:8], digits[8:10], digits[10:12], digits[12:14])
     year, month, day, hour, minute, second = (int(field) for field in fields)
     return _to_utc(datetime(year, month, day, hour, minute, second, tzinfo=VN_TZ), text)
 
@@ -46,8 +52,15 @@ def format_local(moment: datetime) -> str:
 
 
 def parse_local(text: str) -> datetime:
-    """Read ``yyyy-MM-ddTHH:mm:ss`` as Vietnam time and return it in UTC."""
-    return _to_utc(datetime.strptime(text, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=VN_TZ), text)
+    """Read ``yyyy-MM-ddTHH:mm:ss`` as Vietnam time and return it in UTC: every field at its place with all its
+    ASCII digits (``2026-1-5T8:0:0``, which strptime would read, is refused), read by the standard library's ISO
+    reader, which refuses a field out of range as strptime does, at a fifth of its cost."""
+    if _LOCAL.fullmatch(text) is None:
+        raise ValueError(f"not a yyyy-MM-ddTHH:mm:ss time: {text!r}")
+    return _to_utc(datetime.fromisoformat(text).replace(tzinfo=VN_TZ), text)
+
+
+_LOCAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
 def _to_utc(local: datetime, text: str) -> datetime:

@@ -10,7 +10,13 @@ from adapters.vntime import now_utc, to_vn
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
 
 
+# every pair of lower-case Crockford characters, by the 10 bits it writes
+_PAIRS = tuple(a + b for a in _ALPHABET.lower() for b in _ALPHABET.lower())
+_BODY_SHIFTS = tuple(range(120, -1, -10))  # the 130 bits of a ULID body, 10 at a time, the most significant first
+
+
 def _base32(value: int, length: int) -> str:
+    """``value`` (below 32 ** ``length``) in ``length`` Crockford base32 digits, the most significant first."""
     chars = []
     for _ in range(length):
         value, rem = divmod(value, 32)
@@ -19,9 +25,16 @@ def _base32(value: int, length: int) -> str:
 
 
 def new_id(prefix: str) -> str:
-    """``<prefix>_`` + 10 characters of milliseconds + 16 random characters (a ULID body)."""
+    """``<prefix>_`` + 10 characters of milliseconds + 16 random characters (a ULID body), in lower case."""
     millis = time.time_ns() // 1_000_000
-    return f"{prefix}_{_base32(millis, 10)}{_base32(secrets.randbits(80), 16)}".lower()
+    return f"{prefix}_{_ulid_body(millis, secrets.randbits(80))}"
+
+
+def _ulid_body(millis: int, random: int) -> str:
+    """``_base32(millis, 10) + _base32(random, 16)`` in lower case, two characters at a time (a third of the cost
+    of ``_base32``'s loop, on every row an id names)."""
+    bits = millis << 80 | random
+    return "".join([_PAIRS[(bits >> shift) & 1023] for shift in _BODY_SHIFTS])
 
 
 def new_hub_reference() -> str:

@@ -9,10 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.vntime import format_compact, parse_compact, parse_local
+from adapters.vntime import VN_TZ, format_compact, format_local, parse_compact, parse_local
 
 moments = st.datetimes(
-    min_value=datetime(1976, 1, 1), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)  # +07:00 since 1975
+    min_value=datetime(1976, 1, 1),
+    max_value=datetime(9999, 12, 30),
+    timezones=st.just(UTC),  # +07:00 since 1975
 ).map(lambda moment: moment.replace(microsecond=0))
 
 
@@ -51,3 +53,42 @@ def test_anything_else_is_refused(text: str) -> None:
 def test_a_local_time_before_year_one_in_utc_is_refused() -> None:
     with pytest.raises(ValueError):
         parse_local("0001-01-01T00:00:00")
+
+
+@given(moments)
+def test_a_written_local_time_reads_back_as_itself(moment: datetime) -> None:
+    assert parse_local(format_local(moment)) == moment
+
+
+@given(st.text(alphabet="0123456789-T: ١", min_size=15, max_size=21))
+def test_a_local_time_reads_as_strptime_reads_it_when_every_field_is_whole(text: str) -> None:
+    """Where every field has all its digits at its place, the positional reading is strptime's; anything else is
+    refused, including what strptime would read with fewer digits."""
+    try:
+        expected = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=VN_TZ).astimezone(UTC)
+    except (ValueError, OverflowError):
+        expected = None
+    whole = len(text) == 19 and text.isascii()
+    if expected is None or not whole:
+        with pytest.raises(ValueError):
+            parse_local(text)
+    else:
+        assert parse_local(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-1-5T08:00:00",  # unpadded month and day
+        "2026-12-04T8:00:00",
+        "2026-12-04 08:00:00",
+        "2026-12-04T08:00:00Z",
+        "2026/12/04T08:00:00",
+        "2026-12-04T08:00:0١",
+        "+026-12-04T08:00:00",
+        "2026-12-04T24:00:00",
+    ],
+)
+def test_a_local_time_not_written_whole_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_local(text)
