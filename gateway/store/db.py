@@ -235,7 +235,8 @@ class Database:
         self.dialect = engine.dialect.name
         self._held: HeldConnections | None = None
         if self.dialect == "postgresql":
-            limits = limits or Limits()
+            # without limits, those of the engine's pool (twice pool_size connections, create_engine)
+            limits = limits or Limits(pool_size=max(1, engine.pool.size() // 2))  # type: ignore[attr-defined]
             url = engine.url.render_as_string(hide_password=False)
             checked = create_engine(url, limits, checked_units=True)
             self._held = HeldConnections(checked, size=limits.pool_size, wait=limits.pool, idle_ping=IDLE_PING_SECONDS)
@@ -296,7 +297,7 @@ class Database:
                 keep = True
                 raise
             finally:
-                await self._held.give(conn, keep=keep)
+                self._held.give(conn, keep=keep)
 
     async def checked(self, work: Callable[[UnitOfWork], Awaitable[T]], *, readings: int, what: str) -> T:
         """What ``work`` returns, run in a checked unit: read again, in a new unit, while its writes find what it read

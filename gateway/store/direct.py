@@ -207,8 +207,9 @@ def _selected(statement: Any) -> list[tuple[str, Any]]:
     return []
 
 
-# Set in a connection's ``info`` while a checked unit holds it (``db.Database.checked_unit``): what the unit writes
-# goes in its one statement of kept writes (``write_together``), and a write sent at once is refused.
+# Set in the ``info`` of every connection of the checked units' engine, for the connection's life (``held``,
+# ``db.create_engine``): what a checked unit writes goes in its one statement of kept writes (``write_together``),
+# and a write sent at once is refused.
 CHECKED_UNIT = "checked_unit"
 
 

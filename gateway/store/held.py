@@ -3,20 +3,23 @@
 A checked unit runs in autocommit and leaves nothing on its connection (no transaction, no lock, no setting), so
 the next unit can take the connection as it is. Taking one from SQLAlchemy's pool and giving it back costs three
 greenlet switches and the pool's events (about 80 µs, a tenth of a hub callback's CPU); taking one from here costs
-a list's pop. The connections come from an engine of their own, in autocommit and marked as checked units' (a
-write sent at once is refused on them, ``direct.refuse_at_once``), so the other units' pool is never short of what
-this one holds.
+a list's pop. The connections come from an engine of their own, in autocommit, each marked as a checked unit's for
+its life (a write sent at once is refused on it, ``direct.refuse_at_once``), so the other units' pool is never short
+of what this one holds.
 
 What the pool does for its connections is done here for the held ones:
 
 - at most ``size`` are out at once; a unit waits for one at most ``wait`` seconds, then the database is busy
   (SQLAlchemy's pool timeout, answered as unavailable as the pool's own is);
 - one the server closed is replaced without a round trip;
-- one idle for longer than ``idle_ping`` seconds is pinged before use; when the ping fails it and every connection
-  held idle are dropped (the database restarted, or the network dropped them all) and a new one is checked out;
-- one a unit left in doubt (an error other than the unit's own refusal or lost change, a cancellation) goes back to
-  the engine's pool, whose check-in resets or discards it; one a statement found lost goes with every connection
-  held idle, as SQLAlchemy replaces the connections pooled before a lost one.
+- one idle for longer than ``idle_ping`` seconds is pinged before use, and so is every one held since a connection
+  was found lost (the database restarted, or the network dropped them all; as SQLAlchemy's pool checks the
+  connections pooled before a lost one, when each is next taken, not all at once);
+- one a unit left in doubt (an error other than the unit's own refusal or lost change, a cancellation, a transaction
+  open on the server, a connection lost) is not kept: it goes back to the engine's pool, which discards a lost one.
+
+A connection that is not kept is given back in a task of its own, so neither the unit that let it go nor a second
+cancellation waits for it (closing a connection to a server that does not answer takes seconds).
 """
 
 from __future__ import annotations
@@ -37,7 +40,10 @@ class HeldConnections:
         self.wait = wait
         self.idle_ping = idle_ping
         self._free = asyncio.Semaphore(size)
-        self._idle: list[tuple[AsyncConnection, float]] = []  # the most recently used last
+        self._idle: list[tuple[AsyncConnection, float]] = []  # with when each was given back, the latest last
+        self._suspect_since = 0.0  # a connection held since before this is pinged before use
+        self._returning: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     async def take(self) -> AsyncConnection:
         """A connection for one checked unit; ``give`` it back whatever happens."""
@@ -55,61 +61,79 @@ class HeldConnections:
             self._free.release()
             raise
 
-    async def give(self, conn: AsyncConnection, *, keep: bool) -> None:
+    def give(self, conn: AsyncConnection, *, keep: bool) -> None:
         """Take back ``conn`` from its unit: held for the next when ``keep`` and still sound, else returned to the
-        engine's pool."""
+        engine's pool (in a task of its own)."""
         try:
-            if keep and not conn.invalidated and not _closed(conn):
-                if conn.in_transaction():  # SQLAlchemy's own bookkeeping of a statement it ran: nothing on the server
-                    await conn.rollback()
+            if keep and not self._closing and _sound(conn):
                 self._idle.append((conn, time.monotonic()))
                 return
-            if conn.invalidated:  # lost: those held idle were opened before it, and are replaced as the pool's are
-                dropped, self._idle = self._idle, []
-                for old, _ in dropped:
-                    await _returned(old, broken=True)
-            await _returned(conn)
+            if conn.invalidated:  # lost: those held idle may be lost too, and are pinged when next taken
+                self._suspect_since = time.monotonic()
+            self._return(conn, broken=False)
         finally:
             self._free.release()
 
     async def close(self) -> None:
-        """Return every held connection to the engine's pool (before the engine is disposed)."""
+        """Return every held connection to the engine's pool (before the engine is disposed); any given back after
+        this is returned too, not held."""
+        self._closing = True
         idle, self._idle = self._idle, []
         for conn, _ in idle:
-            await _returned(conn)
+            self._return(conn, broken=False)
+        while self._returning:
+            await asyncio.gather(*self._returning, return_exceptions=True)
 
     async def _ready(self) -> AsyncConnection:
         while self._idle:
             conn, since = self._idle.pop()
             if _closed(conn):
-                await _returned(conn)
+                self._return(conn, broken=True)
                 continue
-            if time.monotonic() - since <= self.idle_ping:
+            if since > self._suspect_since and time.monotonic() - since <= self.idle_ping:
                 return conn
             try:
                 await conn.exec_driver_sql("SELECT 1")
-            except Exception:  # any failure: the connections held before it are no better
-                dropped, self._idle = [conn, *(old for old, _ in self._idle)], []
-                for old in dropped:
-                    await _returned(old, broken=True)
-                break
+            except BaseException as error:
+                self._return(conn, broken=True)
+                if not isinstance(error, Exception):
+                    raise
+                self._suspect_since = time.monotonic()  # any failure: those held before it are no better
+                continue
             return conn
         return await self.engine.connect()
 
+    def _return(self, conn: AsyncConnection, *, broken: bool) -> None:
+        task = asyncio.get_running_loop().create_task(_returned(conn, broken=broken))
+        self._returning.add(task)
+        task.add_done_callback(self._returning.discard)
+
+
+def _sound(conn: AsyncConnection) -> bool:
+    """Whether ``conn`` is as a checked unit must leave it: open, in autocommit, no transaction on the server."""
+    if conn.invalidated or _closed(conn):
+        return False
+    sync = conn.sync_connection
+    assert sync is not None
+    adapter = sync.connection.dbapi_connection
+    return bool(getattr(adapter, "autocommit", False)) and not sync.connection.driver_connection.is_in_transaction()
+
 
 def _closed(conn: AsyncConnection) -> bool:
-    """Whether the server closed ``conn`` (known to the driver without a round trip)."""
+    """Whether ``conn`` is closed, invalidated, or closed by the server (known to the driver without a round trip)."""
     sync = conn.sync_connection
     if sync is None or sync.closed or sync.invalidated:
         return True
     return bool(sync.connection.driver_connection.is_closed())
 
 
-async def _returned(conn: AsyncConnection, *, broken: bool = False) -> None:
+async def _returned(conn: AsyncConnection, *, broken: bool) -> None:
     """``conn`` back to its engine's pool: a sound one is reset there, a ``broken`` or closed one discarded."""
     try:
         if not conn.invalidated and (broken or _closed(conn)):
             await conn.invalidate()
-        await asyncio.shield(conn.close())
+        if conn.in_transaction():  # SQLAlchemy's own bookkeeping of a statement it ran: nothing on the server
+            await conn.rollback()
+        await conn.close()
     except Exception as error:  # the pool discards what it cannot reset; the unit is done with it
         log.info("a checked unit's connection could not be returned cleanly", extra={"error": repr(error)[:200]})

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from gateway.kernel.errors import Refused
 from gateway.store.db import Database, DatabaseUnavailable, Limits
 from gateway.store.uow import UnitOfWork
-from tests.support.services import migrated_url
+from tests.support.services import migrated_url, wait_for
 
 pytestmark = pytest.mark.postgres
 
@@ -129,7 +129,7 @@ async def test_a_connection_idle_past_its_ping_is_pinged_and_replaced_with_those
     async with db.checked_unit() as uow:  # no unit fails: the ping finds them gone first
         fresh = await backend(uow)
     assert fresh not in pids
-    assert checked_out(db) == 1, "both old ones dropped"
+    await wait_for(lambda: checked_out(db) == 1, what="both old ones returned")
 
 
 async def test_a_unit_left_in_doubt_gives_its_connection_back_to_the_pool(db: Database) -> None:
@@ -140,7 +140,7 @@ async def test_a_unit_left_in_doubt_gives_its_connection_back_to_the_pool(db: Da
         async with db.checked_unit() as uow:
             await backend(uow)
             _ = 1 / 0
-    assert checked_out(db) == 0, "returned to the pool, which reset it"
+    await wait_for(lambda: checked_out(db) == 0, what="returned to the pool, which reset it")
 
     async def slow(uow: UnitOfWork) -> Any:
         return await uow.conn.execute(text("SELECT pg_sleep(5)"))
@@ -151,6 +151,24 @@ async def test_a_unit_left_in_doubt_gives_its_connection_back_to_the_pool(db: Da
 
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(cancelled(), 0.3)
-    assert checked_out(db) == 0
+    await wait_for(lambda: checked_out(db) == 0, what="the cancelled unit's connection returned")
     async with db.checked_unit() as uow:  # and the next unit works
         assert (await uow.conn.execute(text("SELECT 1"))).scalar_one() == 1
+
+
+async def test_a_unit_that_ends_after_the_database_is_closed_does_not_keep_its_connection(db: Database) -> None:
+    assert db._held is not None
+    entered, leave = asyncio.Event(), asyncio.Event()
+
+    async def late() -> None:
+        async with db.checked_unit() as uow:
+            await backend(uow)
+            entered.set()
+            await leave.wait()
+
+    unit = asyncio.create_task(late())
+    await entered.wait()
+    await db._held.close()
+    leave.set()
+    await unit
+    await wait_for(lambda: checked_out(db) == 0, what="the late unit's connection returned, not held")
