@@ -61,9 +61,10 @@ async def test_a_unit_hands_its_connection_to_the_next_without_the_pool(db: Data
         assert await backend(uow) != first  # type: ignore[arg-type]
 
 
-async def test_no_more_than_the_pool_size_are_out_and_a_unit_waits_its_bound(db: Database) -> None:
-    entered = [asyncio.Event(), asyncio.Event()]
-    leave = asyncio.Event()
+async def held_until(db: Database, leave: asyncio.Event, count: int) -> list[asyncio.Task[int]]:
+    """``count`` checked units under way, each holding its connection until ``leave`` is set; each task returns its
+    connection's backend pid."""
+    entered = [asyncio.Event() for _ in range(count)]
 
     async def holding(i: int) -> int:
         async with db.checked_unit() as uow:
@@ -72,8 +73,14 @@ async def test_no_more_than_the_pool_size_are_out_and_a_unit_waits_its_bound(db:
             await leave.wait()
             return pid
 
-    holders = [asyncio.create_task(holding(i)) for i in range(2)]
+    units = [asyncio.create_task(holding(i)) for i in range(count)]
     await asyncio.gather(*(event.wait() for event in entered))
+    return units
+
+
+async def test_no_more_than_the_pool_size_are_out_and_a_unit_waits_its_bound(db: Database) -> None:
+    leave = asyncio.Event()
+    holders = await held_until(db, leave, 2)
     loop = asyncio.get_running_loop()
     started = loop.time()
     with pytest.raises(DatabaseUnavailable, match="came free"):
@@ -108,18 +115,8 @@ async def test_a_connection_the_server_closed_is_replaced(db: Database) -> None:
 
 async def test_a_connection_idle_past_its_ping_is_pinged_and_replaced_with_those_held_beside_it(db: Database) -> None:
     assert db._held is not None
-    entered = [asyncio.Event(), asyncio.Event()]
     release = asyncio.Event()
-
-    async def holding(i: int) -> int:
-        async with db.checked_unit() as uow:
-            pid = await backend(uow)
-            entered[i].set()
-            await release.wait()
-            return pid
-
-    both = [asyncio.create_task(holding(i)) for i in range(2)]
-    await asyncio.gather(*(event.wait() for event in entered))
+    both = await held_until(db, release, 2)
     release.set()
     pids = await asyncio.gather(*both)
     assert checked_out(db) == 2
@@ -158,17 +155,9 @@ async def test_a_unit_left_in_doubt_gives_its_connection_back_to_the_pool(db: Da
 
 async def test_a_unit_that_ends_after_the_database_is_closed_does_not_keep_its_connection(db: Database) -> None:
     assert db._held is not None
-    entered, leave = asyncio.Event(), asyncio.Event()
-
-    async def late() -> None:
-        async with db.checked_unit() as uow:
-            await backend(uow)
-            entered.set()
-            await leave.wait()
-
-    unit = asyncio.create_task(late())
-    await entered.wait()
+    leave = asyncio.Event()
+    (late,) = await held_until(db, leave, 1)
     await db._held.close()
     leave.set()
-    await unit
+    await late
     await wait_for(lambda: checked_out(db) == 0, what="the late unit's connection returned, not held")
