@@ -17,16 +17,11 @@ from .problems import PROBLEM_JSON, problem_body, status_of
 
 RETRY_AFTER_SECONDS = 1  # another process takes it at once; this one is going
 _REFUSAL = Refused("shutting_down", "the gateway is stopping; retry with the same Idempotency-Key")
-_START: Message = {
-    "type": "http.response.start",
-    "status": status_of(_REFUSAL.code),
-    "headers": [
-        (b"content-type", PROBLEM_JSON.encode()),
-        (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-        (b"connection", b"close"),
-    ],
-}
-_BODY = msgspec.json.encode(problem_body(_REFUSAL))
+_HEADERS = [
+    (b"content-type", PROBLEM_JSON.encode()),
+    (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+    (b"connection", b"close"),
+]
 
 
 def abandoned(app: ASGIApp) -> ASGIApp:
@@ -47,9 +42,10 @@ def abandoned(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, watched)
         except asyncio.CancelledError:
             if not started:
-                start = {**_START, "headers": [*_START["headers"], (b"content-length", str(len(_BODY)).encode())]}
-                await send(start)  # type: ignore[arg-type]
-                await send({"type": "http.response.body", "body": _BODY, "more_body": False})
+                body = msgspec.json.encode(problem_body(_REFUSAL, scope.get("path", "")))
+                headers = [*_HEADERS, (b"content-length", str(len(body)).encode())]
+                await send({"type": "http.response.start", "status": status_of(_REFUSAL.code), "headers": headers})
+                await send({"type": "http.response.body", "body": body, "more_body": False})
             raise
 
     return middleware

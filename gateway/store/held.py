@@ -12,14 +12,17 @@ What the pool does for its connections is done here for the held ones:
 - at most ``size`` are out at once; a unit waits for one at most ``wait`` seconds, then the database is busy
   (SQLAlchemy's pool timeout, answered as unavailable as the pool's own is);
 - one the server closed is replaced without a round trip;
-- one idle for longer than ``idle_ping`` seconds is pinged before use, and so is every one held since a connection
-  was found lost (the database restarted, or the network dropped them all; as SQLAlchemy's pool checks the
-  connections pooled before a lost one, when each is next taken, not all at once);
-- one a unit left in doubt (an error other than the unit's own refusal or lost change, a cancellation, a transaction
-  open on the server, a connection lost) is not kept: it goes back to the engine's pool, which discards a lost one.
+- one idle for longer than ``idle_ping`` seconds is pinged before use, and so is the first taken after a
+  connection was found lost; when the ping fails, it and every connection held idle are discarded (the database
+  restarted, or the network dropped them all) and a new one is checked out: a unit pings at most once, so its wait
+  stays within the statement's bound and the pool's, as with SQLAlchemy's pool, which replaces the connections
+  pooled before a lost one;
+- one a unit left in doubt (an error other than the unit's own refusal or lost change, a cancellation) goes back to
+  the engine's pool; one lost, or with a transaction open on the server, is discarded there.
 
 A connection that is not kept is given back in a task of its own, so neither the unit that let it go nor a second
-cancellation waits for it (closing a connection to a server that does not answer takes seconds).
+cancellation waits for it (closing a connection to a server that does not answer takes seconds); the unit's slot
+is free once it is back, so the units let in after it find the engine's pool as the slots say.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -41,7 +45,7 @@ class HeldConnections:
         self.idle_ping = idle_ping
         self._free = asyncio.Semaphore(size)
         self._idle: list[tuple[AsyncConnection, float]] = []  # with when each was given back, the latest last
-        self._suspect_since = 0.0  # a connection held since before this is pinged before use
+        self._suspect_since = 0.0  # the first connection taken that was held since before this is pinged
         self._returning: set[asyncio.Task[None]] = set()
         self._closing = False
 
@@ -64,15 +68,13 @@ class HeldConnections:
     def give(self, conn: AsyncConnection, *, keep: bool) -> None:
         """Take back ``conn`` from its unit: held for the next when ``keep`` and still sound, else returned to the
         engine's pool (in a task of its own)."""
-        try:
-            if keep and not self._closing and _sound(conn):
-                self._idle.append((conn, time.monotonic()))
-                return
-            if conn.invalidated:  # lost: those held idle may be lost too, and are pinged when next taken
-                self._suspect_since = time.monotonic()
-            self._return(conn, broken=False)
-        finally:
+        if keep and not self._closing and _sound(conn):
+            self._idle.append((conn, time.monotonic()))
             self._free.release()
+            return
+        if conn.invalidated:  # lost: those held idle may be lost too; the next taken is pinged
+            self._suspect_since = time.monotonic()
+        self._return(conn, broken=_open_on_server(conn), then=self._free.release)
 
     async def close(self) -> None:
         """Return every held connection to the engine's pool (before the engine is disposed); any given back after
@@ -98,15 +100,20 @@ class HeldConnections:
                 self._return(conn, broken=True)
                 if not isinstance(error, Exception):
                     raise
-                self._suspect_since = time.monotonic()  # any failure: those held before it are no better
-                continue
+                dropped, self._idle = self._idle, []  # held before it: no better; one ping a unit at most
+                for old, _ in dropped:
+                    self._return(old, broken=True)
+                break
             return conn
         return await self.engine.connect()
 
-    def _return(self, conn: AsyncConnection, *, broken: bool) -> None:
+    def _return(self, conn: AsyncConnection, *, broken: bool, then: Callable[[], object] | None = None) -> None:
+        """Give ``conn`` back to the engine's pool in a task of its own; ``then`` once it is back."""
         task = asyncio.get_running_loop().create_task(_returned(conn, broken=broken))
         self._returning.add(task)
         task.add_done_callback(self._returning.discard)
+        if then is not None:
+            task.add_done_callback(lambda _: then())
 
 
 def _sound(conn: AsyncConnection) -> bool:
@@ -119,6 +126,15 @@ def _sound(conn: AsyncConnection) -> bool:
     return bool(getattr(adapter, "autocommit", False)) and not sync.connection.driver_connection.is_in_transaction()
 
 
+def _open_on_server(conn: AsyncConnection) -> bool:
+    """Whether ``conn`` has a transaction open on the server (which the pool's reset, in autocommit, would leave)."""
+    if _closed(conn):
+        return False
+    sync = conn.sync_connection
+    assert sync is not None
+    return bool(sync.connection.driver_connection.is_in_transaction())
+
+
 def _closed(conn: AsyncConnection) -> bool:
     """Whether ``conn`` is closed, invalidated, or closed by the server (known to the driver without a round trip)."""
     sync = conn.sync_connection
@@ -128,7 +144,7 @@ def _closed(conn: AsyncConnection) -> bool:
 
 
 async def _returned(conn: AsyncConnection, *, broken: bool) -> None:
-    """``conn`` back to its engine's pool: a sound one is reset there, a ``broken`` or closed one discarded."""
+    """``conn`` back to its engine's pool, or discarded when ``broken`` or closed."""
     try:
         if not conn.invalidated and (broken or _closed(conn)):
             await conn.invalidate()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from gateway.kernel.errors import Refused
 from gateway.store.db import Database, DatabaseUnavailable, Limits
@@ -122,9 +122,13 @@ async def test_a_connection_idle_past_its_ping_is_pinged_and_replaced_with_those
     assert checked_out(db) == 2
     for pid in pids:
         await terminate(db, pid)
+    pings: list[str] = []
+    event.listen(db._held.engine.sync_engine, "before_cursor_execute", lambda *args: pings.append(args[2]))
     db._held.idle_ping = -1.0  # every held connection is "idle too long": pinged before use
     async with db.checked_unit() as uow:  # no unit fails: the ping finds them gone first
         fresh = await backend(uow)
+    # the driver may have seen the close already (then no ping is needed); else the first is pinged, and only it
+    assert pings.count("SELECT 1") <= 1, "one ping a unit: the other one held is dropped with the first"
     assert fresh not in pids
     await wait_for(lambda: checked_out(db) == 1, what="both old ones returned")
 
@@ -161,3 +165,31 @@ async def test_a_unit_that_ends_after_the_database_is_closed_does_not_keep_its_c
     leave.set()
     await late
     await wait_for(lambda: checked_out(db) == 0, what="the late unit's connection returned, not held")
+
+
+async def test_a_connection_left_in_a_transaction_is_discarded_not_kept(db: Database) -> None:
+    async with db.checked_unit() as uow:
+        first = await backend(uow)
+        await uow.conn.exec_driver_sql("BEGIN")  # nothing a unit does; were it done, the next unit would inherit it
+    async with db.checked_unit() as uow:
+        assert await backend(uow) != first
+    await wait_for(lambda: checked_out(db) == 1, what="the one left in a transaction discarded")
+    async with db.transaction() as conn:
+        states = await conn.execute(text("SELECT state FROM pg_stat_activity WHERE pid = :pid"), {"pid": first})
+        assert states.scalars().all() == []
+
+
+async def test_a_connection_idle_past_its_ping_that_answers_it_is_kept(db: Database) -> None:
+    assert db._held is not None
+    async with db.checked_unit() as uow:
+        first = await backend(uow)
+    pings: list[str] = []
+    event.listen(db._held.engine.sync_engine, "before_cursor_execute", lambda *args: pings.append(args[2]))
+    db._held.idle_ping = -1.0
+    async with db.checked_unit() as uow:
+        assert pings == ["SELECT 1"], "pinged before the unit's first statement"
+        assert await backend(uow) == first
+    db._held.idle_ping = 60.0
+    async with db.checked_unit() as uow:
+        assert await backend(uow) == first
+    assert pings.count("SELECT 1") == 1, "not pinged when used within the ping time"
