@@ -45,7 +45,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.load import machine_busy
+from bench.load import database_cpu, database_seconds, machine_busy
 
 LOCK_PAYMENT = "SELECT id, portal_id, dossier_code, amount, status FROM payments WHERE reference = $1 FOR UPDATE"
 PAY = (
@@ -313,7 +313,7 @@ async def measure(config: dict[str, Any]) -> dict[str, Any]:
             await work(conn, item, http)
 
     await asyncio.gather(*(warm(conn, warm_up[i::connections]) for i, conn in enumerate(conns)))
-    cpu_before, busy_before = _cpu(), machine_busy()
+    cpu_before, database_before, busy_before = _cpu(), database_cpu(), machine_busy()
     deadline = time.perf_counter() + float(config["seconds"])
     exhausted = False
 
@@ -333,6 +333,7 @@ async def measure(config: dict[str, Any]) -> dict[str, Any]:
         await asyncio.gather(*(loop(conn) for conn in conns))
         elapsed = time.perf_counter() - started
         cpu = _cpu() - cpu_before
+        database = database_seconds(database_before)
         busy_after = machine_busy()
     finally:
         if http is not None:
@@ -348,6 +349,7 @@ async def measure(config: dict[str, Any]) -> dict[str, Any]:
         "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000 if ordered else 0.0,
         "exhausted": exhausted,
         "cores": cpu / elapsed if elapsed else 0.0,
+        "database_cores": database / elapsed if elapsed else 0.0,
         "machine_cores": (busy_after[0] - busy_before[0]) / spent * (os.cpu_count() or 1) if spent else 0.0,
     }
 

@@ -175,6 +175,7 @@ def sample(figures: load.Load, run: int = 0) -> Sample:
         figures.ok,
         figures.bad + sum(figures.errors.values()),
         run,
+        figures.database_cores,
     )
 
 
@@ -189,7 +190,11 @@ def floor_sample(figures: dict[str, Any], run: int = 0) -> Sample:
         figures["count"],
         0,
         run,
+        figures.get("database_cores", 0.0),
     )
+
+
+ATTEMPTS = 3  # runs of a path tried for each run counted
 
 
 def needed(rate: float, seconds: float) -> int:
@@ -212,8 +217,9 @@ async def run_floor(bench: Bench, path: HttpPath, kind: str, seconds: float) -> 
 
 async def measure_path(
     bench: Bench, path: HttpPath, section: str, seconds: float, record: bool, suffix: str = "", run: int = 0
-) -> None:
-    """bare, floor, gateway: one run of a path; ``suffix`` tells the rows of one process count from another's."""
+) -> bool:
+    """bare, floor, gateway: one run of a path; ``suffix`` tells the rows of one process count from another's.
+    ``False`` if the run ran out of its prepared work and is left out (the next is sized on what it did)."""
     stack = bench.stack
     clock = time.perf_counter()
     bare = await bench.wrk(
@@ -237,9 +243,10 @@ async def measure_path(
     exhausted = floor["exhausted"] or (together is not None and together["exhausted"])
     if exhausted or gateway.reused:
         text = f"a run ran out of prepared work (floor {exhausted}, gateway reused {gateway.reused}): left out"
+        text += ", and run again on more work"
         print(f"  {path.name:<9} {text}", flush=True)
         bench.results.note(section, text)
-        return
+        return False
     if record:
         bench.results.add(section, f"bare{suffix}", sample(bare, run))
         bench.results.add(section, f"floor{suffix}", floor_figures)
@@ -258,6 +265,7 @@ async def measure_path(
         f"{'' if record else '  [warm-up]'} [{time.perf_counter() - clock:.0f} s]",
         flush=True,
     )
+    return True
 
 
 async def half_rate(bench: Bench, path: HttpPath, section: str) -> None:
@@ -337,7 +345,9 @@ async def measure_all(bench: Bench, paths: list[HttpPath], workers: list[int]) -
             for path in paths:
                 section = section_name(path, count, many)
                 suffix = f", {processes(count)}" if many else ""
-                await measure_path(bench, path, section, args.seconds, record=True, suffix=suffix, run=run_number)
+                for _ in range(ATTEMPTS):  # a run whose work ran out is run again, on work sized by what it did
+                    if await measure_path(bench, path, section, args.seconds, True, suffix, run_number):
+                        break
                 if many and count != workers[0]:
                     for what in ("gateway", "bare"):
                         bench.results.pair(section, f"{what}{suffix}", f"{what}, {processes(workers[0])}")

@@ -89,6 +89,29 @@ def cpu_seconds(pids: Sequence[int]) -> float:
     return total / TICKS
 
 
+def database_cpu() -> dict[int, float]:
+    """CPU seconds spent so far by each of this machine's PostgreSQL processes (the server, its backends and helpers),
+    by pid; two readings give the database's share of a run. Empty where the database runs elsewhere."""
+    spent = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        spent[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICKS
+    return spent
+
+
+def database_seconds(before: dict[int, float]) -> float:
+    """CPU seconds the database's processes spent since ``before`` (``database_cpu``); a backend that started since
+    counts from its start, one that ended since is not counted."""
+    return sum(now - before.get(pid, 0.0) for pid, now in database_cpu().items())
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) jiffies of all cores since boot; two readings give the machine's load over a run."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -102,19 +125,23 @@ class Meter:
 
     pids: list[int] = field(default_factory=list)
     cores: float = 0.0
+    database: float = 0.0  # PostgreSQL's processes on this machine
     machine: float = 0.0  # of the machine's cores (2 here): other people's work counts too
     _cpu: float = 0.0
+    _database: dict[int, float] = field(default_factory=dict)
     _wall: float = 0.0
     _busy: tuple[float, float] = (0.0, 0.0)
 
     def start(self) -> Meter:
-        self._cpu, self._wall, self._busy = cpu_seconds(self.pids), time.perf_counter(), machine_busy()
+        self._cpu, self._database = cpu_seconds(self.pids), database_cpu()
+        self._wall, self._busy = time.perf_counter(), machine_busy()
         return self
 
     def stop(self) -> Meter:
         wall = time.perf_counter() - self._wall
         busy, total = machine_busy()
         self.cores = (cpu_seconds(self.pids) - self._cpu) / wall if wall else 0.0
+        self.database = database_seconds(self._database) / wall if wall else 0.0
         spent = total - self._busy[1]
         self.machine = (busy - self._busy[0]) / spent * (os.cpu_count() or 1) if spent else 0.0
         return self
@@ -137,6 +164,7 @@ class Load:
     reused: int
     generator_cores: float  # wrk's own CPU over the run, in cores
     server_cores: float = 0.0  # the measured server's processes
+    database_cores: float = 0.0
     machine_cores: float = 0.0
 
     @property
@@ -215,5 +243,6 @@ async def wrk(
         reused=data["reused"],
         generator_cores=(usage.ru_utime + usage.ru_stime) / seconds_run,
         server_cores=meter.cores,
+        database_cores=meter.database,
         machine_cores=meter.machine,
     )

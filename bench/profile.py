@@ -3,7 +3,7 @@
 text file beside it, so a change can show its profile before and after next to its numbers.
 
     .venv/bin/python -m bench.profile --path callback --out docs/profiles/callback-before.svg
-        [--seconds 20] [--rate 100] [--workers 1] [--connections 16] [--nonblocking] [--format raw]
+        [--seconds 20] [--rate 100] [--workers 1] [--connections 16] [--nonblocking] [--native] [--format raw]
 
 py-spy comes with ``make bench`` (the ``bench`` extra); sampling another process needs root or ptrace rights.
 """
@@ -48,6 +48,8 @@ async def record(args: argparse.Namespace) -> str:
             command.append("--subprocesses")
         if args.nonblocking:
             command.append("--nonblocking")
+        if args.native:
+            command.append("--native")
         args.out.parent.mkdir(parents=True, exist_ok=True)
         sampler = await asyncio.create_subprocess_exec(*command, stderr=asyncio.subprocess.PIPE)
         figures = await bench.wrk(
@@ -88,6 +90,7 @@ def main() -> None:
         "--format", choices=["flamegraph", "raw", "speedscope"], default="flamegraph", help="raw: collapsed stacks"
     )
     parser.add_argument("--nonblocking", action="store_true", help="do not pause the gateway to sample it")
+    parser.add_argument("--native", action="store_true", help="sample C and Cython frames too (asyncpg, uvloop)")
     args = parser.parse_args()
     load.require_wrk()
     summary = asyncio.run(record(args))

@@ -23,6 +23,7 @@ class Sample:
     count: int
     bad: int = 0
     run: int = 0  # the run it belongs to: ratios pair samples of the same run
+    database_cores: float = 0.0  # PostgreSQL's processes (0: not measured, or a path without the database)
 
 
 @dataclass
@@ -81,6 +82,7 @@ def row(what: str, samples: list[Sample], generator: str) -> str:
         f"p99 {median([s.p99_ms for s in samples]):8.2f} ms",
         f"{generator} {median([s.generator_cores for s in samples]):5.3f} cores",
         _server(samples),
+        _database(samples),
         f"machine {median([s.machine_cores for s in samples]):4.2f}",
     ]
     bad = sum(s.bad for s in samples)
@@ -92,6 +94,13 @@ def _server(samples: list[Sample]) -> str:
         return f"{'(no server)':<39}"
     per_request = median([s.server_cores * 1000 / s.rate for s in samples if s.rate])
     return f"server {median([s.server_cores for s in samples]):4.2f} cores = {per_request:6.2f} ms CPU a request"
+
+
+def _database(samples: list[Sample]) -> str:
+    if not any(s.database_cores for s in samples):
+        return f"{'':<32}"
+    per_request = median([s.database_cores * 1000 / s.rate for s in samples if s.rate])
+    return f"db {median([s.database_cores for s in samples]):4.2f} cores = {per_request:5.2f} ms a request"
 
 
 def ratio_line(label: str, values: list[float]) -> str:

@@ -61,6 +61,17 @@ async def test_a_unit_hands_its_connection_to_the_next_without_the_pool(db: Data
         assert await backend(uow) != first  # type: ignore[arg-type]
 
 
+async def test_checked_units_keep_their_plans_and_ordinary_units_plan_as_the_server_decides(db: Database) -> None:
+    """A checked unit's statements find rows by key and are planned once (not again at every run, as PostgreSQL
+    does by default for ``= ANY`` of an array parameter); an ordinary unit's may read by range, and keep the
+    server's choice."""
+    setting = text("SELECT current_setting('plan_cache_mode')")
+    async with db.checked_unit() as uow:
+        assert (await uow.conn.execute(setting)).scalar_one() == "force_generic_plan"
+    async with db.unit() as uow:
+        assert (await uow.conn.execute(setting)).scalar_one() == "auto"
+
+
 async def held_until(db: Database, leave: asyncio.Event, count: int) -> list[asyncio.Task[int]]:
     """``count`` checked units under way, each holding its connection until ``leave`` is set; each task returns its
     connection's backend pid."""
