@@ -20,7 +20,7 @@ from adapters.postal import PostalClient, StatusEvent
 from adapters.vntime import now_utc
 from gateway.kernel.collected import COD, OnCollected, ignore
 from gateway.store.db import Database
-from gateway.store.uow import UnitOfWork
+from gateway.store.uow import NeedsLock, UnitOfWork
 
 from . import cod, repository, transitions
 from .records import Shipment
@@ -61,18 +61,22 @@ async def record(
 ) -> Tally:
     """Record ``events`` in one unit of work, then announce the collections it recorded.
 
-    One event that reports no money (the post's push, as a rule) is recorded in a checked unit
-    (``Database.checked``): its shipment and whether its key is taken read in one statement without a lock, then
-    the event, the shipment's move and its outbox rows written in one statement that applies only if the shipment
-    is still as read and the key still free; else it is read again. Several events, or a delivery (which may report
-    money, whose rows are written at once and read back), are recorded under the shipments' row locks."""
+    One event (the post's push, as a rule) is recorded in a checked unit (``Database.checked``): its shipment and
+    whether its key is taken read in one statement without a lock, then the event, the shipment's move and its
+    outbox rows written in one statement that applies only if the shipment is still as read and the key still
+    free; else it is read again. Several events, and a delivery whose COD is to be collected or held (its rows are
+    written at once and read back: a delivery that reports an amount, or one of a shipment booked with COD, known
+    once read), are recorded under the shipments' row locks."""
     when = now or now_utc()
-    if len(events) == 1 and not reports_money(events[0]):
+    if len(events) == 1 and not (reports_money(events[0]) and events[0].cod_amount):
 
         async def in_checked_unit(uow: UnitOfWork) -> Tally:
             return await record_in(uow, events, source, when)
 
-        return await db.checked(in_checked_unit, readings=MAX_READINGS, what=f"shipment of {_ref(events[0])}")
+        try:
+            return await db.checked(in_checked_unit, readings=MAX_READINGS, what=f"shipment of {_ref(events[0])}")
+        except NeedsLock:
+            pass  # its COD is to be held: recorded under the lock below
     collected: list[str] = []
     async with db.unit() as uow:
         tally = await record_in(uow, events, source, when, collected)
@@ -114,6 +118,9 @@ async def record_in(
             )
             continue
         before = shipment
+        verdict = cod_verdict(before.status, before.status_code, before.cod_amount, event)
+        if verdict and uow.checked:
+            raise NeedsLock(f"the COD of {shipment.id} is to be collected or held")
         applied = moves(before.status, event)
         if not await _insert(uow, seen, _event_row(shipment.id, key, event, source, applied, now)):
             tally.duplicates += 1
@@ -126,7 +133,6 @@ async def record_in(
             assert moved is not None  # the row is locked, or the move kept for a commit that checks it
             shipment = shipments[shipment.id] = moved
             tally.applied += 1
-        verdict = cod_verdict(before.status, before.status_code, before.cod_amount, event)
         if verdict == COLLECT:
             with_collection = await cod.record(uow, shipment, event, now)
             if with_collection is not None and with_collection.collection is not None:

@@ -34,7 +34,7 @@ from gateway.kernel.errors import Refused
 
 from .direct import CHECKED_UNIT, writes
 from .held import HeldConnections
-from .uow import LostChange, UnitOfWork
+from .uow import LostChange, NeedsLock, UnitOfWork
 
 log = logging.getLogger("gateway.store")
 T = TypeVar("T")
@@ -301,7 +301,7 @@ class Database:
                 yield uow
                 await uow.flush()
                 keep = True
-            except (LostChange, Refused):  # the unit's own answers: its statements ran, the connection is sound
+            except (LostChange, NeedsLock, Refused):  # the unit's own answers: the connection is sound
                 keep = True
                 raise
             finally:

@@ -55,6 +55,11 @@ class LostChange(RuntimeError):
     """A change kept for the commit did not change the one row it was for: the unit is rolled back."""
 
 
+class NeedsLock(RuntimeError):
+    """A checked unit's work found, from what it read, that it must write at once and read back what it wrote: it
+    wrote nothing, and its caller does the work again in a unit that holds its rows' locks."""
+
+
 # The last part of a statement that carries a kept change: the change runs as the CTE ``kept_change`` (RETURNING a
 # row for each row it changed), and this divides by zero unless it changed exactly one, which aborts the statement
 # and everything in it (SQLSTATE 22012, read back as LostChange): no other part of the statement divides.

@@ -238,6 +238,61 @@ def test_an_event_for_another_order_is_not_recorded(database_url: str) -> None:
     asyncio.run(go())
 
 
+@pytest.mark.parametrize(
+    ("booked", "reported", "units", "outcome"),
+    [
+        (0, 0, [True], (1, 0, 0)),  # nothing to collect: a checked unit, as any other pushed event
+        (150_000, 150_000, [False], (1, 1, 0)),  # an amount reported: under the lock from the start
+        (150_000, 0, [True, False], (1, 0, 1)),  # booked with COD, none reported: known once read, then locked
+    ],
+)
+def test_a_pushed_delivery_is_recorded_without_a_lock_unless_its_cod_is_collected_or_held(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    booked: int,
+    reported: int,
+    units: list[bool],
+    outcome: tuple[int, int, int],
+) -> None:
+    """A delivery pushed alone takes the checked unit (PostgreSQL) unless it collects or holds COD, whose rows are
+    written at once and read back under the shipment's lock; one whose shipment turns out, once read, to be booked
+    with COD is done again under the lock, having written nothing. Either way it is recorded once."""
+    seen: list[bool] = []
+    real = tracking.record_in
+
+    async def noting(uow, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(uow.checked)
+        return await real(uow, *args, **kwargs)
+
+    async def go() -> None:
+        db = Database.from_url(database_url)
+        try:
+            shipment_id = await new_shipment(db, booked)
+            monkeypatch.setattr(tracking, "record_in", noting)
+            [delivered] = events(shipment_id, (14,), reported)
+            assert delivered.state == ShipmentState.DELIVERED
+            tally = await tracking.record(db, [delivered], "webhook")
+            monkeypatch.setattr(tracking, "record_in", real)
+            assert (tally.recorded, tally.cod_collected, tally.cod_held) == outcome
+            async with db.read() as conn:
+                status = (
+                    await conn.execute(select(sh.shipments.c.status).where(sh.shipments.c.id == shipment_id))
+                ).scalar_one()
+                recorded = (
+                    await conn.execute(
+                        select(sh.shipment_events.c.raw_code).where(sh.shipment_events.c.shipment_id == shipment_id)
+                    )
+                ).all()
+                assert [s["status"] for s in await status_changes(conn, shipment_id)] == ["delivered"]
+            assert status == "delivered" and recorded == [(14,)]
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())
+    pg = not database_url.startswith("sqlite")
+    assert seen == (units if pg else [False])
+
+
 @pytest.mark.parametrize("name", ["return", "cod_remitted"])
 def test_events_pushed_at_once_are_each_recorded_once_and_move_the_shipment_in_turn(
     database_url: str, name: str
