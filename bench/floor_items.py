@@ -154,9 +154,17 @@ async def postal_items(conn: asyncpg.Connection, pushes: list[dict[str, Any]]) -
 
 
 async def run_floor(
-    kind: str, items: list[dict[str, Any]], *, url: str, connections: int, seconds: float, payload: str, workdir: Path
+    kind: str,
+    items: list[dict[str, Any]],
+    *,
+    url: str,
+    connections: int,
+    seconds: float,
+    payload: str,
+    workdir: Path,
+    rate: float | None = None,
 ) -> dict[str, Any]:
-    """Run a floor in its own process (so its CPU is its own) and return its figures."""
+    """Run a floor in its own process (so its CPU is its own) and return its figures; with ``rate``, paced."""
     config = {
         "kind": kind,
         "dsn": asyncpg_dsn(url),
@@ -164,6 +172,7 @@ async def run_floor(
         "seconds": seconds,
         "payload": payload,
         "items": items,
+        "rate": rate,
     }
     path = workdir / f"floor-{kind}-{secrets.token_hex(3)}.pickle"
     path.write_bytes(pickle.dumps(config))

@@ -296,7 +296,8 @@ KINDS: dict[str, Callable[[asyncpg.Connection, dict[str, Any], Any], Awaitable[N
 
 
 async def measure(config: dict[str, Any]) -> dict[str, Any]:
-    """Run the config's items through its kind's transaction on ``connections`` connections for ``seconds``."""
+    """Run the config's items through its kind's transaction on ``connections`` connections for ``seconds``, as
+    fast as they go or, with a ``rate``, on a fixed schedule of that many a second."""
     work = KINDS[config["kind"]]
     items: list[dict[str, Any]] = config["items"]
     for item in items:
@@ -316,15 +317,22 @@ async def measure(config: dict[str, Any]) -> dict[str, Any]:
     cpu_before, database_before, busy_before = _cpu(), database_cpu(), machine_busy()
     deadline = time.perf_counter() + float(config["seconds"])
     exhausted = False
+    rate = config.get("rate")  # paced: the n-th item is due n ÷ rate seconds after the start, as requests.lua paces
+    taken = 0
 
     async def loop(conn: asyncpg.Connection) -> None:
-        nonlocal exhausted
+        nonlocal exhausted, taken
         while time.perf_counter() < deadline:
             item = next(queue, None)
             if item is None:
                 exhausted = True
                 return
-            start = time.perf_counter()
+            if rate:
+                due = started + taken / rate
+                taken += 1
+                if due > time.perf_counter():
+                    await asyncio.sleep(due - time.perf_counter())
+            start = time.perf_counter()  # from the actual send, as wrk measures
             await work(conn, item, http)
             latencies.append(time.perf_counter() - start)
 

@@ -202,16 +202,19 @@ def needed(rate: float, seconds: float) -> int:
     return int(rate * seconds * 1.15) + 200
 
 
-async def run_floor(bench: Bench, path: HttpPath, kind: str, seconds: float) -> dict[str, Any]:
-    """One run of the floor ``kind`` (bench/floors.py) on fresh work of ``path``."""
+async def run_floor(
+    bench: Bench, path: HttpPath, kind: str, seconds: float, rate: float | None = None
+) -> dict[str, Any]:
+    """One run of the floor ``kind`` (bench/floors.py) on fresh work of ``path``; with ``rate``, paced."""
     return await floor_items.run_floor(
         kind,
-        await path.floor_items(bench, needed(path.floor_rate, seconds)),
+        await path.floor_items(bench, needed(rate or path.floor_rate, seconds)),
         url=bench.stack.database_url,
         connections=bench.args.connections,
         seconds=seconds,
         payload=path.payload,
         workdir=bench.workdir,
+        rate=rate,
     )
 
 
@@ -239,7 +242,7 @@ async def measure_path(
     )
     floor_figures = floor_sample(floor, run)
     fastest = max(floor_figures.rate, floor_sample(together).rate if together is not None else 0.0)
-    path.seen(fastest, gateway.per_second)
+    path.seen(fastest, gateway.requests / gateway.seconds if gateway.seconds else 0.0)  # with any reused: faster
     exhausted = floor["exhausted"] or (together is not None and together["exhausted"])
     if exhausted or gateway.reused:
         text = f"a run ran out of prepared work (floor {exhausted}, gateway reused {gateway.reused}): left out"
@@ -299,6 +302,14 @@ async def half_rate(bench: Bench, path: HttpPath, section: str) -> None:
         f"half rate: offered {target:,.1f}/s, answered {figures.per_second:,.1f}/s, p50 {figures.p50_ms:.2f} ms, "
         f"p99 {figures.p99_ms:.2f} ms, p99 ÷ p50 {figures.p99_ms / figures.p50_ms if figures.p50_ms else 0:.2f}; "
         + meanwhile,
+    )
+    floor = floor_sample(await run_floor(bench, path, path.name, bench.args.seconds, rate=target))
+    bench.results.add(section, "floor at the same rate", floor)
+    bench.results.note(
+        section,
+        f"the floor at the same rate: answered {floor.rate:,.1f}/s, p50 {floor.p50_ms:.2f} ms, p99 {floor.p99_ms:.2f} "
+        f"ms, p99 ÷ p50 {floor.p99_ms / floor.p50_ms if floor.p50_ms else 0:.2f} (its transaction alone, paced the "
+        "same way: what the database and the machine give the tail)",
     )
 
 
