@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -279,7 +280,7 @@ async def half_rate(bench: Bench, path: HttpPath, section: str) -> None:
     target = peak / 2
     requests = await path.gateway_requests(bench, needed(target, bench.args.seconds))
     stack = bench.stack
-    before = await pauses.read(stack.gateway_url, stack.database_url)
+    before = await pauses.read(stack.gateway_url, stack.database_url, path.route)
     figures = await bench.wrk(
         f"{stack.gateway_url}{path.route}",
         requests,
@@ -289,7 +290,7 @@ async def half_rate(bench: Bench, path: HttpPath, section: str) -> None:
         rate=target,
         server_pids=[stack.gateway_pid],
     )
-    stood_still = (await pauses.read(stack.gateway_url, stack.database_url)).since(before)
+    stood_still = (await pauses.read(stack.gateway_url, stack.database_url, path.route)).since(before)
     meanwhile = (  # each read of /metrics is answered by one of the processes, not always the same
         f"meanwhile the gateway's {stood_still.text(bench.args.seconds)}"
         if stack.workers == 1
@@ -372,6 +373,7 @@ async def measure_all(bench: Bench, paths: list[HttpPath], workers: list[int]) -
 async def run(args: argparse.Namespace) -> Results:
     stop_on_sigterm()
     url = await create_pg_database()
+    await apply_settings(url, args.database_setting)
     stack = BenchStack(backend="postgres", database_url=url, redis_url=REDIS_URL, workdir=workdir())
     workers: list[int] = [int(w) for w in str(args.workers).split(",")]
     stack.workers = workers[0]
@@ -396,6 +398,26 @@ async def run(args: argparse.Namespace) -> Results:
         await drop_pg_database(url)
 
 
+SETTING = re.compile(r"([a-z_]+)=([A-Za-z0-9_.]+)")
+
+
+async def apply_settings(url: str, settings: list[str]) -> None:
+    """``NAME=VALUE`` PostgreSQL settings for every connection to the benchmark's database (gateway and floors
+    alike): a diagnostic, to show what a setting of the database gives the figures, never the product's own."""
+    if not settings:
+        return
+    conn = await seed.connect(url)
+    try:
+        name = await conn.fetchval("SELECT current_database()")
+        for setting in settings:
+            found = SETTING.fullmatch(setting)
+            if found is None:
+                raise SystemExit(f"--database-setting takes NAME=VALUE, not {setting!r}")
+            await conn.execute(f"ALTER DATABASE \"{name}\" SET {found[1]} = '{found[2]}'")
+    finally:
+        await conn.close()
+
+
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -406,6 +428,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", default="1", help="gateway (and bare) processes")
     parser.add_argument("--no-half-rate", dest="half_rate", action="store_false")
     parser.add_argument("--json", type=Path, help="also write every sample here")
+    parser.add_argument(
+        "--database-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a PostgreSQL setting for the benchmark's database (a diagnostic: synchronous_commit=off shows what the "
+        "disk's commit flushes give the tail)",
+    )
     return parser.parse_args(argv)
 
 
@@ -418,6 +448,8 @@ def main(argv: list[str] | None = None) -> None:
         f"(spread: slowest–fastest run). Cores: CPU used over the run by the generator, the server's processes and "
         f"the whole machine ({load.os.cpu_count()} cores, shared with other work)."
     )
+    if args.database_setting:
+        title += f" Database settings for this run only: {', '.join(args.database_setting)}."
     print()
     print(table(results, title))
     if args.json:
