@@ -295,6 +295,24 @@ KINDS: dict[str, Callable[[asyncpg.Connection, dict[str, Any], Any], Awaitable[N
 }
 
 
+class Schedule:
+    """When the next item is sent: at once, or with a ``rate`` the n-th n ÷ rate seconds after ``start``, as
+    requests.lua paces wrk."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.rate = rate
+        self.start = time.perf_counter()
+        self.taken = 0
+
+    async def turn(self) -> None:
+        if not self.rate:
+            return
+        due = self.start + self.taken / self.rate
+        self.taken += 1
+        if due > time.perf_counter():
+            await asyncio.sleep(due - time.perf_counter())
+
+
 async def measure(config: dict[str, Any]) -> dict[str, Any]:
     """Run the config's items through its kind's transaction on ``connections`` connections for ``seconds``, as
     fast as they go or, with a ``rate``, on a fixed schedule of that many a second."""
@@ -317,26 +335,21 @@ async def measure(config: dict[str, Any]) -> dict[str, Any]:
     cpu_before, database_before, busy_before = _cpu(), database_cpu(), machine_busy()
     deadline = time.perf_counter() + float(config["seconds"])
     exhausted = False
-    rate = config.get("rate")  # paced: the n-th item is due n ÷ rate seconds after the start, as requests.lua paces
-    taken = 0
+    schedule = Schedule(config.get("rate"))
 
     async def loop(conn: asyncpg.Connection) -> None:
-        nonlocal exhausted, taken
+        nonlocal exhausted
         while time.perf_counter() < deadline:
             item = next(queue, None)
             if item is None:
                 exhausted = True
                 return
-            if rate:
-                due = started + taken / rate
-                taken += 1
-                if due > time.perf_counter():
-                    await asyncio.sleep(due - time.perf_counter())
+            await schedule.turn()
             start = time.perf_counter()  # from the actual send, as wrk measures
             await work(conn, item, http)
             latencies.append(time.perf_counter() - start)
 
-    started = time.perf_counter()
+    started = schedule.start = time.perf_counter()
     try:
         await asyncio.gather(*(loop(conn) for conn in conns))
         elapsed = time.perf_counter() - started
