@@ -131,6 +131,15 @@ def events(shipment_id: str, codes: tuple[int, ...], cod: int) -> list[StatusEve
     ]
 
 
+async def stored(conn, shipment_id: str) -> tuple[str, list[int]]:  # type: ignore[no-untyped-def]
+    """The shipment's status and the post's codes on its timeline, as stored."""
+    status = (await conn.execute(select(sh.shipments.c.status).where(sh.shipments.c.id == shipment_id))).scalar_one()
+    codes = await conn.execute(
+        select(sh.shipment_events.c.raw_code).where(sh.shipment_events.c.shipment_id == shipment_id)
+    )
+    return status, list(codes.scalars())
+
+
 async def status_changes(conn, shipment_id: str) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
     """The payloads of the shipment's ``shipment.status_changed`` events, in the order announced."""
     query = (
@@ -275,16 +284,9 @@ def test_a_pushed_delivery_is_recorded_without_a_lock_unless_its_cod_is_collecte
             monkeypatch.setattr(tracking, "record_in", real)
             assert (tally.recorded, tally.cod_collected, tally.cod_held) == outcome
             async with db.read() as conn:
-                status = (
-                    await conn.execute(select(sh.shipments.c.status).where(sh.shipments.c.id == shipment_id))
-                ).scalar_one()
-                recorded = (
-                    await conn.execute(
-                        select(sh.shipment_events.c.raw_code).where(sh.shipment_events.c.shipment_id == shipment_id)
-                    )
-                ).all()
+                status, recorded = await stored(conn, shipment_id)
                 assert [s["status"] for s in await status_changes(conn, shipment_id)] == ["delivered"]
-            assert status == "delivered" and recorded == [(14,)]
+            assert status == "delivered" and recorded == [14]
         finally:
             await db.dispose()
 
@@ -314,14 +316,7 @@ def test_events_pushed_at_once_are_each_recorded_once_and_move_the_shipment_in_t
             assert sum(t.duplicates for t in tallies) == 2 * len(happened)
             assert sum(t.cod_collected for t in tallies) == (1 if 14 in SCENARIOS[name] else 0)
             async with db.read() as conn:
-                status = (
-                    await conn.execute(select(sh.shipments.c.status).where(sh.shipments.c.id == shipment_id))
-                ).scalar_one()
-                recorded = (
-                    await conn.execute(
-                        select(sh.shipment_events.c.raw_code).where(sh.shipment_events.c.shipment_id == shipment_id)
-                    )
-                ).scalars()
+                status, recorded = await stored(conn, shipment_id)
                 changes = await status_changes(conn, shipment_id)
             assert sorted(recorded) == sorted(SCENARIOS[name])
             assert status == fold("created", happened)
