@@ -119,7 +119,7 @@ async def record_in(
             continue
         before = shipment
         verdict = cod_verdict(before.status, before.status_code, before.cod_amount, event)
-        if verdict and uow.checked:
+        if uow.checked and verdict is not None and key not in (seen or ()):  # a repeat does nothing: no lock needed
             raise NeedsLock(f"the COD of {shipment.id} is to be collected or held")
         applied = moves(before.status, event)
         if not await _insert(uow, seen, _event_row(shipment.id, key, event, source, applied, now)):

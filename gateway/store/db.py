@@ -287,7 +287,9 @@ class Database:
         """A unit of work without a transaction of its own on PostgreSQL (``uow`` module: a checked unit): its reads
         in autocommit, its kept writes as one statement that PostgreSQL aborts whole when its kept change finds its
         row not as read (``LostChange``: the caller reads again). Its connection is one held for checked units
-        (``held``). On SQLite a unit as ``unit()``, whose write lock keeps the row as read."""
+        (``held``), whose statements are planned once and keep their plan (``create_engine``): a statement added to a
+        checked unit must find its rows by key, not by a range a generic plan could misjudge. On SQLite a unit as
+        ``unit()``, whose write lock keeps the row as read."""
         if self.is_sqlite:
             async with self.unit() as uow:
                 yield uow

@@ -117,7 +117,7 @@ class Slots:
     """At most ``size`` taken at once; a taker waits its turn, first come first served, for at most the seconds it
     names. What ``asyncio.Semaphore`` under ``asyncio.timeout`` does, without their work for each wait (a timeout's
     context, the current task's and the running loop's lookups: on Python 3.11 each lookup of the loop is a system
-    call), which was a twentieth of a postal event's CPU when units queued for the held connections."""
+    call), which was about 3 % of a postal event's samples when units queued for the held connections."""
 
     def __init__(self, size: int) -> None:
         self.size = size

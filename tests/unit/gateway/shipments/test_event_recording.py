@@ -295,6 +295,44 @@ def test_a_pushed_delivery_is_recorded_without_a_lock_unless_its_cod_is_collecte
     assert seen == (units if pg else [False])
 
 
+def test_a_repeated_delivery_and_one_for_no_shipment_of_ours_need_no_lock(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delivery pushed again, of a shipment booked with COD, is a repeat once read: it is answered as one from the
+    checked unit, with no second reading under the lock, and holds nothing twice; a delivery for no shipment of
+    ours is unknown, from the checked unit too."""
+    seen: list[bool] = []
+    real = tracking.record_in
+
+    async def noting(uow, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(uow.checked)
+        return await real(uow, *args, **kwargs)
+
+    async def go() -> None:
+        db = Database.from_url(database_url)
+        try:
+            shipment_id = await new_shipment(db, 150_000)
+            [delivered] = events(shipment_id, (14,), 0)
+            first = await tracking.record(db, [delivered], "webhook")
+            monkeypatch.setattr(tracking, "record_in", noting)
+            again = await tracking.record(db, [delivered], "feed")
+            stray = StatusEvent(**{**delivered.__dict__, "sale_order_code": "shp_none", "original_id": "OD-none"})
+            unknown = await tracking.record(db, [stray], "webhook")
+            monkeypatch.setattr(tracking, "record_in", real)
+            assert (first.recorded, first.cod_held) == (1, 1)
+            assert (again.recorded, again.duplicates, again.cod_held) == (0, 1, 0)
+            assert (unknown.recorded, unknown.unknown) == (0, 1)
+            async with db.read() as conn:
+                _, recorded = await stored(conn, shipment_id)
+            assert recorded == [14]
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())
+    pg = not database_url.startswith("sqlite")
+    assert seen == ([True, True] if pg else [False, False])
+
+
 @pytest.mark.parametrize("name", ["return", "cod_remitted"])
 def test_events_pushed_at_once_are_each_recorded_once_and_move_the_shipment_in_turn(
     database_url: str, name: str
