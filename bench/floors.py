@@ -45,7 +45,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.load import database_cpu, database_seconds, machine_busy
+from bench.load import database_cpu, database_pids, database_seconds, machine_busy
 
 LOCK_PAYMENT = "SELECT id, portal_id, dossier_code, amount, status FROM payments WHERE reference = $1 FOR UPDATE"
 PAY = (
@@ -332,7 +332,7 @@ async def measure(config: dict[str, Any]) -> dict[str, Any]:
             await work(conn, item, http)
 
     await asyncio.gather(*(warm(conn, warm_up[i::connections]) for i, conn in enumerate(conns)))
-    cpu_before, database_before, busy_before = _cpu(), database_cpu(), machine_busy()
+    cpu_before, database_before, busy_before = _cpu(), database_cpu(await database_pids(conns[0])), machine_busy()
     deadline = time.perf_counter() + float(config["seconds"])
     exhausted = False
     schedule = Schedule(config.get("rate"))
@@ -354,7 +354,7 @@ async def measure(config: dict[str, Any]) -> dict[str, Any]:
         await asyncio.gather(*(loop(conn) for conn in conns))
         elapsed = time.perf_counter() - started
         cpu = _cpu() - cpu_before
-        database = database_seconds(database_before)
+        database = database_seconds(database_before, await database_pids(conns[0]))
         busy_after = machine_busy()
     finally:
         if http is not None:

@@ -58,7 +58,13 @@ class Bench:
     def wrk(self, url: str, path: Path, **kw: Any) -> Any:
         a = self.args
         return load.wrk(
-            url, path, seconds=kw.pop("seconds", a.seconds), connections=a.connections, threads=a.threads, **kw
+            url,
+            path,
+            seconds=kw.pop("seconds", a.seconds),
+            connections=a.connections,
+            threads=a.threads,
+            database=self.pg,
+            **kw,
         )
 
 
@@ -247,7 +253,6 @@ async def measure_path(
     exhausted = floor["exhausted"] or (together is not None and together["exhausted"])
     if exhausted or gateway.reused:
         text = f"a run ran out of prepared work (floor {exhausted}, gateway reused {gateway.reused}): left out"
-        text += ", and run again on more work"
         print(f"  {path.name:<9} {text}", flush=True)
         bench.results.note(section, text)
         return False
@@ -304,7 +309,10 @@ async def half_rate(bench: Bench, path: HttpPath, section: str) -> None:
         f"p99 {figures.p99_ms:.2f} ms, p99 ÷ p50 {figures.p99_ms / figures.p50_ms if figures.p50_ms else 0:.2f}; "
         + meanwhile,
     )
-    floor = floor_sample(await run_floor(bench, path, path.name, bench.args.seconds, rate=target))
+    paced = await run_floor(bench, path, path.name, bench.args.seconds, rate=target)
+    floor = floor_sample(paced)
+    if paced["exhausted"]:
+        bench.results.note(section, "the floor at the same rate ran out of its work: its figures are of a shorter run")
     bench.results.add(section, "floor at the same rate", floor)
     bench.results.note(
         section,
@@ -360,6 +368,8 @@ async def measure_all(bench: Bench, paths: list[HttpPath], workers: list[int]) -
                 for _ in range(ATTEMPTS):  # a run whose work ran out is run again, on work sized by what it did
                     if await measure_path(bench, path, section, args.seconds, True, suffix, run_number):
                         break
+                else:
+                    bench.results.note(section, f"run {run_number}: every attempt ran out of its work; not counted")
                 if many and count != workers[0]:
                     for what in ("gateway", "bare"):
                         bench.results.pair(section, f"{what}{suffix}", f"{what}, {processes(workers[0])}")
@@ -373,12 +383,12 @@ async def measure_all(bench: Bench, paths: list[HttpPath], workers: list[int]) -
 async def run(args: argparse.Namespace) -> Results:
     stop_on_sigterm()
     url = await create_pg_database()
-    await apply_settings(url, args.database_setting)
     stack = BenchStack(backend="postgres", database_url=url, redis_url=REDIS_URL, workdir=workdir())
     workers: list[int] = [int(w) for w in str(args.workers).split(",")]
     stack.workers = workers[0]
     bench: Bench | None = None
     try:
+        await apply_settings(url, args.database_setting)
         await stack.start()
         bench = Bench(stack, await seed.connect(url), stack.workdir, args)
         paths = [PATHS[name]() for name in args.paths.split(",")]
@@ -402,8 +412,9 @@ SETTING = re.compile(r"([a-z_]+)=([A-Za-z0-9_.]+)")
 
 
 async def apply_settings(url: str, settings: list[str]) -> None:
-    """``NAME=VALUE`` PostgreSQL settings for every connection to the benchmark's database (gateway and floors
-    alike): a diagnostic, to show what a setting of the database gives the figures, never the product's own."""
+    """``NAME=VALUE`` PostgreSQL settings for the benchmark's database, for every connection to it that does not
+    set its own at connect time (the gateway sets ``statement_timeout``, and ``plan_cache_mode`` for checked units):
+    a diagnostic, to show what a setting of the database gives the figures, never the product's own."""
     if not settings:
         return
     conn = await seed.connect(url)
@@ -411,8 +422,7 @@ async def apply_settings(url: str, settings: list[str]) -> None:
         name = await conn.fetchval("SELECT current_database()")
         for setting in settings:
             found = SETTING.fullmatch(setting)
-            if found is None:
-                raise SystemExit(f"--database-setting takes NAME=VALUE, not {setting!r}")
+            assert found is not None, "checked by parse"
             await conn.execute(f"ALTER DATABASE \"{name}\" SET {found[1]} = '{found[2]}'")
     finally:
         await conn.close()
@@ -436,7 +446,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="a PostgreSQL setting for the benchmark's database (a diagnostic: synchronous_commit=off shows what the "
         "disk's commit flushes give the tail)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for setting in args.database_setting:
+        if SETTING.fullmatch(setting) is None:
+            parser.error(f"--database-setting takes NAME=VALUE, not {setting!r}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -89,27 +89,34 @@ def cpu_seconds(pids: Sequence[int]) -> float:
     return total / TICKS
 
 
-def database_cpu() -> dict[int, float]:
-    """CPU seconds spent so far by each of this machine's PostgreSQL processes (the server, its backends and helpers),
-    by pid; two readings give the database's share of a run. Empty where the database runs elsewhere."""
+# The database's processes that do a benchmark's work: the backends connected to its database, and the server's own
+# (checkpointer, WAL writer, background writer and launchers, which have no database); not another database's.
+DATABASE_PIDS = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR datname IS NULL"
+
+
+async def database_pids(conn: Any) -> list[int]:
+    """The pids of ``DATABASE_PIDS``, read on ``conn`` (asyncpg, connected to the benchmark's database); none where
+    there is no connection."""
+    return [] if conn is None else [int(row[0]) for row in await conn.fetch(DATABASE_PIDS)]
+
+
+def database_cpu(pids: Sequence[int]) -> dict[int, float]:
+    """CPU seconds spent so far by each of ``pids`` (``database_pids``) that runs on this machine; two readings give
+    the database's share of a run. Empty where the database runs elsewhere."""
     spent = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for pid in pids:
         try:
-            if (entry / "comm").read_text().strip() != "postgres":
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        spent[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICKS
+        spent[pid] = (int(fields[11]) + int(fields[12])) / TICKS
     return spent
 
 
-def database_seconds(before: dict[int, float]) -> float:
-    """CPU seconds the database's processes spent since ``before`` (``database_cpu``); a backend that started since
-    counts from its start, one that ended since is not counted."""
-    return sum(now - before.get(pid, 0.0) for pid, now in database_cpu().items())
+def database_seconds(before: dict[int, float], pids: Sequence[int]) -> float:
+    """CPU seconds ``pids`` (read again at the end) spent since ``before``: a backend that started since counts
+    from its start, one that ended since is not counted, and a pid taken by another process counts nothing."""
+    return sum(max(0.0, now - before.get(pid, 0.0)) for pid, now in database_cpu(pids).items())
 
 
 def machine_busy() -> tuple[float, float]:
@@ -125,23 +132,25 @@ class Meter:
 
     pids: list[int] = field(default_factory=list)
     cores: float = 0.0
-    database: float = 0.0  # PostgreSQL's processes on this machine
+    database: float = 0.0  # PostgreSQL's processes for the benchmark's database (``DATABASE_PIDS``)
     machine: float = 0.0  # of the machine's cores (2 here): other people's work counts too
     _cpu: float = 0.0
     _database: dict[int, float] = field(default_factory=dict)
     _wall: float = 0.0
     _busy: tuple[float, float] = (0.0, 0.0)
 
-    def start(self) -> Meter:
-        self._cpu, self._database = cpu_seconds(self.pids), database_cpu()
+    def start(self, database: Sequence[int] = ()) -> Meter:
+        """``database``: the pids of the database's processes now (``database_pids``)."""
+        self._cpu, self._database = cpu_seconds(self.pids), database_cpu(database)
         self._wall, self._busy = time.perf_counter(), machine_busy()
         return self
 
-    def stop(self) -> Meter:
+    def stop(self, database: Sequence[int] = ()) -> Meter:
+        """``database``: the pids of the database's processes now, those started since included."""
         wall = time.perf_counter() - self._wall
         busy, total = machine_busy()
         self.cores = (cpu_seconds(self.pids) - self._cpu) / wall if wall else 0.0
-        self.database = database_seconds(self._database) / wall if wall else 0.0
+        self.database = database_seconds(self._database, database) / wall if wall else 0.0
         spent = total - self._busy[1]
         self.machine = (busy - self._busy[0]) / spent * (os.cpu_count() or 1) if spent else 0.0
         return self
@@ -200,8 +209,10 @@ async def wrk(
     rate: float | None = None,
     server_pids: Sequence[int] = (),
     timeout_seconds: int = 30,
+    database: Any = None,
 ) -> Load:
-    """Run wrk against ``url`` for ``seconds`` with ``connections`` over ``threads``; see requests.lua."""
+    """Run wrk against ``url`` for ``seconds`` with ``connections`` over ``threads``; see requests.lua. ``database``:
+    a connection to the benchmark's database, to measure its processes' CPU over the run."""
     binary = require_wrk()
     base, _, path = url.partition("://")[2].partition("/")
     args = [f"file={requests_file}", f"path=/{path}", f"threads={threads}", f"mode={mode}", f"status={status}"]
@@ -222,9 +233,9 @@ async def wrk(
         "--",
         *args,
     ]
-    meter = Meter(pids=[p for pid in server_pids for p in process_tree(pid)]).start()
+    meter = Meter(pids=[p for pid in server_pids for p in process_tree(pid)]).start(await database_pids(database))
     code, out, err, usage = await asyncio.to_thread(_run, command)
-    meter.stop()
+    meter.stop(await database_pids(database))
     summary = next((line[8:] for line in out.splitlines() if line.startswith("WRKJSON ")), None)
     if code != 0 or summary is None:
         raise LoadError(f"wrk failed ({code}): {err.strip() or out.strip()}")
