@@ -6,6 +6,7 @@ backwards on the way, and a COD delivery is collected once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import secrets
 from collections.abc import Iterator
@@ -129,6 +130,22 @@ def events(shipment_id: str, codes: tuple[int, ...], cod: int) -> list[StatusEve
         )
         for n, code in enumerate(codes)
     ]
+
+
+@contextlib.contextmanager
+def units_noted(monkeypatch: pytest.MonkeyPatch, seen: list[bool]) -> Iterator[None]:
+    """While within, whether each unit ``tracking.record_in`` runs in is a checked one, added to ``seen`` in turn."""
+    real = tracking.record_in
+
+    async def noting(uow, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(uow.checked)
+        return await real(uow, *args, **kwargs)
+
+    monkeypatch.setattr(tracking, "record_in", noting)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(tracking, "record_in", real)
 
 
 async def stored(conn, shipment_id: str) -> tuple[str, list[int]]:  # type: ignore[no-untyped-def]
@@ -267,21 +284,15 @@ def test_a_pushed_delivery_is_recorded_without_a_lock_unless_its_cod_is_collecte
     written at once and read back under the shipment's lock; one whose shipment turns out, once read, to be booked
     with COD is done again under the lock, having written nothing. Either way it is recorded once."""
     seen: list[bool] = []
-    real = tracking.record_in
-
-    async def noting(uow, *args, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append(uow.checked)
-        return await real(uow, *args, **kwargs)
 
     async def go() -> None:
         db = Database.from_url(database_url)
         try:
             shipment_id = await new_shipment(db, booked)
-            monkeypatch.setattr(tracking, "record_in", noting)
             [delivered] = events(shipment_id, (14,), reported)
             assert delivered.state == ShipmentState.DELIVERED
-            tally = await tracking.record(db, [delivered], "webhook")
-            monkeypatch.setattr(tracking, "record_in", real)
+            with units_noted(monkeypatch, seen):
+                tally = await tracking.record(db, [delivered], "webhook")
             assert (tally.recorded, tally.cod_collected, tally.cod_held) == outcome
             async with db.read() as conn:
                 status, recorded = await stored(conn, shipment_id)
@@ -302,11 +313,6 @@ def test_a_repeated_delivery_and_one_for_no_shipment_of_ours_need_no_lock(
     checked unit, with no second reading under the lock, and holds nothing twice; a delivery for no shipment of
     ours is unknown, from the checked unit too."""
     seen: list[bool] = []
-    real = tracking.record_in
-
-    async def noting(uow, *args, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append(uow.checked)
-        return await real(uow, *args, **kwargs)
 
     async def go() -> None:
         db = Database.from_url(database_url)
@@ -314,11 +320,10 @@ def test_a_repeated_delivery_and_one_for_no_shipment_of_ours_need_no_lock(
             shipment_id = await new_shipment(db, 150_000)
             [delivered] = events(shipment_id, (14,), 0)
             first = await tracking.record(db, [delivered], "webhook")
-            monkeypatch.setattr(tracking, "record_in", noting)
-            again = await tracking.record(db, [delivered], "feed")
             stray = StatusEvent(**{**delivered.__dict__, "sale_order_code": "shp_none", "original_id": "OD-none"})
-            unknown = await tracking.record(db, [stray], "webhook")
-            monkeypatch.setattr(tracking, "record_in", real)
+            with units_noted(monkeypatch, seen):
+                again = await tracking.record(db, [delivered], "feed")
+                unknown = await tracking.record(db, [stray], "webhook")
             assert (first.recorded, first.cod_held) == (1, 1)
             assert (again.recorded, again.duplicates, again.cod_held) == (0, 1, 0)
             assert (unknown.recorded, unknown.unknown) == (0, 1)
