@@ -216,11 +216,9 @@ async def wrk(
     binary = require_wrk()
     base, _, path = url.partition("://")[2].partition("/")
     args = [f"file={requests_file}", f"path=/{path}", f"threads={threads}", f"mode={mode}", f"status={status}"]
-    args.append(f"nonce={nonce()}")
+    args += [f"nonce={nonce()}"] + ([f"rate={rate:.3f}"] if rate else [])
     if expect:
         args.append(f"expect={expect}")
-    if rate:
-        args.append(f"rate={rate:.3f}")
     command = [
         binary,
         f"-t{threads}",
