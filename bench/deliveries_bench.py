@@ -3,23 +3,33 @@ receiver, as a ratio to a plain client posting the same bodies to the same recei
 from the event's row (``created_at``, written with the state change) to its arrival at the receiver, for a burst
 and for a steady rate.
 
-Both baselines are measured with wrk: the bare Litestar endpoint, and the receiver itself.
+Both baselines are measured with wrk: the bare Litestar endpoint, and the receiver itself. For each burst the worker's
+CPU and the database's (its backends and its own processes, the events' writes included) are given per event
+delivered; ``--profile`` samples the worker with py-spy during the first burst and writes its flame graph.
 
     .venv/bin/python -m bench.deliveries_bench [--events 5000] [--rate 200] [--runs 3] [--seconds 5]
+        [--profile docs/profiles/deliveries.svg]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
+import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+import asyncpg
 
 from adapters.vntime import now_utc
 from bench import bare, load
 from bench.harness import Figures, median_of, spread
+from bench.profile import py_spy
+from bench.seed import asyncpg_dsn
 from gateway.portals import service as portals
 from gateway.portals import set_private_webhooks
 from tests.support.services import REDIS_URL, create_pg_database, drop_pg_database, wait_for
@@ -61,8 +71,53 @@ async def write(stack: Stack, portal_id: str, count: int, rate: float | None, ta
     return created
 
 
-async def delivery_run(stack: Stack, receiver: Receiver, portal_id: str, count: int, rate: float | None) -> Figures:
+@dataclass
+class Cpu:
+    """CPU milliseconds an event delivered cost the worker and the database over a run."""
+
+    worker_ms: float
+    database_ms: float
+
+
+class Watch:
+    """The worker's and the database's CPU over a run, and py-spy on the worker while asked to."""
+
+    def __init__(self, worker_pid: int, pg: asyncpg.Connection) -> None:
+        self.worker_pid = worker_pid
+        self.pg = pg
+        self.sampler: asyncio.subprocess.Process | None = None
+
+    async def sample(self, out: Path, rate: int = 100) -> None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        form = "flamegraph" if out.suffix == ".svg" else "raw"  # raw: collapsed stacks, for reading
+        command = [py_spy(), "record", "--pid", str(self.worker_pid), "--rate", str(rate), "--format", form]
+        command += ["--output", str(out)]
+        self.sampler = await asyncio.create_subprocess_exec(*command, stderr=asyncio.subprocess.PIPE)
+
+    async def stop_sampling(self) -> None:
+        if self.sampler is None:
+            return
+        self.sampler.send_signal(signal.SIGINT)  # py-spy writes what it sampled when interrupted
+        _, errors = await self.sampler.communicate()
+        if self.sampler.returncode not in (0, -signal.SIGINT):
+            raise SystemExit(f"py-spy failed: {errors.decode()[-2000:]}")
+        self.sampler = None
+
+    async def start(self) -> tuple[float, dict[int, float]]:
+        pids = await load.database_pids(self.pg)
+        return load.cpu_seconds([self.worker_pid]), load.database_cpu(pids)
+
+    async def stop(self, started: tuple[float, dict[int, float]], events: int) -> Cpu:
+        worker = load.cpu_seconds([self.worker_pid]) - started[0]
+        database = load.database_seconds(started[1], await load.database_pids(self.pg))
+        return Cpu(worker * 1000 / max(events, 1), database * 1000 / max(events, 1))
+
+
+async def delivery_run(
+    stack: Stack, receiver: Receiver, portal_id: str, count: int, rate: float | None, watch: Watch | None = None
+) -> tuple[Figures, Cpu | None]:
     receiver.deliveries.clear()
+    meter = await watch.start() if watch else None
     tag = f"{'r' if rate else 'b'}{time.time_ns() % 10**8}"
     started = time.perf_counter()
     created = await write(stack, portal_id, count, rate, tag)
@@ -78,7 +133,8 @@ async def delivery_run(stack: Stack, receiver: Receiver, portal_id: str, count: 
     last = max(arrivals.values())
     name = f"webhook deliveries ({f'{rate:g}/s' if rate else 'burst'})"
     seconds = last - first if not rate else time.perf_counter() - started
-    return Figures(name, len(latencies), seconds, latencies, count - len(latencies))
+    cpu = await watch.stop(meter, len(latencies)) if watch and meter else None
+    return Figures(name, len(latencies), seconds, latencies, count - len(latencies)), cpu
 
 
 async def bare_run(receiver: Receiver, requests: Path, seconds: float) -> Figures:
@@ -100,14 +156,20 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the baselines' wrk runs")
+    parser.add_argument(
+        "--profile", type=Path, help="a flame graph (.svg; other names: collapsed stacks) of the worker in the first burst"
+    )
     args = parser.parse_args()
     load.require_wrk()
+    if args.profile:
+        py_spy()
 
     workdir = Path(tempfile.mkdtemp(prefix="gwbench-"))
     url = await create_pg_database()
     stack = BenchStack(backend="postgres", database_url=url, redis_url=REDIS_URL, workdir=workdir)
     receiver = await Receiver().start()
     litestar_process = None
+    pg = None
     try:
         await stack.start()
         assert stack.db is not None
@@ -121,16 +183,25 @@ async def main() -> None:
         requests = load.write_requests(workdir / "deliveries-bare.txt", [line])
         await bare_run(receiver, requests, 2)  # warm up both
         await delivery_run(stack, receiver, portal_id, 300, None)
+        worker = stack.processes["worker"].process
+        assert worker is not None
+        pg = await asyncpg.connect(asyncpg_dsn(url))
+        watch = Watch(worker.pid, pg)
         litestar_process, litestar_url = bare.serve(workdir)
-        bares, litestars, bursts, paced = [], [], [], []
-        for _ in range(args.runs):
+        bares, litestars, bursts, paced, cpus = [], [], [], [], []
+        for run in range(args.runs):
             receiver.deliveries.clear()
             litestars.append(await litestar_run(litestar_url, requests, args.seconds))
             bares.append(await bare_run(receiver, requests, args.seconds))
             receiver.deliveries.clear()
-            bursts.append(await delivery_run(stack, receiver, portal_id, args.events, None))
+            if args.profile and run == 0:
+                await watch.sample(args.profile)
+            burst, cpu = await delivery_run(stack, receiver, portal_id, args.events, None, watch)
+            await watch.stop_sampling()
+            bursts.append(burst)
+            cpus.append(cpu)
             paced.append(
-                await delivery_run(stack, receiver, portal_id, min(args.events, int(args.rate * 10)), args.rate)
+                (await delivery_run(stack, receiver, portal_id, min(args.events, int(args.rate * 10)), args.rate))[0]
             )
         baseline, litestar = median_of(bares), median_of(litestars)
         print(f"PostgreSQL, {args.events} events a burst, {args.rate:g}/s paced, median of {args.runs} runs")
@@ -141,8 +212,17 @@ async def main() -> None:
             f"  burst delivery as a ratio to the bare Litestar endpoint: "
             f"{median_of(bursts).per_second / litestar.per_second:.3f}"
         )
+        measured = [c for c in cpus if c is not None]
+        if measured:
+            worker_ms = statistics.median(c.worker_ms for c in measured)
+            database_ms = statistics.median(c.database_ms for c in measured)
+            print(f"  CPU an event delivered in a burst: worker {worker_ms:.3f} ms, database {database_ms:.3f} ms")
         print(median_of(paced).line(), spread(paced), "(latency: row written → arrival)")
+        if args.profile:
+            print(f"flame graph of the worker during the first burst: {args.profile}")
     finally:
+        if pg is not None:
+            await pg.close()
         if litestar_process is not None:
             litestar_process.stop()
         await receiver.stop()
