@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-import httpx
+from yarl import URL
 
 from gateway.settings import Settings, SettingsError
 
@@ -118,9 +118,9 @@ class NetworkPolicy:
             )
         except ValueError as exc:
             raise SettingsError(f"WEBHOOK_PRIVATE_NETWORKS: {exc}") from None
-        own = httpx.URL(settings.public_url)
-        port = own.port or (443 if own.scheme == "https" else 80)
-        return cls(networks, frozenset(_own_addresses(own.raw_host.decode("ascii"), port)), port)
+        own = URL(settings.public_url)
+        port = own.explicit_port or (443 if own.scheme == "https" else 80)
+        return cls(networks, frozenset(_own_addresses(own.raw_host or "", port)), port)
 
     def listed(self, address: Address) -> bool:
         plain = embedded_ipv4(address) or address

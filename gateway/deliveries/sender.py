@@ -13,11 +13,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 
 from gateway import metrics
 
 from . import signing
+from .transport import GuardedClient
 
 log = logging.getLogger("gateway.deliveries")
 
@@ -60,8 +61,19 @@ def record(result: AttemptResult, portal_id: str, event_id: str) -> None:
         )
 
 
+# Nothing reached the portal: the connection (its address refused, its name unresolved, TLS failed) or the
+# request itself (a URL the client cannot send to) could not be made.
+_NOT_CONNECTED = (
+    aiohttp.ClientConnectorError,
+    aiohttp.InvalidURL,
+    aiohttp.NonHttpUrlClientError,
+    ValueError,
+    UnicodeError,
+)
+
+
 async def send(
-    http: httpx.AsyncClient,
+    http: GuardedClient,
     url: str,
     secrets: Sequence[str],
     event_id: str,
@@ -85,24 +97,27 @@ async def send(
             signing.HEADER: signing.header(secrets, int(time.time()), body),
         }
         async with asyncio.timeout(timeout):
-            async with http.stream("POST", url, content=body, headers=headers) as response:
-                status = response.status_code
-                declared = response.headers.get("content-length", "")
+            request = http.session().post(url, data=body, headers=headers, allow_redirects=False)
+            async with request as response:
+                status = response.status
+                declared = response.headers.get("Content-Length", "")
                 too_large = f"answer over the {max_response_bytes} byte limit"
                 if declared.isascii() and declared.isdigit() and int(declared) > max_response_bytes:
                     return done(too_large, f"content-length {declared}", "too_large")
                 size = 0
-                async for chunk in response.aiter_raw():
+                async for chunk in response.content.iter_any():
                     size += len(chunk)
                     if size > max_response_bytes:
                         return done(too_large, "", "too_large")
-    except (TimeoutError, httpx.TimeoutException) as exc:
-        if isinstance(exc, httpx.ConnectTimeout):
-            return done(COULD_NOT_CONNECT, _describe(exc), "could_not_connect")
-        return done(f"no answer within {timeout:g} s", _describe(exc), "no_answer")
-    except (httpx.ConnectError, httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+    except aiohttp.ConnectionTimeoutError as exc:
         return done(COULD_NOT_CONNECT, _describe(exc), "could_not_connect")
-    except (httpx.TransportError, httpx.DecodingError) as exc:
+    except TimeoutError as exc:  # the whole exchange's bound, or a read that waited too long
+        return done(f"no answer within {timeout:g} s", _describe(exc), "no_answer")
+    except _NOT_CONNECTED as exc:
+        if status is not None:  # the answer began: what broke was reading it
+            return done(f"{NO_VALID_ANSWER} (HTTP {status})", _describe(exc), "no_valid_answer")
+        return done(COULD_NOT_CONNECT, _describe(exc), "could_not_connect")
+    except aiohttp.ClientError as exc:  # the connection was made: no answer, or one that is not HTTP
         error = NO_VALID_ANSWER if status is None else f"{NO_VALID_ANSWER} (HTTP {status})"
         return done(error, _describe(exc), "no_valid_answer")
     except Exception as exc:  # any other failure is a failed attempt, never a crashed job

@@ -1,14 +1,20 @@
-"""Reading a webhook URL the way the sender will use it: one parser (httpx's, which sends the request) for the
-save and for every send, so a URL that was accepted is one the sender can read. Whether its host may be reached
+"""Reading a webhook URL the way the sender will use it: one parser (yarl's, by which aiohttp sends the request)
+for the save and for every send, so a URL that was accepted is one the sender can read. Whether its host may be reached
 is a question of addresses, answered where the connection is made (``addresses``, ``transport``)."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass
 
-import httpx
+import idna
+from yarl import URL
 
 MAX_LENGTH = 2000
+
+
+_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 
 
 class BadUrl(ValueError):
@@ -23,8 +29,8 @@ class WebhookUrl:
     port: int
 
 
-def _port(url: httpx.URL) -> int:
-    return url.port if url.port is not None else (443 if url.scheme == "https" else 80)
+def _port(url: URL) -> int:
+    return url.explicit_port if url.explicit_port is not None else (443 if url.scheme == "https" else 80)
 
 
 def parse(url: str) -> WebhookUrl:
@@ -34,28 +40,51 @@ def parse(url: str) -> WebhookUrl:
     if any(c.isspace() or not c.isprintable() for c in url):
         raise BadUrl("the URL contains spaces or control characters")
     try:
-        parsed = httpx.URL(url)
+        parsed = URL(url)
         parsed.host  # noqa: B018 - decoding the IDNA name back refuses names no resolver could look up
-        host = parsed.raw_host.decode("ascii")
+        host = parsed.raw_host or ""
+        host.encode("ascii")
         port = _port(parsed)
-    except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+    except (ValueError, UnicodeError, TypeError) as exc:
         raise BadUrl("the URL cannot be read (check the host name and the port)") from exc
     if parsed.scheme not in ("http", "https") or not url.lower().startswith(parsed.scheme + "://"):
         raise BadUrl("only http and https URLs are allowed")
     if not host:
         raise BadUrl("the URL has no host")
-    if parsed.userinfo:
+    if parsed.raw_user or parsed.raw_password:
         raise BadUrl("credentials in the URL are not allowed; the signature authenticates the gateway")
-    if parsed.fragment or "#" in url:
+    if parsed.raw_fragment or "#" in url:
         raise BadUrl("a fragment is never sent; remove it")
     if not 0 < port < 65536:
         raise BadUrl("the port is not a number between 1 and 65535")
-    if "%" in host:
+    if "%" in host or not _well_formed(host, parsed.host or ""):
         raise BadUrl("the URL cannot be read (check the host name and the port)")
     return WebhookUrl(url=url, scheme=parsed.scheme, host=host.lower(), port=port)
 
 
+def _well_formed(raw: str, shown: str) -> bool:
+    """An IP address, or a host name as DNS has them: labels of letters, digits, hyphens (and underscores), one
+    trailing dot at most, not ending in a number (that is an address in a form only some parsers read), and an
+    internationalised name exactly as strict IDNA 2008 encodes it (the sender's parser also maps look-alike
+    characters, ``⒈`` to ``1.``, which would send to a name the portal did not write)."""
+    try:
+        ipaddress.ip_address(raw)
+        return True
+    except ValueError:
+        pass
+    name = raw.lower().removesuffix(".")
+    labels = name.split(".")
+    if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
+        return False
+    if shown.lower() == raw.lower():
+        return True
+    try:
+        return idna.encode(shown.removesuffix(".")).decode("ascii") == name
+    except (idna.IDNAError, UnicodeError):
+        return False
+
+
 def is_gateway(found: WebhookUrl, public_url: str) -> bool:
     """The gateway's own public address, by name: a loop would deliver events to our own API."""
-    own = httpx.URL(public_url)
-    return found.host.rstrip(".") == own.host.lower().rstrip(".") and found.port == _port(own)
+    own = URL(public_url)
+    return found.host.rstrip(".") == (own.raw_host or "").lower().rstrip(".") and found.port == _port(own)

@@ -21,18 +21,13 @@ REFUSED = "the URL's host must resolve only to public internet addresses"
 # DECOY is a real receiver on 127.0.0.1: a form that reached it would show as a connection.
 ALWAYS_REFUSED = [
     "http://127.0.0.1:DECOY/hooks",
-    "http://127.1:DECOY/hooks",
-    "http://2130706433:DECOY/hooks",
     "http://0x7f000001:DECOY/hooks",
-    "http://0x7f.1:DECOY/hooks",
-    "http://0177.1:DECOY/hooks",
     "http://[::ffff:127.0.0.1]:DECOY/hooks",
     "http://[::ffff:7f00:1]:DECOY/hooks",
     "http://[64:ff9b::7f00:1]:DECOY/hooks",
     "http://[::1]:DECOY/hooks",
     "http://localhost:DECOY/hooks",
     "http://LocalHost:DECOY/hooks",
-    "http://0:DECOY/hooks",
     "http://0.0.0.0:DECOY/hooks",
     "http://[::]:DECOY/hooks",
     "http://169.254.169.254/latest/meta-data/",
@@ -47,7 +42,18 @@ ALWAYS_REFUSED = [
     "GATEWAY/v1/payments",
 ]
 PRIVATE = ["http://10.0.0.5/hooks", "http://172.16.0.1/hooks", "http://192.168.1.1/hooks", "http://100.64.0.1/"]
-UNREADABLE = ["http://\u2488.example/hooks", "http://0177.0.0.1:DECOY/hooks", "http://[::1%25lo]:DECOY/"]
+# Addresses in forms only some parsers read (a name ending in a number) are unreadable at save; stored anyway, the
+# sender's resolver reads them as the address they mean, which is refused.
+UNREADABLE = [
+    "http://\u2488.example/hooks",
+    "http://0177.0.0.1:DECOY/hooks",
+    "http://[::1%25lo]:DECOY/",
+    "http://127.1:DECOY/hooks",
+    "http://2130706433:DECOY/hooks",
+    "http://0x7f.1:DECOY/hooks",
+    "http://0177.1:DECOY/hooks",
+    "http://0:DECOY/hooks",
+]
 
 
 def hostile(url: str, stack: Stack, decoy: Receiver) -> str:

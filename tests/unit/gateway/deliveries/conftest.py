@@ -1,44 +1,64 @@
-"""A migrated SQLite database, a portal, and the webhook tools with a receiver in place of the portal's endpoint
-(``httpx.MockTransport``: the endpoint is the portal's, outside the gateway; everything inside is real)."""
+"""A migrated SQLite database, a portal, and the webhook tools delivering to a real receiver on a loopback address
+this test's policy counts as private (the portal is given consent to it): everything is real, the portal's
+endpoint included."""
 
 from __future__ import annotations
 
-import json
-import time
+import ipaddress
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 
 from adapters.vntime import now_utc
 from gateway import portals
-from gateway.deliveries import SecretBox, WebhookTools, new_key, signing
+from gateway.deliveries import SecretBox, WebhookTools, new_key
 from gateway.deliveries.addresses import NetworkPolicy
 from gateway.deliveries.transport import WebhookHttp
 from gateway.settings import Settings, load
 from gateway.store.db import Database
 from gateway.store.migrate import upgrade_async
+from tests.support import webhook_receiver
+from tests.support.stack import RECEIVER_HOST
 
-URL = "http://10.20.30.40:8080/hooks"  # a private address: the portal is given consent to it
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((RECEIVER_HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+PORT = _free_port()
+URL = f"http://{RECEIVER_HOST}:{PORT}/hooks"  # a private address to this policy: the portal is given consent to it
+POLICY = NetworkPolicy(private_networks=(ipaddress.ip_network(f"{RECEIVER_HOST}/32"),))
 
 
 @dataclass
 class Receiver:
-    """The portal's endpoint: answers ``status`` and keeps what it got, with whether the signature verified."""
+    """The portal's endpoint: answers ``status`` and keeps what it got, with whether the signature verified (by
+    the receiver's own HMAC code, not the gateway's)."""
 
-    secrets: list[str] = field(default_factory=list)
+    server: webhook_receiver.Receiver = field(default_factory=webhook_receiver.Receiver)
     status: int = 200
-    got: list[tuple[str, dict[str, object], bool]] = field(default_factory=list)
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        body = request.read()
-        header = request.headers.get(signing.HEADER, "")
-        verified = any(signing.verify(header, body, s, int(time.time())) for s in self.secrets)
-        self.got.append((request.headers[signing.EVENT_ID_HEADER], json.loads(body), verified))
-        return httpx.Response(self.status, stream=httpx.ByteStream(b"ok"))  # read by the sender, as over a socket
+    def __post_init__(self) -> None:
+        self.server.answer = lambda _delivery: "ok" if self.status == 200 else f"status:{self.status}"
+
+    @property
+    def secrets(self) -> list[str]:
+        return self.server.secrets
+
+    @secrets.setter
+    def secrets(self, value: list[str]) -> None:
+        self.server.secrets = value
+
+    @property
+    def got(self) -> list[tuple[str, dict[str, Any], bool]]:
+        return [(d.headers["gateway-event-id"], d.event, d.verified) for d in self.server.deliveries]
 
     @property
     def ids(self) -> list[str]:
@@ -62,16 +82,18 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def receiver() -> Receiver:
-    return Receiver()
+async def receiver() -> AsyncIterator[Receiver]:
+    found = Receiver()
+    await found.server.start(PORT)
+    try:
+        yield found
+    finally:
+        await found.server.stop()
 
 
 @pytest.fixture
 async def tools(settings: Settings, receiver: Receiver) -> AsyncIterator[WebhookTools]:
-    def client() -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=httpx.MockTransport(receiver))
-
-    found = WebhookTools(SecretBox.from_settings(settings), WebhookHttp(NetworkPolicy(), client(), client()))
+    found = WebhookTools(SecretBox.from_settings(settings), WebhookHttp.build(settings, policy=POLICY))
     try:
         yield found
     finally:

@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from gateway.deliveries import sender
@@ -232,12 +232,18 @@ async def test_no_url_or_host_makes_the_sender_raise(
     http: WebhookHttp, names: Names, host: str, port: str, scheme: str, rest: str
 ) -> None:
     """Every hostile URL ends in a failed attempt with one of the fixed answers, never an exception; here every
-    name resolves to loopback, which is refused."""
+    name resolves to loopback, which is refused (a public address written as one is not hostile, and would be
+    reached: left out)."""
+    try:
+        literal = ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        literal = None
+    assume(literal is None or not literal.is_global)
     names.everything = ["127.0.0.1"]
     url = f"{scheme}://{host}{port}/{rest}"
     for allow_private in (False, True):
         result = await sender.send(
             http.client(allow_private), url, ["whsec_t"], "evt_1", b"{}", timeout=2, max_response_bytes=1024
         )
-        assert result.ok is False and result.status_code is None
+        assert result.ok is False and result.status_code is None, (url, result)
         assert result.error in (sender.COULD_NOT_CONNECT, "no answer within 2 s"), (url, result)
