@@ -148,8 +148,7 @@ class Delivery:
             await repository.record_attempts(
                 tx, [attempt_record(target, item, result, at) for item, result, at in done]
             )
-            for item, _, at in done:
-                await repository.mark_delivered(tx, token, item.event.position, at)
+            await repository.mark_delivered(tx, token, [(item.event.position, at) for item, _, at in done])
             await repository.close_circuit(tx, target.portal_id)
         report.delivered += len(done)
 
