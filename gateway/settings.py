@@ -49,6 +49,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A job under way is the worker's for this many seconds at a time, renewed every quarter of it while the worker
     # lives: a worker killed outright frees its jobs for another within this span.
     worker_lease_seconds: int = 60
+    # How often a worker asks Redis for queued jobs when it has room for more: a job waits at most this long to
+    # start. Every delivery, receipt and status job goes through this wait; a poll is one cheap Redis command.
+    worker_poll_seconds: float = 0.05
 
     payhub_url: str = "http://127.0.0.1:8101"
     payhub_partner_code: str = "DVC-DEMO-01"
@@ -218,6 +221,8 @@ def load(environ: Mapping[str, str] | None = None, **overrides: object) -> Setti
     if settings.worker_lease_seconds < max(2, 4 * settings.redis_timeout_seconds):
         # renewed every quarter: two renewals may fail, each after waiting out REDIS_TIMEOUT_SECONDS
         raise SettingsError("WORKER_LEASE_SECONDS must be at least 2 and 4 × REDIS_TIMEOUT_SECONDS")
+    if not 0 < settings.worker_poll_seconds <= 5:
+        raise SettingsError("WORKER_POLL_SECONDS must be more than 0 and at most 5")
     if settings.delivery_lease_seconds <= settings.webhook_timeout_seconds + DELIVERY_SAFETY_SECONDS:
         # no send could start and end within a claim: every delivery job would hand its events back untried
         raise SettingsError(

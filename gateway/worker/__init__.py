@@ -97,7 +97,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         "job_timeout": JOB_TIMEOUT_SECONDS,
         "max_jobs": 20,
         "keep_result": 3600,
-        "poll_delay": 0.2,
+        "poll_delay": settings.worker_poll_seconds,
         "health_check_interval": 30,
         "handle_signals": True,
         # SIGTERM: take no new job, give those under way the grace period, then cancel the rest (arq runs a

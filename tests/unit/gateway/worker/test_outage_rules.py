@@ -157,6 +157,19 @@ def test_the_worker_holds_its_jobs_on_a_lease_it_renews_in_time() -> None:
     assert load({"PAYHUB_HASH_KEY": "k", "WORKER_LEASE_SECONDS": "8", "REDIS_TIMEOUT_SECONDS": "2"})
 
 
+def test_the_worker_asks_for_queued_jobs_as_often_as_set() -> None:
+    worker = create_worker(load({"PAYHUB_HASH_KEY": "k", "WORKER_POLL_SECONDS": "0.3"}))
+    try:
+        assert worker.poll_delay_s == 0.3
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            worker.loop.remove_signal_handler(signum)
+    assert load({"PAYHUB_HASH_KEY": "k"}).worker_poll_seconds == 0.05
+    for wrong in ("0", "-1", "6", "soon"):
+        with pytest.raises(SettingsError):
+            load({"PAYHUB_HASH_KEY": "k", "WORKER_POLL_SECONDS": wrong})
+
+
 def test_a_delivery_claim_must_hold_at_least_one_whole_send() -> None:
     for lease, timeout in (("15", "10"), ("12", "7.5")):  # no send could start and end 5 s before the claim does
         with pytest.raises(SettingsError):
