@@ -43,9 +43,9 @@ class Delivery:
 
 @dataclass
 class Receiver:
-    """``answer(delivery)`` returns the mode for that request: ok, fail, delay (200 after ``delay`` s), slow,
-    huge, trickle, malformed, close, or ``redirect:<url>``. ``host`` may be any loopback address; the test stack
-    lets portals allowed private webhooks reach ``RECEIVER_HOST`` only."""
+    """``answer(delivery)`` returns the mode for that request: ok, fail, ``status:<code>``, delay (200 after
+    ``delay`` s), slow, huge, trickle, malformed, close, or ``redirect:<url>``. ``host`` may be any loopback
+    address; the test stack lets portals allowed private webhooks reach ``RECEIVER_HOST`` only."""
 
     secrets: list[str] = field(default_factory=list)
     answer: Callable[[Delivery], str] = lambda _d: "ok"
@@ -56,13 +56,14 @@ class Receiver:
 
     host: str = RECEIVER_HOST
     connections: int = 0
+    verified_ids: set[str] = field(default_factory=set)  # the event ids that came with a valid signature
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/hooks/dvc"
 
-    async def start(self) -> Receiver:
-        self.server = await asyncio.start_server(self._connection, self.host, 0)
+    async def start(self, port: int = 0) -> Receiver:
+        self.server = await asyncio.start_server(self._connection, self.host, port)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
 
@@ -70,6 +71,10 @@ class Receiver:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
+
+    def clear(self) -> None:
+        self.deliveries.clear()
+        self.verified_ids.clear()
 
     def verified(self) -> list[Delivery]:
         return [d for d in self.deliveries if d.verified]
@@ -93,6 +98,8 @@ class Receiver:
                 now = time.time()
                 ok = any(independent_verify(headers.get("gateway-signature", ""), body, s, now) for s in self.secrets)
                 delivery = Delivery(headers, body, now, ok)
+                if ok:
+                    self.verified_ids.add(headers.get("gateway-event-id", ""))
                 mode = self.answer(delivery)
                 self.deliveries.append(delivery)
                 if not await self._reply(mode, writer):
@@ -108,6 +115,8 @@ class Receiver:
             writer.write(OK)
         elif mode == "fail":
             writer.write(FAIL)
+        elif mode.startswith("status:"):
+            writer.write(b"HTTP/1.1 %s Status\r\nContent-Length: 2\r\n\r\nok" % mode.removeprefix("status:").encode())
         elif mode.startswith("redirect:"):  # a redirect the gateway must not follow
             location = mode.removeprefix("redirect:").encode()
             writer.write(b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\n\r\n")
