@@ -17,6 +17,7 @@ from gateway.store.uow import UnitOfWork
 
 from . import repository, transitions
 from .records import Refund
+from .references import stored_with_a_fresh_reference
 from .schemas import CreateRefund
 from .state import REFUNDABLE, Status, refund_event
 
@@ -40,6 +41,7 @@ class RefundService:
     def __init__(self, db: Database, hub: PayhubClient) -> None:
         self.db = db
         self.hub = hub
+        self.references = new_refund_reference  # where refund references are drawn (random: tests draw their own)
 
     async def request(
         self, portal: PortalContext, attempt: Attempt, payment_id: str, data: CreateRefund
@@ -61,6 +63,9 @@ class RefundService:
         return found, status
 
     async def _store(self, portal: PortalContext, attempt: Attempt, payment_id: str, data: CreateRefund) -> str:
+        return await stored_with_a_fresh_reference(lambda: self._stored(portal, attempt, payment_id, data), "refunds")
+
+    async def _stored(self, portal: PortalContext, attempt: Attempt, payment_id: str, data: CreateRefund) -> str:
         now = now_utc()
         async with self.db.unit() as uow:
             record = await repository.lock(uow.conn, payment_id=payment_id)
@@ -78,7 +83,7 @@ class RefundService:
                 {
                     "id": refund_id,
                     "payment_id": payment_id,
-                    "reference": new_refund_reference(),
+                    "reference": self.references(),
                     "amount": data.amount,
                     "reason": data.reason,
                     "status": RefundStatus.PENDING.value,

@@ -34,6 +34,7 @@ from receipts import Line
 
 from . import repository, transitions
 from .records import Payment
+from .references import stored_with_a_fresh_reference
 from .results import MAX_READINGS, HubResults
 from .schemas import CreatePayment, FeeLineIn
 from .state import UNPAID, Event, Status
@@ -47,6 +48,7 @@ class PaymentService:
         self.hub = hub
         self.results = results
         self.settings = settings
+        self.references = new_hub_reference  # where payment references are drawn (random: tests draw their own)
 
     # ------------------------------------------------------------ create
 
@@ -82,11 +84,15 @@ class PaymentService:
         binding, which fails whole unless the key is there to bind: refused as in progress, and the portal's retry
         resumes what the attempt that took the key over made)."""
         ttl = self._ttl(data)
-        try:
-            async with self.db.checked_unit() as uow:
-                return await self._stored(uow, portal, attempt, data, now, ttl)
-        except LostChange as lost:  # the binding is the unit's one kept change: the key was not there to bind
-            raise key_taken() from lost
+
+        async def store() -> tuple[Payment, Any]:
+            try:
+                async with self.db.checked_unit() as uow:
+                    return await self._stored(uow, portal, attempt, data, now, ttl)
+            except LostChange as lost:  # the binding is the unit's one kept change: the key was not there to bind
+                raise key_taken() from lost
+
+        return await stored_with_a_fresh_reference(store, "payments")
 
     async def _stored(
         self, uow: UnitOfWork, portal: PortalContext, attempt: Attempt, data: CreatePayment, now: datetime, ttl: int
@@ -100,7 +106,7 @@ class PaymentService:
                 id=payment_id,
                 portal_id=portal.portal_id,
                 agency_id=agency.id,
-                reference=new_hub_reference(),
+                reference=self.references(),
                 procedure_code=procedure.code,
                 procedure_name=procedure.name,
                 service_code=procedure.service_code,

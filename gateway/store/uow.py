@@ -172,6 +172,14 @@ def _check(changed: int) -> None:
         raise LostChange(f"a change kept for the commit did not change exactly its one row (it changed {changed})")
 
 
+def unique_taken(error: BaseException, table: str, column: str) -> bool:
+    """Whether ``error`` is a unique violation of ``table.column``'s own constraint (``uq_<table>_<column>``): the
+    value drawn for it was drawn before. PostgreSQL names the constraint; SQLite names the column."""
+    if _sqlstate(error) == _UNIQUE_VIOLATION:
+        return _driver_error(error, "constraint_name") == f"uq_{table}_{column}"
+    return f"UNIQUE constraint failed: {table}.{column}" in str(error)
+
+
 def _sqlstate(error: BaseException) -> str | None:
     """The SQLSTATE of a driver's error as SQLAlchemy raised it."""
     return _driver_error(error, "sqlstate")

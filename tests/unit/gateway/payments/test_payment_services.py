@@ -14,6 +14,7 @@ import httpx
 import msgspec
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from adapters.payhub import HubResult, Outcome, PayhubClient, PayhubConfig
 from adapters.payhub.sandbox.app import create_app as hub_app
@@ -211,3 +212,41 @@ async def test_refunds_stop_at_what_was_paid(world: World) -> None:
             world.portal, await attempt(world, path), payment.id, CreateRefund(amount=100_001, reason="Quá số")
         )
     assert refused.value.code == "refund_exceeds_balance" and refused.value.field == "amount"
+
+
+async def test_a_payment_reference_drawn_twice_is_drawn_again_and_nothing_else_changes(world: World) -> None:
+    """References are random: the second payment draws the first one's, which the unique reference refuses; it is
+    stored with the next draw, bound to its own attempt. Three taken draws in a row are an error, storing nothing."""
+    first = await world.payments.create(world.portal, await attempt(world), request())
+    draws = iter([first.reference, "PG261206AAAAAAAAAA"])
+    world.payments.references = lambda: next(draws)
+    second = await world.payments.create(world.portal, await attempt(world), request())
+    assert second.reference == "PG261206AAAAAAAAAA" and second.id != first.id and second.status == "pending"
+    assert await count(world, pt.payments) == 2
+
+    world.payments.references = lambda: first.reference
+    stuck = await attempt(world)
+    with pytest.raises(IntegrityError):
+        await world.payments.create(world.portal, stuck, request())
+    assert await count(world, pt.payments) == 2
+    async with world.db.read() as conn:
+        bound = (
+            await conn.execute(select(it.idempotency_keys.c.resource_id).where(it.idempotency_keys.c.key == stuck.key))
+        ).scalar_one()
+    assert bound is None, "nothing of the refused draws was stored"
+
+
+async def test_a_refund_reference_drawn_twice_is_drawn_again(world: World) -> None:
+    payment = await world.payments.create(world.portal, await attempt(world), request())
+    await world.hub.post(f"/control/payments/{payment.reference}/pay", json={})
+    await world.payments.check(payment.reference)
+    path = f"/v1/payments/{payment.id}/refunds"
+    first, _ = await world.refunds.request(
+        world.portal, await attempt(world, path), payment.id, CreateRefund(amount=10_000, reason="Lần một")
+    )
+    draws = iter([first.reference, "RF261206BBBBBBBBBB"])
+    world.refunds.references = lambda: next(draws)
+    second, _ = await world.refunds.request(
+        world.portal, await attempt(world, path), payment.id, CreateRefund(amount=20_000, reason="Lần hai")
+    )
+    assert second.reference == "RF261206BBBBBBBBBB" and second.id != first.id and second.amount == 20_000
