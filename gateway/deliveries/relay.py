@@ -13,6 +13,10 @@ worker restart, never split a dossier's events between two jobs.
 
 Fairness: claims are made per portal, each capped at ``delivery_portal_jobs`` jobs' worth of events in flight,
 and shared round-robin; one portal's backlog or slow endpoint holds its own jobs, never the others' turn.
+
+A delivery job that sent its whole batch may claim its portal's next batch itself (``claim(portal_id=…)``, one
+job's worth within the same cap, in the same turns), and so carry on through a backlog without waiting for the
+next relay run and a worker's pick-up between batches.
 """
 
 from __future__ import annotations
@@ -47,11 +51,13 @@ async def skip_unaddressed(db: Database) -> int:
         return await repository.skip_unaddressed(tx)
 
 
-async def claim(db: Database, settings: Settings, now: datetime) -> ClaimReport:
+async def claim(db: Database, settings: Settings, now: datetime, portal_id: str | None = None) -> ClaimReport:
     """Lease due events portal by portal: each portal gets at most its room (its job cap minus what it has in
     flight), and the claim limit is shared round-robin, oldest portal first. A portal's backlog or slow endpoint
-    so fills its own jobs only; another portal's events are claimed on the next poll."""
-    skipped = await skip_unaddressed(db)
+    so fills its own jobs only; another portal's events are claimed on the next poll. With ``portal_id``, that
+    portal's next job's worth only (a delivery job carrying on)."""
+    skipped = await skip_unaddressed(db) if portal_id is None else 0
+    limit = settings.delivery_claim_limit if portal_id is None else settings.delivery_batch_size
     # One claim at a time, its reads and its leases in one transaction: two claims whose reads and leases
     # interleaved could each lease part of a dossier (one its event N while the other, having read before that
     # lease, its event N+1), and two jobs would send them at once, N+1 before N.
@@ -59,16 +65,18 @@ async def claim(db: Database, settings: Settings, now: datetime) -> ClaimReport:
         await repository.take_claim_turn(tx)
         waiting_for, in_flight = held_back(await repository.held_rows(tx, now), now)
         rooms = rooms_of(await repository.circuits_closed(tx, now), settings, in_flight)
+        if portal_id is not None:
+            rooms = {portal_id: min(rooms[portal_id], limit)} if portal_id in rooms else {}
         extra = settings.delivery_batch_size * max(settings.delivery_portal_jobs, 1)
         candidates = await repository.oldest_due(tx, {p: room + extra for p, room in rooms.items()}, now)
-        chosen = fair_share(candidates, waiting_for, rooms, settings.delivery_claim_limit)
+        chosen = fair_share(candidates, waiting_for, rooms, limit)
         if not chosen:
             return ClaimReport([], 0, skipped, False)
         token = secrets.token_hex(16)
         until = now + timedelta(seconds=settings.delivery_lease_seconds)
         rows = await repository.lease(tx, chosen, token, now, until)
     chunks = pack(sorted(rows), token, settings.delivery_batch_size)
-    return ClaimReport(chunks, len(rows), skipped, len(chosen) >= settings.delivery_claim_limit)
+    return ClaimReport(chunks, len(rows), skipped, len(chosen) >= limit)
 
 
 def rooms_of(endpoints: list[tuple[str, int]], settings: Settings, in_flight: dict[str, int]) -> dict[str, int]:

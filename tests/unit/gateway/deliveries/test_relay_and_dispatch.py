@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
 
 import msgspec
@@ -119,3 +121,47 @@ async def test_a_job_started_late_sends_nothing_it_could_not_finish_within_its_c
     in_time = Delivery(db, tools.http, tools.box, settings)
     again = await claim(db, settings, now_utc())
     assert sum([(await in_time.run(c.portal_id, c.token, c.positions)).delivered for c in again.chunks]) == 2
+
+
+async def test_a_job_sent_whole_carries_on_with_its_portals_backlog_in_order_within_the_cap(
+    db: Database, tools: WebhookTools, settings: Settings, portal_id: str, receiver: Receiver
+) -> None:
+    """One portal's cap is 2 jobs × 3 events: 20 events of 4 dossiers drain in one relay pass, each job taking its
+    portal's next batch itself, each dossier in sequence order, never more than the cap leased at once."""
+    settings = msgspec.structs.replace(settings, delivery_batch_size=3, delivery_portal_jobs=2)
+    await _configure(WebhookService(db, tools, settings), portal_id, receiver)
+    dossiers = [f"HS-{i % 4}" for i in range(20)]
+    ids = await write_events(db, portal_id, dossiers)
+    leased: list[int] = []
+    path = db.engine.url.database
+    assert path is not None
+
+    def answer(_delivery: object) -> str:  # what is leased while each event arrives (committed state)
+        with closing(sqlite3.connect(path)) as conn:
+            query = "SELECT count(*) FROM outbox WHERE claim_token IS NOT NULL AND dispatch_state = 'pending'"
+            leased.append(conn.execute(query).fetchone()[0])
+        return "ok"
+
+    receiver.server.answer = answer
+    reports = await _relay_once(db, tools, settings)
+
+    assert sum(r.delivered for r in reports) == 20 and sum(r.batches for r in reports) >= 7
+    assert sorted(receiver.ids) == sorted(ids)
+    for code in set(dossiers):
+        sequences = [body["sequence"] for _, body, _ in receiver.got if body["dossier_code"] == code]
+        assert sequences == list(range(1, 6)), code
+    assert await _states(db, portal_id, ids) == [("delivered", 1)] * 20
+    assert len(leased) == 20 and 0 < max(leased) <= 6
+
+
+async def test_a_job_with_a_failure_does_not_carry_on(
+    db: Database, tools: WebhookTools, settings: Settings, portal_id: str, receiver: Receiver
+) -> None:
+    settings = msgspec.structs.replace(settings, delivery_batch_size=2, delivery_portal_jobs=1)
+    await _configure(WebhookService(db, tools, settings), portal_id, receiver)
+    receiver.status = 503
+    ids = await write_events(db, portal_id, ["A", "B", "C", "D", "E", "F"])
+    [report] = await _relay_once(db, tools, settings)
+    assert (report.batches, report.failed, report.delivered) == (1, 2, 0)
+    assert receiver.ids == ids[:2]
+    assert await _states(db, portal_id, ids[2:]) == [("pending", 0)] * 4
