@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Litestar, post
+from litestar.params import JSONBody
 
 from tests.support.processes import Process
 from tests.support.services import free_port
 
 
 @post("/bare", status_code=201)
-async def bare(data: dict[str, object]) -> dict[str, object]:
+async def bare(data: JSONBody[dict[str, object]]) -> dict[str, object]:
     return {"ok": True, "echo": len(data)}
 
 

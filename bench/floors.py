@@ -26,6 +26,9 @@ What each transaction writes is read from the gateway's code:
   (``RETURNING`` the row) and writes its outbox rows (``shipment.status_changed``, plus the named event for
   pickup, delivery…).
 
+- feed (gateway/events/repository.py ``feed_page``): one read of a page of the portal's settled events after a
+  cursor, in the feed's order (``(txid, position)``), the columns an envelope is made of.
+
 The gateway also reads (the catalogue, the payment's lines for its snapshot…) and answers HTTP; the floor does
 not: those are the costs the ratio shows.
 """
@@ -286,7 +289,19 @@ async def postal_together(conn: asyncpg.Connection, item: dict[str, Any], _http:
     await conn.execute(moved_together(len(item["types"])), *event, *moved)
 
 
+FEED_PAGE = (
+    "SELECT position, txid, id, portal_id, dossier_code, sequence, type, payload, created_at FROM outbox "
+    "WHERE portal_id = $1 AND (txid, position) > ($2, $3) "
+    "AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint ORDER BY txid, position LIMIT $4"
+)
+
+
+async def feed(conn: asyncpg.Connection, item: dict[str, Any], _http: Any) -> None:
+    await conn.fetch(FEED_PAGE, item["portal_id"], item["txid"], item["position"], item["limit"])
+
+
 KINDS: dict[str, Callable[[asyncpg.Connection, dict[str, Any], Any], Awaitable[None]]] = {
+    "feed": feed,
     "callback": callback,
     "callback_together": callback_together,
     "creation": creation,

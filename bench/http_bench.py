@@ -9,13 +9,15 @@
 - **gateway**: the real path, on the real stack (PostgreSQL, Redis, the hub and postal sandboxes).
 
 Paths: payment creations (a fresh Idempotency-Key and dossier per request), hub callbacks (signed CONFIRM bodies
-of pre-created pending payments, each posted once) and postal webhook pushes (signed just before the run). A run
+of pre-created pending payments, each posted once), postal webhook pushes (signed just before the run) and a
+portal's reads of its event feed (``GET /v1/events``, pages of 100 events from cursors spread over 20,000; its
+floor is the page's one read, the only path whose floor reads rather than writes). A run
 that runs out of its prepared work is run again, on more. After the runs, each path is driven again at half its
 median peak rate on a fixed schedule, for p99 against p50, and its floor at the same rate, paced the same way.
 Every row shows wrk's own CPU and the server's, so that the generator is seen not to be the bottleneck, and
 PostgreSQL's for the benchmark's database.
 
-    .venv/bin/python -m bench.http_bench [--runs 5] [--seconds 10] [--paths creation,callback,postal]
+    .venv/bin/python -m bench.http_bench [--runs 5] [--seconds 10] [--paths creation,callback,postal,feed]
         [--connections 16] [--threads 2] [--workers 1] [--json var/bench.json] [--database-setting NAME=VALUE]
 
 ``--workers 1,2`` measures one and two gateway processes (``gateway serve --workers``) in the same runs.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import math
 import re
 import time
@@ -35,12 +38,14 @@ from typing import Any
 
 import asyncpg
 
+from adapters.vntime import now_utc
 from bench import floor_items, load, pauses, seed
 from bench.load import write_requests
 from bench.report import Results, Sample, median, table
 from bench.stack import BenchStack, stop_on_sigterm, workdir
+from gateway.portals import service as portals
 from tests.support.services import REDIS_URL, create_pg_database, drop_pg_database
-from tests.support.stack import POSTAL_SECRET
+from tests.support.stack import AGENCY, POSTAL_SECRET
 
 
 @dataclass
@@ -170,7 +175,54 @@ class PostalPushes(HttpPath):
         return await floor_items.postal_items(await bench.db(), await self.pushes(bench, count))
 
 
-PATHS: dict[str, type[HttpPath]] = {p.name: p for p in (Creations, Callbacks, PostalPushes)}
+class FeedPages(HttpPath):
+    """A portal reading its events feed (``GET /v1/events``), a page of ``PAGE`` events from cursors spread over
+    ``EVENTS`` events written as the areas write them; the floor is the page's one read."""
+
+    name, label, route, mode = "feed", "event feed pages read (100 events a page)", "/v1/events", "cycle"
+    expect = '"next_cursor"'
+    gateway_rate, floor_rate = 300.0, 3000.0
+    EVENTS, PAGE = 20_000, 100
+
+    async def setup(self, bench: Bench) -> None:
+        db = bench.stack.db
+        assert db is not None
+        self.portal_id, self.api_key = await portals.create_portal(db, "Cổng đọc sự kiện", [AGENCY.code])
+        for start in range(0, self.EVENTS, 500):
+            async with db.unit() as uow:
+                for i in range(start, start + 500):
+                    await uow.event(
+                        portal_id=self.portal_id,
+                        dossier_code=f"000.00.01.H26-FEED-{i % 2000:05d}",
+                        type="payment.paid",
+                        resource_type="payment",
+                        resource_id=f"pay_feed{i:08d}",
+                        payload={"status": "paid", "amount": 150_000, "paid_amount": 150_000, "n": i},
+                        now=now_utc(),
+                    )
+        rows = await (await bench.db()).fetch(
+            "SELECT txid, position FROM outbox WHERE portal_id = $1 ORDER BY txid, position", self.portal_id
+        )
+        last_full = len(rows) - self.PAGE  # every page starts where a full page follows
+        self.cursors = [(0, 0)] + [(r["txid"], r["position"]) for r in rows[self.PAGE - 1 : last_full : self.PAGE]]
+        self.bare_file = write_requests(bench.workdir / "feed-bare.txt", [seed.creation_line(bench.stack.api_key)])
+
+    async def gateway_requests(self, bench: Bench, count: int) -> Path:
+        header = {"Authorization": f"Bearer {self.api_key}"}
+        lines = [
+            load.request_line(b"", header, get=f"{self.route}?after={txid}-{position}&limit={self.PAGE}")
+            for txid, position in self.cursors
+        ]
+        return write_requests(bench.workdir / "feed.txt", lines)
+
+    async def floor_items(self, bench: Bench, count: int) -> list[dict[str, Any]]:
+        return [
+            {"portal_id": self.portal_id, "txid": txid, "position": position, "limit": self.PAGE}
+            for txid, position in itertools.islice(itertools.cycle(self.cursors), count)
+        ]
+
+
+PATHS: dict[str, type[HttpPath]] = {p.name: p for p in (Creations, Callbacks, PostalPushes, FeedPages)}
 
 
 def sample(figures: load.Load, run: int = 0) -> Sample:

@@ -4,6 +4,7 @@ leave the same rows behind, column for column, but for identifiers and times."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,10 +12,12 @@ import asyncpg
 import httpx
 import pytest
 
+from adapters.vntime import now_utc
 from bench import floor_items, floors, seed
 from bench.stack import BenchStack, workdir
+from gateway.portals import service as portals
 from tests.support.services import create_pg_database, drop_pg_database, require_redis
-from tests.support.stack import POSTAL_SECRET
+from tests.support.stack import AGENCY, POSTAL_SECRET
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
@@ -113,3 +116,29 @@ async def test_a_postal_floor_writes_what_the_gateway_writes(
         gateway, floor = await _rows(pg, query, gateway_id), await _rows(pg, query, floor_id)
         assert gateway, query
         _same_shape(gateway, floor, differ)
+
+
+async def test_the_feeds_floor_reads_the_page_the_gateway_serves(
+    bench_stack: BenchStack, pg: asyncpg.Connection
+) -> None:
+    """The same cursor read through ``GET /v1/events`` and through the feed's floor: the same events, in order."""
+    assert bench_stack.db is not None
+    portal_id, api_key = await portals.create_portal(bench_stack.db, "Cổng đọc", [AGENCY.code])
+    async with bench_stack.db.unit() as uow:
+        for i in range(30):
+            await uow.event(
+                portal_id=portal_id,
+                dossier_code=f"HS-{i % 4}",
+                type="payment.paid",
+                resource_type="payment",
+                resource_id=f"pay_{i}",
+                payload={"n": i},
+                now=now_utc(),
+            )
+    rows = await pg.fetch("SELECT txid, position FROM outbox WHERE portal_id = $1 ORDER BY txid, position", portal_id)
+    txid, position = rows[9]["txid"], rows[9]["position"]
+    async with bench_stack.client(api_key) as api:
+        page = (await api.get("/v1/events", params={"after": f"{txid}-{position}", "limit": 12})).json()
+    read = await pg.fetch(floors.FEED_PAGE, portal_id, txid, position, 12)
+    assert [e["id"] for e in page["data"]] == [r["id"] for r in read] and len(read) == 12
+    assert [e["data"] for e in page["data"]] == [json.loads(r["payload"]) for r in read]
