@@ -37,7 +37,7 @@ class EventFeedController(PortalApi):
         type: Annotated[str | None, QueryParameter(max_length=48, description="e.g. payment.paid")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> EventPage:
-        async with db.read() as conn:
+        async with db.single_read() as conn:  # one statement: its own snapshot
             data, next_cursor = await feed.page(
                 conn, portal.portal_id, after=after, dossier_code=dossier_code, event_type=type, limit=limit
             )

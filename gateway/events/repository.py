@@ -10,11 +10,13 @@ writers take turns (``BEGIN IMMEDIATE``), so ``position`` order is commit order 
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
-from sqlalchemy import literal_column, select, tuple_
+from sqlalchemy import BigInteger, Integer, bindparam, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.store.direct import Direct
 from gateway.store.tables import outbox as ot
 
 from .model import ResourceEvent, StoredEvent
@@ -31,6 +33,23 @@ def stored(row: Any) -> StoredEvent:
     return StoredEvent(*row[: len(COLUMNS)])
 
 
+def _feed_statement(settled: bool, by_dossier: bool, by_type: bool) -> Direct:
+    """The feed's read for one combination of its filters, built once."""
+    start = tuple_(bindparam("txid", type_=BigInteger), bindparam("position", type_=BigInteger))
+    query = select(*COLUMNS).where(OB.portal_id == bindparam("portal_id"), tuple_(OB.txid, OB.position) > start)
+    if settled:
+        query = query.where(OB.txid < SETTLED)
+    if by_dossier:
+        query = query.where(OB.dossier_code == bindparam("dossier_code"))
+    if by_type:
+        query = query.where(OB.type == bindparam("event_type"))
+    return Direct(query.order_by(OB.txid, OB.position).limit(bindparam("limit", type_=Integer)))
+
+
+# By (PostgreSQL, a dossier asked for, a type asked for): SQLite has no snapshot to read, and needs none.
+_FEED = {key: _feed_statement(*key) for key in itertools.product((True, False), repeat=3)}
+
+
 async def feed_page(
     conn: AsyncConnection,
     portal_id: str,
@@ -41,15 +60,13 @@ async def feed_page(
     limit: int,
 ) -> list[StoredEvent]:
     """Up to ``limit`` of the portal's settled events after ``start`` (``(txid, position)``), in feed order."""
-    query = select(*COLUMNS).where(OB.portal_id == portal_id, tuple_(OB.txid, OB.position) > tuple_(*start))
-    if conn.dialect.name == "postgresql":
-        query = query.where(OB.txid < SETTLED)
+    statement = _FEED[(conn.dialect.name == "postgresql", bool(dossier_code), bool(event_type))]
+    values: dict[str, Any] = {"portal_id": portal_id, "txid": start[0], "position": start[1], "limit": limit}
     if dossier_code:
-        query = query.where(OB.dossier_code == dossier_code)
+        values["dossier_code"] = dossier_code
     if event_type:
-        query = query.where(OB.type == event_type)
-    rows = await conn.execute(query.order_by(OB.txid, OB.position).limit(limit))
-    return [stored(row) for row in rows]
+        values["event_type"] = event_type
+    return [StoredEvent(**row) for row in await statement.rows(conn, values)]
 
 
 async def of_dossier(conn: AsyncConnection, portal_id: str, dossier_code: str) -> list[ResourceEvent]:
