@@ -3,9 +3,10 @@ receiver, as a ratio to a plain client posting the same bodies to the same recei
 from the event's row (``created_at``, written with the state change) to its arrival at the receiver, for a burst
 and for a steady rate.
 
-Both baselines are measured with wrk: the bare Litestar endpoint, and the receiver itself. For each burst the worker's
-CPU and the database's (its backends and its own processes, the events' writes included) are given per event
-delivered; ``--profile`` samples the worker with py-spy during the first burst and writes its flame graph.
+Both baselines are measured with wrk: the bare Litestar endpoint, and the receiver itself. The worker's CPU and
+the database's (its backends and its own processes, the events' writes included) are given per event delivered,
+in the bursts and at the steady rate; ``--profile`` samples the worker with py-spy during the first burst and
+writes its flame graph.
 
     .venv/bin/python -m bench.deliveries_bench [--events 5000] [--rate 200] [--runs 3] [--seconds 5]
         [--profile docs/profiles/deliveries.svg]
@@ -151,6 +152,38 @@ async def litestar_run(url: str, requests: Path, seconds: float) -> Figures:
     return Figures.of_load("bare Litestar endpoint (wrk)", figures)
 
 
+async def webhook_portal(stack: Stack, receiver: Receiver) -> str:
+    """A portal whose webhook is the receiver (on the test stack's private address, which the portal may reach)."""
+    assert stack.db is not None
+    portal_id, api_key = await portals.create_portal(stack.db, "Cổng đo", [AGENCY.code])
+    await set_private_webhooks(stack.db, portal_id, True)
+    async with stack.client(api_key) as api:
+        secret = (await api.put("/v1/webhook", json={"url": receiver.url})).json()["secret"]
+    receiver.secrets.append(secret)
+    return portal_id
+
+
+def cpu_line(label: str, cpus: list[Cpu | None]) -> str:
+    measured = [c for c in cpus if c is not None]
+    worker_ms = statistics.median(c.worker_ms for c in measured) if measured else 0.0
+    database_ms = statistics.median(c.database_ms for c in measured) if measured else 0.0
+    return f"  CPU an event delivered {label}: worker {worker_ms:.3f} ms, database {database_ms:.3f} ms"
+
+
+def report(args: argparse.Namespace, runs: dict[str, list[Figures]], cpus: dict[str, list[Cpu | None]]) -> None:
+    baseline, litestar, burst = median_of(runs["bare"]), median_of(runs["litestar"]), median_of(runs["burst"])
+    print(f"PostgreSQL, {args.events} events a burst, {args.rate:g}/s paced, median of {args.runs} runs")
+    print(litestar.line(), spread(runs["litestar"]), "(the bare endpoint of every benchmark, wrk -c16)")
+    print(baseline.line(), spread(runs["bare"]))
+    print(burst.line(baseline), spread(runs["burst"]), "(latency: row written → arrival)")
+    print(f"  burst delivery as a ratio to the bare Litestar endpoint: {burst.per_second / litestar.per_second:.3f}")
+    print(cpu_line("in a burst", cpus["burst"]))
+    print(median_of(runs["paced"]).line(), spread(runs["paced"]), "(latency: row written → arrival)")
+    print(cpu_line(f"at {args.rate:g}/s", cpus["paced"]))
+    if args.profile:
+        print(f"flame graph of the worker during the first burst: {args.profile}")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=5000)
@@ -173,12 +206,7 @@ async def main() -> None:
     pg = None
     try:
         await stack.start()
-        assert stack.db is not None
-        portal_id, api_key = await portals.create_portal(stack.db, "Cổng đo", [AGENCY.code])
-        await set_private_webhooks(stack.db, portal_id, True)  # the receiver is on the test stack's private address
-        async with stack.client(api_key) as api:
-            secret = (await api.put("/v1/webhook", json={"url": receiver.url})).json()["secret"]
-        receiver.secrets.append(secret)
+        portal_id = await webhook_portal(stack, receiver)
         body = b'{"id":"evt_bare","type":"payment.paid","sequence":1,"data":{"status":"paid","amount":150000}}'
         line = load.request_line(body, {"Gateway-Event-Id": f"evt_bare{load.PLACEHOLDER}"})
         requests = load.write_requests(workdir / "deliveries-bare.txt", [line])
@@ -189,38 +217,21 @@ async def main() -> None:
         pg = await asyncpg.connect(asyncpg_dsn(url))
         watch = Watch(worker.pid, pg)
         litestar_process, litestar_url = bare.serve(workdir)
-        bares, litestars, bursts, paced, cpus = [], [], [], [], []
+        runs: dict[str, list[Figures]] = {"litestar": [], "bare": [], "burst": [], "paced": []}
+        cpus: dict[str, list[Cpu | None]] = {"burst": [], "paced": []}
+        paced_count = min(args.events, int(args.rate * 10))
         for run in range(args.runs):
             receiver.clear()
-            litestars.append(await litestar_run(litestar_url, requests, args.seconds))
-            bares.append(await bare_run(receiver, requests, args.seconds))
-            receiver.clear()
+            runs["litestar"].append(await litestar_run(litestar_url, requests, args.seconds))
+            runs["bare"].append(await bare_run(receiver, requests, args.seconds))
             if args.profile and run == 0:
                 await watch.sample(args.profile)
-            burst, cpu = await delivery_run(stack, receiver, portal_id, args.events, None, watch)
-            await watch.stop_sampling()
-            bursts.append(burst)
-            cpus.append(cpu)
-            paced.append(
-                (await delivery_run(stack, receiver, portal_id, min(args.events, int(args.rate * 10)), args.rate))[0]
-            )
-        baseline, litestar = median_of(bares), median_of(litestars)
-        print(f"PostgreSQL, {args.events} events a burst, {args.rate:g}/s paced, median of {args.runs} runs")
-        print(litestar.line(), spread(litestars), "(the bare endpoint of every benchmark, wrk -c16)")
-        print(baseline.line(), spread(bares))
-        print(median_of(bursts).line(baseline), spread(bursts), "(latency: row written → arrival)")
-        print(
-            f"  burst delivery as a ratio to the bare Litestar endpoint: "
-            f"{median_of(bursts).per_second / litestar.per_second:.3f}"
-        )
-        measured = [c for c in cpus if c is not None]
-        if measured:
-            worker_ms = statistics.median(c.worker_ms for c in measured)
-            database_ms = statistics.median(c.database_ms for c in measured)
-            print(f"  CPU an event delivered in a burst: worker {worker_ms:.3f} ms, database {database_ms:.3f} ms")
-        print(median_of(paced).line(), spread(paced), "(latency: row written → arrival)")
-        if args.profile:
-            print(f"flame graph of the worker during the first burst: {args.profile}")
+            for kind, count, rate in (("burst", args.events, None), ("paced", paced_count, args.rate)):
+                figures, cpu = await delivery_run(stack, receiver, portal_id, count, rate, watch)
+                await watch.stop_sampling()
+                runs[kind].append(figures)
+                cpus[kind].append(cpu)
+        report(args, runs, cpus)
     finally:
         if pg is not None:
             await pg.close()

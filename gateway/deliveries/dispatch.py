@@ -3,9 +3,8 @@ every attempt, and move each event to delivered, to a later retry, or to the dea
 portal's circuit breaker; once it opens, the rest of the batch is handed back untried, so a dead portal costs a
 handful of timeouts, not thousands.
 
-A batch sent whole is followed by the portal's next due batch, claimed by the job itself (``relay.claim`` for one
-portal, within the portal's cap), for up to ``CARRY_ON_SECONDS``: a backlog drains without a relay run and a
-worker's pick-up between batches, and the job still ends soon enough to leave the worker's slots to other jobs.
+The report says whether the batch was delivered whole: its job then queues the portal's next batch at once
+(``jobs``).
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from gateway.settings import DELIVERY_SAFETY_SECONDS as SAFETY_SECONDS
 from gateway.settings import Settings
 from gateway.store.db import Database
 
-from . import endpoints, relay, repository, sender
+from . import endpoints, repository, sender
 from .endpoints import Target
 from .policy import Breaker, RetryPolicy
 from .repository import AttemptRecord, QueuedEvent
@@ -35,7 +34,6 @@ from .transport import WebhookHttp
 log = logging.getLogger("gateway.deliveries")
 
 FLUSH_EVERY = 25  # successes recorded together: a crash re-sends at most this many (receivers dedupe)
-CARRY_ON_SECONDS = 2.0  # a job takes its portal's next batch while it has run for less than this
 UNREACHABLE = "portal unreachable for the whole retry schedule"
 
 Sent = tuple[QueuedEvent, AttemptResult, datetime]
@@ -48,7 +46,7 @@ class BatchReport:
     dead: int = 0
     released: int = 0
     skipped: int = 0
-    batches: int = 0
+    whole: bool = False  # every event of the batch was delivered
     circuit_opened: bool = False
     errors: list[str] = field(default_factory=list)
 
@@ -70,37 +68,22 @@ class Delivery:
         return Breaker.from_settings(self.settings)
 
     async def run(self, portal_id: str, token: str, positions: list[int]) -> BatchReport:
-        """Deliver the batch leased to ``token``, then the portal's next ones while each is sent whole."""
         report = BatchReport()
-        started = time.monotonic()
-        while await self._batch(portal_id, token, positions, report):
-            if time.monotonic() - started >= CARRY_ON_SECONDS:
-                break
-            claimed = await relay.claim(self.db, self.settings, self.clock(), portal_id=portal_id)
-            if not claimed.chunks:
-                break
-            token = claimed.chunks[0].token  # one job's worth, all under one lease
-            positions = sorted(p for chunk in claimed.chunks for p in chunk.positions)
-        return report
-
-    async def _batch(self, portal_id: str, token: str, positions: list[int], report: BatchReport) -> bool:
-        """Deliver one leased batch; whether every event of it was delivered."""
-        report.batches += 1
-        before = report.delivered
         async with self.db.read() as conn:
             queued = await repository.claimed(conn, token, positions)
             target = await endpoints.target(conn, self.box, portal_id, self.clock()) if queued else None
         if not queued:
-            return False
+            return report
         if target is None:
             async with self.db.transaction() as tx:
-                report.skipped += await repository.skip_claimed(tx, token, positions)
-            return False
+                report.skipped = await repository.skip_claimed(tx, token, positions)
+            return report
         untried = await self._send_all(target, token, queued, report)
         if untried:
             async with self.db.transaction() as tx:
-                report.released += await repository.release(tx, token, untried)
-        return report.delivered - before == len(queued)
+                report.released = await repository.release(tx, token, untried)
+        report.whole = report.delivered == len(queued)
+        return report
 
     def _budget(self, queued: list[QueuedEvent]) -> float:
         """Seconds in which a send may still start: it must end before the claim does, counted from the claim's

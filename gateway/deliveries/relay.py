@@ -14,9 +14,9 @@ worker restart, never split a dossier's events between two jobs.
 Fairness: claims are made per portal, each capped at ``delivery_portal_jobs`` jobs' worth of events in flight,
 and shared round-robin; one portal's backlog or slow endpoint holds its own jobs, never the others' turn.
 
-A delivery job that sent its whole batch may claim its portal's next batch itself (``claim(portal_id=…)``, one
-job's worth within the same cap, in the same turns), and so carry on through a backlog without waiting for the
-next relay run and a worker's pick-up between batches.
+A delivery job that sent its whole batch claims its portal's next batch itself (``claim(portal_id=…)``, one job's
+worth within the same cap, in the same turns, reading that portal's rows only) and queues it, so a backlog drains
+without waiting for the relay's next run between batches.
 """
 
 from __future__ import annotations
@@ -63,10 +63,10 @@ async def claim(db: Database, settings: Settings, now: datetime, portal_id: str 
     # lease, its event N+1), and two jobs would send them at once, N+1 before N.
     async with db.transaction() as tx:
         await repository.take_claim_turn(tx)
-        waiting_for, in_flight = held_back(await repository.held_rows(tx, now), now)
-        rooms = rooms_of(await repository.circuits_closed(tx, now), settings, in_flight)
+        waiting_for, in_flight = held_back(await repository.held_rows(tx, now, portal_id), now)
+        rooms = rooms_of(await repository.circuits_closed(tx, now, portal_id), settings, in_flight)
         if portal_id is not None:
-            rooms = {portal_id: min(rooms[portal_id], limit)} if portal_id in rooms else {}
+            rooms = {p: min(room, limit) for p, room in rooms.items()}
         extra = settings.delivery_batch_size * max(settings.delivery_portal_jobs, 1)
         candidates = await repository.oldest_due(tx, {p: room + extra for p, room in rooms.items()}, now)
         chosen = fair_share(candidates, waiting_for, rooms, limit)

@@ -147,11 +147,14 @@ async def reseal(
     return bool(result.rowcount)
 
 
-async def circuits_closed(conn: AsyncConnection, now: datetime) -> list[tuple[str, int]]:
-    """``(portal id, consecutive failures)`` of every enabled endpoint whose circuit is not open."""
+async def circuits_closed(conn: AsyncConnection, now: datetime, portal_id: str | None = None) -> list[tuple[str, int]]:
+    """``(portal id, consecutive failures)`` of every enabled endpoint whose circuit is not open (of one portal's,
+    with ``portal_id``)."""
     query = select(E.portal_id, E.consecutive_failures).where(
         E.enabled.is_(True), or_(E.circuit_open_until.is_(None), E.circuit_open_until <= now)
     )
+    if portal_id is not None:
+        query = query.where(E.portal_id == portal_id)
     return [(portal_id, failures) for portal_id, failures in await conn.execute(query)]
 
 
@@ -262,11 +265,16 @@ async def take_claim_turn(conn: AsyncConnection) -> None:
         await conn.execute(select(func.pg_advisory_xact_lock(func.hashtext("outbox:claims"))))
 
 
-async def held_rows(conn: AsyncConnection, now: datetime) -> list[tuple[str, str, int, datetime | None]]:
-    """``(portal, dossier, sequence, claimed until)`` of pending events that are leased or waiting for a retry."""
+async def held_rows(
+    conn: AsyncConnection, now: datetime, portal_id: str | None = None
+) -> list[tuple[str, str, int, datetime | None]]:
+    """``(portal, dossier, sequence, claimed until)`` of pending events that are leased or waiting for a retry (of
+    one portal's, with ``portal_id``)."""
     query = select(OB.portal_id, OB.dossier_code, OB.sequence, OB.claimed_until).where(
         OB.dispatch_state == PENDING, or_(OB.attempts > 0, OB.claimed_until >= now)
     )
+    if portal_id is not None:
+        query = query.where(OB.portal_id == portal_id)
     return [(p, d, s, c) for p, d, s, c in await conn.execute(query)]
 
 

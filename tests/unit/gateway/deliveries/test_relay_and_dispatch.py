@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from datetime import timedelta
 
 import msgspec
+from sqlalchemy import select
 
 from adapters.vntime import now_utc
+from gateway import portals
 from gateway.deliveries import BatchReport, Delivery, WebhookService, WebhookTools, claim, repository
+from gateway.deliveries.relay import ClaimReport
 from gateway.settings import Settings
 from gateway.store.db import Database
+from gateway.store.tables import outbox as ot
 
 from .conftest import URL, Receiver, write_events
 
@@ -123,45 +125,56 @@ async def test_a_job_started_late_sends_nothing_it_could_not_finish_within_its_c
     assert sum([(await in_time.run(c.portal_id, c.token, c.positions)).delivered for c in again.chunks]) == 2
 
 
-async def test_a_job_sent_whole_carries_on_with_its_portals_backlog_in_order_within_the_cap(
+async def test_a_portals_next_batch_is_claimed_for_it_alone_in_order_within_its_cap(
     db: Database, tools: WebhookTools, settings: Settings, portal_id: str, receiver: Receiver
 ) -> None:
-    """One portal's cap is 2 jobs × 3 events: 20 events of 4 dossiers drain in one relay pass, each job taking its
-    portal's next batch itself, each dossier in sequence order, never more than the cap leased at once."""
+    """One portal's cap is 2 jobs × 3 events. After a batch is delivered whole, the claim for that portal takes its
+    next batch: no more than the cap in flight, no event of a dossier whose earlier event is still leased, and
+    never another portal's events."""
     settings = msgspec.structs.replace(settings, delivery_batch_size=3, delivery_portal_jobs=2)
     await _configure(WebhookService(db, tools, settings), portal_id, receiver)
-    dossiers = [f"HS-{i % 4}" for i in range(20)]
-    ids = await write_events(db, portal_id, dossiers)
-    leased: list[int] = []
-    path = db.engine.url.database
-    assert path is not None
+    other, _ = await portals.create_portal(db, "Cổng khác")
+    assert await portals.set_private_webhooks(db, other, True)
+    await _configure(WebhookService(db, tools, settings), other, receiver)
+    ids = await write_events(db, portal_id, [f"HS-{i % 4}" for i in range(12)])
+    await write_events(db, other, [f"HK-{i}" for i in range(6)])
+    first = await claim(db, settings, now_utc())
+    assert first.claimed == 12  # each portal its cap
+    mine = [c for c in first.chunks if c.portal_id == portal_id]
+    delivery = Delivery(db, tools.http, tools.box, settings)
+    report = await delivery.run(portal_id, mine[0].token, mine[0].positions)
+    assert report.whole and report.delivered == len(mine[0].positions)
 
-    def answer(_delivery: object) -> str:  # what is leased while each event arrives (committed state)
-        with closing(sqlite3.connect(path)) as conn:
-            query = "SELECT count(*) FROM outbox WHERE claim_token IS NOT NULL AND dispatch_state = 'pending'"
-            leased.append(conn.execute(query).fetchone()[0])
-        return "ok"
-
-    receiver.server.answer = answer
-    reports = await _relay_once(db, tools, settings)
-
-    assert sum(r.delivered for r in reports) == 20 and sum(r.batches for r in reports) >= 7
-    assert sorted(receiver.ids) == sorted(ids)
-    for code in set(dossiers):
-        sequences = [body["sequence"] for _, body, _ in receiver.got if body["dossier_code"] == code]
-        assert sequences == list(range(1, 6)), code
-    assert await _states(db, portal_id, ids) == [("delivered", 1)] * 20
-    assert len(leased) == 20 and 0 < max(leased) <= 6
+    following = await claim(db, settings, now_utc(), portal_id=portal_id)
+    assert {c.portal_id for c in following.chunks} == {portal_id}
+    assert 0 < following.claimed <= 3 and len(following.chunks) == 1
+    token = following.chunks[0].token
+    states = await _states_by_dossier(db, portal_id)
+    assert sum(1 for _, lease, _ in states.values() if lease) <= 6, "the portal's cap"
+    for (code, sequence), (_, lease, _) in states.items():
+        if lease == token:  # every earlier event of its dossier is delivered, or in this batch
+            assert all(states[(code, n)][0] == "delivered" or states[(code, n)][1] == token for n in range(1, sequence))
+    assert await claim(db, settings, now_utc(), portal_id=portal_id) == ClaimReport([], 0, 0, False), "at its cap"
+    assert len(ids) == 12
 
 
-async def test_a_job_with_a_failure_does_not_carry_on(
+async def _states_by_dossier(db: Database, portal_id: str) -> dict[tuple[str, int], tuple[str, str | None, int]]:
+    """(dossier, sequence) → (state, lease token, position) of the portal's events."""
+    o = ot.outbox.c
+    async with db.read() as conn:
+        query = select(o.dossier_code, o.sequence, o.dispatch_state, o.claim_token, o.position).where(
+            o.portal_id == portal_id
+        )
+        return {(c, n): (state, token, p) for c, n, state, token, p in await conn.execute(query)}
+
+
+async def test_a_batch_with_a_failure_is_not_whole(
     db: Database, tools: WebhookTools, settings: Settings, portal_id: str, receiver: Receiver
 ) -> None:
     settings = msgspec.structs.replace(settings, delivery_batch_size=2, delivery_portal_jobs=1)
     await _configure(WebhookService(db, tools, settings), portal_id, receiver)
     receiver.status = 503
-    ids = await write_events(db, portal_id, ["A", "B", "C", "D", "E", "F"])
+    ids = await write_events(db, portal_id, ["A", "B", "C"])
     [report] = await _relay_once(db, tools, settings)
-    assert (report.batches, report.failed, report.delivered) == (1, 2, 0)
+    assert (report.whole, report.failed, report.delivered) == (False, 2, 0)
     assert receiver.ids == ids[:2]
-    assert await _states(db, portal_id, ids[2:]) == [("pending", 0)] * 4
