@@ -32,6 +32,7 @@ from .addresses import AddressRefused, NetworkPolicy, Resolver, checked, system_
 
 USER_AGENT = "dvc-gateway-webhooks/1"
 MAX_CONNECTIONS = 200
+MAX_HEADERS, MAX_HEADER_BYTES = 64, 8190  # an answer's head: at most this many fields of at most this many bytes
 
 
 class GuardedResolver(AbstractResolver):
@@ -105,6 +106,10 @@ class GuardedClient:
                 headers={"User-Agent": USER_AGENT},
                 trust_env=False,
                 auto_decompress=False,  # the answer's body is counted, never decoded
+                cookie_jar=aiohttp.DummyCookieJar(),  # one portal's cookies are never sent to another
+                max_line_size=MAX_HEADER_BYTES,  # the answer's head is bounded as its body is
+                max_field_size=MAX_HEADER_BYTES,
+                max_headers=MAX_HEADERS,
             )
         return self._session
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from dataclasses import dataclass
 
 import idna
@@ -51,8 +52,11 @@ def parse(url: str) -> WebhookUrl:
         raise BadUrl("only http and https URLs are allowed")
     if not host:
         raise BadUrl("the URL has no host")
-    if parsed.raw_user or parsed.raw_password:
+    authority = re.split(r"[/?#]", url.split("://", 1)[1], maxsplit=1)[0]
+    if "@" in authority or parsed.raw_user is not None or parsed.raw_password is not None:
         raise BadUrl("credentials in the URL are not allowed; the signature authenticates the gateway")
+    if "[" in authority and not isinstance(_address(host), ipaddress.IPv6Address):
+        raise BadUrl("the URL cannot be read (check the host name and the port)")
     if parsed.raw_fragment or "#" in url:
         raise BadUrl("a fragment is never sent; remove it")
     if not 0 < port < 65536:
@@ -64,13 +68,15 @@ def parse(url: str) -> WebhookUrl:
 
 def _well_formed(raw: str, shown: str) -> bool:
     """An IP address, or a host name as DNS has them: labels of letters, digits, hyphens (and underscores), one
-    trailing dot at most, not ending in a number (that is an address in a form only some parsers read), and an
-    internationalised name exactly as strict IDNA 2008 encodes it (the sender's parser also maps look-alike
-    characters, ``⒈`` to ``1.``, which would send to a name the portal did not write)."""
-    try:
-        ipaddress.ip_address(raw)
+    trailing dot at most, not an address in a form only some parsers read (``127.1``, ``0x7f000001``, a name ending
+    in a number), and an internationalised name exactly as strict IDNA 2008 encodes it (the sender's parser also
+    maps look-alike characters, ``⒈`` to ``1.``, which would send to a name the portal did not write)."""
+    if _address(raw) is not None:
         return True
-    except ValueError:
+    try:
+        socket.inet_aton(raw)  # 0x7f000001, 127.1: the resolver would read an address in it
+        return False
+    except (OSError, ValueError):
         pass
     name = raw.lower().removesuffix(".")
     labels = name.split(".")
@@ -82,6 +88,13 @@ def _well_formed(raw: str, shown: str) -> bool:
         return idna.encode(shown.removesuffix(".")).decode("ascii") == name
     except (idna.IDNAError, UnicodeError):
         return False
+
+
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
 
 
 def is_gateway(found: WebhookUrl, public_url: str) -> bool:

@@ -177,7 +177,9 @@ def unique_taken(error: BaseException, table: str, column: str) -> bool:
     value drawn for it was drawn before. PostgreSQL names the constraint; SQLite names the column."""
     if _sqlstate(error) == _UNIQUE_VIOLATION:
         return _driver_error(error, "constraint_name") == f"uq_{table}_{column}"
-    return f"UNIQUE constraint failed: {table}.{column}" in str(error)
+    said = getattr(error, "orig", None)
+    message = str(said.args[0]) if said is not None and said.args else ""  # the driver's words, no parameters
+    return message == f"UNIQUE constraint failed: {table}.{column}"
 
 
 def _sqlstate(error: BaseException) -> str | None:

@@ -21,7 +21,6 @@ REFUSED = "the URL's host must resolve only to public internet addresses"
 # DECOY is a real receiver on 127.0.0.1: a form that reached it would show as a connection.
 ALWAYS_REFUSED = [
     "http://127.0.0.1:DECOY/hooks",
-    "http://0x7f000001:DECOY/hooks",
     "http://[::ffff:127.0.0.1]:DECOY/hooks",
     "http://[::ffff:7f00:1]:DECOY/hooks",
     "http://[64:ff9b::7f00:1]:DECOY/hooks",
@@ -53,6 +52,7 @@ UNREADABLE = [
     "http://0x7f.1:DECOY/hooks",
     "http://0177.1:DECOY/hooks",
     "http://0:DECOY/hooks",
+    "http://0x7f000001:DECOY/hooks",
 ]
 
 

@@ -23,7 +23,6 @@ POLICY = NetworkPolicy(own_addresses=frozenset({OWN}), own_port=443)
 ALWAYS_REFUSED = [
     ("http://127.0.0.1:9/", Kind.LOOPBACK),
     ("http://127.0.1.3:9/", Kind.LOOPBACK),
-    ("http://0x7f000001:9/", Kind.LOOPBACK),
     ("http://[::1]:9/", Kind.LOOPBACK),
     ("http://[::ffff:127.0.0.1]:9/", Kind.LOOPBACK),
     ("http://[::ffff:7f00:1]:9/", Kind.LOOPBACK),
@@ -63,6 +62,7 @@ LEGACY = [
     ("0x7f.1", Kind.LOOPBACK),
     ("0177.1", Kind.LOOPBACK),
     ("0177.0.0.1", Kind.LOOPBACK),
+    ("0x7f000001", Kind.LOOPBACK),
     ("0", Kind.UNSPECIFIED),
 ]
 PRIVATE = ["http://10.0.0.5/", "http://172.16.0.1/", "http://192.168.1.1/", "http://100.64.0.1/", "http://[fc00::1]/"]
@@ -156,6 +156,9 @@ def test_the_settings_give_the_operators_networks_and_refuse_a_malformed_one() -
         ("http:portal.example.vn", "only http"),
         ("http://u:p@portal.example.vn/x", "credentials"),
         ("http://u@portal.example.vn/x", "credentials"),
+        ("http://:@portal.example.vn/x", "credentials"),  # an empty user and password: still sent as a header
+        ("http://@portal.example.vn/x", "credentials"),
+        ("http://[v1.portal.example.vn]/x", "cannot be read"),  # brackets hold an IPv6 address, nothing else
         ("https://portal.example.vn/x#y", "fragment"),
         ("http:///x", "no host"),
         ("http://portal.example.vn/a b", "spaces"),
