@@ -284,6 +284,11 @@ class Database:
             async with self.transaction() as conn:
                 yield conn
             return
+        async with self._autocommit() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _autocommit(self) -> AsyncIterator[AsyncConnection]:
         async with _translated(), self.engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
@@ -363,8 +368,7 @@ class Database:
             async with self.read() as conn:
                 yield conn
             return
-        async with _translated(), self.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
+        async with self._autocommit() as conn:
             yield conn
 
     async def ping(self) -> None:

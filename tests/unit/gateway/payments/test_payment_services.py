@@ -26,6 +26,7 @@ from gateway.kernel.errors import Refused
 from gateway.kernel.portal import PortalContext
 from gateway.payments import Disposition, HubResults, PaymentService, RefundService
 from gateway.payments import repository as payment_repository
+from gateway.payments.records import Payment
 from gateway.payments.schemas import CreatePayment, CreateRefund
 from gateway.settings import Settings, load
 from gateway.store import idempotency
@@ -198,10 +199,16 @@ async def test_an_unpaid_payment_is_cancelled_after_asking_the_hub(world: World)
     assert (await world.payments.cancel(world.portal, payment.id)).status == "cancelled", "a repeat changes nothing"
 
 
-async def test_refunds_stop_at_what_was_paid(world: World) -> None:
+async def paid(world: World) -> Payment:
+    """A payment created, paid at the hub, and its result applied."""
     payment = await world.payments.create(world.portal, await attempt(world), request())
     await world.hub.post(f"/control/payments/{payment.reference}/pay", json={})
     await world.payments.check(payment.reference)
+    return payment
+
+
+async def test_refunds_stop_at_what_was_paid(world: World) -> None:
+    payment = await paid(world)
     path = f"/v1/payments/{payment.id}/refunds"
     refund, status = await world.refunds.request(
         world.portal, await attempt(world, path), payment.id, CreateRefund(amount=50_000, reason="Trả lại một phần")
@@ -237,9 +244,7 @@ async def test_a_payment_reference_drawn_twice_is_drawn_again_and_nothing_else_c
 
 
 async def test_a_refund_reference_drawn_twice_is_drawn_again(world: World) -> None:
-    payment = await world.payments.create(world.portal, await attempt(world), request())
-    await world.hub.post(f"/control/payments/{payment.reference}/pay", json={})
-    await world.payments.check(payment.reference)
+    payment = await paid(world)
     path = f"/v1/payments/{payment.id}/refunds"
     first, _ = await world.refunds.request(
         world.portal, await attempt(world, path), payment.id, CreateRefund(amount=10_000, reason="Lần một")
