@@ -62,6 +62,12 @@ METADATA = frozenset(
 PRIVATE: tuple[Network, ...] = tuple(
     ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
 )
+# IPv6 ranges this Python still counts as global that are not the public internet: local-use NAT64 (RFC 8215, which
+# a translator inside the network may turn into any internal IPv4 address), deprecated site-local, documentation
+# (RFC 9637) and SRv6 segment identifiers.
+NOT_PUBLIC_V6: tuple[Network, ...] = tuple(
+    ipaddress.ip_network(n) for n in ("64:ff9b:1::/48", "fec0::/10", "3fff::/20", "5f00::/16")
+)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _COMPATIBLE = ipaddress.ip_network("::/96")
 _TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
@@ -95,7 +101,7 @@ def kind(address: Address) -> Kind | None:
         return Kind.MULTICAST
     if any(address in network for network in PRIVATE):
         return Kind.PRIVATE
-    if not address.is_global:
+    if not address.is_global or any(address in network for network in NOT_PUBLIC_V6):
         return Kind.RESERVED
     return None
 

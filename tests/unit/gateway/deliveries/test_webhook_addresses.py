@@ -49,6 +49,10 @@ ALWAYS_REFUSED = [
     ("http://192.0.2.2/", Kind.RESERVED),
     ("http://198.18.0.1/", Kind.RESERVED),
     ("http://[2001:db8::1]/", Kind.RESERVED),
+    ("http://[64:ff9b:1::a00:5]/", Kind.RESERVED),  # local-use NAT64: 10.0.0.5 behind a translator
+    ("http://[fec0::1]/", Kind.RESERVED),
+    ("http://[3fff::1]/", Kind.RESERVED),
+    ("http://[5f00::1]/", Kind.RESERVED),
     ("https://93.184.216.34/", Kind.GATEWAY),
     ("http://93.184.216.34:8080/", Kind.GATEWAY),
     ("http://a.localhost:9/", Kind.UNRESOLVED),
