@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, delete, get, post, put
+from litestar.params import FromPath
 
 from .api import refusal, reply
 from .faults import Faults
@@ -26,7 +27,7 @@ async def _body(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 
 @post("/control/orders/{original_id:str}/advance", status_code=200)
-async def advance(request: Request[Any, Any, Any], original_id: str) -> Response[bytes]:
+async def advance(request: Request[Any, Any, Any], original_id: FromPath[str]) -> Response[bytes]:
     """``{"to": status, "note"?}`` or ``{"scenario": "deliver"}`` (also fail_then_deliver, return,
     pickup_fail, cancel)."""
     office = office_of(request)
@@ -44,7 +45,7 @@ async def advance(request: Request[Any, Any, Any], original_id: str) -> Response
 
 
 @post("/control/orders/{original_id:str}/misreport", status_code=200)
-async def misreport(request: Request[Any, Any, Any], original_id: str) -> Response[bytes]:
+async def misreport(request: Request[Any, Any, Any], original_id: FromPath[str]) -> Response[bytes]:
     """``{"status": 14, "codAmount": 9999999, "note"?}``: one event a faulty post would send, whatever the order's
     state; it is pushed and in the feed like any other."""
     office = office_of(request)
@@ -60,7 +61,7 @@ async def misreport(request: Request[Any, Any, Any], original_id: str) -> Respon
 
 
 @get("/control/orders/{original_id:str}")
-async def order_view(request: Request[Any, Any, Any], original_id: str) -> Response[bytes]:
+async def order_view(request: Request[Any, Any, Any], original_id: FromPath[str]) -> Response[bytes]:
     try:
         return reply(office_of(request).get(original_id).view())
     except Refusal as exc:

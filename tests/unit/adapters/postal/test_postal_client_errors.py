@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from litestar import Litestar, Request, Response, route
+from litestar.params import FromPath
 
 from adapters.partner_http import MAX_REPLY_BYTES
 from adapters.postal.client import PostalClient, PostalConfig
@@ -36,7 +37,7 @@ def scripted(answer: tuple[int, bytes] | str, log: list[str]) -> Iterator[str]:
     released = threading.Event()
 
     @route("/customer-partner/{name:str}", http_method=["GET", "POST"])
-    async def call(name: str, request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def call(name: FromPath[str], request: Request[Any, Any, Any]) -> Response[bytes]:
         if name == "GetAccessToken":
             credentials = json.loads(await request.body()) == {"username": "u", "password": "p", "customerCode": "C"}
             log.append(f"{name} {'with' if credentials else 'WITHOUT'} our credentials")
