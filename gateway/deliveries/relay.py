@@ -55,7 +55,7 @@ async def claim(db: Database, settings: Settings, now: datetime, portal_id: str 
     """Lease due events portal by portal: each portal gets at most its room (its job cap minus what it has in
     flight), and the claim limit is shared round-robin, oldest portal first. A portal's backlog or slow endpoint
     so fills its own jobs only; another portal's events are claimed on the next poll. With ``portal_id``, that
-    portal's next job's worth only (a delivery job carrying on)."""
+    portal's next job's worth only (for a delivery job that delivered its batch whole)."""
     skipped = await skip_unaddressed(db) if portal_id is None else 0
     limit = settings.delivery_claim_limit if portal_id is None else settings.delivery_batch_size
     # One claim at a time, its reads and its leases in one transaction: two claims whose reads and leases

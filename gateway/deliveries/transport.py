@@ -1,6 +1,6 @@
 """The HTTP clients that deliver webhooks. Every new connection resolves the URL's host, checks every address
 (``addresses.checked``) and connects to a checked address, in one step: no second lookup that DNS rebinding could
-answer differently. The socket itself is made only for an address the policy allows (``GuardedConnector``), so a
+answer differently. The socket itself is made only for an address the policy allows (``guarded_socket``), so a
 URL whose host is an address, which needs no lookup, is checked too. The URL keeps its host name, so the ``Host``
 header, the TLS server name and the certificate check are the original host's. Redirects are not followed and no
 proxy from the environment is used.
