@@ -9,7 +9,7 @@ in the bursts and at the steady rate; ``--profile`` samples the worker with py-s
 writes its flame graph.
 
     .venv/bin/python -m bench.deliveries_bench [--events 5000] [--rate 200] [--runs 3] [--seconds 5]
-        [--profile docs/profiles/deliveries.svg]
+        [--workers 1] [--profile docs/profiles/deliveries.svg]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from bench.profile import py_spy
 from bench.seed import asyncpg_dsn
 from gateway.portals import service as portals
 from gateway.portals import set_private_webhooks
+from tests.support.processes import Process
 from tests.support.services import REDIS_URL, create_pg_database, drop_pg_database, wait_for
 from tests.support.stack import AGENCY, Stack
 from tests.support.webhook_receiver import Receiver
@@ -45,6 +46,14 @@ class BenchStack(Stack):
         env = super().gateway_env()
         env.update({"LOG_LEVEL": "WARNING", "PENDING_QUERY_AFTER_SECONDS": "3600", "JANITOR_INTERVAL_SECONDS": "60"})
         return env
+
+    def more_workers(self, count: int) -> list[int]:
+        """``count`` worker processes beside the stack's own (their metrics not served); every worker's pid."""
+        env = {**self.gateway_env(), "WORKER_METRICS_PORT": "0"}
+        for n in range(count):
+            self.processes[f"worker-{n + 2}"] = Process(f"worker-{n + 2}", ["gateway", "worker"], env, self.workdir)
+            self.processes[f"worker-{n + 2}"].start()
+        return [p.process.pid for name, p in self.processes.items() if name.startswith("worker") and p.process]
 
 
 async def write(stack: Stack, portal_id: str, count: int, rate: float | None, tag: str) -> dict[str, datetime]:
@@ -83,15 +92,15 @@ class Cpu:
 class Watch:
     """The worker's and the database's CPU over a run, and py-spy on the worker while asked to."""
 
-    def __init__(self, worker_pid: int, pg: asyncpg.Connection) -> None:
-        self.worker_pid = worker_pid
+    def __init__(self, worker_pids: list[int], pg: asyncpg.Connection) -> None:
+        self.worker_pids = worker_pids
         self.pg = pg
         self.sampler: asyncio.subprocess.Process | None = None
 
     async def sample(self, out: Path, rate: int = 100) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         form = "flamegraph" if out.suffix == ".svg" else "raw"  # raw: collapsed stacks, for reading
-        command = [py_spy(), "record", "--pid", str(self.worker_pid), "--rate", str(rate), "--format", form]
+        command = [py_spy(), "record", "--pid", str(self.worker_pids[0]), "--rate", str(rate), "--format", form]
         command += ["--output", str(out)]
         self.sampler = await asyncio.create_subprocess_exec(*command, stderr=asyncio.subprocess.PIPE)
 
@@ -106,10 +115,10 @@ class Watch:
 
     async def start(self) -> tuple[float, dict[int, float]]:
         pids = await load.database_pids(self.pg)
-        return load.cpu_seconds([self.worker_pid]), load.database_cpu(pids)
+        return load.cpu_seconds(self.worker_pids), load.database_cpu(pids)
 
     async def stop(self, started: tuple[float, dict[int, float]], events: int) -> Cpu:
-        worker = load.cpu_seconds([self.worker_pid]) - started[0]
+        worker = load.cpu_seconds(self.worker_pids) - started[0]
         database = load.database_seconds(started[1], await load.database_pids(self.pg))
         return Cpu(worker * 1000 / max(events, 1), database * 1000 / max(events, 1))
 
@@ -172,7 +181,10 @@ def cpu_line(label: str, cpus: list[Cpu | None]) -> str:
 
 def report(args: argparse.Namespace, runs: dict[str, list[Figures]], cpus: dict[str, list[Cpu | None]]) -> None:
     baseline, litestar, burst = median_of(runs["bare"]), median_of(runs["litestar"]), median_of(runs["burst"])
-    print(f"PostgreSQL, {args.events} events a burst, {args.rate:g}/s paced, median of {args.runs} runs")
+    print(
+        f"PostgreSQL, {args.workers} worker process(es), {args.events} events a burst, {args.rate:g}/s paced, "
+        f"median of {args.runs} runs"
+    )
     print(litestar.line(), spread(runs["litestar"]), "(the bare endpoint of every benchmark, wrk -c16)")
     print(baseline.line(), spread(runs["bare"]))
     print(burst.line(baseline), spread(runs["burst"]), "(latency: row written → arrival)")
@@ -190,6 +202,7 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the baselines' wrk runs")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (their CPU counted together)")
     parser.add_argument(
         "--profile", type=Path, help="the worker sampled in the first burst: a flame graph (.svg) or collapsed stacks"
     )
@@ -212,10 +225,8 @@ async def main() -> None:
         requests = load.write_requests(workdir / "deliveries-bare.txt", [line])
         await bare_run(receiver, requests, 2)  # warm up both
         await delivery_run(stack, receiver, portal_id, 300, None)
-        worker = stack.processes["worker"].process
-        assert worker is not None
         pg = await asyncpg.connect(asyncpg_dsn(url))
-        watch = Watch(worker.pid, pg)
+        watch = Watch(stack.more_workers(args.workers - 1), pg)
         litestar_process, litestar_url = bare.serve(workdir)
         runs: dict[str, list[Figures]] = {"litestar": [], "bare": [], "burst": [], "paced": []}
         cpus: dict[str, list[Cpu | None]] = {"burst": [], "paced": []}
