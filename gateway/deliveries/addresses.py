@@ -68,6 +68,10 @@ PRIVATE: tuple[Network, ...] = tuple(
 NOT_PUBLIC_V6: tuple[Network, ...] = tuple(
     ipaddress.ip_network(n) for n in ("64:ff9b:1::/48", "fec0::/10", "3fff::/20", "5f00::/16")
 )
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")  # no IPv6 address outside it is on the public internet
+# IPv4 ranges some Python versions count as global: IETF protocol assignments and the retired 6to4 relay anycast.
+NOT_PUBLIC_V4: tuple[Network, ...] = tuple(ipaddress.ip_network(n) for n in ("192.0.0.0/24", "192.88.99.0/24"))
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _COMPATIBLE = ipaddress.ip_network("::/96")
 _TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
@@ -101,7 +105,9 @@ def kind(address: Address) -> Kind | None:
         return Kind.MULTICAST
     if any(address in network for network in PRIVATE):
         return Kind.PRIVATE
-    if not address.is_global or any(address in network for network in NOT_PUBLIC_V6):
+    if not address.is_global or any(address in network for network in (*NOT_PUBLIC_V6, *NOT_PUBLIC_V4)):
+        return Kind.RESERVED
+    if isinstance(address, ipaddress.IPv6Address) and address not in _GLOBAL_UNICAST:
         return Kind.RESERVED
     return None
 
@@ -140,6 +146,10 @@ class NetworkPolicy:
             return Kind.GATEWAY
         if found is Kind.METADATA:
             return found
+        if address in _LOCAL_NAT64:  # a translator's prefix an operator may list: what it carries is judged too
+            carried = kind(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+            if carried in (Kind.METADATA, Kind.LOOPBACK, Kind.LINK_LOCAL, Kind.UNSPECIFIED):
+                return carried
         if found is Kind.PRIVATE or self.listed(address):
             return None if allow_private else Kind.PRIVATE
         return found

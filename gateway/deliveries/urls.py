@@ -46,7 +46,7 @@ def parse(url: str) -> WebhookUrl:
         host = parsed.raw_host or ""
         host.encode("ascii")
         port = _port(parsed)
-    except (ValueError, UnicodeError, TypeError) as exc:
+    except (ValueError, UnicodeError, TypeError, IndexError) as exc:  # IndexError: yarl on ``http://[::1]@/``
         raise BadUrl("the URL cannot be read (check the host name and the port)") from exc
     if parsed.scheme not in ("http", "https") or not url.lower().startswith(parsed.scheme + "://"):
         raise BadUrl("only http and https URLs are allowed")
@@ -55,22 +55,39 @@ def parse(url: str) -> WebhookUrl:
     authority = re.split(r"[/?#]", url.split("://", 1)[1], maxsplit=1)[0]
     if "@" in authority or parsed.raw_user is not None or parsed.raw_password is not None:
         raise BadUrl("credentials in the URL are not allowed; the signature authenticates the gateway")
-    if "[" in authority and not isinstance(_address(host), ipaddress.IPv6Address):
+    written = _written_host(authority)
+    if written is None or ("[" in authority and not isinstance(_address(host), ipaddress.IPv6Address)):
         raise BadUrl("the URL cannot be read (check the host name and the port)")
     if parsed.raw_fragment or "#" in url:
         raise BadUrl("a fragment is never sent; remove it")
     if not 0 < port < 65536:
         raise BadUrl("the port is not a number between 1 and 65535")
-    if "%" in host or not _well_formed(host, parsed.host or ""):
+    if "%" in host or not _well_formed(host, written):
         raise BadUrl("the URL cannot be read (check the host name and the port)")
     return WebhookUrl(url=url, scheme=parsed.scheme, host=host.lower(), port=port)
 
 
-def _well_formed(raw: str, shown: str) -> bool:
+def _written_host(authority: str) -> str | None:
+    """The host as the portal wrote it, from the URL's authority (no credentials in it by then); None when its port
+    is not plain ASCII digits (``:+80``, ``:８０`` and ``:8_0`` are read as numbers by the sender's parser, by few
+    others) or something follows an IPv6 address's bracket but its port."""
+    if authority.startswith("["):
+        host, bracket, rest = authority[1:].partition("]")
+        port = rest.removeprefix(":") if rest.startswith(":") or not rest else None
+    else:
+        host, _, port = authority.partition(":")
+        bracket = "]"
+    if not bracket or port is None or not re.fullmatch(r"[0-9]{0,5}", port):
+        return None
+    return host
+
+
+def _well_formed(raw: str, written: str) -> bool:
     """An IP address, or a host name as DNS has them: labels of letters, digits, hyphens (and underscores), one
     trailing dot at most, not an address in a form only some parsers read (``127.1``, ``0x7f000001``, a name ending
-    in a number), and an internationalised name exactly as strict IDNA 2008 encodes it (the sender's parser also
-    maps look-alike characters, ``⒈`` to ``1.``, which would send to a name the portal did not write)."""
+    in a number), and exactly the name the portal wrote: an internationalised name as strict IDNA 2008 encodes it,
+    with nothing mapped (the sender's parser maps look-alike characters, ``ex⒈ample`` to ``ex1.ample``, full-width
+    dots to dots, which would send to a name the portal did not write)."""
     if _address(raw) is not None:
         return True
     try:
@@ -82,10 +99,13 @@ def _well_formed(raw: str, shown: str) -> bool:
     labels = name.split(".")
     if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
         return False
-    if shown.lower() == raw.lower():
-        return True
+    text = written.lower().removesuffix(".")
+    if any(dot in text for dot in "\u3002\uff0e\uff61"):  # dots IDNA reads as "." that the portal did not write
+        return False
+    if text.isascii():
+        return text == name
     try:
-        return idna.encode(shown.removesuffix(".")).decode("ascii") == name
+        return idna.encode(text, uts46=False).decode("ascii") == name
     except (idna.IDNAError, UnicodeError):
         return False
 

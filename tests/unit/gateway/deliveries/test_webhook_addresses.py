@@ -53,6 +53,10 @@ ALWAYS_REFUSED = [
     ("http://[fec0::1]/", Kind.RESERVED),
     ("http://[3fff::1]/", Kind.RESERVED),
     ("http://[5f00::1]/", Kind.RESERVED),
+    ("http://[4000::1]/", Kind.RESERVED),  # outside 2000::/3: no public IPv6 address is
+    ("http://[64:ff9b:0:1::a00:5]/", Kind.RESERVED),
+    ("http://192.0.0.8/", Kind.RESERVED),
+    ("http://192.88.99.1/", Kind.RESERVED),
     ("https://93.184.216.34/", Kind.GATEWAY),
     ("http://93.184.216.34:8080/", Kind.GATEWAY),
     ("http://a.localhost:9/", Kind.UNRESOLVED),
@@ -111,6 +115,15 @@ async def test_public_addresses_are_reachable(url: str) -> None:
     assert await verdict(url, allow_private=False) is None
 
 
+def test_a_listed_local_nat64_prefix_never_opens_metadata_or_loopback_behind_it() -> None:
+    listed = NetworkPolicy(private_networks=(ipaddress.ip_network("64:ff9b:1::/48"),))
+    behind = {"a9fe:a9fe": Kind.METADATA, "7f00:1": Kind.LOOPBACK, "a9fe:101": Kind.LINK_LOCAL}
+    for low, reason in behind.items():
+        assert listed.refusal(ipaddress.ip_address(f"64:ff9b:1::{low}"), 80, True) is reason
+    assert listed.refusal(ipaddress.ip_address("64:ff9b:1::a00:5"), 80, True) is None  # listed, private: allowed
+    assert listed.refusal(ipaddress.ip_address("64:ff9b:1::a00:5"), 80, False) is Kind.PRIVATE
+
+
 async def test_networks_an_operator_lists_are_private_and_never_open_metadata_or_the_gateway() -> None:
     listed = NetworkPolicy(
         private_networks=(ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("169.254.0.0/16")),
@@ -163,6 +176,14 @@ def test_the_settings_give_the_operators_networks_and_refuse_a_malformed_one() -
         ("http://:@portal.example.vn/x", "credentials"),  # an empty user and password: still sent as a header
         ("http://@portal.example.vn/x", "credentials"),
         ("http://[v1.portal.example.vn]/x", "cannot be read"),  # brackets hold an IPv6 address, nothing else
+        ("http://[::1]@/", "cannot be read"),  # the sender's parser fails on these with an IndexError
+        ("https://[.@@]@/p?q", "cannot be read"),
+        ("http://ex\u2488ample.com/hook", "cannot be read"),  # look-alikes the sender's parser would map
+        ("http://pay\uff0ebank.vn/", "cannot be read"),
+        ("http://\uff25\uff38\uff21\uff2d\uff30\uff2c\uff25.com/", "cannot be read"),
+        ("http://portal.example.vn:+80/", "cannot be read"),  # ports the sender's parser reads as numbers
+        ("http://portal.example.vn:\u0968\u0966/", "cannot be read"),
+        ("http://portal.example.vn:8_0/", "cannot be read"),
         ("https://portal.example.vn/x#y", "fragment"),
         ("http:///x", "no host"),
         ("http://portal.example.vn/a b", "spaces"),
