@@ -8,6 +8,9 @@ counts of both must agree.
 
     .venv/bin/python -m bench.recon_bench [--sizes 100000,1000000,5000000] [--slice-rows 1000000] [--keep DIR]
 
+With ``--profile OUT``, one more run of the engine (the gateway's run, end to end) is sampled by py-spy, wall clock,
+and written as a flame graph (``.svg``) or raw samples (``.txt``) for each size; a sampled run is not timed.
+
 With ``--end-to-end``, the gateway's whole settlement run on PostgreSQL instead of the engine alone
 (``bench.recon_e2e``): our records in the payments tables, the raw file on disk, to a committed run.
 """
@@ -30,7 +33,6 @@ import polars as pl
 
 from adapters.payhub import checksum
 from adapters.payhub.codes import SETTLEMENT_COLUMNS
-from adapters.payhub.sandbox.settlement import csv_chunks
 from reconciliation.business_days import business_days_after
 from reconciliation.records import RECORD_SCHEMA
 from reconciliation.settlement_run import SLICE_ROWS
@@ -91,6 +93,8 @@ def _file_rows(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _write_file(rows: pl.DataFrame, path: Path) -> None:
+    from adapters.payhub.sandbox.settlement import csv_chunks  # the sandbox's app: only the generator needs it
+
     rows.write_csv(path, line_terminator="\r\n", quote_style="necessary")
     sample = rows.head(1_500).cast(pl.String).to_dicts()
     with path.open("rb") as stream:
@@ -161,25 +165,43 @@ def run_duckdb(work: Path) -> dict[str, object]:
 
 
 def child(which: str, work: Path, signature: str, slice_rows: int, rows: int) -> None:
-    from bench import recon_e2e
-
     if which == "generate":
         result = generate(rows, work)
-    elif which == "seed":
-        url = (work / "database_url").read_text().strip()
-        result = asyncio.run(recon_e2e.seed(url, work, DAY, AGENCIES)) or {}
-    elif which == "gateway":
-        result = recon_e2e.gateway_child(work, signature, KEY, DAY)
+    elif which in ("seed", "gateway"):
+        result = _gateway_side(which, work, signature)
     else:
         result = run_engine(work, signature, slice_rows) if which == "engine" else run_duckdb(work)
     print(json.dumps(result))
 
 
-def measure(which: str, work: Path, signature: str, slice_rows: int, rows: int = 0) -> dict[str, object]:
+def _gateway_side(which: str, work: Path, signature: str) -> dict[str, object]:
+    from bench import recon_e2e  # the gateway's store: only the end-to-end steps load it
+
+    if which == "seed":
+        url = (work / "database_url").read_text().strip()
+        return asyncio.run(recon_e2e.seed(url, work, DAY, AGENCIES)) or {}
+    return recon_e2e.gateway_child(work, signature, KEY, DAY)
+
+
+def sampled(cmd: list[str], out: Path) -> list[str]:
+    """``cmd`` run under py-spy, written to ``out`` (SVG, or raw for ``.txt``): the Python threads' stacks with their
+    native frames, waits included. Polars' own threads are not Python's, so its work shows as the time the call that
+    runs it waits: a wall-clock picture of the run's phases."""
+    from bench.profile import py_spy
+
+    form = "raw" if out.suffix == ".txt" else "flamegraph"
+    return [py_spy(), "record", "--native", "--threads", "--idle", "--rate", "200", "--format", form, "--output",
+            str(out), "--", *cmd]
+
+
+def measure(which: str, work: Path, signature: str, slice_rows: int, rows: int = 0,
+            profile: Path | None = None) -> dict[str, object]:
     """Run one step in a fresh process; its wall time and its own peak RSS. The data is generated in a child too:
     Linux carries a parent's peak RSS into the children it forks, so the parent must stay small."""
     cmd = [sys.executable, "-m", "bench.recon_bench", "--child", which, "--work", str(work), "--signature", signature,
            "--slice-rows", str(slice_rows), "--rows", str(rows)]
+    if profile is not None:
+        cmd = sampled(cmd, profile)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     out = proc.stdout.read()
@@ -187,9 +209,14 @@ def measure(which: str, work: Path, signature: str, slice_rows: int, rows: int =
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"{which} failed with {proc.returncode}")
-    result: dict[str, object] = json.loads(out)
+    result: dict[str, object] = json.loads(next(line for line in reversed(out.splitlines()) if line.startswith("{")))
     result["peak_mib"] = usage.ru_maxrss / 1024
     return result
+
+
+def _named(out: Path, rows: int, sizes: list[int]) -> Path:
+    """One profile a size: with several sizes, ``out`` with the size before its suffix."""
+    return out if len(sizes) == 1 else out.with_name(f"{out.stem}-{rows}{out.suffix}")
 
 
 def in_turns(work: Path, signature: str, slice_rows: int, repeat: int) -> tuple[dict[str, object], dict[str, object]]:
@@ -203,7 +230,8 @@ def in_turns(work: Path, signature: str, slice_rows: int, repeat: int) -> tuple[
             min(gateway, key=lambda run: float(run["seconds"])))  # type: ignore[arg-type]
 
 
-def end_to_end(sizes: list[int], keep: Path | None, slice_rows: int, repeat: int = 1) -> None:
+def end_to_end(sizes: list[int], keep: Path | None, slice_rows: int, repeat: int = 1,
+               profile: Path | None = None) -> None:
     """The gateway's run on PostgreSQL, from the raw file to a committed run, against DuckDB on CSV exports; each
     the fastest of ``repeat`` runs, taken in turns."""
     from bench import recon_e2e
@@ -221,6 +249,8 @@ def end_to_end(sizes: list[int], keep: Path | None, slice_rows: int, repeat: int
                 measure("seed", work, "", slice_rows)
                 seeded = time.perf_counter() - seeded
                 duck, run = in_turns(work, str(made["signature"]), slice_rows, repeat)
+                if profile is not None:
+                    measure("gateway", work, str(made["signature"]), slice_rows, profile=_named(profile, n, sizes))
             finally:
                 asyncio.run(recon_e2e.drop_database(url))
             assert run["status"] == "completed" and run["counts"] == duck["counts"], (run, duck["counts"])
@@ -241,22 +271,27 @@ def main() -> None:
     parser.add_argument("--signature", default="")
     parser.add_argument("--slice-rows", type=int, default=SLICE_ROWS)
     parser.add_argument("--rows", type=int, default=0)
+    parser.add_argument("--profile", type=Path, help="py-spy on one more run of the engine (or the gateway's run)")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.work, args.signature, args.slice_rows, args.rows)
         return
     if args.end_to_end:
-        end_to_end([int(s) for s in args.sizes.split(",")], args.keep, args.slice_rows, args.repeat)
+        end_to_end([int(s) for s in args.sizes.split(",")], args.keep, args.slice_rows, args.repeat,
+                   args.profile)
         return
     print(f"{'rows':>9} {'engine s':>9} {'verify s':>9} {'peak MiB':>9} {'duckdb s':>9} {'duck MiB':>9} "
           f"{'ratio':>6} {'µs/row':>7} breaks")
-    for n in (int(s) for s in args.sizes.split(",")):
+    sizes = [int(s) for s in args.sizes.split(",")]
+    for n in sizes:
         with tempfile.TemporaryDirectory(dir=args.keep) as tmp:
             work = Path(tmp)
             made = measure("generate", work, "", args.slice_rows, n)
             duck = measure("duckdb", work, str(made["signature"]), args.slice_rows)
             engine = measure("engine", work, str(made["signature"]), args.slice_rows)
             assert engine["counts"] == duck["counts"], (engine["counts"], duck["counts"])
+            if args.profile is not None:
+                measure("engine", work, str(made["signature"]), args.slice_rows, profile=_named(args.profile, n, sizes))
             rows = int(made["file_rows"])  # type: ignore[arg-type]
             e, d = float(engine["seconds"]), float(duck["seconds"])  # type: ignore[arg-type]
             print(f"{rows:>9} {e:>9.2f} {float(engine['verify_seconds']):>9.2f} {float(engine['peak_mib']):>9.0f} "  # type: ignore[arg-type]

@@ -1,8 +1,9 @@
 """``make bench``: every benchmark in turn, each printing its own table, with its output kept under
 ``var/bench/``. HTTP paths are driven by wrk (bench/http_bench.py); the Python harness remains only where no
-generator can express the work: the postal feed poll, receipt issuance and event delivery.
+generator can express the work: the postal feed poll, receipt issuance and event delivery; the reconciliation
+engine and the settlement run have no HTTP at all.
 
-    .venv/bin/python -m bench.run_all [--quick] [--only http,scale,memory,postal_feed,receipts,deliveries]
+    .venv/bin/python -m bench.run_all [--quick] [--only http,scale,memory,postal_feed,receipts,deliveries,...]
 
 ``--quick`` is a smoke run (one short run of each, 10k against 50k requests for memory); without it the runs are
 those docs/benchmarks.md reports (the memory run to 200k requests: give ``--memory-requests 1000000`` for the
@@ -27,6 +28,8 @@ FULL = {
     "receipts": ["bench.receipts_issue_bench", "--receipts", "2000", "--singles", "500", "--runs", "3"],
     "receipts_library": ["bench/receipts_bench.py", "--seconds", "2", "--runs", "3"],
     "deliveries": ["bench.deliveries_bench", "--events", "3000", "--rate", "200", "--runs", "3"],
+    "reconciliation": ["bench.recon_bench", "--sizes", "100000,1000000,5000000"],
+    "reconciliation_run": ["bench.recon_bench", "--end-to-end", "--sizes", "100000,1000000,5000000", "--repeat", "2"],
 }
 QUICK = {
     "http": ["bench.http_bench", "--runs", "1", "--seconds", "3"],
@@ -36,6 +39,8 @@ QUICK = {
     "receipts": ["bench.receipts_issue_bench", "--receipts", "300", "--singles", "100", "--runs", "1"],
     "receipts_library": ["bench/receipts_bench.py", "--seconds", "1", "--runs", "1"],
     "deliveries": ["bench.deliveries_bench", "--events", "500", "--rate", "100", "--runs", "1"],
+    "reconciliation": ["bench.recon_bench", "--sizes", "100000"],
+    "reconciliation_run": ["bench.recon_bench", "--end-to-end", "--sizes", "100000"],
 }
 
 
