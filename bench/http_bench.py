@@ -13,12 +13,14 @@ of pre-created pending payments, each posted once), postal webhook pushes (signe
 portal's reads of its event feed (``GET /v1/events``, pages of 100 events from cursors spread over 20,000; its
 floor is the page's one read, the only path whose floor reads rather than writes). A run
 that runs out of its prepared work is run again, on more. After the runs, each path is driven again at half its
-median peak rate on a fixed schedule, for p99 against p50, and its floor at the same rate, paced the same way.
+median peak rate on a fixed schedule, for p99 against p50, and its floor at the same rate, paced the same way
+(``--half-rate-runs N`` for N of each: a tail is one sample a run).
 Every row shows wrk's own CPU and the server's, so that the generator is seen not to be the bottleneck, and
 PostgreSQL's for the benchmark's database.
 
     .venv/bin/python -m bench.http_bench [--runs 5] [--seconds 10] [--paths creation,callback,postal,feed]
         [--connections 16] [--threads 2] [--workers 1] [--json var/bench.json] [--database-setting NAME=VALUE]
+        [--half-rate-runs 1]
 
 ``--workers 1,2`` measures one and two gateway processes (``gateway serve --workers``) in the same runs.
 """
@@ -41,7 +43,7 @@ import asyncpg
 from adapters.vntime import now_utc
 from bench import floor_items, load, pauses, seed
 from bench.load import write_requests
-from bench.report import Results, Sample, median, table
+from bench.report import Results, Sample, median, spread, table
 from bench.stack import BenchStack, stop_on_sigterm, workdir
 from gateway.portals import service as portals
 from tests.support.services import REDIS_URL, create_pg_database, drop_pg_database
@@ -332,11 +334,27 @@ async def measure_path(
 
 
 async def half_rate(bench: Bench, path: HttpPath, section: str) -> None:
-    """The gateway at half its median peak, on a fixed schedule (requests.lua ``rate=``)."""
+    """The gateway at half its median peak, on a fixed schedule (requests.lua ``rate=``), then the floor at the same
+    rate; ``--half-rate-runs`` times, each tail one sample, so the median of their p99 ÷ p50 says more than one."""
     peak = median([s.rate for s in bench.results.samples[section]["gateway"]])
     if not peak:
         return
-    target = peak / 2
+    tails: dict[str, list[float]] = {"gateway": [], "floor": []}
+    for _ in range(bench.args.half_rate_runs):
+        gateway, floor = await _half_rate_once(bench, path, section, peak / 2)
+        tails["gateway"].append(gateway)
+        tails["floor"].append(floor)
+    if bench.args.half_rate_runs > 1:
+        bench.results.note(
+            section,
+            f"p99 ÷ p50 at half the peak, {bench.args.half_rate_runs} runs: the gateway "
+            f"{median(tails['gateway']):.2f} (runs {spread(tails['gateway'], '{:.2f}')}), the floor at the same rate "
+            f"{median(tails['floor']):.2f} (runs {spread(tails['floor'], '{:.2f}')})",
+        )
+
+
+async def _half_rate_once(bench: Bench, path: HttpPath, section: str, target: float) -> tuple[float, float]:
+    """One run of the gateway and one of the floor at ``target`` a second; their p99 ÷ p50."""
     requests = await path.gateway_requests(bench, needed(target, bench.args.seconds))
     stack = bench.stack
     before = await pauses.read(stack.gateway_url, stack.database_url, path.route)
@@ -373,6 +391,10 @@ async def half_rate(bench: Bench, path: HttpPath, section: str) -> None:
         f"the floor at the same rate: answered {floor.rate:,.1f}/s, p50 {floor.p50_ms:.2f} ms, p99 {floor.p99_ms:.2f} "
         f"ms, p99 ÷ p50 {floor.p99_ms / floor.p50_ms if floor.p50_ms else 0:.2f} (its transaction alone, paced the "
         "same way: what the database and the machine give the tail)",
+    )
+    return (
+        figures.p99_ms / figures.p50_ms if figures.p50_ms else 0.0,
+        floor.p99_ms / floor.p50_ms if floor.p50_ms else 0.0,
     )
 
 
@@ -491,6 +513,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", default="1", help="gateway (and bare) processes")
     parser.add_argument("--no-half-rate", dest="half_rate", action="store_false")
+    parser.add_argument("--half-rate-runs", type=int, default=1, help="runs at half the peak, each path")
     parser.add_argument("--json", type=Path, help="also write every sample here")
     parser.add_argument(
         "--database-setting",

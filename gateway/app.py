@@ -15,7 +15,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusController
 from litestar.template.config import TemplateConfig
 
-from gateway import __version__, gauges, metrics
+from gateway import __version__, gauges, heap, metrics
 from gateway.bootstrap import Container
 from gateway.deliveries.controller import EventReplayController, WebhookController
 from gateway.dossiers.controller import DossierController
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await container.start()
+        heap.settle()
         try:
             yield
         finally:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
-from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
 REQUESTS = Counter("gateway_requests_total", "Requests answered", ["method", "path", "status_code"])
 REQUEST_SECONDS = Histogram(
@@ -72,7 +72,13 @@ class CollectorWatch:
                 self.counts[generation][index] += 1
                 break
 
-    def collect(self) -> Iterator[HistogramMetricFamily]:
+    def collect(self) -> Iterator[HistogramMetricFamily | GaugeMetricFamily]:
+        yield GaugeMetricFamily(
+            "gateway_gc_frozen_objects",
+            "Objects the process held once it was up, moved out of the collector's way (gateway.heap): a full "
+            "collection walks only what was made since",
+            value=gc.get_freeze_count(),
+        )
         family = HistogramMetricFamily(
             "gateway_gc_pause_seconds",
             "Time the process stood still in Python's cyclic garbage collector, by generation: every request and "

@@ -15,7 +15,7 @@ from arq.worker import Worker
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
-from gateway import broker, metrics
+from gateway import broker, heap, metrics
 from gateway.bootstrap import Container
 from gateway.deliveries import jobs as deliveries
 from gateway.jobs import JOB_TIMEOUT_SECONDS
@@ -60,6 +60,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     for area in AREAS:
         if hasattr(area, "startup"):
             await area.startup(ctx)
+    heap.settle()
     loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
     log.info("worker started", extra={"queue": settings.queue_name, "event_loop": loop})
 
