@@ -371,7 +371,8 @@ async def _half_rate_once(bench: Bench, path: HttpPath, section: str, target: fl
     meanwhile = (  # each read of /metrics is answered by one of the processes, not always the same
         f"meanwhile the gateway's {stood_still.text(bench.args.seconds)}"
         if stack.workers == 1
-        else f"PostgreSQL checkpoints meanwhile: {stood_still.checkpoints} (the collector's pauses not read: "
+        else f"PostgreSQL checkpoints meanwhile: {stood_still.checkpoints}, autovacuum runs: {stood_still.autovacuums} "
+        "(the collector's pauses not read: "
         f"{stack.workers} processes)"
     )
     bench.results.add(section, "gateway at ½ peak", sample(figures))
@@ -381,7 +382,9 @@ async def _half_rate_once(bench: Bench, path: HttpPath, section: str, target: fl
         f"p99 {figures.p99_ms:.2f} ms, p99 ÷ p50 {figures.p99_ms / figures.p50_ms if figures.p50_ms else 0:.2f}; "
         + meanwhile,
     )
+    _, vacuumed = await pauses.maintenance(stack.database_url)
     paced = await run_floor(bench, path, path.name, bench.args.seconds, rate=target)
+    vacuumed = (await pauses.maintenance(stack.database_url))[1] - vacuumed
     floor = floor_sample(paced)
     if paced["exhausted"]:
         bench.results.note(section, "the floor at the same rate ran out of its work: its figures are of a shorter run")
@@ -390,7 +393,7 @@ async def _half_rate_once(bench: Bench, path: HttpPath, section: str, target: fl
         section,
         f"the floor at the same rate: answered {floor.rate:,.1f}/s, p50 {floor.p50_ms:.2f} ms, p99 {floor.p99_ms:.2f} "
         f"ms, p99 ÷ p50 {floor.p99_ms / floor.p50_ms if floor.p50_ms else 0:.2f} (its transaction alone, paced the "
-        "same way: what the database and the machine give the tail)",
+        f"same way: what the database and the machine give the tail); autovacuum runs meanwhile: {vacuumed}",
     )
     return (
         figures.p99_ms / figures.p50_ms if figures.p50_ms else 0.0,

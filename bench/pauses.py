@@ -1,7 +1,8 @@
 """What stood the gateway still during a run: its own collector's pauses (from its ``/metrics``, the
 ``gateway_gc_pause_seconds`` histogram, read before and after) and PostgreSQL's checkpoints meanwhile; and how
 many of the route's requests the app itself took long over (``gateway_request_duration_seconds``, from the route's
-middleware to its answer: what it does not time is the wait before, for the loop and the server)."""
+middleware to its answer: what it does not time is the wait before, for the loop and the server); and how many
+times autovacuum vacuumed or analysed a table of the benchmark's database meanwhile."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class Reading:
     checkpoints: int
     answered: float = 0.0  # the route's requests answered
     slow: tuple[float, ...] = (0.0, 0.0)  # of those, how many the app took longer than each of SLOW over
+    autovacuums: int = 0  # autovacuum's and autoanalyze's runs on the benchmark database's tables
 
     def since(self, before: Reading) -> Reading:
         return Reading(
@@ -36,6 +38,7 @@ class Reading:
             self.checkpoints - before.checkpoints,
             self.answered - before.answered,
             tuple(a - b for a, b in zip(self.slow, before.slow, strict=True)),
+            self.autovacuums - before.autovacuums,
         )
 
     def text(self, seconds: float) -> str:
@@ -46,7 +49,8 @@ class Reading:
         )
         return (
             f"collector: {self.pauses:,.0f} pauses, {self.paused * 1000:,.0f} ms in all ({share:.2%} of the run), "
-            f"{self.long:,.0f} longer than {LONG_PAUSE * 1000:.0f} ms; PostgreSQL checkpoints: {self.checkpoints}; "
+            f"{self.long:,.0f} longer than {LONG_PAUSE * 1000:.0f} ms; PostgreSQL checkpoints: {self.checkpoints}, "
+            f"autovacuum runs: {self.autovacuums}; "
             f"the app's own time for the route: {slow}"
         )
 
@@ -76,20 +80,29 @@ async def read(gateway_url: str, database_url: str, route: str = "") -> Reading:
             elif sample.name.endswith("_bucket") and float(sample.labels["le"]) == LONG_PAUSE:
                 under += sample.value  # cumulative: the pauses shorter than LONG_PAUSE
     slow = tuple(answered - within[bound] for bound in SLOW)
-    return Reading(pauses, paused, pauses - under, await checkpoints(database_url), answered, slow)
+    done, vacuums = await maintenance(database_url)
+    return Reading(pauses, paused, pauses - under, done, answered, slow, vacuums)
 
 
-async def checkpoints(database_url: str) -> int:
+async def maintenance(database_url: str) -> tuple[int, int]:
+    """PostgreSQL's checkpoints so far, and autovacuum's runs on this database's tables."""
     connection = await connect(database_url)
     try:
-        for query in (
-            "SELECT num_timed + num_requested FROM pg_stat_checkpointer",  # PostgreSQL 17 and later
-            "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter",
-        ):
-            try:
-                return int(await connection.fetchval(query))
-            except asyncpg.PostgresError:
-                continue
-        return 0
+        vacuums = await connection.fetchval(
+            "SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0) FROM pg_stat_user_tables"
+        )
+        return await _checkpoints(connection), int(vacuums)
     finally:
         await connection.close()
+
+
+async def _checkpoints(connection: asyncpg.Connection) -> int:
+    for query in (
+        "SELECT num_timed + num_requested FROM pg_stat_checkpointer",  # PostgreSQL 17 and later
+        "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter",
+    ):
+        try:
+            return int(await connection.fetchval(query))
+        except asyncpg.PostgresError:
+            continue
+    return 0
