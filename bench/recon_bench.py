@@ -209,7 +209,10 @@ def measure(which: str, work: Path, signature: str, slice_rows: int, rows: int =
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"{which} failed with {proc.returncode}")
-    result: dict[str, object] = json.loads(next(line for line in reversed(out.splitlines()) if line.startswith("{")))
+    answer = next((line for line in reversed(out.splitlines()) if line.startswith("{")), None)
+    if answer is None:  # py-spy, when sampling, writes lines of its own before and after the child's
+        raise SystemExit(f"{which} gave no figures: {out[-2000:]}")
+    result: dict[str, object] = json.loads(answer)
     result["peak_mib"] = usage.ru_maxrss / 1024
     return result
 
@@ -273,6 +276,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=0)
     parser.add_argument("--profile", type=Path, help="py-spy on one more run of the engine (or the gateway's run)")
     args = parser.parse_args()
+    if args.profile is not None:
+        from bench.profile import py_spy
+
+        py_spy()  # says how to install it before the data is made, not after
     if args.child:
         child(args.child, args.work, args.signature, args.slice_rows, args.rows)
         return

@@ -68,7 +68,15 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def serve_app() -> Litestar:
+    """The app as ``gateway serve`` runs it, one per server process: its start-up heap frozen once it is up
+    (``gateway.heap``)."""
+    return create_app(freeze_heap=True)
+
+
+def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> Litestar:
+    """The app; ``freeze_heap`` for a process that only serves it (an app built in a test or a tool leaves its
+    host's heap alone)."""
     settings = settings or load_settings()
     configure_logs(settings.log_level, settings.log_json)
     metrics.watch_collector()
@@ -77,7 +85,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await container.start()
-        heap.settle()
+        if freeze_heap:
+            heap.freeze_startup()
         try:
             yield
         finally:

@@ -16,7 +16,7 @@ def _serve(args: argparse.Namespace) -> None:
 
     settings = load_settings()
     uvicorn.run(
-        "gateway.app:create_app",
+        "gateway.app:serve_app",
         factory=True,
         host=args.host,
         port=args.port,

@@ -60,7 +60,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     for area in AREAS:
         if hasattr(area, "startup"):
             await area.startup(ctx)
-    heap.settle()
+    heap.freeze_startup()
     loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
     log.info("worker started", extra={"queue": settings.queue_name, "event_loop": loop})
 
