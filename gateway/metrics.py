@@ -48,7 +48,8 @@ GC_PAUSE_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.
 
 class CollectorWatch:
     """Times each run of Python's cyclic collector (``gc.callbacks``: a call as it starts and as it stops) and
-    serves the pauses as the histogram ``gateway_gc_pause_seconds``, by generation.
+    serves the pauses as the histogram ``gateway_gc_pause_seconds``, by generation, with the objects kept out of its
+    way since start-up (``gateway_gc_frozen_objects``, ``gateway.heap``).
 
     The counts are plain numbers updated inside the callback, with no lock: a collection may start while this very
     thread holds one of prometheus_client's metric locks (a scrape, an observation), and taking that lock again from
