@@ -35,11 +35,12 @@ def unfrozen() -> Iterator[None]:
 def test_what_is_held_is_frozen_and_the_oldest_generation_is_left_empty() -> None:
     held = [Node() for _ in range(1000)]
     assert len(gc.get_objects(2)) > len(held), "a test process's oldest generation holds its modules and more"
-    frozen = heap.freeze_startup()
-    assert frozen == gc.get_freeze_count() > len(held)
+    frozen = heap.freeze_startup()  # frozen objects may still die by their count meanwhile: no equality after
+    oldest = len(gc.get_objects(2))
+    assert frozen > len(held)
+    assert oldest < 1000, "a full collection now walks only what was made since"
     walked = {id(item) for item in gc.get_objects()}
     assert not any(id(node) in walked for node in held), "frozen objects are in no generation"
-    assert len(gc.get_objects(2)) < 1000, "a full collection now walks only what was made since"
 
 
 def test_garbage_left_by_start_up_is_collected_not_frozen() -> None:
