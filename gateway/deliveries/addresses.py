@@ -146,13 +146,27 @@ class NetworkPolicy:
             return Kind.GATEWAY
         if found is Kind.METADATA:
             return found
-        if address in _LOCAL_NAT64:  # a translator's prefix an operator may list: what it carries is judged too
-            carried = kind(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
-            if carried in (Kind.METADATA, Kind.LOOPBACK, Kind.LINK_LOCAL, Kind.UNSPECIFIED):
-                return carried
+        behind = _behind_translation(address)
+        if behind is not None and (behind_kind := kind(behind)) in _NEVER_BY_PREFIX:
+            # an IPv6 form that carries an IPv4 address (mapped, NAT64, local-use NAT64, 6to4…): listing the IPv6
+            # prefix (a translator's) never opens metadata, loopback or link-local behind it; only the IPv4 network
+            # itself listed does, and metadata never
+            if behind_kind is Kind.METADATA or not any(behind in n for n in self.private_networks):
+                return behind_kind
         if found is Kind.PRIVATE or self.listed(address):
             return None if allow_private else Kind.PRIVATE
         return found
+
+
+_NEVER_BY_PREFIX = (Kind.METADATA, Kind.LOOPBACK, Kind.LINK_LOCAL, Kind.UNSPECIFIED, Kind.MULTICAST)
+
+
+def _behind_translation(address: Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries: the forms ``embedded_ipv4`` reads, and the local-use NAT64 prefix,
+    whose translators an operator runs (RFC 8215; its low 32 bits as the /96 layout has them)."""
+    if isinstance(address, ipaddress.IPv6Address) and address in _LOCAL_NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return embedded_ipv4(address)
 
 
 def _own_addresses(host: str, port: int) -> set[Address]:

@@ -91,7 +91,7 @@ def _well_formed(raw: str, written: str) -> bool:
     if _address(raw) is not None:
         return True
     try:
-        socket.inet_aton(raw)  # 0x7f000001, 127.1: the resolver would read an address in it
+        socket.inet_aton(raw.removesuffix("."))  # 0x7f000001, 127.1 (a trailing dot too): read as an address
         return False
     except (OSError, ValueError):
         pass

@@ -124,6 +124,40 @@ def test_a_listed_local_nat64_prefix_never_opens_metadata_or_loopback_behind_it(
     assert listed.refusal(ipaddress.ip_address("64:ff9b:1::a00:5"), 80, False) is Kind.PRIVATE
 
 
+@pytest.mark.parametrize(
+    ("prefix", "address"),
+    [
+        ("64:ff9b::/96", "64:ff9b::{v4}"),  # NAT64's well-known prefix, a translator's
+        ("64:ff9b:1::/48", "64:ff9b:1::{v4}"),  # local-use NAT64
+        ("::ffff:0:0/96", "::ffff:{v4}"),  # IPv4-mapped
+        ("2002::/16", "2002:{hex}::1"),  # 6to4
+    ],
+)
+def test_a_listed_translation_prefix_never_opens_loopback_link_local_or_unspecified_behind_it(
+    prefix: str, address: str
+) -> None:
+    listed = NetworkPolicy(private_networks=(ipaddress.ip_network(prefix),))
+    behind = {
+        "127.0.0.1": Kind.LOOPBACK,
+        "169.254.169.253": Kind.LINK_LOCAL,
+        "0.0.0.0": Kind.UNSPECIFIED,
+        "169.254.169.254": Kind.METADATA,
+    }
+    for v4, reason in behind.items():
+        packed = ipaddress.IPv4Address(v4).packed.hex()
+        written = ipaddress.ip_address(address.format(v4=v4, hex=f"{packed[:4]}:{packed[4:]}"))
+        assert listed.refusal(written, 80, True) is reason, written
+    private = ipaddress.ip_address(address.format(v4="10.0.0.5", hex="0a00:0005"))
+    assert listed.refusal(private, 80, True) is None  # what the operator listed it for: private, allowed
+    assert listed.refusal(private, 80, False) is Kind.PRIVATE
+
+
+@pytest.mark.parametrize("host", ["0x7f000001.", "127.1.", "2130706433."])
+def test_an_address_in_a_legacy_form_is_unreadable_with_a_trailing_dot_too(host: str) -> None:
+    with pytest.raises(urls.BadUrl, match="cannot be read"):
+        urls.parse(f"http://{host}:9/")
+
+
 async def test_networks_an_operator_lists_are_private_and_never_open_metadata_or_the_gateway() -> None:
     listed = NetworkPolicy(
         private_networks=(ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("169.254.0.0/16")),
